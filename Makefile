@@ -1,0 +1,38 @@
+# Two entry points (README quick start): `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(BIN)/python -m pip install -q -e ".[test,dev]"
+	touch $@
+
+$(VENV)/.oracles: $(VENV)/.test
+	$(BIN)/python -m pip install -q -e ".[oracles]"
+	touch $@
+
+.PHONY: demo test test-all lint bench exhaustive
+demo: $(VENV)/.runtime
+	$(BIN)/python -m numfmt.demo
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q -n 2
+
+oracles: $(VENV)/.oracles
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check numfmt tests
+
+bench: $(VENV)/.runtime
+	$(BIN)/python -m numfmt.bench
+
+exhaustive: $(VENV)/.test
+	$(BIN)/python -m pytest -q -m exhaustive

@@ -1,0 +1,188 @@
+"""THE rounding funnel: one exact intermediate in, one code out.
+
+Every operation of numfmt (conversion, block scaling, arithmetic, accumulation)
+reduces its result to an exact intermediate
+
+    cls, neg, sig, exp   with value (-1)**neg * sig * 2**exp
+
+(``sig`` a positive int64 < 2**62; if the operation had to drop bits, it ORs a
+sticky 1 into the lowest bit of ``sig`` after keeping at least N + 3 bits below
+the target's last place, N the number of random bits) and calls
+:func:`round_pack`, which applies the format (params) and the policy
+(rounding mode, saturation, random bits).
+
+Legend: M trailing significand bits; E = floor(log2 |value|); the target
+quantum is 2**q with q = max(E, EMIN) - M; ``n`` = |value| / 2**q truncated,
+``rem`` the discarded bits, ``shift`` their count::
+
+    sig:  1 x x x x x x | r r r r r r r
+          <-- n ------->  <-- rem ----->   rem / 2**shift = nu, the fraction
+                                            past the truncated code
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import params as P
+from .bits import clz64
+from .jit import jit
+
+__all__ = ["round_magnitude", "round_pack", "overflow_code"]
+
+
+@jit
+def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
+    """Round |value| = sig * 2**exp onto the format grid.
+
+    Returns the magnitude code, which may exceed the largest finite one
+    (overflow is decided by the caller). ``sig`` must be > 0.
+    """
+    m = p[P.M]
+    emin = p[P.EMIN]
+    E = exp + 63 - clz64(sig)
+    if E >= p[P.ECAP]:
+        return p[P.MAXMAG] + p[P.MAXMAG_NEG] + 2  # certainly beyond both maxima
+    ftz = p[P.FTZ] != 0 and E < emin
+    Eq = max(E, emin)
+    q = emin if ftz else Eq - m
+    shift = q - exp
+    if shift <= 0:
+        n = sig << (-shift)
+        return ((Eq - emin) << m) + n - p[P.OFF]
+    if shift > 62:  # keep 62 bits, jam the rest into a sticky bit
+        d = shift - 62
+        if d >= 63:
+            sig = np.int64(1)
+        else:
+            sig = (sig >> d) | np.int64((sig & ((np.int64(1) << d) - 1)) != 0)
+        shift = 62
+    one = np.int64(1)
+    n = sig >> shift
+    rem = sig & ((one << shift) - 1)
+    half = one << (shift - 1)
+    if ftz:
+        base = np.int64(0)  # n == 0 here: the neighbours are 0 and 2**EMIN
+        code_even = True
+    else:
+        base = ((Eq - emin) << m) + n - p[P.OFF]
+        code_even = ((n if p[P.EVEN_N] != 0 else base) & 1) == 0
+    inc = np.int64(0)
+    if mode == P.NEAREST_EVEN:
+        inc = np.int64(rem > half or (rem == half and not code_even))
+    elif mode == P.NEAREST_AWAY:
+        inc = np.int64(rem >= half)
+    elif mode == P.TOWARD_POSITIVE:
+        inc = np.int64(rem != 0 and not neg)
+    elif mode == P.TOWARD_NEGATIVE:
+        inc = np.int64(rem != 0 and neg)
+    elif mode == P.TO_ODD:
+        inc = np.int64(rem != 0 and code_even)
+    elif mode == P.STOCHASTIC_A:
+        f = rem >> (shift - nbits) if shift >= nbits else rem << (nbits - shift)
+        inc = np.int64(f + rbits >= (one << nbits))
+    elif mode == P.STOCHASTIC_B:
+        k = nbits + 1
+        f = rem >> (shift - k) if shift >= k else rem << (k - shift)
+        inc = np.int64(f + 2 * rbits + 1 >= (one << k))
+    elif mode == P.STOCHASTIC_C:
+        if shift > nbits:
+            k = shift - nbits
+            f = rem >> k
+            r2 = rem & ((one << k) - 1)
+            h2 = one << (k - 1)
+            if r2 > h2 or (r2 == h2 and (f & 1) == 1):
+                f += 1
+        else:
+            f = rem << (nbits - shift)
+        inc = np.int64(f + rbits >= (one << nbits))
+    if ftz:
+        return (inc << m) - p[P.OFF]
+    return base + inc
+
+
+@jit
+def overflow_code(neg, is_inf, p, mode, sat):
+    """Code for a value beyond the largest finite one (or an infinite input)."""
+    maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]
+    inf = p[P.NINF] if neg else p[P.INF]
+    nan = p[P.NNAN] if neg else p[P.NAN]
+    to_max = False
+    if sat == P.SAT_FINITE:
+        to_max = True
+    elif sat == P.SAT_PROPAGATE:
+        to_max = not (is_inf and inf >= 0)
+    elif is_inf:
+        if inf < 0:
+            to_max = p[P.OVFNAN] == 0 or nan < 0
+    elif (
+        mode == P.TOWARD_ZERO
+        or (mode == P.TOWARD_NEGATIVE and not neg)
+        or (mode == P.TOWARD_POSITIVE and neg)
+        or (p[P.P3109] != 0 and mode == P.TO_ODD and p[P.SIGNED] == 0 and p[P.INF] >= 0)
+    ):
+        to_max = True
+    elif inf < 0:
+        to_max = p[P.OVFNAN] == 0 or nan < 0
+    if to_max:
+        return _sign(neg, maxc, p)
+    if inf >= 0:
+        return inf
+    return nan
+
+
+@jit
+def _sign(neg, mag, p):
+    if not neg:
+        return mag
+    if p[P.TWOS] != 0:
+        return (-mag) & p[P.MASK]
+    return mag | p[P.SIGNBIT]
+
+
+@jit
+def _zero(neg, p):
+    if p[P.HASZERO] == 0:
+        return p[P.NAN]
+    if neg and p[P.NEGZERO] != 0:
+        return p[P.SIGNBIT]
+    return np.int64(0)
+
+
+@jit
+def _unsigned_negative(is_inf, p, mode, sat):
+    """A negative nonzero value (or -inf) for an unsigned format: P3109 rules."""
+    lo = np.int64(0)  # Mlo: zero, or the smallest value of a format without zero
+    if sat != P.SAT_NONE:
+        return lo
+    if not is_inf and (mode == P.TOWARD_ZERO or mode == P.TOWARD_POSITIVE):
+        return lo
+    return p[P.NAN] if p[P.NAN] >= 0 else lo
+
+
+@jit
+def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
+    """Round the exact intermediate and pack it into a code.
+
+    Returns -1 only for a NaN into a format that has no NaN code (the caller's
+    ``nan=`` policy has no code for it).
+    """
+    if cls == P.NOTANUMBER:
+        return p[P.NNAN] if neg else p[P.NAN]
+    if cls == P.ZERO:
+        return _zero(neg, p)
+    unsigned_neg = neg and p[P.SIGNED] == 0
+    if cls == P.INFINITE:
+        if unsigned_neg:
+            return _unsigned_negative(True, p, mode, sat)
+        return overflow_code(neg, True, p, mode, sat)
+    mag = round_magnitude(neg, sig, exp, p, mode, rbits, nbits)
+    if p[P.HASZERO] == 0:
+        mag = max(mag, np.int64(0))
+    elif mag == 0:
+        return _zero(neg, p)
+    if unsigned_neg:
+        return _unsigned_negative(False, p, mode, sat)
+    if mag > (p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]):
+        return overflow_code(neg, False, p, mode, sat)
+    return _sign(neg, mag, p)

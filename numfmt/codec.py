@@ -1,0 +1,325 @@
+"""encode, decode and quantize: validate, convert, dispatch to one kernel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import compat as _compat
+from .formats import FloatFormat, IntFormat
+from .policy import parse_nan, parse_rounding, parse_saturation, random_spec
+from .presets import get_format
+
+__all__ = ["encode", "decode", "quantize"]
+
+_FLOAT_KINDS = (np.float16, np.float32, np.float64)
+
+
+def _as_input(x, name: str = "x") -> np.ndarray:
+    """x as a native-endian float32/float64 or int64/uint64 array (exact)."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be numeric, got {type(x).__name__}: {x!r}")
+    arr = np.asarray(x)
+    dt = arr.dtype
+    if dt.kind == "f" and dt.type in _FLOAT_KINDS:
+        target = np.float32 if dt.itemsize <= 4 else np.float64
+    elif dt.kind == "V" or (dt.kind == "f" and dt.type not in _FLOAT_KINDS):
+        # ml_dtypes floats (all exact in float32)
+        if dt.itemsize > 2 or "float" not in dt.name:
+            raise TypeError(f"{name} has unsupported dtype {dt}")
+        target = np.float32
+    elif dt.kind in "iu":
+        target = np.uint64 if dt.kind == "u" else np.int64
+    elif dt.kind == "b":
+        raise TypeError(f"{name} must be float or integer, got bool array")
+    else:
+        raise TypeError(f"{name} must be float or integer, got dtype {dt}")
+    return np.ascontiguousarray(arr, dtype=target)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    fmt: object
+    params: tuple
+    mode: int
+    sat: int
+    nan_raise: bool
+    post: object  # compat post-processing or None
+    pre: object
+
+
+def _plan(fmt, rounding, saturation, nan, compat) -> _Plan:
+    f = get_format(fmt)
+    _, mode = parse_rounding(rounding)
+    sat = parse_saturation(saturation)
+    nan_pol = parse_nan(nan)
+    if compat is not None:
+        return _compat.plan(f, rounding=rounding, saturation=saturation, nan=nan, compat=compat, Plan=_Plan)
+    params = f.kernel_params
+    nan_raise = False
+    if f.code_of_nan is None:
+        from ._kernels.params import with_overrides
+
+        if nan_pol == "raise":
+            nan_raise = True
+        elif nan_pol == "zero":
+            params = with_overrides(params, NAN=0, NNAN=0)
+        else:
+            pos_max = f.max_code_magnitude if isinstance(f, FloatFormat) else f.max_int
+            params = with_overrides(params, NAN=pos_max, NNAN=pos_max)
+    return _Plan(f, params, mode, sat, nan_raise, None, None)
+
+
+def _check_out(out, shape, dtype, name="out"):
+    if out is None:
+        return
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{name} has shape {out.shape}, expected {shape}")
+    if out.dtype != dtype:
+        raise ValueError(f"{name} has dtype {out.dtype}, expected {np.dtype(dtype)}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+
+
+def _nan_check(xa: np.ndarray, fmt) -> None:
+    if xa.dtype.kind != "f":
+        return
+    mask = np.isnan(xa)
+    if mask.any():
+        idx = np.unravel_index(int(np.argmax(mask)), xa.shape) if xa.ndim else ()
+        raise ValueError(
+            f"x contains {int(mask.sum())} NaN value(s) (first at index {idx}) and format "
+            f"{fmt.name} has no NaN; pass nan='zero' or nan='max' to choose a code"
+        )
+
+
+def _threads(threads) -> bool:
+    if threads is None or threads == 1:
+        return False
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    return True
+
+
+def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
+           rbits=None, compat=None, out=None, threads=None, **block_options):
+    """Encode values into codes of ``fmt``.
+
+    Parameters
+    ----------
+    x : array_like
+        float16/32/64, ml_dtypes floats or integers (converted exactly).
+    fmt : str or format
+        Target format (or a block format, see :mod:`numfmt.block`).
+    rounding : str
+        ``nearest_even`` (default), ``nearest_away``, ``toward_zero``,
+        ``toward_positive``, ``toward_negative``, ``to_odd``, ``stochastic``
+        (P3109 StochasticA: add N random bits to the discarded bits),
+        ``stochastic_b``, ``stochastic_c``; aliases rne, rna, rtz, rtp, rtn, rto, sr.
+    saturation : {"none", "finite", "propagate"}
+        Overflow rule, decided after rounding (see the semantics table).
+    nan : {"raise", "zero", "max"}
+        What a NaN input becomes in a format without NaN.
+    random : int, numpy.random.Generator or array of unsigned ints, optional
+        Random bits for stochastic roundings: a seed (reproducible on every
+        machine and chunking), a Generator, or the exact bits R per element.
+    rbits : int, optional
+        Number N of random bits, 1..32 (default 32).
+    compat : {"ml_dtypes", "torch", "ptx"}, optional
+        Reproduce another implementation's conversion bit for bit.
+    out : ndarray, optional
+        Destination of the codes (shape of ``x``, the format's code dtype).
+    threads : int, optional
+        Use numba's thread pool when > 1.
+
+    Returns
+    -------
+    ndarray
+        Codes in the smallest unsigned dtype holding the format.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> hex(numfmt.encode(464.0, "e4m3"))            # tie between 448 and 480: even
+    '0x7e'
+    >>> hex(numfmt.encode(500.0, "e4m3", saturation="finite"))
+    '0x7e'
+    >>> numfmt.encode([0.25, 0.75, 2.5], "e2m1", rounding="nearest_away").tolist()
+    [1, 2, 5]
+    """
+    if _is_block(fmt):
+        from . import block
+
+        return block.encode(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
+    if block_options:
+        raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
+    plan = _plan(fmt, rounding, saturation, nan, compat)
+    xa = _as_input(x)
+    f = plan.fmt
+    dtype = f.code_dtype
+    _check_out(out, xa.shape, dtype)
+    rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, xa.shape)
+    if plan.nan_raise:
+        _nan_check(xa, f)
+    if plan.pre is not None:
+        xa = plan.pre(xa)
+    res = _run_encode(xa, plan, rkind, rarr, key, nbits, out, _threads(threads))
+    if out is None and res.ndim == 0:
+        return res[()]
+    return res
+
+
+def _run_encode(xa, plan, rkind, rarr, key, nbits, out, parallel, offset=0):
+    from ._kernels import encode as K
+
+    dtype = plan.fmt.code_dtype
+    direct = out is not None and out.flags.c_contiguous
+    res = out if direct else np.empty(xa.shape, dtype)
+    flat_x = xa.reshape(-1)
+    flat_o = res.reshape(-1)
+    if not K.try_fast_encode(flat_x, flat_o, plan.params, plan.mode, plan.sat, rkind, parallel):
+        loop = K.encode_loop_parallel if parallel else K.encode_loop
+        if flat_x.dtype.kind in "iu":
+            loop = K.encode_int_loop
+        loop(flat_x, flat_o, plan.params, plan.mode, plan.sat, rkind, rarr, key, nbits, offset)
+    if plan.post is not None:
+        plan.post(xa, res)
+    if out is not None and not direct:
+        out[...] = res
+        return out
+    return res
+
+
+def _is_block(fmt) -> bool:
+    from . import block
+
+    return block.is_block_format(fmt)
+
+
+def _check_codes(codes, f, name="codes") -> np.ndarray:
+    if isinstance(codes, (str, bytes)):
+        raise TypeError(f"{name} must be an integer array, got {type(codes).__name__}")
+    arr = np.asarray(codes)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}")
+    if arr.size:
+        lo = int(arr.min())
+        hi = int(arr.max())
+        top = (1 << f.bits) - 1
+        if lo < 0 or hi > top:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} contains {bad:#x}, outside 0..{top:#x} of {f.name}")
+        if isinstance(f, IntFormat) and f.symmetric:
+            bad_code = 1 << (f.bits - 1)
+            if (arr == bad_code).any():
+                raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
+    return np.ascontiguousarray(arr)
+
+
+def _decode_dtype(f, dtype) -> np.dtype:
+    if dtype is None:
+        if f.exact_in(np.float32):
+            return np.dtype(np.float32)
+        if not f.exact_in(np.float64):
+            raise ValueError(f"values of {f.name} are not all exact in float64; use fmt.exact_value(code)")
+        return np.dtype(np.float64)
+    dt = np.dtype(dtype)
+    if dt.type not in _FLOAT_KINDS:
+        raise TypeError(f"dtype must be float16, float32 or float64, got {dt}")
+    if not f.exact_in(dt):
+        raise ValueError(f"dtype={dt} cannot hold every value of {f.name} exactly")
+    return dt
+
+
+def decode(codes, fmt, *, dtype=None, out=None, threads=None):
+    """Exact values of codes of ``fmt``.
+
+    Parameters
+    ----------
+    codes : array_like of int
+        Codes, each in ``0 .. 2**bits - 1``.
+    fmt : str or format
+        The format (or a ``BlockArray`` as the only argument, see :mod:`numfmt.block`).
+    dtype : numpy dtype, optional
+        float32 when every value of the format is exact in float32, else float64.
+    out : ndarray, optional
+        Destination (shape of ``codes``, dtype ``dtype``).
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> numfmt.decode([0x7E, 0x7F, 0x01], "e4m3").tolist()
+    [448.0, nan, 0.001953125]
+    """
+    f = get_format(fmt)
+    ca = _check_codes(codes, f)
+    dt = _decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
+    _check_out(out, ca.shape, dt)
+    _threads(threads)
+    direct = out is not None and out.flags.c_contiguous
+    res = out if direct else np.empty(ca.shape, dt)
+    from ._kernels import decode as K
+
+    K.decode_any(ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f))
+    if out is not None and not direct:
+        out[...] = res
+        return out
+    if out is None and res.ndim == 0:
+        return res[()]
+    return res
+
+
+def _fast_decode_args(f):
+    """(scale, ieee_inf) for the float32 bit-placement decode, or None."""
+    if (
+        isinstance(f, FloatFormat)
+        and f.has_zero
+        and f.subnormals
+        and f.exponent_bits <= 8
+        and f.mantissa_bits <= 23
+        and -126 <= 127 - f.bias <= 127
+        and f.exact_in(np.float32)
+    ):
+        ieee_inf = f.code_of_inf if f.inf == "ieee" else 0x7FFFFFFF
+        return (np.float32(2.0 ** (127 - f.bias)), ieee_inf)
+    return None
+
+
+def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
+             rbits=None, compat=None, out=None, threads=None, **block_options):
+    """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
+
+    Takes the keywords of :func:`encode`. Returns x's float dtype when every
+    value of the format is exact in it, else float64.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> numfmt.quantize([0.3, 1000.0], "e4m3", saturation="finite").tolist()
+    [0.3125, 448.0]
+    """
+    if _is_block(fmt):
+        from . import block
+
+        return block.quantize(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
+    if block_options:
+        raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
+    plan = _plan(fmt, rounding, saturation, nan, compat)
+    f = plan.fmt
+    xa = _as_input(x)
+    in_dt = np.asarray(x).dtype
+    if in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
+        dt = in_dt
+    else:
+        dt = _decode_dtype(f, None)
+    _check_out(out, xa.shape, dt)
+    rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, xa.shape)
+    if plan.nan_raise:
+        _nan_check(xa, f)
+    if plan.pre is not None:
+        xa = plan.pre(xa)
+    codes = _run_encode(xa, plan, rkind, rarr, key, nbits, None, _threads(threads))
+    return decode(codes, f, dtype=dt, out=out)
