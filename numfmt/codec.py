@@ -180,7 +180,8 @@ def _run_encode(xa, plan, rkind, rarr, key, nbits, out, parallel, offset=0):
     res = out if direct else np.empty(xa.shape, dtype)
     flat_x = xa.reshape(-1)
     flat_o = res.reshape(-1)
-    if not K.try_fast_encode(flat_x, flat_o, plan.params, plan.mode, plan.sat, rkind, parallel):
+    if not K.try_fast_encode(flat_x, flat_o, plan.params, plan.mode, plan.sat, rkind, rarr, key, nbits, offset,
+                             parallel):
         loop = K.encode_loop_parallel if parallel else K.encode_loop
         if flat_x.dtype.kind in "iu":
             loop = K.encode_int_loop
@@ -234,7 +235,7 @@ def _decode_dtype(f, dtype) -> np.dtype:
     return dt
 
 
-def decode(codes, fmt, *, dtype=None, out=None, threads=None):
+def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     """Exact values of codes of ``fmt``.
 
     Parameters
@@ -254,6 +255,10 @@ def decode(codes, fmt, *, dtype=None, out=None, threads=None):
     >>> numfmt.decode([0x7E, 0x7F, 0x01], "e4m3").tolist()
     [448.0, nan, 0.001953125]
     """
+    if fmt is None:  # a BlockArray (numfmt.block) decodes itself
+        from . import block
+
+        return block.decode(codes, dtype=np.float32 if dtype is None else dtype, out=out)
     f = get_format(fmt)
     ca = _check_codes(codes, f)
     dt = _decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)

@@ -117,6 +117,18 @@ def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     return bad
 
 
-def try_fast_encode(x, out, p, mode, sat, rkind, parallel):
-    """Run a specialised kernel when one applies; False otherwise."""
-    return False
+def try_fast_encode(x, out, p, mode, sat, rkind, rarr, key, nbits, offset, parallel):
+    """Run a specialised float32 kernel when one applies; False otherwise."""
+    from . import fast
+
+    if x.dtype != np.float32 or not fast.eligible(p) or p[P.EVEN_N] != 0:
+        return False
+    if mode == P.NEAREST_EVEN:
+        loop = fast.encode_f32_rne_parallel if parallel else fast.encode_f32_rne
+        loop(x.view(np.int32), out, *fast.constants(p, sat))
+    elif mode <= P.TO_ODD:
+        fast.encode_f32_det(x.view(np.int32), out, *fast.constants_any(p, mode, sat, np.int32), np.int32(mode))
+    else:
+        fast.encode_f32_sr(x.view(np.int32), out, *fast.constants_any(p, mode, sat), mode, rkind, rarr, key,
+                           nbits, offset)
+    return True

@@ -1,0 +1,213 @@
+"""Specialised float32 -> small-float encode for round-to-nearest-even.
+
+The FPU does the rounding: adding a power of two whose ulp equals the target
+quantum makes the float32 adder round |x| to the target grid (ties to even),
+and the integer difference of the bit patterns is the rounded significand::
+
+    magic = 2**(Eq + 23 - M)          Eq = clamp(E, EMIN, ECAP)   (binade of the result)
+    t     = |x| + magic                one float32 add, RNE
+    n     = bits(t) - bits(magic)      |x| rounded, in units of 2**(Eq - M)
+    code  = ((Eq - EMIN) << M) + n     the magnitude code (n may carry into the next binade)
+
+This is exact for every float32 input when M >= 1, EMIN >= -126 and
+ECAP + 23 - M <= 127 (checked by :func:`eligible`); the tests compare it with
+the general funnel on every float32 pattern class. Specials are selected
+branch-free so the loop vectorises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from . import params as P
+from .bits import f32_as_i32, i32_as_f32
+from .encode import random_bits
+from .jit import jit, jit_parallel
+from .round import overflow_code
+
+__all__ = ["eligible", "constants", "encode_f32_rne", "encode_f32_rne_parallel"]
+
+
+def eligible(p) -> bool:
+    """Whether a format's params allow the float32 nearest-even fast path."""
+    return (
+        p[P.KIND] == 0
+        and p[P.HASZERO] == 1
+        and p[P.FTZ] == 0
+        and p[P.SIGNED] == 1
+        and 1 <= p[P.M] <= 22
+        and p[P.EMIN] >= -126
+        and p[P.ECAP] + 23 - p[P.M] <= 127
+        and p[P.MAXMAG] < (1 << 30)
+    )
+
+
+def constants(p, sat) -> tuple[int, ...]:
+    """Per-call int32 constants: the format slots the loop needs, then the codes for
+    overflow (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode."""
+    i32 = np.int32
+    return tuple(
+        i32(v)
+        for v in (
+            p[P.M], p[P.EMIN] + 127, p[P.ECAP] + 127, p[P.MAXMAG], p[P.SIGNBIT], p[P.NEGZERO],
+            overflow_code(False, False, p, P.NEAREST_EVEN, sat),
+            overflow_code(True, False, p, P.NEAREST_EVEN, sat),
+            overflow_code(False, True, p, P.NEAREST_EVEN, sat),
+            overflow_code(True, True, p, P.NEAREST_EVEN, sat),
+            p[P.NAN], p[P.NNAN],
+        )
+    )
+
+
+_I32 = np.int32
+
+
+@jit
+def encode_f32_rne(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
+    """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even.
+
+    Every intermediate is int32 (numba would widen to int64 and halve the SIMD
+    width) and every special case is a select, so LLVM vectorises the loop.
+    """
+    for i in range(xb.size):
+        b = xb[i]
+        ax = b & _I32(0x7FFFFFFF)
+        neg = b < _I32(0)
+        eq = min(max(ax >> _I32(23), emin_b), cap_b)
+        magic = _I32((eq + _I32(23) - m) << _I32(23))
+        n = f32_as_i32(i32_as_f32(_I32(ax)) + i32_as_f32(magic)) - magic
+        mag = _I32(((eq - emin_b) << m) + n)
+        res = _I32(mag | signbit) if neg else mag
+        res = (ovf_n if neg else ovf_p) if mag > maxmag else res
+        res = _I32(0) if (mag == _I32(0)) & neg & (negzero == _I32(0)) else res
+        res = (inf_n if neg else inf_p) if ax == _I32(0x7F800000) else res
+        res = (nan_n if neg else nan_p) if ax > _I32(0x7F800000) else res
+        out[i] = res
+
+
+@jit_parallel
+def encode_f32_rne_parallel(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n,
+                            nan_p, nan_n):
+    """Multi-threaded :func:`encode_f32_rne` (chunks of 64K elements per task)."""
+    n = xb.size
+    step = 1 << 16
+    for c in prange((n + step - 1) // step):
+        lo = c * step
+        hi = min(lo + step, n)
+        encode_f32_rne(xb[lo:hi], out[lo:hi], m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
+                       inf_p, inf_n, nan_p, nan_n)
+
+
+_I64 = np.int64
+
+
+@jit
+def encode_f32_det(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p,
+                   nan_n, mode):
+    """float32 -> small float for the deterministic modes, branch-free int32.
+
+    The discarded-bit count is clamped at 25: below that the whole 24-bit
+    significand is discarded (n = 0, rem < half) and every mode decides alike.
+    """
+    for i in range(xb.size):
+        b = xb[i]
+        ax = b & _I32(0x7FFFFFFF)
+        neg = b < _I32(0)
+        eb = ax >> _I32(23)
+        sig = (ax & _I32(0x7FFFFF)) | (_I32(eb != _I32(0)) << _I32(23))
+        eq = min(max(eb - _I32(127), emin), ecap)
+        shift = min(max(eq - m - (max(eb, _I32(1)) - _I32(150)), _I32(1)), _I32(25))
+        n = sig >> shift
+        rem = sig & ((_I32(1) << shift) - _I32(1))
+        half = _I32(1) << (shift - _I32(1))
+        mag = _I32(((eq - emin) << m) + n)
+        odd = (mag & _I32(1)) == _I32(1)
+        above = rem > half
+        tie = rem == half
+        nz = rem != _I32(0)
+        inc = (
+            ((mode == 0) & (above | (tie & odd)))
+            | ((mode == 1) & (above | tie))
+            | ((mode == 3) & nz & ~neg)
+            | ((mode == 4) & nz & neg)
+            | ((mode == 5) & nz & ~odd)
+        )
+        mag = _I32(mag + _I32(inc))
+        mag = _I32(maxmag + _I32(1)) if eb - _I32(127) >= ecap else mag
+        res = _I32(mag | signbit) if neg else mag
+        res = (ovf_n if neg else ovf_p) if mag > maxmag else res
+        res = _I32(0) if (mag == _I32(0)) & neg & (negzero == _I32(0)) else res
+        res = (inf_n if neg else inf_p) if ax == _I32(0x7F800000) else res
+        res = (nan_n if neg else nan_p) if ax > _I32(0x7F800000) else res
+        out[i] = res
+
+
+@jit
+def _inc_sr(mode, rem, shift, rbits, nbits):
+    """Round-away decision of the stochastic modes (P3109 A, B, C) as selects.
+
+    ``nu`` is the discarded fraction as a 40-bit fixed-point number, a sticky bit
+    jammed into its last place when more than 40 bits were discarded (N <= 32, so
+    the bits each rule reads, and C's tie test, stay exact).
+    """
+    one = _I64(1)
+    lo = shift > 40
+    nu = (rem >> (shift - 40)) if lo else (rem << (40 - shift))
+    nu |= _I64(lo & ((rem & ((one << (shift - 40)) - one)) != 0)) if lo else _I64(0)
+    k = 40 - nbits
+    f = nu >> k
+    top = one << nbits
+    r = nu & ((one << k) - one)
+    h = one << (k - 1)
+    fc = f + _I64((r > h) | ((r == h) & ((f & one) == one)))
+    a = f + rbits >= top
+    b = (nu >> (k - 1)) + 2 * rbits + one >= (top << one)
+    c = fc + rbits >= top
+    return (mode == P.STOCHASTIC_A) & a | (mode == P.STOCHASTIC_B) & b | (mode == P.STOCHASTIC_C) & c
+
+
+@jit
+def encode_f32_sr(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p,
+                  nan_n, mode, rkind, rarr, key, nbits, offset):
+    """float32 -> small float with stochastic rounding, branch-free int64.
+
+    Random bits come from ``rarr`` (rkind 1, one per element) or the
+    counter-based stream ``random_bits(key, index)`` (rkind 2).
+    """
+    rmask = -1 if rkind == 1 else 0
+    for i in range(xb.size):
+        b = _I64(xb[i])
+        ax = b & _I64(0x7FFFFFFF)
+        neg = b < 0
+        eb = ax >> _I64(23)
+        sig = (ax & _I64(0x7FFFFF)) | (_I64(eb != 0) << _I64(23))
+        eq = min(max(eb - _I64(127), emin), ecap)
+        shift = min(max(eq - m - (max(eb, _I64(1)) - _I64(150)), _I64(1)), _I64(60))
+        n = sig >> shift
+        rem = sig & ((_I64(1) << shift) - _I64(1))
+        r1 = _I64(rarr[i & rmask])
+        r2 = random_bits(key, i + offset, nbits)
+        r = r1 if rkind == 1 else r2
+        mag = ((eq - emin) << m) + n
+        mag += _I64(_inc_sr(mode, rem, shift, r, nbits))
+        mag = maxmag + 1 if eb - _I64(127) >= ecap else mag
+        res = (mag | signbit) if neg else mag
+        res = (ovf_n if neg else ovf_p) if mag > maxmag else res
+        res = _I64(0) if (mag == 0) & neg & (negzero == 0) else res
+        res = (inf_n if neg else inf_p) if ax == _I64(0x7F800000) else res
+        res = (nan_n if neg else nan_p) if ax > _I64(0x7F800000) else res
+        out[i] = res
+
+
+def constants_any(p, mode, sat, dtype=np.int64) -> tuple[int, ...]:
+    """Constants of the mode-generic loops for this format, mode and saturation."""
+    return tuple(
+        dtype(v)
+        for v in (
+            p[P.M], p[P.EMIN], p[P.ECAP], p[P.MAXMAG], p[P.SIGNBIT], p[P.NEGZERO],
+            overflow_code(False, False, p, mode, sat), overflow_code(True, False, p, mode, sat),
+            overflow_code(False, True, p, mode, sat), overflow_code(True, True, p, mode, sat),
+            p[P.NAN], p[P.NNAN],
+        )
+    )
