@@ -11,14 +11,25 @@ explicit keyword.
 
 from __future__ import annotations
 
+from .arith import add, div, fma, mul, sqrt, sub
 from .codec import decode, encode, quantize
+from .compare import compare
+from .explain import explain
 from .formats import FloatFormat, IntFormat
 from .presets import get_format, list_formats, p3109_format, register_format
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "add",
+    "div",
+    "fma",
+    "mul",
+    "sqrt",
+    "sub",
     "FloatFormat",
+    "compare",
+    "explain",
     "IntFormat",
     "decode",
     "encode",

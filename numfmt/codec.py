@@ -96,12 +96,12 @@ def _nan_check(xa: np.ndarray, fmt) -> None:
         )
 
 
-def _threads(threads) -> bool:
-    if threads is None or threads == 1:
-        return False
+def _threads(threads) -> int:
+    if threads is None:
+        return 1
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-    return True
+    return threads
 
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
@@ -172,20 +172,34 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     return res
 
 
-def _run_encode(xa, plan, rkind, rarr, key, nbits, out, parallel, offset=0):
-    from ._kernels import encode as K
+_CHUNK = 1 << 16  # elements per work item: encode + decode of a chunk stay in cache
 
+
+def _chunks(n: int, threads: int):
+    """Run ``work(lo, hi)`` over [0, n) in chunks, on ``threads`` threads (kernels release the GIL)."""
+
+    def run(work):
+        if threads <= 1 or n < (1 << 20):
+            work(0, n)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        step = -(-n // (threads * 8))
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda lo: work(lo, min(lo + step, n)), range(0, n, step)))
+
+    return run
+
+
+def _run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
     dtype = plan.fmt.code_dtype
     direct = out is not None and out.flags.c_contiguous
     res = out if direct else np.empty(xa.shape, dtype)
     flat_x = xa.reshape(-1)
     flat_o = res.reshape(-1)
-    if not K.try_fast_encode(flat_x, flat_o, plan.params, plan.mode, plan.sat, rkind, rarr, key, nbits, offset,
-                             parallel):
-        loop = K.encode_loop_parallel if parallel else K.encode_loop
-        if flat_x.dtype.kind in "iu":
-            loop = K.encode_int_loop
-        loop(flat_x, flat_o, plan.params, plan.mode, plan.sat, rkind, rarr, key, nbits, offset)
+    _chunks(flat_x.size, threads)(
+        lambda lo, hi: _encode_chunk(flat_x, flat_o[lo:hi], plan, rkind, rarr, key, nbits, lo, hi, offset)
+    )
     if plan.post is not None:
         plan.post(xa, res)
     if out is not None and not direct:
@@ -263,12 +277,13 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     ca = _check_codes(codes, f)
     dt = _decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
     _check_out(out, ca.shape, dt)
-    _threads(threads)
+    nthreads = _threads(threads)
     direct = out is not None and out.flags.c_contiguous
     res = out if direct else np.empty(ca.shape, dt)
     from ._kernels import decode as K
 
-    K.decode_any(ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f))
+    fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f)
+    _chunks(fc.size, nthreads)(lambda lo, hi: K.decode_any(fc[lo:hi], fo[lo:hi], params, fast))
     if out is not None and not direct:
         out[...] = res
         return out
@@ -326,5 +341,34 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
         _nan_check(xa, f)
     if plan.pre is not None:
         xa = plan.pre(xa)
-    codes = _run_encode(xa, plan, rkind, rarr, key, nbits, None, _threads(threads))
-    return decode(codes, f, dtype=dt, out=out)
+    from ._kernels import decode as K
+
+    direct = out is not None and out.flags.c_contiguous
+    res = out if direct else np.empty(xa.shape, dt)
+    flat_x, flat_r = xa.reshape(-1), res.reshape(-1)
+    params, fast = f.kernel_params, _fast_decode_args(f)
+
+    def work(lo, hi):  # encode and decode chunk by chunk: the codes never leave the cache
+        buf = np.empty(min(_CHUNK, hi - lo), f.code_dtype)
+        for a in range(lo, hi, _CHUNK):
+            b = min(a + _CHUNK, hi)
+            _encode_chunk(flat_x, buf[: b - a], plan, rkind, rarr, key, nbits, a, b)
+            if plan.post is not None:
+                plan.post(flat_x[a:b], buf[: b - a])
+            K.decode_any(buf[: b - a], flat_r[a:b], params, fast)
+
+    _chunks(flat_x.size, _threads(threads))(work)
+    if out is not None and not direct:
+        out[...] = res
+        return out
+    if out is None and res.ndim == 0:
+        return res[()]
+    return res
+
+
+def _encode_chunk(flat_x, dst, plan, rkind, rarr, key, nbits, lo, hi, offset=0):
+    """Encode ``flat_x[lo:hi]`` into ``dst``; random bits keyed by flat index ``offset + lo``."""
+    from ._kernels.encode import encode_flat
+
+    r = rarr[lo:hi] if rkind == 1 else rarr
+    encode_flat(flat_x[lo:hi], dst, plan.params, plan.mode, plan.sat, rkind, r, key, nbits, offset + lo)

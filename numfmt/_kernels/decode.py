@@ -105,7 +105,7 @@ def decode_any(codes, out, p, fast):
     """Decode flat ``codes`` into flat ``out`` with the fastest exact loop."""
     if fast is not None and out.dtype == np.float32:
         decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1]))
-    elif out.dtype == np.float16:
+    elif out.dtype == np.float16 or fast is not None:  # via exact float32
         tmp = np.empty(out.shape, np.float32)
         decode_any(codes, tmp, p, fast)
         out[...] = tmp

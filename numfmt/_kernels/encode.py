@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from . import params as P
 from .bits import f32_as_i32, f64_as_i64
-from .jit import jit, jit_parallel
+from .jit import jit
 from .round import round_pack
 
-__all__ = ["decompose", "random_bits", "encode_loop", "encode_loop_parallel"]
+__all__ = ["decompose", "random_bits", "encode_loop", "encode_int_loop", "encode_flat"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -70,19 +69,6 @@ def encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     return bad
 
 
-@jit_parallel
-def encode_loop_parallel(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Multi-threaded :func:`encode_loop` (same results)."""
-    bad = 0
-    for i in prange(x.size):
-        c = _one(x[i], i, p, mode, sat, rkind, rarr, key, nbits, offset)
-        if c < 0:
-            bad += 1
-            c = 0
-        out[i] = c
-    return bad
-
-
 @jit
 def _int_decompose(v):
     """Exact (cls, neg, sig, exp) of an int64 or uint64 scalar (sig < 2**62, jammed)."""
@@ -117,18 +103,23 @@ def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     return bad
 
 
-def try_fast_encode(x, out, p, mode, sat, rkind, rarr, key, nbits, offset, parallel):
-    """Run a specialised float32 kernel when one applies; False otherwise."""
+def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+    """Encode flat ``x`` into flat ``out`` with the fastest exact kernel that applies.
+
+    ``offset`` is the flat index of ``x[0]`` in the whole array (random bits are
+    keyed by it); ``rarr`` is aligned with ``x`` when ``rkind == 1``.
+    """
+    if x.dtype.kind in "iu":
+        return encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     from . import fast
 
     if x.dtype != np.float32 or not fast.eligible(p) or p[P.EVEN_N] != 0:
-        return False
+        return encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
+    xb = x.view(np.int32)
     if mode == P.NEAREST_EVEN:
-        loop = fast.encode_f32_rne_parallel if parallel else fast.encode_f32_rne
-        loop(x.view(np.int32), out, *fast.constants(p, sat))
+        fast.encode_f32_rne(xb, out, *fast.constants(p, sat))
     elif mode <= P.TO_ODD:
-        fast.encode_f32_det(x.view(np.int32), out, *fast.constants_any(p, mode, sat, np.int32), np.int32(mode))
+        fast.encode_f32_det(xb, out, *fast.constants_any(p, mode, sat, np.int32), np.int32(mode))
     else:
-        fast.encode_f32_sr(x.view(np.int32), out, *fast.constants_any(p, mode, sat), mode, rkind, rarr, key,
-                           nbits, offset)
-    return True
+        fast.encode_f32_sr(xb, out, *fast.constants_any(p, mode, sat), mode, rkind, rarr, key, nbits, offset)
+    return 0

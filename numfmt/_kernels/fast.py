@@ -18,15 +18,14 @@ branch-free so the loop vectorises.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
 from .encode import random_bits
-from .jit import jit, jit_parallel
+from .jit import jit
 from .round import overflow_code
 
-__all__ = ["eligible", "constants", "encode_f32_rne", "encode_f32_rne_parallel"]
+__all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_det", "encode_f32_sr"]
 
 
 def eligible(p) -> bool:
@@ -84,19 +83,6 @@ def encode_f32_rne(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, o
         res = (inf_n if neg else inf_p) if ax == _I32(0x7F800000) else res
         res = (nan_n if neg else nan_p) if ax > _I32(0x7F800000) else res
         out[i] = res
-
-
-@jit_parallel
-def encode_f32_rne_parallel(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n,
-                            nan_p, nan_n):
-    """Multi-threaded :func:`encode_f32_rne` (chunks of 64K elements per task)."""
-    n = xb.size
-    step = 1 << 16
-    for c in prange((n + step - 1) // step):
-        lo = c * step
-        hi = min(lo + step, n)
-        encode_f32_rne(xb[lo:hi], out[lo:hi], m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
-                       inf_p, inf_n, nan_p, nan_n)
 
 
 _I64 = np.int64

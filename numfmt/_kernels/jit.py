@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["jit", "jit_parallel"]
+__all__ = ["jit"]
 
 
 def jit(fn):
     """Compile ``fn`` lazily in nopython mode with an on-disk cache."""
     return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
 
-
-def jit_parallel(fn):
-    """Like :func:`jit`, with ``parallel=True`` for ``prange`` loops."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)(fn)

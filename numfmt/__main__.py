@@ -1,0 +1,8 @@
+"""``python -m numfmt``: the ``numfmt`` command (see :mod:`numfmt.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

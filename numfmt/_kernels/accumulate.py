@@ -1,0 +1,491 @@
+"""Accumulation kernels: dot products as tensor cores and accumulators do them.
+
+Every input element is split once into ``(m, E)``: a signed integer
+significand ``m`` (hidden bit included, ``|m| < 2**(man+1)``) and the clamped
+leading exponent ``E = max(floor(log2|x|), emin)``, so ``x = m * 2**(E - man)``.
+A product is then exactly ``(ma*mb) * 2**(Ea + Eb - man_a - man_b)``; its
+*unnormalised* exponent is ``Ea + Eb`` (significand in [1, 4) or smaller for
+subnormals), as in Khattak & Mikaitis and MMA-Sim.
+
+Fused block (one tensor-core instruction step, ``F`` fraction bits)::
+
+    Mx = max(Ea+Eb over nonzero products, Ec if c is aligned, min_exp)
+    term = trunc(|p| * 2**(F - Mx))            (integer, optional sticky bit)
+    acc  = sum of signed terms                   (exact, int64)
+    d    = round_pack(acc * 2**(Mx - F))         (the block's result format)
+
+Everything that rounds goes through :func:`numfmt._kernels.round.round_pack`;
+the integer alignment (truncation) above is the modelled hardware datapath, not
+a rounding routine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import params as P
+from .bits import clz64
+from .decode import decode_value
+from .encode import decompose
+from .jit import jit
+from .round import round_pack
+
+__all__ = [
+    "ZERO_E", "split_inputs", "fused_dots", "sequential_dots", "pairwise_dots", "exact_dots",
+    "sum2_round",
+]
+
+ZERO_E = -(1 << 30)  # leading exponent of a zero element: below any min_exp
+# element classes
+C_FINITE, C_PZERO, C_NZERO, C_INF, C_NAN = 0, 1, 2, 3, 4
+
+
+@jit
+def split_inputs(x, man, emin, ftz, m, E, cls):
+    """Split the flat float64 array ``x`` into (m, E, cls); see module doc.
+
+    Returns the index of the first element that is not representable with
+    ``man`` fraction bits above ``emin - man`` (or -1 when all are).
+    """
+    bad = -1
+    for i in range(x.size):
+        c, neg, sig, exp = decompose(x[i])
+        if c == P.NOTANUMBER:
+            cls[i] = C_NAN
+            m[i] = 0
+            E[i] = ZERO_E
+            continue
+        if c == P.INFINITE:
+            cls[i] = C_INF
+            m[i] = -1 if neg else 1
+            E[i] = ZERO_E
+            continue
+        top = exp + 63 - clz64(sig) if c == P.FINITE else ZERO_E
+        if c == P.ZERO or (ftz and top < emin):
+            cls[i] = C_NZERO if neg else C_PZERO
+            m[i] = 0
+            E[i] = ZERO_E
+            continue
+        e = max(top, emin)
+        sh = exp - (e - man)
+        if sh >= 0:
+            v = sig << sh
+        else:
+            v = sig >> (-sh)
+            if (v << (-sh)) != sig and bad < 0:
+                bad = i
+        cls[i] = C_FINITE
+        m[i] = -v if neg else v
+        E[i] = e
+    return bad
+
+
+@jit
+def _special(acls, am, arow, bcls, bm, brow, K, cv):
+    """IEEE/Khattak rule for a dot product with a NaN or an infinity.
+
+    Any NaN (or inf * 0) gives NaN; +inf together with -inf gives NaN; else the
+    infinity. Returns (is_special, value).
+    """
+    nan = False
+    pinf = False
+    ninf = False
+    for k in range(K):
+        ca = acls[arow + k]
+        cb = bcls[brow + k]
+        if ca == C_NAN or cb == C_NAN:
+            nan = True
+        elif ca == C_INF or cb == C_INF:
+            if ca == C_PZERO or ca == C_NZERO or cb == C_PZERO or cb == C_NZERO:
+                nan = True
+            elif (am[arow + k] < 0) != (bm[brow + k] < 0):
+                ninf = True
+            else:
+                pinf = True
+    if np.isnan(cv):
+        nan = True
+    elif np.isinf(cv):
+        if cv > 0:
+            pinf = True
+        else:
+            ninf = True
+    if nan or (pinf and ninf):
+        return True, np.nan
+    if pinf:
+        return True, np.inf
+    if ninf:
+        return True, -np.inf
+    return False, 0.0
+
+
+@jit
+def _pack(neg, sig, exp, p, mode, ovf_inf):
+    """round_pack of a finite nonzero intermediate; ``ovf_inf`` sends values
+    >= 2**(emax+1) to infinity whatever the rounding (tensor-core behaviour)."""
+    if ovf_inf and exp + 63 - clz64(sig) >= p[P.ECAP]:
+        return round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0)
+    return round_pack(P.FINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0)
+
+
+@jit
+def _zero_value(all_negzero, mode):
+    if all_negzero or mode == P.TOWARD_NEGATIVE:
+        return -0.0
+    return 0.0
+
+
+@jit
+def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
+    """Exact (-1)**neg1*sig1*2**exp1 + (-1)**neg2*sig2*2**exp2, rounded once.
+
+    Both ``sig`` < 2**53 (zero allowed). Returns the float64 value of the code
+    in ``p`` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
+    or the mode is toward_negative; callers pass zero terms' signs).
+    """
+    if sig1 == 0 and sig2 == 0:
+        return _zero_value(neg1 and neg2, mode)
+    if sig2 == 0:
+        return decode_value(_pack(neg1, sig1, exp1, p, mode, ovf_inf), p)
+    if sig1 == 0:
+        return decode_value(_pack(neg2, sig2, exp2, p, mode, ovf_inf), p)
+    bl1 = 64 - clz64(sig1)
+    bl2 = 64 - clz64(sig2)
+    if exp2 + bl2 > exp1 + bl1:
+        neg1, sig1, exp1, bl1, neg2, sig2, exp2, bl2 = neg2, sig2, exp2, bl2, neg1, sig1, exp1, bl1
+    eb = exp1 + bl1 - 60  # term 1 occupies bits 59..(60 - bl1) of the window
+    s1 = sig1 << (exp1 - eb)
+    sh = exp2 - eb
+    st = np.int64(0)
+    if sh >= 0:
+        v = sig2 << sh
+    else:
+        d = -sh
+        if d >= 62:
+            v = np.int64(0)
+            st = np.int64(1)
+        else:
+            v = sig2 >> d
+            st = np.int64((sig2 & ((np.int64(1) << d) - 1)) != 0)
+    a = 2 * s1
+    b = 2 * v + st
+    s = -a if neg1 else a
+    s = s - b if neg2 else s + b
+    if s == 0:
+        return _zero_value(False, mode)
+    neg = s < 0
+    return decode_value(_pack(neg, -s if neg else s, eb - 1, p, mode, ovf_inf), p)
+
+
+@jit
+def _f64_term(v):
+    """(neg, sig, exp) of a finite float64 (sig == 0 for zeros)."""
+    c, neg, sig, exp = decompose(v)
+    return neg, sig, exp
+
+
+# --------------------------------------------------------------------- fused
+@jit
+def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, sticky, normp, min_exp,
+                 c_emin, p, mode, ovf_inf):
+    """One fused block: returns the float64 value of the rounded block sum."""
+    Mx = min_exp
+    if normp:
+        for k in range(k0, k1):
+            pm = am[arow + k] * bm[brow + k]
+            if pm != 0:
+                mag = -pm if pm < 0 else pm
+                e = aE[arow + k] + bE[brow + k] - man_ab + 63 - clz64(mag)
+                if e > Mx:
+                    Mx = e
+    else:
+        for k in range(k0, k1):
+            e = aE[arow + k] + bE[brow + k]
+            if e > Mx:
+                Mx = e
+    cneg = False
+    csig = np.int64(0)
+    cexp = np.int64(0)
+    if use_c and cv != 0.0:
+        cneg, csig, cexp = _f64_term(cv)
+        ec = max(cexp + 63 - clz64(csig), c_emin)
+        if ec > Mx:
+            Mx = ec
+    base = Mx - F  # exponent of the window's last kept bit
+    acc = np.int64(0)
+    for k in range(k0, k1):
+        pm = am[arow + k] * bm[brow + k]
+        if pm == 0:
+            continue
+        mag = -pm if pm < 0 else pm
+        sh = aE[arow + k] + bE[brow + k] - man_ab - base
+        if sh >= 0:
+            v = mag << sh
+            lost = np.int64(0)
+        elif sh > -63:
+            v = mag >> (-sh)
+            lost = np.int64((v << (-sh)) != mag)
+        else:
+            v = np.int64(0)
+            lost = np.int64(1)
+        if sticky:
+            v = (v << 1) | lost
+        acc += -v if pm < 0 else v
+    if csig != 0:
+        sh = cexp - base
+        if sh >= 0:
+            v = csig << sh
+            lost = np.int64(0)
+        elif sh > -63:
+            v = csig >> (-sh)
+            lost = np.int64((v << (-sh)) != csig)
+        else:
+            v = np.int64(0)
+            lost = np.int64(1)
+        if sticky:
+            v = (v << 1) | lost
+        acc += -v if cneg else v
+    if acc == 0:
+        return 0.0
+    neg = acc < 0
+    code = _pack(neg, -acc if neg else acc, base - (1 if sticky else 0), p, mode, ovf_inf)
+    return decode_value(code, p)
+
+
+@jit
+def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, terms, F,
+               sticky, normp, min_exp, c_emin, late, p_blk, mode_blk, p_out, mode_late, ovf_inf):
+    """out[t] = fused-block chain of row ia[t] of A with row ib[t] of B^T, addend c[t].
+
+    ``am``/``aE``/``acls`` hold A flattened row-major (row stride K); same for B^T.
+    """
+    for t in range(out.size):
+        arow = ia[t] * K
+        brow = ib[t] * K
+        cv = c[t]
+        if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
+            sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
+            if sp:
+                out[t] = val
+                continue
+        for k0 in range(0, max(K, 1), terms):
+            k1 = min(k0 + terms, K)
+            if not np.isfinite(cv):
+                break  # an overflow earlier in the chain stays
+            if late:
+                s = _fused_block(am, aE, arow, bm, bE, brow, k0, k1, 0.0, False, man_ab, F, sticky,
+                                 normp, min_exp, c_emin, p_blk, mode_blk, ovf_inf)
+                if np.isfinite(s):
+                    n1, s1, e1 = _f64_term(s)
+                    n2, s2, e2 = _f64_term(cv)
+                    cv = sum2_round(n1, s1, e1, n2, s2, e2, p_out, mode_late, ovf_inf)
+                else:
+                    cv = s
+            else:
+                cv = _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, True, man_ab, F, sticky,
+                                  normp, min_exp, c_emin, p_blk, mode_blk, ovf_inf)
+        out[t] = cv
+
+
+# ---------------------------------------------------------------- sequential
+@jit
+def _product_value(pm, lsb, pneg_zero, p_prod, mode_prod):
+    """A product rounded into the product format, as float64."""
+    if pm == 0:
+        return -0.0 if pneg_zero else 0.0
+    neg = pm < 0
+    return decode_value(_pack(neg, -pm if neg else pm, lsb, p_prod, mode_prod, False), p_prod)
+
+
+@jit
+def _is_negzero_product(ca, cb, ma, mb):
+    """Sign of a zero product a*b (IEEE: sign of a XOR sign of b)."""
+    na = ca == C_NZERO or ma < 0
+    nb = cb == C_NZERO or mb < 0
+    return na != nb
+
+
+@jit
+def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab, fused,
+                    p_prod, mode_prod, p_acc, mode_acc):
+    """Recursive summation s = round(s + a_k*b_k), k = 0..K-1, starting at c.
+
+    ``fused``: one rounding per step (FMA); else the product is first rounded
+    into ``p_prod``. ``av``/``bv`` are the input values (for NaN/inf steps).
+    """
+    for t in range(out.size):
+        arow = ia[t] * K
+        brow = ib[t] * K
+        s = c[t]
+        for k in range(K):
+            ca = acls[arow + k]
+            cb = bcls[brow + k]
+            if ca >= C_INF or cb >= C_INF or not np.isfinite(s):
+                s = s + av[arow + k] * bv[brow + k]  # IEEE special rules
+                continue
+            ma = am[arow + k]
+            mb = bm[brow + k]
+            pm = ma * mb
+            lsb = aE[arow + k] + bE[brow + k] - man_ab
+            sn, ss, se = _f64_term(s)
+            if fused:
+                if pm == 0:
+                    pn = _is_negzero_product(ca, cb, ma, mb)
+                    if s == 0.0:
+                        s = _zero_value(sn and pn, mode_acc)
+                    continue  # s + 0 = s exactly
+                neg = pm < 0
+                s = sum2_round(sn, ss, se, neg, -pm if neg else pm, lsb, p_acc, mode_acc, False)
+            else:
+                pv = _product_value(pm, lsb, _is_negzero_product(ca, cb, ma, mb), p_prod, mode_prod)
+                if not np.isfinite(pv):
+                    s = s + pv
+                    continue
+                pn, ps, pe = _f64_term(pv)
+                s = sum2_round(sn, ss, se, pn, ps, pe, p_acc, mode_acc, False)
+        out[t] = s
+
+
+# ------------------------------------------------------------------ pairwise
+@jit
+def _add_values(x, y, p, mode):
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return x + y
+    n1, s1, e1 = _f64_term(x)
+    n2, s2, e2 = _f64_term(y)
+    return sum2_round(n1, s1, e1, n2, s2, e2, p, mode, False)
+
+
+@jit
+def pairwise_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab, p_prod, mode_prod,
+                  p_acc, mode_acc):
+    """Products rounded into ``p_prod``, summed by a balanced tree of adjacent
+    pairs (level by level, an odd last element passes up), then + c."""
+    buf = np.empty(max(K, 1), np.float64)
+    for t in range(out.size):
+        arow = ia[t] * K
+        brow = ib[t] * K
+        for k in range(K):
+            ca = acls[arow + k]
+            cb = bcls[brow + k]
+            if ca >= C_INF or cb >= C_INF:
+                buf[k] = av[arow + k] * bv[brow + k]
+                continue
+            ma = am[arow + k]
+            mb = bm[brow + k]
+            buf[k] = _product_value(ma * mb, aE[arow + k] + bE[brow + k] - man_ab,
+                                    _is_negzero_product(ca, cb, ma, mb), p_prod, mode_prod)
+        n = K
+        while n > 1:
+            h = n // 2
+            for i in range(h):
+                buf[i] = _add_values(buf[2 * i], buf[2 * i + 1], p_acc, mode_acc)
+            if n % 2 == 1:
+                buf[h] = buf[n - 1]
+                h += 1
+            n = h
+        if K == 0:
+            out[t] = c[t]
+        else:
+            out[t] = _add_values(buf[0], c[t], p_acc, mode_acc)
+
+
+# --------------------------------------------------------------------- exact
+@jit
+def _kulisch_add(buf, off, neg, sig):
+    """Add (-1)**neg * sig * 2**off into 32-bit digits held in int64 limbs."""
+    limb = off >> 5
+    sh = off & 31
+    mask = np.int64(0xFFFFFFFF)
+    lo = (sig & mask) << sh
+    hi = (sig >> 32) << sh
+    parts0 = lo & mask
+    parts1 = (lo >> 32) + (hi & mask)
+    parts2 = hi >> 32
+    if neg:
+        buf[limb] -= parts0
+        buf[limb + 1] -= parts1
+        buf[limb + 2] -= parts2
+    else:
+        buf[limb] += parts0
+        buf[limb + 1] += parts1
+        buf[limb + 2] += parts2
+
+
+@jit
+def _kulisch_round(buf, L, lo, p, mode, all_negzero):
+    """Round the exact sum held in buf[:L] (digit j weighs 2**(lo + 32 j))."""
+    mask = np.int64(0xFFFFFFFF)
+    for j in range(L - 1):
+        cy = buf[j] >> 32  # arithmetic: floor division by 2**32
+        buf[j] &= mask
+        buf[j + 1] += cy
+    neg = buf[L - 1] < 0
+    if neg:  # two's complement negate across limbs
+        cy = np.int64(1)
+        for j in range(L - 1):
+            v = (buf[j] ^ mask) + cy
+            buf[j] = v & mask
+            cy = v >> 32
+        buf[L - 1] = cy - 1 - buf[L - 1]  # -V = (~low limbs + 1) + (-top - 1) * 2**(32 (L-1))
+    h = L - 1
+    while h >= 0 and buf[h] == 0:
+        h -= 1
+    if h < 0:
+        return _zero_value(all_negzero, mode)
+    top = 32 * h + 63 - clz64(buf[h])  # bit index of the leading one
+    low = top - 60
+    sig = np.int64(0)
+    sticky = False
+    for j in range(h, -1, -1):
+        d = buf[j]
+        if d == 0:
+            continue
+        sh = 32 * j - low
+        if sh >= 0:
+            sig += d << sh
+        elif sh > -32:
+            sig += d >> (-sh)
+            if (d & ((np.int64(1) << (-sh)) - 1)) != 0:
+                sticky = True
+        else:
+            sticky = True
+    sig = (sig << 1) | np.int64(sticky)
+    return decode_value(_pack(neg, sig, lo + low - 1, p, mode, False), p)
+
+
+@jit
+def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L, p, mode):
+    """out[t] = round(c[t] + sum_k a_k*b_k) with one rounding (Kulisch accumulator).
+
+    ``lo`` is below every term's last bit; ``L`` limbs cover every term.
+    """
+    buf = np.zeros(L, np.int64)
+    for t in range(out.size):
+        arow = ia[t] * K
+        brow = ib[t] * K
+        cv = c[t]
+        if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
+            sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
+            if sp:
+                out[t] = val
+                continue
+        buf[:] = 0
+        all_negzero = True
+        for k in range(K):
+            ma = am[arow + k]
+            mb = bm[brow + k]
+            pm = ma * mb
+            if pm == 0:
+                if not _is_negzero_product(acls[arow + k], bcls[brow + k], ma, mb):
+                    all_negzero = False
+                continue
+            all_negzero = False
+            neg = pm < 0
+            _kulisch_add(buf, aE[arow + k] + bE[brow + k] - man_ab - lo, neg, -pm if neg else pm)
+        if cv != 0.0:
+            all_negzero = False
+            cn, cs, ce = _f64_term(cv)
+            _kulisch_add(buf, ce - lo, cn, cs)
+        elif not np.signbit(cv):
+            all_negzero = False
+        out[t] = _kulisch_round(buf, L, lo, p, mode, all_negzero)

@@ -1,0 +1,398 @@
+"""Accumulation models as plain data, and the hardware presets.
+
+A model says how ``d = c + sum_k a_k * b_k`` is evaluated: which formats hold
+the inputs, the products and the running sum, where the roundings happen, and
+in which order. Models are frozen dataclasses; they hold no state and compose
+(:class:`Chunked` takes two models). :func:`numfmt.dot` and
+:func:`numfmt.matmul` evaluate them. See ``docs/accumulation.md`` for diagrams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from .formats import FloatFormat
+from .policy import is_stochastic, parse_rounding
+from .presets import get_format
+
+__all__ = [
+    "Exact", "Sequential", "Pairwise", "Chunked", "FusedBlock", "Model",
+    "accumulation_model", "accumulation_presets", "PRESET_SOURCES",
+]
+
+FormatLike = Union[str, FloatFormat]
+
+_MAX_IN_MANT = 25  # products of two significands must fit 52 bits (exact sums in int64)
+
+
+def _fmt(value, name: str) -> FloatFormat:
+    f = get_format(value)
+    if not isinstance(f, FloatFormat):
+        raise TypeError(f"{name} must be a floating-point format, got {f!r}")
+    return f
+
+
+def _in_fmt(value, name: str = "in_format") -> tuple[FloatFormat, FloatFormat]:
+    """An input format, or a pair (format of a, format of b)."""
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be a format or a pair (a_format, b_format), got {value!r}")
+        pair = (_fmt(value[0], name), _fmt(value[1], name))
+    else:
+        f = _fmt(value, name)
+        pair = (f, f)
+    for f in pair:
+        if f.mantissa_bits > _MAX_IN_MANT:
+            raise ValueError(
+                f"{name}={f.name!r} has {f.mantissa_bits} fraction bits; accumulation models take "
+                f"inputs of at most {_MAX_IN_MANT} fraction bits (binary32 and narrower)"
+            )
+    return pair
+
+
+def _rounding(value, name: str) -> int:
+    key, mode = parse_rounding(value)
+    if is_stochastic(mode):
+        raise ValueError(f"{name}={value!r}: stochastic rounding is not supported in accumulation models")
+    return mode
+
+
+def _check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if lo is not None and value < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value}")
+    if hi is not None and value > hi:
+        raise ValueError(f"{name} must be <= {hi}, got {value}")
+
+
+def _check_bool(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
+
+
+@dataclass(frozen=True)
+class Exact:
+    """The exact sum ``c + sum a_k b_k`` rounded once into ``out_format``.
+
+    The reference model (a Kulisch accumulator)::
+
+        a0*b0 ─┐
+        a1*b1 ─┼─ exact sum ─ round(out_format, rounding) ─ d
+          ...  │
+           c  ─┘
+
+    >>> import numfmt
+    >>> numfmt.dot([1.0, 2.0**-30], [1.0, 1.0], model=numfmt.Exact("fp32")).item()
+    1.0
+    """
+
+    out_format: FormatLike = "fp32"
+    rounding: str = "nearest_even"
+    in_format: FormatLike | tuple = "fp32"
+
+    def __post_init__(self) -> None:
+        _fmt(self.out_format, "out_format")
+        _rounding(self.rounding, "rounding")
+        _in_fmt(self.in_format)
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """Recursive summation in an accumulator format::
+
+        s = c
+        s = round(s + a0*b0)          product_format None: fused (FMA chain)
+        s = round(s + a1*b1)          else: s = round(s + round_p(a_k*b_k))
+        ...                           d = s
+
+    >>> import numfmt
+    >>> m = numfmt.Sequential("fp16")
+    >>> numfmt.dot([2048.0, 1.0, 1.0], [1.0, 1.0, 1.0], model=m).item()  # 2049 is not fp16
+    2048.0
+    """
+
+    acc_format: FormatLike = "fp32"
+    rounding: str = "nearest_even"
+    product_format: FormatLike | None = None
+    product_rounding: str = "nearest_even"
+    in_format: FormatLike | tuple = "fp32"
+
+    def __post_init__(self) -> None:
+        _fmt(self.acc_format, "acc_format")
+        _rounding(self.rounding, "rounding")
+        if self.product_format is not None:
+            _fmt(self.product_format, "product_format")
+        _rounding(self.product_rounding, "product_rounding")
+        _in_fmt(self.in_format)
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    """Pairwise (tree) summation: products rounded into ``product_format``
+    (default: the accumulator format), added in adjacent pairs level by level
+    (an odd last element moves up unchanged), then the addend::
+
+        p0  p1  p2  p3  p4
+         └+─┘    └+─┘   │
+           └──+───┘     │
+              └───+─────┘
+                  └── + c ── d
+
+    >>> import numfmt
+    >>> numfmt.dot([1.0] * 3, [2.0**24, 1.0, 1.0], model=numfmt.Pairwise("fp32")).item()
+    16777216.0
+    """
+
+    acc_format: FormatLike = "fp32"
+    rounding: str = "nearest_even"
+    product_format: FormatLike | None = None
+    product_rounding: str = "nearest_even"
+    in_format: FormatLike | tuple = "fp32"
+
+    def __post_init__(self) -> None:
+        _fmt(self.acc_format, "acc_format")
+        _rounding(self.rounding, "rounding")
+        if self.product_format is not None:
+            _fmt(self.product_format, "product_format")
+        _rounding(self.product_rounding, "product_rounding")
+        _in_fmt(self.in_format)
+
+
+@dataclass(frozen=True)
+class FusedBlock:
+    """Chains of fused multi-term blocks: the tensor-core datapath.
+
+    Per block of ``terms`` products (Fasi et al. 2021; Khattak & Mikaitis 2025)::
+
+        products exact, exponent Ea+Eb (unnormalised) ──┐
+        c (addend='aligned')  ──────────────────────────┤
+        Mx = max(exponents, min_exp)                     │
+        each term truncated to F = 23 + extra_bits       │  (sticky: + 1 bit OR of lost bits)
+        fraction bits below 2**Mx, integer sum  ─────────┘
+        round(rounding) to result_bits fraction bits ──> d_block
+        addend='late': d = round(late_rounding, out_format)(d_block + c)
+
+    ``d`` of a block is ``c`` of the next (K padded with zeros to a multiple of
+    ``terms``; ``k_order`` permutes K first). NaN/inf: any NaN, inf*0 or
+    +inf with -inf gives NaN, else the infinity; ``overflow='inf'`` sends a
+    result >= 2**(emax+1) to infinity whatever the rounding (as the recordings
+    and MMA-Sim do), ``'ieee'`` follows the rounding direction.
+
+    >>> import numfmt
+    >>> m = numfmt.accumulation_model("h100", "e4m3")
+    >>> m.terms, m.extra_bits, m.fraction_bits
+    (32, -10, 13)
+    >>> numfmt.dot([1.0, 2.0**-7], [1.0, 2.0**-7], model=m).item()  # 1 + 2**-14 truncated
+    1.0
+    """
+
+    in_format: FormatLike | tuple = "fp16"
+    terms: int = 4
+    extra_bits: int = 0
+    sticky: bool = False
+    normalized_products: bool = False
+    min_exp: int | None = None
+    addend: str = "aligned"
+    out_format: FormatLike = "fp32"
+    rounding: str = "toward_zero"
+    result_bits: int | None = None
+    late_rounding: str = "nearest_even"
+    flush_subnormal_inputs: bool = False
+    k_order: str | tuple = "sequential"
+    overflow: str = "inf"
+
+    def __post_init__(self) -> None:
+        _in_fmt(self.in_format)
+        out = _fmt(self.out_format, "out_format")
+        _check_int("terms", self.terms, 1, 4096)
+        _check_int("extra_bits", self.extra_bits, -23, 40)
+        _check_bool("sticky", self.sticky)
+        _check_bool("normalized_products", self.normalized_products)
+        _check_bool("flush_subnormal_inputs", self.flush_subnormal_inputs)
+        if self.min_exp is not None:
+            _check_int("min_exp", self.min_exp, -100000, 100000)
+        if self.addend not in ("aligned", "late"):
+            raise ValueError(f"addend must be 'aligned' or 'late', got {self.addend!r}")
+        if self.overflow not in ("inf", "ieee"):
+            raise ValueError(f"overflow must be 'inf' or 'ieee', got {self.overflow!r}")
+        _rounding(self.rounding, "rounding")
+        _rounding(self.late_rounding, "late_rounding")
+        if self.result_bits is not None:
+            _check_int("result_bits", self.result_bits, 1, out.mantissa_bits)
+        # the integer window: (terms + 1) values below 2**(F + 2 + sticky) must stay below 2**62
+        need = self.fraction_bits + 2 + int(self.sticky) + (self.terms + 1).bit_length()
+        if need > 62:
+            raise ValueError(
+                f"inconsistent FusedBlock: terms={self.terms} with fraction_bits={self.fraction_bits} "
+                f"(23 + extra_bits) needs a {need}-bit accumulator; the limit is 62 "
+                f"(lower extra_bits or terms)"
+            )
+        if self.addend == "late" and self.result_bits is not None:
+            pass  # allowed: the block sum is rounded to result_bits, then c is added
+        ko = self.k_order
+        if isinstance(ko, str):
+            if ko not in ("sequential", "interleaved"):
+                raise ValueError(f"k_order must be 'sequential', 'interleaved' or a permutation tuple, got {ko!r}")
+        elif isinstance(ko, tuple):
+            if sorted(ko) != list(range(len(ko))) or not all(isinstance(i, int) for i in ko):
+                raise ValueError(f"k_order tuple must be a permutation of range(K), got {ko!r}")
+        else:
+            raise TypeError(f"k_order must be a str or a tuple, got {type(ko).__name__}")
+
+    @property
+    def fraction_bits(self) -> int:
+        """F: fraction bits kept below the block's largest exponent (23 + extra_bits)."""
+        return 23 + self.extra_bits
+
+    def result_format(self) -> FloatFormat:
+        """The format each block's sum is rounded into (``result_bits`` narrows ``out_format``)."""
+        out = _fmt(self.out_format, "out_format")
+        if self.result_bits is None or self.result_bits == out.mantissa_bits:
+            return out
+        return FloatFormat(
+            name=f"{out.name}_r{self.result_bits}", exponent_bits=out.exponent_bits,
+            mantissa_bits=self.result_bits, bias=out.bias, signed=out.signed, subnormals=out.subnormals,
+            inf=out.inf, nan=out.nan, negative_zero=out.negative_zero,
+        )
+
+
+@dataclass(frozen=True)
+class Chunked:
+    """Partial sums over chunks of ``every`` elements of K with ``inner``
+    (each starting from 0), promoted into ``outer``, which sums the partials
+    (as products partial * 1) starting from c. DeepSeek-V3's FP8 GEMM is
+    ``Chunked(accumulation_model("h100", "e4m3"), Sequential("fp32"), every=128)``::
+
+        K: [0 .. N) [N .. 2N) [2N .. 3N) ...
+             inner    inner     inner
+               │        │         │
+        c ── outer ── outer ──  outer ── d
+
+    >>> import numfmt
+    >>> m = numfmt.Chunked(numfmt.Sequential("fp16"), numfmt.Sequential("fp32"), every=2)
+    >>> numfmt.dot([2048.0, 1.0, 1.0], [1.0, 1.0, 1.0], model=m).item()
+    2049.0
+    """
+
+    inner: Model
+    outer: Model = field(default_factory=lambda: Sequential("fp32"))
+    every: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("inner", "outer"):
+            v = getattr(self, name)
+            if not isinstance(v, _MODEL_TYPES):
+                raise TypeError(f"{name} must be an accumulation model, got {type(v).__name__}: {v!r}")
+        _check_int("every", self.every, 1)
+
+
+Model = Union[Exact, Sequential, Pairwise, FusedBlock, Chunked]
+_MODEL_TYPES = (Exact, Sequential, Pairwise, FusedBlock, Chunked)
+
+
+# ------------------------------------------------------------------ presets
+_KM = "Khattak & Mikaitis, arXiv 2512.07004; MATLAB-tensor-core models/{file} (SPECS.md §7.3)"
+_GPU_ALIASES = {"v100": "v100", "a2": "a2", "a100": "a100", "ada": "ada", "l40s": "l40s", "rtx4090": "ada",
+                "h100": "h100", "h200": "h200", "b200": "b200"}
+_FMT_ALIASES = {"fp16": "fp16", "binary16": "fp16", "half": "fp16", "bf16": "bf16", "bfloat16": "bf16",
+                "tf32": "tf32", "e4m3": "e4m3", "fp8_e4m3": "e4m3", "float8_e4m3fn": "e4m3",
+                "e5m2": "e5m2", "fp8_e5m2": "e5m2", "float8_e5m2": "e5m2"}
+
+# gpu -> fmt -> (terms, extra_bits, min_exp fp32 out, min_exp fp16 out, model file)
+_TABLE = {
+    "v100": {"fp16": (4, 0, -1024, -19)},
+    "a2": {"fp16": (8, 1, -132, -20), "bf16": (8, 1, -132, None), "tf32": (4, 1, -132, None)},
+    "a100": {"fp16": (8, 1, -132, -20), "bf16": (8, 1, -132, None), "tf32": (4, 1, -132, None)},
+    "ada": {"fp16": (8, 1, -132, -20), "bf16": (8, 1, -132, None), "tf32": (4, 1, -132, None),
+            "e4m3": (16, -10, -132, -20), "e5m2": (16, -10, -132, -20)},
+    "h100": {"fp16": (16, 2, -133, -21), "bf16": (16, 2, -133, None), "tf32": (8, 2, -133, None),
+             "e4m3": (32, -10, -133, -21), "e5m2": (32, -10, -133, -21)},
+    "b200": {"fp16": (16, 2, -133, -21), "bf16": (16, 2, -133, None), "tf32": (8, 2, -133, None),
+             "e4m3": (32, 2, -133, -21), "e5m2": (32, 2, -133, -21)},
+}
+_TABLE["l40s"] = _TABLE["ada"]
+_TABLE["h200"] = _TABLE["h100"]
+_FILES = {"v100": "V100TC.m", "a2": "A2TC.m", "a100": "A100TC.m", "ada": "AdaTC.m", "l40s": "L40STC.m",
+          "h100": "H100TC.m", "h200": "H200TC.m", "b200": "B200TC.m"}
+_INSTR = {"fp16": "wmma/mma.sync fp16", "bf16": "wmma bf16", "tf32": "wmma tf32", "e4m3": "mma.sync m16n8k32 e4m3",
+          "e5m2": "mma.sync m16n8k32 e5m2"}
+
+#: Measured agreement with the recorded GPU outputs (d_fp32, all 5,000 rows of
+#: ../shared/data/tensor-cores; H100/H200 FP8 with c = 0, see ERRATA 4).
+PRESET_SOURCES: dict[tuple[str, str, str], tuple[str, str]] = {}
+for _g, _fm in _TABLE.items():
+    for _f in _fm:
+        _src = _KM.format(file=_FILES[_g])
+        if _g == "b200" and _f in ("e4m3", "e5m2"):
+            _src = ("numfmt (this library): the published B200 model with the addend added late, "
+                    "after the products' RZ sum, by a binary32 round-to-nearest-even addition "
+                    "(as mmaemu's experimental b200_mma_sync preset); block parameters from " + _src)
+        PRESET_SOURCES[(_g, _f, "fp32")] = (_src, "5000/5000")
+        if _TABLE[_g][_f][3] is not None:
+            PRESET_SOURCES[(_g, _f, "fp16")] = (_src, "see docs/accumulation.md")
+
+
+def accumulation_presets() -> list[tuple[str, str]]:
+    """(gpu, input format) pairs that :func:`accumulation_model` knows.
+
+    >>> import numfmt
+    >>> ("h100", "e4m3") in numfmt.accumulation_presets()
+    True
+    """
+    return [(g, f) for g in _TABLE for f in _TABLE[g]]
+
+
+def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") -> FusedBlock:
+    """The tensor-core model of ``gpu`` for ``in_format`` inputs.
+
+    Parameters
+    ----------
+    gpu : str
+        ``"v100"``, ``"a2"``, ``"a100"``, ``"ada"`` (RTX 4090/4060), ``"l40s"``,
+        ``"h100"``, ``"h200"`` or ``"b200"``.
+    in_format : str
+        ``"fp16"``, ``"bf16"``, ``"tf32"``, ``"e4m3"`` or ``"e5m2"`` where the GPU
+        has it.
+    out_format : str
+        ``"fp32"`` (accumulate and output in binary32, round toward zero) or
+        ``"fp16"`` (binary16 output, round to nearest even; fp16 and FP8 inputs).
+
+    Returns
+    -------
+    FusedBlock
+        Reproduces every recorded fp32 result of the configuration (5000/5000);
+        sources and match rates are in ``PRESET_SOURCES`` and docs/accumulation.md.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> m = numfmt.accumulation_model("b200", "e4m3")
+    >>> (m.terms, m.fraction_bits, m.addend)
+    (32, 25, 'late')
+    >>> numfmt.dot([1.0, 2.0**-7], [1.0, 2.0**-7], model=m).item() == 1 + 2**-14
+    True
+    """
+    if not isinstance(gpu, str) or gpu.strip().lower() not in _GPU_ALIASES:
+        raise ValueError(f"unknown GPU {gpu!r}; known: {sorted(_GPU_ALIASES)}")
+    g = _GPU_ALIASES[gpu.strip().lower()]
+    if not isinstance(in_format, str) or in_format.strip().lower() not in _FMT_ALIASES:
+        raise ValueError(f"unknown input format {in_format!r} for a preset; known: {sorted(set(_FMT_ALIASES.values()))}")
+    f = _FMT_ALIASES[in_format.strip().lower()]
+    if f not in _TABLE[g]:
+        raise ValueError(f"no {g} preset for {f} inputs; {g} has {sorted(_TABLE[g])}")
+    if out_format not in ("fp32", "fp16"):
+        raise ValueError(f"out_format must be 'fp32' or 'fp16', got {out_format!r}")
+    terms, neab, min32, min16 = _TABLE[g][f]
+    fp8 = f in ("e4m3", "e5m2")
+    if out_format == "fp16":
+        if min16 is None:
+            raise ValueError(f"{g} {f} has no binary16-output preset (binary16 output needs fp16 or FP8 inputs)")
+        return FusedBlock(in_format=f, terms=terms, extra_bits=neab, min_exp=min16, out_format="fp16",
+                          rounding="nearest_even")
+    late = g == "b200" and fp8
+    return FusedBlock(
+        in_format=f, terms=terms, extra_bits=neab, min_exp=min32, out_format="fp32", rounding="toward_zero",
+        result_bits=23 + neab if neab < 0 else None, addend="late" if late else "aligned",
+    )

@@ -1,0 +1,347 @@
+"""Dot products and matrix products evaluated under an accumulation model.
+
+:func:`dot` and :func:`matmul` take float arrays whose values are exactly
+representable in the model's input format(s) (or round them first when
+``round_inputs=`` names a rounding) and return what the modelled hardware
+returns, bit for bit. Models and presets live in :mod:`numfmt.accum_models`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._kernels import accumulate as K_
+from .accum_models import (
+    Chunked,
+    Exact,
+    FusedBlock,
+    Pairwise,
+    Sequential,
+    _fmt,
+    _in_fmt,
+    _rounding,
+    accumulation_model,
+)
+from .codec import quantize
+
+__all__ = ["dot", "matmul", "bench_matmul"]
+
+
+def _as_model(model):
+    if isinstance(model, (Exact, Sequential, Pairwise, FusedBlock, Chunked)):
+        return model
+    if isinstance(model, str) and ("/" in model or ":" in model):
+        gpu, _, fmt = model.replace(":", "/").partition("/")
+        return accumulation_model(gpu, fmt)
+    if isinstance(model, tuple) and len(model) == 2 and all(isinstance(s, str) for s in model):
+        return accumulation_model(*model)
+    raise TypeError(
+        "model must be an accumulation model (Exact, Sequential, Pairwise, FusedBlock, Chunked), "
+        f"a preset name 'gpu/format' or a (gpu, format) tuple; got {model!r}"
+    )
+
+
+def _as_float(x, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype == object or a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
+    return a.astype(np.float64)
+
+
+def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
+    """Values of ``x`` in ``fmt``: checked exact, or rounded when asked."""
+    if round_inputs is not None:
+        sat = "none" if fmt.code_of_inf is not None else "finite"
+        return np.asarray(quantize(x, fmt, rounding=round_inputs, saturation=sat, nan="raise"), np.float64)
+    fin = np.isfinite(x)
+    if fin.all():
+        xf = x
+    else:
+        if np.isinf(x).any() and fmt.code_of_inf is None:
+            raise ValueError(f"{name} holds an infinity, which {fmt.name} cannot represent")
+        if np.isnan(x).any() and fmt.code_of_nan is None:
+            raise ValueError(f"{name} holds a NaN, which {fmt.name} cannot represent")
+        xf = x[fin]
+    if xf.size:
+        q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
+        bad = q != xf
+        if bad.any():
+            v = xf[bad].ravel()[0]
+            raise ValueError(
+                f"{name} holds {v!r}, which is not exactly representable in {fmt.name} "
+                f"(pass round_inputs='nearest_even' to round the inputs first)"
+            )
+    return x
+
+
+def _split(x: np.ndarray, fmt, ftz: bool = False):
+    flat = np.ascontiguousarray(x, np.float64).ravel()
+    m = np.empty(flat.size, np.int64)
+    E = np.empty(flat.size, np.int64)
+    cls = np.empty(flat.size, np.int8)
+    bad = K_.split_inputs(flat, fmt.mantissa_bits, fmt.emin, ftz, m, E, cls)
+    if bad >= 0:  # pragma: no cover - _check_values catches it first
+        raise ValueError(f"value {flat[bad]!r} is not representable in {fmt.name}")
+    return m, E, cls
+
+
+def _acc_format(model):
+    if isinstance(model, (Exact, FusedBlock)):
+        return _fmt(model.out_format, "out_format")
+    if isinstance(model, (Sequential, Pairwise)):
+        return _fmt(model.acc_format, "acc_format")
+    return _acc_format(model.outer)
+
+
+def _in_formats(model):
+    if isinstance(model, Chunked):
+        return _in_formats(model.inner)
+    return _in_fmt(model.in_format)
+
+
+def _k_perm(model, K: int):
+    ko = model.k_order
+    if ko == "sequential":
+        return None
+    if ko == "interleaved":
+        nb = -(-K // model.terms)
+        return np.array([i for j in range(nb) for i in range(j, K, nb)], np.int64)
+    if len(ko) != K:
+        raise ValueError(f"k_order has {len(ko)} entries but K = {K}")
+    return np.asarray(ko, np.int64)
+
+
+def _run(model, X, Y, ia, ib, c, round_inputs=None):
+    """Evaluate ``model`` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
+
+    X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
+    c (T,) already in the accumulator format.
+    """
+    T = ia.size
+    K = X.shape[1]
+    out = np.empty(T, np.float64)
+    if isinstance(model, Chunked):
+        n = model.every
+        nc = max(-(-K // n), 1)
+        partial = np.empty((T, nc), np.float64)
+        zero = np.zeros(T, np.float64)
+        for j in range(nc):
+            partial[:, j] = _run(model.inner, X[:, j * n:(j + 1) * n], Y[:, j * n:(j + 1) * n], ia, ib, zero)
+        fa, fb = _in_formats(model.outer)
+        try:
+            _check_values(partial, fa, "partial sums", None)
+        except ValueError as e:
+            raise ValueError(
+                f"inconsistent Chunked model: the inner model's results do not fit the outer model's "
+                f"in_format ({e})"
+            ) from None
+        ones = np.ones((1, nc), np.float64)
+        return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c)
+
+    fa, fb = _in_fmt(model.in_format)
+    if isinstance(model, FusedBlock):
+        perm = _k_perm(model, K)
+        if perm is not None:
+            X = X[:, perm]
+            Y = Y[:, perm]
+    ftz = isinstance(model, FusedBlock) and model.flush_subnormal_inputs
+    am, aE, acls = _split(X, fa, ftz)
+    bm, bE, bcls = _split(Y, fb, ftz)
+    man_ab = fa.mantissa_bits + fb.mantissa_bits
+    ia = np.ascontiguousarray(ia, np.int64)
+    ib = np.ascontiguousarray(ib, np.int64)
+    c = np.ascontiguousarray(c, np.float64)
+    if isinstance(model, (Sequential, Pairwise)):
+        acc = _fmt(model.acc_format, "acc_format")
+        pf = acc if model.product_format is None else _fmt(model.product_format, "product_format")
+        av = np.ascontiguousarray(X, np.float64).ravel()
+        bv = np.ascontiguousarray(Y, np.float64).ravel()
+        args = (am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab)
+        mode_p = _rounding(model.product_rounding, "product_rounding")
+        mode_a = _rounding(model.rounding, "rounding")
+        if isinstance(model, Sequential):
+            K_.sequential_dots(*args, model.product_format is None, pf.kernel_params, mode_p,
+                               acc.kernel_params, mode_a)
+        else:
+            K_.pairwise_dots(*args, pf.kernel_params, mode_p, acc.kernel_params, mode_a)
+        return out
+    flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
+    flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
+    outf = _fmt(model.out_format, "out_format")
+    if isinstance(model, Exact):
+        lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
+        hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
+        L = (hi - lo) // 32 + 4
+        K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
+                      outf.kernel_params, _rounding(model.rounding, "rounding"))
+        return out
+    # FusedBlock
+    rf = model.result_format()
+    min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
+    K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
+                  model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,
+                  model.addend == "late", rf.kernel_params, _rounding(model.rounding, "rounding"),
+                  outf.kernel_params, _rounding(model.late_rounding, "late_rounding"),
+                  model.overflow == "inf")
+    return out
+
+
+def _prepare(model, X, Y, c, round_inputs):
+    if round_inputs is not None:
+        _rounding(round_inputs, "round_inputs")
+    fa, fb = _in_formats(model)
+    X = _check_values(X, fa, "a" if X.ndim == 1 else "A", round_inputs)
+    Y = _check_values(Y, fb, "b" if Y.ndim == 1 else "B", round_inputs)
+    c = _check_values(c, _acc_format(model), "c", round_inputs)
+    return X, Y, c
+
+
+def _result(out: np.ndarray, model, shape):
+    f = _acc_format(model)
+    dt = np.float32 if f.exact_in(np.dtype(np.float32)) else np.float64
+    return out.reshape(shape).astype(dt)
+
+
+def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarray:
+    """``D = C + A @ B`` evaluated under ``model``, one dot product per element.
+
+    Parameters
+    ----------
+    A : array_like, shape (M, K)
+    B : array_like, shape (K, N)
+        Values exactly representable in the model's input format(s).
+    C : array_like, optional
+        Addend, broadcast to (M, N); values in the model's accumulator format
+        (default +0).
+    model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    round_inputs : str, optional
+        A rounding name: round A, B (to the input format, saturating formats
+        without infinities) and C (to the accumulator format) first instead of
+        rejecting values that are not representable.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, N)
+        float32 when the accumulator format fits float32, else float64.
+
+    Examples
+    --------
+    >>> import numpy as np, numfmt
+    >>> A = np.array([[448.0] + [15 * 2.0**-6] * 31])
+    >>> numfmt.matmul(A, np.ones((32, 1)), model="h100/e4m3")  # small products truncated away
+    array([[448.]], dtype=float32)
+    >>> numfmt.matmul(A, np.ones((32, 1)), model=numfmt.Exact("fp32", in_format="e4m3"))
+    array([[455.26562]], dtype=float32)
+    """
+    model = _as_model(model)
+    Af = _as_float(A, "A")
+    Bf = _as_float(B, "B")
+    if Af.ndim != 2 or Bf.ndim != 2:
+        raise ValueError(f"A and B must be 2-D, got shapes {Af.shape} and {Bf.shape}")
+    M, K = Af.shape
+    if Bf.shape[0] != K:
+        raise ValueError(f"inner dimensions disagree: A is {Af.shape}, B is {Bf.shape}")
+    N = Bf.shape[1]
+    Cf = np.zeros((M, N)) if C is None else _as_float(C, "C")
+    try:
+        Cf = np.broadcast_to(Cf, (M, N))
+    except ValueError:
+        raise ValueError(f"C of shape {Cf.shape} does not broadcast to {(M, N)}") from None
+    Af, Bf, Cf = _prepare(model, Af, Bf, Cf, round_inputs)
+    ia = np.repeat(np.arange(M, dtype=np.int64), N)
+    ib = np.tile(np.arange(N, dtype=np.int64), M)
+    out = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel())
+    return _result(out, model, (M, N))
+
+
+def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
+    """``d = c + sum_k a[..., k] * b[..., k]`` under ``model`` (batched over leading axes).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (..., K)
+        Broadcast against each other; values in the model's input format(s).
+    model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    c : array_like, optional
+        Addend broadcast to the batch shape (default +0).
+    round_inputs : str, optional
+        Round the inputs first (see :func:`matmul`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``broadcast(a, b).shape[:-1]`` (0-d for vectors).
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> m = numfmt.accumulation_model("v100", "fp16")
+    >>> numfmt.dot([1.0], [1.0], c=-(1 - 2.0**-24), model=m).item() == 2.0**-23   # no guard bit
+    True
+    """
+    model = _as_model(model)
+    af = _as_float(a, "a")
+    bf = _as_float(b, "b")
+    if af.ndim == 0 or bf.ndim == 0:
+        raise ValueError("a and b must have at least one axis (the K axis)")
+    if af.shape[-1] != bf.shape[-1]:
+        raise ValueError(f"inner dimensions disagree: a has K={af.shape[-1]}, b has K={bf.shape[-1]}")
+    try:
+        batch = np.broadcast_shapes(af.shape[:-1], bf.shape[:-1])
+    except ValueError:
+        raise ValueError(f"a of shape {af.shape} and b of shape {bf.shape} do not broadcast") from None
+    K = af.shape[-1]
+    af = np.broadcast_to(af, batch + (K,)).reshape(-1, K)
+    bf = np.broadcast_to(bf, batch + (K,)).reshape(-1, K)
+    cf = np.zeros(batch) if c is None else _as_float(c, "c")
+    try:
+        cf = np.broadcast_to(cf, batch).ravel()
+    except ValueError:
+        raise ValueError(f"c of shape {np.shape(cf)} does not broadcast to {batch}") from None
+    af, bf, cf = _prepare(model, af, bf, cf, round_inputs)
+    T = af.shape[0]
+    idx = np.arange(T, dtype=np.int64)
+    out = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
+    return _result(out, model, batch)
+
+
+def bench_matmul(n: int = 256, *, repeat: int = 3, with_mmasim: bool = True, seed: int = 0) -> dict:
+    """Time an n x n x n E4M3 matmul under the H100 preset (one thread).
+
+    Returns a dict with ``numfmt_mac_per_s`` and, when MMA-Sim (``mmasim``)
+    is installed, ``mmasim_mac_per_s`` (its WGMMA Hopper m64n8k32 e4m3 model
+    over the same K, CPU) and whether both gave the same bits.
+    Not a test; run it by hand::
+
+        python -c "import numfmt.accumulate as a; print(a.bench_matmul())"
+    """
+    rng = np.random.default_rng(seed)
+    vals = np.asarray(quantize(rng.standard_normal((2, n, n)), "e4m3", saturation="finite"), np.float64)
+    A, B = vals[0], vals[1]
+    model = accumulation_model("h100", "e4m3")
+    matmul(A[:2, :], B[:, :2], model=model)  # compile
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        D = matmul(A, B, model=model)
+        best = min(best, time.perf_counter() - t0)
+    res = {"n": n, "numfmt_s": best, "numfmt_mac_per_s": n**3 / best}
+    if with_mmasim:
+        try:
+            import torch
+            from mmasim.nv_ptx import WGMMA
+        except ImportError:
+            return res
+        torch.set_num_threads(1)
+        op = WGMMA("Hopper", "m64n8k32.f32.e4m3.e4m3")
+        At = torch.tensor(A, dtype=torch.float32).to(torch.float8_e4m3fn)
+        Bt = torch.tensor(B.T.copy(), dtype=torch.float32).to(torch.float8_e4m3fn)
+        t0 = time.perf_counter()
+        Dm = op(At, Bt.T, torch.zeros((n, n), dtype=torch.float32))
+        dt = time.perf_counter() - t0
+        res.update(mmasim_s=dt, mmasim_mac_per_s=n**3 / dt,
+                   same_bits=bool((Dm.numpy().view(np.uint32) == D.view(np.uint32)).all()))
+        res["speedup"] = res["numfmt_mac_per_s"] / res["mmasim_mac_per_s"]
+    return res
