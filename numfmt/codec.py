@@ -35,7 +35,7 @@ def _as_input(x, name: str = "x") -> np.ndarray:
         raise TypeError(f"{name} must be float or integer, got bool array")
     else:
         raise TypeError(f"{name} must be float or integer, got dtype {dt}")
-    return np.ascontiguousarray(arr, dtype=target)
+    return np.asarray(arr, dtype=target, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ def _check_codes(codes, f, name="codes") -> np.ndarray:
             bad_code = 1 << (f.bits - 1)
             if (arr == bad_code).any():
                 raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
-    return np.ascontiguousarray(arr)
+    return np.asarray(arr, order="C")
 
 
 def _decode_dtype(f, dtype) -> np.dtype:

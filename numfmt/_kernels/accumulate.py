@@ -212,7 +212,20 @@ def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, stick
             Mx = ec
     base = Mx - F  # exponent of the window's last kept bit
     acc = np.int64(0)
+    if not sticky:
+        # fast path, branch-free: v = trunc(|p| * 2**(lsb - base)) as (|p| << L) >> r
+        L = max(F - man_ab, 0)
+        r0 = L + man_ab + base
+        for k in range(k0, k1):
+            pm = am[arow + k] * bm[brow + k]
+            sg = pm >> 63
+            mag = (pm ^ sg) - sg
+            r = min(r0 - aE[arow + k] - bE[brow + k], 63)
+            v = (mag << L) >> r
+            acc += (v ^ sg) - sg
     for k in range(k0, k1):
+        if not sticky:
+            break
         pm = am[arow + k] * bm[brow + k]
         if pm == 0:
             continue

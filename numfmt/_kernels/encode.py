@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .bits import f32_as_i32, f64_as_i64
+from .bits import f64_as_i64
 from .jit import jit
 from .round import round_pack
 

@@ -36,7 +36,8 @@ SIGNED = 18
 ECAP = 19  # any value >= 2**ECAP overflows
 EVEN_N = 20  # ties-to-even looks at the significand's parity, not the code's (ml_dtypes E8M0)
 BITS = 21
-NPARAMS = 22
+HASNAN = 22  # the format itself has a NaN (NAN/NNAN may be a nan= policy code instead)
+NPARAMS = 23
 
 # rounding modes
 NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
@@ -72,6 +73,7 @@ def pack_float_params(f) -> tuple[int, ...]:
     p[ECAP] = f.emax + 1
     p[EVEN_N] = 0
     p[BITS] = f.bits
+    p[HASNAN] = int(f.code_of_nan is not None)
     return tuple(p)
 
 

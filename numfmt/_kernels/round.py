@@ -114,7 +114,7 @@ def overflow_code(neg, is_inf, p, mode, sat):
         to_max = not (is_inf and inf >= 0)
     elif is_inf:
         if inf < 0:
-            to_max = p[P.OVFNAN] == 0 or nan < 0
+            to_max = p[P.OVFNAN] == 0 or p[P.HASNAN] == 0
     elif (
         mode == P.TOWARD_ZERO
         or (mode == P.TOWARD_NEGATIVE and not neg)
@@ -123,7 +123,7 @@ def overflow_code(neg, is_inf, p, mode, sat):
     ):
         to_max = True
     elif inf < 0:
-        to_max = p[P.OVFNAN] == 0 or nan < 0
+        to_max = p[P.OVFNAN] == 0 or p[P.HASNAN] == 0
     if to_max:
         return _sign(neg, maxc, p)
     if inf >= 0:
@@ -157,7 +157,7 @@ def _unsigned_negative(is_inf, p, mode, sat):
         return lo
     if not is_inf and (mode == P.TOWARD_ZERO or mode == P.TOWARD_POSITIVE):
         return lo
-    return p[P.NAN] if p[P.NAN] >= 0 else lo
+    return p[P.NAN] if p[P.HASNAN] != 0 else lo
 
 
 @jit
