@@ -35,7 +35,9 @@ def test_table_is_not_empty():
     assert len(ROWS) >= 40
 
 
-@pytest.mark.parametrize("fmt,x,rounding,saturation,nan,code,why", ROWS, ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[3]}" for r in ROWS])
+@pytest.mark.parametrize(
+    "fmt,x,rounding,saturation,nan,code,why", ROWS, ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[3]}" for r in ROWS]
+)
 def test_row(fmt, x, rounding, saturation, nan, code, why):
     v = _value(x)
     for dtype in (np.float64, np.float32):
