@@ -117,9 +117,9 @@ def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
         return encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     xb = x.view(np.int32)
     if mode == P.NEAREST_EVEN:
-        fast.encode_f32_rne(xb, out, *fast.constants(p, sat))
+        fast.encode_f32_rne(xb, out, p, sat)
     elif mode <= P.TO_ODD:
-        fast.encode_f32_det(xb, out, *fast.constants_any(p, mode, sat, np.int32), np.int32(mode))
+        fast.encode_f32_det(xb, out, p, mode, sat)
     else:
-        fast.encode_f32_sr(xb, out, *fast.constants_any(p, mode, sat), mode, rkind, rarr, key, nbits, offset)
+        fast.encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     return 0

@@ -42,28 +42,31 @@ def eligible(p) -> bool:
     )
 
 
-def constants(p, sat) -> tuple[int, ...]:
-    """Per-call int32 constants: the format slots the loop needs, then the codes for
-    overflow (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode."""
-    i32 = np.int32
-    return tuple(
-        i32(v)
-        for v in (
-            p[P.M], p[P.EMIN] + 127, p[P.ECAP] + 127, p[P.MAXMAG], p[P.SIGNBIT], p[P.NEGZERO],
-            overflow_code(False, False, p, P.NEAREST_EVEN, sat),
-            overflow_code(True, False, p, P.NEAREST_EVEN, sat),
-            overflow_code(False, True, p, P.NEAREST_EVEN, sat),
-            overflow_code(True, True, p, P.NEAREST_EVEN, sat),
-            p[P.NAN], p[P.NNAN],
-        )
-    )
-
-
 _I32 = np.int32
 
 
 @jit
-def encode_f32_rne(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
+def constants(p, sat):
+    """The format slots the nearest-even loop needs, then the codes for overflow
+    (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode, as int32."""
+    e = P.NEAREST_EVEN
+    return (
+        _I32(p[P.M]), _I32(p[P.EMIN] + 127), _I32(p[P.ECAP] + 127), _I32(p[P.MAXMAG]), _I32(p[P.SIGNBIT]),
+        _I32(p[P.NEGZERO]),
+        _I32(overflow_code(False, False, p, e, sat)), _I32(overflow_code(True, False, p, e, sat)),
+        _I32(overflow_code(False, True, p, e, sat)), _I32(overflow_code(True, True, p, e, sat)),
+        _I32(p[P.NAN]), _I32(p[P.NNAN]),
+    )
+
+
+@jit
+def encode_f32_rne(xb, out, p, sat):
+    """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even into ``out``."""
+    _rne_loop(xb, out, *constants(p, sat))
+
+
+@jit
+def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
     """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even.
 
     Every intermediate is int32 (numba would widen to int64 and halve the SIMD
@@ -89,8 +92,15 @@ _I64 = np.int64
 
 
 @jit
-def encode_f32_det(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p,
-                   nan_n, mode):
+def encode_f32_det(xb, out, p, mode, sat):
+    """float32 -> small float for the deterministic modes into ``out``."""
+    c = constants_any(p, mode, sat)
+    _det_loop(xb, out, _I32(c[0]), _I32(c[1]), _I32(c[2]), _I32(c[3]), _I32(c[4]), _I32(c[5]), _I32(c[6]),
+              _I32(c[7]), _I32(c[8]), _I32(c[9]), _I32(c[10]), _I32(c[11]), _I32(mode))
+
+
+@jit
+def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
     """float32 -> small float for the deterministic modes, branch-free int32.
 
     The discarded-bit count is clamped at 25: below that the whole 24-bit
@@ -154,8 +164,14 @@ def _inc_sr(mode, rem, shift, rbits, nbits):
 
 
 @jit
-def encode_f32_sr(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p,
-                  nan_n, mode, rkind, rarr, key, nbits, offset):
+def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+    """float32 -> small float with stochastic rounding into ``out``."""
+    _sr_loop(xb, out, *constants_any(p, mode, sat), mode, rkind, rarr, key, nbits, offset)
+
+
+@jit
+def _sr_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode,
+             rkind, rarr, key, nbits, offset):
     """float32 -> small float with stochastic rounding, branch-free int64.
 
     Random bits come from ``rarr`` (rkind 1, one per element) or the
@@ -186,14 +202,12 @@ def encode_f32_sr(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n
         out[i] = res
 
 
-def constants_any(p, mode, sat, dtype=np.int64) -> tuple[int, ...]:
-    """Constants of the mode-generic loops for this format, mode and saturation."""
-    return tuple(
-        dtype(v)
-        for v in (
-            p[P.M], p[P.EMIN], p[P.ECAP], p[P.MAXMAG], p[P.SIGNBIT], p[P.NEGZERO],
-            overflow_code(False, False, p, mode, sat), overflow_code(True, False, p, mode, sat),
-            overflow_code(False, True, p, mode, sat), overflow_code(True, True, p, mode, sat),
-            p[P.NAN], p[P.NNAN],
-        )
+@jit
+def constants_any(p, mode, sat):
+    """Slots and special codes of the mode-generic loops (int64), as :func:`constants`."""
+    return (
+        _I64(p[P.M]), _I64(p[P.EMIN]), _I64(p[P.ECAP]), _I64(p[P.MAXMAG]), _I64(p[P.SIGNBIT]), _I64(p[P.NEGZERO]),
+        _I64(overflow_code(False, False, p, mode, sat)), _I64(overflow_code(True, False, p, mode, sat)),
+        _I64(overflow_code(False, True, p, mode, sat)), _I64(overflow_code(True, True, p, mode, sat)),
+        _I64(p[P.NAN]), _I64(p[P.NNAN]),
     )
