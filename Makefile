@@ -15,18 +15,19 @@ $(VENV)/.test: $(VENV)/.runtime
 	$(BIN)/python -m pip install -q -e ".[test,dev]"
 	touch $@
 
-$(VENV)/.oracles: $(VENV)/.test
-	$(BIN)/python -m pip install -q -e ".[oracles]"
+$(VENV)/.all: $(VENV)/.test
+	$(BIN)/python -m pip install -q -e ".[test,dev,oracles,io,docs]"
 	touch $@
 
-.PHONY: demo test test-all lint bench exhaustive
+.PHONY: demo test all-deps lint bench exhaustive
 demo: $(VENV)/.runtime
 	$(BIN)/python -m numfmt.demo
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2
 
-oracles: $(VENV)/.oracles
+# everything CI needs: optional oracles (torch, torchao, mmasim), io (safetensors, dask), docs
+all-deps: $(VENV)/.all
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check numfmt tests
