@@ -23,7 +23,8 @@ $(VENV)/.all: $(VENV)/.test
 demo: $(VENV)/.runtime
 	$(BIN)/python -m numfmt.demo
 
-test: $(VENV)/.test
+# the whole suite, with the optional oracles (torch, torchao, mmasim), io and docs dependencies installed
+test: $(VENV)/.all
 	$(BIN)/python -m pytest -q -n 2
 
 # everything CI needs: optional oracles (torch, torchao, mmasim), io (safetensors, dask), docs
