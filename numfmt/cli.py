@@ -103,9 +103,8 @@ def _dtype_arg(name: str) -> np.dtype:
 
 
 def _fmt(name: str):
-    from .presets import get_format
-
     from . import block
+    from .presets import get_format
 
     if block.is_block_format(name):
         raise UsageError(f"{name!r} is a block format; this command takes an element format "
@@ -304,22 +303,15 @@ def _load_array(path: str, *, role: str, dtype=None, key=None):
     return np.memmap(path, dtype=dtype, mode="r")
 
 
-def _unpack(data: np.ndarray, bits: int, count: int, order: str) -> np.ndarray:
-    """Codes of ``bits`` bits packed in bytes, first code in the low (or high) bits."""
-    try:
-        from .packing import unpack as _lib_unpack
-    except ImportError:
-        _lib_unpack = None
-    if _lib_unpack is not None:
-        try:
-            return np.asarray(_lib_unpack(np.asarray(data, np.uint8), bits, count, order=order)).reshape(-1)
-        except TypeError:
-            pass
-    bitorder = "little" if order == "low_first" else "big"
-    b = np.unpackbits(np.asarray(data, np.uint8), bitorder=bitorder)[: count * bits].reshape(count, bits)
-    w = (1 << np.arange(bits, dtype=np.int64)) if bitorder == "little" else (1 << np.arange(bits - 1, -1, -1,
-                                                                                             dtype=np.int64))
-    return (b.astype(np.int64) * w).sum(axis=1)
+def _packed_bytes(n: int, bits: int, order: str) -> int:
+    from .packing import packed_size
+
+    return 2 * (-(-n // 2)) if order == "ptx" else packed_size(n, bits)
+
+
+def _byte_offset(i: int, bits: int, order: str) -> int:
+    """First byte of code ``i`` (``i`` a multiple of 8, so it starts a byte and a 6-bit group)."""
+    return i if order == "ptx" else i * bits // 8
 
 
 def _encode_chunk(xs, f, policy, offset):
@@ -375,7 +367,11 @@ def _cmd_check(args) -> int:
                 raise UsageError(f"packed output must be bytes (uint8), got {y.dtype}")
         else:
             y = _load_array(args.output, role="output", dtype=np.dtype(np.uint8))
-        need = -(-n * f.bits // 8)
+        if f.bits not in (1, 2, 4, 6):
+            raise UsageError(f"--packed takes 1-, 2-, 4- or 6-bit codes; {f.name} has {f.bits} bits")
+        if order == "ptx" and f.bits != 6:
+            raise UsageError(f"--order ptx is the 6-bit e2m3x2/e3m2x2 layout; {f.name} has {f.bits} bits")
+        need = _packed_bytes(n, f.bits, order)
         if y.size != need:
             raise UsageError(f"mismatched lengths: input has {n} elements, which pack into {need} bytes of "
                              f"{f.bits}-bit codes, but output has {y.size} bytes")
@@ -401,8 +397,11 @@ def _cmd_check(args) -> int:
         xs = np.asarray(x[s:e])
         exp = np.asarray(_encode_chunk(xs, f, p, s)).reshape(-1).astype(np.int64)
         if args.packed:
-            b0, b1 = s * f.bits // 8, -(-e * f.bits // 8)
-            act = _unpack(np.asarray(y[b0:b1]), f.bits, e - s, order)
+            from .packing import unpack
+
+            b0 = _byte_offset(s, f.bits, order)
+            b1 = y.size if e == n else _byte_offset(e, f.bits, order)
+            act = np.asarray(unpack(np.asarray(y[b0:b1]), f.bits, e - s, order=order)).astype(np.int64)
         else:
             act = np.asarray(y[s:e]).astype(np.int64)
         if act.size and (int(act.min()) < 0 or int(act.max()) > top):
@@ -517,8 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dtype of a raw, unpacked output file (default: the format's code dtype, little-endian)")
     p.add_argument("--output-key", default=None, help="array name inside an .npz output")
     p.add_argument("--packed", action="store_true", help="output holds sub-byte codes packed into bytes")
-    p.add_argument("--order", default="low_first", choices=["low_first", "high_first", "low", "high"],
-                   help="packed order: first code in the low bits (default) or the high bits of a byte")
+    p.add_argument("--order", default="low_first", choices=["low_first", "high_first", "ptx", "low", "high"],
+                   help="packed layout (numfmt.pack): low_first (default: first code in the low bits), "
+                        "high_first, or ptx (6-bit e2m3x2/e3m2x2 registers)")
     p.add_argument("--max-examples", type=int, default=10, help="mismatches to list (default 10)")
     p.add_argument("--chunk-size", type=int, default=1 << 22, help="elements per chunk (default 4194304)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
@@ -564,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. `numfmt table binary16 | head`
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0

@@ -24,7 +24,6 @@ import numpy as np
 
 from ._kernels import params as P
 from .formats import FloatFormat, IntFormat
-from .presets import get_format
 from .tables import fields, hex_code, value_str
 
 __all__ = ["explain", "Explanation", "Neighbour"]
@@ -266,9 +265,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
     f = plan.fmt
     p = plan.params
     mode, sat = plan.mode, plan.sat
-    from .policy import parse_rounding
-
-    from .policy import ROUNDINGS, SATURATIONS
+    from .policy import ROUNDINGS, SATURATIONS, parse_rounding
 
     rname = parse_rounding(rounding)[0]
     policy = {"rounding": rname, "saturation": saturation, "nan": nan}
@@ -371,7 +368,9 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         step = 1
         par = n if p[P.EVEN_N] != 0 else base
         even = par % 2 == 0
-        even_why = f"{hex_code(base, f) if base >= 0 else 'it'} is {'even' if even else 'odd'}"
+        shown = hex_code(_sign(neg, base, p), f) if base > 0 or (base == 0 and not neg) else (
+            "0" if base == 0 else "it")
+        even_why = f"{shown} is {'even' if even else 'odd'}"
         if p[P.EVEN_N] != 0:
             even_why = f"its significand {n} is {'even' if even else 'odd'} (compat={compat})"
     lo_val = n * ulp
@@ -406,7 +405,8 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
 
     tz = nb(lo_val, base)
     az = nb(hi_val, base + step)
-    res = dict(exact=nu == 0, toward_zero=tz, away_from_zero=az, ulp=ulp, position=nu, guard=guard,
+    exact = nu == 0 and not unsigned_neg and 0 <= base <= maxmag
+    res = dict(exact=exact, toward_zero=tz, away_from_zero=az, ulp=ulp, position=nu, guard=guard,
                round=rnd, sticky=sticky, tie=tie, random_bits=R, direction=direction)
 
     if p[P.HASZERO] == 0 and mag < 0:
@@ -449,7 +449,8 @@ def _finish(e: Explanation, plan, xarr) -> Explanation:
         return e
     from dataclasses import replace
 
-    note = f"compat={e.policy.get('compat')} post-processing changes {hex_code(e.code, plan.fmt)} to {hex_code(c, plan.fmt)}"
+    old, new = hex_code(e.code, plan.fmt), hex_code(c, plan.fmt)
+    note = f"compat={e.policy.get('compat')} post-processing changes {old} to {new}"
     return replace(e, code=c, value=_value(c, plan.fmt), notes=(*e.notes, note))
 
 
@@ -513,12 +514,21 @@ def _decide(mode, rname, nu, neg, even, even_why, R, nbits) -> tuple[bool, str]:
         k = one << 1
         fl = math.floor(nu * k)
         away = fl + 2 * R + 1 >= k
-        return away, f"{rname}: floor(nu*2^{nbits + 1}) + 2R + 1 = {fl + 2 * R + 1} {'>=' if away else '<'} 2^{nbits + 1}"
+        cmp = ">=" if away else "<"
+        return away, f"{rname}: floor(nu*2^{nbits + 1}) + 2R + 1 = {fl + 2 * R + 1} {cmp} 2^{nbits + 1}"
     if mode == P.STOCHASTIC_C:
         fl = round(nu * one)  # Fraction round: ties to even
         away = fl + R >= one
         return away, f"{rname}: rne(nu*2^{nbits}) + R = {fl} + {R} {'>=' if away else '<'} 2^{nbits}"
     raise AssertionError(f"unknown rounding id {mode}")
+
+
+def _hasnan(p, nan_code) -> bool:
+    """Whether the format itself has a NaN (a nan= policy code is not one)."""
+    slot = getattr(P, "HASNAN", None)
+    if slot is not None and slot < len(p):
+        return p[slot] != 0
+    return nan_code >= 0
 
 
 def _unsigned_negative(is_inf: bool, p, mode, sat) -> tuple[int, str]:
@@ -527,7 +537,7 @@ def _unsigned_negative(is_inf: bool, p, mode, sat) -> tuple[int, str]:
         return 0, "saturation clamps it to the smallest value"
     if not is_inf and mode in (P.TOWARD_ZERO, P.TOWARD_POSITIVE):
         return 0, "rounding toward zero/positive gives the smallest value"
-    if nan >= 0:
+    if _hasnan(p, nan):
         return int(nan), "saturation='none' makes it NaN (P3109)"
     return 0, "no NaN: the smallest value"
 
@@ -549,7 +559,7 @@ def _overflow(neg, is_inf, p, mode, sat, f, saturation) -> tuple[int, str]:
     elif is_inf:
         if inf >= 0:
             to_max, why = False, "saturation='none':"
-        elif p[P.OVFNAN] == 0 or nan < 0:
+        elif p[P.OVFNAN] == 0 or not _hasnan(p, nan):
             to_max, why = True, f"saturation='none', {f.name} has no inf and overflows to max:"
         else:
             to_max, why = False, f"saturation='none', {f.name} has no inf:"
@@ -559,7 +569,7 @@ def _overflow(neg, is_inf, p, mode, sat, f, saturation) -> tuple[int, str]:
         to_max, why = True, "saturation='none', to_odd into an unsigned extended P3109 format gives"
     elif inf >= 0:
         to_max, why = False, "saturation='none': overflow to"
-    elif p[P.OVFNAN] == 0 or nan < 0:
+    elif p[P.OVFNAN] == 0 or not _hasnan(p, nan):
         to_max, why = True, f"saturation='none', {f.name} has no inf and saturates (no overflow NaN):"
     else:
         to_max, why = False, f"saturation='none', {f.name} has no inf, so overflow gives"

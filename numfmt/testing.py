@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -175,6 +176,26 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
     return ok
 
 
+def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> list[int]:
+    """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
+    from .compare import _INF, _NAN, _code_info
+
+    c = np.arange(1 << f.bits, dtype=np.int64)
+    kind, _, _ = _code_info(c, f)
+    keep = np.ones(c.size, bool)
+    if not allow_nan:
+        keep &= kind != _NAN
+    if not allow_infinity:
+        keep &= kind != _INF
+    if isinstance(f, IntFormat):
+        if f.symmetric:
+            keep &= c != 1 << (f.bits - 1)
+    elif not allow_subnormal and f.has_zero:
+        mag = c & f._all_ones
+        keep &= ~(((mag >> f.mantissa_bits) == 0) & (mag != 0))
+    return c[keep].tolist()
+
+
 def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_subnormal: bool = True):
     """Valid codes (Python ints) of ``fmt``.
 
@@ -194,7 +215,7 @@ def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_sub
         key = ("testing.codes", allow_nan, allow_infinity, allow_subnormal)
         lst = f._cache.get(key)
         if lst is None:
-            lst = [c for c in range(1 << f.bits) if ok(c)]
+            lst = _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal)
             f._cache[key] = lst
         if not lst:
             raise ValueError(f"format {f.name} has no codes with these options")
@@ -260,9 +281,17 @@ def _mag_value(f, c: int) -> Fraction:
     return f.exact_value(c)
 
 
+def _tofloat(v) -> float:
+    """A Fraction (or float) as float64, +-inf beyond the float64 range."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _cast(v, dt) -> float:
     with np.errstate(over="ignore"):
-        return float(dt(float(v)) if not isinstance(v, float) else dt(v))
+        return float(dt(_tofloat(v)))
 
 
 @st.composite
@@ -283,11 +312,11 @@ def _tricky_draw(draw, f, dt, allow_nan, allow_infinity):
     elif kind < 45:  # one input ulp either side of a tie
         c = draw(st.integers(lo, hi))
         v = _mag_value(f, c)
-        t = dt(float(v + _ulp_at(f, v) / 2))
+        t = dt(_tofloat(v + _ulp_at(f, v) / 2))
         x = float(np.nextafter(t, dt(np.inf) if draw(st.booleans()) else dt(0)))
     elif kind < 60:  # a representable value, or one input ulp away from it
         c = draw(st.integers(lo, hi))
-        x = float(_mag_value(f, c))
+        x = _tofloat(_mag_value(f, c))
         step = draw(st.sampled_from([0, 1, -1]))
         if step:
             x = float(np.nextafter(dt(x), dt(np.inf) if step > 0 else dt(0)))
@@ -295,7 +324,7 @@ def _tricky_draw(draw, f, dt, allow_nan, allow_infinity):
         u = _ulp_at(f, top)
         x = draw(st.sampled_from([top, top - u / 2, top + u / 2, top + u, top + 3 * u / 2, 2 * top, top + u / 4]))
         if draw(st.booleans()):
-            x = float(np.nextafter(dt(float(x)), dt(np.inf) if draw(st.booleans()) else dt(0)))
+            x = float(np.nextafter(dt(_tofloat(x)), dt(np.inf) if draw(st.booleans()) else dt(0)))
     elif kind < 88:  # subnormal and normal boundaries
         if isinstance(f, IntFormat):
             one = Fraction(2) ** f.scale_exp
@@ -393,46 +422,45 @@ def _block_parts(block_fmt, element, block_size):
 @st.composite
 def _block_rows(draw, ef, k, nblocks, dt, exps, allow_nan, allow_infinity):
     nb = draw(nblocks) if isinstance(nblocks, st.SearchStrategy) else int(nblocks)
-    out = np.zeros((nb, k), dt)
     lo, hi = _mags(ef)
-    top = _mag_value(ef, hi)
-    etop = top.numerator.bit_length() - top.denominator.bit_length()
-    if top < Fraction(2) ** etop:
-        etop -= 1
-    # magnitude codes of the top binade: the block maximum sits there, so the OCP scale is 2**X
-    top_codes = [c for c in range(max(lo, hi - 64), hi + 1) if _mag_value(ef, c) >= Fraction(2) ** etop]
+    key = ("testing.block_tables",)
+    tabs = ef._cache.get(key)
+    if tabs is None:
+        top = _mag_value(ef, hi)
+        etop = top.numerator.bit_length() - top.denominator.bit_length()
+        if top < Fraction(2) ** etop:
+            etop -= 1
+        # magnitude codes of the top binade: the block maximum sits there, so the OCP scale is 2**X
+        top_codes = [c for c in range(max(lo, hi - 64), hi + 1) if _mag_value(ef, c) >= Fraction(2) ** etop]
+        vals = [_mag_value(ef, c) for c in range(lo, hi + 1)]
+        ties = [v + _ulp_at(ef, v) / 2 for v in vals]
+        tabs = (top_codes, np.array([float(v) for v in vals]), np.array([float(t) for t in ties]))
+        ef._cache[key] = tabs
+    top_codes, vals, ties = tabs
+    out = np.zeros((nb, k), dt)
     for b in range(nb):
         X = draw(st.integers(*exps))
-        scale = Fraction(2) ** X
-        row = []
-        amax_pos = draw(st.integers(0, k - 1))
-        for j in range(k):
-            if j == amax_pos:
-                v = _mag_value(ef, draw(st.sampled_from(top_codes)))
-            else:
-                kind = draw(st.integers(0, 9))
-                c = draw(st.integers(lo, hi))
-                v = _mag_value(ef, c)
-                if kind < 5:  # planted tie
-                    v = v + _ulp_at(ef, v) / 2
-                    if v > top:
-                        v = top
-                elif kind == 9:
-                    v = Fraction(0)
-            x = float(v * scale)
-            if draw(st.booleans()):
-                x = -x
-            row.append(x)
+        amax_code = draw(st.sampled_from(top_codes))
+        amax = vals[amax_code - lo]
+        pos = draw(st.integers(0, k - 1))
+        n = k
+        cs = np.array(draw(st.lists(st.integers(lo, amax_code), min_size=n, max_size=n)), np.int64) - lo
+        kinds = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), np.int64)
+        neg = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+        row = np.where(kinds < 5, np.minimum(ties[cs], amax), vals[cs])  # about half are planted ties
+        row = np.where(kinds == 9, 0.0, row)
+        row[pos] = amax
+        row = np.ldexp(np.where(neg, -row, row), X)
         if allow_nan and draw(st.integers(0, 19)) == 0:
-            row[draw(st.integers(0, k - 1))] = float("nan")
+            row[draw(st.integers(0, k - 1))] = np.nan
         if allow_infinity and draw(st.integers(0, 19)) == 0:
-            row[draw(st.integers(0, k - 1))] = float("inf")
+            row[draw(st.integers(0, k - 1))] = np.inf
         with np.errstate(over="ignore"):
-            out[b] = np.asarray(row, np.float64).astype(dt)
+            out[b] = row.astype(dt)
     return out
 
 
-def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=st.integers(1, 4), dtype="float32",
+def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=None, dtype="float32",
            scale_exponents=(-20, 20), allow_nan: bool = False, allow_infinity: bool = False):
     """Block inputs, shape ``(nblocks, block_size)``, with planted element ties.
 
@@ -446,7 +474,7 @@ def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=st.integers
         Anything with ``.element`` and ``.block_size`` (or ``.k``); or give
         ``element=`` and ``block_size=``.
     nblocks : int or strategy
-        Number of blocks.
+        Number of blocks (default 1 to 4).
     scale_exponents : (int, int)
         Range of X.
 
@@ -462,6 +490,8 @@ def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=st.integers
     """
     ef, k = _block_parts(block_fmt, element, block_size)
     dt = _dtype(dtype)
+    if nblocks is None:
+        nblocks = st.integers(1, 4)
     lo_x, hi_x = scale_exponents
     return _block_rows(ef, k, nblocks, dt, (int(lo_x), int(hi_x)), allow_nan, allow_infinity)
 

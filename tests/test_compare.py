@@ -1,0 +1,184 @@
+"""numfmt.compare: every mismatch class on a planted set, reports, JSON, block arrays, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import numfmt
+from numfmt import compare
+from numfmt.compare import _Acc
+
+NAN = math.nan
+
+# (x, expected code, actual code, class, signed ulps or None)
+PLANTED_E4M3 = [
+    (1.0625, 0x38, 0x38, None, None),          # equal
+    (1.0625, 0x38, 0x39, "tie", 1),            # tie broken away instead of to even
+    (464.0, 0x7E, 0x7F, "tie", None),          # the overflow tie broken toward overflow
+    (3.0, 0x44, 0x46, "ulps", 2),
+    (-1.0, 0xB8, 0xB7, "ulps", 1),             # -0.9375 > -1: positive error
+    (0.5, 0x30, 0x2D, "ulps", -3),
+    (NAN, 0x7F, 0xFF, "nan_payload", None),
+    (-0.0, 0x80, 0x00, "signed_zero", None),
+    (500.0, 0x7F, 0x7E, "saturated_vs_overflowed", None),
+    (-500.0, 0xFE, 0xFF, "saturated_vs_overflowed", None),
+    (NAN, 0x7F, 0x00, "nan_vs_number", None),
+    (NAN, 0x7F, 0x7E, "nan_vs_number", None),   # a NaN input is never an overflow
+    (2.0, 0x40, 0x7F, "nan_vs_number", None),
+]
+PLANTED_E5M2 = [
+    (61440.0, 0x7C, 0x7B, "tie", None),        # E5M2 overflow tie: even is 65536 -> inf
+    (1e6, 0x7C, 0x7A, "infinity", None),       # inf vs a finite non-max value
+    (-1e6, 0xFC, 0x7C, "infinity", None),      # -inf vs +inf
+    (NAN, 0x7E, 0x7F, "nan_payload", None),
+    (NAN, 0x7E, 0xFE, "nan_payload", None),
+    (1e6, 0x7C, 0x7B, "saturated_vs_overflowed", None),
+    (1.25, 0x3D, 0x3C, "ulps", -1),
+]
+
+
+def _run(planted, fmt, **kw):
+    x = np.array([p[0] for p in planted], np.float32)
+    e = np.array([p[1] for p in planted], np.uint8)
+    a = np.array([p[2] for p in planted], np.uint8)
+    return compare(e, a, fmt, x=x, max_examples=100, **kw)
+
+
+@pytest.mark.parametrize("planted,fmt", [(PLANTED_E4M3, "e4m3"), (PLANTED_E5M2, "e5m2")])
+def test_planted_classes(planted, fmt):
+    r = _run(planted, fmt)
+    want = [p for p in planted if p[3] is not None]
+    assert (r.compared, r.equal, r.different) == (len(planted), len(planted) - len(want), len(want))
+    got = [(m.index[0], m.cls) for m in r.examples]
+    assert got == [(i, p[3]) for i, p in enumerate(planted) if p[3] is not None]
+    for m in r.examples:
+        p = planted[m.index[0]]
+        assert (m.expected, m.actual) == (p[1], p[2])
+        if p[3] == "ulps":
+            assert m.ulps == p[4]
+    counts: dict = {}
+    for p in want:
+        counts[p[3]] = counts.get(p[3], 0) + 1
+    assert r.classes == counts
+    hist: dict = {}
+    for p in want:
+        if p[3] == "ulps":
+            hist[p[4]] = hist.get(p[4], 0) + 1
+    assert r.ulp_histogram == hist
+    assert r.max_ulp == max(abs(p[4]) for p in want if p[4] is not None)
+
+
+def test_tie_needs_x_and_direction_detail():
+    r = compare([0x38], [0x39], "e4m3")
+    assert r.classes == {"ulps": 1} and r.ulp_histogram == {1: 1}
+    r = compare([0x38], [0x39], "e4m3", x=[1.0625])
+    assert r.classes == {"tie": 1}
+    assert r.examples[0].detail == "expected rounds toward zero, actual away from"
+    r = compare([0x39], [0x38], "e4m3", x=[1.0625])
+    assert r.examples[0].detail == "expected rounds away from zero, actual toward"
+    # not a tie: 1.07 lies between the same codes
+    assert compare([0x39], [0x38], "e4m3", x=[1.07]).classes == {"ulps": 1}
+    # integers: ties at n + 1/2 (two's complement codes)
+    r = compare([0x2, 0xE], [0x3, 0xD], "int4", x=[2.5, -2.5])
+    assert r.classes == {"tie": 2}
+
+
+def test_report_text():
+    r = _run(PLANTED_E4M3, "e4m3")
+    s = str(r)
+    assert s.startswith("compare float8_e4m3fn: 13 compared, 1 equal, 12 different\n  mismatch classes:")
+    for label in ("tie broken the other way", "NaN payload/sign only", "signed zero only",
+                  "saturated vs overflowed", "NaN vs number", "+2 ulps apart", "+1 ulp apart", "-3 ulps apart"):
+        assert label in s
+    assert "  largest ulp distance: 3" in s
+    assert "1      1.0625  0x38 0|0111|000  1.0" in s
+    ok = compare([1, 2], [1, 2], "e4m3")
+    assert ok.ok and str(ok) == "compare float8_e4m3fn: 2 compared, 2 equal, 0 different -- all codes match"
+
+
+def test_to_dict_json_and_max_examples():
+    r = compare(np.zeros(50, np.uint8), np.full(50, 0x7F, np.uint8), "e4m3", max_examples=3)
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert d["different"] == 50 and d["classes"] == {"nan_vs_number": 50} and len(d["examples"]) == 3
+    ex = d["examples"][0]
+    assert ex["expected"] == {"code": 0, "hex": "0x00", "fields": "0|0000|000"}
+    assert ex["actual"]["fields"] == "0|1111|111" and ex["actual_value"] == "nan"
+
+
+def test_multidimensional_index():
+    e = np.zeros((3, 4), np.uint8)
+    a = e.copy()
+    a[2, 1] = 1
+    r = compare(e, a, "e4m3")
+    assert r.examples[0].index == (2, 1) and r.shape == (3, 4)
+
+
+def test_values_mode():
+    r = compare([1.0, 2.0, NAN, -0.0], [1.0, 2.1, NAN, 0.0], "e4m3", values=True)
+    assert r.classes == {"not_representable": 1, "signed_zero": 1}
+    m = r.examples[0]
+    assert m.index == (1,) and m.actual is None and m.actual_value == 2.1
+    assert compare([0.5], [0.25], "e2m1", values=True).classes == {"not_representable": 1}
+
+
+def test_expected_from_policy():
+    x = np.array([1.0625, 500.0], np.float32)
+    r = compare(None, [0x38, 0x7E], "e4m3", x=x, policy={"saturation": "finite"})
+    assert r.ok
+    r = compare(None, [0x38, 0x7E], "e4m3", x=x)
+    assert r.classes == {"saturated_vs_overflowed": 1}
+
+
+def test_chunked_accumulation_equals_one_shot():
+    rng = np.random.default_rng(5)
+    e = rng.integers(0, 256, 1000).astype(np.int64)
+    a = np.where(rng.random(1000) < 0.3, rng.integers(0, 256, 1000), e).astype(np.int64)
+    x = rng.standard_normal(1000).astype(np.float32)
+    one = compare(e, a, "e4m3", x=x, max_examples=20)
+    acc = _Acc(numfmt.get_format("e4m3"), max_examples=20)
+    for s in range(0, 1000, 128):
+        acc.add(e[s:s + 128], a[s:s + 128], x[s:s + 128], offset=s)
+    assert acc.result() == one
+
+
+def test_block_arrays():
+    from numfmt.block import BlockArray
+
+    x = np.linspace(-6, 6, 64, dtype=np.float32)
+    ba = numfmt.encode(x, "mxfp4")
+    codes = ba.codes.copy()
+    scales = ba.scales.copy()
+    codes[3] ^= 1
+    scales[..., 1] += 1
+    bad = BlockArray(codes, scales, ba.format, axis=ba.axis)
+    r = compare(ba, bad)
+    assert not r.ok and r.blocks == 2 and r.blocks_with_scale_mismatch == 1
+    assert r.scales.different == 1 and r.scales.format.name == "float8_e8m0fnu"
+    assert r.elements.different == 1 and r.elements.format.name == "float4_e2m1fn"
+    assert r.elements.examples[0].index == (3,)
+    s = str(r)
+    assert "compare scales float8_e8m0fnu: 2 compared, 1 equal, 1 different" in s
+    assert "compare elements float4_e2m1fn: 64 compared, 63 equal, 1 different" in s
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert compare(ba, numfmt.encode(x, "mxfp4")).ok
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="expected has shape"):
+        compare([1, 2], [1], "e4m3")
+    with pytest.raises(TypeError, match="integer codes"):
+        compare([1.0], [1.0], "e4m3")
+    with pytest.raises(ValueError, match=r"outside 0\.\.0xf"):
+        compare([1], [16], "e2m1")
+    with pytest.raises(ValueError, match="x has shape"):
+        compare([1], [1], "e4m3", x=[1.0, 2.0])
+    with pytest.raises(ValueError, match="unknown format"):
+        compare([1], [1], "e9m9")
+    with pytest.raises(ValueError, match="max_examples"):
+        compare([1], [1], "e4m3", max_examples=-1)
+    with pytest.raises(ValueError, match="needs x="):
+        compare(None, [1], "e4m3")
