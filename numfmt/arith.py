@@ -57,11 +57,12 @@ def _as_float(x, name: str) -> np.ndarray:
         return np.asarray(float(x))
     arr = np.asarray(x)
     dt = arr.dtype
-    if dt.kind == "f" and dt.type in _FLOATS:
-        return arr.astype(np.float32, copy=False) if dt.itemsize <= 4 else arr
-    if dt.kind == "V" or (dt.kind == "f" and dt.itemsize <= 2):  # ml_dtypes floats
-        if dt.itemsize <= 2 and "float" in dt.name:
-            return arr.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        if dt.kind == "f" and dt.type in _FLOATS:
+            return arr.astype(np.float32, copy=False) if dt.itemsize <= 4 else arr
+        if dt.kind == "V" or (dt.kind == "f" and dt.itemsize <= 2):  # ml_dtypes floats
+            if dt.itemsize <= 2 and "float" in dt.name:
+                return arr.astype(np.float32)
     raise TypeError(
         f"{name} must be a float array (float16, float32, float64 or an ml_dtypes float), got dtype {dt}"
     )
@@ -75,6 +76,8 @@ def _format(fmt):
     f = get_format(fmt)
     if not isinstance(f, (FloatFormat, IntFormat)):  # pragma: no cover - get_format guarantees it
         raise TypeError(f"fmt must be a format, got {fmt!r}")
+    if f.bits == 64:
+        raise ValueError("fmt='binary64' is not supported by numfmt arithmetic (results round into formats of <= 32 bits)")
     return f
 
 
@@ -82,7 +85,19 @@ def _precision(f) -> int:
     return f.precision if isinstance(f, FloatFormat) else f.bits
 
 
-def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits):
+def _ro32_eligible(f, plan, arrs) -> bool:
+    """Whether the round-to-odd float32 intermediate is exact enough (see _kernels.arith)."""
+    return (
+        all(a.dtype == np.float32 for a in arrs)
+        and isinstance(f, FloatFormat)
+        and not is_stochastic(plan.mode)
+        and f.precision <= 21
+        and f.emin - f.mantissa_bits >= -146
+        and f.emax <= 126
+    )
+
+
+def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, ro32_ok=False):
     f = _format(fmt)
     plan = _codec._plan(f, rounding, saturation, nan, None)
     arrs = [_as_float(x, n) for x, n in zip(operands, names)]
@@ -91,18 +106,20 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits):
     except ValueError:
         shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrs))
         raise ValueError(f"operand shapes do not broadcast: {shapes}") from None
-    # one kernel specialisation per dtype: float32 when every operand is float32
-    dt = np.float32 if all(a.dtype == np.float32 for a in arrs) else np.float64
+    ro32 = ro32_ok and _ro32_eligible(f, plan, arrs)
+    # the general loops read float64 (exact for every input): one specialisation per code dtype
+    dt = np.float32 if ro32 else np.float64
     size = int(np.prod(shape))
     flat, steps = [], []
-    for a in arrs:
-        if a.size == 1 and size != 1:
-            flat.append(np.ascontiguousarray(a.reshape(-1), dtype=dt))
-            steps.append(0)
-        else:
-            b = np.broadcast_to(a, shape) if a.shape != shape else a
-            flat.append(np.ascontiguousarray(b, dtype=dt).reshape(-1))
-            steps.append(1)
+    with np.errstate(invalid="ignore"):  # (casting a signalling NaN warns)
+        for a in arrs:
+            if a.size == 1 and size != 1:
+                flat.append(np.ascontiguousarray(a.reshape(-1), dtype=dt))
+                steps.append(0)
+            else:
+                b = np.broadcast_to(a, shape) if a.shape != shape else a
+                flat.append(np.ascontiguousarray(b, dtype=dt).reshape(-1))
+                steps.append(1)
     rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, shape)
     stoch = is_stochastic(plan.mode)
     prec = _precision(f)
@@ -112,7 +129,46 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits):
             f"precision + rbits <= 57; pass a smaller rbits"
         )
     K = min(60, prec + (nbits if stoch else 0) + 3)
-    return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K
+    return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, ro32
+
+
+_CHUNK = 1 << 16
+
+
+def _ro32_finish(kind, flat, steps, f, plan, shape, want_codes):
+    """Round the float32 round-to-odd intermediates with the codec's encoder (one rounding).
+
+    Works chunk by chunk so the intermediates stay in cache and no large scratch is allocated.
+    """
+    from ._kernels import arith as K
+    from ._kernels.decode import decode_any
+    from ._kernels.encode import encode_flat
+
+    size = int(np.prod(shape))
+    rtn = plan.mode == K.P.TOWARD_NEGATIVE
+    codes = np.empty(size, f.code_dtype)
+    vals = None if want_codes else np.empty(size, _codec._decode_dtype(f, None))
+    fast_dec = _codec._fast_decode_args(f)
+    bits = np.empty(min(_CHUNK, size), np.int32)
+    x32 = bits.view(np.float32)
+    dummy = np.zeros(1, np.uint32)
+    for lo in range(0, size, _CHUNK):
+        hi = min(lo + _CHUNK, size)
+        sl = [fl[lo:hi] if st else fl for fl, st in zip(flat, steps)]
+        b = bits[: hi - lo]
+        if kind == "add":
+            K.ro32_add_loop(sl[0], steps[0], sl[1], steps[1], b, rtn)
+        elif kind == "mul":
+            K.ro32_mul_loop(sl[0], steps[0], sl[1], steps[1], b)
+        else:
+            K.ro32_fma_loop(sl[0], steps[0], sl[1], steps[1], sl[2], steps[2], b, rtn)
+        if plan.nan_raise and np.isnan(x32[: hi - lo]).any():
+            _finish(codes, 1, f, plan, shape, True, kind)  # raises
+        encode_flat(x32[: hi - lo], codes[lo:hi], plan.params, plan.mode, plan.sat, 0, dummy, 0, 32, lo)
+        if vals is not None:
+            decode_any(codes[lo:hi], vals[lo:hi], f.kernel_params, fast_dec)
+    res = (codes if want_codes else vals).reshape(shape)
+    return res[()] if res.ndim == 0 else res
 
 
 def _finish(codes, bad, f, plan, shape, want_codes, what):
@@ -136,9 +192,12 @@ def _codes_out(f, shape):
 def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes):
     from ._kernels import arith as K
 
-    f, plan, shape, (fa, fb), (sa, sb), (rk, ra, key, nb), prec_bits = _setup(
-        (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits
+    f, plan, shape, flat, steps, (rk, ra, key, nb), prec_bits, ro32 = _setup(
+        (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits, ro32_ok=kind != "div"
     )
+    if ro32:
+        return _ro32_finish(kind, flat, steps, f, plan, shape, codes)
+    (fa, fb), (sa, sb) = flat, steps
     out = _codes_out(f, shape)
     args = (fa, sa, fb, sb, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
     if kind == "add":
@@ -246,9 +305,12 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     """
     from ._kernels import arith as K
 
-    f, plan, shape, (fa, fb, fc), (sa, sb, sc), (rk, ra, key, nb), _ = _setup(
-        (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits
+    f, plan, shape, flat, steps, (rk, ra, key, nb), _, ro32 = _setup(
+        (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits, ro32_ok=True
     )
+    if ro32:
+        return _ro32_finish("fma", flat, steps, f, plan, shape, codes)
+    (fa, fb, fc), (sa, sb, sc) = flat, steps
     out = _codes_out(f, shape)
     bad = K.fma_loop(fa, sa, fb, sb, fc, sc, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
     return _finish(out, bad, f, plan, shape, codes, "fma")
@@ -270,7 +332,7 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     """
     from ._kernels import arith as K
 
-    f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits = _setup(
+    f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(
         (a,), ("a",), fmt, rounding, saturation, nan, random, rbits
     )
     out = _codes_out(f, shape)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import compat as _compat
+from . import interop as _interop
 from .formats import FloatFormat, IntFormat
 from .policy import parse_nan, parse_rounding, parse_saturation, random_spec
 from .presets import get_format
@@ -18,6 +19,7 @@ _FLOAT_KINDS = (np.float16, np.float32, np.float64)
 
 def _as_input(x, name: str = "x") -> np.ndarray:
     """x as a native-endian float32/float64 or int64/uint64 array (exact)."""
+    x = _interop.as_numpy(x, name)  # torch tensors, ml_dtypes sub-byte ints
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be numeric, got {type(x).__name__}: {x!r}")
     arr = np.asarray(x)
@@ -56,6 +58,8 @@ def _plan(fmt, rounding, saturation, nan, compat) -> _Plan:
     nan_pol = parse_nan(nan)
     if compat is not None:
         return _compat.plan(f, rounding=rounding, saturation=saturation, nan=nan, compat=compat, Plan=_Plan)
+    if f.bits == 64:  # pass-through, no kernel
+        return _Plan(f, (), mode, sat, False, None, None)
     params = f.kernel_params
     nan_raise = False
     if f.code_of_nan is None:
@@ -150,6 +154,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     >>> numfmt.encode([0.25, 0.75, 2.5], "e2m1", rounding="nearest_away").tolist()
     [1, 2, 5]
     """
+    x = _interop.as_numpy(x)  # torch tensors (also for block formats)
     if _is_block(fmt):
         from . import block
 
@@ -191,8 +196,30 @@ def _chunks(n: int, threads: int):
     return run
 
 
+def _binary64_codes(xa: np.ndarray, plan) -> np.ndarray:
+    """binary64 is a pass-through: float inputs are exact; NaN gets the all-ones payload."""
+    from ._kernels import params as P
+
+    if xa.dtype.kind in "iu":
+        big = np.abs(xa.astype(np.float64)) > 2.0**53
+        if big.any() and plan.mode != P.NEAREST_EVEN:
+            raise ValueError("integers beyond 2**53 into binary64 are only supported with rounding='nearest_even'")
+        xa = xa.astype(np.float64)
+    v = np.asarray(xa, np.float64)
+    codes = v.view(np.uint64).copy()
+    nan = np.isnan(v)
+    codes[nan] = np.where(np.signbit(v[nan]), np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0x7FFFFFFFFFFFFFFF))
+    return codes
+
+
 def _run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
     dtype = plan.fmt.code_dtype
+    if plan.fmt.bits == 64:
+        res = _binary64_codes(xa, plan)
+        if out is not None:
+            out[...] = res
+            return out
+        return res
     direct = out is not None and out.flags.c_contiguous
     res = out if direct else np.empty(xa.shape, dtype)
     flat_x = xa.reshape(-1)
@@ -215,6 +242,7 @@ def _is_block(fmt) -> bool:
 
 
 def _check_codes(codes, f, name="codes") -> np.ndarray:
+    codes = _interop.as_codes(codes, name)  # torch/ml_dtypes low-precision floats: their bits
     if isinstance(codes, (str, bytes)):
         raise TypeError(f"{name} must be an integer array, got {type(codes).__name__}")
     arr = np.asarray(codes)
@@ -282,8 +310,11 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     res = out if direct else np.empty(ca.shape, dt)
     from ._kernels import decode as K
 
-    fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f)
-    _chunks(fc.size, nthreads)(lambda lo, hi: K.decode_any(fc[lo:hi], fo[lo:hi], params, fast))
+    if f.bits == 64:
+        res[...] = ca.astype(np.uint64).view(np.float64)
+    else:
+        fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f)
+        _chunks(fc.size, nthreads)(lambda lo, hi: K.decode_any(fc[lo:hi], fo[lo:hi], params, fast))
     if out is not None and not direct:
         out[...] = res
         return out
@@ -321,6 +352,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     >>> numfmt.quantize([0.3, 1000.0], "e4m3", saturation="finite").tolist()
     [0.3125, 448.0]
     """
+    x = _interop.as_numpy(x)  # torch tensors (also for block formats)
     if _is_block(fmt):
         from . import block
 
@@ -341,6 +373,8 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
         _nan_check(xa, f)
     if plan.pre is not None:
         xa = plan.pre(xa)
+    if f.bits == 64:
+        return decode(_binary64_codes(xa, plan), f, dtype=dt, out=out)
     from ._kernels import decode as K
 
     direct = out is not None and out.flags.c_contiguous

@@ -385,7 +385,12 @@ class FloatFormat:
 
     @functools.cached_property
     def kernel_params(self) -> tuple[int, ...]:
-        """Integer parameters passed to the numba kernels (see ``numfmt._kernels.params``)."""
+        """Integer parameters passed to the numba kernels (see ``numfmt._kernels.params``).
+
+        binary64 has none: it is a pass-through (its codes do not fit the kernels' int64 slots).
+        """
+        if self.bits == 64:
+            raise ValueError("binary64 is a pass-through format; the kernels do not round into it")
         from numfmt._kernels.params import pack_float_params
 
         return pack_float_params(self)

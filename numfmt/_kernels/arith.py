@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from . import params as P
-from .bits import clz64
+from .bits import clz64, f64_as_i64
 from .decode import decode_value
 from .encode import decompose, random_bits
 from .jit import jit
@@ -523,3 +523,111 @@ def matmul_loop(a, b, out, fused, p, pd, mode, sat, rkind, key, nbits):
                 bad += bb
             out[i, j] = c
     return bad
+
+
+# ---------------------------------------------------------------- round-to-odd float32 intermediates
+# For float32 operands, a * b is exact in float64 and a + b = s + e exactly (TwoSum), so the
+# exact result of add, mul and fma is s + e with s = RN_53(exact). Jamming e into s's last bit
+# (RO_53) and then the float64 into 24 bits with a sticky bit (RO_24) gives a float32 that is an
+# exact intermediate in the funnel's sense: the value with every dropped bit ORed into the last
+# place. Rounding it with a target of precision p <= 21, quantum >= 2**-146 and largest finite
+# value < 2**127 gives the same code as rounding the exact value (Boldo & Melquiond; the
+# funnel's N + 3 bits rule), so the codec's encoder (and its vectorised float32 kernels) can
+# finish the job in one rounding.
+_F64_SIGN = np.int64(-0x8000000000000000)
+
+
+@jit
+def _ro32(s, e):
+    """float32 bits (int32) of RO_24(s + e), where |e| <= ulp(s) / 2 and s + e is exact."""
+    sb = f64_as_i64(s)
+    neg = sb < 0
+    mag = sb & np.int64(0x7FFFFFFFFFFFFFFF)
+    # RO_53: an inexact value with an even last bit moves one ulp toward e
+    fix = (e != 0.0) & ((mag & 1) == 0)
+    toward = (e > 0.0) != neg  # e points away from zero
+    mag = mag + np.int64(fix) * (np.int64(1) if toward else np.int64(-1))
+    ex = mag >> 52
+    frac = mag & np.int64(0xFFFFFFFFFFFFF)
+    # normal float32 range: exponent 897..1150 (2**-126 .. 2**127)
+    nb = ((ex - 896) << 23) | (frac >> 29) | np.int64((frac & 0x1FFFFFFF) != 0)
+    # below: float32 subnormal quantum 2**-149; shift the 53-bit significand accordingly
+    sig = frac | (np.int64(1) << 52)
+    sh = min(np.int64(926) - ex, np.int64(62))  # value = sig * 2**(ex - 926) units of 2**-149
+    sub = (sig >> sh) | np.int64((sig & ((np.int64(1) << sh) - 1)) != 0)
+    r = nb if ex >= 897 else sub
+    r = np.int64(0x7F7FFFFF) if ex >= 1151 else r  # beyond float32: the odd largest finite
+    r = np.int64(0x7F800000) | (frac >> 29) | np.int64(frac != 0) if ex == 2047 else r  # inf, NaN
+    r = np.int64(0) if mag == 0 else r
+    r = r | (np.int64(0x80000000) if neg else np.int64(0))
+    return np.int32(np.uint32(r))
+
+
+@jit
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    err = (a - (s - bb)) + (b - bb)
+    return s, err
+
+
+# (the loop bodies are written out: a call to a helper of this size is not inlined, and
+# the call stops LLVM from vectorising the loop)
+@jit
+def ro32_add_loop(a, sa, b, sb, out, rtn):
+    """out[i] = RO_24 float32 bits of a + b (float32 operands); ``rtn``: exact zeros are -0
+    unless both operands are +0 (toward_negative). ``sa``/``sb``: 1, or 0 for a scalar."""
+    n = out.size
+    if sa == 1 and sb == 1:  # unit strides: a loop LLVM can vectorise
+        for i in range(n):
+            x = np.float64(a[i])
+            y = np.float64(b[i])
+            s, e = _two_sum(x, y)
+            e = e if (s - s) == 0.0 else 0.0  # inf/NaN sums carry no error term
+            anyneg = (f64_as_i64(x) | f64_as_i64(y)) < 0
+            s = (-0.0 if anyneg else 0.0) if (rtn & (s == 0.0)) else s
+            out[i] = _ro32(s, e)
+    else:
+        for i in range(n):
+            x = np.float64(a[i * sa])
+            y = np.float64(b[i * sb])
+            s, e = _two_sum(x, y)
+            e = e if (s - s) == 0.0 else 0.0
+            anyneg = (f64_as_i64(x) | f64_as_i64(y)) < 0
+            s = (-0.0 if anyneg else 0.0) if (rtn & (s == 0.0)) else s
+            out[i] = _ro32(s, e)
+
+
+@jit
+def ro32_mul_loop(a, sa, b, sb, out):
+    """out[i] = float32 bits of RO_24(a * b) (float32 operands: the float64 product is exact)."""
+    if sa == 1 and sb == 1:
+        for i in range(out.size):
+            out[i] = _ro32(np.float64(a[i]) * np.float64(b[i]), 0.0)
+    else:
+        for i in range(out.size):
+            out[i] = _ro32(np.float64(a[i * sa]) * np.float64(b[i * sb]), 0.0)
+
+
+@jit
+def ro32_fma_loop(a, sa, b, sb, c, sc, out, rtn):
+    """out[i] = float32 bits of RO_24(a * b + c) (float32 operands)."""
+    n = out.size
+    if sa == 1 and sb == 1 and sc == 1:
+        for i in range(n):
+            x = np.float64(a[i]) * np.float64(b[i])
+            y = np.float64(c[i])
+            s, e = _two_sum(x, y)
+            e = e if (s - s) == 0.0 else 0.0
+            anyneg = (f64_as_i64(x) | f64_as_i64(y)) < 0
+            s = (-0.0 if anyneg else 0.0) if (rtn & (s == 0.0)) else s
+            out[i] = _ro32(s, e)
+    else:
+        for i in range(n):
+            x = np.float64(a[i * sa]) * np.float64(b[i * sb])
+            y = np.float64(c[i * sc])
+            s, e = _two_sum(x, y)
+            e = e if (s - s) == 0.0 else 0.0
+            anyneg = (f64_as_i64(x) | f64_as_i64(y)) < 0
+            s = (-0.0 if anyneg else 0.0) if (rtn & (s == 0.0)) else s
+            out[i] = _ro32(s, e)
