@@ -19,7 +19,7 @@ $(VENV)/.all: $(VENV)/.test
 	$(BIN)/python -m pip install -q -e ".[test,dev,oracles,io,docs]"
 	touch $@
 
-.PHONY: demo test all-deps lint bench exhaustive
+.PHONY: demo test all-deps lint bench exhaustive docs
 demo: $(VENV)/.runtime
 	$(BIN)/python -m numfmt.demo
 
@@ -38,3 +38,6 @@ bench: $(VENV)/.runtime
 
 exhaustive: $(VENV)/.test
 	$(BIN)/python -m pytest -q -m exhaustive
+
+docs: $(VENV)/.all
+	$(BIN)/mkdocs build --strict

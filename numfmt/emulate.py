@@ -68,6 +68,8 @@ class SequentialModel:
         loop of emulated operations gives. True: ``acc = round(a[t] * b[t] + acc)``
         (a chain of FMAs).
 
+    Notes
+    -----
     An accumulation model is any object with these two methods (``sum`` is
     optional; the sequential sum is used without it):
 
