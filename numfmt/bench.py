@@ -48,7 +48,9 @@ def rows(n: int = 10_000_000, repeat: int = 5, formats=FORMATS, threads: int | N
     src = np.ones(n, np.float32)
     dst = np.empty_like(src)
     base, _, _ = timeit(lambda: np.copyto(dst, src), repeat)
-    out: list[dict] = [{"op": "np.copyto float32", "format": "-", "mode": "-", "seconds": base, "ratio": 1.0}]
+    out: list[dict] = [
+        {"op": "np.copyto float32", "format": "-", "mode": "-", "seconds": base, "rate": n / base, "ratio": 1.0}
+    ]
 
     def add(op, fmt, mode, fn):
         med, lo, hi = timeit(fn, repeat)
@@ -84,13 +86,35 @@ def rows(n: int = 10_000_000, repeat: int = 5, formats=FORMATS, threads: int | N
     return out
 
 
+def extra_rows(n: int, repeat: int) -> list[dict]:
+    """Block-format, arithmetic and accumulation rows, each ratio measured against its own copyto run."""
+    from . import accumulate, arith, block
+
+    out: list[dict] = []
+    brows = block.bench_rows(n, repeats=repeat)
+    base_rate = dict(brows)["np.copyto float32"]
+    for name, rate in brows[1:]:
+        out.append({"op": name, "format": "block", "mode": "nearest_even", "rate": rate, "ratio": rate / base_rate})
+    for r in arith.bench_rows(n, repeat=repeat):
+        op = f"{r['op']}{' codes' if r['codes'] else ''}"
+        out.append({"op": op, "format": r["fmt"], "mode": "nearest_even", "seconds": r["seconds"],
+                    "rate": n / r["seconds"], "ratio": r["ratio"]})
+    m = accumulate.bench_matmul(256, repeat=min(repeat, 3))
+    out.append({"op": "matmul 256^3 h100/e4m3", "format": "float8_e4m3fn", "mode": "MAC/s",
+                "rate": m["numfmt_mac_per_s"], "ratio": float("nan")})
+    if m.get("mmasim_mac_per_s"):
+        out.append({"op": "mmasim WGMMA same matmul", "format": "float8_e4m3fn", "mode": "MAC/s",
+                    "rate": m["mmasim_mac_per_s"], "ratio": float("nan")})
+    return out
+
+
 def format_table(rs: list[dict]) -> str:
     """Aligned text table of benchmark rows."""
-    lines = [f"{'operation':<24} {'format':<16} {'mode':<14} {'M elem/s':>10} {'ratio':>7}"]
+    lines = [f"{'operation':<30} {'format':<16} {'mode':<14} {'M elem/s':>10} {'ratio':>7}"]
     for r in rs:
         rate = r.get("rate")
         lines.append(
-            f"{r['op']:<24} {r['format']:<16} {r['mode']:<14} "
+            f"{r['op']:<30} {r['format']:<16} {r['mode']:<14} "
             f"{(rate / 1e6 if rate else float('nan')):>10.0f} {r['ratio']:>7.2f}"
         )
     return "\n".join(lines)
@@ -104,19 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="threads for numfmt kernels (default 1)")
     ap.add_argument("--formats", default=",".join(FORMATS), help="comma-separated format names")
     ap.add_argument("--json", action="store_true", help="print JSON rows")
+    ap.add_argument("--core-only", action="store_true", help="skip the block, arithmetic and matmul rows")
     args = ap.parse_args(argv)
     if args.n < 1 or args.repeat < 1:
         print("numfmt bench: --n and --repeat must be >= 1", file=sys.stderr)
         return 2
     rs = rows(args.n, args.repeat, [s for s in args.formats.split(",") if s], args.threads)
-    for extra in ("numfmt.block", "numfmt.arith", "numfmt.accumulate"):
-        try:
-            mod = __import__(extra, fromlist=["bench_rows"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "bench_rows", None)
-        if fn is not None:
-            rs += fn(args.n, base_seconds=rs[0]["seconds"], repeat=args.repeat)
+    if not args.core_only:
+        rs += extra_rows(args.n, args.repeat)
     print(json.dumps(rs, indent=1) if args.json else format_table(rs))
     return 0
 

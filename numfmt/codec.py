@@ -158,6 +158,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     if _is_block(fmt):
         from . import block
 
+        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
         return block.encode(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
     if block_options:
         raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
@@ -233,6 +234,14 @@ def _run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
         out[...] = res
         return out
     return res
+
+
+def _block_unsupported(**given) -> None:
+    """Block formats fix saturation (elements clamp to ±max) and take no compat/out/threads."""
+    defaults = {"saturation": "none", "nan": "raise", "compat": None, "out": None, "threads": None}
+    bad = [k for k, v in given.items() if v is not defaults[k] and v != defaults[k]]
+    if bad:
+        raise TypeError(f"keyword(s) {bad} are not supported with a block format")
 
 
 def _is_block(fmt) -> bool:
@@ -356,6 +365,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     if _is_block(fmt):
         from . import block
 
+        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
         return block.quantize(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
     if block_options:
         raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")

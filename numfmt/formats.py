@@ -312,6 +312,8 @@ class FloatFormat:
             if self.bits > 16:
                 raise ValueError(f"values() enumerates at most 2**16 codes; {self.name} has {self.bits} bits")
             v = np.array([float(self.exact_value(c)) for c in range(1 << self.bits)], np.float64)
+            neg = (np.arange(1 << self.bits) & self._sign_bit) != 0
+            v[neg & (v == 0)] = -0.0  # Fractions have no signed zero
             v.setflags(write=False)
             self._cache["values"] = v
         return v

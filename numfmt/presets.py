@@ -147,7 +147,7 @@ def register_format(fmt, *, aliases: tuple[str, ...] = ()) -> None:
     >>> numfmt.register_format(numfmt.FloatFormat(name="my_e3m3", exponent_bits=3,
     ...     mantissa_bits=3, bias=3, inf="none", nan="none", overflow_nan=False))
     >>> numfmt.get_format("my_e3m3").max
-    15.0
+    30.0
     """
     if not isinstance(fmt, (FloatFormat, IntFormat)):
         raise TypeError(f"fmt must be a FloatFormat or IntFormat, got {type(fmt).__name__}")

@@ -1,19 +1,22 @@
 """Block-scaled encode/decode loops (MX, NVFP4, custom block formats).
 
-Two kinds of loop live here:
-
-* the **exact** loops (``scaled_encode``): every element is decomposed exactly,
-  its exponent is shifted by the block's power-of-two scale (no rounding can
-  happen there) and the result goes through :func:`round_pack` once. These serve
-  every rounding mode, every input precision and every element format.
-* the **fast** fused loops (``mx_encode_rne``, ``nv_encode_rne``, ``*_decode``)
-  for float32 input and round-to-nearest-even, used by the default recipes.
-  They compute the block maximum and the scale from the float32 bit pattern and
-  look element codes up in a rounding table that :func:`build_table` fills by
-  calling :func:`round_pack` (so the funnel stays the one rounding routine).
-  ``x * 2**-e`` is exact in float32 for every result >= 2**-126, and a smaller
-  product rounds to zero under nearest-even in every format whose half-quantum
-  is >= 2**-125 (checked by :func:`table_eligible`).
+* Exact loops: ``scaled_encode`` (power-of-two scales: every element is
+  decomposed exactly, its exponent shifted by the block's scale, and rounded
+  once by :func:`round_pack`) and ``divided_encode`` (P3109 BlockProject: exact
+  integer division by an arbitrary scale, with a sticky bit, then round_pack).
+  They serve every rounding mode, input precision and element format.
+* Fast float32 chunk loops for the default recipes: ``mx_scale_chunk`` and
+  ``nv_scale_chunk`` compute the block maxima from the float32 bit patterns
+  (a halving tree of map loops, which LLVM vectorises), the scales, and the
+  scaled float32 elements of a chunk into a cache-resident buffer; the caller
+  encodes the buffer with the core codec (``numfmt.encode``). ``x * 2**-e`` is
+  exact in float32 for every result >= 2**-126, and a smaller product rounds
+  to zero under nearest-even in every element format whose half-quantum is
+  >= 2**-125 (checked by the caller).
+* Rounding tables (``build_table``): for the NVFP4 scale code, a table over
+  (sign, binade, top bits, sticky) filled by calling round_pack once per key,
+  so the funnel stays the one rounding routine.
+* Decode: element-value table times the block's float32 scale (one rounding).
 
 Layout: a block array is handled as ``(rows, n)`` with blocks of ``bs``
 consecutive elements along the last axis; the last block of a row may be
@@ -25,14 +28,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .bits import f32_as_i32, i32_as_f32
+from .bits import bit_length, f32_as_i32, i32_as_f32
 from .encode import decompose, random_bits
 from .jit import jit
 from .round import round_pack
 
 __all__ = [
-    "scaled_encode", "fill_random", "abs_max_f32", "block_amax_f32", "build_table", "table_args", "table_eligible",
-    "encode_table_f32", "mx_encode_rne", "mx_decode_f32", "nv_encode_rne", "nv_decode_f32",
+    "scaled_encode", "divided_encode", "fill_random", "abs_max_f32", "build_table", "table_args", "table_eligible",
+    "encode_table_f32", "mx_scale_chunk", "nv_scale_chunk", "mx_decode_f32", "nv_decode_f32",
 ]
 
 
@@ -53,6 +56,47 @@ def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
             if rkind == 1:
                 rb = np.int64(rarr[r, i])
             c = round_pack(cls, neg, sig, exp - shifts[r, i // bs], p, mode, sat, rb, nbits)
+            if c < 0:
+                bad += 1
+                c = 0
+            out[r, i] = c
+    return bad
+
+
+@jit
+def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, out):
+    """Encode ``x[r, i] / S[r, i // bs]`` rounded once (P3109 BlockProject).
+
+    S = ssig * 2**sexp exactly (``skind`` 0), or zero (1: the element becomes +0),
+    or NaN (2). The quotient is computed exactly with integers: the dividend's
+    significand is shifted to 62 bits, divided by ssig (< 2**24), and a nonzero
+    remainder becomes a sticky 1 in the quotient's lowest bit, which keeps >= 38
+    bits, enough for every element format of <= 16 bits with 32 random bits.
+    """
+    rows, n = x.shape
+    bad = 0
+    for r in range(rows):
+        for i in range(n):
+            b = i // bs
+            cls, neg, sig, exp = decompose(x[r, i])
+            rb = np.int64(0)
+            if rkind == 1:
+                rb = np.int64(rarr[r, i])
+            k = skind[r, b]
+            if k == 2:
+                cls = P.NOTANUMBER
+            elif k == 1:
+                cls = P.ZERO
+                neg = False
+            elif cls == P.FINITE:
+                sh = 62 - bit_length(sig)
+                num = sig << sh
+                d = ssig[r, b]
+                q = num // d
+                rem = num - q * d
+                sig = q | np.int64(rem != 0)
+                exp = exp - sh - sexp[r, b]
+            c = round_pack(cls, neg, sig, exp, p, mode, sat, rb, nbits)
             if c < 0:
                 bad += 1
                 c = 0
@@ -163,21 +207,6 @@ def abs_max_f32(xb):
 
 
 @jit
-def block_amax_f32(xb, bs, out):
-    """Largest |x| bit pattern of each block (int32; NaN patterns sort above inf)."""
-    rows, n = xb.shape
-    nb = out.shape[1]
-    for r in range(rows):
-        for b in range(nb):
-            lo = b * bs
-            hi = min(lo + bs, n)
-            m = np.int32(0)
-            for i in range(lo, hi):
-                m = max(m, np.int32(xb[r, i] & np.int32(0x7FFFFFFF)))
-            out[r, b] = m
-
-
-@jit
 def _mx_scale_exp(a, rule, emax, mbits, inv_max):
     """Unbiased power-of-two exponent of a block with max pattern ``a`` (finite or inf).
 
@@ -209,45 +238,6 @@ def _mx_scale_exp(a, rule, emax, mbits, inv_max):
 
 
 @jit
-def mx_encode_rne(xb, bs, rule, emax, mbits, inv_max, tab, k, base_b, toprow, lowmask, codes, scales):
-    """Fused MX encode of float32 patterns ``xb`` (rows, n) with an E8M0 scale.
-
-    Exact OCP semantics: element = round(x * 2**-e) through the element's
-    rounding table (saturating); a block whose max is NaN gets scale 0xFF and
-    element codes 0.
-    """
-    rows, n = xb.shape
-    nb = scales.shape[1]
-    for r in range(rows):
-        for b in range(nb):
-            lo = b * bs
-            hi = min(lo + bs, n)
-            a = np.int32(0)
-            for i in range(lo, hi):
-                a = max(a, np.int32(xb[r, i] & np.int32(0x7FFFFFFF)))
-            if a > np.int32(0x7F800000):
-                scales[r, b] = 255
-                for i in range(lo, hi):
-                    codes[r, i] = 0
-                continue
-            e = _mx_scale_exp(a, rule, emax, mbits, inv_max)
-            if e == 128:
-                scales[r, b] = 255
-                for i in range(lo, hi):
-                    codes[r, i] = 0
-                continue
-            scales[r, b] = np.int32(e + np.int32(127))
-            # 2**-e as float32 (e in [-127, 127]; 2**127 normal, 2**-127 subnormal)
-            if e == 127:
-                s = i32_as_f32(np.int32(0x00400000))
-            else:
-                s = i32_as_f32(np.int32((np.int32(127) - e) << np.int32(23)))
-            for i in range(lo, hi):
-                v = np.float32(i32_as_f32(xb[r, i]) * s)
-                codes[r, i] = _tcode(f32_as_i32(v), tab, k, base_b, toprow, lowmask)
-
-
-@jit
 def mx_decode_f32(codes, scales, bs, table, out):
     """float32 values ``table[code] * 2**(scale - 127)`` (scale 0xFF: NaN)."""
     rows, n = codes.shape
@@ -268,56 +258,6 @@ def mx_decode_f32(codes, scales, bs, table, out):
 
 
 @jit
-def nv_encode_rne(xb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals,
-                  tab, k, base_b, toprow, lowmask, emx, smin, smax, codes, scales):
-    """Fused NVFP4-style encode: the recipe's float32 operations, then table codes.
-
-    recipe 0 TransformerEngine (``s_enc`` = S_enc), 1 torchao two-level
-    (``pts`` = per-tensor scale), 2 torchao one-level. ``stab``/``tab`` are the
-    rounding tables of the scale and element formats (nearest-even, saturating);
-    ``scale_vals`` maps a scale code to its float32 value. Returns True when a
-    block holds a NaN (the caller then uses the general path).
-    """
-    rows, n = xb.shape
-    nb = scales.shape[1]
-    one = np.float32(1.0)
-    sixth = one / emx
-    mult = np.float32(s_enc * sixth)
-    s_dec = one / s_enc
-    flt_max = np.float32(3.4028234663852886e38)
-    rpts = one / pts
-    for r in range(rows):
-        for b in range(nb):
-            lo = b * bs
-            hi = min(lo + bs, n)
-            a = np.int32(0)
-            for i in range(lo, hi):
-                a = max(a, np.int32(xb[r, i] & np.int32(0x7FFFFFFF)))
-            if a > np.int32(0x7F800000):
-                return True
-            amax = i32_as_f32(np.int32(a))
-            if recipe == 0:
-                ds = np.float32(amax * mult)
-                sc = _tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
-                enc = np.float32(min(np.float32(one / np.float32(scale_vals[sc] * s_dec)), flt_max))
-            else:
-                bsc = np.float32(amax / emx)
-                if recipe == 1:
-                    bsc = np.float32(bsc / pts)
-                bsc = np.float32(min(max(bsc, smin), smax))
-                sc = _tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
-                if recipe == 1:
-                    enc = np.float32(rpts / scale_vals[sc])
-                else:
-                    enc = np.float32(one / scale_vals[sc])
-            scales[r, b] = sc
-            for i in range(lo, hi):
-                v = np.float32(i32_as_f32(xb[r, i]) * enc)
-                codes[r, i] = _tcode(f32_as_i32(v), tab, k, base_b, toprow, lowmask)
-    return False
-
-
-@jit
 def nv_decode_f32(codes, scales, bs, table, scale_vals, ts, out):
     """float32 values ``table[code] * fl(scale_vals[scale] * ts)`` (torchao's order)."""
     rows, n = codes.shape
@@ -333,110 +273,191 @@ def nv_decode_f32(codes, scales, bs, table, scale_vals, ts, out):
 
 # --------------------------------------------------------------------------- chunked fast paths
 #
-# The element rounding of the fast paths is the core float32 nearest-even kernel
-# (numfmt._kernels.fast.encode_f32_rne, verified against round_pack): the fused
-# loops below write the scaled float32 values of up to CHUNK elements into a
-# cache-resident buffer and hand that buffer to it.
+# The fast paths split the work in chunks of whole blocks: a loop here computes
+# the scales of the blocks of a chunk and writes the scaled float32 values into
+# a cache-resident buffer; the caller hands the buffer to the public
+# ``numfmt.encode`` (saturating nearest-even), so the element rounding is the
+# core codec's. Blocks are numbered over the flattened (rows, n) array: block g
+# is row g // nb, block g % nb of that row, and consecutive blocks are
+# contiguous in memory.
 
-CHUNK = 4096
-
-
-@jit
-def _mx_scale_block(xb, r, lo, hi, rule, emax, mbits, inv_max):
-    a = np.int32(0)
-    for i in range(lo, hi):
-        a = max(a, np.int32(xb[r, i] & np.int32(0x7FFFFFFF)))
-    if a > np.int32(0x7F800000):
-        return np.int32(128)
-    return _mx_scale_exp(a, rule, emax, mbits, inv_max)
-
-
-try:  # the core float32 nearest-even kernel
-    from .fast import constants as fast_constants
-    from .fast import eligible as fast_eligible
-    from .fast import encode_f32_rne as _rne
-except ImportError:  # pragma: no cover - the core fast path is missing
-    _rne = fast_constants = fast_eligible = None
+_ABS = np.int32(0x7FFFFFFF)
+SUB = 256  # blocks per sub-chunk of the phased loops (work needs 25 * SUB int32)
 
 
 @jit
-def mx_encode_chunked(xb, bs, rule, emax, mbits, inv_max, c, codes, scales, buf):
-    rows, n = xb.shape
-    nb = scales.shape[1]
-    bpc = max(np.int64(1), np.int64(CHUNK) // bs)  # blocks per chunk
-    for r in range(rows):
-        for b0 in range(0, nb, bpc):
-            b1 = min(b0 + bpc, nb)
-            lo0 = b0 * bs
-            hi0 = min(b1 * bs, n)
-            for b in range(b0, b1):
-                lo = b * bs
-                hi = min(lo + bs, n)
-                e = _mx_scale_block(xb, r, lo, hi, rule, emax, mbits, inv_max)
-                if e == np.int32(128):
-                    scales[r, b] = 255
-                    for i in range(lo, hi):
-                        buf[i - lo0] = np.float32(0.0)
-                    continue
-                scales[r, b] = np.int32(e + np.int32(127))
-                if e == np.int32(127):
-                    s = i32_as_f32(np.int32(0x00400000))
-                else:
-                    s = i32_as_f32(np.int32((np.int32(127) - e) << np.int32(23)))
-                for i in range(lo, hi):
-                    buf[i - lo0] = np.float32(i32_as_f32(xb[r, i]) * s)
-            _rne(buf[: hi0 - lo0].view(np.int32), codes[r, lo0:hi0], c[0], c[1], c[2], c[3], c[4],
-                c[5], c[6], c[7], c[8], c[9], c[10], c[11])
+def _amax_bits(xf, lo, hi, tmp):
+    """Largest |x| pattern of xf[lo:hi]. Full blocks of 16 and 32 use a halving
+    tree of fixed-length map loops, which LLVM vectorises (a plain max-reduction
+    loop it does not)."""
+    m = hi - lo
+    if m == 32:
+        for i in range(16):
+            tmp[i] = max(xf[lo + i] & _ABS, xf[lo + 16 + i] & _ABS)
+        for i in range(8):
+            tmp[i] = max(tmp[i], tmp[i + 8])
+    elif m == 16:
+        for i in range(8):
+            tmp[i] = max(xf[lo + i] & _ABS, xf[lo + 8 + i] & _ABS)
+    else:
+        a = np.int32(0)
+        for i in range(lo, hi):
+            a = max(a, np.int32(xf[i] & _ABS))
+        return a
+    for i in range(4):
+        tmp[i] = max(tmp[i], tmp[i + 4])
+    return np.int32(max(max(tmp[0], tmp[2]), max(tmp[1], tmp[3])))
 
 
 @jit
-def nv_encode_chunked(xb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals,
-                      c, emx, smin, smax, codes, scales, buf):
-    rows, n = xb.shape
-    nb = scales.shape[1]
+def _block_span(g, n, nb, bs):
+    r = g // nb
+    b = g - r * nb
+    lo = r * n + b * bs
+    return lo, lo + min(bs, n - b * bs)
+
+
+@jit
+def _chunk_amax(xf, base, nbk, bs, t1, t2, amax):
+    """amax[b] = largest |x| pattern of the full block b (bs = 16 or 32) of xf[base:],
+    for b < nbk: halving levels over the whole chunk, each a map loop (vectorised)."""
+    if bs == 32:
+        for b in range(nbk):
+            o = base + b * 32
+            for i in range(16):
+                t1[b * 16 + i] = max(xf[o + i] & _ABS, xf[o + 16 + i] & _ABS)
+        for b in range(nbk):
+            for i in range(8):
+                t2[b * 8 + i] = max(t1[b * 16 + i], t1[b * 16 + 8 + i])
+    else:
+        for b in range(nbk):
+            o = base + b * 16
+            for i in range(8):
+                t2[b * 8 + i] = max(xf[o + i] & _ABS, xf[o + 8 + i] & _ABS)
+    for b in range(nbk):
+        for i in range(4):
+            t1[b * 4 + i] = max(t2[b * 8 + i], t2[b * 8 + 4 + i])
+    for b in range(nbk):
+        amax[b] = max(max(t1[b * 4], t1[b * 4 + 1]), max(t1[b * 4 + 2], t1[b * 4 + 3]))
+
+
+@jit
+def _mx_full(xf, bs, g0, g1, rule, emax, mbits, inv_max, scales, buf, work):
+    """mx_scale_chunk for rows made of whole blocks of 16 or 32, in vectorisable phases."""
+    nbk = g1 - g0
+    base = g0 * bs
+    t1 = work[: nbk * 16]
+    t2 = work[nbk * 16: nbk * 24]
+    am = work[nbk * 24: nbk * 25]
+    _chunk_amax(xf, base, nbk, bs, t1, t2, am)
+    for b in range(nbk):
+        a = am[b]
+        e = np.int32(128) if a > np.int32(0x7F800000) else _mx_scale_exp(a, rule, emax, mbits, inv_max)
+        scales[g0 + b] = np.int32(e + np.int32(127))
+        am[b] = e
+    for b in range(nbk):
+        e = am[b]
+        s = i32_as_f32(np.int32((np.int32(127) - e) << np.int32(23)))
+        s = i32_as_f32(np.int32(0x00400000)) if e == np.int32(127) else s
+        s = np.float32(0.0) if e == np.int32(128) else s
+        o = b * bs
+        if bs == 32:
+            for i in range(32):
+                buf[o + i] = np.float32(i32_as_f32(xf[base + o + i]) * s)
+        else:
+            for i in range(16):
+                buf[o + i] = np.float32(i32_as_f32(xf[base + o + i]) * s)
+    return nbk * bs
+
+
+@jit
+def mx_scale_chunk(xf, n, nb, bs, g0, g1, rule, emax, mbits, inv_max, scales, buf, work):
+    """Scales of blocks g0..g1-1 (E8M0 codes into ``scales``) and their scaled
+    elements ``x * 2**-e`` into ``buf``; a NaN block gets 0xFF and zeros.
+    ``work`` is int32 scratch of >= 25 * SUB entries. Returns the number of
+    elements written."""
+    if (bs == 32 or bs == 16) and n % bs == 0:
+        # sub-chunks of SUB blocks keep x, the scratch and buf in L1/L2 between the phases
+        for s0 in range(g0, g1, SUB):
+            s1 = min(s0 + SUB, g1)
+            _mx_full(xf, bs, s0, s1, rule, emax, mbits, inv_max, scales, buf[(s0 - g0) * bs:], work)
+        return (g1 - g0) * bs
+    tmp = np.empty(32, np.int32)
+    start, _ = _block_span(g0, n, nb, bs)
+    for g in range(g0, g1):
+        lo, hi = _block_span(g, n, nb, bs)
+        o = lo - start
+        a = _amax_bits(xf, lo, hi, tmp)
+        e = np.int32(128) if a > np.int32(0x7F800000) else _mx_scale_exp(a, rule, emax, mbits, inv_max)
+        if e == np.int32(128):
+            scales[g] = 255
+            for i in range(hi - lo):
+                buf[o + i] = np.float32(0.0)
+            continue
+        scales[g] = np.int32(e + np.int32(127))
+        s = i32_as_f32(np.int32((np.int32(127) - e) << np.int32(23)))
+        s = i32_as_f32(np.int32(0x00400000)) if e == np.int32(127) else s
+        for i in range(hi - lo):
+            buf[o + i] = np.float32(i32_as_f32(xf[lo + i]) * s)
+    _, end = _block_span(g1 - 1, n, nb, bs)
+    return end - start
+
+
+@jit
+def nv_scale_chunk(xf, n, nb, bs, g0, g1, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals,
+                   emx, smin, smax, scales, buf, work):
+    """NVFP4-style scales of blocks g0..g1-1 and the scaled elements, with the
+    recipe's float32 operations: recipe 0 TransformerEngine (``s_enc`` = S_enc),
+    1 torchao two-level (``pts``), 2 torchao one-level. The scale code comes from
+    the scale format's rounding table (nearest-even, saturating, built by
+    round_pack). Returns -1 when a block holds a NaN (the caller uses the general
+    path), else the number of elements written."""
+    tmp = np.empty(32, np.int32)
     one = np.float32(1.0)
-    sixth = one / emx
-    mult = np.float32(s_enc * sixth)
-    s_dec = one / s_enc
+    mult = np.float32(s_enc * np.float32(one / emx))
+    s_dec = np.float32(one / s_enc)
     flt_max = np.float32(3.4028234663852886e38)
-    rpts = one / pts
-    bpc = max(np.int64(1), np.int64(CHUNK) // bs)
-    for r in range(rows):
-        for b0 in range(0, nb, bpc):
-            b1 = min(b0 + bpc, nb)
-            lo0 = b0 * bs
-            hi0 = min(b1 * bs, n)
-            for b in range(b0, b1):
-                lo = b * bs
-                hi = min(lo + bs, n)
-                a = np.int32(0)
-                for i in range(lo, hi):
-                    a = max(a, np.int32(xb[r, i] & np.int32(0x7FFFFFFF)))
-                if a > np.int32(0x7F800000):
-                    return True
-                amax = i32_as_f32(np.int32(a))
-                if recipe == 0:
-                    ds = np.float32(amax * mult)
-                    sc = _tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
-                    enc = np.float32(min(np.float32(one / np.float32(scale_vals[sc] * s_dec)), flt_max))
-                else:
-                    bsc = np.float32(amax / emx)
-                    if recipe == 1:
-                        bsc = np.float32(bsc / pts)
-                    bsc = np.float32(min(max(bsc, smin), smax))
-                    sc = _tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
-                    if recipe == 1:
-                        enc = np.float32(rpts / scale_vals[sc])
-                    else:
-                        enc = np.float32(one / scale_vals[sc])
-                scales[r, b] = sc
-                for i in range(lo, hi):
-                    buf[i - lo0] = np.float32(i32_as_f32(xb[r, i]) * enc)
-            _rne(buf[: hi0 - lo0].view(np.int32), codes[r, lo0:hi0], c[0], c[1], c[2], c[3], c[4],
-                c[5], c[6], c[7], c[8], c[9], c[10], c[11])
-    return False
-
-
-def chunked_available(p) -> bool:
-    """Whether the chunked loops (core nearest-even kernel) serve an element format."""
-    return _rne is not None and bool(fast_eligible(p)) and p[P.EMIN] - p[P.M] - 1 >= -126
+    rpts = np.float32(one / pts)
+    full = n % bs == 0
+    start = g0 * bs if full else _block_span(g0, n, nb, bs)[0]
+    pre = full and (bs == 16 or bs == 32)
+    am = work[SUB * 24: SUB * 25]
+    for g in range(g0, g1):
+        if pre and (g - g0) % SUB == 0:
+            nbk = min(SUB, g1 - g)
+            _chunk_amax(xf, g * bs, nbk, bs, work[: SUB * 16], work[SUB * 16: SUB * 24], am)
+        if full:
+            lo = g * bs
+            hi = lo + bs
+        else:
+            lo, hi = _block_span(g, n, nb, bs)
+        a = am[(g - g0) % SUB] if pre else _amax_bits(xf, lo, hi, tmp)
+        if a > np.int32(0x7F800000):
+            return -1
+        amax = i32_as_f32(np.int32(a))
+        if recipe == 0:
+            ds = np.float32(amax * mult)
+            sc = _tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
+            enc = np.float32(min(np.float32(one / np.float32(scale_vals[sc] * s_dec)), flt_max))
+        else:
+            bsc = np.float32(amax / emx)
+            if recipe == 1:
+                bsc = np.float32(bsc / pts)
+            bsc = np.float32(min(max(bsc, smin), smax))
+            sc = _tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
+            if recipe == 1:
+                enc = np.float32(rpts / scale_vals[sc])
+            else:
+                enc = np.float32(one / scale_vals[sc])
+        scales[g] = sc
+        o = lo - start
+        if full and bs == 16:
+            for i in range(16):
+                buf[o + i] = np.float32(i32_as_f32(xf[lo + i]) * enc)
+        else:
+            for i in range(hi - lo):
+                buf[o + i] = np.float32(i32_as_f32(xf[lo + i]) * enc)
+    if full:
+        return (g1 - g0) * bs
+    _, end = _block_span(g1 - 1, n, nb, bs)
+    return end - start

@@ -113,10 +113,10 @@ def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
         return encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     from . import fast
 
-    if x.dtype != np.float32 or not fast.eligible(p) or p[P.EVEN_N] != 0:
+    if x.dtype != np.float32 or not fast.eligible(p):
         return encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     xb = x.view(np.int32)
-    if mode == P.NEAREST_EVEN:
+    if mode == P.NEAREST_EVEN and fast.eligible(p, magic=True):
         fast.encode_f32_rne(xb, out, p, sat)
     elif mode <= P.TO_ODD:
         fast.encode_f32_det(xb, out, p, mode, sat)

@@ -28,18 +28,25 @@ from .round import overflow_code
 __all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_det", "encode_f32_sr"]
 
 
-def eligible(p) -> bool:
-    """Whether a format's params allow the float32 nearest-even fast path."""
-    return (
+def eligible(p, magic: bool = False) -> bool:
+    """Whether a format's params allow the float32 fast loops.
+
+    The integer loops (``encode_f32_det``/``_sr``) need a signed float format with
+    zero and subnormals whose lowest binade is inside float32's normal range
+    (EMIN >= -126). The FPU loop (``magic=True``) also needs its magic number
+    2**(Eq + 23 - M) to stay finite for every binade up to ECAP.
+    """
+    ok = (
         p[P.KIND] == 0
         and p[P.HASZERO] == 1
         and p[P.FTZ] == 0
         and p[P.SIGNED] == 1
+        and p[P.EVEN_N] == 0
         and 1 <= p[P.M] <= 22
         and p[P.EMIN] >= -126
-        and p[P.ECAP] + 23 - p[P.M] <= 127
         and p[P.MAXMAG] < (1 << 30)
     )
+    return ok and (not magic or p[P.ECAP] + 23 - p[P.M] <= 127)
 
 
 _I32 = np.int32
