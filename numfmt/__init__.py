@@ -11,16 +11,46 @@ explicit keyword.
 
 from __future__ import annotations
 
+from .accum_models import (
+    PRESET_SOURCES,
+    Chunked,
+    Exact,
+    FusedBlock,
+    Pairwise,
+    Sequential,
+    accumulation_model,
+    accumulation_presets,
+)
+from .accumulate import dot, matmul
 from .arith import add, div, fma, mul, sqrt, sub
+from .block import BlockArray, BlockFormat, get_block_format, list_block_formats, register_block_format
 from .codec import decode, encode, quantize
 from .compare import compare
+from .emulate import EmulatedArray, SequentialModel, emulate
 from .explain import explain
 from .formats import FloatFormat, IntFormat
+from .interop import to_ml_dtypes, to_torch
+from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PRESET_SOURCES",
+    "Chunked",
+    "Exact",
+    "FusedBlock",
+    "Pairwise",
+    "Sequential",
+    "accumulation_model",
+    "accumulation_presets",
+    "dot",
+    "matmul",
+    "to_ml_dtypes",
+    "to_torch",
+    "EmulatedArray",
+    "SequentialModel",
+    "emulate",
     "add",
     "div",
     "fma",
@@ -38,4 +68,11 @@ __all__ = [
     "p3109_format",
     "quantize",
     "register_format",
+    "BlockArray",
+    "BlockFormat",
+    "get_block_format",
+    "list_block_formats",
+    "register_block_format",
+    "pack",
+    "unpack",
 ]

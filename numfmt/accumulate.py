@@ -52,6 +52,8 @@ def _as_float(x, name: str) -> np.ndarray:
 
 def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
     """Values of ``x`` in ``fmt``: checked exact, or rounded when asked."""
+    if fmt.bits == 64:  # binary64 holds every float64 (and codec's binary64 path loses bits, see docs)
+        return x
     if round_inputs is not None:
         sat = "none" if fmt.code_of_inf is not None else "finite"
         return np.asarray(quantize(x, fmt, rounding=round_inputs, saturation=sat, nan="raise"), np.float64)
@@ -68,7 +70,7 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
         q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
         bad = q != xf
         if bad.any():
-            v = xf[bad].ravel()[0]
+            v = float(xf[bad].ravel()[0])
             raise ValueError(
                 f"{name} holds {v!r}, which is not exactly representable in {fmt.name} "
                 f"(pass round_inputs='nearest_even' to round the inputs first)"
@@ -85,6 +87,22 @@ def _split(x: np.ndarray, fmt, ftz: bool = False):
     if bad >= 0:  # pragma: no cover - _check_values catches it first
         raise ValueError(f"value {flat[bad]!r} is not representable in {fmt.name}")
     return m, E, cls
+
+
+def _kp(fmt) -> tuple[int, ...]:
+    """Kernel params with every slot in int64 range.
+
+    binary64 has no ``kernel_params`` (a codec pass-through: its sign bit, mask and
+    negative special codes are >= 2**63, which numba would type as uint64 and mix
+    into float64). Accumulation rounds into binary64 through the same funnel with
+    those slots in two's complement (same bit patterns; results are only decoded
+    here, never stored as codes), checked against math.fsum in the tests.
+    """
+    if fmt.bits == 64:
+        from ._kernels.params import pack_float_params
+
+        return tuple(v - (1 << 64) if v >= (1 << 63) else v for v in pack_float_params(fmt))
+    return fmt.kernel_params
 
 
 def _acc_format(model):
@@ -162,10 +180,10 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         mode_p = _rounding(model.product_rounding, "product_rounding")
         mode_a = _rounding(model.rounding, "rounding")
         if isinstance(model, Sequential):
-            K_.sequential_dots(*args, model.product_format is None, pf.kernel_params, mode_p,
-                               acc.kernel_params, mode_a)
+            K_.sequential_dots(*args, model.product_format is None, _kp(pf), mode_p,
+                               _kp(acc), mode_a)
         else:
-            K_.pairwise_dots(*args, pf.kernel_params, mode_p, acc.kernel_params, mode_a)
+            K_.pairwise_dots(*args, _kp(pf), mode_p, _kp(acc), mode_a)
         return out
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
@@ -175,26 +193,26 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
-                      outf.kernel_params, _rounding(model.rounding, "rounding"))
+                      _kp(outf), _rounding(model.rounding, "rounding"))
         return out
     # FusedBlock
     rf = model.result_format()
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
                   model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,
-                  model.addend == "late", rf.kernel_params, _rounding(model.rounding, "rounding"),
-                  outf.kernel_params, _rounding(model.late_rounding, "late_rounding"),
+                  model.addend == "late", _kp(rf), _rounding(model.rounding, "rounding"),
+                  _kp(outf), _rounding(model.late_rounding, "late_rounding"),
                   model.overflow == "inf")
     return out
 
 
-def _prepare(model, X, Y, c, round_inputs):
+def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "C")):
     if round_inputs is not None:
         _rounding(round_inputs, "round_inputs")
     fa, fb = _in_formats(model)
-    X = _check_values(X, fa, "a" if X.ndim == 1 else "A", round_inputs)
-    Y = _check_values(Y, fb, "b" if Y.ndim == 1 else "B", round_inputs)
-    c = _check_values(c, _acc_format(model), "c", round_inputs)
+    X = _check_values(X, fa, names[0], round_inputs)
+    Y = _check_values(Y, fb, names[1], round_inputs)
+    c = _check_values(c, _acc_format(model), names[2], round_inputs)
     return X, Y, c
 
 
@@ -229,11 +247,11 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     Examples
     --------
     >>> import numpy as np, numfmt
-    >>> A = np.array([[448.0] + [15 * 2.0**-6] * 31])
-    >>> numfmt.matmul(A, np.ones((32, 1)), model="h100/e4m3")  # small products truncated away
+    >>> A = np.array([[448.0] + [2.0**-6] * 15])
+    >>> numfmt.matmul(A, np.ones((16, 1)), model="h100/e4m3")  # small products truncated away
     array([[448.]], dtype=float32)
-    >>> numfmt.matmul(A, np.ones((32, 1)), model=numfmt.Exact("fp32", in_format="e4m3"))
-    array([[455.26562]], dtype=float32)
+    >>> numfmt.matmul(A, np.ones((16, 1)), model=numfmt.Exact("fp32", in_format="e4m3"))
+    array([[448.23438]], dtype=float32)
     """
     model = _as_model(model)
     Af = _as_float(A, "A")
@@ -293,15 +311,15 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
     except ValueError:
         raise ValueError(f"a of shape {af.shape} and b of shape {bf.shape} do not broadcast") from None
     K = af.shape[-1]
-    af = np.broadcast_to(af, batch + (K,)).reshape(-1, K)
-    bf = np.broadcast_to(bf, batch + (K,)).reshape(-1, K)
+    T = int(np.prod(batch, dtype=np.int64))
+    af = np.broadcast_to(af, batch + (K,)).reshape(T, K)
+    bf = np.broadcast_to(bf, batch + (K,)).reshape(T, K)
     cf = np.zeros(batch) if c is None else _as_float(c, "c")
     try:
         cf = np.broadcast_to(cf, batch).ravel()
     except ValueError:
         raise ValueError(f"c of shape {np.shape(cf)} does not broadcast to {batch}") from None
-    af, bf, cf = _prepare(model, af, bf, cf, round_inputs)
-    T = af.shape[0]
+    af, bf, cf = _prepare(model, af, bf, cf, round_inputs, ("a", "b", "c"))
     idx = np.arange(T, dtype=np.int64)
     out = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
     return _result(out, model, batch)

@@ -128,10 +128,14 @@ def _pack(neg, sig, exp, p, mode, ovf_inf):
 
 
 @jit
-def _zero_value(all_negzero, mode):
-    if all_negzero or mode == P.TOWARD_NEGATIVE:
+def _zero_value(all_neg, all_pos, mode):
+    """IEEE 754 sign of an exact zero sum: the common sign when every term is a
+    zero of that sign, else +0 (-0 under toward_negative)."""
+    if all_neg:
         return -0.0
-    return 0.0
+    if all_pos:
+        return 0.0
+    return -0.0 if mode == P.TOWARD_NEGATIVE else 0.0
 
 
 @jit
@@ -143,7 +147,7 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     or the mode is toward_negative; callers pass zero terms' signs).
     """
     if sig1 == 0 and sig2 == 0:
-        return _zero_value(neg1 and neg2, mode)
+        return _zero_value(neg1 and neg2, not neg1 and not neg2, mode)
     if sig2 == 0:
         return decode_value(_pack(neg1, sig1, exp1, p, mode, ovf_inf), p)
     if sig1 == 0:
@@ -171,7 +175,7 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     s = -a if neg1 else a
     s = s - b if neg2 else s + b
     if s == 0:
-        return _zero_value(False, mode)
+        return _zero_value(False, False, mode)
     neg = s < 0
     return decode_value(_pack(neg, -s if neg else s, eb - 1, p, mode, ovf_inf), p)
 
@@ -179,7 +183,7 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
 @jit
 def _f64_term(v):
     """(neg, sig, exp) of a finite float64 (sig == 0 for zeros)."""
-    c, neg, sig, exp = decompose(v)
+    _c, neg, sig, exp = decompose(v)
     return neg, sig, exp
 
 
@@ -212,8 +216,10 @@ def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, stick
             Mx = ec
     base = Mx - F  # exponent of the window's last kept bit
     acc = np.int64(0)
-    if not sticky:
+    fast = not sticky and not normp
+    if fast:
         # fast path, branch-free: v = trunc(|p| * 2**(lsb - base)) as (|p| << L) >> r
+        # (r >= 0 because an unnormalised exponent Ea+Eb <= Mx bounds |p| < 2**(man_ab+2))
         L = max(F - man_ab, 0)
         r0 = L + man_ab + base
         for k in range(k0, k1):
@@ -224,7 +230,7 @@ def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, stick
             v = (mag << L) >> r
             acc += (v ^ sg) - sg
     for k in range(k0, k1):
-        if not sticky:
+        if fast:
             break
         pm = am[arow + k] * bm[brow + k]
         if pm == 0:
@@ -344,7 +350,7 @@ def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_a
                 if pm == 0:
                     pn = _is_negzero_product(ca, cb, ma, mb)
                     if s == 0.0:
-                        s = _zero_value(sn and pn, mode_acc)
+                        s = _zero_value(sn and pn, not sn and not pn, mode_acc)
                     continue  # s + 0 = s exactly
                 neg = pm < 0
                 s = sum2_round(sn, ss, se, neg, -pm if neg else pm, lsb, p_acc, mode_acc, False)
@@ -425,7 +431,7 @@ def _kulisch_add(buf, off, neg, sig):
 
 
 @jit
-def _kulisch_round(buf, L, lo, p, mode, all_negzero):
+def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
     """Round the exact sum held in buf[:L] (digit j weighs 2**(lo + 32 j))."""
     mask = np.int64(0xFFFFFFFF)
     for j in range(L - 1):
@@ -444,7 +450,7 @@ def _kulisch_round(buf, L, lo, p, mode, all_negzero):
     while h >= 0 and buf[h] == 0:
         h -= 1
     if h < 0:
-        return _zero_value(all_negzero, mode)
+        return _zero_value(all_neg, all_pos, mode)
     top = 32 * h + 63 - clz64(buf[h])  # bit index of the leading one
     low = top - 60
     sig = np.int64(0)
@@ -483,22 +489,29 @@ def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
                 out[t] = val
                 continue
         buf[:] = 0
-        all_negzero = True
+        all_neg = True  # every term is a -0 (so far)
+        all_pos = True  # every term is a +0
         for k in range(K):
             ma = am[arow + k]
             mb = bm[brow + k]
             pm = ma * mb
             if pm == 0:
-                if not _is_negzero_product(acls[arow + k], bcls[brow + k], ma, mb):
-                    all_negzero = False
+                if _is_negzero_product(acls[arow + k], bcls[brow + k], ma, mb):
+                    all_pos = False
+                else:
+                    all_neg = False
                 continue
-            all_negzero = False
+            all_neg = False
+            all_pos = False
             neg = pm < 0
             _kulisch_add(buf, aE[arow + k] + bE[brow + k] - man_ab - lo, neg, -pm if neg else pm)
         if cv != 0.0:
-            all_negzero = False
+            all_neg = False
+            all_pos = False
             cn, cs, ce = _f64_term(cv)
             _kulisch_add(buf, ce - lo, cn, cs)
-        elif not np.signbit(cv):
-            all_negzero = False
-        out[t] = _kulisch_round(buf, L, lo, p, mode, all_negzero)
+        elif np.signbit(cv):
+            all_pos = False
+        else:
+            all_neg = False
+        out[t] = _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
