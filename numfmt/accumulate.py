@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 
-from ._kernels import accumulate as K_
 from .accum_models import (
     Chunked,
     Exact,
@@ -79,6 +78,8 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
 
 
 def _split(x: np.ndarray, fmt, ftz: bool = False):
+    from ._kernels import accumulate as K_  # numba loads on first use, not at import
+
     flat = np.ascontiguousarray(x, np.float64).ravel()
     m = np.empty(flat.size, np.int64)
     E = np.empty(flat.size, np.int64)
@@ -137,6 +138,8 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
     """
+    from ._kernels import accumulate as K_
+
     T = ia.size
     K = X.shape[1]
     out = np.empty(T, np.float64)
