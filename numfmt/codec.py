@@ -108,6 +108,38 @@ def _threads(threads) -> int:
     return threads
 
 
+@dataclass(frozen=True)
+class _Call:
+    plan: _Plan
+    xa: np.ndarray
+    in_dtype: np.dtype
+
+
+def _start(verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options):
+    """Shared prologue of encode/quantize: a block format's result, or the validated call."""
+    x = _interop.as_numpy(x)  # torch tensors (also for block formats)
+    if _is_block(fmt):
+        from . import block
+
+        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
+        return getattr(block, verb)(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
+    if block_options:
+        raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
+    plan = _plan(fmt, rounding, saturation, nan, compat)
+    xa = _as_input(x)
+    return _Call(plan, xa, np.asarray(x).dtype)
+
+
+def _prepare(plan, xa, random, rbits):
+    """Random bits, the NaN check and compat pre-processing; nothing has been written yet."""
+    rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, xa.shape)
+    if plan.nan_raise:
+        _nan_check(xa, plan.fmt)
+    if plan.pre is not None:
+        xa = plan.pre(xa)
+    return xa, rkind, rarr, key, nbits
+
+
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
            rbits=None, compat=None, out=None, threads=None, **block_options):
     """Encode values into codes of ``fmt``.
@@ -154,24 +186,12 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     >>> numfmt.encode([0.25, 0.75, 2.5], "e2m1", rounding="nearest_away").tolist()
     [1, 2, 5]
     """
-    x = _interop.as_numpy(x)  # torch tensors (also for block formats)
-    if _is_block(fmt):
-        from . import block
-
-        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
-        return block.encode(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
-    if block_options:
-        raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
-    plan = _plan(fmt, rounding, saturation, nan, compat)
-    xa = _as_input(x)
-    f = plan.fmt
-    dtype = f.code_dtype
-    _check_out(out, xa.shape, dtype)
-    rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, xa.shape)
-    if plan.nan_raise:
-        _nan_check(xa, f)
-    if plan.pre is not None:
-        xa = plan.pre(xa)
+    call = _start("encode", x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options)
+    if not isinstance(call, _Call):
+        return call
+    plan, xa = call.plan, call.xa
+    _check_out(out, xa.shape, plan.fmt.code_dtype)
+    xa, rkind, rarr, key, nbits = _prepare(plan, xa, random, rbits)
     res = _run_encode(xa, plan, rkind, rarr, key, nbits, out, _threads(threads))
     if out is None and res.ndim == 0:
         return res[()]
@@ -361,28 +381,17 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     >>> numfmt.quantize([0.3, 1000.0], "e4m3", saturation="finite").tolist()
     [0.3125, 448.0]
     """
-    x = _interop.as_numpy(x)  # torch tensors (also for block formats)
-    if _is_block(fmt):
-        from . import block
-
-        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
-        return block.quantize(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
-    if block_options:
-        raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
-    plan = _plan(fmt, rounding, saturation, nan, compat)
-    f = plan.fmt
-    xa = _as_input(x)
-    in_dt = np.asarray(x).dtype
+    call = _start("quantize", x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options)
+    if not isinstance(call, _Call):
+        return call
+    plan, xa, f = call.plan, call.xa, call.plan.fmt
+    in_dt = call.in_dtype
     if in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
         dt = in_dt
     else:
         dt = _decode_dtype(f, None)
     _check_out(out, xa.shape, dt)
-    rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, xa.shape)
-    if plan.nan_raise:
-        _nan_check(xa, f)
-    if plan.pre is not None:
-        xa = plan.pre(xa)
+    xa, rkind, rarr, key, nbits = _prepare(plan, xa, random, rbits)
     if f.bits == 64:
         return decode(_binary64_codes(xa, plan), f, dtype=dt, out=out)
     from ._kernels import decode as K
