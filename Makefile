@@ -31,7 +31,7 @@ test: $(VENV)/.all
 all-deps: $(VENV)/.all
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check numfmt tests
+	$(BIN)/ruff check numfmt tests tools examples docs/hooks.py
 
 bench: $(VENV)/.runtime
 	$(BIN)/python -m numfmt.bench

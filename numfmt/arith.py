@@ -77,7 +77,9 @@ def _format(fmt):
     if not isinstance(f, (FloatFormat, IntFormat)):  # pragma: no cover - get_format guarantees it
         raise TypeError(f"fmt must be a format, got {fmt!r}")
     if f.bits == 64:
-        raise ValueError("fmt='binary64' is not supported by numfmt arithmetic (results round into formats of <= 32 bits)")
+        raise ValueError(
+            "fmt='binary64' is not supported by numfmt arithmetic (results round into formats of <= 32 bits)"
+        )
     return f
 
 

@@ -19,7 +19,7 @@ import cupy as cp
 import numpy as np
 
 sys.path.insert(0, os.environ.get("NUMFMT_PATH", os.path.join(os.path.dirname(__file__), "..", "..")))
-import numfmt  # noqa: E402
+import numfmt
 
 SRC = r"""
 extern "C" __global__ void fp8x2(unsigned base, unsigned n2, unsigned short* out, int e5m2) {
