@@ -81,10 +81,10 @@ def decode_loop_f32(codes, out, p, scale, ieee_inf):
     pinf = np.float32(np.inf)
     for i in range(codes.size):
         c = np.int32(codes[i])
-        mag = c & ~sb
+        mag = np.int32(c & ~sb)
         fin = i32_as_f32(np.int32(mag << sh)) * scale
-        t = mag & tmask  # inf (t == 0) or NaN: keep the payload, set the quiet bit
-        spec = i32_as_f32(np.int32(np.int32(0x7F800000) | (t << sh) | (np.int32(t != 0) << np.int32(22))))
+        t = np.int32(mag & tmask)  # inf (t == 0) or NaN: keep the payload, set the quiet bit
+        spec = i32_as_f32(np.int32(np.int32(0x7F800000) | np.int32(t << sh) | np.int32(np.int32(t != 0) << np.int32(22))))
         v = spec if mag >= ieee else fin
         v = -v if (c & sb) != 0 else v
         v = qnan if (c == nan_p) | (c == nan_n) else v
