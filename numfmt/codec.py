@@ -93,7 +93,7 @@ def _nan_check(xa: np.ndarray, fmt) -> None:
         return
     mask = np.isnan(xa)
     if mask.any():
-        idx = np.unravel_index(int(np.argmax(mask)), xa.shape) if xa.ndim else ()
+        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), xa.shape)) if xa.ndim else ()
         raise ValueError(
             f"x contains {int(mask.sum())} NaN value(s) (first at index {idx}) and format "
             f"{fmt.name} has no NaN; pass nan='zero' or nan='max' to choose a code"
@@ -227,6 +227,8 @@ def _binary64_codes(xa: np.ndarray, plan) -> np.ndarray:
             raise ValueError("integers beyond 2**53 into binary64 are only supported with rounding='nearest_even'")
         xa = xa.astype(np.float64)
     v = np.asarray(xa, np.float64)
+    if plan.sat == P.SAT_FINITE:  # the only overflow a float64 input can have is an infinity
+        v = np.clip(v, -np.finfo(np.float64).max, np.finfo(np.float64).max)
     codes = v.view(np.uint64).copy()
     nan = np.isnan(v)
     codes[nan] = np.where(np.signbit(v[nan]), np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0x7FFFFFFFFFFFFFFF))
@@ -362,6 +364,7 @@ def _fast_decode_args(f):
         and f.mantissa_bits <= 23
         and -126 <= 127 - f.bias <= 127
         and f.exact_in(np.float32)
+        and (f.inf == "ieee" or (f.max_code_magnitude >> f.mantissa_bits) <= 254)  # field 255 is float32 inf
     ):
         ieee_inf = f.code_of_inf if f.inf == "ieee" else 0x7FFFFFFF
         return (np.float32(2.0 ** (127 - f.bias)), ieee_inf)

@@ -421,7 +421,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         return _finish(Explanation(**common, **res, rule=rule, overflow="negative value into an unsigned format: "
                                    + why, code=code, value=_value(code, f), notes=tuple(notes)), plan, xarr)
     if mag > maxmag:
-        code, why = _overflow(neg, False, p, mode, sat, f, saturation)
+        code, why = _overflow(neg, False, p, mode, sat, f, saturation, away or nu == 0)
         return _finish(Explanation(**common, **res, rule=rule, overflow=why, code=code, value=_value(code, f),
                                    notes=tuple(notes)), plan, xarr)
     code = _sign(neg, mag, p)
@@ -542,7 +542,7 @@ def _unsigned_negative(is_inf: bool, p, mode, sat) -> tuple[int, str]:
     return 0, "no NaN: the smallest value"
 
 
-def _overflow(neg, is_inf, p, mode, sat, f, saturation) -> tuple[int, str]:
+def _overflow(neg, is_inf, p, mode, sat, f, saturation, away=True) -> tuple[int, str]:
     """Code and reason for a value beyond max (or an infinite input); mirrors P3109 §4.7.5 / OCP."""
     maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]
     inf = p[P.NINF] if neg else p[P.INF]
@@ -567,6 +567,8 @@ def _overflow(neg, is_inf, p, mode, sat, f, saturation) -> tuple[int, str]:
         to_max, why = True, "saturation='none' but the rounding is toward zero for this sign, so"
     elif p[P.P3109] != 0 and mode == P.TO_ODD and p[P.SIGNED] == 0 and p[P.INF] >= 0:
         to_max, why = True, "saturation='none', to_odd into an unsigned extended P3109 format gives"
+    elif p[P.P3109] == 0 and mode >= P.TO_ODD and not away:
+        to_max, why = True, "saturation='none' and the rounding truncated (toward zero) past max (ERRATA 5), so"
     elif inf >= 0:
         to_max, why = False, "saturation='none': overflow to"
     elif p[P.OVFNAN] == 0 or not _hasnan(p, nan):

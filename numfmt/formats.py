@@ -138,6 +138,8 @@ class FloatFormat:
             raise ValueError(f"exponent_bits must be <= 11, got {self.exponent_bits}")
         if self.inf == "ieee" and self.nan not in ("ieee", "none"):
             raise ValueError(f"inf='ieee' needs nan='ieee' or 'none', got nan={self.nan!r}")
+        if self.inf == "ieee" and self.nan == "none" and self.mantissa_bits >= 1:
+            raise ValueError("inf='ieee' with nan='none' leaves the top binade undefined; use nan='ieee'")
         if self.nan == "ieee" and (self.inf != "ieee" or self.mantissa_bits < 1):
             raise ValueError("nan='ieee' needs inf='ieee' and mantissa_bits >= 1")
         if self.nan == "fnuz" and (not self.signed or self.negative_zero):
@@ -353,7 +355,11 @@ class FloatFormat:
     @property
     def epsneg(self) -> float:
         """Difference between 1.0 and the next smaller value."""
-        return 2.0 ** -(self.mantissa_bits + 1)
+        if self.emin < 0:
+            return 2.0 ** -(self.mantissa_bits + 1)
+        if not self.subnormals and self.emin == 0:
+            return 1.0  # 1.0 is the smallest nonzero value
+        return 2.0 ** (self.emin - self.mantissa_bits)  # the quantum of the lowest binade
 
     @property
     def machep(self) -> int:
@@ -372,8 +378,8 @@ class FloatFormat:
 
     @property
     def resolution(self) -> float:
-        """Approximate decimal resolution ``10**-floor(p*log10(2))``."""
-        return 10.0 ** -int(np.floor(self.precision * np.log10(2)))
+        """Approximate decimal resolution ``10**-floor(-log10(eps))`` (numpy's definition)."""
+        return 10.0 ** -int(np.floor(-np.log10(self.eps)))  # numpy's definition
 
     # ------------------------------------------------------------------ kernels
     def exact_in(self, dtype: np.dtype) -> bool:

@@ -24,7 +24,9 @@ Overflow is decided after rounding, then the saturation rules apply:
 * ``"none"``: IEEE/OCP formats overflow to ±inf where the format has
   infinities, else to NaN where it has a NaN and ``overflow_nan`` is set, else
   to ±max; directed roundings pointing inward (toward_zero always,
-  toward_negative for positive, toward_positive for negative values) give ±max.
+  toward_negative for positive, toward_positive for negative values) give ±max;
+  under ``to_odd`` and the stochastic modes (ERRATA 5) a result that is past
+  max although the rounding went toward zero (nu > 0, not rounded away) is ±max.
   P3109 formats follow P3109 SatNone, including ``to_odd`` overflow → max for
   unsigned extended formats.
 * ``"finite"``: overflow and ±inf become ±max.
@@ -388,8 +390,12 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     def signed_mag(negative, mag):
         return (lay.sign_bit | mag) if negative else mag
 
-    def overflow(negative, is_inf):
-        """Code of a value beyond the largest finite one, or of an infinite input."""
+    def overflow(negative, is_inf, toward_zero_taken=False):
+        """Code of a value beyond the largest finite one, or of an infinite input.
+
+        ``toward_zero_taken``: the rounding discarded a nonzero fraction without
+        rounding away (used for to_odd and the stochastic modes, ERRATA 5).
+        """
         inf_code = lay.ninf if negative else lay.pinf
         maxc = signed_mag(negative, lay.max_mag)
         if saturation == "finite":
@@ -405,7 +411,10 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
             )
             # P3109 SatNone: X > Mhi and ToOdd and Unsigned&Extended -> Mhi
             odd_rule = lay.p3109 and mode == "to_odd" and not lay.signed and lay.pinf is not None
-            if inward or odd_rule:
+            # ERRATA 5 (to_odd, stochastic; not P3109, whose SatNone speaks): the IEEE rule
+            # for the direction actually taken -- rounded toward zero past max gives max
+            taken = toward_zero_taken and not lay.p3109 and (mode == "to_odd" or mode.startswith("stochastic"))
+            if inward or odd_rule or taken:
                 return maxc
         if inf_code is not None:
             return inf_code
@@ -436,6 +445,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     # ---- RoundToPrecision (P3109 §4.7.4) on the magnitude
     m = lay.m
     emin = lay.emin
+    toward_zero_taken = False
     if not lay.has_zero and a < _pow2(emin):
         Z = _pow2(emin)  # no zero: everything below the smallest value rounds up to it
     else:
@@ -448,14 +458,15 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
         F = math.floor(St)
         nu = St - F
         code_even = F == 0 or lay.mag_code(F * _pow2(Q)) % 2 == 0
-        S = F + int(_round_away(mode, nu, neg, code_even, R, N))
-        Z = S * _pow2(Q)
+        away = _round_away(mode, nu, neg, code_even, R, N)
+        toward_zero_taken = nu > 0 and not away
+        Z = (F + int(away)) * _pow2(Q)
     if Z == 0:
         return lay.sign_bit if (neg and lay.neg_zero) else 0
     if neg and not lay.signed:
         return unsigned_negative(False)
     if Z > lay.max:
-        return overflow(neg, False)
+        return overflow(neg, False, toward_zero_taken)
     return signed_mag(neg, lay.mag_code(Z))
 
 

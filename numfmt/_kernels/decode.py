@@ -40,6 +40,8 @@ def decode_value(code, p):
     sb = p[P.SIGNBIT]
     neg = sb != 0 and (code & sb) != 0
     mag = code & ~sb if sb != 0 else code
+    if p[P.INF] >= 0 and mag > p[P.INF]:  # IEEE NaN payloads sit above the inf code
+        return np.nan
     m = p[P.M]
     e = mag >> m
     t = mag & ((np.int64(1) << m) - 1)
@@ -84,7 +86,8 @@ def decode_loop_f32(codes, out, p, scale, ieee_inf):
         mag = np.int32(c & ~sb)
         fin = i32_as_f32(np.int32(mag << sh)) * scale
         t = np.int32(mag & tmask)  # inf (t == 0) or NaN: keep the payload, set the quiet bit
-        spec = i32_as_f32(np.int32(np.int32(0x7F800000) | np.int32(t << sh) | np.int32(np.int32(t != 0) << np.int32(22))))
+        quiet = np.int32(np.int32(t != 0) << np.int32(22))
+        spec = i32_as_f32(np.int32(np.int32(0x7F800000) | np.int32(t << sh) | quiet))
         v = spec if mag >= ieee else fin
         v = -v if (c & sb) != 0 else v
         v = qnan if (c == nan_p) | (c == nan_n) else v

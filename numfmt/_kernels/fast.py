@@ -103,11 +103,12 @@ def encode_f32_det(xb, out, p, mode, sat):
     """float32 -> small float for the deterministic modes into ``out``."""
     c = constants_any(p, mode, sat)
     _det_loop(xb, out, _I32(c[0]), _I32(c[1]), _I32(c[2]), _I32(c[3]), _I32(c[4]), _I32(c[5]), _I32(c[6]),
-              _I32(c[7]), _I32(c[8]), _I32(c[9]), _I32(c[10]), _I32(c[11]), _I32(mode))
+              _I32(c[7]), _I32(c[8]), _I32(c[9]), _I32(c[10]), _I32(c[11]), _I32(mode), _I32(c[12]), _I32(c[13]))
 
 
 @jit
-def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
+def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode,
+              tz_p, tz_n):
     """float32 -> small float for the deterministic modes, branch-free int32.
 
     The discarded-bit count is clamped at 25: below that the whole 24-bit
@@ -119,7 +120,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         neg = b < _I32(0)
         eb = _I32(ax >> _I32(23))
         sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        eq = _I32(min(max(_I32(eb - _I32(127)), emin), ecap))
+        eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their parity
         shift = _I32(_I32(_I32(eq - m) - _I32(max(eb, _I32(1)) - _I32(150))))
         shift = _I32(min(max(shift, _I32(1)), _I32(25)))
         n = _I32(sig >> shift)
@@ -138,9 +139,9 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
             | ((mode == 5) & nz & ~odd)
         )
         mag = _I32(mag + _I32(inc))
-        mag = _I32(maxmag + _I32(1)) if _I32(eb - _I32(127)) >= ecap else mag
         res = _I32(mag | signbit) if neg else mag
-        res = (ovf_n if neg else ovf_p) if mag > maxmag else res
+        ovf = (ovf_n if neg else ovf_p) if inc | ~nz else (tz_n if neg else tz_p)
+        res = ovf if mag > maxmag else res
         res = _I32(0) if (mag == _I32(0)) & neg & (negzero == _I32(0)) else res
         res = (inf_n if neg else inf_p) if ax == _I32(0x7F800000) else res
         res = (nan_n if neg else nan_p) if ax > _I32(0x7F800000) else res
@@ -193,8 +194,8 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
 
 
 @jit
-def _sr_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode,
-             rkind, rarr, key, nbits, offset):
+def _sr_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, tz_p,
+             tz_n, mode, rkind, rarr, key, nbits, offset):
     """float32 -> small float with stochastic rounding, branch-free int64.
 
     Random bits come from ``rarr`` (rkind 1, one per element) or the
@@ -207,18 +208,18 @@ def _sr_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf
         neg = b < 0
         eb = ax >> _I64(23)
         sig = (ax & _I64(0x7FFFFF)) | (_I64(eb != 0) << _I64(23))
-        eq = min(max(eb - _I64(127), emin), ecap)
+        eq = max(eb - _I64(127), emin)  # no cap: codes past max keep their grid
         shift = min(max(eq - m - (max(eb, _I64(1)) - _I64(150)), _I64(1)), _I64(60))
         n = sig >> shift
         rem = sig & ((_I64(1) << shift) - _I64(1))
         r1 = _I64(rarr[i & rmask])
         r2 = random_bits(key, i + offset, nbits)
         r = r1 if rkind == 1 else r2
-        mag = ((eq - emin) << m) + n
-        mag += _I64(_inc_sr(mode, rem, shift, r, nbits))
-        mag = maxmag + 1 if eb - _I64(127) >= ecap else mag
+        inc = _I64(_inc_sr(mode, rem, shift, r, nbits))
+        mag = ((eq - emin) << m) + n + inc
         res = (mag | signbit) if neg else mag
-        res = (ovf_n if neg else ovf_p) if mag > maxmag else res
+        ovf = (ovf_n if neg else ovf_p) if (inc != 0) | (rem == 0) else (tz_n if neg else tz_p)
+        res = ovf if mag > maxmag else res
         res = _I64(0) if (mag == 0) & neg & (negzero == 0) else res
         res = (inf_n if neg else inf_p) if ax == _I64(0x7F800000) else res
         res = (nan_n if neg else nan_p) if ax > _I64(0x7F800000) else res
@@ -233,4 +234,5 @@ def constants_any(p, mode, sat):
         _I64(overflow_code(False, False, p, mode, sat)), _I64(overflow_code(True, False, p, mode, sat)),
         _I64(overflow_code(False, True, p, mode, sat)), _I64(overflow_code(True, True, p, mode, sat)),
         _I64(p[P.NAN]), _I64(p[P.NNAN]),
+        _I64(overflow_code(False, False, p, mode, sat, False)), _I64(overflow_code(True, False, p, mode, sat, False)),
     )

@@ -35,21 +35,23 @@ __all__ = ["round_magnitude", "round_pack", "overflow_code"]
 def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
     """Round |value| = sig * 2**exp onto the format grid.
 
-    Returns the magnitude code, which may exceed the largest finite one
-    (overflow is decided by the caller). ``sig`` must be > 0.
+    Returns ``(mag, away)``: the magnitude code, which may exceed the largest
+    finite one (overflow is decided by the caller), and 0 when the rounding
+    truncated an inexact value (moved toward zero), else 1 (moved away, or
+    exact). ``sig`` must be > 0. Beyond the format the grid continues with the
+    same quantum per binade, so a truncated code there has a parity (to_odd)
+    like any other.
     """
     m = p[P.M]
     emin = p[P.EMIN]
     E = exp + 63 - clz64(sig)
-    if E >= p[P.ECAP]:
-        return p[P.MAXMAG] + p[P.MAXMAG_NEG] + 2  # certainly beyond both maxima
     ftz = p[P.FTZ] != 0 and E < emin
     Eq = max(E, emin)
     q = emin if ftz else Eq - m
     shift = q - exp
-    if shift <= 0:
+    if shift <= 0:  # exact; sig has at most M + 1 significant bits here
         n = sig << (-shift)
-        return ((Eq - emin) << m) + n - p[P.OFF]
+        return ((Eq - emin) << m) + n - p[P.OFF], np.int64(1)
     if shift > 62:  # keep 62 bits, jam the rest into a sticky bit
         d = shift - 62
         if d >= 63:
@@ -96,14 +98,21 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         else:
             f = rem << (nbits - shift)
         inc = np.int64(f + rbits >= (one << nbits))
+    away = inc | np.int64(rem == 0)
     if ftz:
-        return (inc << m) - p[P.OFF]
-    return base + inc
+        return (inc << m) - p[P.OFF], away
+    return base + inc, away
 
 
 @jit
-def overflow_code(neg, is_inf, p, mode, sat):
-    """Code for a value beyond the largest finite one (or an infinite input)."""
+def overflow_code(neg, is_inf, p, mode, sat, away=True):
+    """Code for a value rounded beyond the largest finite one (or an infinite input).
+
+    ``away`` is False when the rounding truncated an inexact value. Under
+    ``saturation="none"`` it decides to_odd and the stochastic modes of
+    non-P3109 formats (ERRATA 5): rounded away past max gives the overflow
+    value, truncated (toward zero) gives max. P3109 formats follow SatNone.
+    """
     maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]
     inf = p[P.NINF] if neg else p[P.INF]
     nan = p[P.NNAN] if neg else p[P.NAN]
@@ -120,6 +129,7 @@ def overflow_code(neg, is_inf, p, mode, sat):
         or (mode == P.TOWARD_NEGATIVE and not neg)
         or (mode == P.TOWARD_POSITIVE and neg)
         or (p[P.P3109] != 0 and mode == P.TO_ODD and p[P.SIGNED] == 0 and p[P.INF] >= 0)
+        or (p[P.P3109] == 0 and mode >= P.TO_ODD and not away)
     ):
         to_max = True
     elif inf < 0:
@@ -176,7 +186,7 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
         if unsigned_neg:
             return _unsigned_negative(True, p, mode, sat)
         return overflow_code(neg, True, p, mode, sat)
-    mag = round_magnitude(neg, sig, exp, p, mode, rbits, nbits)
+    mag, away = round_magnitude(neg, sig, exp, p, mode, rbits, nbits)
     if p[P.HASZERO] == 0:
         mag = max(mag, np.int64(0))
     elif mag == 0:
@@ -184,5 +194,5 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
     if unsigned_neg:
         return _unsigned_negative(False, p, mode, sat)
     if mag > (p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]):
-        return overflow_code(neg, False, p, mode, sat)
+        return overflow_code(neg, False, p, mode, sat, away != 0)
     return _sign(neg, mag, p)

@@ -1,0 +1,270 @@
+"""Properties of encode/quantize that hold for every format and mode.
+
+Monotone (deterministic modes), quantize idempotent, directed modes bracket x,
+nearest modes within half an ulp, stochastic rounding with explicit R equals
+the P3109 formulas, unbiased in expectation, seeded results independent of
+chunking, shape and threads.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from strategies_internal import (
+    DETERMINISTIC,
+    ROUNDINGS,
+    SATURATIONS,
+    STOCHASTIC,
+    float_formats,
+    int_formats,
+    presets,
+    value_arrays,
+)
+
+import numfmt
+import numfmt.reference as ref
+from numfmt.formats import FloatFormat, IntFormat
+
+PRESETS = [n for n in presets(max_bits=32) if n != "binary64"]
+FORMATS = st.one_of(
+    st.sampled_from(PRESETS).map(numfmt.get_format), float_formats(), int_formats(),
+)
+
+
+def _nan_kw(f) -> str:
+    return "raise" if f.code_of_nan is not None else "zero"
+
+
+def _values(codes, f) -> np.ndarray:
+    """float64 values of codes, from the reference decode (exact for every format drawn here), so
+    that these encode properties do not depend on numfmt.decode (tested in test_reference.py)."""
+    return np.array([float(ref.decode(int(c), f)) for c in np.asarray(codes).ravel()], np.float64)
+
+
+def _decode_bug(f) -> bool:
+    """KNOWN BUG (reported, test_reference.test_decode_exponent_255_not_ieee): numfmt.decode
+    turns exponent field 255 of an 8-exponent-bit format without IEEE inf into inf/NaN."""
+    return isinstance(f, FloatFormat) and f.exponent_bits == 8 and f.inf != "ieee"
+
+
+def _in_range(f, x: float) -> bool:
+    """x lies where the format can bracket it: between min and max (and >= the smallest
+    value for a format without zero)."""
+    if not math.isfinite(x) or x < f.min or x > f.max:
+        return False
+    if isinstance(f, FloatFormat) and not f.has_zero and x < f.smallest_subnormal:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ deterministic modes
+@given(f=FORMATS, data=st.data(), rounding=st.sampled_from(DETERMINISTIC),
+       saturation=st.sampled_from(SATURATIONS))
+def test_monotone(f, data, rounding, saturation):
+    xs = data.draw(value_arrays(f, min_size=2, max_size=32))
+    x = np.sort(np.array([v for v in xs if not math.isnan(v)] or [0.0]))
+    v = _values(numfmt.encode(x, f, rounding=rounding, saturation=saturation, nan=_nan_kw(f)), f)
+    v = v[~np.isnan(v)]  # NaN results (unsigned negatives, OCP overflow) are unordered
+    assert np.all(v[1:] >= v[:-1]), (f, rounding, saturation, x, v)
+
+
+@given(f=FORMATS, data=st.data(), rounding=st.sampled_from(ROUNDINGS),
+       saturation=st.sampled_from(SATURATIONS))
+def test_quantize_idempotent(f, data, rounding, saturation):
+    assume(not _decode_bug(f))  # quantize decodes
+    x = np.array(data.draw(value_arrays(f)))
+    kw = dict(rounding=rounding, saturation=saturation, nan=_nan_kw(f))
+    if rounding in STOCHASTIC:
+        kw["random"] = data.draw(st.integers(0, 2**40))
+    q1 = numfmt.quantize(x, f, **kw)
+    q2 = numfmt.quantize(q1, f, **kw)
+    assert q1.tobytes() == q2.tobytes() or np.array_equal(q1, q2, equal_nan=True), (f, x, q1, q2)
+    # and through codes: encode(decode(c)) == c for every non-NaN code produced
+    c1 = numfmt.encode(x, f, **kw)
+    ok = ~np.isnan(_values(c1, f))
+    c2 = numfmt.encode(_values(c1, f)[ok], f, **kw)
+    assert c2.tolist() == c1[ok].tolist()
+
+
+@given(f=FORMATS, data=st.data(), saturation=st.sampled_from(SATURATIONS))
+def test_directed_modes_bracket(f, data, saturation):
+    xs = [v for v in data.draw(value_arrays(f, max_size=32)) if _in_range(f, v)]
+    assume(xs)
+    x = np.array(xs)
+    enc = {r: numfmt.encode(x, f, rounding=r, saturation=saturation)
+           for r in ("toward_negative", "toward_positive", "toward_zero")}
+    down, up, tz = (_values(enc[r], f) for r in ("toward_negative", "toward_positive", "toward_zero"))
+    assert np.all(down <= x) and np.all(x <= up), (f, x, down, up)
+    assert np.all(np.abs(tz) <= np.abs(x)) and np.all(np.where(x > 0, tz == down, tz == up))
+    # down and up are equal (x representable) or neighbours: no value of the format between them
+    if f.bits <= 12:
+        codes = np.arange(1 << f.bits)
+        if isinstance(f, IntFormat) and f.symmetric:
+            codes = codes[codes != 1 << (f.bits - 1)]
+        grid = _values(codes, f)
+        grid = grid[np.isfinite(grid)]
+        for lo, hi, xi in zip(down, up, x):
+            if lo == hi:
+                assert lo == xi
+            else:
+                assert not np.any((grid > lo) & (grid < hi)), (f, xi, lo, hi)
+
+
+@given(f=FORMATS, data=st.data(), rounding=st.sampled_from(["nearest_even", "nearest_away"]))
+def test_nearest_within_half_ulp(f, data, rounding):
+    xs = [v for v in data.draw(value_arrays(f, max_size=32)) if _in_range(f, v)]
+    assume(xs)
+    x = np.array(xs)
+    down = _values(numfmt.encode(x, f, rounding="toward_negative"), f)
+    up = _values(numfmt.encode(x, f, rounding="toward_positive"), f)
+    q = _values(numfmt.encode(x, f, rounding=rounding), f)
+    for xi, lo, hi, qi in zip(x.tolist(), down.tolist(), up.tolist(), q.tolist()):
+        assert qi in (lo, hi)
+        err = abs(Fraction(qi) - Fraction(xi))
+        assert 2 * err <= Fraction(hi) - Fraction(lo), (f, xi, qi, lo, hi)
+        if 2 * err == Fraction(hi) - Fraction(lo) and lo != hi and rounding == "nearest_away":
+            assert abs(qi) == max(abs(lo), abs(hi))
+
+
+# ------------------------------------------------------------------ stochastic rounding
+def _p3109_away(mode: str, nu: Fraction, R: int, N: int) -> bool:
+    """P3109 §4.7.4 RoundAway for the stochastic modes (SPECS §4.3), written out again here."""
+    if mode == "stochastic":
+        return math.floor(nu * 2**N) + R >= 2**N
+    if mode == "stochastic_b":
+        return math.floor(nu * 2 ** (N + 1)) + 2 * R + 1 >= 2 ** (N + 1)
+    t = nu * 2**N  # stochastic_c: round to nearest integer, ties to even
+    k = math.floor(t)
+    if t - k > Fraction(1, 2) or (t - k == Fraction(1, 2) and k % 2):
+        k += 1
+    return k + R >= 2**N
+
+
+@given(f=FORMATS, data=st.data(), mode=st.sampled_from(STOCHASTIC), N=st.integers(1, 32),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_stochastic_equals_p3109_formula(f, data, mode, N, dtype):
+    xs = [v for v in data.draw(value_arrays(f, max_size=32)) if _in_range(f, v)]
+    with np.errstate(over="ignore"):  # float32: beyond its range -> inf, then filtered out
+        xs = [v for v in np.array(xs, dtype).tolist() if _in_range(f, v)]
+    assume(xs)
+    x = np.array(xs, dtype)
+    R = np.array(data.draw(st.lists(st.integers(0, 2**N - 1), min_size=len(xs), max_size=len(xs))),
+                 dtype=np.uint32)
+    got = _values(numfmt.encode(x, f, rounding=mode, random=R, rbits=N), f)
+    tz = _values(numfmt.encode(x, f, rounding="toward_zero"), f)
+    away = np.where(x > 0, _values(numfmt.encode(x, f, rounding="toward_positive"), f),
+                    _values(numfmt.encode(x, f, rounding="toward_negative"), f))
+    for xi, lo, hi, r, g in zip(x.tolist(), tz.tolist(), away.tolist(), R.tolist(), got.tolist()):
+        if lo == hi:
+            assert g == xi
+            continue
+        nu = (Fraction(xi) - Fraction(lo)) / (Fraction(hi) - Fraction(lo))
+        assert 0 < nu < 1
+        want = hi if _p3109_away(mode, nu, r, N) else lo
+        assert g == want, (f, mode, N, xi, r, g, want)
+
+
+def test_stochastic_vector_spec_6_2():
+    """SPECS §6.2: 0x3F800003 -> bf16 with 16 random bits rounds away iff R >= 65533."""
+    x = np.full(4, np.frombuffer(np.uint32(0x3F800003).tobytes(), np.float32)[0])
+    R = np.array([0, 65532, 65533, 65535], np.uint32)
+    got = numfmt.encode(x, "bfloat16", rounding="stochastic", random=R, rbits=16)
+    assert got.tolist() == [0x3F80, 0x3F80, 0x3F81, 0x3F81]
+
+
+@pytest.mark.parametrize("fmt, x, ulp", [
+    ("float8_e4m3fn", 1.0 + 0.3 * 0.125, 0.125),
+    ("float8_e5m2", -3.0 - 0.7 * 0.5, 0.5),
+    ("float4_e2m1fn", 2.0 + 0.1 * 1.0, 1.0),
+    ("float8_e4m3fn", 2.0**-9 * 0.45, 2.0**-9),  # subnormal range: below the smallest value
+    ("int8", 5.6, 1.0),
+])
+def test_stochastic_unbiased(fmt, x, ulp):
+    """With 32 random bits StochasticA rounds away with probability floor(nu*2**32)/2**32,
+    i.e. nu to within 2**-32, so E[q(x)] = x. n = 200000 draws: the count of rounds away is
+    Binomial(n, nu); the test allows 5 standard deviations (two-sided false-alarm rate 6e-7;
+    the seed is fixed, so the test is deterministic) -- a bias of one part in 2**N for a
+    few-bit N (e.g. N = 4 gives floor(4.8)/16 = 0.25 instead of 0.3) is far outside it."""
+    n = 200_000
+    f = numfmt.get_format(fmt)
+    xs = np.full(n, x)
+    lo = float(numfmt.quantize(np.array([x]), f, rounding="toward_zero")[0])
+    nu = (Fraction(x) - Fraction(lo)) / (Fraction(ulp) * (1 if x > 0 else -1))
+    assert 0 < nu < 1
+    q = numfmt.quantize(xs, f, rounding="stochastic", random=12345).astype(np.float64)
+    away = np.count_nonzero(q != lo)
+    sigma = math.sqrt(n * float(nu) * (1 - float(nu)))
+    assert abs(away - n * float(nu)) <= 5 * sigma, (away, n * float(nu), sigma)
+    assert abs(q.mean() - x) <= 5 * sigma / n * ulp
+    # few random bits: StochasticA is biased exactly as the formula says (P = floor(nu*16)/16)
+    q4 = numfmt.quantize(xs, f, rounding="stochastic", random=777, rbits=4).astype(np.float64)
+    p4 = math.floor(nu * 16) / 16
+    sigma4 = math.sqrt(n * p4 * (1 - p4)) or 1.0
+    assert abs(np.count_nonzero(q4 != lo) - n * p4) <= 5 * sigma4
+
+
+# ------------------------------------------------------------------ reproducibility
+def _sr_input(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(n) * 10).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode", STOCHASTIC)
+def test_seeded_sr_reproducible_and_keyed_by_index(mode):
+    x = _sr_input(5000)
+    a = numfmt.encode(x, "float8_e4m3fn", rounding=mode, random=42)
+    assert np.array_equal(a, numfmt.encode(x, "float8_e4m3fn", rounding=mode, random=42))
+    assert not np.array_equal(a, numfmt.encode(x, "float8_e4m3fn", rounding=mode, random=43))
+    # element i depends only on (seed, i, x[i]): changing other elements changes nothing here
+    y = x.copy()
+    y[:1000] = 0
+    y[3000:] = -y[3000:]
+    b = numfmt.encode(y, "float8_e4m3fn", rounding=mode, random=42)
+    assert np.array_equal(a[1000:3000], b[1000:3000])
+    # keyed by the flat (C-order) index, whatever the shape or memory layout
+    assert np.array_equal(numfmt.encode(x.reshape(50, 100), "float8_e4m3fn", rounding=mode,
+                                        random=42).ravel(), a)
+    big = np.zeros(10000, np.float32)
+    big[::2] = x
+    strided = numfmt.encode(big[::2], "float8_e4m3fn", rounding=mode, random=42)
+    assert np.array_equal(strided, a)
+    # float32 fast path and float64 general path draw the same bits
+    assert np.array_equal(numfmt.encode(x.astype(np.float64), "float8_e4m3fn", rounding=mode,
+                                        random=42), a)
+    # an explicit Generator: same state, same result
+    g1 = numfmt.encode(x, "float8_e4m3fn", rounding=mode, random=np.random.default_rng(7))
+    g2 = numfmt.encode(x, "float8_e4m3fn", rounding=mode, random=np.random.default_rng(7))
+    assert np.array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("rounding", ["nearest_even", "to_odd", "stochastic", "stochastic_c"])
+@pytest.mark.parametrize("fmt", ["float8_e4m3fn", "bfloat16", "binary8p3se"])
+def test_threads_equal_serial(rounding, fmt):
+    """Large enough (> 2**20 elements) that threads=2 really splits the work into chunks."""
+    x = _sr_input((1 << 20) + 12345, seed=1)
+    kw = dict(rounding=rounding, saturation="finite")
+    if rounding in STOCHASTIC:
+        kw["random"] = 99
+    serial = numfmt.encode(x, fmt, **kw)
+    assert np.array_equal(numfmt.encode(x, fmt, threads=2, **kw), serial)
+    assert np.array_equal(numfmt.encode(x.astype(np.float64), fmt, threads=3, **kw), serial)
+    q = numfmt.quantize(x, fmt, threads=2, **kw)
+    assert np.array_equal(q, numfmt.quantize(x, fmt, **kw), equal_nan=True)
+
+
+def test_int_formats_cover_stochastic():
+    """Integers round stochastically on the integer grid like any format."""
+    f = IntFormat(name="q", bits=8, scale_exp=-2)
+    got = numfmt.encode(np.array([0.3, 0.3, -0.3, -0.3]), f, rounding="stochastic",
+                        random=np.array([0, 3, 0, 3], np.uint32), rbits=2)
+    # 0.3 = 1.2 quanta: nu = 0.2, floor(0.2*4) = 0 -> away iff R >= 4: never
+    assert got.tolist() == [1, 1, 0xFF, 0xFF]
+    got = numfmt.encode(np.array([0.45, 0.45]), f, rounding="stochastic",
+                        random=np.array([2, 3], np.uint32), rbits=2)
+    # 0.45 = 1.8 quanta: floor(0.8*4) = 3 -> away iff R >= 1
+    assert got.tolist() == [2, 2]
