@@ -110,7 +110,28 @@ def test_satfinite_is_accepted_explicitly():
     assert enc([1e9], "float8_e5m2", saturation="finite") == [0x7B]
 
 
-@pytest.mark.parametrize("name", ["float8_e4m3fnuz", "bfloat16", "int8", "float8_e3m4"])
+@pytest.mark.parametrize("name", ["float8_e4m3fnuz", "tf32", "int8", "float8_e3m4"])
 def test_uncovered(name):
     with pytest.raises(ValueError, match="does not cover"):
         enc([1.0], name)
+
+
+@pytest.mark.parametrize("fmt, modes", [
+    ("binary16", ("nearest_even", "toward_zero", "toward_negative", "toward_positive")),
+    ("bfloat16", ("nearest_even", "toward_zero")),
+])
+def test_half_cvt_as_measured_on_h200(fmt, modes):
+    """cvt.{rn,rz,rm,rp}.f16.f32 / cvt.{rn,rz}.bf16.f32 equal the plain rounding on every non-NaN input
+    (checked on an H200 over all 2**32 float32 patterns) and give the canonical NaN 0x7fff for every NaN."""
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 1 << 32, 1 << 16, dtype=np.uint64).astype(np.uint32)
+    bits[:4] = [0x7FC00000, 0xFFC00001, 0x7F800001, 0xFF800000]
+    x = bits.view(np.float32)
+    nan = np.isnan(x)
+    for mode in modes:
+        got = numfmt.encode(x, fmt, compat="ptx", rounding=mode)
+        assert (got[nan] == 0x7FFF).all()
+        plain = numfmt.encode(x[~nan], fmt, rounding=mode)
+        np.testing.assert_array_equal(got[~nan], plain)
+    with pytest.raises(ValueError, match="no cvt"):
+        numfmt.encode(x, "bfloat16", compat="ptx", rounding="to_odd")
