@@ -68,6 +68,11 @@ def _in_range(f, x: float) -> bool:
 def test_monotone(f, data, rounding, saturation):
     xs = data.draw(value_arrays(f, min_size=2, max_size=32))
     x = np.sort(np.array([v for v in xs if not math.isnan(v)] or [0.0]))
+    if rounding == "to_odd" and saturation == "none" and not getattr(f, "p3109", False):
+        # Past max, ERRATA 5 decides by the direction taken: a value truncated onto an odd
+        # phantom code gives max, an exact or rounded-away one overflows. That rule is not
+        # monotone (docs/semantics.md shows 490 -> max but 480 -> overflow), so check up to max.
+        x = x[np.abs(x) <= f.max] if x[np.abs(x) <= f.max].size else np.array([0.0])
     v = _values(numfmt.encode(x, f, rounding=rounding, saturation=saturation, nan=_nan_kw(f)), f)
     v = v[~np.isnan(v)]  # NaN results (unsigned negatives, OCP overflow) are unordered
     assert np.all(v[1:] >= v[:-1]), (f, rounding, saturation, x, v)
