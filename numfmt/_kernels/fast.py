@@ -77,22 +77,35 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even.
 
     Every intermediate is int32 (numba would widen to int64 and halve the SIMD
-    width) and every special case is a select, so LLVM vectorises the loop.
+    width) and the common path is straight-line: the sign is OR-ed in through a
+    mask made by an arithmetic shift, overflow is one select. Infinities and
+    NaNs (rare) only set a flag in the vectorised loop; a scalar pass then
+    rewrites those elements.
     """
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    special = False
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
-        neg = b < _I32(0)
         eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
         magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
         n = _I32(f32_as_i32(i32_as_f32(ax) + i32_as_f32(magic)) - magic)
         mag = _I32(_I32(_I32(eq - emin_b) << m) + n)
-        res = _I32(mag | signbit) if neg else mag
-        res = (ovf_n if neg else ovf_p) if mag > maxmag else res
-        res = _I32(0) if (mag == _I32(0)) & neg & (negzero == _I32(0)) else res
-        res = (inf_n if neg else inf_p) if ax == _I32(0x7F800000) else res
-        res = (nan_n if neg else nan_p) if ax > _I32(0x7F800000) else res
-        out[i] = res
+        negm = _I32(b >> _I32(31))  # all ones for negative inputs
+        keep = _I32(nz | -_I32(mag != _I32(0)))  # -0 only where the format has one
+        sgn = _I32(signbit & _I32(negm & keep))
+        ovf = _I32(ovf_p ^ _I32(dov & negm))
+        out[i] = ovf if mag > maxmag else _I32(mag | sgn)
+        special |= ax >= _I32(0x7F800000)
+    if special:
+        for i in range(xb.size):
+            b = xb[i]
+            ax = b & _I32(0x7FFFFFFF)
+            if ax == _I32(0x7F800000):
+                out[i] = inf_n if b < 0 else inf_p
+            elif ax > _I32(0x7F800000):
+                out[i] = nan_n if b < 0 else nan_p
 
 
 _I64 = np.int64
@@ -113,39 +126,57 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
 
     The discarded-bit count is clamped at 25: below that the whole 24-bit
     significand is discarded (n = 0, rem < half) and every mode decides alike.
+    Each mode's round-away test is a mask; infinities and NaNs are rewritten by a
+    scalar pass when the vectorised loop flagged any (as in :func:`_rne_loop`).
     """
+    one = _I32(1)
+    m_rne = _I32(-1) if mode == 0 else _I32(0)
+    m_rna = _I32(-1) if mode == 1 else _I32(0)
+    m_up = _I32(-1) if mode == 3 else _I32(0)  # toward_positive: away for positives
+    m_dn = _I32(-1) if mode == 4 else _I32(0)  # toward_negative: away for negatives
+    m_odd = _I32(-1) if mode == 5 else _I32(0)
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    special = False
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
-        neg = b < _I32(0)
+        negm = _I32(b >> _I32(31))
         eb = _I32(ax >> _I32(23))
         sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
         eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their parity
-        shift = _I32(_I32(_I32(eq - m) - _I32(max(eb, _I32(1)) - _I32(150))))
-        shift = _I32(min(max(shift, _I32(1)), _I32(25)))
-        n = _I32(sig >> shift)
-        rem = _I32(sig & _I32(_I32(_I32(1) << shift) - _I32(1)))
-        half = _I32(_I32(1) << _I32(shift - _I32(1)))
-        mag = _I32(_I32(_I32(eq - emin) << m) + n)
-        odd = (mag & _I32(1)) == _I32(1)
-        above = rem > half
-        tie = rem == half
-        nz = rem != _I32(0)
-        inc = (
-            ((mode == 0) & (above | (tie & odd)))
-            | ((mode == 1) & (above | tie))
-            | ((mode == 3) & nz & ~neg)
-            | ((mode == 4) & nz & neg)
-            | ((mode == 5) & nz & ~odd)
+        shift = _I32(_I32(_I32(eq - m) - _I32(max(eb, one) - _I32(150))))
+        shift = _I32(min(max(shift, one), _I32(25)))
+        rem = _I32(sig & _I32(_I32(one << shift) - one))
+        half = _I32(one << _I32(shift - one))
+        mag = _I32(_I32(_I32(eq - emin) << m) + _I32(sig >> shift))
+        odd = _I32(-_I32(mag & one))
+        above = _I32(-_I32(rem > half))
+        tie = _I32(-_I32(rem == half))
+        inexact = _I32(-_I32(rem != _I32(0)))
+        inc = _I32(
+            (m_rne & (above | (tie & odd)))
+            | (m_rna & (above | tie))
+            | (m_up & inexact & ~negm)
+            | (m_dn & inexact & negm)
+            | (m_odd & inexact & ~odd)
         )
-        mag = _I32(mag + _I32(inc))
-        res = _I32(mag | signbit) if neg else mag
-        ovf = (ovf_n if neg else ovf_p) if inc | ~nz else (tz_n if neg else tz_p)
-        res = ovf if mag > maxmag else res
-        res = _I32(0) if (mag == _I32(0)) & neg & (negzero == _I32(0)) else res
-        res = (inf_n if neg else inf_p) if ax == _I32(0x7F800000) else res
-        res = (nan_n if neg else nan_p) if ax > _I32(0x7F800000) else res
-        out[i] = res
+        mag = _I32(mag - inc)  # inc is 0 or -1
+        keep = _I32(nz | -_I32(mag != _I32(0)))
+        sgn = _I32(signbit & _I32(negm & keep))
+        away = _I32(inc | ~inexact)
+        ovf = _I32(_I32(ovf_p ^ _I32(dov & negm)) & away) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & ~away)
+        out[i] = ovf if mag > maxmag else _I32(mag | sgn)
+        special |= ax >= _I32(0x7F800000)
+    if special:
+        for i in range(xb.size):
+            b = xb[i]
+            ax = b & _I32(0x7FFFFFFF)
+            if ax == _I32(0x7F800000):
+                out[i] = inf_n if b < 0 else inf_p
+            elif ax > _I32(0x7F800000):
+                out[i] = nan_n if b < 0 else nan_p
 
 
 @jit
