@@ -355,7 +355,7 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
 
 
 def _fast_decode_args(f):
-    """(scale, ieee_inf) for the float32 bit-placement decode, or None."""
+    """(scale, smallest special magnitude code) for the float32 bit-placement decode, or None."""
     if (
         isinstance(f, FloatFormat)
         and f.has_zero
@@ -366,8 +366,9 @@ def _fast_decode_args(f):
         and f.exact_in(np.float32)
         and (f.inf == "ieee" or (f.max_code_magnitude >> f.mantissa_bits) <= 254)  # field 255 is float32 inf
     ):
-        ieee_inf = f.code_of_inf if f.inf == "ieee" else 0x7FFFFFFF
-        return (np.float32(2.0 ** (127 - f.bias)), ieee_inf)
+        special = [c & ~f._sign_bit for c in (f.code_of_inf, f.code_of_nan, f.code_of_negnan)
+                   if c is not None and c & ~f._sign_bit != 0]
+        return (np.float32(2.0 ** (127 - f.bias)), min(special, default=0x7FFFFFFF))
     return None
 
 

@@ -62,38 +62,33 @@ def decode_loop(codes, out, p):
 
 
 @jit
-def decode_loop_f32(codes, out, p, scale, ieee_inf):
+def decode_loop_f32(codes, out, p, scale, spec_mag):
     """Fast decode of a standard float format (zero, subnormals, <= 8 exponent bits,
     <= 23 trailing bits) into float32.
 
-    ``scale`` is 2**(127 - bias) as float32; ``ieee_inf`` is the magnitude code of
-    +inf for IEEE-style formats (every magnitude code from it up is inf or NaN and
-    keeps its payload), else a number larger than every code.
+    ``scale`` is 2**(127 - bias) as float32; ``spec_mag`` the smallest magnitude
+    code that is an infinity or a NaN (a number larger than every code if none).
+    Every magnitude code from ``spec_mag`` up is NaN except the infinity's, so
+    three selects cover every special code (NaN comes out as the canonical quiet
+    NaN; payloads are not carried into float values).
     """
     m = p[P.M]
     sb = np.int32(p[P.SIGNBIT])
     sh = np.int32(23 - m)
-    tmask = np.int32((1 << m) - 1)
-    nan_p = np.int32(p[P.NAN])
-    nan_n = np.int32(p[P.NNAN])
-    inf_p = np.int32(p[P.INF])
-    inf_n = np.int32(p[P.NINF])
-    ieee = np.int32(ieee_inf)
+    spec = np.int32(spec_mag)
+    zero_nan = sb if (p[P.NAN] == p[P.SIGNBIT] and sb != 0) else np.int32(-1)
+    inf_mag = np.int32(p[P.INF] & ~p[P.SIGNBIT]) if p[P.INF] >= 0 else np.int32(-1)
     qnan = np.float32(np.nan)
     pinf = np.float32(np.inf)
     for i in range(codes.size):
         c = np.int32(codes[i])
         mag = np.int32(c & ~sb)
-        fin = i32_as_f32(np.int32(mag << sh)) * scale
-        t = np.int32(mag & tmask)  # inf (t == 0) or NaN: keep the payload, set the quiet bit
-        quiet = np.int32(np.int32(t != 0) << np.int32(22))
-        spec = i32_as_f32(np.int32(np.int32(0x7F800000) | np.int32(t << sh) | quiet))
-        v = spec if mag >= ieee else fin
-        v = -v if (c & sb) != 0 else v
-        v = qnan if (c == nan_p) | (c == nan_n) else v
-        v = pinf if c == inf_p else v
-        v = -pinf if c == inf_n else v
-        out[i] = v
+        neg = (c & sb) != 0
+        w = i32_as_f32(np.int32(mag << sh)) * scale
+        w = -w if neg else w
+        w = qnan if (mag >= spec) | (c == zero_nan) else w
+        w = (-pinf if neg else pinf) if mag == inf_mag else w
+        out[i] = w
 
 
 @jit
