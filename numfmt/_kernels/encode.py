@@ -118,6 +118,8 @@ def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     xb = x.view(np.int32)
     if mode == P.NEAREST_EVEN and fast.eligible(p, magic=True):
         fast.encode_f32_rne(xb, out, p, sat)
+    elif P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE and fast.eligible(p, magic=True):
+        fast.encode_f32_dir(xb, out, p, mode, sat)
     elif mode <= P.TO_ODD:
         fast.encode_f32_det(xb, out, p, mode, sat)
     else:

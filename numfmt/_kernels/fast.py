@@ -108,6 +108,75 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
                 out[i] = nan_n if b < 0 else nan_p
 
 
+
+@jit
+def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
+    """nearest_away and the three directed modes through the FPU (formats that allow ``magic``).
+
+    The magic add gives the nearest-even neighbour ``r`` (exact on the grid);
+    comparing ``r`` with |x| says whether it rounded up or down, so each mode
+    is a +-1 correction of the code::
+
+        toward_zero       mag - (r > |x|)
+        toward_positive   mag + (r < |x|) for x > 0, as toward_zero for x < 0 (mirrored)
+        nearest_away      mag + 1 where |x| - r is exactly half an ulp (a tie rounded down)
+
+    The half ulp is magic * 2**-24, exact even when it is a float32 subnormal.
+    """
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    two_m24 = np.float32(2.0**-24)
+    special = False
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        negm = _I32(b >> _I32(31))
+        eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
+        magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
+        mf = i32_as_f32(magic)
+        xf = i32_as_f32(ax)
+        t = xf + mf
+        r = t - mf  # exact: the nearest-even grid value
+        mag = _I32(_I32(_I32(eq - emin_b) << m) + _I32(f32_as_i32(t) - magic))
+        up = _I32(r > xf)
+        down = _I32(r < xf)
+        tie_down = _I32((xf - r) == mf * two_m24)
+        pos = _I32(~negm & _I32(1))
+        neg1 = _I32(negm & _I32(1))
+        if mode == P.TOWARD_ZERO:
+            mag = _I32(mag - up)
+        elif mode == P.TOWARD_POSITIVE:
+            mag = _I32(mag + _I32(down & pos) - _I32(up & neg1))
+        elif mode == P.TOWARD_NEGATIVE:
+            mag = _I32(mag + _I32(down & neg1) - _I32(up & pos))
+        else:  # nearest_away
+            mag = _I32(mag + tie_down)
+        keep = _I32(nz | -_I32(mag != _I32(0)))
+        sgn = _I32(signbit & _I32(negm & keep))
+        ovf = _I32(ovf_p ^ _I32(dov & negm))
+        out[i] = ovf if mag > maxmag else _I32(mag | sgn)
+        special |= ax >= _I32(0x7F800000)
+    if special:
+        for i in range(xb.size):
+            b = xb[i]
+            ax = b & _I32(0x7FFFFFFF)
+            if ax == _I32(0x7F800000):
+                out[i] = inf_n if b < 0 else inf_p
+            elif ax > _I32(0x7F800000):
+                out[i] = nan_n if b < 0 else nan_p
+
+
+@jit
+def encode_f32_dir(xb, out, p, mode, sat):
+    """nearest_away / toward_zero / toward_positive / toward_negative through :func:`_dir_loop`."""
+    e = P.NEAREST_EVEN
+    c = constants(p, sat)
+    _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5],
+              _I32(overflow_code(False, False, p, mode, sat)), _I32(overflow_code(True, False, p, mode, sat)),
+              c[8], c[9], c[10], c[11], mode)
+    return e
+
+
 _I64 = np.int64
 
 
