@@ -27,7 +27,7 @@ def spread(fmt, n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     lo = np.log2(f.smallest_subnormal) - 2
     hi = np.log2(f.max) + 1
-    mag = np.exp2(rng.uniform(lo, hi, n)).astype(np.float32)
+    mag = np.minimum(np.exp2(rng.uniform(lo, hi, n)), np.finfo(np.float32).max).astype(np.float32)
     sign = rng.integers(0, 2, n, dtype=np.int8) * 2 - 1
     return (mag * sign).astype(np.float32)
 

@@ -169,12 +169,10 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 @jit
 def encode_f32_dir(xb, out, p, mode, sat):
     """nearest_away / toward_zero / toward_positive / toward_negative through :func:`_dir_loop`."""
-    e = P.NEAREST_EVEN
     c = constants(p, sat)
     _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5],
               _I32(overflow_code(False, False, p, mode, sat)), _I32(overflow_code(True, False, p, mode, sat)),
               c[8], c[9], c[10], c[11], mode)
-    return e
 
 
 _I64 = np.int64

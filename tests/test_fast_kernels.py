@@ -1,0 +1,59 @@
+"""The specialised float32 loops (numfmt._kernels.fast) equal the general rounding funnel.
+
+Every fast loop is an optimisation of ``round_pack``; here both run on the same float32 bit
+patterns: random patterns over every exponent, values spread over each format's range (ties and
+near-ties included by construction of the grid midpoints), and the special values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numfmt
+from numfmt._kernels import encode as K
+from numfmt._kernels import fast
+
+FORMATS = ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "float6_e3m2fn", "float6_e2m3fn",
+           "binary8p3se", "binary8p4sf", "float8_e4m3fnuz", "float8_e4m3", "binary16", "bfloat16", "tf32"]
+MODES = range(9)
+SATS = ["none", "finite", "propagate"]
+
+
+def _inputs(f, n=1 << 15, seed=0):
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 1 << 32, n, dtype=np.uint64).astype(np.uint32)
+    spread = numfmt.bench.spread(f, n, seed)
+    vals = f.values() if f.bits <= 16 else np.zeros(0)
+    fin = np.sort(np.unique(vals[np.isfinite(vals)]))
+    mids = ((fin[1:] + fin[:-1]) / 2).astype(np.float32) if fin.size else np.zeros(0, np.float32)
+    with np.errstate(over="ignore"):
+        special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, f.max, -f.max, f.max * 1.0625, f.max * 2,
+                            f.smallest_subnormal, f.smallest_subnormal / 2, 3e38], np.float32)
+    with np.errstate(over="ignore"):
+        up = np.nextafter(mids, np.float32(np.inf))
+    return np.concatenate([bits.view(np.float32), spread, mids, -mids, up, special])
+
+
+import numfmt.bench  # noqa: E402  (spread)
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_fast_equals_funnel(name):
+    f = numfmt.get_format(name)
+    assert fast.eligible(f.kernel_params)
+    x = _inputs(f)
+    rng = np.random.default_rng(1)
+    r = rng.integers(0, 256, x.size).astype(np.uint32)
+    dummy = np.zeros(1, np.uint32)
+    for sat in SATS:
+        plan = numfmt.codec._plan(f, "nearest_even", sat, "max", None)
+        for mode in MODES:
+            for rkind, rarr in ((1, r), (2, dummy)) if mode >= 6 else ((0, dummy),):
+                got = np.empty(x.size, f.code_dtype)
+                want = np.empty(x.size, f.code_dtype)
+                K.encode_flat(x, got, plan.params, mode, plan.sat, rkind, rarr, 12345, 8, 7)
+                K.encode_loop(x, want, plan.params, mode, plan.sat, rkind, rarr, 12345, 8, 7)
+                bad = np.flatnonzero(got != want)
+                assert bad.size == 0, (name, sat, mode, rkind, hex(int(x.view(np.uint32)[bad[0]])),
+                                       hex(int(got[bad[0]])), hex(int(want[bad[0]])))
