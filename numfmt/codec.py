@@ -279,17 +279,17 @@ def _check_codes(codes, f, name="codes") -> np.ndarray:
     arr = np.asarray(codes)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}")
-    if arr.size:
+    top = (1 << f.bits) - 1
+    if arr.size and not (arr.dtype.kind == "u" and np.iinfo(arr.dtype).max <= top):  # else every value fits
         lo = int(arr.min())
         hi = int(arr.max())
-        top = (1 << f.bits) - 1
         if lo < 0 or hi > top:
             bad = lo if lo < 0 else hi
             raise ValueError(f"{name} contains {bad:#x}, outside 0..{top:#x} of {f.name}")
-        if isinstance(f, IntFormat) and f.symmetric:
-            bad_code = 1 << (f.bits - 1)
-            if (arr == bad_code).any():
-                raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
+    if arr.size and isinstance(f, IntFormat) and f.symmetric:
+        bad_code = 1 << (f.bits - 1)
+        if (arr == bad_code).any():
+            raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
     return np.asarray(arr, order="C")
 
 
