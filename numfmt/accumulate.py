@@ -366,3 +366,46 @@ def bench_matmul(n: int = 256, *, repeat: int = 3, with_mmasim: bool = True, see
                    same_bits=bool((Dm.numpy().view(np.uint32) == D.view(np.uint32)).all()))
         res["speedup"] = res["numfmt_mac_per_s"] / res["mmasim_mac_per_s"]
     return res
+
+
+def _recordings_dir() -> str | None:
+    """The full recorded data (../shared beside the repository) or the subset shipped in tests/data."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.path.join(here, "..", "..", "shared", "data", "tensor-cores"),
+              os.path.join(here, "..", "tests", "data", "tensor-cores")):
+        if os.path.isdir(d):
+            return d
+    return None
+
+
+def match_table() -> str:
+    """Markdown table of every GPU preset's parameters and its measured fp32 match on the recordings.
+
+    The docs build calls this (``<!-- numfmt:call numfmt.accumulate:match_table -->``), so the
+    published match rates are computed, never typed. H100/H200 FP8 recordings use c = 0 (ERRATA 4).
+    """
+    import glob
+    import os
+
+    from .accum_models import accumulation_model
+
+    d = _recordings_dir()
+    if d is None:
+        return "*(no recorded data found)*"
+    rows = ["| GPU | input | terms | extra bits | min_exp | addend | fp32 match | data |",
+            "|---|---|---|---|---|---|---|---|"]
+    for path in sorted(glob.glob(os.path.join(d, "*.npz"))):
+        g, fmt = os.path.basename(path)[:-4].split("_")
+        z = np.load(path)
+        a, b = z["a"].view(np.float32), z["b"].view(np.float32)
+        c = np.zeros(len(a), np.float32) if g in ("h100", "h200") and fmt in ("e4m3", "e5m2") else z["c"].view(
+            np.float32)
+        m = accumulation_model(g, fmt)
+        got = dot(a, b, c=c, model=m).astype(np.float32).view(np.uint32)
+        hit = int((got == z["d_fp32"]).sum())
+        src = "full (../shared)" if "shared" in os.path.abspath(d) else "subset (tests/data)"
+        rows.append(f"| {g.upper()} | {fmt} | {m.terms} | {m.extra_bits} | {m.min_exp} | {m.addend} | "
+                    f"{hit}/{len(a)} | {src} |")
+    return "\n".join(rows)
