@@ -73,6 +73,18 @@ def encode_f32_rne(xb, out, p, sat):
 
 
 @jit
+def _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n):
+    """Scalar pass: the codes of infinite and NaN inputs (flagged by a vectorised loop)."""
+    for i in range(xb.size):
+        b = xb[i]
+        ax = b & _I32(0x7FFFFFFF)
+        if ax == _I32(0x7F800000):
+            out[i] = inf_n if b < 0 else inf_p
+        elif ax > _I32(0x7F800000):
+            out[i] = nan_n if b < 0 else nan_p
+
+
+@jit
 def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
     """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even.
 
@@ -99,13 +111,7 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         out[i] = ovf if mag > maxmag else _I32(mag | sgn)
         special |= ax >= _I32(0x7F800000)
     if special:
-        for i in range(xb.size):
-            b = xb[i]
-            ax = b & _I32(0x7FFFFFFF)
-            if ax == _I32(0x7F800000):
-                out[i] = inf_n if b < 0 else inf_p
-            elif ax > _I32(0x7F800000):
-                out[i] = nan_n if b < 0 else nan_p
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
 
@@ -157,13 +163,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         out[i] = ovf if mag > maxmag else _I32(mag | sgn)
         special |= ax >= _I32(0x7F800000)
     if special:
-        for i in range(xb.size):
-            b = xb[i]
-            ax = b & _I32(0x7FFFFFFF)
-            if ax == _I32(0x7F800000):
-                out[i] = inf_n if b < 0 else inf_p
-            elif ax > _I32(0x7F800000):
-                out[i] = nan_n if b < 0 else nan_p
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
 @jit
@@ -237,13 +237,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         out[i] = ovf if mag > maxmag else _I32(mag | sgn)
         special |= ax >= _I32(0x7F800000)
     if special:
-        for i in range(xb.size):
-            b = xb[i]
-            ax = b & _I32(0x7FFFFFFF)
-            if ax == _I32(0x7F800000):
-                out[i] = inf_n if b < 0 else inf_p
-            elif ax > _I32(0x7F800000):
-                out[i] = nan_n if b < 0 else nan_p
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
 @jit
