@@ -98,19 +98,8 @@ class Exact:
 
 
 @dataclass(frozen=True)
-class Sequential:
-    """Recursive summation in an accumulator format::
-
-        s = c
-        s = round(s + a0*b0)          product_format None: fused (FMA chain)
-        s = round(s + a1*b1)          else: s = round(s + round_p(a_k*b_k))
-        ...                           d = s
-
-    >>> import numfmt
-    >>> m = numfmt.Sequential("fp16")
-    >>> numfmt.dot([2048.0, 1.0, 1.0], [1.0, 1.0, 1.0], model=m).item()  # 2049 is not fp16
-    2048.0
-    """
+class _RoundedSum:
+    """Fields and checks shared by the models that round every partial sum."""
 
     acc_format: FormatLike = "fp32"
     rounding: str = "nearest_even"
@@ -128,7 +117,24 @@ class Sequential:
 
 
 @dataclass(frozen=True)
-class Pairwise:
+class Sequential(_RoundedSum):
+    """Recursive summation in an accumulator format::
+
+        s = c
+        s = round(s + a0*b0)          product_format None: fused (FMA chain)
+        s = round(s + a1*b1)          else: s = round(s + round_p(a_k*b_k))
+        ...                           d = s
+
+    >>> import numfmt
+    >>> m = numfmt.Sequential("fp16")
+    >>> numfmt.dot([2048.0, 1.0, 1.0], [1.0, 1.0, 1.0], model=m).item()  # 2049 is not fp16
+    2048.0
+    """
+
+
+
+@dataclass(frozen=True)
+class Pairwise(_RoundedSum):
     """Pairwise (tree) summation: products rounded into ``product_format``
     (default: the accumulator format), added in adjacent pairs level by level
     (an odd last element moves up unchanged), then the addend::
@@ -144,19 +150,6 @@ class Pairwise:
     16777216.0
     """
 
-    acc_format: FormatLike = "fp32"
-    rounding: str = "nearest_even"
-    product_format: FormatLike | None = None
-    product_rounding: str = "nearest_even"
-    in_format: FormatLike | tuple = "fp32"
-
-    def __post_init__(self) -> None:
-        _fmt(self.acc_format, "acc_format")
-        _rounding(self.rounding, "rounding")
-        if self.product_format is not None:
-            _fmt(self.product_format, "product_format")
-        _rounding(self.product_rounding, "product_rounding")
-        _in_fmt(self.in_format)
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,23 @@ def _f64_term(v):
 
 
 # --------------------------------------------------------------------- fused
+
+@jit
+def _align(mag, sh, sticky):
+    """``mag * 2**sh`` truncated toward zero; with ``sticky``, one more low bit set when bits were lost."""
+    if sh >= 0:
+        v = mag << sh
+        lost = np.int64(0)
+    elif sh > -63:
+        v = mag >> (-sh)
+        lost = np.int64((v << (-sh)) != mag)
+    else:
+        v = np.int64(0)
+        lost = np.int64(1)
+    if sticky:
+        v = (v << 1) | lost
+    return v
+
 @jit
 def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, sticky, normp, min_exp,
                  c_emin, p, mode, ovf_inf):
@@ -235,33 +252,10 @@ def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, stick
         pm = am[arow + k] * bm[brow + k]
         if pm == 0:
             continue
-        mag = -pm if pm < 0 else pm
-        sh = aE[arow + k] + bE[brow + k] - man_ab - base
-        if sh >= 0:
-            v = mag << sh
-            lost = np.int64(0)
-        elif sh > -63:
-            v = mag >> (-sh)
-            lost = np.int64((v << (-sh)) != mag)
-        else:
-            v = np.int64(0)
-            lost = np.int64(1)
-        if sticky:
-            v = (v << 1) | lost
+        v = _align(-pm if pm < 0 else pm, aE[arow + k] + bE[brow + k] - man_ab - base, sticky)
         acc += -v if pm < 0 else v
     if csig != 0:
-        sh = cexp - base
-        if sh >= 0:
-            v = csig << sh
-            lost = np.int64(0)
-        elif sh > -63:
-            v = csig >> (-sh)
-            lost = np.int64((v << (-sh)) != csig)
-        else:
-            v = np.int64(0)
-            lost = np.int64(1)
-        if sticky:
-            v = (v << 1) | lost
+        v = _align(csig, cexp - base, sticky)
         acc += -v if cneg else v
     if acc == 0:
         return 0.0

@@ -73,6 +73,29 @@ def encode_f32_rne(xb, out, p, sat):
 
 
 @jit
+def _magic_round(ax, m, emin_b, cap_b):
+    """|x| (float32 bits ``ax``) rounded to nearest-even on the grid by one float add.
+
+    Returns the magnitude code, |x|, the magic number and |x| + magic (all
+    float32 but the code), see the module notes.
+    """
+    eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
+    magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
+    mf = i32_as_f32(magic)
+    xf = i32_as_f32(ax)
+    t = xf + mf
+    return _I32(_I32(_I32(eq - emin_b) << m) + _I32(f32_as_i32(t) - magic)), xf, mf, t
+
+
+@jit
+def _pack(mag, negm, nz, signbit, maxmag, ovf):
+    """Code of a rounded magnitude: ``ovf`` past max, else the sign OR-ed in through the mask
+    ``negm`` (all ones for negatives), kept on a zero only where ``nz`` says the format has -0."""
+    keep = _I32(nz | -_I32(mag != _I32(0)))
+    return ovf if mag > maxmag else _I32(mag | _I32(signbit & _I32(negm & keep)))
+
+
+@jit
 def _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n):
     """Scalar pass: the codes of infinite and NaN inputs (flagged by a vectorised loop)."""
     for i in range(xb.size):
@@ -100,15 +123,9 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
-        eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
-        magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
-        n = _I32(f32_as_i32(i32_as_f32(ax) + i32_as_f32(magic)) - magic)
-        mag = _I32(_I32(_I32(eq - emin_b) << m) + n)
+        mag = _magic_round(ax, m, emin_b, cap_b)[0]
         negm = _I32(b >> _I32(31))  # all ones for negative inputs
-        keep = _I32(nz | -_I32(mag != _I32(0)))  # -0 only where the format has one
-        sgn = _I32(signbit & _I32(negm & keep))
-        ovf = _I32(ovf_p ^ _I32(dov & negm))
-        out[i] = ovf if mag > maxmag else _I32(mag | sgn)
+        out[i] = _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
         special |= ax >= _I32(0x7F800000)
     if special:
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
@@ -137,13 +154,8 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
         negm = _I32(b >> _I32(31))
-        eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
-        magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
-        mf = i32_as_f32(magic)
-        xf = i32_as_f32(ax)
-        t = xf + mf
+        mag, xf, mf, t = _magic_round(ax, m, emin_b, cap_b)
         r = t - mf  # exact: the nearest-even grid value
-        mag = _I32(_I32(_I32(eq - emin_b) << m) + _I32(f32_as_i32(t) - magic))
         up = _I32(r > xf)
         down = _I32(r < xf)
         tie_down = _I32((xf - r) == mf * two_m24)
@@ -157,10 +169,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
             mag = _I32(mag + _I32(down & neg1) - _I32(up & pos))
         else:  # nearest_away
             mag = _I32(mag + tie_down)
-        keep = _I32(nz | -_I32(mag != _I32(0)))
-        sgn = _I32(signbit & _I32(negm & keep))
-        ovf = _I32(ovf_p ^ _I32(dov & negm))
-        out[i] = ovf if mag > maxmag else _I32(mag | sgn)
+        out[i] = _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
         special |= ax >= _I32(0x7F800000)
     if special:
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
@@ -230,11 +239,9 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
             | (m_odd & inexact & ~odd)
         )
         mag = _I32(mag - inc)  # inc is 0 or -1
-        keep = _I32(nz | -_I32(mag != _I32(0)))
-        sgn = _I32(signbit & _I32(negm & keep))
         away = _I32(inc | ~inexact)
         ovf = _I32(_I32(ovf_p ^ _I32(dov & negm)) & away) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & ~away)
-        out[i] = ovf if mag > maxmag else _I32(mag | sgn)
+        out[i] = _pack(mag, negm, nz, signbit, maxmag, ovf)
         special |= ax >= _I32(0x7F800000)
     if special:
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
