@@ -44,16 +44,18 @@ def test_fast_equals_funnel(name):
     assert fast.eligible(f.kernel_params)
     x = _inputs(f)
     rng = np.random.default_rng(1)
-    r = rng.integers(0, 256, x.size).astype(np.uint32)
     dummy = np.zeros(1, np.uint32)
     for sat in SATS:
         plan = numfmt.codec._plan(f, "nearest_even", sat, "max", None)
         for mode in MODES:
-            for rkind, rarr in ((1, r), (2, dummy)) if mode >= 6 else ((0, dummy),):
-                got = np.empty(x.size, f.code_dtype)
-                want = np.empty(x.size, f.code_dtype)
-                K.encode_flat(x, got, plan.params, mode, plan.sat, rkind, rarr, 12345, 8, 7)
-                K.encode_loop(x, want, plan.params, mode, plan.sat, rkind, rarr, 12345, 8, 7)
-                bad = np.flatnonzero(got != want)
-                assert bad.size == 0, (name, sat, mode, rkind, hex(int(x.view(np.uint32)[bad[0]])),
-                                       hex(int(got[bad[0]])), hex(int(want[bad[0]])))
+            # N = 1, 8 take the short stochastic loop for every format here, 23 and 32 the long one
+            for nbits in (1, 8, 23, 32) if mode >= 6 else (8,):
+                r = rng.integers(0, 1 << nbits, x.size, dtype=np.uint64).astype(np.uint32)
+                for rkind, rarr in ((1, r), (2, dummy)) if mode >= 6 else ((0, dummy),):
+                    got = np.empty(x.size, f.code_dtype)
+                    want = np.empty(x.size, f.code_dtype)
+                    K.encode_flat(x, got, plan.params, mode, plan.sat, rkind, rarr, 12345, nbits, 7)
+                    K.encode_loop(x, want, plan.params, mode, plan.sat, rkind, rarr, 12345, nbits, 7)
+                    bad = np.flatnonzero(got != want)
+                    assert bad.size == 0, (name, sat, mode, nbits, rkind, hex(int(x.view(np.uint32)[bad[0]])),
+                                           hex(int(got[bad[0]])), hex(int(want[bad[0]])))

@@ -84,7 +84,7 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
         c = np.int32(codes[i])
         mag = np.int32(c & ~sb)
         neg = (c & sb) != 0
-        w = i32_as_f32(np.int32(mag << sh)) * scale
+        w = i32_as_f32(np.int32(mag << np.int32(sh & np.int32(31)))) * scale  # `& 31`: no shift guard
         w = -w if neg else w
         w = qnan if (mag >= spec) | (c == zero_nan) else w
         w = (-pinf if neg else pinf) if mag == inf_mag else w

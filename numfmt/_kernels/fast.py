@@ -21,9 +21,9 @@ import numpy as np
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
-from .encode import random_bits
+from .encode import decompose, random_bits
 from .jit import jit
-from .round import overflow_code
+from .round import overflow_code, round_pack
 
 __all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_det", "encode_f32_sr"]
 
@@ -81,10 +81,11 @@ def _magic_round(ax, m, emin_b, cap_b):
     """
     eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
     magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
+    # `& 31` tells LLVM the shift is in range: a bare runtime shift costs a guard per element
     mf = i32_as_f32(magic)
     xf = i32_as_f32(ax)
     t = xf + mf
-    return _I32(_I32(_I32(eq - emin_b) << m) + _I32(f32_as_i32(t) - magic)), xf, mf, t
+    return _I32(_I32(_I32(eq - emin_b) << _I32(m & _I32(31))) + _I32(f32_as_i32(t) - magic)), xf, mf, t
 
 
 @jit
@@ -248,81 +249,158 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
 
 
 @jit
-def _inc_sr(mode, rem, shift, rbits, nbits):
-    """Round-away decision of the stochastic modes (P3109 A, B, C) as selects.
+def fill_bits(buf, key, start, nbits):
+    """``buf[i] = random_bits(key, start + i, nbits)``: the seeded stream, a chunk at a time."""
+    for i in range(buf.size):
+        buf[i] = np.uint32(random_bits(key, start + i, nbits))
 
-    ``nu`` is the discarded fraction as a 40-bit fixed-point number, a sticky bit
-    jammed into its last place when more than 40 bits were discarded (N <= 32, so
-    the bits each rule reads, and C's tie test, stay exact).
-    """
-    one = _I64(1)
-    lo = shift > 40
-    nu = (rem >> (shift - 40)) if lo else (rem << (40 - shift))
-    nu |= _I64(lo & ((rem & ((one << (shift - 40)) - one)) != 0)) if lo else _I64(0)
-    k = 40 - nbits
-    f = nu >> k
-    top = one << nbits
-    r = nu & ((one << k) - one)
-    h = one << (k - 1)
-    fc = f + _I64((r > h) | ((r == h) & ((f & one) == one)))
-    a = f + rbits >= top
-    b = (nu >> (k - 1)) + 2 * rbits + one >= (top << one)
-    c = fc + rbits >= top
-    return (mode == P.STOCHASTIC_A) & a | (mode == P.STOCHASTIC_B) & b | (mode == P.STOCHASTIC_C) & c
+
+_SR_STEP = 4096  # elements per chunk of random bits (a cache-resident uint32 buffer)
+_SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
 
 
 @jit
 def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> small float with stochastic rounding into ``out``.
 
-    The loop computes in int64; LLVM vectorises its uint8 stores badly (2.5x
-    slower than uint16), so 8-bit codes go through a small uint16 buffer.
+    Chunk by chunk: the random bits R (the explicit array's slice, or the
+    seeded stream written into a small buffer), then a vectorised int32 loop.
+    Elements that loop cannot hold (infinities, NaNs and values so small that
+    more than 29 bits are discarded) are redone through :func:`round_pack`.
     """
     c = constants_any(p, mode, sat)
-    if out.itemsize != 1:
-        _sr_loop(xb, out, *c, mode, rkind, rarr, key, nbits, offset)
-        return
+    m, emin, maxmag, signbit, negzero = _I32(c[0]), _I32(c[1]), _I32(c[3]), _I32(c[4]), _I32(c[5])
+    ovf_p, ovf_n, tz_p, tz_n = _I32(c[6]), _I32(c[7]), _I32(c[12]), _I32(c[13])
+    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]  # R never reaches past the sticky bits
     n = xb.size
-    step = 1 << 13
-    buf = np.empty(min(n, step), np.uint16)
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        r = rarr[lo:hi] if rkind == 1 else rarr
-        _sr_loop(xb[lo:hi], buf[: hi - lo], *c, mode, rkind, r, key, nbits, offset + lo)
-        out[lo:hi] = buf[: hi - lo]
+    buf = np.empty(min(n, _SR_STEP), np.uint32)
+    for lo in range(0, n, _SR_STEP):
+        hi = min(lo + _SR_STEP, n)
+        if rkind == 1:
+            rb = rarr[lo:hi]
+        else:
+            rb = buf[: hi - lo]
+            fill_bits(rb, key, offset + lo, nbits)
+        x, o = xb[lo:hi], out[lo:hi]
+        if short:
+            amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits)
+        else:
+            amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits)
+        if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+            _sr_fix(x, rb, o, p, mode, sat, nbits)
 
 
 @jit
-def _sr_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, tz_p,
-             tz_n, mode, rkind, rarr, key, nbits, offset):
-    """float32 -> small float with stochastic rounding, branch-free int64.
-
-    Random bits come from ``rarr`` (rkind 1, one per element) or the
-    counter-based stream ``random_bits(key, index)`` (rkind 2).
-    """
-    rmask = -1 if rkind == 1 else 0
+def _sr_fix(xb, rb, out, p, mode, sat, nbits):
+    """Scalar pass: infinities, NaNs and tiny values through the funnel."""
     for i in range(xb.size):
-        b = _I64(xb[i])
-        ax = b & _I64(0x7FFFFFFF)
-        neg = b < 0
-        eb = ax >> _I64(23)
-        sig = (ax & _I64(0x7FFFFF)) | (_I64(eb != 0) << _I64(23))
-        eq = max(eb - _I64(127), emin)  # no cap: codes past max keep their grid
-        shift = min(max(eq - m - (max(eb, _I64(1)) - _I64(150)), _I64(1)), _I64(60))
-        n = sig >> shift
-        rem = sig & ((_I64(1) << shift) - _I64(1))
-        r1 = _I64(rarr[i & rmask])
-        r2 = random_bits(key, i + offset, nbits)
-        r = r1 if rkind == 1 else r2
-        inc = _I64(_inc_sr(mode, rem, shift, r, nbits))
-        mag = ((eq - emin) << m) + n + inc
-        res = (mag | signbit) if neg else mag
-        ovf = (ovf_n if neg else ovf_p) if (inc != 0) | (rem == 0) else (tz_n if neg else tz_p)
-        res = ovf if mag > maxmag else res
-        res = _I64(0) if (mag == 0) & neg & (negzero == 0) else res
-        res = (inf_n if neg else inf_p) if ax == _I64(0x7F800000) else res
-        res = (nan_n if neg else nan_p) if ax > _I64(0x7F800000) else res
-        out[i] = res
+        ax = xb[i] & 0x7FFFFFFF
+        eb = ax >> 23
+        s = max(eb - 127, p[P.EMIN]) - p[P.M] - (max(eb, 1) - 150)
+        if ax >= 0x7F800000 or s > _SR_SMAX:
+            cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
+            out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(rb[i]), nbits)
+
+
+# The stochastic loops. With s the number of discarded bits (clamped at 29), N
+# the random bits and d = s - N, every rule of P3109 4.7.4 is "round away iff
+# the sum carries", in a frame doubled to hold C's half:
+#     core = (2*sig + T) >> (s + 1)          (= kept bits + round-away)
+#     A: T = 2 * align(R, d)
+#     B: T = 2 * align(2R + 1, d - 1)        (R's top bit plus half)
+#     C: T = align(2R + 1, d) - (R & 1 if d >= 0 else 0)
+# where align(u, k) = u << k for k >= 0 and floor(u / 2**-k) otherwise. Each
+# follows from floor(a) + R >= 2**N <=> a + R >= 2**N for integer R (tests:
+# tests/test_fast_kernels.py compare every mode and N with the funnel).
+
+
+@jit
+def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits):
+    """The stochastic loop when N (+1 for B) <= 23 - M, so every shift of R is to the left."""
+    one = _I32(1)
+    k0 = _I32(nbits + (1 if mode == P.STOCHASTIC_B else 0))
+    am1 = _I32(0) if mode == P.STOCHASTIC_A else one  # 2R + 1 for B and C
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
+    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
+    cm = one if mode == P.STOCHASTIC_C else _I32(0)
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    amax = _I32(0)
+    smax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        r = _I32(rb[i])
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        negm = _I32(b >> _I32(31))
+        eq, sig, s = _sr_parts(ax, m, emin)
+        smax = max(smax, s)
+        s = _I32(min(s, _I32(_SR_SMAX)))
+        k = _I32(s - k0)
+        al = _I32(_I32(r << _I32(_I32(k + am1) & _I32(31))) | _I32(_I32(one << _I32(k & _I32(31))) & bm))
+        t = _I32(_I32(al << gamma) - _I32(r & cm))
+        out[i] = _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz)
+    return amax, smax
+
+
+@jit
+def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits):
+    """The stochastic loop for any N <= 32 (R may be shifted either way; R is uint32 bits)."""
+    one = _I32(1)
+    nb = _I32(nbits)
+    delta = one if mode == P.STOCHASTIC_B else _I32(0)
+    am1 = _I32(0) if mode == P.STOCHASTIC_A else one
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
+    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
+    cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    amax = _I32(0)
+    smax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        r = _I32(rb[i])
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        negm = _I32(b >> _I32(31))
+        eq, sig, s = _sr_parts(ax, m, emin)
+        smax = max(smax, s)
+        s = _I32(min(s, _I32(_SR_SMAX)))
+        d = _I32(s - nb)
+        k = _I32(d - delta)
+        kp = _I32(k & _I32(31))
+        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
+        # k < 0: R >> (-k - (alpha - 1)) as a logical shift of the 32 bits
+        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
+        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
+        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
+        al = left if k >= _I32(0) else right
+        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
+        out[i] = _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz)
+    return amax, smax
+
+
+@jit
+def _sr_parts(ax, m, emin):
+    """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits ``ax``), int32."""
+    eb = _I32(ax >> _I32(23))
+    sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
+    eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their grid
+    s = _I32(_I32(eq - m) - _I32(max(eb, _I32(1)) - _I32(150)))
+    return eq, sig, s
+
+
+@jit
+def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz):
+    """The code from the carried sum; truncated inexact values past max take ``tz``."""
+    core = _I32(_I32(_I32(sig << _I32(1)) + t) >> _I32(_I32(s + _I32(1)) & _I32(31)))
+    trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
+    mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + core)
+    ovf = _I32(_I32(_I32(ovf_p ^ _I32(dov & negm)) & ~trunc) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & trunc))
+    keep = _I32(nz | -_I32(mag != _I32(0)))
+    return ovf if mag > maxmag else _I32(mag | _I32(signbit & _I32(negm & keep)))
 
 
 @jit
