@@ -37,7 +37,7 @@ bench: $(VENV)/.runtime
 	$(BIN)/python -m numfmt.bench
 
 exhaustive: $(VENV)/.test
-	$(BIN)/python -m pytest -q -m exhaustive
+	$(BIN)/python -m pytest -q -n 2 -m exhaustive
 
 docs: $(VENV)/.all
 	$(BIN)/mkdocs build --strict

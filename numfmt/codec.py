@@ -355,7 +355,12 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
 
 
 def _fast_decode_args(f):
-    """(scale, smallest special magnitude code) for the float32 bit-placement decode, or None."""
+    """(scale, smallest special magnitude code) for the float32 bit-placement decode, or None.
+
+    Integer formats of <= 24 bits exact in float32: (2**scale_exp, -1).
+    """
+    if isinstance(f, IntFormat):
+        return (2.0**f.scale_exp, -1) if f.bits <= 24 and f.exact_in(np.float32) else None
     if (
         isinstance(f, FloatFormat)
         and f.has_zero

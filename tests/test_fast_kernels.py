@@ -59,3 +59,48 @@ def test_fast_equals_funnel(name):
                     bad = np.flatnonzero(got != want)
                     assert bad.size == 0, (name, sat, mode, nbits, rkind, hex(int(x.view(np.uint32)[bad[0]])),
                                            hex(int(got[bad[0]])), hex(int(want[bad[0]])))
+
+
+INT_FORMATS = ["int8", "uint8", "int4", "uint4", "int2", "int16", "uint16", "int8_symmetric", "mxint8_element"]
+
+
+@pytest.mark.parametrize("name", INT_FORMATS)
+def test_int_loop_equals_funnel(name):
+    f = numfmt.get_format(name)
+    p = f.kernel_params
+    assert fast.int_eligible(p)
+    rng = np.random.default_rng(2)
+    bits = rng.integers(0, 1 << 32, 1 << 15, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    lo, hi = float(f.values().min()), float(f.values().max())
+    grid = np.arange(lo - 3, hi + 3, 0.25 * 2.0**f.scale_exp).astype(np.float32)  # ties, quarters, past both ends
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3e38, -3e38, 1e-45, -1e-45, 0.5, -0.5], np.float32)
+    x = np.concatenate([bits, grid, -grid, np.nextafter(grid, np.float32(np.inf)), special])
+    for nan in ("zero", "max"):
+        for sat in SATS:
+            plan = numfmt.codec._plan(f, "nearest_even", sat, nan, None)
+            for mode in range(6):
+                dummy = np.zeros(1, np.uint32)
+                got = np.empty(x.size, f.code_dtype)
+                want = np.empty(x.size, f.code_dtype)
+                K.encode_flat(x, got, plan.params, mode, plan.sat, 0, dummy, 0, 8, 0)
+                K.encode_loop(x, want, plan.params, mode, plan.sat, 0, dummy, 0, 8, 0)
+                bad = np.flatnonzero(got != want)
+                assert bad.size == 0, (name, nan, sat, mode, float(x[bad[0]]), int(got[bad[0]]), int(want[bad[0]]))
+
+
+@pytest.mark.parametrize("name", INT_FORMATS)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_int_decode_equals_general(name, dtype):
+    from numfmt._kernels import decode as D
+
+    f = numfmt.get_format(name)
+    codes = np.arange(1 << f.bits, dtype=f.code_dtype)
+    if f.symmetric:
+        codes = codes[codes != 1 << (f.bits - 1)]
+    if not f.exact_in(dtype):
+        pytest.skip(f"{name} is not exact in {np.dtype(dtype)}")
+    got = numfmt.decode(codes, f, dtype=dtype)
+    want = np.empty(codes.size, np.float64)
+    D.decode_loop(codes, want, f.kernel_params)
+    assert np.array_equal(got.astype(np.float64), want)
+    assert got.dtype == dtype

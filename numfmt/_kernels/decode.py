@@ -19,7 +19,7 @@ from . import params as P
 from .bits import i32_as_f32
 from .jit import jit
 
-__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "max_code_check"]
+__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check"]
 
 
 @jit
@@ -92,6 +92,16 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
 
 
 @jit
+def decode_loop_int(codes, out, p, scale):
+    """Fast decode of an integer format (codes sign-extended, times ``scale`` = 2**k)."""
+    sh = np.int32(32 - p[P.BITS]) if p[P.TWOS] != 0 else np.int32(0)
+    sh = np.int32(sh & np.int32(31))
+    for i in range(codes.size):
+        v = np.int32(np.int32(np.int32(codes[i]) << sh) >> sh)
+        out[i] = v * scale
+
+
+@jit
 def max_code_check(codes, limit):
     """Index of the first code > limit, or -1."""
     for i in range(codes.size):
@@ -102,7 +112,9 @@ def max_code_check(codes, limit):
 
 def decode_any(codes, out, p, fast):
     """Decode flat ``codes`` into flat ``out`` with the fastest exact loop."""
-    if fast is not None and out.dtype == np.float32:
+    if fast is not None and p[P.KIND] == 1 and out.dtype != np.float16:
+        decode_loop_int(codes, out, p, out.dtype.type(fast[0]))
+    elif fast is not None and out.dtype == np.float32:
         decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1]))
     elif out.dtype == np.float16 or fast is not None:  # via exact float32
         tmp = np.empty(out.shape, np.float32)

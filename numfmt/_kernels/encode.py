@@ -113,6 +113,9 @@ def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
         return encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     from . import fast
 
+    if x.dtype == np.float32 and mode <= P.TO_ODD and fast.int_eligible(p):
+        fast.encode_f32_int(x.view(np.int32), out, p, mode, sat)
+        return 0
     if x.dtype != np.float32 or not fast.eligible(p):
         return encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     xb = x.view(np.int32)

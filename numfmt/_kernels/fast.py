@@ -225,9 +225,9 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their parity
         shift = _I32(_I32(_I32(eq - m) - _I32(max(eb, one) - _I32(150))))
         shift = _I32(min(max(shift, one), _I32(25)))
-        rem = _I32(sig & _I32(_I32(one << shift) - one))
-        half = _I32(one << _I32(shift - one))
-        mag = _I32(_I32(_I32(eq - emin) << m) + _I32(sig >> shift))
+        rem = _I32(sig & _I32(_I32(one << _I32(shift & _I32(31))) - one))
+        half = _I32(one << _I32(_I32(shift - one) & _I32(31)))
+        mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + _I32(sig >> _I32(shift & _I32(31))))
         odd = _I32(-_I32(mag & one))
         above = _I32(-_I32(rem > half))
         tie = _I32(-_I32(rem == half))
@@ -413,3 +413,73 @@ def constants_any(p, mode, sat):
         _I64(p[P.NAN]), _I64(p[P.NNAN]),
         _I64(overflow_code(False, False, p, mode, sat, False)), _I64(overflow_code(True, False, p, mode, sat, False)),
     )
+
+
+def int_eligible(p) -> bool:
+    """Whether an integer format allows :func:`encode_f32_int`: at most 16 bits, a range inside
+    +-2**22 and a scale 2**k with k <= 0, so x * 2**-k is exact in float32 (or overflows, which
+    saturates)."""
+    k = p[P.EMIN] - p[P.M]
+    small = p[P.MAXMAG] < (1 << 22) and p[P.MAXMAG_NEG] < (1 << 22)  # (compat profiles may widen the range)
+    return p[P.KIND] == 1 and p[P.BITS] <= 16 and -126 <= k <= 0 and small
+
+
+@jit
+def encode_f32_int(xb, out, p, mode, sat):
+    """float32 -> integer codes for the deterministic modes, through the FPU.
+
+    y = x * 2**-k (exact), |y| clamped at 2**22 (far past every <= 16-bit range),
+    then the magic add 2**23 rounds it to an integer (nearest-even) and a compare
+    corrects for the other modes, as in :func:`_dir_loop`. NaNs and infinities are
+    redone through :func:`round_pack`.
+    """
+    inv = np.float32(2.0 ** (p[P.M] - p[P.EMIN]))
+    ovf_p = _I32(overflow_code(False, False, p, mode, sat))
+    ovf_n = _I32(overflow_code(True, False, p, mode, sat))
+    amax = _int_loop(xb, out, inv, _I32(p[P.MAXMAG]), _I32(p[P.MAXMAG_NEG]), _I32(p[P.MASK]), ovf_p, ovf_n,
+                     _I32(mode))
+    if amax >= _I32(0x7F800000):
+        for i in range(xb.size):
+            if xb[i] & 0x7FFFFFFF >= 0x7F800000:
+                cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
+                out[i] = max(round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(0), 1), 0)
+
+
+@jit
+def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
+    """The vectorised part of :func:`encode_f32_int` (``maxneg`` < 0: unsigned)."""
+    magic = np.float32(2.0**23)
+    cap = np.float32(2.0**22)
+    half = np.float32(0.5)
+    mb = f32_as_i32(magic)
+    amax = _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        negm = _I32(b >> _I32(31))
+        y = min(i32_as_f32(ax) * inv, cap)
+        t = y + magic
+        n = _I32(f32_as_i32(t) - mb)
+        r = t - magic  # exact: the nearest-even integer
+        up = _I32(r > y)
+        down = _I32(r < y)
+        pos = _I32(~negm & _I32(1))
+        neg1 = _I32(negm & _I32(1))
+        if mode == P.TOWARD_ZERO:
+            n = _I32(n - up)
+        elif mode == P.TOWARD_POSITIVE:
+            n = _I32(n + _I32(down & pos) - _I32(up & neg1))
+        elif mode == P.TOWARD_NEGATIVE:
+            n = _I32(n + _I32(down & neg1) - _I32(up & pos))
+        elif mode == P.NEAREST_AWAY:
+            n = _I32(n + _I32((y - r) == half))
+        elif mode == P.TO_ODD:  # the odd one of the two neighbours when inexact
+            n = _I32(_I32(n - up) | _I32(up | down))
+        lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
+        v = _I32(_I32(n ^ negm) - negm)  # the signed integer
+        v = _I32(v & _I32(~_I32(negm & _I32(-_I32(maxneg < _I32(0))))))  # unsigned: negatives are 0
+        code = _I32(v & mask)
+        out[i] = _I32(ovf_p ^ _I32(dov & negm)) if (n > lim) & (lim >= _I32(0)) else code
+    return amax
