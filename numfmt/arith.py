@@ -32,12 +32,13 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
 from . import codec as _codec
-from ._kernels.params import TO_ODD
+from ._kernels import params as P
 from .formats import FloatFormat, IntFormat
 from .policy import is_stochastic, random_spec
 
@@ -77,10 +78,6 @@ def _format(fmt):
     f = get_format(fmt)
     if not isinstance(f, (FloatFormat, IntFormat)):  # pragma: no cover - get_format guarantees it
         raise TypeError(f"fmt must be a format, got {fmt!r}")
-    if f.bits == 64:
-        raise ValueError(
-            "fmt='binary64' is not supported by numfmt arithmetic (results round into formats of <= 32 bits)"
-        )
     return f
 
 
@@ -88,31 +85,35 @@ def _precision(f) -> int:
     return f.precision if isinstance(f, FloatFormat) else f.bits
 
 
-def _ro32_eligible(f, plan, arrs) -> bool:
-    """Whether the round-to-odd float32 intermediate is exact enough (see _kernels.arith)."""
+def _f32_eligible(f, plan, arrs) -> bool:
+    """Whether the vectorised float64-image loops apply (see ``_kernels.arith_f32``)."""
+    from ._kernels import arith_f32
+
     return (
-        all(a.dtype == np.float32 for a in arrs)
+        f.bits < 64
+        and all(a.dtype == np.float32 for a in arrs)
         and isinstance(f, FloatFormat)
         and not is_stochastic(plan.mode)
-        and plan.mode != TO_ODD  # past max, to_odd's result depends on the exact value's parity on the grid
-        and f.precision <= 21
-        and f.emin - f.mantissa_bits >= -146
-        and f.emax <= 126
+        and arith_f32.eligible(plan.params)
     )
 
 
-def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, ro32_ok=False):
+def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_ok=False):
     f = _format(fmt)
     plan = _codec._plan(f, rounding, saturation, nan, None)
+    if f.bits == 64:  # the codec passes binary64 through; arithmetic rounds into it (magnitude codes)
+        from ._kernels.arith64 import magnitude_params
+
+        plan = dataclasses.replace(plan, params=magnitude_params(f))
     arrs = [_as_float(x, n) for x, n in zip(operands, names)]
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrs))
     except ValueError:
         shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrs))
         raise ValueError(f"operand shapes do not broadcast: {shapes}") from None
-    ro32 = ro32_ok and _ro32_eligible(f, plan, arrs)
+    f32 = f32_ok and _f32_eligible(f, plan, arrs)
     # the general loops read float64 (exact for every input): one specialisation per code dtype
-    dt = np.float32 if ro32 else np.float64
+    dt = np.float32 if f32 else np.float64
     size = int(np.prod(shape))
     flat, steps = [], []
     with np.errstate(invalid="ignore"):  # (casting a signalling NaN warns)
@@ -133,45 +134,23 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, ro32_
             f"precision + rbits <= 57; pass a smaller rbits"
         )
     K = min(60, prec + (nbits if stoch else 0) + 3)
-    return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, ro32
+    return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, f32
 
 
-_CHUNK = 1 << 16
-
-
-def _ro32_finish(kind, flat, steps, f, plan, shape, want_codes):
-    """Round the float32 round-to-odd intermediates with the codec's encoder (one rounding).
-
-    Works chunk by chunk so the intermediates stay in cache and no large scratch is allocated.
-    """
-    from ._kernels import arith as K
-    from ._kernels.decode import decode_any
-    from ._kernels.encode import encode_flat
+def _f32_finish(kind, flat, steps, f, plan, shape, want_codes):
+    """Codes or values of add/mul/fma of float32 operands through ``_kernels.arith_f32``."""
+    from ._kernels import arith_f32
 
     size = int(np.prod(shape))
-    rtn = plan.mode == K.P.TOWARD_NEGATIVE
-    codes = np.empty(size, f.code_dtype)
-    vals = None if want_codes else np.empty(size, _codec._decode_dtype(f, None))
-    fast_dec = _codec._fast_decode_args(f)
-    bits = np.empty(min(_CHUNK, size), np.int32)
-    x32 = bits.view(np.float32)
-    dummy = np.zeros(1, np.uint32)
-    for lo in range(0, size, _CHUNK):
-        hi = min(lo + _CHUNK, size)
-        sl = [fl[lo:hi] if st else fl for fl, st in zip(flat, steps)]
-        b = bits[: hi - lo]
-        if kind == "add":
-            K.ro32_add_loop(sl[0], steps[0], sl[1], steps[1], b, rtn)
-        elif kind == "mul":
-            K.ro32_mul_loop(sl[0], steps[0], sl[1], steps[1], b)
-        else:
-            K.ro32_fma_loop(sl[0], steps[0], sl[1], steps[1], sl[2], steps[2], b, rtn)
-        if plan.nan_raise and np.isnan(x32[: hi - lo]).any():
-            _finish(codes, 1, f, plan, shape, True, kind)  # raises
-        encode_flat(x32[: hi - lo], codes[lo:hi], plan.params, plan.mode, plan.sat, 0, dummy, 0, 32, lo)
-        if vals is not None:
-            decode_any(codes[lo:hi], vals[lo:hi], f.kernel_params, fast_dec)
-    res = (codes if want_codes else vals).reshape(shape)
+    out = np.empty(size, f.code_dtype if want_codes else _codec._decode_dtype(f, None))
+    k = {"add": 0, "mul": 1, "fma": 2}[kind]
+    c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
+    lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
+    bad = arith_f32.f32_arith(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes, lanes32,
+                              plan.params, f.kernel_params, plan.mode, plan.sat)
+    if bad:
+        _finish(out, bad, f, plan, shape, True, kind)  # raises
+    res = out.reshape(shape)
     return res[()] if res.ndim == 0 else res
 
 
@@ -193,14 +172,31 @@ def _codes_out(f, shape):
     return np.empty(int(np.prod(shape)), f.code_dtype)
 
 
+_OPS64 = {"add": 0, "mul": 1, "div": 2, "fma": 3, "sqrt": 4}
+
+
+def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes):
+    """binary64 results through ``_kernels.arith64`` (uint64 codes with the sign on top)."""
+    from ._kernels.arith64 import arith64_loop
+
+    out = _codes_out(f, shape)
+    fl = list(flat) + [flat[0]] * (3 - len(flat))
+    st = list(steps) + [0] * (3 - len(steps))
+    arith64_loop(_OPS64[kind], fl[0], st[0], fl[1], st[1], fl[2], st[2], out, plan.params, plan.mode, plan.sat,
+                 *rnd, K)
+    return _finish(out, 0, f, plan, shape, want_codes, kind)
+
+
 def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes):
     from ._kernels import arith as K
 
-    f, plan, shape, flat, steps, (rk, ra, key, nb), prec_bits, ro32 = _setup(
-        (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits, ro32_ok=kind != "div"
+    f, plan, shape, flat, steps, (rk, ra, key, nb), prec_bits, f32 = _setup(
+        (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits, f32_ok=kind != "div"
     )
-    if ro32:
-        return _ro32_finish(kind, flat, steps, f, plan, shape, codes)
+    if f32:
+        return _f32_finish(kind, flat, steps, f, plan, shape, codes)
+    if f.bits == 64:
+        return _run64(kind, flat, steps, f, plan, shape, (rk, ra, key, nb), prec_bits, codes)
     (fa, fb), (sa, sb) = flat, steps
     out = _codes_out(f, shape)
     args = (fa, sa, fb, sb, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
@@ -309,11 +305,13 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     """
     from ._kernels import arith as K
 
-    f, plan, shape, flat, steps, (rk, ra, key, nb), _, ro32 = _setup(
-        (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits, ro32_ok=True
+    f, plan, shape, flat, steps, (rk, ra, key, nb), _, f32 = _setup(
+        (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits, f32_ok=True
     )
-    if ro32:
-        return _ro32_finish("fma", flat, steps, f, plan, shape, codes)
+    if f32:
+        return _f32_finish("fma", flat, steps, f, plan, shape, codes)
+    if f.bits == 64:
+        return _run64("fma", flat, steps, f, plan, shape, (rk, ra, key, nb), 60, codes)
     (fa, fb, fc), (sa, sb, sc) = flat, steps
     out = _codes_out(f, shape)
     bad = K.fma_loop(fa, sa, fb, sb, fc, sc, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
@@ -339,6 +337,8 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(
         (a,), ("a",), fmt, rounding, saturation, nan, random, rbits
     )
+    if f.bits == 64:
+        return _run64("sqrt", [fa], [1], f, plan, shape, (rk, ra, key, nb), prec_bits, codes)
     out = _codes_out(f, shape)
     bad = K.sqrt_loop(fa, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
     return _finish(out, bad, f, plan, shape, codes, "sqrt")

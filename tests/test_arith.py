@@ -325,11 +325,12 @@ def test_equals_mpfr(fmt):
 
 
 # ---------------------------------------------------------------- binary64 targets
-def test_binary64_target_is_a_clear_error():
-    # binary64 is a pass-through format for the codec; arithmetic rounds into formats of <= 32 bits
+def test_binary64_target_rounds_once():
+    # binary64 targets: tests/test_arith_binary64.py and the SoftFloat f64 tests
     for op in OPS:
-        with pytest.raises(ValueError, match="binary64"):
-            getattr(numfmt, op)(*([1.5] * ARITY[op]), "binary64")
+        got = getattr(numfmt, op)(*([1.5] * ARITY[op]), "binary64", codes=True)
+        assert got.dtype == np.uint64
+    assert float(numfmt.fma(1.5, 1.5, 1.5, "binary64")) == 3.75
 
 
 # ---------------------------------------------------------------- special cases
@@ -586,7 +587,7 @@ def test_float32_path_equals_integer_path(fmt):
         wide = [x.astype(np.float64) for x in (a, b, c)]
     for mode in DET_MODES:
         plan = codec._plan(f, mode, "none", nan, None)
-        assert arith._ro32_eligible(f, plan, [a]) == (mode != "to_odd")
+        assert arith._f32_eligible(f, plan, [a]) == (f.signed and f.precision >= 2)
         for sat in SATS:
             for op in ("add", "sub", "mul", "fma"):
                 k = ARITY[op]
@@ -605,10 +606,11 @@ def test_float32_path_is_not_used_where_it_would_be_wrong():
 
     x = [np.zeros(1, np.float32)]
     for fmt, mode, ok in (("e4m3", "nearest_even", True), ("e4m3", "stochastic", False),
-                          ("bfloat16", "nearest_even", False),  # largest finite too close to 2**128
-                          ("binary32", "nearest_even", False), ("tf32", "toward_zero", False),
-                          ("int8", "nearest_even", False)):
+                          ("bfloat16", "to_odd", True), ("tf32", "toward_zero", True),
+                          ("binary32", "nearest_even", True),
+                          ("ue4m3", "nearest_even", False), ("float8_e8m0fnu", "nearest_even", False),
+                          ("binary8p1se", "nearest_even", False), ("int8", "nearest_even", False)):
         plan = codec._plan(numfmt.get_format(fmt), mode, "none", "raise", None)
-        assert arith._ro32_eligible(numfmt.get_format(fmt), plan, x) == ok, fmt
+        assert arith._f32_eligible(numfmt.get_format(fmt), plan, x) == ok, fmt
     plan = codec._plan(numfmt.get_format("e4m3"), "nearest_even", "none", "raise", None)
-    assert not arith._ro32_eligible(numfmt.get_format("e4m3"), plan, [np.zeros(1)])
+    assert not arith._f32_eligible(numfmt.get_format("e4m3"), plan, [np.zeros(1)])

@@ -1,4 +1,4 @@
-"""binary16 and binary32 arithmetic equals Berkeley SoftFloat 3e (softfloatpy), bit for bit.
+"""binary16, binary32 and binary64 arithmetic equals Berkeley SoftFloat 3e (softfloatpy), bit for bit.
 
 For each format and operation: 100,000 operand sets per rounding mode, under
 SoftFloat's five modes, drawn to hit subnormals, exact ties, cancellation,
@@ -29,6 +29,7 @@ MODES = {
 FORMATS = {
     "binary16": (np.float16, np.uint16, sf.Float16, "f16", 5, 10),
     "binary32": (np.float32, np.uint32, sf.Float32, "f32", 8, 23),
+    "binary64": (np.float64, np.uint64, sf.Float64, "f64", 11, 52),
 }
 
 
@@ -61,6 +62,11 @@ def _codes(rng, n, e, m, cdt):
 def _near(rng, codes, cdt, bits):
     """Codes of values close to +-``codes`` (a few ulps away, either sign)."""
     d = rng.integers(-3, 4, codes.size).astype(np.int64)
+    if bits == 64:  # (codes beyond int64: move the magnitude, keep then flip the sign)
+        top = np.uint64(1) << np.uint64(63)
+        mag = np.clip((codes & ~top).astype(np.int64) + d, 0, (1 << 63) - 1).astype(np.uint64)
+        flip = rng.integers(0, 2, codes.size).astype(np.uint64) << np.uint64(63)
+        return (mag | (codes & top)) ^ flip
     c = codes.astype(np.int64) + d
     c = np.clip(c, 0, (1 << bits) - 1)
     flip = rng.integers(0, 2, codes.size).astype(np.int64) << (bits - 1)
