@@ -184,11 +184,12 @@ def _pow2(e: int) -> Fraction:
 
 
 def _splitmix_bits(key: int, index: int, nbits: int) -> int:
-    z = (key + (index + 1) * _GOLDEN) & _M64
+    """Element ``index``'s bits: the top N of half ``index % 2`` of SplitMix64 output ``index // 2``."""
+    z = (key + (index // 2 + 1) * _GOLDEN) & _M64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
     z ^= z >> 31
-    return z >> (64 - nbits)
+    return ((z >> (32 * (index % 2))) & 0xFFFFFFFF) >> (32 - nbits)
 
 
 def _input(x):

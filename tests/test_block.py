@@ -247,7 +247,7 @@ def test_ptx_e2m1x4_rbits_layout_and_nvfp4_sr():
 def _ref_exponent(amax: float, fmt: BlockFormat, rule: str) -> int | None:
     """Independent scale exponent (Fractions / math), clamped to E8M0; None for NaN scale."""
     ef = fmt.element
-    emax = block._elem_emax(ef)
+    emax = block.scales._elem_emax(ef)
     if amax == 0:
         return -127
     m, k = math.frexp(amax)  # amax = m * 2**k, m in [0.5, 1)
@@ -257,7 +257,7 @@ def _ref_exponent(amax: float, fmt: BlockFormat, rule: str) -> int | None:
     elif rule == "ceil":
         e = fl + (m != 0.5) - emax
     elif rule == "even":
-        mb = block._elem_mbits(ef)
+        mb = block.scales._elem_mbits(ef)
         q = Fraction(amax) / Fraction(2) ** (fl - mb)  # amax in units of its (mb+1)-bit ulp
         r = math.floor(q + Fraction(1, 2))
         e = (fl + (r == 2 ** (mb + 1))) - emax
@@ -352,7 +352,7 @@ def test_rounding_table_matches_round_pack():
         near = np.concatenate([v, np.nextafter(v, np.float32(np.inf)), np.nextafter(v, np.float32(-np.inf)),
                                (v[1:] + v[:-1]) / 2]).astype(np.float32)
         allb = np.concatenate([bits, near.view(np.int32)])
-        tab = block._table(f)
+        tab = block.values._table(f)
         out = np.empty(allb.size, np.int32)
         K.encode_table_f32(allb, *tab, out)
         ref = np.asarray(numfmt.encode(allb.view(np.float32), f, saturation="finite", nan="zero"))
@@ -495,3 +495,22 @@ def test_max_abs_finite_specials():
         numfmt.encode(x, "mxfp4", scale_rounding="toward_zero")
     down = numfmt.encode(x, "mxfp8_e4m3", scale_rule="max_abs_finite", scale_rounding="toward_zero")
     assert down.scales.tolist() == [127 + 2]
+
+
+def test_encode_output_equals_public_construction():
+    """encode builds its BlockArray without re-validating; the result is what public
+    construction (which validates) makes of the same parts."""
+    x = np.random.default_rng(8).standard_normal((3, 40)).astype(np.float32)
+    for name, ax in (("mxfp4", -1), ("nvfp4", 0), ("mxint8", 1)):
+        ba = numfmt.encode(x, name, axis=ax)
+        pub = BlockArray(ba.codes, ba.scales, ba.format, axis=ba.axis, tensor_scale=ba.tensor_scale,
+                         scale_rule=ba.scale_rule, recipe=ba.recipe)
+        for a in BlockArray.__slots__:
+            u, v = getattr(ba, a), getattr(pub, a)
+            if isinstance(u, np.ndarray):
+                assert u.dtype == v.dtype and np.array_equal(u, v)
+            else:
+                assert type(u) is type(v) and (u == v or u is v)
+        assert repr(ba) == repr(pub)
+    with pytest.raises(ValueError, match="outside"):
+        BlockArray(np.array([16, 0]), np.array([127]), "mxfp4")

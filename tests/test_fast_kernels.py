@@ -104,3 +104,20 @@ def test_int_decode_equals_general(name, dtype):
     D.decode_loop(codes, want, f.kernel_params)
     assert np.array_equal(got.astype(np.float64), want)
     assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("start", [0, 1, 4095, 2**33 + 1])
+@pytest.mark.parametrize("nbits", [1, 8, 31, 32])
+def test_fill_bits_is_the_counter_stream(start, nbits):
+    """The chunked pair filler equals random_bits element by element, and explain's Python copy too."""
+    import importlib
+
+    E = importlib.import_module("numfmt.explain")
+
+    n = 37
+    pairs = np.empty(n // 2 + 2, np.uint64)
+    got = fast.fill_bits(pairs, 987654321, start, n, nbits)
+    want = [int(K.random_bits(987654321, start + i, nbits)) for i in range(n)]
+    assert got.tolist() == want
+    assert [E._splitmix_bits(987654321, start + i, nbits) for i in range(n)] == want
+    assert len(set(want)) > 1

@@ -5,18 +5,11 @@
   once by :func:`round_pack`) and ``divided_encode`` (P3109 BlockProject: exact
   integer division by an arbitrary scale, with a sticky bit, then round_pack).
   They serve every rounding mode, input precision and element format.
-* Fast float32 chunk loops for the default recipes: ``mx_scale_chunk`` and
-  ``nv_scale_chunk`` compute the block maxima from the float32 bit patterns
-  (a halving tree of map loops, which LLVM vectorises), the scales, and the
-  scaled float32 elements of a chunk into a cache-resident buffer; the caller
-  encodes the buffer with the core codec (``numfmt.encode``). ``x * 2**-e`` is
-  exact in float32 for every result >= 2**-126, and a smaller product rounds
-  to zero under nearest-even in every element format whose half-quantum is
-  >= 2**-125 (checked by the caller).
 * Rounding tables (``build_table``): for the NVFP4 scale code, a table over
   (sign, binade, top bits, sticky) filled by calling round_pack once per key,
   so the funnel stays the one rounding routine.
-* Decode: element-value table times the block's float32 scale (one rounding).
+* The fused float32 encode and decode loops of the default recipes are in
+  ``block_fast.py``.
 
 Layout: a block array is handled as ``(rows, n)`` with blocks of ``bs``
 consecutive elements along the last axis; the last block of a row may be
@@ -28,14 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .bits import bit_length, f32_as_i32, i32_as_f32
+from .bits import bit_length, i32_as_f32
 from .encode import decompose, random_bits
 from .jit import jit
 from .round import round_pack
 
 __all__ = [
     "scaled_encode", "divided_encode", "fill_random", "abs_max_f32", "build_table", "table_args", "table_eligible",
-    "encode_table_f32", "mx_scale_chunk", "nv_scale_chunk", "mx_decode_f32", "nv_decode_f32",
+    "encode_table_f32",
 ]
 
 
@@ -173,10 +166,11 @@ def _tcode(b, tab, k, base_b, toprow, lowmask):
     row = np.int32(min(max(eb - base_b, np.int32(0)), toprow) + np.int32(1))
     row = np.int32(0) if eb == np.int32(0) else row
     row = toprow + np.int32(2) if eb == np.int32(255) else row
-    top = np.int32((b >> (np.int32(23) - k)) & ((np.int32(1) << k) - np.int32(1)))
+    # shift amounts masked with 31 (no per-element guard), a uint64 index (no wraparound select)
+    top = np.int32((b >> ((np.int32(23) - k) & np.int32(31))) & ((np.int32(1) << (k & np.int32(31))) - np.int32(1)))
     st = np.int32((b & lowmask) != np.int32(0))
-    idx = ((((row << np.int32(1)) | sgn) << (k + np.int32(1))) | (top << np.int32(1))) | st
-    return tab[idx]
+    idx = ((((row << np.int32(1)) | sgn) << ((k + np.int32(1)) & np.int32(31))) | (top << np.int32(1))) | st
+    return tab[np.uint64(idx)]
 
 
 def table_args(p):
@@ -204,260 +198,3 @@ def abs_max_f32(xb):
     if m > np.int32(0x7F800000):
         m = np.int32(0x7FC00000)
     return i32_as_f32(m)
-
-
-@jit
-def _mx_scale_exp(a, rule, emax, mbits, inv_max):
-    """Unbiased power-of-two exponent of a block with max pattern ``a`` (finite or inf).
-
-    rule 0 floor, 1 ceil, 2 even, 3 rceil (NVIDIA: round amax*fp32(1/max) up).
-    Returns a value in [-127, 128]; 128 means the NaN scale.
-    """
-    if rule == 3:
-        d = f32_as_i32(np.float32(i32_as_f32(np.int32(a)) * inv_max))
-        eb = np.int32(d >> np.int32(23))
-        mt = np.int32(d & np.int32(0x7FFFFF))
-        if eb == 0:
-            e = np.int32(-127) if mt <= np.int32(0x400000) else np.int32(-126)
-        elif eb == 255:
-            e = np.int32(127)  # satfinite
-        else:
-            e = np.int32(eb - np.int32(127) + np.int32(mt != 0))
-            e = np.int32(min(e, np.int32(127)))
-        return e
-    eb = np.int32(a >> np.int32(23))
-    mt = np.int32(a & np.int32(0x7FFFFF))
-    if rule == 2:
-        a2 = np.int32((a + (np.int32(1) << np.int32(22 - mbits))) & np.int32(0x7F800000))
-        eb = np.int32(a2 >> np.int32(23))
-        mt = np.int32(0)
-    e = np.int32(eb - np.int32(127) - emax)
-    if rule == 1:
-        e = np.int32(e + np.int32(mt != 0))
-    return np.int32(min(max(e, np.int32(-127)), np.int32(128)))
-
-
-@jit
-def mx_decode_f32(codes, scales, bs, table, out):
-    """float32 values ``table[code] * 2**(scale - 127)`` (scale 0xFF: NaN)."""
-    rows, n = codes.shape
-    nb = scales.shape[1]
-    qnan = np.float32(np.nan)
-    for r in range(rows):
-        for b in range(nb):
-            lo = b * bs
-            hi = min(lo + bs, n)
-            c = np.int32(scales[r, b])
-            if c == 0:
-                s = i32_as_f32(np.int32(0x00400000))
-            else:
-                s = i32_as_f32(np.int32(c << np.int32(23)))
-            s = qnan if c == 255 else s
-            for i in range(lo, hi):
-                out[r, i] = table[codes[r, i]] * s
-
-
-@jit
-def nv_decode_f32(codes, scales, bs, table, scale_vals, ts, out):
-    """float32 values ``table[code] * fl(scale_vals[scale] * ts)`` (torchao's order)."""
-    rows, n = codes.shape
-    nb = scales.shape[1]
-    for r in range(rows):
-        for b in range(nb):
-            lo = b * bs
-            hi = min(lo + bs, n)
-            s = scale_vals[scales[r, b]] * ts
-            for i in range(lo, hi):
-                out[r, i] = table[codes[r, i]] * s
-
-
-# --------------------------------------------------------------------------- chunked fast paths
-#
-# The fast paths split the work in chunks of whole blocks: a loop here computes
-# the scales of the blocks of a chunk and writes the scaled float32 values into
-# a cache-resident buffer; the caller hands the buffer to the public
-# ``numfmt.encode`` (saturating nearest-even), so the element rounding is the
-# core codec's. Blocks are numbered over the flattened (rows, n) array: block g
-# is row g // nb, block g % nb of that row, and consecutive blocks are
-# contiguous in memory.
-
-_ABS = np.int32(0x7FFFFFFF)
-SUB = 256  # blocks per sub-chunk of the phased loops (work needs 25 * SUB int32)
-
-
-@jit
-def _amax_bits(xf, lo, hi, tmp):
-    """Largest |x| pattern of xf[lo:hi]. Full blocks of 16 and 32 use a halving
-    tree of fixed-length map loops, which LLVM vectorises (a plain max-reduction
-    loop it does not)."""
-    m = hi - lo
-    if m == 32:
-        for i in range(16):
-            tmp[i] = max(xf[lo + i] & _ABS, xf[lo + 16 + i] & _ABS)
-        for i in range(8):
-            tmp[i] = max(tmp[i], tmp[i + 8])
-    elif m == 16:
-        for i in range(8):
-            tmp[i] = max(xf[lo + i] & _ABS, xf[lo + 8 + i] & _ABS)
-    else:
-        a = np.int32(0)
-        for i in range(lo, hi):
-            a = max(a, np.int32(xf[i] & _ABS))
-        return a
-    for i in range(4):
-        tmp[i] = max(tmp[i], tmp[i + 4])
-    return np.int32(max(max(tmp[0], tmp[2]), max(tmp[1], tmp[3])))
-
-
-@jit
-def _block_span(g, n, nb, bs):
-    r = g // nb
-    b = g - r * nb
-    lo = r * n + b * bs
-    return lo, lo + min(bs, n - b * bs)
-
-
-@jit
-def _chunk_amax(xf, base, nbk, bs, t1, t2, amax):
-    """amax[b] = largest |x| pattern of the full block b (bs = 16 or 32) of xf[base:],
-    for b < nbk: halving levels over the whole chunk, each a map loop (vectorised)."""
-    if bs == 32:
-        for b in range(nbk):
-            o = base + b * 32
-            for i in range(16):
-                t1[b * 16 + i] = max(xf[o + i] & _ABS, xf[o + 16 + i] & _ABS)
-        for b in range(nbk):
-            for i in range(8):
-                t2[b * 8 + i] = max(t1[b * 16 + i], t1[b * 16 + 8 + i])
-    else:
-        for b in range(nbk):
-            o = base + b * 16
-            for i in range(8):
-                t2[b * 8 + i] = max(xf[o + i] & _ABS, xf[o + 8 + i] & _ABS)
-    for b in range(nbk):
-        for i in range(4):
-            t1[b * 4 + i] = max(t2[b * 8 + i], t2[b * 8 + 4 + i])
-    for b in range(nbk):
-        amax[b] = max(max(t1[b * 4], t1[b * 4 + 1]), max(t1[b * 4 + 2], t1[b * 4 + 3]))
-
-
-@jit
-def _mx_full(xf, bs, g0, g1, rule, emax, mbits, inv_max, scales, buf, work):
-    """mx_scale_chunk for rows made of whole blocks of 16 or 32, in vectorisable phases."""
-    nbk = g1 - g0
-    base = g0 * bs
-    t1 = work[: nbk * 16]
-    t2 = work[nbk * 16: nbk * 24]
-    am = work[nbk * 24: nbk * 25]
-    _chunk_amax(xf, base, nbk, bs, t1, t2, am)
-    for b in range(nbk):
-        a = am[b]
-        e = np.int32(128) if a > np.int32(0x7F800000) else _mx_scale_exp(a, rule, emax, mbits, inv_max)
-        scales[g0 + b] = np.int32(e + np.int32(127))
-        am[b] = e
-    for b in range(nbk):
-        e = am[b]
-        s = i32_as_f32(np.int32((np.int32(127) - e) << np.int32(23)))
-        s = i32_as_f32(np.int32(0x00400000)) if e == np.int32(127) else s
-        s = np.float32(0.0) if e == np.int32(128) else s
-        o = b * bs
-        if bs == 32:
-            for i in range(32):
-                buf[o + i] = np.float32(i32_as_f32(xf[base + o + i]) * s)
-        else:
-            for i in range(16):
-                buf[o + i] = np.float32(i32_as_f32(xf[base + o + i]) * s)
-    return nbk * bs
-
-
-@jit
-def mx_scale_chunk(xf, n, nb, bs, g0, g1, rule, emax, mbits, inv_max, scales, buf, work):
-    """Scales of blocks g0..g1-1 (E8M0 codes into ``scales``) and their scaled
-    elements ``x * 2**-e`` into ``buf``; a NaN block gets 0xFF and zeros.
-    ``work`` is int32 scratch of >= 25 * SUB entries. Returns the number of
-    elements written."""
-    if (bs == 32 or bs == 16) and n % bs == 0:
-        # sub-chunks of SUB blocks keep x, the scratch and buf in L1/L2 between the phases
-        for s0 in range(g0, g1, SUB):
-            s1 = min(s0 + SUB, g1)
-            _mx_full(xf, bs, s0, s1, rule, emax, mbits, inv_max, scales, buf[(s0 - g0) * bs:], work)
-        return (g1 - g0) * bs
-    tmp = np.empty(32, np.int32)
-    start, _ = _block_span(g0, n, nb, bs)
-    for g in range(g0, g1):
-        lo, hi = _block_span(g, n, nb, bs)
-        o = lo - start
-        a = _amax_bits(xf, lo, hi, tmp)
-        e = np.int32(128) if a > np.int32(0x7F800000) else _mx_scale_exp(a, rule, emax, mbits, inv_max)
-        if e == np.int32(128):
-            scales[g] = 255
-            for i in range(hi - lo):
-                buf[o + i] = np.float32(0.0)
-            continue
-        scales[g] = np.int32(e + np.int32(127))
-        s = i32_as_f32(np.int32((np.int32(127) - e) << np.int32(23)))
-        s = i32_as_f32(np.int32(0x00400000)) if e == np.int32(127) else s
-        for i in range(hi - lo):
-            buf[o + i] = np.float32(i32_as_f32(xf[lo + i]) * s)
-    _, end = _block_span(g1 - 1, n, nb, bs)
-    return end - start
-
-
-@jit
-def nv_scale_chunk(xf, n, nb, bs, g0, g1, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals,
-                   emx, smin, smax, scales, buf, work):
-    """NVFP4-style scales of blocks g0..g1-1 and the scaled elements, with the
-    recipe's float32 operations: recipe 0 TransformerEngine (``s_enc`` = S_enc),
-    1 torchao two-level (``pts``), 2 torchao one-level. The scale code comes from
-    the scale format's rounding table (nearest-even, saturating, built by
-    round_pack). Returns -1 when a block holds a NaN (the caller uses the general
-    path), else the number of elements written."""
-    tmp = np.empty(32, np.int32)
-    one = np.float32(1.0)
-    mult = np.float32(s_enc * np.float32(one / emx))
-    s_dec = np.float32(one / s_enc)
-    flt_max = np.float32(3.4028234663852886e38)
-    rpts = np.float32(one / pts)
-    full = n % bs == 0
-    start = g0 * bs if full else _block_span(g0, n, nb, bs)[0]
-    pre = full and (bs == 16 or bs == 32)
-    am = work[SUB * 24: SUB * 25]
-    for g in range(g0, g1):
-        if pre and (g - g0) % SUB == 0:
-            nbk = min(SUB, g1 - g)
-            _chunk_amax(xf, g * bs, nbk, bs, work[: SUB * 16], work[SUB * 16: SUB * 24], am)
-        if full:
-            lo = g * bs
-            hi = lo + bs
-        else:
-            lo, hi = _block_span(g, n, nb, bs)
-        a = am[(g - g0) % SUB] if pre else _amax_bits(xf, lo, hi, tmp)
-        if a > np.int32(0x7F800000):
-            return -1
-        amax = i32_as_f32(np.int32(a))
-        if recipe == 0:
-            ds = np.float32(amax * mult)
-            sc = _tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
-            enc = np.float32(min(np.float32(one / np.float32(scale_vals[sc] * s_dec)), flt_max))
-        else:
-            bsc = np.float32(amax / emx)
-            if recipe == 1:
-                bsc = np.float32(bsc / pts)
-            bsc = np.float32(min(max(bsc, smin), smax))
-            sc = _tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
-            if recipe == 1:
-                enc = np.float32(rpts / scale_vals[sc])
-            else:
-                enc = np.float32(one / scale_vals[sc])
-        scales[g] = sc
-        o = lo - start
-        if full and bs == 16:
-            for i in range(16):
-                buf[o + i] = np.float32(i32_as_f32(xf[lo + i]) * enc)
-        else:
-            for i in range(hi - lo):
-                buf[o + i] = np.float32(i32_as_f32(xf[lo + i]) * enc)
-    if full:
-        return (g1 - g0) * bs
-    _, end = _block_span(g1 - 1, n, nb, bs)
-    return end - start

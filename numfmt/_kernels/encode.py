@@ -10,23 +10,31 @@ from .bits import f64_as_i64
 from .jit import jit
 from .round import round_pack
 
-__all__ = ["decompose", "random_bits", "encode_loop", "encode_int_loop", "encode_flat"]
+__all__ = ["decompose", "splitmix64", "random_bits", "encode_loop", "encode_int_loop", "encode_flat"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 @jit
-def random_bits(key, index, nbits):
-    """N random bits for element ``index``: SplitMix64 of (key, index).
-
-    A counter-based generator: the bits of an element depend only on the key and
-    the element's flat index, never on chunking or threads.
-    """
-    z = np.uint64(key) + (np.uint64(index) + np.uint64(1)) * _GOLDEN
+def splitmix64(key, counter):
+    """SplitMix64 output number ``counter`` of the stream ``key`` (a counter-based generator)."""
+    z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return np.int64(z >> np.uint64(64 - nbits))
+    return z ^ (z >> np.uint64(31))
+
+
+@jit
+def random_bits(key, index, nbits):
+    """N random bits for element ``index``: the top N bits of one 32-bit half of SplitMix64.
+
+    Element i takes the low (i even) or high (i odd) half of output number i // 2,
+    so one 64-bit hash serves two elements. The bits of an element depend only on
+    the key and its flat index, never on chunking or threads.
+    """
+    z = splitmix64(key, np.uint64(index) >> np.uint64(1))
+    half = (z >> ((np.uint64(index) & np.uint64(1)) << np.uint64(5))) & np.uint64(0xFFFFFFFF)
+    return np.int64(half >> np.uint64(32 - nbits))
 
 
 @jit

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
-from .encode import decompose, random_bits
+from .encode import decompose, splitmix64
 from .jit import jit
 from .round import overflow_code, round_pack
 
@@ -249,10 +249,21 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
 
 
 @jit
-def fill_bits(buf, key, start, nbits):
-    """``buf[i] = random_bits(key, start + i, nbits)``: the seeded stream, a chunk at a time."""
-    for i in range(buf.size):
-        buf[i] = np.uint32(random_bits(key, start + i, nbits))
+def fill_bits(pairs, key, start, n, nbits):
+    """``random_bits(key, start + i, nbits)`` for i < n, as a uint32 view into ``pairs``.
+
+    One SplitMix64 output per pair of elements (see ``random_bits``): both halves
+    are written by one uint64 store into the scratch ``pairs`` (>= n // 2 + 1 long).
+    """
+    j0 = start >> 1
+    npairs = ((start + n - 1) >> 1) - j0 + 1 if n > 0 else 0
+    sh = np.uint64(32 - nbits)
+    lo32 = np.uint64(0xFFFFFFFF)
+    for k in range(npairs):
+        z = splitmix64(key, j0 + k)
+        pairs[k] = ((z & lo32) >> sh) | ((z >> np.uint64(32) >> sh) << np.uint64(32))
+    par = start & 1
+    return pairs.view(np.uint32)[par:par + n]
 
 
 _SR_STEP = 4096  # elements per chunk of random bits (a cache-resident uint32 buffer)
@@ -273,14 +284,10 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     ovf_p, ovf_n, tz_p, tz_n = _I32(c[6]), _I32(c[7]), _I32(c[12]), _I32(c[13])
     short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]  # R never reaches past the sticky bits
     n = xb.size
-    buf = np.empty(min(n, _SR_STEP), np.uint32)
+    pairs = np.empty(_SR_STEP // 2 + 1, np.uint64)
     for lo in range(0, n, _SR_STEP):
         hi = min(lo + _SR_STEP, n)
-        if rkind == 1:
-            rb = rarr[lo:hi]
-        else:
-            rb = buf[: hi - lo]
-            fill_bits(rb, key, offset + lo, nbits)
+        rb = rarr[lo:hi] if rkind == 1 else fill_bits(pairs, key, offset + lo, hi - lo, nbits)
         x, o = xb[lo:hi], out[lo:hi]
         if short:
             amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits)

@@ -1,0 +1,116 @@
+""":class:`BlockArray`: element codes plus one scale code per block."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .formats import get_block_format
+
+
+class BlockArray:
+    """Encoded block-scaled data: element codes plus one scale code per block.
+
+    Attributes
+    ----------
+    codes : ndarray
+        Element codes (unpacked), the shape of the encoded array.
+    scales : ndarray
+        Scale codes: ``codes.shape`` with ``axis`` reduced to ``ceil(n / block_size)``.
+    format : BlockFormat
+    axis : int
+        The blocked axis (non-negative).
+    tensor_scale : numpy.float32 or None
+        Second-level decode scale (values are multiplied by it).
+    scale_rule, recipe : str
+        How the array was encoded (informational).
+
+    Examples
+    --------
+    >>> import numpy as np, numfmt
+    >>> ba = numfmt.encode(np.arange(8, dtype=np.float32), "mxfp4")
+    >>> ba.scales.tolist(), ba.codes.tolist()
+    ([127], [0, 2, 4, 5, 6, 6, 7, 7])
+    >>> numfmt.decode(ba).tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 4.0, 6.0, 6.0]
+    """
+
+    __slots__ = ("axis", "codes", "format", "recipe", "scale_rule", "scales", "tensor_scale")
+
+    def __init__(self, codes, scales, fmt, *, axis: int = -1, tensor_scale=None,
+                 scale_rule: str | None = None, recipe: str | None = None):
+        f = get_block_format(fmt)
+        codes = np.asarray(codes)
+        scales = np.asarray(scales)
+        for name, arr, sub in (("codes", codes, f.element), ("scales", scales, f.scale)):
+            if arr.dtype.kind not in "iu":
+                raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+            if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= (1 << sub.bits)):
+                bad = int(arr.min()) if int(arr.min()) < 0 else int(arr.max())
+                raise ValueError(f"{name} contains {bad:#x}, outside the {sub.bits}-bit codes of {sub.name}")
+        if codes.ndim == 0:
+            raise ValueError("codes must have at least one dimension")
+        ax = _norm_axis(axis, codes.ndim)
+        expect = list(codes.shape)
+        expect[ax] = -(-codes.shape[ax] // f.block_size)
+        if scales.shape != tuple(expect):
+            raise ValueError(f"scales has shape {scales.shape}, expected {tuple(expect)} for codes of shape "
+                             f"{codes.shape}, axis={ax} and block_size={f.block_size}")
+        self.codes = codes.astype(f.element.code_dtype, copy=False)
+        self.scales = scales.astype(f.scale.code_dtype, copy=False)
+        self.format = f
+        self.axis = ax
+        if tensor_scale is not None:
+            ts = np.float32(tensor_scale)
+            if ts < 0:
+                raise ValueError(f"tensor_scale must be a non-negative float32, got {tensor_scale!r}")
+            if np.isfinite(ts) and float(ts) != float(tensor_scale):
+                raise ValueError(f"tensor_scale {tensor_scale!r} is not exact in float32")
+            tensor_scale = ts
+        self.tensor_scale = tensor_scale
+        self.scale_rule = scale_rule if scale_rule is not None else f.scale_rule
+        self.recipe = recipe if recipe is not None else f.recipe
+
+    @classmethod
+    def _trusted(cls, codes, scales, f, axis: int, tensor_scale, scale_rule: str, recipe: str):
+        """Construction for encode's own output, without the validation of ``__init__``
+        (no scan of the codes): the arguments are already checked, shaped and typed."""
+        self = object.__new__(cls)
+        self.codes = codes.astype(f.element.code_dtype, copy=False)
+        self.scales = scales.astype(f.scale.code_dtype, copy=False)
+        self.format = f
+        self.axis = axis
+        self.tensor_scale = None if tensor_scale is None else np.float32(tensor_scale)
+        self.scale_rule = scale_rule
+        self.recipe = recipe
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the encoded array."""
+        return self.codes.shape
+
+    def pack(self, *, order: str = "low_first") -> np.ndarray:
+        """Element codes packed along the flattened array (C order), see :func:`numfmt.pack`.
+
+        Examples
+        --------
+        >>> import numfmt
+        >>> numfmt.encode([1.0, 6.0], "mxfp4").pack().tolist()   # 0x2 low, 0x7 high
+        [114]
+        """
+        from ..packing import pack
+
+        return pack(self.codes.reshape(-1), self.format.element.bits, order=order)
+
+    def __repr__(self) -> str:
+        ts = "" if self.tensor_scale is None else f", tensor_scale={float(self.tensor_scale)!r}"
+        return (f"BlockArray(format={self.format.name!r}, shape={self.shape}, axis={self.axis}, "
+                f"scale_rule={self.scale_rule!r}, recipe={self.recipe!r}{ts})")
+
+
+def _norm_axis(axis, ndim: int) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis={axis} is out of range for an array of {ndim} dimension(s)")
+    return int(axis) % ndim

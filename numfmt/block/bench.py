@@ -1,0 +1,45 @@
+"""Block encode/decode throughput (``numfmt bench``, docs/performance.md)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .decoder import decode
+from .encoder import encode
+
+
+def bench_rows(n: int = 10_000_000, *, repeats: int = 5):
+    """Throughput rows ``(name, elements/s)`` of block encode/decode along the last axis.
+
+    Includes ``np.copyto`` of float32 measured in the same process (ratios are
+    what matter). Single-threaded numba kernels; medians of ``repeats`` runs
+    after a warm-up; decode writes into a reused float32 buffer (``out=``),
+    encode allocates its BlockArray.
+
+    Examples
+    --------
+    >>> rows = bench_rows(4096, repeats=1)
+    >>> rows[0][0]
+    'np.copyto float32'
+    """
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(n).astype(np.float32)
+    y = np.empty_like(x)
+
+    def med(fn):
+        fn()
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return x.size / float(np.median(ts))
+
+    rows = [("np.copyto float32", med(lambda: np.copyto(y, x)))]
+    for name in ("mxfp4", "mxfp8_e4m3", "nvfp4"):
+        ba = encode(x, name)
+        rows.append((f"{name} encode", med(lambda name=name: encode(x, name))))
+        rows.append((f"{name} decode", med(lambda ba=ba: decode(ba, out=y))))
+    return rows

@@ -1,0 +1,112 @@
+"""``decode`` (:class:`BlockArray` -> float32/float64 values): the fused float32 loops, the exact
+float64 path."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import FloatFormat
+from .array import BlockArray
+from .scales import _is_e8m0
+from .values import _all_values, _elem_table, _scale_values
+
+
+def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
+    """Values of a :class:`BlockArray`: ``element * scale (* tensor_scale)``.
+
+    float32 results are computed as torchao does: ``fl(element * fl(scale *
+    tensor_scale))`` (one rounding without a tensor scale; exact unless the
+    product leaves the float32 range). float64 results are exact. A NaN scale
+    makes its whole block NaN.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> ba = numfmt.encode([1.0, -3.0, 0.2, 12.0], "mxfp4")
+    >>> numfmt.decode(ba).tolist()
+    [1.0, -3.0, 0.0, 12.0]
+    """
+    if not isinstance(ba, BlockArray):
+        raise TypeError(f"decode of a block format needs a BlockArray, got {type(ba).__name__}")
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    f = ba.format
+    ef, sf, bs = f.element, f.scale, f.block_size
+    ax = ba.axis
+    c2 = np.ascontiguousarray(np.moveaxis(ba.codes, ax, -1))
+    mshape = c2.shape
+    n = mshape[-1]
+    c2 = c2.reshape(-1, n)
+    s2 = np.ascontiguousarray(np.moveaxis(ba.scales, ax, -1)).reshape(c2.shape[0], -1)
+    if out is not None and (not isinstance(out, np.ndarray) or out.shape != ba.codes.shape or out.dtype != dt
+                            or not out.flags.writeable):
+        raise ValueError(f"out must be a writeable {dt} array of shape {ba.codes.shape}")
+    direct = out is not None and ax == ba.codes.ndim - 1 and out.flags.c_contiguous
+    res = out.reshape(c2.shape) if direct else np.empty(c2.shape, dt)
+    if c2.size:
+        _decode2(c2, s2, ef, sf, bs, ba.tensor_scale, res)
+    if direct:
+        return out
+    res = np.moveaxis(res.reshape(mshape), -1, ax)
+    if out is not None:
+        out[...] = res
+        return out
+    return np.ascontiguousarray(res)
+
+
+def _elem_arith(ef):
+    """(arguments of the decode loops' arithmetic element value, the smallest
+    magnitude code whose arithmetic value is not the table's (those codes take
+    the table; 0: always the table), the float32 table); see
+    ``_kernels/block_fast.py:_elem_value``. Cached."""
+    key = "block_elem_arith"
+    t = ef._cache.get(key)
+    if t is None:
+        table = _elem_table(ef, np.float32)
+        spec = 0
+        args = (0, 0, 0, 0, 0, 0, 0.0)
+        if (isinstance(ef, FloatFormat) and 2 <= ef.bits <= 16 and 1 <= ef.mantissa_bits <= 22
+                and -126 <= 1 - ef.bias and (1 << ef.exponent_bits) - 1 - ef.bias <= 127):
+            bits, m = ef.bits, ef.mantissa_bits
+            args = (1 << (bits - 1), 32 - bits, (1 << (bits - 1)) - 1, 23 - m, 1 << m, (127 - ef.bias) << 23,
+                    2.0 ** (1 - ef.bias))
+            c = np.arange(1 << bits, dtype=np.int64)
+            mag = c & args[2]
+            sub = mag < args[4]
+            p = ((mag << args[3]) + args[5] + np.where(sub, 1 << 23, 0)).astype(np.uint32).view(np.float32)
+            v = (p - np.where(sub, np.float32(args[6]), np.float32(0))).astype(np.float32)
+            v = (v.view(np.uint32) | ((c & args[0]) << args[1]).astype(np.uint32)).view(np.int32)
+            bad = v != table.view(np.int32)
+            spec = int(mag[bad].min()) if bad.any() else 1 << bits
+        ea = (*(np.int32(a) for a in args[:6]), np.float32(args[6]))
+        t = (ea, np.int32(spec), table)
+        ef._cache[key] = t
+    return t
+
+
+def _decode2(c2, s2, ef, sf, bs, ts, res):
+    from .._kernels import block_fast as KF
+
+    n = c2.shape[1]
+    nb = s2.shape[1]
+    if ef.bits > 16:
+        raise ValueError(f"element format {ef.name} is too wide for block decoding")
+    if res.dtype == np.float32 and ((_is_e8m0(sf) and ts is None) or sf.bits <= 16):
+        cf, sfl, of = c2.reshape(-1), s2.reshape(-1), res.reshape(-1)
+        if _is_e8m0(sf) and ts is None:
+            KF.mx_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), *_elem_arith(ef), of)
+        else:
+            KF.nv_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), _scale_values(sf),
+                             np.float32(1.0) if ts is None else np.float32(ts), *_elem_arith(ef), of)
+        return
+    # exact float64 (and wide scale formats)
+    from ..codec import decode as _dec
+
+    sv = _all_values(sf) if sf.bits <= 16 else None
+    svals64 = sv[s2.astype(np.int64)] if sv is not None else np.asarray(_dec(s2, sf, dtype=np.float64))
+    if ts is not None:
+        svals64 = svals64 * float(ts)
+    ev = _elem_table(ef, np.float64)[c2.astype(np.int64)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        res[...] = ev * np.repeat(svals64, bs, axis=1)[:, :n]

@@ -1,0 +1,83 @@
+"""Element encoding: random bits, the exact funnel loop, the fused loops' rounding
+constants, torchao's FP4/FP6 casts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import FloatFormat
+from ..policy import random_spec
+
+_SAT = {"finite": 1, "propagate": 2}
+
+
+def _random_array(random, rbits, mode, shape, ax):
+    """(rkind, bits moved so that ``ax`` is last, flattened to 2D, nbits)."""
+    rkind, rarr, key, nbits = random_spec(random, rbits, mode, shape)
+    if rkind == 0:
+        return 0, np.zeros((1, 1), np.uint32), nbits
+    if rkind == 2:
+        from .._kernels.block import fill_random
+
+        rarr = np.empty(int(np.prod(shape)), np.uint32)
+        fill_random(np.int64(key), np.int64(nbits), rarr)
+    r = np.moveaxis(rarr.reshape(shape), ax, -1)
+    return 1, np.ascontiguousarray(r).reshape(-1, shape[ax] if shape[ax] else 1), nbits
+
+
+def _encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=None):
+    """Exact encode of v2 * 2**-shift (per block) into element codes; NaN -> nan_code."""
+    from .._kernels import block as K
+    from .._kernels import params as PP
+
+    p = ef.kernel_params
+    if nan_code is not None:
+        p = PP.with_overrides(p, NAN=nan_code, NNAN=nan_code)
+    out = np.empty(v2.shape, ef.code_dtype)
+    if v2.size:
+        K.scaled_encode(v2, np.ascontiguousarray(shifts, np.int64), np.int64(bs), p, np.int64(mode),
+                        np.int64(sat), np.int64(rkind), rarr, np.int64(nbits), out)
+    return out
+
+
+def _elem_rne_args(ef):
+    """int32 arguments of the fused loops' element rounding (nearest-even, saturating),
+    or None when the format does not allow them (the caller takes the general path)."""
+    from .._kernels import fast as F
+    from .._kernels import params as PP
+
+    if not isinstance(ef, FloatFormat):
+        return None
+    p = ef.kernel_params
+    # x * 2**-e below 2**-126 must round to zero: half the smallest subnormal >= 2**-125
+    if not (F.eligible(p, magic=True) and p[PP.EMIN] - p[PP.M] - 1 >= -126):
+        return None
+    c = F.constants(p, np.int64(_SAT["finite"]))
+    if (c[6], c[7]) != (c[8], c[9]):  # an infinite product must saturate like an overflow
+        return None
+    return tuple(np.int32(v) for v in (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]))
+
+
+def _torchao_floatx_codes(v, ef):
+    """torchao ``_f32_to_floatx_unpacked`` (FP4/FP6): RNE with saturation; NaN -> its bit formula."""
+    from ..codec import encode as _enc
+
+    codes = np.asarray(_enc(np.where(np.isnan(v), np.float32(0), v), ef, saturation="finite"))
+    nanm = np.isnan(v)
+    if nanm.any():
+        eb, mb = ef.exponent_bits, ef.mantissa_bits
+        b = v.view(np.int32).astype(np.int64)
+        sign = b & -0x80000000
+        xa = b & 0x7FFFFFFF
+        bias = (1 << (eb - 1)) - 1
+        nx = xa + ((bias - 127) << 23) + ((1 << (23 - mb - 1)) - 1)
+        nx = nx + ((xa >> (23 - mb)) & 1)
+        nx = (nx >> (23 - mb)) & 0xFF
+        slp = (sign >> (31 - mb - eb)) & (1 << (eb + mb))
+        garbage = (nx | slp) & ((1 << ef.bits) - 1)
+        codes = np.where(nanm, garbage, codes)
+    return codes.astype(ef.code_dtype)
+
+
+def _nan_or_zero(ef):
+    return None if ef.code_of_nan is not None else 0

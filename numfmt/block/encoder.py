@@ -1,0 +1,136 @@
+"""``encode`` (x -> :class:`BlockArray`) and ``quantize``: argument checks, axis handling, and
+dispatch to the scale families (:mod:`.mx`, :mod:`.nvfp4`, :mod:`.p3109`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..policy import parse_rounding
+from .array import BlockArray, _norm_axis
+from .decoder import decode
+from .elements import _random_array
+from .formats import (
+    NONFINITE,
+    SCALE_RULES,
+    _check_choice,
+    _check_scale_capable,
+    _default_recipe,
+    _recipes_for,
+    get_block_format,
+)
+from .inputs import _as_float
+from .mx import _encode_pow2
+from .nvfp4 import _encode_amax
+from .p3109 import _encode_p3109
+
+
+def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: str = "nearest_even",
+           random=None, rbits: int | None = None, recipe: str | None = None, tensor_scale=None,
+           tensor_amax=None, nonfinite: str = "amax", scale_rounding: str | None = None) -> BlockArray:
+    """Encode ``x`` into a block format; blocks run along ``axis``.
+
+    Parameters
+    ----------
+    x : array_like of float
+        float16/bfloat16/float32 (computed in float32) or float64.
+    fmt : str or BlockFormat
+        ``"mxfp8_e4m3"``, ``"mxfp8_e5m2"``, ``"mxfp6_e3m2"``, ``"mxfp6_e2m3"``,
+        ``"mxfp4"`` (``"mxfp4_e2m1"``), ``"mxint8"``, ``"nvfp4"`` or a custom format.
+    axis : int
+        Axis along which consecutive elements form blocks. When its length is
+        not a multiple of the block size the last block is shorter; its scale
+        comes from the elements it has.
+    scale_rule : str, optional
+        ``floor`` (OCP; MX default), ``ceil``, ``even``, ``rceil`` (NVIDIA),
+        ``rceil_torchao``, ``amax`` (NVFP4 default) or ``max_abs_finite`` (P3109
+        ConvertToBlockMaxAbsFinite: the scale is the largest finite |x| rounded
+        with ``scale_rounding`` into the scale format, elements are x / scale
+        rounded once).
+    rounding, random, rbits :
+        Element rounding, as in :func:`numfmt.encode` (stochastic roundings take
+        random bits per element of ``x``; see :func:`ptx_e2m1x4_rbits`).
+    recipe : str, optional
+        Power-of-two rules: ``ocp`` (default, exact) or ``torchao`` (torchao 0.18
+        ``to_mx``, quirks included). ``amax``: ``te`` (default), ``torchao``,
+        ``modelopt``.
+    tensor_scale : None, False or float
+        ``amax`` rule only. None: the format's default (NVFP4: two-level, the
+        tensor scale computed from the tensor's amax by the recipe); False:
+        one-level; a float: this float32 decode tensor scale.
+    tensor_amax : float, optional
+        A calibrated tensor amax to compute the tensor scale from.
+    nonfinite : {"amax", "nan", "finite"}
+        Blocks with inf/NaN (power-of-two rules). ``amax`` (torchao): the scale
+        comes from the block maximum as it is (inf counts as 2**128; a NaN makes
+        the NaN scale); ``nan`` (OCP/microxcaling): any inf or NaN gives the NaN
+        scale; ``finite`` (P3109 ConvertToBlockMaxAbsFinite): the scale comes
+        from the finite elements, infinities saturate or stay infinite per
+        element, a NaN element keeps a NaN code (or makes the NaN scale when the
+        element format has no NaN).
+    scale_rounding : str, optional
+        Rounding of the scale for ``max_abs_finite`` (default ``toward_positive``).
+
+    Returns
+    -------
+    BlockArray
+
+    Examples
+    --------
+    >>> import numpy as np, numfmt
+    >>> x = ((np.arange(32) - 16) * 0.46875).astype(np.float32)
+    >>> ba = numfmt.encode(x, "mxfp4")
+    >>> hex(int(ba.scales[0])), ba.codes[:4].tolist()
+    ('0x7f', [15, 15, 15, 15])
+    >>> hex(int(numfmt.encode(x, "mxfp4", scale_rule="ceil").scales[0]))
+    '0x80'
+    """
+    f = get_block_format(fmt)
+    rule = _check_choice("scale_rule", scale_rule if scale_rule is not None else f.scale_rule, SCALE_RULES)
+    if recipe is None:
+        recipe = f.recipe if _recipes_for(rule) == _recipes_for(f.scale_rule) else _default_recipe(rule)
+    recipe = _check_choice("recipe", recipe, _recipes_for(rule))
+    nonfinite = _check_choice("nonfinite", nonfinite, NONFINITE)
+    _check_scale_capable(f.scale, rule)
+    _, mode = parse_rounding(rounding)
+    xa = _as_float(x)
+    if xa.ndim == 0:
+        raise ValueError("x must have at least one dimension (axis=... is out of range for a scalar)")
+    ax = _norm_axis(axis, xa.ndim)
+    if rule != "amax" and (tensor_scale not in (None, False) or tensor_amax is not None):
+        raise ValueError(f"tensor_scale/tensor_amax need scale_rule='amax', got scale_rule={rule!r}")
+    moved = np.moveaxis(xa, ax, -1)
+    mshape = moved.shape
+    n = mshape[-1]
+    x2 = np.ascontiguousarray(moved).reshape(-1, n)
+    rkind, rarr, nbits = _random_array(random, rbits, mode, xa.shape, ax)
+    if scale_rounding is not None and rule != "max_abs_finite":
+        raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")
+    if rule == "amax":
+        codes2, scales2, ts = _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
+    elif rule == "max_abs_finite":
+        codes2, scales2 = _encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, rarr, nbits)
+        ts = None
+    else:
+        if recipe == "torchao" and rule == "rceil":
+            raise ValueError("recipe='torchao' computes rceil its own way: use scale_rule='rceil_torchao' "
+                             "(scale_rule='rceil' is NVIDIA's exact round-up)")
+        codes2, scales2 = _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits)
+        ts = None
+    codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
+    scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
+    return BlockArray._trusted(np.ascontiguousarray(codes), np.ascontiguousarray(scales), f, ax, ts, rule, recipe)
+
+
+def quantize(x, fmt, *, dtype=None, **options) -> np.ndarray:
+    """``decode(encode(x, fmt, **options))`` in x's float dtype (float32 for narrower inputs).
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> numfmt.quantize([0.3, -1.2, 5.0, 100.0], "mxfp4").tolist()   # scale 2**4
+    [0.0, -0.0, 8.0, 96.0]
+    """
+    ba = encode(x, fmt, **options)
+    if dtype is None:
+        dtype = np.float64 if np.asarray(x).dtype == np.float64 else np.float32
+    return decode(ba, dtype=dtype)

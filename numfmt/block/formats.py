@@ -1,0 +1,234 @@
+"""Block formats as data: :class:`BlockFormat`, the scale rules and recipes, the registry."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..formats import FloatFormat, IntFormat
+from ..presets import get_format
+
+POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
+SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
+POW2_RECIPES = ("ocp", "torchao")
+AMAX_RECIPES = ("te", "torchao", "modelopt")
+RECIPES = ("ocp", "torchao", "te", "modelopt", "p3109")
+
+
+def _recipes_for(rule: str):
+    if rule == "amax":
+        return AMAX_RECIPES
+    if rule == "max_abs_finite":
+        return ("p3109",)
+    return POW2_RECIPES
+
+
+def _default_recipe(rule: str) -> str:
+    return _recipes_for(rule)[0] if rule != "amax" else "te"
+
+
+NONFINITE = ("amax", "nan", "finite")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockFormat:
+    """A block-scaled format: ``block_size`` elements share one scale.
+
+    The value of element ``i`` of a block is ``element(code_i) * scale(s)``
+    (times the tensor scale when there is one).
+
+    Parameters
+    ----------
+    name : str
+        Name used by the registry.
+    element : str or FloatFormat or IntFormat
+        Element format (``"e2m1"``, ``"e4m3"``, ``"mxint8_element"`` ...).
+    scale : str or FloatFormat
+        Scale format (``"e8m0"``, ``"ue4m3"``, ``"binary32"``, ``"binary8p1uf"`` ...).
+    block_size : int
+        Elements per block, >= 1 (32 for MX, 16 for NVFP4).
+    scale_rule : str
+        Default scale rule: a power-of-two rule (``"floor"`` ...) or ``"amax"``.
+    recipe : str
+        Default recipe (``"ocp"`` for power-of-two rules, ``"te"`` for amax).
+    tensor_scale : bool
+        Whether ``encode`` computes a second-level float32 tensor scale by
+        default (NVFP4: True).
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> from numfmt.block import BlockFormat
+    >>> f = BlockFormat(name="mxfp8_e4m3_b64", element="e4m3", scale="e8m0", block_size=64)
+    >>> f.block_size, f.element.name, f.scale.name
+    (64, 'float8_e4m3fn', 'float8_e8m0fnu')
+    >>> numfmt.block.get_block_format("mxfp4").element.max
+    6.0
+    """
+
+    name: str
+    element: object
+    scale: object
+    block_size: int
+    scale_rule: str = "floor"
+    recipe: str | None = None
+    tensor_scale: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty str, got {self.name!r}")
+        object.__setattr__(self, "element", get_format(self.element))
+        object.__setattr__(self, "scale", get_format(self.scale))
+        bs = self.block_size
+        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)):
+            raise TypeError(f"block_size must be an int, got {bs!r}")
+        if bs < 1:
+            raise ValueError(f"block_size must be >= 1, got {bs}")
+        object.__setattr__(self, "block_size", int(bs))
+        rule = _check_choice("scale_rule", self.scale_rule, SCALE_RULES)
+        object.__setattr__(self, "scale_rule", rule)
+        recipe = self.recipe
+        if recipe is None:
+            recipe = _default_recipe(rule)
+        recipe = _check_choice("recipe", recipe, _recipes_for(rule))
+        object.__setattr__(self, "recipe", recipe)
+        if not isinstance(self.tensor_scale, bool):
+            raise TypeError(f"tensor_scale must be a bool, got {self.tensor_scale!r}")
+        _check_scale_capable(self.scale, rule)
+        if isinstance(self.element, FloatFormat) and not self.element.signed:
+            raise ValueError(f"element format {self.element.name} must be signed")
+
+    @property
+    def bits_per_element(self) -> float:
+        """Storage bits per element, scale included (tensor scale excluded)."""
+        return self.element.bits + self.scale.bits / self.block_size
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _check_choice(kind: str, value, choices) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{kind} must be a str, got {type(value).__name__}: {value!r}")
+    key = value.strip().lower()
+    if key not in choices:
+        close = difflib.get_close_matches(key, choices, n=2, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{kind}={value!r} is not one of {list(choices)}{hint}")
+    return key
+
+
+def _pow2_range(sf: FloatFormat) -> tuple[int, int]:
+    """Exponents of the smallest and largest positive powers of two of a scale format."""
+    lo = sf.emin - sf.mantissa_bits if (sf.has_zero and sf.subnormals) else sf.emin
+    return lo, sf.emax
+
+
+def _check_scale_capable(sf, rule: str) -> None:
+    what = "power-of-two scales" if rule in POW2_RULES else "positive scales"
+    if not isinstance(sf, FloatFormat):
+        raise ValueError(f"scale format {sf.name} cannot hold the {what} of scale_rule={rule!r} "
+                         "(an integer format has no fractional scales); use e.g. 'e8m0' or 'ue4m3'")
+    lo, hi = _pow2_range(sf)
+    if not lo <= 0 <= hi:
+        raise ValueError(f"scale format {sf.name} cannot hold the {what} of scale_rule={rule!r}: "
+                         f"its powers of two span 2**{lo} .. 2**{hi}, without 1.0")
+    if sf.bits > 32:
+        raise ValueError(f"scale format {sf.name} is wider than 32 bits")
+
+
+_MXINT8 = IntFormat(name="mxint8_element", bits=8, scale_exp=-6)
+_MXINT8_SYM = IntFormat(name="mxint8_element_symmetric", bits=8, symmetric=True, scale_exp=-6)
+_BLOCK_PRESETS = [
+    BlockFormat(name="mxfp8_e4m3", element="float8_e4m3fn", scale="e8m0", block_size=32),
+    BlockFormat(name="mxfp8_e5m2", element="float8_e5m2", scale="e8m0", block_size=32),
+    BlockFormat(name="mxfp6_e3m2", element="float6_e3m2fn", scale="e8m0", block_size=32),
+    BlockFormat(name="mxfp6_e2m3", element="float6_e2m3fn", scale="e8m0", block_size=32),
+    BlockFormat(name="mxfp4", element="float4_e2m1fn", scale="e8m0", block_size=32),
+    BlockFormat(name="mxint8", element=_MXINT8, scale="e8m0", block_size=32),
+    BlockFormat(name="mxint8_symmetric", element=_MXINT8_SYM, scale="e8m0", block_size=32),
+    BlockFormat(name="nvfp4", element="float4_e2m1fn", scale="ue4m3", block_size=16,
+                scale_rule="amax", tensor_scale=True),
+]
+_BLOCK_ALIASES = {"mxfp4_e2m1": "mxfp4", "mxfp8": "mxfp8_e4m3", "mxfp6": "mxfp6_e2m3"}
+_BLOCK_REGISTRY: dict = {f.name: f for f in _BLOCK_PRESETS}
+
+
+def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) -> None:
+    """Add a :class:`BlockFormat` to the registry (names are accepted by ``numfmt.encode``).
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> from numfmt.block import BlockFormat, register_block_format
+    >>> register_block_format(BlockFormat(name="doc_mxfp4_b16", element="e2m1",
+    ...                                   scale="e8m0", block_size=16))
+    >>> numfmt.encode([1.0, 3.0], "doc_mxfp4_b16").scales.tolist()
+    [126]
+    """
+    if not isinstance(fmt, BlockFormat):
+        raise TypeError(f"fmt must be a BlockFormat, got {type(fmt).__name__}")
+    from ..presets import _ALIASES, _REGISTRY
+
+    for n in (fmt.name, *aliases):
+        key = n.lower()
+        if key in _BLOCK_REGISTRY or key in _BLOCK_ALIASES or key in _REGISTRY or key in _ALIASES:
+            raise ValueError(f"format name {n!r} is already registered")
+    _BLOCK_REGISTRY[fmt.name.lower()] = fmt
+    for a in aliases:
+        _BLOCK_ALIASES[a.lower()] = fmt.name.lower()
+
+
+def list_block_formats() -> list[str]:
+    """Names of the registered block formats.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> "nvfp4" in numfmt.block.list_block_formats()
+    True
+    """
+    return list(_BLOCK_REGISTRY)
+
+
+def _lookup(fmt):
+    if isinstance(fmt, BlockFormat):
+        return fmt
+    if isinstance(fmt, str):
+        key = fmt.strip().lower()
+        return _BLOCK_REGISTRY.get(_BLOCK_ALIASES.get(key, key))
+    return None
+
+
+def is_block_format(fmt) -> bool:
+    """Whether ``fmt`` names or is a block format.
+
+    Examples
+    --------
+    >>> from numfmt.block import is_block_format
+    >>> is_block_format("mxfp4"), is_block_format("e2m1")
+    (True, False)
+    """
+    return _lookup(fmt) is not None
+
+
+def get_block_format(fmt) -> BlockFormat:
+    """The :class:`BlockFormat` of a name (or the format itself).
+
+    Examples
+    --------
+    >>> from numfmt.block import get_block_format
+    >>> f = get_block_format("nvfp4")
+    >>> f.block_size, f.scale.name, f.tensor_scale
+    (16, 'ue4m3', True)
+    """
+    f = _lookup(fmt)
+    if f is not None:
+        return f
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a block format name or BlockFormat, got {type(fmt).__name__}: {fmt!r}")
+    close = difflib.get_close_matches(fmt.lower(), list(_BLOCK_REGISTRY) + list(_BLOCK_ALIASES), n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"unknown block format {fmt!r}{hint}")

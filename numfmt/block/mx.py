@@ -1,0 +1,102 @@
+"""Power-of-two (MX) scaling: OCP exact elements, torchao ``to_mx``, the fused float32 kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import FloatFormat
+from .elements import _SAT, _elem_rne_args, _encode_elems, _nan_or_zero, _torchao_floatx_codes
+from .inputs import _blocks, _to_f32
+from .scales import _elem_emax, _elem_mbits, _is_e8m0, _pow2_scale_codes, _rceil_round_pack, scale_exponents
+
+
+def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
+    ef, sf, bs = f.element, f.scale, f.block_size
+    rows, n = x2.shape
+    nb = -(-n // bs)
+    if (recipe == "ocp" and nonfinite == "amax" and mode == 0 and x2.dtype == np.float32
+            and rule != "rceil_torchao" and _is_e8m0(sf) and x2.size):
+        fast = _fast_mx(x2, f, rule)
+        if fast is not None:
+            return fast
+    if x2.dtype != np.float32 and (recipe == "torchao" or rule in ("rceil", "rceil_torchao")):
+        x2 = _to_f32(x2, f"scale_rule={rule!r} / recipe={recipe!r}")
+    ax2 = np.abs(x2)
+    blk = _blocks(ax2, bs)
+    has_nan_elem = None
+    if nonfinite == "finite":
+        fin = np.isfinite(blk)
+        amax = np.where(fin, blk, 0).max(axis=-1) if blk.size else np.zeros((rows, nb), x2.dtype)
+        has_nan_elem = np.isnan(blk).any(axis=-1)
+        nanmask_extra = has_nan_elem & ((ef.code_of_nan is None) | (recipe == "torchao"))
+    else:
+        amax = blk.max(axis=-1) if blk.size else np.zeros((rows, nb), x2.dtype)
+        nanmask_extra = (~np.isfinite(blk)).any(axis=-1) if nonfinite == "nan" else None
+    e, nan = scale_exponents(amax, f, scale_rule=rule, input_dtype=x2.dtype)
+    if nanmask_extra is not None:
+        nan = nan | nanmask_extra
+    scodes, ec, isnan = _pow2_scale_codes(e, nan, sf, rule)
+    if rule == "rceil" and sf.mantissa_bits == 0:
+        scodes, ec = _rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
+    sat = _SAT["propagate" if nonfinite == "finite" else "finite"]
+    if recipe == "torchao":
+        codes = _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits)
+    else:
+        shifts = ec
+        codes = _encode_elems(x2, shifts, bs, ef, mode, sat, rkind, rarr, nbits)
+        if isnan.any():
+            codes = np.where(np.repeat(isnan, bs, axis=1)[:, :n], 0, codes).astype(ef.code_dtype)
+    return codes, scodes.astype(sf.code_dtype)
+
+
+def _fast_mx(x2, f, rule):
+    """Fused float32 kernel (scales and element codes in one pass); None: not applicable."""
+    from .._kernels import block_fast as KF
+
+    ef = f.element
+    args = _elem_rne_args(ef)
+    if args is None:
+        return None
+    rows, n = x2.shape
+    bs = f.block_size
+    nb = -(-n // bs)
+    codes = np.empty(rows * n, ef.code_dtype)
+    scales = np.empty(rows * nb, np.uint8)
+    ridx = {"floor": 0, "ceil": 1, "even": 2, "rceil": 3}[rule]
+    inv = np.float32(1.0) / np.float32(ef.max)
+    emax, mb = np.int32(_elem_emax(ef)), np.int32(_elem_mbits(ef))
+    KF.mx_encode_f32(x2.view(np.int32).reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), np.int64(ridx),
+                     emax, mb, inv, *args, scales, codes)
+    return codes.reshape(rows, n), scales.reshape(rows, nb)
+
+
+def _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits):
+    """Elements as torchao 0.18 ``to_mx`` computes them (float32 ops, then its casts)."""
+    ef, bs = f.element, f.block_size
+    rows, n = x2.shape
+    if not isinstance(ef, FloatFormat) or ef.bits not in (4, 6, 8):
+        raise ValueError(f"recipe='torchao' supports FP8/FP6/FP4 elements, not {ef.name}")
+    sc = scodes.astype(np.int64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if rule == "rceil_torchao":
+            rcp = np.exp2(np.float32(127) - sc.astype(np.float32)).astype(np.float32)
+            rcp = np.where(sc == 0, np.float32(1.0), rcp)
+            rcp = np.where(sc == 254, np.float32(2.0 ** -127), rcp)
+            v = x2 * np.repeat(rcp.astype(np.float32), bs, axis=1)[:, :n]
+            # NaN scale: torchao multiplies by the (positive, quiet) NaN descale, whose NaN wins
+            v = np.where(np.repeat(sc == 255, bs, axis=1)[:, :n], np.float32(np.nan), v)
+        else:
+            sfp = (sc.astype(np.int32) << 23).view(np.float32)
+            sfp = np.maximum(sfp, np.float32(2.0 ** -126)).astype(np.float32)
+            v = x2 / np.repeat(sfp, bs, axis=1)[:, :n]
+        v = v.astype(np.float32)
+        if rule == "rceil_torchao" or ef.bits == 8:
+            mx = np.float32(ef.max)
+            v = np.where(np.isnan(v), v, np.clip(v, -mx, mx)).astype(np.float32)
+    if mode != 0:  # stochastic or directed element rounding on torchao's scaled values
+        return _encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, mode,
+                             _SAT["finite"], rkind, rarr, nbits, nan_code=_nan_or_zero(ef))
+    if ef.bits == 8:
+        return _encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, 0,
+                             _SAT["finite"], 0, rarr, nbits)
+    return _torchao_floatx_codes(v, ef)

@@ -1,0 +1,139 @@
+"""Power-of-two scale rules (SPECS §2.3): exponents, E8M0-style scale codes, NVIDIA rceil."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import FloatFormat, IntFormat
+from .formats import POW2_RULES, _check_choice, _pow2_range, get_block_format
+
+
+def _frexp_parts(a: np.ndarray):
+    """floor(log2 a), a is a power of two, significand in [1, 2) for finite a > 0 (exact)."""
+    m, k = np.frexp(a.astype(np.float64))
+    return k.astype(np.int64) - 1, m == 0.5, 2.0 * m
+
+
+def _elem_emax(ef) -> int:
+    """Exponent of the largest power of two <= max of the element format (OCP emax_elem)."""
+    if isinstance(ef, IntFormat):
+        return int(np.floor(np.log2(ef.max_int))) + ef.scale_exp
+    return ef.emax
+
+
+def _elem_mbits(ef) -> int:
+    if isinstance(ef, IntFormat):
+        return ef.bits - 2 if ef.signed else ef.bits - 1
+    return ef.mantissa_bits
+
+
+def _log2f(d: np.ndarray) -> np.ndarray:
+    """float32 log2 as torch 2.13 CPU computes it (correctly rounded on the values that matter)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log2(d.astype(np.float64)).astype(np.float32)
+
+
+def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.float32):
+    """Unclamped power-of-two scale exponents of blocks with maximum ``amax``.
+
+    Implements the rule formulas of SPECS §2.3 independently of the fast
+    kernels: ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
+    bits); ``ceil`` adds 1 unless amax is a power of two; ``even`` first rounds
+    amax to ``mbits_elem + 1`` significant bits (ties up); ``rceil`` rounds
+    ``amax * fp32(1/max_elem)`` up to a power of two; ``rceil_torchao`` is
+    ``ceil(log2_f32(amax / max_elem))``. Zero amax gives a very small exponent
+    (the caller clamps); ``inf`` counts as ``2**128`` (float32) as in torchao.
+    NaN amax gives NaN positions marked in the second result.
+
+    Returns
+    -------
+    (exponents int64 array, nan mask)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numfmt.block import scale_exponents
+    >>> scale_exponents(np.float32([7.5, 6.0, 0.0]), "mxfp4", scale_rule="floor")[0].tolist()
+    [0, 0, -1002]
+    >>> scale_exponents(np.float32([7.5, 6.0]), "mxfp4", scale_rule="rceil")[0].tolist()
+    [1, 0]
+    """
+    f = get_block_format(fmt)
+    rule = _check_choice("scale_rule", scale_rule, POW2_RULES)
+    dt = np.dtype(input_dtype)
+    a = np.asarray(amax, dtype=dt)
+    ef = f.element
+    emax = _elem_emax(ef)
+    nan = np.isnan(a)
+    inf = np.isinf(a)
+    zero = a == 0
+    safe = np.where(nan | inf | zero, dt.type(1), a)
+    inf_exp = 128 if dt == np.float32 else 1024
+    big = 1000 if dt == np.float32 else 5000
+    if rule in ("floor", "ceil", "even"):
+        fl, pow2, sig = _frexp_parts(safe)
+        if rule == "ceil":
+            fl = fl + (~pow2)
+        elif rule == "even":
+            mb = _elem_mbits(ef)
+            fl = fl + (sig >= 2.0 - 2.0 ** -(mb + 1))
+        e = np.where(inf, inf_exp, np.where(zero, -big, fl)) - emax
+    else:
+        if dt != np.float32:
+            raise ValueError(f"scale_rule={rule!r} computes in float32; pass float32 input")
+        mx = np.float32(ef.max)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if rule == "rceil":
+                d = a.astype(np.float32) * (np.float32(1.0) / mx)
+            else:
+                d = a.astype(np.float32) / mx
+        dsafe = np.where(np.isfinite(d) & (d > 0), d, np.float32(1))
+        if rule == "rceil":
+            fl, pow2, _ = _frexp_parts(dsafe)
+            e = fl + (~pow2)
+            e = np.where(d == 0, -big, e)
+            e = np.where(np.isinf(d), big, e)  # saturates to the largest scale
+        else:
+            lg = np.ceil(_log2f(dsafe)).astype(np.int64)
+            e = np.where(d == 0, -big, lg)
+            e = np.where(np.isinf(d), 127, np.clip(e, -127, 127))
+    return e.astype(np.int64), nan
+
+
+def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
+    """Scale codes and the exponents actually used (NaN blocks: shift 0)."""
+    from ..codec import encode as _enc
+
+    lo, hi = _pow2_range(sf)
+    over = e > hi
+    if rule in ("rceil", "rceil_torchao"):
+        over = np.zeros_like(over)  # these rules saturate (.satfinite)
+    ec = np.clip(e, lo, hi)
+    codes = np.asarray(_enc(np.ldexp(1.0, ec), sf)).astype(np.int64)
+    isnan = nan | over
+    if isnan.any():
+        if sf.code_of_nan is None:
+            raise ValueError(f"a block needs the NaN scale but scale format {sf.name} has no NaN")
+        codes = np.where(isnan, sf.code_of_nan, codes)
+        ec = np.where(isnan, 0, ec)
+    return codes, ec, isnan
+
+
+def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
+    """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
+    +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
+    from ..codec import decode as _dec
+    from ..codec import encode as _enc
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = (amax.astype(np.float32) * (np.float32(1.0) / np.float32(ef.max))).astype(np.float32)
+    lo, _ = _pow2_range(sf)
+    d = np.where(isnan | (d <= 0), np.float32(2.0 ** max(lo, -149)), d).astype(np.float32)
+    c = np.asarray(_enc(d, sf, rounding="toward_positive", saturation="finite")).astype(np.int64)
+    e = np.frexp(np.asarray(_dec(c, sf, dtype=np.float64)))[1].astype(np.int64) - 1
+    return np.where(isnan, scodes, c), np.where(isnan, ec, e)
+
+
+def _is_e8m0(sf) -> bool:
+    return (isinstance(sf, FloatFormat) and sf.exponent_bits == 8 and sf.mantissa_bits == 0
+            and sf.bias == 127 and not sf.signed and not sf.has_zero and sf.code_of_nan == 255)
