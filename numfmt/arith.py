@@ -98,7 +98,7 @@ def _f32_eligible(f, plan, arrs) -> bool:
     )
 
 
-def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_ok=False):
+def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_ok=False, out=None, codes=False):
     f = _format(fmt)
     plan = _codec._plan(f, rounding, saturation, nan, None)
     if f.bits == 64:  # the codec passes binary64 through; arithmetic rounds into it (magnitude codes)
@@ -111,6 +111,7 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
     except ValueError:
         shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrs))
         raise ValueError(f"operand shapes do not broadcast: {shapes}") from None
+    _codec._check_out(out, shape, f.code_dtype if codes else _codec._decode_dtype(f, None))
     f32 = f32_ok and _f32_eligible(f, plan, arrs)
     # the general loops read float64 (exact for every input): one specialisation per code dtype
     dt = np.float32 if f32 else np.float64
@@ -137,12 +138,19 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
     return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, f32
 
 
-def _f32_finish(kind, flat, steps, f, plan, shape, want_codes):
-    """Codes or values of add/mul/fma of float32 operands through ``_kernels.arith_f32``."""
+def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
+    """Codes or values of add/mul/fma of float32 operands through ``_kernels.arith_f32``.
+
+    The loop writes straight into ``dest`` (the caller's ``out=``) when it is contiguous
+    and no error can be found after writing (a NaN result under ``nan="raise"``).
+    """
     from ._kernels import arith_f32
 
     size = int(np.prod(shape))
-    out = np.empty(size, f.code_dtype if want_codes else _codec._decode_dtype(f, None))
+    if dest is not None and dest.flags.c_contiguous and not plan.nan_raise:
+        out = dest.reshape(-1)
+    else:
+        out = np.empty(size, f.code_dtype if want_codes else _codec._decode_dtype(f, None))
     k = {"add": 0, "mul": 1, "fma": 2}[kind]
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
     lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
@@ -150,11 +158,19 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes):
                               plan.params, f.kernel_params, plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
-    res = out.reshape(shape)
-    return res[()] if res.ndim == 0 else res
+    return _deliver(out.reshape(shape), dest)
 
 
-def _finish(codes, bad, f, plan, shape, want_codes, what):
+def _deliver(res, dest):
+    """``res`` as the result (a scalar when 0-d), or copied into ``out=`` (unless written there)."""
+    if dest is None:
+        return res[()] if res.ndim == 0 else res
+    if not np.may_share_memory(res, dest):
+        dest[...] = res
+    return dest
+
+
+def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
     if bad and plan.nan_raise:
         raise ValueError(
             f"{bad} result(s) of {what} are NaN (NaN input, 0/0, inf - inf, 0 * inf, sqrt(x < 0) ...) "
@@ -162,10 +178,9 @@ def _finish(codes, bad, f, plan, shape, want_codes, what):
         )
     codes = codes.reshape(shape)
     if want_codes:
-        return codes[()] if codes.ndim == 0 else codes
+        return _deliver(codes, dest)
     # (decode flattens 0-d input, so decode flat and restore the shape)
-    vals = _codec.decode(codes.reshape(-1), f).reshape(shape)
-    return vals[()] if vals.ndim == 0 else vals
+    return _deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
 
 
 def _codes_out(f, shape):
@@ -175,7 +190,7 @@ def _codes_out(f, shape):
 _OPS64 = {"add": 0, "mul": 1, "div": 2, "fma": 3, "sqrt": 4}
 
 
-def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes):
+def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes, dest=None):
     """binary64 results through ``_kernels.arith64`` (uint64 codes with the sign on top)."""
     from ._kernels.arith64 import arith64_loop
 
@@ -184,33 +199,34 @@ def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes):
     st = list(steps) + [0] * (3 - len(steps))
     arith64_loop(_OPS64[kind], fl[0], st[0], fl[1], st[1], fl[2], st[2], out, plan.params, plan.mode, plan.sat,
                  *rnd, K)
-    return _finish(out, 0, f, plan, shape, want_codes, kind)
+    return _finish(out, 0, f, plan, shape, want_codes, kind, dest)
 
 
-def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes):
+def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, out):
     from ._kernels import arith as K
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), prec_bits, f32 = _setup(
-        (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits, f32_ok=kind != "div"
+        (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits, f32_ok=kind != "div", out=out,
+        codes=codes,
     )
     if f32:
-        return _f32_finish(kind, flat, steps, f, plan, shape, codes)
+        return _f32_finish(kind, flat, steps, f, plan, shape, codes, out)
     if f.bits == 64:
-        return _run64(kind, flat, steps, f, plan, shape, (rk, ra, key, nb), prec_bits, codes)
+        return _run64(kind, flat, steps, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
     (fa, fb), (sa, sb) = flat, steps
-    out = _codes_out(f, shape)
-    args = (fa, sa, fb, sb, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
+    res = _codes_out(f, shape)
+    args = (fa, sa, fb, sb, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
     if kind == "add":
         bad = K.add_loop(*args)
     elif kind == "mul":
         bad = K.mul_loop(*args)
     else:
         bad = K.div_loop(*args, prec_bits)
-    return _finish(out, bad, f, plan, shape, codes, kind)
+    return _finish(res, bad, f, plan, shape, codes, kind, out)
 
 
 def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False):
+        random=None, rbits: int | None = None, codes: bool = False, out=None):
     """``a + b`` rounded once into ``fmt``.
 
     Parameters
@@ -225,6 +241,9 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
         result element.
     codes : bool
         Return codes of ``fmt`` instead of values.
+    out : ndarray, optional
+        Destination of the result (the broadcast shape; the values dtype, or the
+        format's code dtype with ``codes=True``). Nothing is written on an error.
 
     Returns
     -------
@@ -242,11 +261,11 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> float(numfmt.add(1.0, -1.0, "binary16", rounding="toward_negative"))
     -0.0
     """
-    return _binary("add", a, b, fmt, rounding, saturation, nan, random, rbits, codes)
+    return _binary("add", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
 
 
 def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False):
+        random=None, rbits: int | None = None, codes: bool = False, out=None):
     """``a - b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -256,11 +275,11 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     0.99609375
     """
     nb = np.negative(_as_float(b, "b"))
-    return _binary("add", a, nb, fmt, rounding, saturation, nan, random, rbits, codes)
+    return _binary("add", a, nb, fmt, rounding, saturation, nan, random, rbits, codes, out)
 
 
 def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False):
+        random=None, rbits: int | None = None, codes: bool = False, out=None):
     """``a * b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -269,11 +288,11 @@ def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> numfmt.mul([3.0, 1e-3], [7.0, 1e-3], "e4m3").tolist()     # 21: tie -> even 20; underflow
     [20.0, 0.0]
     """
-    return _binary("mul", a, b, fmt, rounding, saturation, nan, random, rbits, codes)
+    return _binary("mul", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
 
 
 def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False):
+        random=None, rbits: int | None = None, codes: bool = False, out=None):
     """``a / b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     x / +-0 is +-inf in IEEE-style formats (then the format's overflow rules
@@ -287,11 +306,11 @@ def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> numfmt.div(1.0, 0.0, "binary8p3se", codes=True)      # P3109: x / 0 is NaN
     np.uint8(128)
     """
-    return _binary("div", a, b, fmt, rounding, saturation, nan, random, rbits, codes)
+    return _binary("div", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
 
 
 def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False):
+        random=None, rbits: int | None = None, codes: bool = False, out=None):
     """``a * b + c`` computed exactly and rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -306,20 +325,21 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     from ._kernels import arith as K
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), _, f32 = _setup(
-        (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits, f32_ok=True
+        (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits, f32_ok=True, out=out,
+        codes=codes,
     )
     if f32:
-        return _f32_finish("fma", flat, steps, f, plan, shape, codes)
+        return _f32_finish("fma", flat, steps, f, plan, shape, codes, out)
     if f.bits == 64:
-        return _run64("fma", flat, steps, f, plan, shape, (rk, ra, key, nb), 60, codes)
+        return _run64("fma", flat, steps, f, plan, shape, (rk, ra, key, nb), 60, codes, out)
     (fa, fb, fc), (sa, sb, sc) = flat, steps
-    out = _codes_out(f, shape)
-    bad = K.fma_loop(fa, sa, fb, sb, fc, sc, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
-    return _finish(out, bad, f, plan, shape, codes, "fma")
+    res = _codes_out(f, shape)
+    bad = K.fma_loop(fa, sa, fb, sb, fc, sc, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
+    return _finish(res, bad, f, plan, shape, codes, "fma", out)
 
 
 def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-         random=None, rbits: int | None = None, codes: bool = False):
+         random=None, rbits: int | None = None, codes: bool = False, out=None):
     """Square root of ``a`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     sqrt(-0) is -0 (0 in formats with one zero); a negative input gives NaN.
@@ -335,13 +355,13 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     from ._kernels import arith as K
 
     f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(
-        (a,), ("a",), fmt, rounding, saturation, nan, random, rbits
+        (a,), ("a",), fmt, rounding, saturation, nan, random, rbits, out=out, codes=codes
     )
     if f.bits == 64:
-        return _run64("sqrt", [fa], [1], f, plan, shape, (rk, ra, key, nb), prec_bits, codes)
-    out = _codes_out(f, shape)
-    bad = K.sqrt_loop(fa, out, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
-    return _finish(out, bad, f, plan, shape, codes, "sqrt")
+        return _run64("sqrt", [fa], [1], f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
+    res = _codes_out(f, shape)
+    bad = K.sqrt_loop(fa, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
+    return _finish(res, bad, f, plan, shape, codes, "sqrt", out)
 
 
 def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
@@ -349,14 +369,15 @@ def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
 
     Each row gives the median seconds and the ratio of elements/s to an
     ``np.copyto`` of ``n`` float32 values timed in the same process (the goal is
-    >= 0.3 for add and mul, >= 0.15 for fma). ``codes=True`` rows skip the decode.
+    >= 0.3 for add and mul, >= 0.15 for fma). Values rows allocate their result (its
+    page faults included) or write into a reused ``out=``; ``codes=True`` rows return codes.
     Not a test: timings depend on the machine.
 
     Examples
     --------
     >>> from numfmt.arith import bench_rows
     >>> sorted(bench_rows(1000, repeat=1)[0])
-    ['codes', 'fmt', 'op', 'ratio', 'seconds']
+    ['codes', 'fmt', 'op', 'out', 'ratio', 'seconds']
     """
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(n) * 8).astype(np.float32)
@@ -376,12 +397,14 @@ def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
     base = med(lambda: np.copyto(dst, x))
     rows = []
     for fmt in ("e4m3", "bfloat16"):
+        vals = np.empty(n, _codec._decode_dtype(_format(fmt), None))
         for op, fn in (
-            ("add", lambda c, f=fmt: add(x, y, f, codes=c, saturation="finite")),
-            ("mul", lambda c, f=fmt: mul(x, y, f, codes=c, saturation="finite")),
-            ("fma", lambda c, f=fmt: fma(x, y, z, f, codes=c, saturation="finite")),
+            ("add", lambda c, o, f=fmt: add(x, y, f, codes=c, saturation="finite", out=o)),
+            ("mul", lambda c, o, f=fmt: mul(x, y, f, codes=c, saturation="finite", out=o)),
+            ("fma", lambda c, o, f=fmt: fma(x, y, z, f, codes=c, saturation="finite", out=o)),
         ):
-            for c in (False, True):
-                t = med(lambda fn=fn, c=c: fn(c))
-                rows.append({"op": op, "fmt": fmt, "codes": c, "seconds": t, "ratio": base / t})
+            for c, o in ((False, None), (False, vals), (True, None)):
+                t = med(lambda fn=fn, c=c, o=o: fn(c, o))
+                rows.append({"op": op, "fmt": fmt, "codes": c, "out": o is not None, "seconds": t,
+                             "ratio": base / t})
     return rows

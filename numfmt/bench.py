@@ -57,6 +57,9 @@ def rows(n: int = 10_000_000, repeat: int = 5, formats=FORMATS, threads: int | N
         out.append({"op": op, "format": fmt, "mode": mode, "seconds": med, "min": lo, "max": hi,
                     "rate": n / med, "ratio": base / med})
 
+    # what a fresh 4-byte output costs: numpy's own cast with the traffic of a decode (page faults included)
+    u8 = np.zeros(n, np.uint8)
+    add("numpy uint8->float32 astype", "-", "fresh output", lambda: u8.astype(np.float32))
     try:
         import ml_dtypes
     except ImportError:  # pragma: no cover - optional
@@ -96,7 +99,7 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
     for name, rate in brows[1:]:
         out.append({"op": name, "format": "block", "mode": "nearest_even", "rate": rate, "ratio": rate / base_rate})
     for r in arith.bench_rows(n, repeat=repeat):
-        op = f"{r['op']}{' codes' if r['codes'] else ''}"
+        op = f"{r['op']}{' codes' if r['codes'] else ''}{' out=' if r['out'] else ''}"
         out.append({"op": op, "format": r["fmt"], "mode": "nearest_even", "seconds": r["seconds"],
                     "rate": n / r["seconds"], "ratio": r["ratio"]})
     m = accumulate.bench_matmul(256, repeat=min(repeat, 3))

@@ -614,3 +614,37 @@ def test_float32_path_is_not_used_where_it_would_be_wrong():
         assert arith._f32_eligible(numfmt.get_format(fmt), plan, x) == ok, fmt
     plan = codec._plan(numfmt.get_format("e4m3"), "nearest_even", "none", "raise", None)
     assert not arith._f32_eligible(numfmt.get_format("e4m3"), plan, [np.zeros(1)])
+
+
+# ------------------------------------------------------------------ out=
+@pytest.mark.parametrize("fmt", ["e4m3", "bfloat16", "e2m1", "binary64"])
+@pytest.mark.parametrize("codes", [False, True])
+def test_out_equals_the_returned_result(fmt, codes):
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal((3, 40)) * 4).astype(np.float32)
+    b = (rng.standard_normal(40) * 4).astype(np.float32)
+    f = numfmt.get_format(fmt)
+    for op, args in ((numfmt.add, (a, b)), (numfmt.mul, (a, b)), (numfmt.div, (a, b)), (numfmt.sub, (a, b)),
+                     (numfmt.fma, (a, b, b)), (numfmt.sqrt, (np.abs(a),))):
+        want = op(*args, f, codes=codes, nan="zero")
+        for out in (np.empty(want.shape, want.dtype), np.empty((want.shape[1], 3), want.dtype).T):  # (non-contiguous)
+            got = op(*args, f, codes=codes, nan="zero", out=out)
+            assert got is out
+            bits = np.dtype(f"u{want.dtype.itemsize}")
+            assert np.array_equal(np.ascontiguousarray(got).view(bits), want.view(bits)), op.__name__  # bits: -0, NaN
+
+
+def test_out_bad_input_writes_nothing():
+    a = np.array([1.0, np.nan], np.float32)
+    out = np.full(2, 7.0, np.float32)
+    with pytest.raises(ValueError, match="no NaN"):
+        numfmt.add(a, a, "e2m1", out=out)
+    assert out.tolist() == [7.0, 7.0]
+    with pytest.raises(ValueError, match="shape"):
+        numfmt.add(a, a, "e4m3", out=np.empty(3, np.float32))
+    with pytest.raises(ValueError, match="dtype"):
+        numfmt.add(a, a, "e4m3", out=np.empty(2, np.float64))
+    with pytest.raises(ValueError, match="dtype"):
+        numfmt.add(a, a, "e4m3", codes=True, out=np.empty(2, np.float32))
+    with pytest.raises(TypeError, match="numpy array"):
+        numfmt.add(a, a, "e4m3", out=[0.0, 0.0])
