@@ -190,7 +190,6 @@ def test_every_pair(table, op, dtype):
         assert arith._f32_eligible(t.f, plan, [a.astype(np.float32)])
     nan_kw = "raise" if t.nan is not None else "zero"
     n_checked = 0
-    errata, n_errata = [], 0
     for sat in ("none", "finite"):
         for mode in MODES:
             want = reference(t, op, a, b, mode, sat, 0)
@@ -206,14 +205,6 @@ def test_every_pair(table, op, dtype):
                 assert ok.all(), (op, mode, sat, a[~ok][:3], b[~ok][:3], vals[~ok][:3], wv[~ok][:3])
             both_nan = t.is_nan(got) & t.is_nan(want) if t.nan is not None else np.zeros(got.shape, bool)
             mism = (got != want) & ~both_nan
-            if mode == "to_odd" and sat == "none" and not core_follows_errata5():
-                # the known kernel bug (tests/test_reference.py): overflow code instead of max
-                mx = np.array([t.max_mag, t.max_mag | t.sign_bit])
-                over_code = t.is_nan(got) | (np.isinf(t.values[got]))
-                known = mism & np.isin(want, mx) & over_code
-                errata.extend(np.flatnonzero(known)[:1].tolist())
-                n_errata += int(known.sum())
-                mism &= ~known
             bad = np.flatnonzero(mism)
             if bad.size:
                 k = bad[0]
@@ -223,13 +214,3 @@ def test_every_pair(table, op, dtype):
                 )
             n_checked += got.size
     assert n_checked == 12 * (1 << (2 * t.f.bits))
-    if n_errata:
-        k = errata[0]
-        pytest.xfail(f"{n_errata} to_odd overflow results follow the known kernel bug (overflow code instead of "
-                     f"max after rounding toward zero, ERRATA 5), e.g. {a[k]!r} {op} {b[k]!r}; all else matched")
-
-
-def core_follows_errata5() -> bool:
-    """Whether the kernel gives max for to_odd overflow after rounding toward zero (ERRATA 5)."""
-    got = np.asarray(numfmt.encode(np.array([490.0]), "float8_e4m3fn", rounding="to_odd")).ravel()[0]
-    return int(got) == 0x7E
