@@ -281,7 +281,7 @@ def _check_codes(codes, f, name="codes") -> np.ndarray:
         raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}")
     top = (1 << f.bits) - 1
     if arr.size and not (arr.dtype.kind == "u" and np.iinfo(arr.dtype).max <= top):  # else every value fits
-        lo = int(arr.min())
+        lo = 0 if arr.dtype.kind == "u" else int(arr.min())  # (one pass for unsigned codes)
         hi = int(arr.max())
         if lo < 0 or hi > top:
             bad = lo if lo < 0 else hi

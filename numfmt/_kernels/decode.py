@@ -75,6 +75,9 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     m = p[P.M]
     sb = np.int32(p[P.SIGNBIT])
     sh = np.int32(23 - m)
+    if spec_mag > p[P.MASK] and not (p[P.NAN] == p[P.SIGNBIT] and sb != 0) and p[P.INF] < 0:
+        _decode_plain_f32(codes, out, sb, sh, scale)  # no special codes (FP4, FP6)
+        return
     spec = np.int32(spec_mag)
     zero_nan = sb if (p[P.NAN] == p[P.SIGNBIT] and sb != 0) else np.int32(-1)
     inf_mag = np.int32(p[P.INF] & ~p[P.SIGNBIT]) if p[P.INF] >= 0 else np.int32(-1)
@@ -89,6 +92,16 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
         w = qnan if (mag >= spec) | (c == zero_nan) else w
         w = (-pinf if neg else pinf) if mag == inf_mag else w
         out[i] = w
+
+
+@jit
+def _decode_plain_f32(codes, out, sb, sh, scale):
+    """:func:`decode_loop_f32` for formats without infinities or NaNs: two ops fewer per code."""
+    sh = np.int32(sh & np.int32(31))
+    for i in range(codes.size):
+        c = np.int32(codes[i])
+        w = i32_as_f32(np.int32(np.int32(c & ~sb) << sh)) * scale
+        out[i] = -w if (c & sb) != 0 else w
 
 
 @jit
