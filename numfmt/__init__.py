@@ -25,7 +25,7 @@ from .accumulate import dot, matmul
 from .arith import add, div, fma, mul, sqrt, sub
 from .block import BlockArray, BlockFormat, get_block_format, list_block_formats, register_block_format
 from .codec import decode, encode, quantize
-from .compare import compare
+from .compare import compare, compare_block
 from .emulate import EmulatedArray, SequentialModel, emulate
 from .explain import explain
 from .formats import FloatFormat, IntFormat
@@ -59,6 +59,7 @@ __all__ = [
     "sub",
     "FloatFormat",
     "compare",
+    "compare_block",
     "explain",
     "IntFormat",
     "decode",

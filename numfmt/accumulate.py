@@ -91,18 +91,19 @@ def _split(x: np.ndarray, fmt, ftz: bool = False):
 
 
 def _kp(fmt) -> tuple[int, ...]:
-    """Kernel params with every slot in int64 range.
+    """Kernel params; binary64 as magnitude params.
 
     binary64 has no ``kernel_params`` (a codec pass-through: its sign bit, mask and
-    negative special codes are >= 2**63, which numba would type as uint64 and mix
-    into float64). Accumulation rounds into binary64 through the same funnel with
-    those slots in two's complement (same bit patterns; results are only decoded
-    here, never stored as codes), checked against math.fsum in the tests.
+    negative special codes are >= 2**63, outside the kernels' int64 slots). The
+    accumulation kernels round binary64 results as the arithmetic does
+    (:mod:`numfmt._kernels.arith64`): the funnel rounds the magnitude with
+    :func:`~numfmt._kernels.magnitude.magnitude_params` and the sign is put back on the
+    value, so overflow to -inf and -0 follow the rounding mode like any other format.
     """
     if fmt.bits == 64:
-        from ._kernels.params import pack_float_params
+        from ._kernels.magnitude import magnitude_params
 
-        return tuple(v - (1 << 64) if v >= (1 << 63) else v for v in pack_float_params(fmt))
+        return magnitude_params(fmt)
     return fmt.kernel_params
 
 
@@ -199,7 +200,11 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
                       _kp(outf), _rounding(model.rounding, "rounding"))
         return out
     # FusedBlock
-    rf = model.result_format()
+    try:
+        rf = model.result_format()
+    except ValueError as e:  # (result_bits narrowing binary64 to a width no format has)
+        raise ValueError(f"FusedBlock with out_format={outf.name!r} and result_bits={model.result_bits} "
+                         f"cannot round its blocks: {e}") from None
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
                   model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,

@@ -102,7 +102,7 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
     f = _format(fmt)
     plan = _codec._plan(f, rounding, saturation, nan, None)
     if f.bits == 64:  # the codec passes binary64 through; arithmetic rounds into it (magnitude codes)
-        from ._kernels.arith64 import magnitude_params
+        from ._kernels.magnitude import magnitude_params
 
         plan = dataclasses.replace(plan, params=magnitude_params(f))
     arrs = [_as_float(x, n) for x, n in zip(operands, names)]

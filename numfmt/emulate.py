@@ -15,7 +15,9 @@ every result into ``fmt`` with the array's policy (``rounding``,
   sequentially along the axis, rounding after every step; ``dot``, ``@`` and
   ``matmul`` use the array's accumulation *model* (default: sequential, each
   product rounded, then each sum rounded; ``model="fma"``: one fused rounding
-  per step; or any object with the :class:`SequentialModel` methods).
+  per step; or any object with the :class:`SequentialModel` methods). Every
+  step is correctly rounded in the array's mode, binary64 included (there, a
+  ``nearest_even`` sum is exactly a left-to-right float64 loop).
 * Any other float ufunc (``exp``, ``tanh``, ``power``...) is evaluated in
   float64 and the float64 result rounded into the format: **not** correctly
   rounded (two roundings).
@@ -44,6 +46,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -110,7 +113,7 @@ class SequentialModel:
         a = np.ascontiguousarray(a, dtype=np.float64)
         b = np.ascontiguousarray(b, dtype=np.float64)
         out = np.empty((a.shape[0], b.shape[1]), f.code_dtype)
-        bad = K.matmul_loop(a, b, out, int(self.fused), plan.params, f.kernel_params, plan.mode, plan.sat,
+        bad = K.matmul_loop(a, b, out, int(self.fused), plan.params, _decode_params(f, plan), plan.mode, plan.sat,
                             rk, key, nb)
         return _codes_to_values(out, f, plan, bad, "matmul")
 
@@ -156,9 +159,12 @@ class HardwareModel:
         """``a @ b`` under the hardware model, rounded into ``fmt``."""
         from .accumulate import matmul
 
-        d = np.asarray(matmul(np.asarray(a, np.float64), np.asarray(b, np.float64), model=self.model),
-                       np.float64)
-        return _cast(d, get_format(fmt), policy)
+        f = get_format(fmt)
+        try:
+            d = matmul(np.asarray(a, np.float64), np.asarray(b, np.float64), model=self.model)
+        except ValueError as e:  # (inputs outside the model's in_format, most often)
+            raise ValueError(f"{self!r} on {f.name} values: {e}") from None
+        return _cast(np.asarray(d, np.float64), f, policy)
 
 
 def _as_emulate_model(model):
@@ -183,10 +189,20 @@ def _kernel_policy(fmt, policy):
     f = get_format(fmt)
     plan = _codec._plan(f, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
                         policy.get("nan", "raise"), None)
+    if f.bits == 64:  # the codec passes binary64 through; the kernels round magnitude codes into it
+        from ._kernels.magnitude import magnitude_params
+
+        plan = dataclasses.replace(plan, params=magnitude_params(f))
     rk, _, key, nb = random_spec(policy.get("random"), policy.get("rbits"), plan.mode, ())
     if rk == 1:
         raise ValueError("an explicit array of random bits cannot drive a sequence of operations; "
                          "pass a seed or a numpy Generator")
+    prec = _arith._precision(f)
+    if is_stochastic(plan.mode) and prec + nb > 57:  # the kernels' exact intermediates keep >= 60 bits
+        raise ValueError(
+            f"stochastic rounding into {f.name} (precision {prec}) with rbits={nb} needs "
+            f"precision + rbits <= 57; pass a smaller rbits"
+        )
     return f, plan, rk, key, nb
 
 
@@ -206,9 +222,14 @@ def _reduce(x, op, keep, fmt, policy):
     if keep and n == 0:
         return np.empty((rows, 0), _value_dtype(f))
     out = np.empty((rows, n if keep else 1), f.code_dtype)
-    bad = K.reduce_loop(x, out, op, keep, plan.params, f.kernel_params, plan.mode, plan.sat, rk, key, nb)
+    bad = K.reduce_loop(x, out, op, keep, plan.params, _decode_params(f, plan), plan.mode, plan.sat, rk, key, nb)
     vals = _codes_to_values(out, f, plan, bad, "a reduction")
     return vals if keep else vals[:, 0]
+
+
+def _decode_params(f, plan):
+    """Params that decode the kernels' codes: binary64 rounds magnitude codes (its plan's params)."""
+    return plan.params if f.bits == 64 else f.kernel_params
 
 
 def _value_dtype(f):

@@ -569,3 +569,145 @@ def test_edge_shapes():
         assert D.shape == (2, 3) and (D == 1.5).all()
         assert matmul(np.zeros((0, 4)), np.zeros((4, 3)), model=m).shape == (0, 3)
         assert dot([], [], c=2.0, model=m) == 2.0
+
+
+# ------------------------------------------------------------ binary64 accumulators
+F64 = numfmt.get_format("binary64")
+MODES64 = MODES + ["to_odd"]
+MAX64 = float(np.finfo(np.float64).max)
+
+
+def r64(v, mode, fmt=F64) -> float:
+    """``v`` (Fraction or float) rounded by numfmt.reference, as a float."""
+    import numfmt.reference as ref
+
+    if isinstance(v, float) and not math.isfinite(v):
+        return v
+    x = ref.decode(ref.encode(v, fmt, rounding=mode), fmt)
+    return float(x)
+
+
+def _data64(seed, T=24, K=20):
+    """fp32 inputs with products across 2**+-240, binary64 addends across 2**+-300; rows with
+    ties at 1, overflow past +-MAX, exact cancellation of products."""
+    rng = np.random.default_rng(seed)
+    a = f32(rng.standard_normal((T, K)) * 2.0 ** rng.integers(-120, 120, (T, K))).astype(np.float64)
+    b = f32(rng.standard_normal((T, K)) * 2.0 ** rng.integers(-120, 120, (T, K))).astype(np.float64)
+    c = rng.standard_normal(T) * 2.0 ** rng.integers(-300, 300, T)
+    c[0], a[0], b[0] = 1.0, 2.0**-27, 2.0**-26  # each product half an ulp of 1: ties
+    c[1], a[1], b[1] = MAX64, 2.0**120, 2.0**120  # past +MAX
+    c[2], a[2], b[2] = -MAX64, 2.0**100, -(2.0**100)  # past -MAX
+    c[3] = 2.0**-1070  # products cancel in pairs: c survives (a subnormal)
+    a[3, 1::2] = -a[3, 0::2]
+    b[3, 1::2] = b[3, 0::2]
+    c[4], a[4], b[4] = 1.0 + 2.0**-52, 1.0 + 2.0**-23, -(1.0 - 2.0**-24)
+    return a, b, c
+
+
+def _radd(x, y, mode):
+    """x + y rounded into binary64 (x, y: Fractions, or floats for zeros and infinities), IEEE zero signs."""
+    if (isinstance(x, float) and not math.isfinite(x)) or (isinstance(y, float) and not math.isfinite(y)):
+        return float(x) + float(y)
+    v = Fraction(x) + Fraction(y)
+    if v == 0:
+        if x == 0 and y == 0 and math.copysign(1, x) == math.copysign(1, y):
+            return float(x)  # the common sign
+        return -0.0 if mode == "toward_negative" else 0.0
+    r = r64(v, mode)
+    return Fraction(r) if math.isfinite(r) else r
+
+
+def _seq64(a, b, c, mode, product_format=None):
+    s = float(c) if c == 0 else Fraction(c)
+    for x, y in zip(a, b):
+        p = Fraction(x) * Fraction(y)
+        if product_format is not None:
+            p = r64(p, mode, numfmt.get_format(product_format))
+            p = Fraction(p) if math.isfinite(p) else p
+        s = _radd(s, p, mode)
+    return float(s)
+
+
+def _pairwise64(a, b, c, mode):
+    vals = [Fraction(x) * Fraction(y) for x, y in zip(a, b)]  # fp32 products are exact in binary64
+    while len(vals) > 1:
+        nxt = [_radd(vals[i], vals[i + 1], mode) for i in range(0, len(vals) - 1, 2)]
+        if len(vals) % 2:
+            nxt.append(vals[-1])
+        vals = nxt
+    return float(_radd(vals[0], float(c) if c == 0 else Fraction(c), mode))
+
+
+def _same64(got, want) -> bool:
+    g = np.asarray(got, np.float64)
+    w = np.asarray(want, np.float64)
+    return bool(np.all(g.view(np.uint64) == w.view(np.uint64)))
+
+
+@pytest.mark.parametrize("mode", MODES64)
+def test_binary64_accumulators_every_mode_equal_fraction_reference(mode):
+    """Every model that rounds into a binary64 accumulator, every step correctly rounded."""
+    a, b, c = _data64(MODES64.index(mode))
+    T = len(c)
+    models = {
+        "fma": (Sequential("binary64", mode), lambda t: _seq64(a[t], b[t], c[t], mode)),
+        "product fp32": (Sequential("binary64", mode, product_format="fp32", product_rounding=mode),
+                         lambda t: _seq64(a[t], b[t], c[t], mode, "fp32")),
+        "pairwise": (Pairwise("binary64", mode), lambda t: _pairwise64(a[t], b[t], c[t], mode)),
+        "exact": (Exact("binary64", mode),
+                  lambda t: r64(sum((Fraction(x) * Fraction(y) for x, y in zip(a[t], b[t])), Fraction(c[t])), mode)),
+    }
+    for name, (m, ref_fn) in models.items():
+        got = dot(a, b, c=c, model=m)
+        assert got.dtype == np.float64
+        want = np.array([ref_fn(t) for t in range(T)])
+        bad = np.flatnonzero(got.view(np.uint64) != want.view(np.uint64))
+        assert bad.size == 0, (name, mode, int(bad[0]), got[bad[0]], want[bad[0]])
+    # +-MAX + a term far below half an ulp: only the directed mode away from zero overflows
+    up = mode == "toward_positive"
+    down = mode == "toward_negative"
+    for m in (Sequential("binary64", mode), Pairwise("binary64", mode), Exact("binary64", mode)):
+        assert dot([2.0**120], [2.0**120], c=MAX64, model=m) == (np.inf if up else MAX64)
+        assert dot([2.0**120], [-(2.0**120)], c=-MAX64, model=m) == (-np.inf if down else -MAX64)
+
+
+def test_binary64_zero_signs_and_specials():
+    for mode in MODES64:
+        neg = mode == "toward_negative"
+        for m in (Sequential("binary64", mode), Pairwise("binary64", mode), Exact("binary64", mode)):
+            z = dot([1.0, -1.0], [1.0, 1.0], model=m)
+            assert z == 0 and bool(np.signbit(z)) == neg, (m, z)
+            assert np.signbit(dot([-0.0], [1.0], c=-0.0, model=m))
+        assert np.signbit(dot([1.0], [-1.0], c=1.0, model=Sequential("binary64", mode))) == neg
+    with pytest.raises(ValueError, match="FusedBlock with out_format='binary64' and result_bits=30"):
+        dot([1.0], [1.0], model=FusedBlock(out_format="binary64", result_bits=30))  # no 42-bit format
+    for m in (Sequential("binary64"), Pairwise("binary64"), Exact("binary64")):
+        assert dot([np.inf, 1.0], [-2.0, 1.0], model=m) == -np.inf
+        assert np.isnan(dot([np.inf, 1.0], [1.0, 1.0], c=-np.inf, model=m))
+
+
+@given(st.data())
+def test_binary64_fused_block_and_chunked(data):
+    """FusedBlock blocks and the late addition rounded into binary64 (ref_fused), and a Chunked
+    model whose outer Sequential accumulates in binary64."""
+    pool = BF16[(np.abs(BF16) <= 2.0**40) & (np.abs(BF16) >= 2.0**-40)]
+    K = data.draw(st.integers(1, 40))
+    idx = data.draw(st.lists(st.integers(0, pool.size - 1), min_size=2 * K, max_size=2 * K))
+    a, b = pool[idx[:K]], pool[idx[K:]]
+    terms = data.draw(st.integers(1, 16))
+    m = FusedBlock(
+        in_format="bf16", terms=terms, extra_bits=data.draw(st.integers(-20, 62 - 25 - 1 - (terms + 1).bit_length())),
+        sticky=data.draw(st.booleans()), addend=data.draw(st.sampled_from(["aligned", "late"])),
+        out_format="binary64", rounding=data.draw(st.sampled_from(MODES)),
+        late_rounding=data.draw(st.sampled_from(MODES)), result_bits=data.draw(st.sampled_from([None, 13])),
+        overflow="ieee",
+    )
+    c = data.draw(st.floats(-1e30, 1e30))
+    assert float(dot(a, b, c=c, model=m)) == ref_fused(a, b, c, m)
+    mode = data.draw(st.sampled_from(MODES64))
+    every = data.draw(st.integers(1, 8))
+    ch = Chunked(Exact("fp32", "toward_zero", in_format="bf16"), Sequential("binary64", mode), every=every)
+    parts = [float(dot(a[i:i + every], b[i:i + every], model=Exact("fp32", "toward_zero", in_format="bf16")))
+             for i in range(0, K, every)]
+    want = _seq64(np.array(parts), np.ones(len(parts)), c, mode)
+    assert _same64(dot(a, b, c=c, model=ch), want)

@@ -182,3 +182,72 @@ def test_bad_input():
         compare([1], [1], "e4m3", max_examples=-1)
     with pytest.raises(ValueError, match="needs x="):
         compare(None, [1], "e4m3")
+
+
+def test_compare_block_rows_by_block():
+    from numfmt.block import BlockArray
+    from numfmt.compare import BlockMismatch, compare_block
+
+    x = np.random.default_rng(5).standard_normal((40, 3)).astype(np.float32)
+    x[0, 1] = 6.0
+    x[1, 1] = -2.5  # E2M1 tie, scale 2**0: expected -2.0
+    ba = numfmt.encode(x, "mxfp4", axis=0)
+    codes, scales = ba.codes.copy(), ba.scales.copy()
+    assert int(codes[1, 1]) == 0xC
+    codes[1, 1] = 0xD             # tie broken away from zero
+    scales[1, 2] += 2             # block (1, 2): elements 32..39 of column 2, codes unchanged
+    codes[35, 0] ^= 1             # block (1, 0)
+    act = BlockArray(codes, scales, "mxfp4", axis=0)
+    r = compare_block(ba, act, x=x, max_examples=10)
+    assert numfmt.compare(ba, act, x=x) == r
+    assert (r.blocks, r.blocks_with_scale_mismatch, r.blocks_with_element_mismatch) == (6, 1, 2)
+    assert r.elements_in_scale_mismatch_blocks == 0 and r.different == 3
+    assert r.elements.classes == {"tie": 1, "ulps": 1} and r.scales.ulp_histogram == {2: 1}
+    assert [(m.index, m.block, m.what) for m in r.examples] == [
+        ((1, 1), (0, 1), "element"), ((32, 2), (1, 2), "scale"), ((35, 0), (1, 0), "element")]
+    m = r.examples[0]
+    assert isinstance(m, BlockMismatch) and m.x == -2.5
+    assert (m.expected_scale, m.actual_scale, m.expected, m.actual) == (0x7F, 0x7F, 0xC, 0xD)
+    assert (m.expected_value, m.actual_value) == (-2.0, -3.0) and "tie broken" in m.detail
+    s1 = r.examples[1]
+    assert s1.actual_value == 4 * s1.expected_value and s1.detail == "scale +2 ulps"
+    assert r.elements.examples[0].x == -2.5  # the input, not the scaled value
+    s = str(r)
+    assert "elements: 2 of 120 different, in 2 blocks (0 in blocks whose scale differs)" in s
+    assert "first 3 mismatches by block:" in s
+    d = r.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["examples"][1]["expected_scale"]["hex"] == s1.to_dict(r.scales.format, r.elements.format)[
+        "expected_scale"]["hex"]
+    one = compare_block(ba, act, x=x, max_examples=1)
+    assert len(one.examples) == 1 and one.different == 3
+    assert compare_block(None, BlockArray(ba.codes, ba.scales, "mxfp4", axis=0), x=x).ok
+    sr = numfmt.encode(x, "mxfp4", axis=0, rounding="stochastic", random=3)
+    assert compare_block(None, sr, x=x, policy={"rounding": "stochastic", "random": 3}).ok
+    assert not compare_block(None, sr, x=x).ok
+
+
+def test_compare_block_nvfp4_and_bad_input():
+    from numfmt.block import BlockArray
+    from numfmt.compare import compare_block
+
+    x = np.random.default_rng(6).standard_normal(48).astype(np.float32)
+    nv = numfmt.encode(x, "nvfp4")
+    codes = nv.codes.copy()
+    codes[20] ^= 1
+    r = compare_block(nv, BlockArray(codes, nv.scales, "nvfp4", tensor_scale=nv.tensor_scale), x=x)
+    assert r.elements.classes == {"ulps": 1} and r.examples[0].block == (1,)
+    ts = float(nv.tensor_scale)
+    sv = float(numfmt.get_format("ue4m3").exact_value(int(nv.scales[1])))
+    ev = float(numfmt.get_format("e2m1").exact_value(int(nv.codes[20])))
+    assert r.examples[0].expected_value == ev * sv * ts
+    r2 = compare_block(nv, BlockArray(nv.codes, nv.scales, "nvfp4", tensor_scale=1.0))
+    assert not r2.ok and r2.different == 0 and "tensor_scale differs" in r2.notes[0]
+    with pytest.raises(ValueError, match="x has shape"):
+        compare_block(nv, nv, x=x[:10])
+    with pytest.raises(ValueError, match="needs x="):
+        compare_block(None, nv)
+    with pytest.raises(TypeError, match="block array"):
+        compare_block(nv, nv.codes)
+    with pytest.raises(ValueError, match="max_examples"):
+        compare_block(nv, nv, max_examples=-1)

@@ -257,3 +257,204 @@ def test_assignment_and_inplace_round_into_the_format():
     y *= 3
     assert y.tolist() == [3.0, 6.0]
     assert repr(y[0]) == "EmulatedArray(3., fmt=bfloat16)"
+
+
+# ---------------------------------------------------------------- binary64: sums and matmul
+F64 = numfmt.get_format("binary64")
+MODES64 = ["nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd"]
+MAX64 = np.finfo(np.float64).max
+
+
+def _ref64(op, xs, mode, sat="none", R=0, N=32):
+    """One operation (None: the value itself) rounded into binary64 by the Fraction reference
+    (exact result from test_arith)."""
+    from test_arith import exact
+
+    import numfmt.reference as ref
+
+    x = float(xs[0]) if op is None else exact(op, [float(x) for x in xs], mode, False)
+    code = ref.encode(x, F64, rounding=mode, saturation=sat, R=R, N=N)
+    return np.uint64(code).view(np.float64)
+
+
+def _bits(v):
+    return np.asarray(v, np.float64).view(np.uint64)
+
+
+def _same64(got, want):
+    g, w = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    return bool(np.all((_bits(g) == _bits(w)) | (np.isnan(g) & np.isnan(w))))
+
+
+def _rows64(seed, rows=6, n=120):
+    """float64 rows that exercise binary64 sums: wide exponents, exact ties (terms half an ulp of
+    the running sum), cancellation to zero, subnormals, values near the overflow threshold."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, n)) * 2.0 ** rng.integers(-40, 40, (rows, n))
+    x[0, 1::2] = 2.0**-53  # 1 + 2**-53 ties (first element 1.0)
+    x[0, 0] = 1.0
+    x[1] = np.ldexp(1.0 + rng.integers(0, 8, n) / 8.0, rng.integers(-5, 60, n)) * rng.choice([-1.0, 1.0], n)
+    x[2] = rng.integers(1, 1 << 20, n) * 5e-324 * rng.choice([-1.0, 1.0], n)  # subnormals
+    x[3, : n // 2] = MAX64 * rng.choice([0.5, 0.75, 1.0], n // 2) * rng.choice([-1.0, 1.0], n // 2)
+    x[4, 1::2] = -x[4, 0::2]  # exact cancellations (zero sums and their signs)
+    x[5, ::7] = rng.choice([0.0, -0.0], x[5, ::7].size)
+    return x
+
+
+def _seq_ref(row, mode, sat="none", op="add", R=None, N=32):
+    """Every prefix of the sequential rounded sum (or product) by the Fraction reference."""
+    acc = _ref64(None, [row[0]], mode, sat, 0 if R is None else int(R[0]), N)  # x0 rounded in (exact)
+    out = [acc]
+    for j in range(1, len(row)):
+        acc = _ref64(op, [acc, row[j]], mode, sat, 0 if R is None else int(R[j]), N)
+        out.append(acc)
+    return np.array(out)
+
+
+def test_binary64_sum_nearest_even_is_float64_addition():
+    """IEEE binary64 addition is correctly rounded: the sequential sum is a left-to-right float64 loop."""
+    x = _rows64(11)
+    x = np.concatenate([x, np.random.default_rng(1).standard_normal((3, 120))])
+    e = numfmt.emulate(x, "binary64")
+    with np.errstate(all="ignore"):
+        want = np.cumsum(x, axis=1)  # strictly left to right
+    for got in (e.sum(axis=1), np.sum(e, axis=1), np.add.reduce(e, axis=1)):
+        assert isinstance(got, EmulatedArray) and got.dtype == np.float64
+        assert _same64(got, want[:, -1])
+    assert _same64(np.cumsum(e, axis=1), want)
+    with np.errstate(all="ignore"):
+        assert _same64(e.sum(axis=0), np.cumsum(x, axis=0)[-1])
+        assert _same64(e.sum(), np.cumsum(x.ravel())[-1])  # axis=None: row-major order
+    assert float(numfmt.emulate([0.1, 0.2, 0.3], "binary64").sum()) == 0.1 + 0.2 + 0.3 != 0.6
+    assert float(numfmt.emulate(np.full(10, 0.1), "binary64").sum()) == 0.9999999999999999
+
+
+@pytest.mark.parametrize("mode", MODES64)
+def test_binary64_sum_every_mode_equals_fraction_reference(mode):
+    x = _rows64(MODES64.index(mode), rows=6, n=60)
+    for sat in ("none", "finite"):
+        e = numfmt.emulate(x, "binary64", rounding=mode, saturation=sat)
+        cs = np.cumsum(e, axis=1)
+        s = e.sum(axis=1)
+        for r in range(x.shape[0]):
+            want = _seq_ref(x[r], mode, sat)
+            assert _same64(cs[r], want), (mode, sat, r)
+            assert _same64(s[r], want[-1])
+    # the same steps through numfmt.add
+    row = x[1]
+    acc = row[0]
+    for t in row[1:]:
+        acc = numfmt.add(acc, t, "binary64", rounding=mode)
+    assert _same64(numfmt.emulate(row, "binary64", rounding=mode).sum(), acc)
+
+
+@pytest.mark.parametrize("mode", MODES64)
+def test_binary64_sum_overflow_and_signed_zeros(mode):
+    cases = [
+        [MAX64, MAX64, -MAX64],  # overflow first: inf (or MAX when the mode truncates)
+        [-MAX64, -MAX64, MAX64],
+        [MAX64, 2.0**970, -MAX64],  # half an ulp of MAX: a tie at the overflow threshold
+        [MAX64, 2.0**969],
+        [-MAX64, -(2.0**970 + 2.0**918)],
+        [1.0, -1.0],  # an exact zero: +0, or -0 under toward_negative
+        [-0.0, -0.0],
+        [-0.0, 0.0],
+        [np.inf, -np.inf, 1.0],
+        [np.nan, 1.0],
+        [5e-324, -5e-324, 5e-324],
+    ]
+    for c in cases:
+        for sat in ("none", "finite", "propagate"):
+            e = numfmt.emulate(c, "binary64", rounding=mode, saturation=sat)  # (finite: inf -> MAX)
+            got = e.sum()
+            want = _seq_ref(e.view(np.ndarray), mode, sat)[-1]
+            assert _same64(got, want), (c, mode, sat, float(got), float(want))
+    # prod runs through the same loop (products reach 2**2048)
+    for c in ([MAX64, MAX64, 0.5], [MAX64, 4.0, 0.25], [5e-324, 0.5, 3.0], [1.0 + 2.0**-52, 1.0 - 2.0**-53]):
+        got = numfmt.emulate(c, "binary64", rounding=mode).prod()
+        assert _same64(got, _seq_ref(np.array(c), mode, op="mul")[-1]), (c, mode)
+        assert _same64(np.cumprod(numfmt.emulate(c, "binary64", rounding=mode)),
+                       _seq_ref(np.array(c), mode, op="mul"))
+
+
+@pytest.mark.parametrize("mode", ["stochastic", "stochastic_b", "stochastic_c"])
+def test_binary64_stochastic_sum_equals_reference_with_the_same_bits(mode):
+    import copy
+
+    from numfmt._kernels.encode import random_bits
+
+    x = _rows64(3, n=40)[[0, 1, 2]]
+    gen = np.random.default_rng(7)
+    e = numfmt.emulate(x, "binary64", rounding=mode, random=gen, rbits=4)
+    twin = copy.deepcopy(e.policy["random"])
+    s = e.sum(axis=1)
+    key = int(twin.integers(0, 1 << 63))  # the key the sum drew
+    n = x.shape[1]
+    for r in range(3):
+        R = [int(random_bits(key, r * (n + 1) + j, 4)) for j in range(n)]
+        assert _same64(s[r], _seq_ref(x[r], mode, R=R, N=4)[-1])
+    with pytest.raises(ValueError, match="precision \\+ rbits <= 57"):
+        numfmt.emulate(x, "binary64", rounding=mode, random=1).sum()  # 32 random bits: too many
+
+
+def _dot_ref(a, b, mode, fused):
+    acc = _ref64("mul", [a[0], b[0]], mode)
+    for t in range(1, len(a)):
+        if fused:
+            acc = _ref64("fma", [a[t], b[t], acc], mode)
+        else:
+            acc = _ref64("add", [acc, _ref64("mul", [a[t], b[t]], mode)], mode)
+    return acc
+
+
+def test_binary64_matmul_nearest_even_is_float64_loop():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((5, 30)) * 2.0 ** rng.integers(-300, 300, (5, 30))
+    B = rng.standard_normal((30, 3)) * 2.0 ** rng.integers(-300, 300, (30, 3))
+    a, b = numfmt.emulate(A, "binary64"), numfmt.emulate(B, "binary64")
+    want = np.empty((5, 3))
+    for i in range(5):
+        for j in range(3):
+            acc = A[i, 0] * B[0, j]
+            for t in range(1, 30):
+                acc = acc + A[i, t] * B[t, j]  # two correctly rounded float64 operations per step
+            want[i, j] = acc
+    for got in (a @ b, np.matmul(a, b), np.dot(a, b), a.dot(b), a @ B, A @ b):
+        assert isinstance(got, EmulatedArray) and got.shape == (5, 3) and got.dtype == np.float64
+        assert _same64(got, want)
+    assert _same64(a[0] @ b[:, 1], want[0, 1])
+    assert float(numfmt.emulate([0.1, 0.2, 0.3], "binary64").dot([0.1, 0.2, 0.3])) == 0.1 * 0.1 + 0.2 * 0.2 + 0.3 * 0.3
+
+
+@pytest.mark.parametrize("mode", MODES64)
+@pytest.mark.parametrize("model", ["sequential", "fma"])
+def test_binary64_matmul_every_mode_equals_fraction_reference(mode, model):
+    rng = np.random.default_rng(MODES64.index(mode))
+    A = rng.standard_normal((3, 12)) * 2.0 ** rng.integers(-600, 500, (3, 12))
+    B = rng.standard_normal((12, 2)) * 2.0 ** rng.integers(-600, 500, (12, 2))
+    A[0, :4] = [MAX64, MAX64, -MAX64, 1.0]  # overflow of a product and of a sum
+    B[:4, 0] = [2.0, 0.5, 1.0, 5e-324]
+    A[1, :] = 1.0 + 2.0**-30
+    B[:, 1] = 1.0 - 2.0**-29  # products with many low bits: fused and unfused differ
+    got = numfmt.emulate(A, "binary64", rounding=mode, model=model) @ B
+    fused = model == "fma"
+    want = [[_dot_ref(A[i], B[:, j], mode, fused) for j in range(2)] for i in range(3)]
+    assert _same64(got, want)
+
+
+def test_binary64_hardware_models():
+    """A model of numfmt.accum_models accumulates in its own format; binary64 arrays hold its inputs."""
+    rng = np.random.default_rng(2)
+    A = numfmt.quantize(rng.standard_normal((3, 16)), "fp32").astype(np.float64)
+    B = numfmt.quantize(rng.standard_normal((16, 2)), "fp32").astype(np.float64)
+    for mode in MODES64[:5]:
+        m = numfmt.Sequential("binary64", mode, in_format="fp32")
+        got = numfmt.emulate(A, "binary64", rounding=mode, model=m) @ B
+        want = [[_dot_ref(A[i], B[:, j], mode, True) for j in range(2)] for i in range(3)]
+        assert _same64(got, want)
+        assert _same64(got, numfmt.matmul(A, B, model=m))
+    with pytest.raises(ValueError, match=r"HardwareModel\(Sequential.*binary64 values.*not exactly representable "
+                                         r"in binary32"):
+        numfmt.emulate([[0.1]], "binary64", model=numfmt.Sequential("binary64")) @ np.ones((1, 1))
+    with pytest.raises(ValueError, match="in_format='binary64' has 52 fraction bits"):
+        numfmt.emulate([1.0], "binary64", model=numfmt.Sequential("binary64", in_format="binary64"))

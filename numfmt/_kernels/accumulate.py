@@ -25,9 +25,9 @@ import numpy as np
 
 from . import params as P
 from .bits import clz64
-from .decode import decode_value
 from .encode import decompose
 from .jit import jit
+from .magnitude import beyond, is_magnitude, signed_value
 from .round import round_pack
 
 __all__ = [
@@ -120,11 +120,20 @@ def _special(acls, am, arow, bcls, bm, brow, K, cv):
 
 @jit
 def _pack(neg, sig, exp, p, mode, ovf_inf):
-    """round_pack of a finite nonzero intermediate; ``ovf_inf`` sends values
-    >= 2**(emax+1) to infinity whatever the rounding (tensor-core behaviour)."""
+    """round_pack of a finite nonzero intermediate, as its float64 value; ``ovf_inf``
+    sends values >= 2**(emax+1) to infinity whatever the rounding (tensor-core behaviour).
+
+    binary64 results use magnitude params (:func:`numfmt._kernels.magnitude.magnitude_params`:
+    the funnel rounds the magnitude, :func:`signed_value` puts the sign back). Every
+    intermediate here is below 2**1026 (terms are float64 values or products of
+    inputs of <= 25 fraction bits), so the magnitude code stays below 2**63;
+    :func:`~numfmt._kernels.magnitude.beyond` guards it anyway.
+    """
     if ovf_inf and exp + 63 - clz64(sig) >= p[P.ECAP]:
-        return round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0)
-    return round_pack(P.FINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0)
+        return signed_value(neg, round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
+    if is_magnitude(p):
+        sig, exp = beyond(P.FINITE, sig, exp, p[P.ECAP])
+    return signed_value(neg, round_pack(P.FINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
 
 
 @jit
@@ -149,9 +158,9 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     if sig1 == 0 and sig2 == 0:
         return _zero_value(neg1 and neg2, not neg1 and not neg2, mode)
     if sig2 == 0:
-        return decode_value(_pack(neg1, sig1, exp1, p, mode, ovf_inf), p)
+        return _pack(neg1, sig1, exp1, p, mode, ovf_inf)
     if sig1 == 0:
-        return decode_value(_pack(neg2, sig2, exp2, p, mode, ovf_inf), p)
+        return _pack(neg2, sig2, exp2, p, mode, ovf_inf)
     bl1 = 64 - clz64(sig1)
     bl2 = 64 - clz64(sig2)
     if exp2 + bl2 > exp1 + bl1:
@@ -177,7 +186,7 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     if s == 0:
         return _zero_value(False, False, mode)
     neg = s < 0
-    return decode_value(_pack(neg, -s if neg else s, eb - 1, p, mode, ovf_inf), p)
+    return _pack(neg, -s if neg else s, eb - 1, p, mode, ovf_inf)
 
 
 @jit
@@ -260,8 +269,7 @@ def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, stick
     if acc == 0:
         return 0.0
     neg = acc < 0
-    code = _pack(neg, -acc if neg else acc, base - (1 if sticky else 0), p, mode, ovf_inf)
-    return decode_value(code, p)
+    return _pack(neg, -acc if neg else acc, base - (1 if sticky else 0), p, mode, ovf_inf)
 
 
 @jit
@@ -306,7 +314,7 @@ def _product_value(pm, lsb, pneg_zero, p_prod, mode_prod):
     if pm == 0:
         return -0.0 if pneg_zero else 0.0
     neg = pm < 0
-    return decode_value(_pack(neg, -pm if neg else pm, lsb, p_prod, mode_prod, False), p_prod)
+    return _pack(neg, -pm if neg else pm, lsb, p_prod, mode_prod, False)
 
 
 @jit
@@ -332,13 +340,19 @@ def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_a
         for k in range(K):
             ca = acls[arow + k]
             cb = bcls[brow + k]
-            if ca >= C_INF or cb >= C_INF or not np.isfinite(s):
+            if ca >= C_INF or cb >= C_INF:
                 s = s + av[arow + k] * bv[brow + k]  # IEEE special rules
                 continue
             ma = am[arow + k]
             mb = bm[brow + k]
             pm = ma * mb
             lsb = aE[arow + k] + bE[brow + k] - man_ab
+            if not np.isfinite(s):  # inf/NaN + the product (rounded first when unfused: it may overflow)
+                if fused:
+                    s = s + av[arow + k] * bv[brow + k]
+                else:
+                    s = s + _product_value(pm, lsb, _is_negzero_product(ca, cb, ma, mb), p_prod, mode_prod)
+                continue
             sn, ss, se = _f64_term(s)
             if fused:
                 if pm == 0:
@@ -463,7 +477,7 @@ def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
         else:
             sticky = True
     sig = (sig << 1) | np.int64(sticky)
-    return decode_value(_pack(neg, sig, lo + low - 1, p, mode, False), p)
+    return _pack(neg, sig, lo + low - 1, p, mode, False)
 
 
 @jit

@@ -40,6 +40,7 @@ from .bits import clz64
 from .decode import decode_value
 from .encode import decompose, random_bits
 from .jit import jit
+from .magnitude import SIGN64, beyond, is_magnitude
 from .round import round_pack
 
 __all__ = [
@@ -442,12 +443,22 @@ def _rb(rkind, key, nbits, counter):
 
 @jit
 def _step(cls, neg, sig, exp, p, pd, mode, sat, rkind, key, nbits, counter):
-    """Round one exact intermediate; returns (code, value, is_bad)."""
+    """Round one exact intermediate; returns (code, value, is_bad).
+
+    With magnitude params (binary64, :mod:`numfmt._kernels.magnitude`) the funnel
+    rounds |value| and the sign goes on top of the code (bit 63 of the int64).
+    """
+    wide = is_magnitude(p)
+    if wide:
+        sig, exp = beyond(cls, sig, exp, p[P.ECAP])
     r = _rb(rkind, key, nbits, counter)
     c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
     if c < 0:
         return np.int64(0), np.nan, 1
-    return c, decode_value(c, pd), 0
+    v = decode_value(c, pd)
+    if wide and neg and cls != P.NOTANUMBER:
+        return c | SIGN64, -v, 0
+    return c, v, 0
 
 
 @jit

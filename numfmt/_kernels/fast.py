@@ -282,7 +282,8 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     c = constants_any(p, mode, sat)
     m, emin, maxmag, signbit, negzero = _I32(c[0]), _I32(c[1]), _I32(c[3]), _I32(c[4]), _I32(c[5])
     ovf_p, ovf_n, tz_p, tz_n = _I32(c[6]), _I32(c[7]), _I32(c[12]), _I32(c[13])
-    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]  # R never reaches past the sticky bits
+    # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
+    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]
     n = xb.size
     pairs = np.empty(_SR_STEP // 2 + 1, np.uint64)
     for lo in range(0, n, _SR_STEP):
