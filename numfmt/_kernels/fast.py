@@ -115,20 +115,21 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     Every intermediate is int32 (numba would widen to int64 and halve the SIMD
     width) and the common path is straight-line: the sign is OR-ed in through a
     mask made by an arithmetic shift, overflow is one select. Infinities and
-    NaNs (rare) only set a flag in the vectorised loop; a scalar pass then
+    NaNs (rare) only raise a running max of |x|'s bits in the vectorised loop (a
+    max reduction vectorises better than an OR of flags); a scalar pass then
     rewrites those elements.
     """
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
-    special = False
+    amax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
         mag = _magic_round(ax, m, emin_b, cap_b)[0]
         negm = _I32(b >> _I32(31))  # all ones for negative inputs
         out[i] = _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
-        special |= ax >= _I32(0x7F800000)
-    if special:
+        amax = max(amax, ax)
+    if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
@@ -150,7 +151,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
     two_m24 = np.float32(2.0**-24)
-    special = False
+    amax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
@@ -171,8 +172,8 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         else:  # nearest_away
             mag = _I32(mag + tie_down)
         out[i] = _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
-        special |= ax >= _I32(0x7F800000)
-    if special:
+        amax = max(amax, ax)
+    if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
@@ -215,7 +216,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
     dtz = _I32(tz_p ^ tz_n)
-    special = False
+    amax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
@@ -243,8 +244,8 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         away = _I32(inc | ~inexact)
         ovf = _I32(_I32(ovf_p ^ _I32(dov & negm)) & away) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & ~away)
         out[i] = _pack(mag, negm, nz, signbit, maxmag, ovf)
-        special |= ax >= _I32(0x7F800000)
-    if special:
+        amax = max(amax, ax)
+    if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
