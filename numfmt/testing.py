@@ -178,7 +178,7 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
 
 def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> list[int]:
     """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
-    from .compare import _INF, _NAN, _code_info
+    from .compare._classify import _INF, _NAN, _code_info
 
     c = np.arange(1 << f.bits, dtype=np.int64)
     kind, _, _ = _code_info(c, f)

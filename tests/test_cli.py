@@ -197,13 +197,13 @@ def test_check_chunks_with_seeded_stochastic_rounding(tmp_path, capsys):
 
 
 def test_progress_bar_only_when_enabled(monkeypatch):
-    from numfmt import cli
+    from numfmt.cli._check import _progress
 
     buf = io.StringIO()
     monkeypatch.setattr(sys, "stderr", buf)
-    cli._progress(5, 10, False)
+    _progress(5, 10, False)
     assert buf.getvalue() == ""
-    cli._progress(5, 10, True)
+    _progress(5, 10, True)
     assert "50.0%" in buf.getvalue()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import numfmt
 from numfmt import compare
-from numfmt.compare import _Acc
+from numfmt.compare._acc import _Acc
 
 NAN = math.nan
 

@@ -14,7 +14,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import numfmt
-from numfmt.compare import _tie_mask
+from numfmt.compare._classify import _tie_mask
 from numfmt.testing import (
     assert_codes_equal,
     blocks,

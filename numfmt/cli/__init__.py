@@ -1,0 +1,214 @@
+"""The ``numfmt`` command (also ``python -m numfmt``).
+
+Subcommands::
+
+    numfmt formats                      every preset: bits, bias, range, inf/NaN conventions
+    numfmt info FMT                     one format's properties
+    numfmt table FMT                    every code: hex, fields, value, class
+    numfmt encode FMT VALUE...          values -> codes (policy flags)
+    numfmt decode FMT CODE...           codes -> values
+    numfmt explain FMT VALUE            why a value rounds where it does (policy flags)
+    numfmt check --format FMT --input X --output Y [--scales S]
+                                        emulate X, compare with the codes in Y, report
+                                        (block formats: scale and element codes)
+    numfmt bench                        the benchmark (numfmt.bench)
+
+Tables are aligned text; ``--json`` prints data instead. Exit status: 0 on
+success (``check``: every code matched), 1 when ``check`` found mismatches, 2
+on bad usage or bad input, with one line on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ._check import _cmd_check
+from ._codes import _cmd_decode, _cmd_encode
+from ._common import UsageError, _Parser
+from ._explain import _cmd_explain
+from ._info import _cmd_formats, _cmd_info, _cmd_table
+
+__all__ = ["main"]
+
+
+def _policy_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("conversion policy (as numfmt.encode)")
+    g.add_argument("--rounding", default="nearest_even",
+                   help="nearest_even (default), nearest_away, toward_zero, toward_positive, toward_negative, "
+                        "to_odd, stochastic, stochastic_b, stochastic_c (aliases rne, rna, rtz, rtp, rtn, rto, sr)")
+    g.add_argument("--saturation", default=None, help="none (default), finite or propagate")
+    g.add_argument("--nan", default=None, help="NaN input into a format without NaN: raise (default), zero, max")
+    g.add_argument("--compat", default=None, help="reproduce a library: ml_dtypes, torch or ptx")
+    g.add_argument("--rbits", type=int, default=None, help="number of random bits for stochastic rounding")
+    g.add_argument("--seed", type=int, default=None, help="seed of the random bits (stochastic rounding)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``numfmt`` command."""
+    from .. import __version__
+
+    ap = _Parser(prog="numfmt", description="Bit-exact low-precision number formats: inspect formats, "
+                 "encode/decode values, explain roundings and check hardware output.")
+    ap.add_argument("--version", action="version", version=f"numfmt {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("formats", help="list every preset format", description="List every preset format with "
+                       "its width, bias, range and inf/NaN conventions (and the block formats).")
+    p.add_argument("--kind", choices=["float", "int"], help="only float or only integer formats")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_formats)
+
+    p = sub.add_parser("info", help="properties of one format", description="Properties of one format.")
+    p.add_argument("format", metavar="FMT", help="format name (e.g. e4m3, float8_e5m2, binary8p3se, int4)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("table", help="every code of a format", description="Every code of a format (at most "
+                       "16 bits): hex, sign|exponent|mantissa fields, value, class.")
+    p.add_argument("format", metavar="FMT")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_table)
+
+    p = sub.add_parser("encode", help="values -> codes", description="Encode values into codes. Values are "
+                       "decimal, hex floats (0x1.8p3), inf or nan, parsed into --dtype first.")
+    p.add_argument("format", metavar="FMT")
+    p.add_argument("values", metavar="VALUE", nargs="+")
+    p.add_argument("--dtype", default="float64", help="input dtype the values are parsed into (default float64)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _policy_flags(p)
+    p.set_defaults(func=_cmd_encode)
+
+    p = sub.add_parser("decode", help="codes -> values", description="Decode codes (0x7e, 126, 0b01111110).")
+    p.add_argument("format", metavar="FMT")
+    p.add_argument("codes", metavar="CODE", nargs="+")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_decode)
+
+    p = sub.add_parser("explain", help="why a value rounds where it does", description="Explain the encoding "
+                       "of one value: neighbours, position in ulps, guard/round/sticky, tie, rule, overflow.")
+    p.add_argument("format", metavar="FMT")
+    p.add_argument("value", metavar="VALUE")
+    p.add_argument("--dtype", default="float64", help="input dtype the value is parsed into (default float64)")
+    p.add_argument("--index", type=int, default=0, help="element index whose random bits a --seed selects")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _policy_flags(p)
+    p.set_defaults(func=_cmd_explain)
+
+    p = sub.add_parser("check", help="compare hardware output with the emulation",
+                       description="Encode the inputs X with numfmt, compare with the codes Y, print a report. "
+                       "Exit 0 when every code matches, 1 on mismatches, 2 on bad usage. Large files are "
+                       "memory-mapped and processed in chunks. Block formats (MX, NVFP4) compare the scale "
+                       "codes (--scales) and the element codes separately.")
+    p.add_argument("--format", required=True, metavar="FMT",
+                   help="format of the codes: an element format (e4m3 ...) or a block format (mxfp4, nvfp4 ...)")
+    p.add_argument("--input", required=True, metavar="X", help="inputs: .npy, .npz or raw (needs --input-dtype)")
+    p.add_argument("--output", required=True, metavar="Y", help="codes: .npy, .npz or raw bytes")
+    p.add_argument("--input-dtype", default=None, help="dtype of a raw input file (float32, <f2, bfloat16 ...)")
+    p.add_argument("--input-key", default=None, help="array name inside an .npz input")
+    p.add_argument("--output-dtype", default=None,
+                   help="dtype of a raw, unpacked output file (default: the format's code dtype, little-endian)")
+    p.add_argument("--output-key", default=None, help="array name inside an .npz output")
+    p.add_argument("--packed", action="store_true", help="output holds sub-byte codes packed into bytes")
+    p.add_argument("--order", default="low_first", choices=["low_first", "high_first", "ptx", "low", "high"],
+                   help="packed layout (numfmt.pack): low_first (default: first code in the low bits), "
+                        "high_first, or ptx (6-bit e2m3x2/e3m2x2 registers)")
+    p.add_argument("--max-examples", type=int, default=10, help="mismatches to list (default 10)")
+    p.add_argument("--chunk-size", type=int, default=1 << 22,
+                   help="elements per chunk (default 4194304; element formats only)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
+    p.add_argument("--no-explain", action="store_true", help="do not explain the first mismatch")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _policy_flags(p)
+    from ..block import NONFINITE, RECIPES, SCALE_RULES
+
+    g = p.add_argument_group("block formats (mxfp4, mxfp8_e4m3, mxfp6_e2m3, mxint8, nvfp4 ...)",
+                             "Y holds the element codes (or --packed bytes), the scale codes come from --scales "
+                             "or from the 'scales' array of an .npz Y (element codes in its 'codes' array); an "
+                             "NVFP4 tensor scale in its 'tensor_scale' array is compared too. The expected codes "
+                             "are numfmt.encode(x, FMT, axis=, scale_rule=, recipe=, rounding=, random=--seed, "
+                             "rbits=, tensor_scale=, tensor_amax=, nonfinite=, scale_rounding=); --saturation, "
+                             "--nan and --compat do not apply. The whole input is encoded at once.")
+    g.add_argument("--scales", default=None, metavar="S", help="scale codes: .npy, .npz or raw (one code per block, "
+                   "row-major in the shape of x with --axis reduced to ceil(n / block size))")
+    g.add_argument("--scales-key", default=None, help="array name of the scale codes inside an .npz (default scales)")
+    g.add_argument("--scales-dtype", default=None,
+                   help="dtype of a raw scales file (default: the scale format's code dtype, uint8)")
+    g.add_argument("--axis", type=int, default=None, help="axis along which blocks run (default -1)")
+    g.add_argument("--shape", default=None, help="shape of the input, e.g. 128,64 (raw inputs are 1-D)")
+    g.add_argument("--scale-rule", default=None, choices=SCALE_RULES,
+                   help="scale rule (default: the format's: floor for MX, amax for NVFP4)")
+    g.add_argument("--recipe", default=None, choices=RECIPES,
+                   help="ocp or torchao (power-of-two rules); te, torchao or modelopt (amax); p3109")
+    g.add_argument("--tensor-scale", default=None, metavar="T",
+                   help="NVFP4: a float32 decode tensor scale to encode with, or 'off' for one level "
+                        "(default: computed from the tensor's amax)")
+    g.add_argument("--tensor-amax", default=None, metavar="A", help="NVFP4: calibrated tensor amax")
+    g.add_argument("--nonfinite", default=None, choices=NONFINITE, help="blocks with inf/NaN (default amax)")
+    g.add_argument("--scale-rounding", default=None, help="scale rounding of scale rule max_abs_finite")
+    g.add_argument("--output-tensor-scale", default=None, metavar="T",
+                   help="the tensor scale the hardware used or produced (instead of an .npz 'tensor_scale')")
+    p.set_defaults(func=_cmd_check)
+
+    sub.add_parser("bench", help="run the benchmark (numfmt bench --help)", add_help=False)
+    return ap
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``numfmt`` command; returns the exit status.
+
+    Examples
+    --------
+    >>> from numfmt.cli import main
+    >>> main(["encode", "e4m3", "1.0625", "464", "500", "--saturation", "finite"])
+    input   code  fields      value
+    1.0625  0x38  0|0111|000  1.0
+    464     0x7e  0|1111|110  448.0
+    500     0x7e  0|1111|110  448.0
+    0
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "bench":
+            try:
+                from .. import bench
+            except ImportError:
+                raise UsageError("the benchmark (numfmt.bench) is not available in this installation") from None
+            return int(bench.main(argv[1:]) or 0)
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as e:
+        msg = str(e)
+        print(_one_line(msg if msg.startswith("numfmt") else f"numfmt: error: {msg}"), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # pragma: no cover - e.g. `numfmt table binary16 | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except (ValueError, TypeError, OSError, OverflowError, KeyError) as e:
+        msg = str(e)
+        for kw, flag in (("random=", "--seed N"), ("nan='zero'", "--nan zero"), ("rbits", "--rbits N"),
+                         ("recipe=", "--recipe"), ("scale_rule=", "--scale-rule"),
+                         ("tensor_scale", "--tensor-scale / --tensor-amax"), ("scale_rounding", "--scale-rounding")):
+            if kw in msg:
+                msg += f" [command line: {flag}]"
+                break
+        print(_one_line(f"numfmt: error: {msg}"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("numfmt: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # pragma: no cover - a bug: still one line unless asked for the traceback
+        if os.environ.get("NUMFMT_DEBUG"):
+            raise
+        print(_one_line(f"numfmt: internal error: {type(e).__name__}: {e} (set NUMFMT_DEBUG=1 for a traceback)"),
+              file=sys.stderr)
+        return 2

@@ -1,0 +1,203 @@
+""":func:`compare_block`: two block arrays compared part by part (scale codes, element codes) and by block."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import FloatFormat
+from ..presets import get_format
+from ._acc import _Acc, _as_codes
+from ._classify import _decode64, _fval
+from ._result import BlockCompareResult, BlockMismatch, _exclass
+
+
+def _is_block_array(a) -> bool:
+    return hasattr(a, "scales") and hasattr(a, "codes") and hasattr(a, "format")
+
+
+def _tsstr(v) -> str:
+    return "None" if v is None else repr(float(v))
+
+
+def _classify_one(e: int, a: int, f, x=None) -> str:
+    acc = _Acc(f, max_examples=1)
+    acc.add(np.array([e], np.int64), np.array([a], np.int64), None if x is None else np.array([x]))
+    return _exclass(acc.examples[0]) if acc.examples else ""
+
+
+def _block_index(flat, shape, ax: int, bs: int, sshape) -> np.ndarray:
+    """Flat scale index of the block holding each flat element index."""
+    if flat.size == 0:
+        return flat.astype(np.int64)
+    multi = list(np.unravel_index(flat, shape))
+    multi[ax] = multi[ax] // bs
+    return np.ravel_multi_index(tuple(multi), sshape).astype(np.int64)
+
+
+def _block_start(blocks, shape, ax: int, bs: int, sshape) -> np.ndarray:
+    """Flat element index of the first element of each flat block index."""
+    if blocks.size == 0:
+        return blocks.astype(np.int64)
+    multi = list(np.unravel_index(blocks, sshape))
+    multi[ax] = multi[ax] * bs
+    return np.ravel_multi_index(tuple(multi), shape).astype(np.int64)
+
+
+def compare_block(expected, actual, *, x=None, policy: dict | None = None,
+                  max_examples: int = 10) -> BlockCompareResult:
+    """Compare two block arrays: scale codes and element codes separately, and the mismatches by block.
+
+    Parameters
+    ----------
+    expected : BlockArray or None
+        Reference (e.g. ``numfmt.encode(x, "mxfp4")``). ``None`` computes it
+        from ``x`` with ``numfmt.encode(x, actual.format, axis=actual.axis, **policy)``.
+    actual : BlockArray
+        The block array under test (e.g. ``BlockArray(hw_codes, hw_scales, "mxfp4")``).
+    x : array_like, optional
+        The inputs (shape of the element codes): listed with each mismatch, and
+        used to recognise element ties broken the other way when the scales are
+        powers of two (the scaled input ``x / scale`` is then exact).
+    policy : dict, optional
+        Keywords of the block :func:`numfmt.encode` used when ``expected`` is None.
+    max_examples : int
+        How many mismatches each part keeps.
+
+    Returns
+    -------
+    BlockCompareResult
+        ``.scales`` and ``.elements`` (:class:`CompareResult` each), the number
+        of blocks with a different scale, of blocks with a different element,
+        of element mismatches inside blocks whose scale differs, and
+        ``.examples``: the first mismatches with their block, both scales,
+        both element codes, both decoded values and the input.
+
+    Examples
+    --------
+    >>> import numpy as np, numfmt
+    >>> from numfmt.block import BlockArray
+    >>> from numfmt.compare import compare_block
+    >>> x = np.linspace(-6, 6, 64, dtype=np.float32)
+    >>> ba = numfmt.encode(x, "mxfp4")
+    >>> codes, scales = ba.codes.copy(), ba.scales.copy()
+    >>> codes[3] ^= 1; scales[1] += 1                     # one element, one scale
+    >>> r = compare_block(ba, BlockArray(codes, scales, "mxfp4"), x=x)
+    >>> r.scales.different, r.elements.different, r.blocks_with_scale_mismatch
+    (1, 1, 1)
+    >>> [(m.index, m.block, m.what) for m in r.examples]
+    [((3,), (0,), 'element'), ((32,), (1,), 'scale')]
+    """
+    if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) or max_examples < 0:
+        raise ValueError(f"max_examples must be a non-negative int, got {max_examples!r}")
+    if policy is not None and not isinstance(policy, dict):
+        raise TypeError(f"policy must be a dict of encode keywords, got {type(policy).__name__}")
+    if expected is None:
+        if x is None:
+            raise ValueError("expected=None needs x= to compute the expected block array")
+        if not _is_block_array(actual):
+            raise TypeError(f"actual must be a block array, got {type(actual).__name__}")
+        from ..codec import encode
+
+        kw = {"axis": actual.axis, **(policy or {})}
+        expected = encode(x, actual.format, **kw)
+    for name, a in (("expected", expected), ("actual", actual)):
+        if not _is_block_array(a):
+            raise TypeError(f"{name} must be a block array like the other argument, got {type(a).__name__}")
+    fe, fa = expected.format, actual.format
+    notes = []
+    if fe != fa:
+        notes.append(f"formats differ: expected {getattr(fe, 'name', fe)}, actual {getattr(fa, 'name', fa)}")
+    ax_e, ax_a = getattr(expected, "axis", -1), getattr(actual, "axis", -1)
+    if ax_e != ax_a:
+        notes.append(f"blocked axes differ: expected axis {ax_e}, actual axis {ax_a}")
+    sf = get_format(fe.scale)
+    ef = get_format(fe.element)
+    se, sa = np.asarray(expected.scales), np.asarray(actual.scales)
+    ce, ca = np.asarray(expected.codes), np.asarray(actual.codes)
+    if se.shape != sa.shape:
+        raise ValueError(f"expected.scales has shape {se.shape} but actual.scales has shape {sa.shape}")
+    if ce.shape != ca.shape:
+        raise ValueError(f"expected.codes has shape {ce.shape} but actual.codes has shape {ca.shape}")
+    xa = None
+    if x is not None:
+        xa = np.asarray(x)
+        if xa.dtype.kind not in "fiu":
+            raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
+        if xa.shape != ce.shape:
+            raise ValueError(f"x has shape {xa.shape} but the element codes have shape {ce.shape}")
+        xa = xa.reshape(-1)
+    ts_e, ts_a = getattr(expected, "tensor_scale", None), getattr(actual, "tensor_scale", None)
+    for attr in ("tensor_scale", "global_scale"):
+        te, ta = getattr(expected, attr, None), getattr(actual, attr, None)
+        if te is not None or ta is not None:
+            if not np.array_equal(np.asarray(te, np.float64), np.asarray(ta, np.float64), equal_nan=True):
+                notes.append(f"{attr} differs: expected {_tsstr(te)}, actual {_tsstr(ta)}")
+    shape, sshape = ce.shape, se.shape
+    ax = int(getattr(expected, "axis", len(shape) - 1)) % max(len(shape), 1)
+    bs = int(fe.block_size)
+    e_s, a_s = _as_codes(se, sf, "expected.scales"), _as_codes(sa, sf, "actual.scales")
+    e_c, a_c = _as_codes(ce, ef, "expected.codes"), _as_codes(ca, ef, "actual.codes")
+    s_acc = _Acc(sf, max_examples=max_examples, shape=sshape, label="scales")
+    s_acc.add(e_s, a_s)
+    scale_bad = e_s != a_s
+    # the scaled input x / scale is exact for power-of-two scales without a tensor scale: ties are recognisable
+    xs = None
+    if xa is not None and ts_e is None and isinstance(sf, FloatFormat) and sf.mantissa_bits == 0 and e_c.size:
+        sv = _decode64(e_s, sf).reshape(sshape)
+        sv = np.where(np.isfinite(sv) & (sv > 0) & ~scale_bad.reshape(sshape), sv, np.nan)
+        per = np.take(sv, np.arange(shape[ax]) // bs, axis=ax).reshape(-1)
+        with np.errstate(all="ignore"):
+            xs = xa.astype(np.float64) / per
+        xs = np.where(np.isnan(per), 0.0, xs)
+    e_acc = _Acc(ef, max_examples=max_examples, shape=shape, label="elements")
+    e_acc.add(e_c, a_c, xs)
+    el_res = e_acc.result()
+    if xa is not None and el_res.examples:
+        from dataclasses import replace
+
+        def xval(m):
+            i = int(np.ravel_multi_index(m.index, shape)) if len(shape) != 1 else m.index[0]
+            v = xa[i]
+            return float(v) if xa.dtype.kind == "f" else int(v)
+
+        el_res = replace(el_res, examples=tuple(replace(m, x=xval(m)) for m in el_res.examples))
+    idx = np.flatnonzero(e_c != a_c)
+    eblk = _block_index(idx, shape, ax, bs, sshape)
+    bad_blocks = np.flatnonzero(scale_bad)
+    n_el_blocks = int(np.unique(eblk).size)
+    in_bad = int(np.count_nonzero(scale_bad[eblk])) if eblk.size else 0
+    # events: differing elements, and the first element of each scale-only block
+    only = np.setdiff1d(bad_blocks, eblk, assume_unique=False)
+    events = np.union1d(idx[:max_examples], _block_start(only[:max_examples], shape, ax, bs, sshape))
+    events = events[:max_examples]
+    ex_classes = {m.index: m for m in e_acc.examples}
+    fts = 1.0 if ts_e is None else float(ts_e)
+    fta = fts if ts_a is None else float(ts_a)
+    rows = []
+    for i in events.tolist():
+        b = int(_block_index(np.array([i]), shape, ax, bs, sshape)[0])
+        es, as_, ec, ac = int(e_s[b]), int(a_s[b]), int(e_c[i]), int(a_c[i])
+        parts, what = [], []
+        if es != as_:
+            what.append("scale")
+            parts.append("scale " + _classify_one(es, as_, sf))
+        if ec != ac:
+            what.append("element")
+            m = ex_classes.get((i,))
+            parts.append("element " + (_exclass(m) if m is not None else _classify_one(ec, ac, ef)))
+        with np.errstate(all="ignore"):
+            ev = _fval(ec, ef) * _fval(es, sf) * fts
+            av = _fval(ac, ef) * _fval(as_, sf) * fta
+        xi = None
+        if xa is not None:
+            xi = float(xa[i]) if xa.dtype.kind == "f" else int(xa[i])
+        rows.append(BlockMismatch(
+            index=tuple(int(j) for j in np.unravel_index(i, shape)),
+            block=tuple(int(j) for j in np.unravel_index(b, sshape)),
+            x=xi, expected_scale=es, actual_scale=as_, expected=ec, actual=ac,
+            expected_value=ev, actual_value=av, what=" and ".join(what), detail="; ".join(parts)))
+    return BlockCompareResult(
+        scales=s_acc.result(), elements=el_res, blocks=int(se.size),
+        blocks_with_scale_mismatch=int(bad_blocks.size), notes=tuple(notes),
+        blocks_with_element_mismatch=n_el_blocks, elements_in_scale_mismatch_blocks=in_bad,
+        examples=tuple(rows), format_name=getattr(fe, "name", str(fe)), block_size=bs, axis=ax)

@@ -1,0 +1,121 @@
+""":func:`compare`: expected and actual codes (or values) of one element format, every mismatch classified."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..presets import get_format
+from ._acc import _Acc, _as_codes
+from ._block import _is_block_array, compare_block
+from ._classify import _NAN, _code_info, _decode64, _fval
+
+
+def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: int = 10, x=None,
+            policy: dict | None = None):
+    """Compare expected and actual codes of ``fmt`` and classify every mismatch.
+
+    Parameters
+    ----------
+    expected : array_like of int, BlockArray or None
+        Reference codes (e.g. ``numfmt.encode(x, fmt)``). ``None`` computes them
+        from ``x`` with ``numfmt.encode(x, fmt, **policy)``.
+    actual : array_like of int or BlockArray
+        Codes under test, same shape.
+    fmt : str or format
+        The element format (for block arrays it is taken from the arrays).
+    values : bool
+        ``expected`` and ``actual`` hold values of the format instead of codes;
+        a value that no code holds is a ``not_representable`` mismatch.
+    max_examples : int
+        How many mismatches to keep as examples (the first ones in flat order).
+    x : array_like, optional
+        The inputs; needed to recognise ties broken the other way.
+    policy : dict, optional
+        Keywords of :func:`numfmt.encode` used when ``expected`` is None.
+
+    Returns
+    -------
+    CompareResult or BlockCompareResult
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> x = [1.0625, 3.0, 500.0, -0.0]
+    >>> r = numfmt.compare(numfmt.encode(x, "e4m3"), [0x39, 0x44, 0x7E, 0x00], "e4m3", x=x)
+    >>> r.different, r.classes
+    (3, {'tie': 1, 'signed_zero': 1, 'saturated_vs_overflowed': 1})
+    >>> print(r)                                     # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+    compare float8_e4m3fn: 4 compared, 1 equal, 3 different
+      mismatch classes:
+        tie broken the other way  1
+        signed zero only          1
+        saturated vs overflowed   1
+      largest ulp distance: 1
+      first 3 mismatches:
+        index  x       expected         value  actual           value   class
+        0      1.0625  0x38 0|0111|000  1.0    0x39 0|0111|001  1.125   tie broken the other way (expected ...)
+        2      500.0   0x7f 0|1111|111  nan    0x7e 0|1111|110  448.0   saturated vs overflowed (expected ...)
+        3      -0.0    0x80 1|0000|000  -0.0   0x00 0|0000|000  0.0     signed zero only
+    """
+    if _is_block_array(actual) or _is_block_array(expected):
+        return compare_block(expected, actual, x=x, policy=policy, max_examples=max_examples)
+    if fmt is None:
+        raise TypeError("compare() needs fmt (the format of the codes)")
+    f = get_format(fmt)
+    if policy is not None and not isinstance(policy, dict):
+        raise TypeError(f"policy must be a dict of encode keywords, got {type(policy).__name__}")
+    if expected is None:
+        if x is None:
+            raise ValueError("expected=None needs x= (the inputs) to compute the expected codes")
+        from ..codec import encode
+
+        expected = encode(x, f, **(policy or {}))
+    exp_arr = np.asarray(expected) if not isinstance(expected, (str, bytes)) else expected
+    act_arr = np.asarray(actual) if not isinstance(actual, (str, bytes)) else actual
+    if isinstance(exp_arr, np.ndarray) and isinstance(act_arr, np.ndarray) and exp_arr.shape != act_arr.shape:
+        raise ValueError(f"expected has shape {exp_arr.shape} but actual has shape {act_arr.shape}")
+    shape = getattr(exp_arr, "shape", None)
+    xa = None
+    if x is not None:
+        xa = np.asarray(x)
+        if xa.dtype.kind not in "fiu":
+            raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
+        if xa.shape != shape:
+            raise ValueError(f"x has shape {xa.shape} but the codes have shape {shape}")
+    acc = _Acc(f, max_examples=max_examples, shape=shape)
+    if values:
+        e, be, ve = _values_to_codes(exp_arr, f, "expected")
+        a, ba, va = _values_to_codes(act_arr, f, "actual")
+        acc.add(e, a, xa, 0, be, ba, ve, va)
+    else:
+        e = _as_codes(exp_arr, f, "expected")
+        a = _as_codes(act_arr, f, "actual")
+        acc.add(e, a, xa, 0)
+    return acc.result()
+
+
+def _values_to_codes(v, f, name):
+    """Codes of values (exactly representable ones), a not-representable mask and the values."""
+    from ..codec import encode
+
+    if isinstance(v, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array, got {type(v).__name__}")
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    vals = arr.astype(np.float64).reshape(-1)
+    nanm = np.isnan(vals)
+    safe = np.where(nanm, 0.0, vals)
+    codes = np.asarray(encode(safe, f, rounding="nearest_even", saturation="none"), np.int64).reshape(-1)
+    kind, _, _ = _code_info(codes, f)
+    back = np.array([_fval(int(c), f) for c in codes]) if codes.size < 4096 else _decode64(codes, f)
+    bad = ~nanm & ~((back == safe) & (kind != _NAN))
+    if nanm.any():
+        nc = f.code_of_nan
+        if nc is None:
+            bad |= nanm
+        else:
+            neg = np.signbit(vals)
+            nn = f.code_of_negnan
+            codes[nanm] = np.where(neg[nanm], nn, nc)
+    return codes, bad, vals
