@@ -184,12 +184,15 @@ def _pow2(e: int) -> Fraction:
 
 
 def _splitmix_bits(key: int, index: int, nbits: int) -> int:
-    """Element ``index``'s bits: the top N of half ``index % 2`` of SplitMix64 output ``index // 2``."""
-    z = (key + (index // 2 + 1) * _GOLDEN) & _M64
+    """Element ``index``'s bits: the top N of W-bit field ``index % k`` of SplitMix64 output
+    ``index // k`` (W = 8, 16 or 32, the smallest >= N; k = 64 / W)."""
+    w = 8 if nbits <= 8 else (16 if nbits <= 16 else 32)
+    k = 64 // w
+    z = (key + (index // k + 1) * _GOLDEN) & _M64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
     z ^= z >> 31
-    return ((z >> (32 * (index % 2))) & 0xFFFFFFFF) >> (32 - nbits)
+    return ((z >> (w * (index % k))) & ((1 << w) - 1)) >> (w - nbits)
 
 
 def _input(x):

@@ -319,7 +319,7 @@ def to_ml_dtypes(codes, fmt) -> np.ndarray:
 # C-order index in the whole array (numfmt._kernels.encode.random_bits). A chunk
 # of a larger array (dask, a slice of a checkpoint tensor) needs the bits of its
 # elements' *global* indices; these helpers compute them with numpy (the same
-# SplitMix64 halves, checked against the kernel in tests/test_interop.py).
+# SplitMix64 fields, checked against the kernel in tests/test_interop.py).
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -329,16 +329,17 @@ _M2 = np.uint64(0x94D049BB133111EB)
 def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
     index = index.astype(np.uint64)
+    lw = 3 if nbits <= 8 else (4 if nbits <= 16 else 5)  # field width W = 2**lw
+    lk = np.uint64(6 - lw)
     with np.errstate(over="ignore"):
-        z = np.uint64(key) + ((index >> np.uint64(1)) + np.uint64(1)) * _GOLDEN
+        z = np.uint64(key) + ((index >> lk) + np.uint64(1)) * _GOLDEN
         z ^= z >> np.uint64(30)
         z *= _M1
         z ^= z >> np.uint64(27)
         z *= _M2
         z ^= z >> np.uint64(31)
-    z = (z >> ((index & np.uint64(1)) << np.uint64(5))) & np.uint64(0xFFFFFFFF)  # element i: half i % 2
-    z >>= np.uint64(32 - nbits)
-    return np.asarray(z.astype(np.uint32))  # an array even when 0-d (a numpy scalar would mean a seed)
+    field = (z >> ((index & ((np.uint64(1) << lk) - np.uint64(1))) << np.uint64(lw))) & np.uint64((1 << (1 << lw)) - 1)
+    return np.asarray((field >> np.uint64((1 << lw) - nbits)).astype(np.uint32))  # (an array even when 0-d)
 
 
 def _global_index(location, shape) -> np.ndarray:

@@ -48,8 +48,9 @@ def test_fast_equals_funnel(name):
     for sat in SATS:
         plan = numfmt.codec._plan(f, "nearest_even", sat, "max", None)
         for mode in MODES:
-            # N = 1, 8 take the short stochastic loop for every format here, 23 and 32 the long one
-            for nbits in (1, 8, 23, 32) if mode >= 6 else (8,):
+            # N = 1, 8 take the short stochastic loop for every format here, 16 for most (W = 16),
+            # 23 and 32 the long one (W = 32)
+            for nbits in (1, 8, 16, 23, 32) if mode >= 6 else (8,):
                 r = rng.integers(0, 1 << nbits, x.size, dtype=np.uint64).astype(np.uint32)
                 for rkind, rarr in ((1, r), (2, dummy)) if mode >= 6 else ((0, dummy),):
                     got = np.empty(x.size, f.code_dtype)
@@ -107,17 +108,20 @@ def test_int_decode_equals_general(name, dtype):
 
 
 @pytest.mark.parametrize("start", [0, 1, 4095, 2**33 + 1])
-@pytest.mark.parametrize("nbits", [1, 8, 31, 32])
-def test_fill_bits_is_the_counter_stream(start, nbits):
-    """The chunked pair filler equals random_bits element by element, and explain's Python copy too."""
+@pytest.mark.parametrize("nbits", [1, 8, 9, 16, 17, 31, 32])
+def test_fill_words_is_the_counter_stream(start, nbits):
+    """The chunked word filler, read as W-bit fields, equals random_bits element by element,
+    and explain's Python copy too."""
     import importlib
 
     E = importlib.import_module("numfmt.explain")
-
     n = 37
-    pairs = np.empty(n // 2 + 2, np.uint64)
-    got = fast.fill_bits(pairs, 987654321, start, n, nbits)
+    words = np.empty(n // 2 + 2, np.uint64)
+    par = fast.fill_words(words, 987654321, start, n, nbits)
+    w = {3: np.uint8, 4: np.uint16, 5: np.uint32}[int(K.field_bits(nbits))]
+    field = words.view(w)[par:par + n].astype(np.uint64)
+    got = (field >> np.uint64(8 * np.dtype(w).itemsize - nbits)).tolist()
     want = [int(K.random_bits(987654321, start + i, nbits)) for i in range(n)]
-    assert got.tolist() == want
+    assert got == want
     assert [E._splitmix_bits(987654321, start + i, nbits) for i in range(n)] == want
     assert len(set(want)) > 1

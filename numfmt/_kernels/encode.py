@@ -10,7 +10,7 @@ from .bits import f64_as_i64
 from .jit import jit
 from .round import round_pack
 
-__all__ = ["decompose", "splitmix64", "random_bits", "encode_loop", "encode_int_loop", "encode_flat"]
+__all__ = ["decompose", "splitmix64", "field_bits", "random_bits", "encode_loop", "encode_int_loop", "encode_flat"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -25,16 +25,27 @@ def splitmix64(key, counter):
 
 
 @jit
-def random_bits(key, index, nbits):
-    """N random bits for element ``index``: the top N bits of one 32-bit half of SplitMix64.
+def field_bits(nbits):
+    """log2 of the field width W that holds N random bits: W = 8, 16 or 32."""
+    return 3 if nbits <= 8 else (4 if nbits <= 16 else 5)
 
-    Element i takes the low (i even) or high (i odd) half of output number i // 2,
-    so one 64-bit hash serves two elements. The bits of an element depend only on
-    the key and its flat index, never on chunking or threads.
+
+@jit
+def random_bits(key, index, nbits):
+    """N random bits for element ``index``: the top N bits of one W-bit field of SplitMix64.
+
+    W = 8 for N <= 8, 16 for N <= 16, else 32; one 64-bit output holds k = 64 / W
+    fields, and element i takes field i mod k (lowest first) of output number i // k.
+    The bits of an element depend only on the key, N and its flat index, never on
+    chunking or threads.
     """
-    z = splitmix64(key, np.uint64(index) >> np.uint64(1))
-    half = (z >> ((np.uint64(index) & np.uint64(1)) << np.uint64(5))) & np.uint64(0xFFFFFFFF)
-    return np.int64(half >> np.uint64(32 - nbits))
+    lw = np.uint64(field_bits(nbits))
+    lk = np.uint64(6) - lw
+    i = np.uint64(index)
+    z = splitmix64(key, i >> lk)
+    w = np.uint64(1) << lw
+    field = (z >> ((i & ((np.uint64(1) << lk) - np.uint64(1))) << lw)) & ((np.uint64(1) << w) - np.uint64(1))
+    return np.int64(field >> (w - np.uint64(nbits)))
 
 
 @jit

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
-from .encode import decompose, splitmix64
+from .encode import decompose, field_bits, splitmix64
 from .jit import jit
 from .round import overflow_code, round_pack
 
@@ -250,24 +250,25 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
 
 
 @jit
-def fill_bits(pairs, key, start, n, nbits):
-    """``random_bits(key, start + i, nbits)`` for i < n, as a uint32 view into ``pairs``.
+def fill_words(words, key, start, n, nbits):
+    """The SplitMix64 outputs that hold ``random_bits(key, start + i, nbits)`` for i < n.
 
-    One SplitMix64 output per pair of elements (see ``random_bits``): both halves
-    are written by one uint64 store into the scratch ``pairs`` (>= n // 2 + 1 long).
+    Writes outputs number start // k ... into ``words`` (uint64; k = 64 / W fields
+    per output, see ``random_bits``; n // 2 + 2 words suffice for every N) and
+    returns the offset of element ``start``'s field in the W-bit view of ``words``.
+    With N = 8 one hash serves eight elements.
     """
-    j0 = start >> 1
-    npairs = ((start + n - 1) >> 1) - j0 + 1 if n > 0 else 0
-    sh = np.uint64(32 - nbits)
-    lo32 = np.uint64(0xFFFFFFFF)
-    for k in range(npairs):
-        z = splitmix64(key, j0 + k)
-        pairs[k] = ((z & lo32) >> sh) | ((z >> np.uint64(32) >> sh) << np.uint64(32))
-    par = start & 1
-    return pairs.view(np.uint32)[par:par + n]
+    lk = 6 - field_bits(nbits)
+    q0 = start >> lk
+    nq = ((start + n - 1) >> lk) - q0 + 1 if n > 0 else 0
+    if nq > words.size:
+        raise ValueError("fill_words: the words buffer is too short")
+    for q in range(nq):
+        words[q] = splitmix64(key, q0 + q)
+    return start - (q0 << lk)
 
 
-_SR_STEP = 4096  # elements per chunk of random bits (a cache-resident uint32 buffer)
+_SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
 
 
@@ -275,40 +276,62 @@ _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts
 def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> small float with stochastic rounding into ``out``.
 
-    Chunk by chunk: the random bits R (the explicit array's slice, or the
-    seeded stream written into a small buffer), then a vectorised int32 loop.
-    Elements that loop cannot hold (infinities, NaNs and values so small that
-    more than 29 bits are discarded) are redone through :func:`round_pack`.
+    Chunk by chunk: the random bits (the explicit array's slice, or the seeded
+    stream's words, read as W-bit fields and shifted to N bits in the loop), then
+    a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
+    values so small that more than 29 bits are discarded) are redone through
+    :func:`round_pack`.
     """
     c = constants_any(p, mode, sat)
-    m, emin, maxmag, signbit, negzero = _I32(c[0]), _I32(c[1]), _I32(c[3]), _I32(c[4]), _I32(c[5])
-    ovf_p, ovf_n, tz_p, tz_n = _I32(c[6]), _I32(c[7]), _I32(c[12]), _I32(c[13])
-    # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
-    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]
+    k = (c[0], c[1], c[3], c[4], c[5], c[6], c[7], c[12], c[13])
+    lw = field_bits(nbits)
+    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
     n = xb.size
-    pairs = np.empty(_SR_STEP // 2 + 1, np.uint64)
+    words = np.empty(_SR_STEP // 2 + 2, np.uint64)  # (W = 32: two fields per word)
     for lo in range(0, n, _SR_STEP):
         hi = min(lo + _SR_STEP, n)
-        rb = rarr[lo:hi] if rkind == 1 else fill_bits(pairs, key, offset + lo, hi - lo, nbits)
         x, o = xb[lo:hi], out[lo:hi]
-        if short:
-            amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits)
+        if rkind == 1:
+            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, k)
+            continue
+        par = fill_words(words, key, offset + lo, hi - lo, nbits)
+        if lw == 3:
+            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+        elif lw == 4:
+            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
         else:
-            amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits)
-        if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
-            _sr_fix(x, rb, o, p, mode, sat, nbits)
+            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
 
 
 @jit
-def _sr_fix(xb, rb, out, p, mode, sat, nbits):
+def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, k):
+    """One chunk: the vectorised loop, then the funnel for the elements it cannot hold.
+    ``rb`` holds R as W-bit fields: R = (field >> shw) & maskn."""
+    m, emin, maxmag, signbit, negzero = _I32(k[0]), _I32(k[1]), _I32(k[2]), _I32(k[3]), _I32(k[4])
+    ovf_p, ovf_n, tz_p, tz_n = _I32(k[5]), _I32(k[6]), _I32(k[7]), _I32(k[8])
+    # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
+    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]:
+        amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
+                               shw, maskn)
+    else:
+        amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
+                              shw, maskn)
+    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+        _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+
+
+@jit
+def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
     """Scalar pass: infinities, NaNs and tiny values through the funnel."""
     for i in range(xb.size):
         ax = xb[i] & 0x7FFFFFFF
         eb = ax >> 23
         s = max(eb - 127, p[P.EMIN]) - p[P.M] - (max(eb, 1) - 150)
         if ax >= 0x7F800000 or s > _SR_SMAX:
+            r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
             cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
-            out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(rb[i]), nbits)
+            out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
 
 
 # The stochastic loops. With s the number of discarded bits (clamped at 29), N
@@ -324,14 +347,22 @@ def _sr_fix(xb, rb, out, p, mode, sat, nbits):
 
 
 @jit
-def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits):
-    """The stochastic loop when N (+1 for B) <= 23 - M, so every shift of R is to the left."""
+def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """The stochastic loop when N (+1 for B) <= 23 - M, so every shift of R is to the left.
+
+    Here d = s - N >= 0 and the doubled frame is not needed: the code is
+    (v + T) >> s with T = (R << d) + [B, C] 2**(d-1) - [C, d > 0] (R & 1), where
+    v is the float32 bit pattern itself for |x| >= 2**EMIN (s = 23 - M: the
+    exponent field carries like a code) and the 24-bit significand below.
+    """
     one = _I32(1)
-    k0 = _I32(nbits + (1 if mode == P.STOCHASTIC_B else 0))
-    am1 = _I32(0) if mode == P.STOCHASTIC_A else one  # 2R + 1 for B and C
-    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
-    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
-    cm = one if mode == P.STOCHASTIC_C else _I32(0)
+    nb = _I32(nbits)
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)  # B, C: + half of R's last place
+    cm = one if mode == P.STOCHASTIC_C else _I32(0)  # C: - (R & 1) when d > 0
+    sn = _I32(_I32(23) - m)  # discarded bits at and above 2**EMIN
+    nmin = _I32(_I32(emin + _I32(127)) << _I32(23))  # float32 bits of 2**EMIN
+    cn = _I32(_I32(emin + _I32(126)) << _I32(m & _I32(31)))  # code offset of the bit pattern
+    cs = _I32(_I32(emin - m) + _I32(150))  # below 2**EMIN, s = cs - max(eb, 1)
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
     dtz = _I32(tz_p ^ tz_n)
@@ -339,22 +370,31 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
     smax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
-        r = _I32(rb[i])
+        r = _I32(_I32(_I32(rb[i]) >> _I32(shw & _I32(31))) & maskn)  # R from its W-bit field
         ax = _I32(b & _I32(0x7FFFFFFF))
         amax = max(amax, ax)
         negm = _I32(b >> _I32(31))
-        eq, sig, s = _sr_parts(ax, m, emin)
-        smax = max(smax, s)
-        s = _I32(min(s, _I32(_SR_SMAX)))
-        k = _I32(s - k0)
-        al = _I32(_I32(r << _I32(_I32(k + am1) & _I32(31))) | _I32(_I32(one << _I32(k & _I32(31))) & bm))
-        t = _I32(_I32(al << gamma) - _I32(r & cm))
-        out[i] = _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz)
+        normal = ax >= nmin
+        eb = _I32(ax >> _I32(23))
+        sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
+        ss = _I32(cs - max(eb, one))
+        smax = max(smax, ss)
+        v = ax if normal else sig
+        s = sn if normal else _I32(min(ss, _I32(_SR_SMAX)))
+        d = _I32(s - nb)
+        dm = _I32(d & _I32(31))
+        t = _I32(_I32(_I32(r << dm) + _I32(_I32(_I32(one << dm) >> one) & bm)) - _I32(_I32(r & cm) & -_I32(d > 0)))
+        core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
+        trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
+        mag = _I32(core - (cn if normal else _I32(0)))
+        ovf = _I32(_I32(_I32(ovf_p ^ _I32(dov & negm)) & ~trunc) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & trunc))
+        keep = _I32(nz | -_I32(mag != _I32(0)))
+        out[i] = ovf if mag > maxmag else _I32(mag | _I32(signbit & _I32(negm & keep)))
     return amax, smax
 
 
 @jit
-def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits):
+def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
     """The stochastic loop for any N <= 32 (R may be shifted either way; R is uint32 bits)."""
     one = _I32(1)
     nb = _I32(nbits)
@@ -370,7 +410,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     smax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
-        r = _I32(rb[i])
+        r = _I32(_I32(_I32(rb[i]) >> _I32(shw & _I32(31))) & maskn)  # R from its W-bit field
         ax = _I32(b & _I32(0x7FFFFFFF))
         amax = max(amax, ax)
         negm = _I32(b >> _I32(31))
