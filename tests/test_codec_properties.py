@@ -9,6 +9,7 @@ chunking, shape and threads.
 from __future__ import annotations
 
 import math
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -273,3 +274,26 @@ def test_int_formats_cover_stochastic():
                         random=np.array([2, 3], np.uint32), rbits=2)
     # 0.45 = 1.8 quanta: floor(0.8*4) = 3 -> away iff R >= 1
     assert got.tolist() == [2, 2]
+
+
+def _child_encode(conn):
+    x = np.linspace(-500, 500, (1 << 20) + 3, dtype=np.float32)
+    conn.send(numfmt.encode(x, "e4m3", threads=2).tobytes())
+    conn.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_threads_after_fork():
+    """The reused worker pool is per process: a forked child gets its own (no hang)."""
+    import multiprocessing as mp
+
+    x = np.linspace(-500, 500, (1 << 20) + 3, dtype=np.float32)
+    want = numfmt.encode(x, "e4m3", threads=2)  # creates the parent's pool
+    ctx = mp.get_context("fork")
+    a, b = ctx.Pipe()
+    proc = ctx.Process(target=_child_encode, args=(b,))
+    proc.start()
+    assert a.poll(60), "the child did not answer"
+    got = np.frombuffer(a.recv(), np.uint8)
+    proc.join(10)
+    assert np.array_equal(got, want)
