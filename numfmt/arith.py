@@ -33,7 +33,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 
@@ -385,14 +384,10 @@ def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
     z = (rng.standard_normal(n) * 8).astype(np.float32)
     dst = np.empty_like(x)
 
+    from .bench import timeit
+
     def med(fn):
-        fn()
-        ts = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return float(np.median(ts))
+        return timeit(fn, repeat)[0]
 
     base = med(lambda: np.copyto(dst, x))
     rows = []

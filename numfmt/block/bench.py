@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .decoder import decode
@@ -28,14 +26,10 @@ def bench_rows(n: int = 10_000_000, *, repeats: int = 5):
     x = rng.standard_normal(n).astype(np.float32)
     y = np.empty_like(x)
 
-    def med(fn):
-        fn()
-        ts = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return x.size / float(np.median(ts))
+    from ..bench import timeit
+
+    def med(fn):  # elements per second, median of the repeats
+        return x.size / timeit(fn, repeats)[0]
 
     rows = [("np.copyto float32", med(lambda: np.copyto(y, x)))]
     for name in ("mxfp4", "mxfp8_e4m3", "nvfp4"):
