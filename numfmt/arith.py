@@ -157,16 +157,7 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
                               plan.params, f.kernel_params, plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
-    return _deliver(out.reshape(shape), dest)
-
-
-def _deliver(res, dest):
-    """``res`` as the result (a scalar when 0-d), or copied into ``out=`` (unless written there)."""
-    if dest is None:
-        return res[()] if res.ndim == 0 else res
-    if not np.may_share_memory(res, dest):
-        dest[...] = res
-    return dest
+    return _codec._deliver(out.reshape(shape), dest)
 
 
 def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
@@ -177,9 +168,9 @@ def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
         )
     codes = codes.reshape(shape)
     if want_codes:
-        return _deliver(codes, dest)
+        return _codec._deliver(codes, dest)
     # (decode flattens 0-d input, so decode flat and restore the shape)
-    return _deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
+    return _codec._deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
 
 
 def _codes_out(f, shape):

@@ -365,12 +365,7 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     else:
         fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f)
         _chunks(fc.size, nthreads)(lambda lo, hi: K.decode_any(fc[lo:hi], fo[lo:hi], params, fast))
-    if out is not None and not direct:
-        out[...] = res
-        return out
-    if out is None and res.ndim == 0:
-        return res[()]
-    return res
+    return _deliver(res, out)
 
 
 def _fast_decode_args(f):
@@ -439,12 +434,16 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
             K.decode_any(buf[: b - a], flat_r[a:b], params, fast)
 
     _chunks(flat_x.size, _threads(threads))(work)
-    if out is not None and not direct:
+    return _deliver(res, out)
+
+
+def _deliver(res, out):
+    """The result: ``res`` (a scalar when 0-d), or ``out=`` holding it (copied unless written in place)."""
+    if out is None:
+        return res[()] if res.ndim == 0 else res
+    if not np.may_share_memory(res, out):
         out[...] = res
-        return out
-    if out is None and res.ndim == 0:
-        return res[()]
-    return res
+    return out
 
 
 def _encode_chunk(flat_x, dst, plan, rkind, rarr, key, nbits, lo, hi, offset=0):
