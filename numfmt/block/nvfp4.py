@@ -17,6 +17,18 @@ def _f32(v) -> np.float32:
     return np.float32(v)
 
 
+def _te_s_enc(two_level, given_ts, g, top) -> np.float32:
+    """TransformerEngine's float32 encode scale: (max_scale * max_elem) / amax, clamped to
+    FLT_MAX, 1 for a zero amax or one-level scaling, 1 / the tensor scale when one is given."""
+    one = _f32(1.0)
+    if not two_level:
+        return one
+    if given_ts is not None:
+        return _f32(one / given_ts)
+    s_enc = min(_f32(_f32(top) / g), _F32_MAX)
+    return one if g == 0 or s_enc == 0 else s_enc
+
+
 def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits):
     """NVFP4-style two-level (or one-level) scaling with a recipe's float32 op order."""
     from ..codec import encode as _enc
@@ -64,15 +76,7 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
         # ---------------- tensor scale
         ts = None
         if recipe == "te":
-            if not two_level:
-                s_enc = one
-            elif given_ts is not None:
-                s_enc = _f32(one / given_ts)
-            else:
-                s_enc = _f32(_f32(smx * emx) / g)
-                s_enc = min(s_enc, _F32_MAX)
-                if g == 0 or s_enc == 0:
-                    s_enc = one
+            s_enc = _te_s_enc(two_level, given_ts, g if two_level and given_ts is None else None, smx * emx)
             s_dec = _f32(one / s_enc)
             ts = s_dec if two_level else None
         else:
@@ -165,14 +169,7 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax):
             if not np.isfinite(g):
                 return None
         if recipe == "te":
-            if not two_level:
-                s_enc = one
-            elif given_ts is not None:
-                s_enc = _f32(one / given_ts)
-            else:
-                s_enc = min(_f32(_f32(smx * emx) / g), _F32_MAX)
-                if g == 0 or s_enc == 0:
-                    s_enc = one
+            s_enc = _te_s_enc(two_level, given_ts, g if two_level and given_ts is None else None, smx * emx)
             s_dec = _f32(one / s_enc)
             ts, pts, rid = (s_dec if two_level else None), one, 0
         else:
