@@ -52,7 +52,7 @@ from . import arith as _exact
 from . import params as P
 from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .decode import decode_value
-from .fast import constants_any
+from .fast import _pack, constants_any
 from .jit import jit
 from .round import round_pack
 
@@ -417,8 +417,7 @@ def _rne32(xb, want_codes, emin_b, cap_b, big_b, m23, m, maxv, signbit, nz, ovf_
         res = _I32(_I32(_I32(eq - emin_b) << _I32(m & _I32(31))) + _I32(f32_as_i32(t) - mb))
     else:
         res = f32_as_i32((t - mf) * (_F32(2.0**64) if big else _F32(1.0)))
-    keep = _I32(nz | -_I32(res != _I32(0)))
-    out = _I32(ovf_p ^ _I32(dov & negm)) if res > maxv else _I32(res | _I32(signbit & _I32(negm & keep)))
+    out = _pack(res, negm, nz, signbit, maxv, _I32(ovf_p ^ _I32(dov & negm)))
     out = _I32(inf_p ^ _I32(dinf & negm)) if ax == _INF32 else out
     return nan_p if ax > _INF32 else out
 

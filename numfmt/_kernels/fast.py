@@ -105,6 +105,13 @@ def _pack(mag, negm, nz, signbit, maxmag, ovf):
 
 
 @jit
+def _ovf(away, negm, ovf_p, dov, tz_p, dtz):
+    """The code past max: the overflow code when rounded away (mask ``away`` all ones), else the
+    truncated one (ERRATA 5); ``dov``/``dtz`` XOR the positive codes into the negative ones."""
+    return _I32(_I32(_I32(ovf_p ^ _I32(dov & negm)) & away) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & ~away))
+
+
+@jit
 def _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n):
     """Scalar pass: the codes of infinite and NaN inputs (flagged by a vectorised loop)."""
     for i in range(xb.size):
@@ -250,8 +257,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         )
         mag = _I32(mag - inc)  # inc is 0 or -1
         away = _I32(inc | ~inexact)
-        ovf = _I32(_I32(ovf_p ^ _I32(dov & negm)) & away) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & ~away)
-        out[i] = _pack(mag, negm, nz, signbit, maxmag, ovf)
+        out[i] = _pack(mag, negm, nz, signbit, maxmag, _ovf(away, negm, ovf_p, dov, tz_p, dtz))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
@@ -395,9 +401,7 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
         core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
         trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
         mag = _I32(core - (cn if normal else _I32(0)))
-        ovf = _I32(_I32(_I32(ovf_p ^ _I32(dov & negm)) & ~trunc) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & trunc))
-        keep = _I32(nz | -_I32(mag != _I32(0)))
-        out[i] = ovf if mag > maxmag else _I32(mag | _I32(signbit & _I32(negm & keep)))
+        out[i] = _pack(mag, negm, nz, signbit, maxmag, _ovf(~trunc, negm, ovf_p, dov, tz_p, dtz))
     return amax, smax
 
 
@@ -455,9 +459,7 @@ def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p
     core = _I32(_I32(_I32(sig << _I32(1)) + t) >> _I32(_I32(s + _I32(1)) & _I32(31)))
     trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
     mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + core)
-    ovf = _I32(_I32(_I32(ovf_p ^ _I32(dov & negm)) & ~trunc) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & trunc))
-    keep = _I32(nz | -_I32(mag != _I32(0)))
-    return ovf if mag > maxmag else _I32(mag | _I32(signbit & _I32(negm & keep)))
+    return _pack(mag, negm, nz, signbit, maxmag, _ovf(~trunc, negm, ovf_p, dov, tz_p, dtz))
 
 
 @jit
