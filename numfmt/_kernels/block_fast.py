@@ -212,6 +212,31 @@ def _mx_block(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, nz,
 
 
 @jit
+def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
+    """Element codes of the ``nbk`` contiguous blocks of ``bs`` (16 or 32) elements from
+    ``base``: x times its block's multiplier, rounded; ``keep[b]`` masks a block's codes
+    (MX: 0 for a NaN scale) when ``use_keep``. The inner loop has a constant trip count and
+    a loop-invariant multiplier, which is what LLVM vectorises (a call per block costs
+    more than the block)."""
+    if bs == 32:
+        for b in range(nbk):
+            s = mult[b]
+            k = _I32(keep[b]) if use_keep else _I32(-1)
+            o = np.uint64(base + b * 32)
+            for j in range(32):
+                i = o + np.uint64(j)
+                codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+    else:
+        for b in range(nbk):
+            s = mult[b]
+            k = _I32(keep[b]) if use_keep else _I32(-1)
+            o = np.uint64(base + b * 16)
+            for j in range(16):
+                i = o + np.uint64(j)
+                codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+
+
+@jit
 def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, maxmag, signbit, negzero,
                   ovf_p, ovf_n, scales, codes):
     """MX encode of the float32 patterns ``xf`` (flat (rows, n)) with the scale rule
@@ -232,25 +257,7 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
             xs = xf[base: base + nbk * bs]
             _sub_amax(xs, nbk, bs, t1, am)
             _mx_scales(am, nbk, g0, rule, emax, mbits, inv_max, scales, sm, kp)
-            # the hot loops, written out here (a call per block costs more than the block)
-            if bs == 32:
-                for b in range(nbk):
-                    s = sm[b]
-                    keep = kp[b]
-                    o = np.uint64(base + b * 32)
-                    for j in range(32):
-                        i = o + np.uint64(j)
-                        c = _elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0]
-                        codes[i] = _I32(c & keep)
-            else:
-                for b in range(nbk):
-                    s = sm[b]
-                    keep = kp[b]
-                    o = np.uint64(base + b * 16)
-                    for j in range(16):
-                        i = o + np.uint64(j)
-                        c = _elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0]
-                        codes[i] = _I32(c & keep)
+            _sub_elems(xf, codes, base, nbk, bs, sm, kp, True, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
         return
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
@@ -445,20 +452,7 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
                                  sk, sbase, stop, slow, scale_vals, scales, em)
             if bad != _I32(0):
                 return -1
-            if bs == 16:  # the hot loops, written out here (see mx_encode_f32)
-                for b in range(nbk):
-                    s = em[b]
-                    o = np.uint64(base + b * 16)
-                    for j in range(16):
-                        i = o + np.uint64(j)
-                        codes[i] = _elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0]
-            else:
-                for b in range(nbk):
-                    s = em[b]
-                    o = np.uint64(base + b * 32)
-                    for j in range(32):
-                        i = o + np.uint64(j)
-                        codes[i] = _elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0]
+            _sub_elems(xf, codes, base, nbk, bs, em, t1, False, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
         return 0
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
