@@ -45,18 +45,9 @@ def _block_encode_kw(args, bf) -> dict:
     if args.compat is not None:
         raise UsageError("--compat does not apply to block formats (choose the implementation with --recipe)")
     kw: dict = {"rounding": args.rounding}
-    if args.seed is not None:
-        kw["random"] = args.seed
-    if args.rbits is not None:
-        kw["rbits"] = args.rbits
-    if args.scale_rule is not None:
-        kw["scale_rule"] = args.scale_rule
-    if args.recipe is not None:
-        kw["recipe"] = args.recipe
-    if args.nonfinite is not None:
-        kw["nonfinite"] = args.nonfinite
-    if args.scale_rounding is not None:
-        kw["scale_rounding"] = args.scale_rounding
+    given = {"random": args.seed, "rbits": args.rbits, "scale_rule": args.scale_rule, "recipe": args.recipe,
+             "nonfinite": args.nonfinite, "scale_rounding": args.scale_rounding}
+    kw.update({k: v for k, v in given.items() if v is not None})
     if args.tensor_scale is not None:
         t = args.tensor_scale.strip().lower()
         if t in ("off", "none", "false", "one-level"):
