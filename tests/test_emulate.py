@@ -381,7 +381,7 @@ def test_binary64_sum_overflow_and_signed_zeros(mode):
 def test_binary64_stochastic_sum_equals_reference_with_the_same_bits(mode):
     import copy
 
-    from numfmt._kernels.encode import random_bits
+    from numfmt._kernels.streams import random_bits
 
     x = _rows64(3, n=40)[[0, 1, 2]]
     gen = np.random.default_rng(7)

@@ -12,7 +12,7 @@ import pytest
 
 import numfmt
 from numfmt._kernels import encode as K
-from numfmt._kernels import fast
+from numfmt._kernels import fast, streams
 
 FORMATS = ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "float6_e3m2fn", "float6_e2m3fn",
            "binary8p3se", "binary8p4sf", "float8_e4m3fnuz", "float8_e4m3", "binary16", "bfloat16", "tf32"]
@@ -117,11 +117,11 @@ def test_fill_words_is_the_counter_stream(start, nbits):
     E = importlib.import_module("numfmt.explain")
     n = 37
     words = np.empty(n // 2 + 2, np.uint64)
-    par = fast.fill_words(words, 987654321, start, n, nbits)
-    w = {3: np.uint8, 4: np.uint16, 5: np.uint32}[int(K.field_bits(nbits))]
+    par = streams.fill_words(words, 987654321, start, n, nbits)
+    w = {3: np.uint8, 4: np.uint16, 5: np.uint32}[int(streams.field_bits(nbits))]
     field = words.view(w)[par:par + n].astype(np.uint64)
     got = (field >> np.uint64(8 * np.dtype(w).itemsize - nbits)).tolist()
-    want = [int(K.random_bits(987654321, start + i, nbits)) for i in range(n)]
+    want = [int(streams.random_bits(987654321, start + i, nbits)) for i in range(n)]
     assert got == want
     assert [E._splitmix_bits(987654321, start + i, nbits) for i in range(n)] == want
     assert len(set(want)) > 1

@@ -18,7 +18,7 @@ X = (RNG.standard_normal(4096) * 4.0 ** RNG.integers(-4, 4, 4096)).astype(np.flo
 
 @given(st.integers(0, 2**63 - 1), st.integers(0, 2**40), st.integers(1, 32))
 def test_counter_bits_equal_the_kernel_generator(key, index, nbits):
-    from numfmt._kernels.encode import random_bits
+    from numfmt._kernels.streams import random_bits
 
     got = interop._counter_bits(key, np.array([index], np.uint64), nbits)[0]
     assert int(got) == int(random_bits(key, index, nbits))

@@ -38,10 +38,11 @@ import numpy as np
 from . import params as P
 from .bits import clz64
 from .decode import decode_value
-from .encode import decompose, random_bits
+from .encode import decompose
 from .jit import jit
 from .magnitude import SIGN64, beyond, is_magnitude
 from .round import round_pack
+from .streams import random_bits
 
 __all__ = [
     "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",

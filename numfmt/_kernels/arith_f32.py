@@ -52,8 +52,9 @@ from . import arith as _exact
 from . import params as P
 from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .decode import decode_value
-from .fast import _pack, constants_any
+from .fast import constants_any
 from .jit import jit
+from .lanes import pack_code
 from .round import round_pack
 
 __all__ = ["eligible", "eligible_rne32", "f32_arith"]
@@ -417,7 +418,7 @@ def _rne32(xb, want_codes, emin_b, cap_b, big_b, m23, m, maxv, signbit, nz, ovf_
         res = _I32(_I32(_I32(eq - emin_b) << _I32(m & _I32(31))) + _I32(f32_as_i32(t) - mb))
     else:
         res = f32_as_i32((t - mf) * (_F32(2.0**64) if big else _F32(1.0)))
-    out = _pack(res, negm, nz, signbit, maxv, _I32(ovf_p ^ _I32(dov & negm)))
+    out = pack_code(res, negm, nz, signbit, maxv, _I32(ovf_p ^ _I32(dov & negm)))
     out = _I32(inf_p ^ _I32(dinf & negm)) if ax == _INF32 else out
     return nan_p if ax > _INF32 else out
 

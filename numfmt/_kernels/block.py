@@ -22,9 +22,10 @@ import numpy as np
 
 from . import params as P
 from .bits import bit_length, i32_as_f32
-from .encode import decompose, random_bits
+from .encode import decompose
 from .jit import jit
 from .round import round_pack
+from .streams import random_bits
 
 __all__ = [
     "scaled_encode", "divided_encode", "fill_random", "abs_max_f32", "build_table", "table_args", "table_eligible",

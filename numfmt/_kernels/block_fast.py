@@ -12,7 +12,7 @@ blocks (the sub-chunk of x stays in L1/L2 between the phases):
    branch-free int32 loop over the sub-chunk's blocks, which vectorises;
 3. per element: ``v = x * multiplier`` (the same float32 product the exact
    paths round) and its nearest-even, saturating code by the core codec's
-   magic-add helpers (``fast._magic_round`` / ``fast._pack``), all int32.
+   magic-add helpers (``lanes.magic_round`` / ``lanes.pack_code``), all int32.
 
 The two-level NVFP4 recipes need the tensor amax before any scale: ``block_amax``
 first stores every block maximum (the tensor amax is their maximum), then the
@@ -53,8 +53,8 @@ import numpy as np
 
 from .bits import f32_as_i32, i32_as_f32
 from .block import _tcode
-from .fast import _magic_round, _pack
 from .jit import jit
+from .lanes import magic_round, pack_code
 
 __all__ = ["SUB", "mx_encode_f32", "nv_encode_f32", "block_amax", "scale_code_value_f32",
            "mx_decode_f32", "nv_decode_f32"]
@@ -193,9 +193,9 @@ def _elem_code(bx, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
     """Nearest-even saturating code of ``x * s`` (x given by its float32 pattern ``bx``)."""
     v = np.float32(i32_as_f32(bx) * s)
     ax = _I32(f32_as_i32(v) & _ABS)
-    mag = _magic_round(ax, m, emin_b, cap_b)[0]
+    mag = magic_round(ax, m, emin_b, cap_b)[0]
     negm = _I32(bx >> _I32(31))
-    return _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm))), ax
+    return pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm))), ax
 
 
 @jit
@@ -331,11 +331,11 @@ def _scale_code_value(f, sa):
     saturation into the scale format, by arithmetic (no table, no gather: vectorises).
 
     ``sa`` = (m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one): the magic
-    rounding constants of ``fast._magic_round``, the saturating code, then the value
+    rounding constants of ``lanes.magic_round``, the saturating code, then the value
     of a magnitude code as in :func:`_elem_value` (the caller checks both against the
     rounding table and the scale values of every finite code)."""
     m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one = sa
-    mag = _magic_round(_I32(f32_as_i32(f) & _ABS), m, emin_b, cap_b)[0]
+    mag = magic_round(_I32(f32_as_i32(f) & _ABS), m, emin_b, cap_b)[0]
     sc = ovf if mag > maxmag else mag
     sub = sc < one_m
     p = _I32(_I32(_I32(sc << (mag_sh & _I32(31))) + ebias) + (_I32(1 << 23) if sub else _I32(0)))

@@ -9,43 +9,15 @@ from . import params as P
 from .bits import f64_as_i64
 from .jit import jit
 from .round import round_pack
+from .streams import random_bits
 
-__all__ = ["decompose", "splitmix64", "field_bits", "random_bits", "encode_loop", "encode_int_loop", "encode_flat"]
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-@jit
-def splitmix64(key, counter):
-    """SplitMix64 output number ``counter`` of the stream ``key`` (a counter-based generator)."""
-    z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+__all__ = ["decompose", "encode_loop", "encode_int_loop", "encode_flat"]
 
 
-@jit
-def field_bits(nbits):
-    """log2 of the field width W that holds N random bits: W = 8, 16 or 32."""
-    return 3 if nbits <= 8 else (4 if nbits <= 16 else 5)
 
 
-@jit
-def random_bits(key, index, nbits):
-    """N random bits for element ``index``: the top N bits of one W-bit field of SplitMix64.
 
-    W = 8 for N <= 8, 16 for N <= 16, else 32; one 64-bit output holds k = 64 / W
-    fields, and element i takes field i mod k (lowest first) of output number i // k.
-    The bits of an element depend only on the key, N and its flat index, never on
-    chunking or threads.
-    """
-    lw = np.uint64(field_bits(nbits))
-    lk = np.uint64(6) - lw
-    i = np.uint64(index)
-    z = splitmix64(key, i >> lk)
-    w = np.uint64(1) << lw
-    field = (z >> ((i & ((np.uint64(1) << lk) - np.uint64(1))) << lw)) & ((np.uint64(1) << w) - np.uint64(1))
-    return np.int64(field >> (w - np.uint64(nbits)))
+
 
 
 @jit

@@ -29,9 +29,11 @@ import numpy as np
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
-from .encode import decompose, field_bits, splitmix64
+from .encode import decompose
 from .jit import jit
+from .lanes import magic_round, overflow_select, pack_code
 from .round import overflow_code, round_pack
+from .streams import field_bits, fill_words
 
 __all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_det", "encode_f32_sr"]
 
@@ -80,35 +82,10 @@ def encode_f32_rne(xb, out, p, sat):
     _rne_loop(xb, out, *constants(p, sat))
 
 
-@jit
-def _magic_round(ax, m, emin_b, cap_b):
-    """|x| (float32 bits ``ax``) rounded to nearest-even on the grid by one float add.
-
-    Returns the magnitude code, |x|, the magic number and |x| + magic (all
-    float32 but the code), see the module notes.
-    """
-    eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
-    magic = _I32(_I32(_I32(eq + _I32(23)) - m) << _I32(23))
-    # `& 31` tells LLVM the shift is in range: a bare runtime shift costs a guard per element
-    mf = i32_as_f32(magic)
-    xf = i32_as_f32(ax)
-    t = xf + mf
-    return _I32(_I32(_I32(eq - emin_b) << _I32(m & _I32(31))) + _I32(f32_as_i32(t) - magic)), xf, mf, t
 
 
-@jit
-def _pack(mag, negm, nz, signbit, maxmag, ovf):
-    """Code of a rounded magnitude: ``ovf`` past max, else the sign OR-ed in through the mask
-    ``negm`` (all ones for negatives), kept on a zero only where ``nz`` says the format has -0."""
-    keep = _I32(nz | -_I32(mag != _I32(0)))
-    return ovf if mag > maxmag else _I32(mag | _I32(signbit & _I32(negm & keep)))
 
 
-@jit
-def _ovf(away, negm, ovf_p, dov, tz_p, dtz):
-    """The code past max: the overflow code when rounded away (mask ``away`` all ones), else the
-    truncated one (ERRATA 5); ``dov``/``dtz`` XOR the positive codes into the negative ones."""
-    return _I32(_I32(_I32(ovf_p ^ _I32(dov & negm)) & away) | _I32(_I32(tz_p ^ _I32(dtz & negm)) & ~away))
 
 
 @jit
@@ -140,9 +117,9 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
-        mag = _magic_round(ax, m, emin_b, cap_b)[0]
+        mag = magic_round(ax, m, emin_b, cap_b)[0]
         negm = _I32(b >> _I32(31))  # all ones for negative inputs
-        out[i] = _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
@@ -171,7 +148,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
         negm = _I32(b >> _I32(31))
-        mag, xf, mf, t = _magic_round(ax, m, emin_b, cap_b)
+        mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
         r = t - mf  # exact: the nearest-even grid value
         up = _I32(r > xf)
         down = _I32(r < xf)
@@ -186,7 +163,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
             mag = _I32(mag + _I32(down & neg1) - _I32(up & pos))
         else:  # nearest_away
             mag = _I32(mag + tie_down)
-        out[i] = _pack(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
@@ -257,29 +234,12 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         )
         mag = _I32(mag - inc)  # inc is 0 or -1
         away = _I32(inc | ~inexact)
-        out[i] = _pack(mag, negm, nz, signbit, maxmag, _ovf(away, negm, ovf_p, dov, tz_p, dtz))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(away, negm, ovf_p, dov, tz_p, dtz))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
-@jit
-def fill_words(words, key, start, n, nbits):
-    """The SplitMix64 outputs that hold ``random_bits(key, start + i, nbits)`` for i < n.
-
-    Writes outputs number start // k ... into ``words`` (uint64; k = 64 / W fields
-    per output, see ``random_bits``; n // 2 + 2 words suffice for every N) and
-    returns the offset of element ``start``'s field in the W-bit view of ``words``.
-    With N = 8 one hash serves eight elements.
-    """
-    lk = 6 - field_bits(nbits)
-    q0 = start >> lk
-    nq = ((start + n - 1) >> lk) - q0 + 1 if n > 0 else 0
-    if nq > words.size:
-        raise ValueError("fill_words: the words buffer is too short")
-    for q in range(nq):
-        words[q] = splitmix64(key, q0 + q)
-    return start - (q0 << lk)
 
 
 _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
@@ -401,7 +361,7 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
         core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
         trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
         mag = _I32(core - (cn if normal else _I32(0)))
-        out[i] = _pack(mag, negm, nz, signbit, maxmag, _ovf(~trunc, negm, ovf_p, dov, tz_p, dtz))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
     return amax, smax
 
 
@@ -459,7 +419,7 @@ def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p
     core = _I32(_I32(_I32(sig << _I32(1)) + t) >> _I32(_I32(s + _I32(1)) & _I32(31)))
     trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
     mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + core)
-    return _pack(mag, negm, nz, signbit, maxmag, _ovf(~trunc, negm, ovf_p, dov, tz_p, dtz))
+    return pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
 
 
 @jit
