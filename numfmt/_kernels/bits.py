@@ -13,7 +13,7 @@ from numba.extending import intrinsic
 
 from .jit import jit
 
-__all__ = ["f32_as_i32", "i32_as_f32", "f64_as_i64", "i64_as_f64", "clz64", "bit_length"]
+__all__ = ["f32_as_i32", "i32_as_f32", "f64_as_i64", "i64_as_f64", "clz64", "bit_length", "shift_right_jam"]
 
 
 def _bitcast(src, dst):
@@ -46,3 +46,17 @@ def clz64(x):
 def bit_length(x):
     """Number of bits needed for a non-negative int64 (0 for 0)."""
     return 64 - clz64(x)
+
+
+@jit
+def shift_right_jam(x, n):
+    """``x >> n`` for an int64 ``x >= 0``, with a 1 jammed into bit 0 when a set bit was shifted out.
+
+    The jammed (sticky) bit keeps the rounding of the result exact as long as at least two bits remain
+    below the last kept place. ``n <= 0`` returns ``x``; ``n >= 63`` returns ``x != 0``.
+    """
+    if n <= 0:
+        return np.int64(x)
+    if n >= 63:
+        return np.int64(x != 0)
+    return np.int64((x >> n) | np.int64((x & ((np.int64(1) << n) - 1)) != 0))
