@@ -1,15 +1,23 @@
 """A slow, independent reference codec: the oracle the fast kernels are tested against.
 
-Everything here is pure Python on ints and :class:`fractions.Fraction`, written
-straight from the specifications (SPECS.md §1, §2.1, §4.2, §4.3, §5, §6), one
-value at a time. It reads only the *fields* of a format (widths, bias and the
-named conventions) and derives every special code, the largest finite value and
-the rounding grid itself; it does not use ``kernel_params``, ``numfmt._kernels``
-or numpy. It is never used by the fast path: ``numfmt.encode``/``decode`` do not
-call it. Import it as ``numfmt.reference`` (it is not re-exported).
+Everything here is pure Python on ints and `fractions.Fraction`, written
+straight from the specifications (IEEE P3109 Interim Report v4.0 §4.7, OCP 8-bit
+Floating Point Specification (OFP8) rev. 1.0 §5, OCP MX v1.0 §5, IEEE 754-2019
+§4.3 and §7.4), one value at a time. It reads only the *fields* of a format
+(widths, bias and the named conventions) and derives every special code, the
+largest finite value and the rounding grid itself; it does not use
+`kernel_params` or `numfmt._kernels`. It is never used by the fast path:
+`numfmt.encode`/`decode` do not call it. Import it as `numfmt.reference` (it is
+not re-exported).
+
+[`round_trace`][numfmt.reference.round_trace] records every decision for one
+value (neighbours, position, guard/round/sticky, tie, random bits, the rule that
+decided, overflow and saturation) in a [`Trace`][numfmt.reference.Trace];
+[`encode`][numfmt.reference.encode] returns that trace's code and
+[`numfmt.explain`][numfmt.explain] prints it.
 
 Rounding follows IEEE P3109 RoundToPrecision (§4.7.4), generalised to every
-format: for finite nonzero ``x``::
+format: for finite nonzero `x`
 
     Q  = max(floor(log2|x|), emin) - M         (quantum; emin the lowest normal binade)
     S~ = |x| / 2**Q ;  nu = S~ - floor(S~)
@@ -21,25 +29,26 @@ below the smallest normal on the grid {0, 2**emin}; formats without zero (E8M0)
 send every positive value below the smallest one to the smallest one.
 Overflow is decided after rounding, then the saturation rules apply:
 
-* ``"none"``: IEEE/OCP formats overflow to ±inf where the format has
-  infinities, else to NaN where it has a NaN and ``overflow_nan`` is set, else
+* `"none"`: IEEE/OCP formats overflow to ±inf where the format has
+  infinities, else to NaN where it has a NaN and `overflow_nan` is set, else
   to ±max; directed roundings pointing inward (toward_zero always,
   toward_negative for positive, toward_positive for negative values) give ±max;
-  under ``to_odd`` and the stochastic modes (ERRATA 5) a result that is past
-  max although the rounding went toward zero (nu > 0, not rounded away) is ±max.
-  P3109 formats follow P3109 SatNone, including ``to_odd`` overflow → max for
-  unsigned extended formats.
-* ``"finite"``: overflow and ±inf become ±max.
-* ``"propagate"``: finite overflow becomes ±max; ±inf stays ±inf where
+  under `to_odd` and the stochastic modes a result that is past max although
+  the rounding went toward zero (nu > 0, not rounded away) is ±max, the rule of
+  IEEE 754-2019 §7.4 for the direction actually taken. P3109 formats follow
+  P3109 SatNone (§4.7.5), including `to_odd` overflow → max for unsigned
+  extended formats.
+* `"finite"`: overflow and ±inf become ±max.
+* `"propagate"`: finite overflow becomes ±max; ±inf stays ±inf where
   representable.
 
 Unsigned formats: a negative value that does not round to zero becomes NaN
-under ``"none"`` (``toward_zero``/``toward_positive``: the smallest value Mlo),
-and Mlo under ``"finite"``/``"propagate"``; -inf likewise (NaN under ``"none"``,
+under `"none"` (`toward_zero`/`toward_positive`: the smallest value Mlo),
+and Mlo under `"finite"`/`"propagate"`; -inf likewise (NaN under `"none"`,
 whatever the rounding). Where the format has no NaN, Mlo is used instead of NaN.
 
 A NaN input gives the format's NaN (with its sign where NaNs are signed); a
-format without NaN takes ``nan_code`` (a ``ValueError`` if None). Zero into a
+format without NaN takes `nan_code` (a `ValueError` if None). Zero into a
 format without zero is treated like NaN. -0 gives the -0 code where the format
 has one, else +0.
 
@@ -59,11 +68,16 @@ Fraction(448, 1)
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["ROUNDINGS", "SATURATIONS", "decode", "encode", "quantize", "special_codes", "max_value"]
+from .tables import fields, hex_code, value_str
+
+__all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decode", "encode", "max_value",
+           "quantize", "round_trace", "special_codes"]
 
 ROUNDINGS = (
     "nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative",
@@ -131,7 +145,7 @@ class _Layout:
         self.p3109 = f.p3109
         # exponent of the lowest normal binade
         self.emin = 1 - self.bias if self.has_zero else -self.bias
-        # special codes (SPECS §1.1, §4.1 Annex B table)
+        # special codes (IEEE 754-2019 §3.4, OFP8 §5, IEEE P3109 Interim Report v4.0 §4.1)
         K, sb, ones = self.K, self.sign_bit, self.ones
         if f.inf == "ieee":
             self.pinf = ((1 << self.e) - 1) << self.m
@@ -198,22 +212,16 @@ class _Layout:
         return self.mag_value(self.max_mag)
 
 
+@functools.cache
 def _layout(f) -> _Layout:
-    # FloatFormat is frozen; memoise on the object's private cache dict when present
-    cache = getattr(f, "_cache", None)
-    if isinstance(cache, dict):
-        lay = cache.get("_reference_layout")
-        if lay is None:
-            lay = cache["_reference_layout"] = _Layout(f)
-        return lay
     return _Layout(f)
 
 
 def special_codes(fmt) -> dict:
     """Special codes of a float format as the reference derives them.
 
-    Returns a dict with keys ``pinf``, ``ninf``, ``pnan``, ``nnan`` (None when
-    absent) and ``max_mag`` (magnitude code of the largest finite value).
+    Returns a dict with keys `pinf`, `ninf`, `pnan`, `nnan` (None when
+    absent) and `max_mag` (magnitude code of the largest finite value).
 
     Examples
     --------
@@ -244,7 +252,7 @@ def max_value(fmt) -> Fraction:
 def decode(code: int, fmt) -> Fraction | float:
     """Exact value of one code: a Fraction, or a float for ±inf and NaN.
 
-    Negative zero decodes to ``-0.0`` (a float) so that its sign is visible.
+    Negative zero decodes to `-0.0` (a float) so that its sign is visible.
 
     Examples
     --------
@@ -277,32 +285,176 @@ def decode(code: int, fmt) -> Fraction | float:
     return v
 
 
+# --------------------------------------------------------------------- trace
+@dataclass(frozen=True)
+class Neighbour:
+    """One candidate of the rounding: its exact (signed) value and its code (None if it has none)."""
+
+    value: Fraction
+    code: int | None
+    note: str = ""
+
+    def to_dict(self, fmt) -> dict:
+        """JSON-safe dict: the value as `value_str` text and as a float, the code in hex and as fields."""
+        v = float(self.value)
+        return {
+            "value": value_str(self.value), "value_float": v if math.isfinite(v) else repr(v),
+            "code": self.code, "code_hex": None if self.code is None else hex_code(self.code, fmt),
+            "fields": None if self.code is None else fields(self.code, fmt), "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Rule changes of another implementation applied on top of a format's own rules.
+
+    The compatibility profiles of [`numfmt.compat`][numfmt.compat] reproduce
+    libraries whose conversions differ from the format's specification in
+    these few places only.
+
+    Attributes
+    ----------
+    nan_codes : tuple of int, optional
+        Codes written for a NaN result, (positive, negative), instead of the format's own.
+    parity : {"code", "significand"}
+        Which "even" `nearest_even` and `to_odd` look at: the code's last bit
+        (IEEE 754-2019 §4.3.1) or the significand's, implicit bit included
+        (ml_dtypes and torch round E8M0 ties up this way).
+    flush_below : int, optional
+        Values below `2**flush_below` round on the grid {0, 2**flush_below};
+        a 0 result is written as code 0 (ml_dtypes rounds float32 subnormals
+        into E8M0 so).
+    int_range : tuple of int, optional
+        Integer formats: the clamp range (lo, hi) of the rounded integer before
+        its low `bits` bits are kept (C casts into int32 on x86-64).
+    """
+
+    nan_codes: tuple[int, int] | None = None
+    parity: str = "code"
+    flush_below: int | None = None
+    int_range: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every decision [`round_trace`][numfmt.reference.round_trace] made for one value.
+
+    The code `encode` returns is `Trace.code` of the same call: the trace is
+    recorded on the code path that computes the code.
+
+    Attributes
+    ----------
+    format : FloatFormat or IntFormat
+    rounding, saturation : str
+        Canonical policy names.
+    kind : {"nan", "infinite", "zero", "finite"}
+    negative : bool
+        The input's sign (also for -0, -inf and NaN).
+    x : Fraction or None
+        The exact input (None for NaN and ±inf).
+    toward_zero, away_from_zero : Neighbour or None
+        The two candidates on the target grid (finite inputs).
+    ulp : Fraction or None
+        Their distance, the quantum `2**Q`.
+    position : Fraction or None
+        `nu`: |x| lies this many ulps above the toward-zero neighbour, 0 <= nu < 1.
+    guard, round, sticky : int or None
+        The first two bits of `nu` and whether any bit below them is set.
+    tie : bool
+        `nu == 1/2`.
+    R, N : int or None
+        The random integer and its number of bits (stochastic roundings).
+    away : bool or None
+        The RoundAway decision: the away-from-zero neighbour was taken.
+    direction : {"exact", "toward zero", "away from zero", "-"}
+    rule : str
+        The rule that chose the neighbour (or handled NaN, zero, inf).
+    overflow : str
+        The overflow and saturation decision.
+    exact : bool
+        The input is representable and its own code was written.
+    code : int
+        The code written.
+    value : Fraction or float
+        Its value (a float for ±inf, NaN and -0.0).
+    """
+
+    format: object
+    rounding: str
+    saturation: str
+    kind: str
+    negative: bool
+    x: Fraction | None
+    code: int
+    value: Fraction | float
+    rule: str
+    overflow: str = "-"
+    exact: bool = False
+    toward_zero: Neighbour | None = None
+    away_from_zero: Neighbour | None = None
+    ulp: Fraction | None = None
+    position: Fraction | None = None
+    guard: int | None = None
+    round: int | None = None
+    sticky: int | None = None
+    tie: bool = False
+    R: int | None = None
+    N: int | None = None
+    away: bool | None = None
+    direction: str = "-"
+
+
+def _bits(nu: Fraction) -> dict:
+    """Position nu in [0, 1) -> guard, round, sticky, tie."""
+    q = 4 * nu
+    return {"position": nu, "guard": int(nu >= Fraction(1, 2)), "round": (q.numerator // q.denominator) % 2,
+            "sticky": int(q.denominator != 1), "tie": nu == Fraction(1, 2)}
+
+
 # --------------------------------------------------------------------- encode
-def _round_away(mode: str, nu: Fraction, neg: bool, code_even: bool, R: int, N: int) -> bool:
-    """The RoundAway predicate of P3109 §4.7.4."""
-    if mode == "toward_zero":
-        return False
-    if mode == "toward_positive":
-        return nu > 0 and not neg
-    if mode == "toward_negative":
-        return nu > 0 and neg
-    if mode == "nearest_away":
-        return nu >= Fraction(1, 2)
+def _decide(mode: str, nu: Fraction, neg: bool, even: bool, even_why: str, R: int, N: int) -> tuple[bool, str]:
+    """The RoundAway predicate of IEEE P3109 Interim Report v4.0 §4.7.4, and the rule that decided it."""
+    half = Fraction(1, 2)
+    if nu == 0:
+        return False, "exact: no rounding needed"
+    side = "past" if nu > half else "before"
+    way = "away from zero" if nu > half else "toward zero"
     if mode == "nearest_even":
-        return nu > Fraction(1, 2) or (nu == Fraction(1, 2) and not code_even)
+        if nu != half:
+            return nu > half, f"{mode}: {side} the midpoint, round {way}"
+        if even:
+            return False, f"{mode}: a tie; {even_why}, keep it (toward zero)"
+        return True, f"{mode}: a tie; {even_why}, round away from zero to the even neighbour"
+    if mode == "nearest_away":
+        if nu == half:
+            return True, f"{mode}: a tie, ties go away from zero"
+        return nu > half, f"{mode}: {side} the midpoint, round {way}"
+    if mode == "toward_zero":
+        return False, f"{mode}: truncate"
+    if mode == "toward_positive":
+        return not neg, f"{mode}: inexact and {'negative, truncate' if neg else 'positive, round up'}"
+    if mode == "toward_negative":
+        return neg, f"{mode}: inexact and {'negative, round down (away)' if neg else 'positive, truncate'}"
     if mode == "to_odd":
-        return nu > 0 and code_even
-    if mode == "stochastic":
-        return math.floor(nu * 2**N) + R >= 2**N
+        if even:
+            return True, f"{mode}: inexact and {even_why}, take the odd neighbour (away from zero)"
+        return False, f"{mode}: inexact and {even_why}, keep it"
     if mode == "stochastic_b":
-        return math.floor(nu * 2 ** (N + 1)) + (2 * R + 1) >= 2 ** (N + 1)
-    if mode == "stochastic_c":
-        return _rnite(nu * 2**N) + R >= 2**N
-    raise AssertionError(mode)
+        s = math.floor(nu * 2 ** (N + 1)) + 2 * R + 1
+        away = s >= 2 ** (N + 1)
+        return away, f"{mode}: floor(nu*2^{N + 1}) + 2R + 1 = {s} {'>=' if away else '<'} 2^{N + 1}"
+    if mode == "stochastic":
+        s, what = math.floor(nu * 2**N), "floor"
+    elif mode == "stochastic_c":
+        s, what = _rnite(nu * 2**N), "rne"
+    else:
+        raise AssertionError(mode)
+    away = s + R >= 2**N
+    return away, f"{mode}: {what}(nu*2^{N}) + R = {s} + {R} {'>=' if away else '<'} 2^{N}"
 
 
 def _as_exact(x):
-    """(kind, neg, |x| as Fraction) with kind in 'nan', 'inf', 'zero', 'finite'."""
+    """(kind, neg, |x| as Fraction) with kind in 'nan', 'infinite', 'zero', 'finite'."""
     if isinstance(x, bool):
         raise TypeError(f"x must be a number, got {x!r}")
     if isinstance(x, numbers.Rational):  # Fraction, int, numpy integers
@@ -315,7 +467,7 @@ def _as_exact(x):
     if math.isnan(v):
         return "nan", neg, None
     if math.isinf(v):
-        return "inf", neg, None
+        return "infinite", neg, None
     if v == 0:
         return "zero", neg, Fraction(0)
     return "finite", neg, abs(Fraction(v))
@@ -338,7 +490,7 @@ def _check_policy(rounding, saturation, R, N):
 
 
 def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
-           nan_code: int | None = None, R: int = 0, N: int = 32) -> int:
+           nan_code: int | None = None, R: int = 0, N: int = 32, overrides: Overrides | None = None) -> int:
     """Encode one value exactly (slowly): round, saturate, pack.
 
     Parameters
@@ -348,19 +500,21 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     fmt : str or FloatFormat or IntFormat
         Target format.
     rounding : str
-        One of :data:`ROUNDINGS` (``stochastic`` = P3109 StochasticA).
+        One of `ROUNDINGS` (`stochastic` = P3109 StochasticA).
     saturation : {"none", "finite", "propagate"}
     nan_code : int, optional
         Code written for a NaN (or a zero into a format without zero) when the
-        format has no NaN. ``ValueError`` when needed and None.
+        format has no NaN. `ValueError` when needed and None.
     R, N : int
-        Random integer ``0 <= R < 2**N`` and the number of random bits N
+        Random integer `0 <= R < 2**N` and the number of random bits N
         (stochastic roundings only).
+    overrides : Overrides, optional
+        Rule changes of a compatibility profile.
 
     Returns
     -------
     int
-        The code.
+        The code: `round_trace(...).code`.
 
     Examples
     --------
@@ -372,131 +526,298 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     >>> ref.encode(-1.0, "binary8p1ue", rounding="toward_zero"), ref.encode(-1.0, "binary8p1ue")
     (0, 255)
     """
+    return round_trace(x, fmt, rounding=rounding, saturation=saturation, nan_code=nan_code, R=R, N=N,
+                       overrides=overrides).code
+
+
+def round_trace(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
+                nan_code: int | None = None, R: int = 0, N: int = 32, overrides: Overrides | None = None) -> Trace:
+    """Encode one value exactly and record every decision on the way.
+
+    Takes the arguments of [`encode`][numfmt.reference.encode]; `encode`
+    returns this function's `Trace.code`.
+
+    Examples
+    --------
+    >>> import numfmt.reference as ref
+    >>> t = ref.round_trace(1.0625, "float8_e4m3fn")
+    >>> t.toward_zero.value, t.away_from_zero.value, t.position, t.tie, hex(t.code)
+    (Fraction(1, 1), Fraction(9, 8), Fraction(1, 2), True, '0x38')
+    >>> t.rule
+    'nearest_even: a tie; 0x38 is even, keep it (toward zero)'
+    """
     f = _fmt(fmt)
     mode = _check_policy(rounding, saturation, R, N)
     kind, neg, a = _as_exact(x)
-    if _is_int(f):
-        return _encode_int(kind, neg, a, f, mode, saturation, nan_code, R, N)
-    lay = _layout(f)
+    rounder = (_IntRounder if _is_int(f) else _FloatRounder)(f, mode, saturation, nan_code, R, N,
+                                                            overrides or Overrides(), neg)
+    head = {"format": f, "rounding": mode, "saturation": saturation, "kind": kind, "negative": neg,
+            "x": None if a is None else (-a if neg else a)}
+    if mode.startswith("stochastic"):
+        head.update(R=R, N=N)
+    fields_ = getattr(rounder, kind)(a)
+    code = fields_["code"]
+    return Trace(**head, **fields_, value=decode(code, f))
 
-    def nan_out(negative):
-        c = lay.nnan if negative else lay.pnan
-        if c is None:
-            if nan_code is None:
-                raise ValueError(f"format {f.name} has no NaN and nan_code is None")
-            return int(nan_code)
+
+class _Rounder:
+    """What the float and integer paths share: the policy, the sign, NaN and code text."""
+
+    def __init__(self, f, mode, saturation, nan_code, R, N, ov, neg):
+        self.f, self.mode, self.sat, self.nan_code, self.R, self.N, self.ov, self.neg = (
+            f, mode, saturation, nan_code, R, N, ov, neg)
+        self.s = "-" if neg else "+"
+
+    def hx(self, code: int) -> str:
+        return hex_code(code, self.f)
+
+    def policy_nan(self, negative: bool) -> int:
+        """The code a NaN result gets from the overrides or the `nan_code` policy."""
+        if self.ov.nan_codes is not None:
+            return int(self.ov.nan_codes[int(negative)])
+        if self.nan_code is None:
+            raise ValueError(f"format {self.f.name} has no NaN and nan_code is None")
+        return int(self.nan_code)
+
+    @staticmethod
+    def finish(nu: Fraction, ulp: Fraction, away: bool, rule: str, **more) -> dict:
+        """The trace fields of a finite input rounded at quantum `ulp`."""
+        return {**_bits(nu), "ulp": ulp, "away": away, "rule": rule,
+                "direction": "exact" if nu == 0 else ("away from zero" if away else "toward zero"), **more}
+
+
+class _FloatRounder(_Rounder):
+    """RoundToPrecision, overflow and saturation for a FloatFormat (IEEE P3109 Interim Report v4.0 §4.7)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.lay = _layout(self.f)
+
+    def signed(self, mag: int) -> int:
+        return (self.lay.sign_bit | mag) if self.neg else mag
+
+    def nan_out(self, negative: bool) -> int:
+        c = self.lay.nnan if negative else self.lay.pnan
+        if c is None or self.ov.nan_codes is not None:
+            return self.policy_nan(negative)
         return c
 
-    def signed_mag(negative, mag):
-        return (lay.sign_bit | mag) if negative else mag
+    def maxstr(self) -> str:
+        return value_str(self.lay.max)
 
-    def overflow(negative, is_inf, toward_zero_taken=False):
-        """Code of a value beyond the largest finite one, or of an infinite input.
-
-        ``toward_zero_taken``: the rounding discarded a nonzero fraction without
-        rounding away (used for to_odd and the stochastic modes, ERRATA 5).
-        """
-        inf_code = lay.ninf if negative else lay.pinf
-        maxc = signed_mag(negative, lay.max_mag)
-        if saturation == "finite":
-            return maxc
-        if saturation == "propagate":
-            return inf_code if (is_inf and inf_code is not None) else maxc
-        # saturation "none"
-        if not is_inf:
-            inward = (
-                mode == "toward_zero"
-                or (mode == "toward_negative" and not negative)
-                or (mode == "toward_positive" and negative)
-            )
-            # P3109 SatNone: X > Mhi and ToOdd and Unsigned&Extended -> Mhi
-            odd_rule = lay.p3109 and mode == "to_odd" and not lay.signed and lay.pinf is not None
-            # ERRATA 5 (to_odd, stochastic; not P3109, whose SatNone speaks): the IEEE rule
-            # for the direction actually taken -- rounded toward zero past max gives max
-            taken = toward_zero_taken and not lay.p3109 and (mode == "to_odd" or mode.startswith("stochastic"))
-            if inward or odd_rule or taken:
-                return maxc
-        if inf_code is not None:
-            return inf_code
-        if lay.pnan is not None and lay.overflow_nan:
-            return nan_out(negative)
-        return maxc
-
-    def unsigned_negative(is_inf):
-        """A negative value that does not round to zero, or -inf, in an unsigned format."""
-        lo = 0  # Mlo: code 0 is zero, or the smallest value of a format without zero
-        if saturation != "none":
-            return lo
-        if not is_inf and mode in ("toward_zero", "toward_positive"):
-            return lo
-        return lay.pnan if lay.pnan is not None else lo
-
-    if kind == "nan":
-        return nan_out(neg)
-    if kind == "zero":
+    def zero_code(self) -> tuple[int, str]:
+        lay, name = self.lay, self.f.name
         if not lay.has_zero:
-            return nan_out(False)
-        return lay.sign_bit if (neg and lay.neg_zero) else 0
-    if kind == "inf":
-        if neg and not lay.signed:
-            return unsigned_negative(True)
-        return overflow(neg, True)
+            return self.nan_out(False), f"{name} has no zero: zero becomes NaN"
+        if self.neg and lay.neg_zero:
+            return lay.sign_bit, "negative zero keeps its sign"
+        if self.neg:
+            return 0, f"{name} has no negative zero: -0 becomes +0"
+        return 0, "zero"
 
-    # ---- RoundToPrecision (P3109 §4.7.4) on the magnitude
-    m = lay.m
-    emin = lay.emin
-    toward_zero_taken = False
-    if not lay.has_zero and a < _pow2(emin):
-        Z = _pow2(emin)  # no zero: everything below the smallest value rounds up to it
-    else:
+    # ---- the four kinds of input
+    def nan(self, a) -> dict:
+        code = self.nan_out(self.neg)
+        lay = self.lay
+        if lay.pnan is None:
+            rule = f"NaN input; {self.f.name} has no NaN, the NaN policy writes {self.hx(code)}"
+        elif self.ov.nan_codes is not None and code not in (lay.pnan, lay.nnan):
+            rule = f"NaN input -> NaN code {self.hx(code)} (the profile's NaN rule)"
+        else:
+            rule = f"NaN input -> the canonical {'negative ' if code != lay.pnan else ''}NaN code"
+        return {"code": code, "rule": rule}
+
+    def zero(self, a) -> dict:
+        code, rule = self.zero_code()
+        return {"code": code, "rule": rule, "exact": self.lay.has_zero}
+
+    def infinite(self, a) -> dict:
+        if self.neg and not self.lay.signed:
+            code, why = self.unsigned_negative(True)
+            return {"code": code, "rule": "-inf into an unsigned format: " + why}
+        code, why = self.overflow(True)
+        return {"code": code, "rule": "infinite input: no rounding", "overflow": why}
+
+    def finite(self, a: Fraction) -> dict:
+        lay, m, emin, ov = self.lay, self.lay.m, self.lay.emin, self.ov
         E = _ilog2(a)
-        if lay.has_zero and not lay.subnormals and E < emin:
+        if ov.flush_below is not None and E < ov.flush_below:
+            Q = ov.flush_below  # the override's flush-to-zero grid {0, 2**flush_below}
+        elif lay.has_zero and not lay.subnormals and E < emin:
             Q = emin  # flush-to-zero: neighbours 0 and 2**emin
+        elif not lay.has_zero and E < emin:
+            Q = emin  # no zero: neighbours 0 (not a value of the format) and the smallest value
         else:
             Q = max(E, emin) - m
-        St = a / _pow2(Q)
-        F = math.floor(St)
-        nu = St - F
-        code_even = F == 0 or lay.mag_code(F * _pow2(Q)) % 2 == 0
-        away = _round_away(mode, nu, neg, code_even, R, N)
-        toward_zero_taken = nu > 0 and not away
-        Z = (F + int(away)) * _pow2(Q)
-    if Z == 0:
-        return lay.sign_bit if (neg and lay.neg_zero) else 0
-    if neg and not lay.signed:
-        return unsigned_negative(False)
-    if Z > lay.max:
-        return overflow(neg, False, toward_zero_taken)
-    return signed_mag(neg, lay.mag_code(Z))
+        ulp = _pow2(Q)
+        F = math.floor(a / ulp)
+        nu = a / ulp - F
+        if not lay.has_zero and Q == emin and ov.flush_below is None:
+            away = True
+            rule = f"{self.f.name} has no zero: a value below the smallest one, {value_str(ulp)}, becomes it"
+        else:
+            if ov.parity == "significand":
+                even = F % 2 == 0
+                even_why = f"its significand {F} is {'even' if even else 'odd'}"
+            elif F == 0:
+                even, even_why = True, (f"{self.hx(self.zero_code()[0])} is even" if lay.has_zero else "0 is even")
+            else:
+                par = lay.mag_code(F * ulp) % 2
+                even, even_why = par == 0, f"{self.hx(self.signed(lay.mag_code(F * ulp)))} is " + (
+                    "odd" if par else "even")
+            away, rule = _decide(self.mode, nu, self.neg, even, even_why, self.R, self.N)
+        out = self.finish(nu, ulp, away, rule, toward_zero=self.neighbour(F * ulp),
+                          away_from_zero=self.neighbour((F + 1) * ulp))
+        Z = (F + int(away)) * ulp
+        if Z == 0:
+            if lay.has_zero:
+                code, zrule = self.zero_code()
+            else:
+                code, zrule = 0, f"{self.f.name} has no zero: the flushed result is written as code {self.hx(0)}"
+            return {**out, "code": code, "rule": rule + "; " + zrule, "overflow": "no (underflow to zero)"}
+        if self.neg and not lay.signed:
+            code, why = self.unsigned_negative(False)
+            return {**out, "code": code, "overflow": "negative value into an unsigned format: " + why}
+        if Z > lay.max:
+            code, why = self.overflow(False, toward_zero_taken=nu > 0 and not away)
+            return {**out, "code": code, "overflow": why}
+        code = self.signed(lay.mag_code(Z))
+        return {**out, "code": code, "exact": nu == 0, "overflow": f"no: |{value_str(Z)}| <= max {self.maxstr()}"}
+
+    def neighbour(self, v: Fraction) -> Neighbour:
+        lay = self.lay
+        sv = -v if self.neg else v
+        if v == 0:
+            if not lay.has_zero:
+                if self.ov.flush_below is not None:
+                    return Neighbour(sv, 0, "the flushed zero, written as code 0")
+                return Neighbour(sv, None, f"below the smallest value {value_str(_pow2(lay.emin))}; no code")
+            return Neighbour(sv, self.zero_code()[0])
+        if v > lay.max:
+            return Neighbour(sv, None, f"beyond max {self.maxstr()}; no code")
+        if self.neg and not lay.signed:
+            return Neighbour(sv, None, "negative; the format is unsigned")
+        return Neighbour(sv, self.signed(lay.mag_code(v)))
+
+    # ---- overflow and saturation (IEEE P3109 Interim Report v4.0 §4.7.5; OCP FP8; IEEE 754-2019 §7.4)
+    def overflow(self, is_inf: bool, toward_zero_taken: bool = False) -> tuple[int, str]:
+        """Code of a value beyond the largest finite one, or of an infinite input, and why."""
+        lay, mode, sat, s, name = self.lay, self.mode, self.sat, self.s, self.f.name
+        inf_code = lay.ninf if self.neg else lay.pinf
+        what = f"{s}inf input" if is_inf else f"rounded magnitude beyond max {self.maxstr()}"
+        to_max, why = None, ""
+        if sat == "finite":
+            to_max, why = True, "saturation='finite' clamps to"
+        elif sat == "propagate":
+            if is_inf and inf_code is not None:
+                to_max, why = False, "saturation='propagate' keeps infinities:"
+            else:
+                to_max, why = True, "saturation='propagate' clamps finite overflow to"
+        elif not is_inf:
+            inward = (mode == "toward_zero" or (mode == "toward_negative" and not self.neg)
+                      or (mode == "toward_positive" and self.neg))
+            if inward:
+                to_max, why = True, "saturation='none' but the rounding is toward zero for this sign, so"
+            elif lay.p3109 and mode == "to_odd" and not lay.signed and lay.pinf is not None:
+                # P3109 SatNone: X > Mhi and ToOdd and Unsigned&Extended -> Mhi
+                to_max, why = True, "saturation='none', to_odd into an unsigned extended P3109 format gives"
+            elif toward_zero_taken and not lay.p3109 and (mode == "to_odd" or mode.startswith("stochastic")):
+                # the rule of IEEE 754-2019 §7.4 for the direction actually taken
+                to_max, why = True, ("saturation='none' and the rounding went toward zero past max "
+                                     "(IEEE 754-2019 §7.4), so")
+        if to_max is None:
+            if inf_code is not None:
+                to_max, why = False, "saturation='none':" if is_inf else "saturation='none': overflow to"
+            elif lay.pnan is not None and lay.overflow_nan:
+                to_max, why = False, f"saturation='none', {name} has no inf" + (
+                    ":" if is_inf else ", so overflow gives")
+            else:
+                to_max, why = True, f"saturation='none', {name} has no inf and " + (
+                    "overflows to max:" if is_inf else "saturates (no overflow NaN):")
+        if to_max:
+            code = self.signed(lay.max_mag)
+            return code, f"yes: {what}; {why} {s}max {self.hx(code)}"
+        code, tgt = (inf_code, f"{s}inf") if inf_code is not None else (self.nan_out(self.neg), "NaN")
+        return code, f"yes: {what}; {why} {tgt} {self.hx(code)}"
+
+    def unsigned_negative(self, is_inf: bool) -> tuple[int, str]:
+        """A negative value that does not round to zero, or -inf, in an unsigned format."""
+        if self.sat != "none":
+            return 0, "saturation clamps it to the smallest value"
+        if not is_inf and self.mode in ("toward_zero", "toward_positive"):
+            return 0, "rounding toward zero/positive gives the smallest value"
+        if self.lay.pnan is not None:
+            return self.nan_out(False), "saturation='none' makes it NaN (IEEE P3109 Interim Report v4.0 §4.7.5)"
+        return 0, "no NaN: the smallest value"
 
 
-def _encode_int(kind, neg, a, f, mode, saturation, nan_code, R, N) -> int:
-    """Integers: value = n * 2**scale_exp, two's complement codes."""
-    hi = (1 << (f.bits - 1)) - 1 if f.signed else (1 << f.bits) - 1
-    lo = -(hi if f.symmetric else hi + 1) if f.signed else 0
-    mask = (1 << f.bits) - 1
-    if kind == "nan":
-        if nan_code is None:
-            raise ValueError(f"format {f.name} has no NaN and nan_code is None")
-        return int(nan_code)
-    if kind == "zero":
-        return 0
-    if kind == "inf":
-        n = (lo if neg else hi)  # no infinities, no NaN: saturate (unsigned -inf -> Mlo = 0)
-        return n & mask
-    St = a / _pow2(f.scale_exp)
-    F = math.floor(St)
-    nu = St - F
-    S = F + int(_round_away(mode, nu, neg, F % 2 == 0, R, N))
-    n = -S if neg else S
-    if n == 0:
-        return 0
-    n = min(max(n, lo), hi)  # no infinities or NaN: every overflow saturates
-    return n & mask
+class _IntRounder(_Rounder):
+    """Integers: value = n * 2**scale_exp, two's complement codes; no infinities, no NaN."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        f = self.f
+        hi = (1 << (f.bits - 1)) - 1 if f.signed else (1 << f.bits) - 1
+        lo = -(hi if f.symmetric else hi + 1) if f.signed else 0
+        self.lo, self.hi = self.ov.int_range or (lo, hi)
+        self.mask = (1 << f.bits) - 1
+        self.ulp = _pow2(f.scale_exp)
+
+    def limit(self, n: int) -> str:
+        return value_str(abs(n) * self.ulp)
+
+    def nan(self, a) -> dict:
+        code = self.policy_nan(self.neg)
+        return {"code": code, "rule": f"NaN input; {self.f.name} has no NaN, the NaN policy writes {self.hx(code)}"}
+
+    def zero(self, a) -> dict:
+        rule = f"{self.f.name} has no negative zero: -0 becomes +0" if self.neg else "zero"
+        return {"code": 0, "rule": rule, "exact": True}
+
+    def infinite(self, a) -> dict:
+        n = self.lo if self.neg else self.hi
+        what = "min" if self.neg else "max"
+        return {"code": n & self.mask, "rule": "infinite input: no rounding",
+                "overflow": f"yes: {self.s}inf input; {self.f.name} has no inf: clamped to {what} "
+                            f"{value_str(n * self.ulp)} {self.hx(n & self.mask)}"}
+
+    def finite(self, a: Fraction) -> dict:
+        F = math.floor(a / self.ulp)
+        nb = self.neighbour(F)
+        even = F % 2 == 0
+        even_why = f"{self.hx(nb.code) if nb.code is not None else F} is {'even' if even else 'odd'}"
+        nu = a / self.ulp - F
+        away, rule = _decide(self.mode, nu, self.neg, even, even_why, self.R, self.N)
+        out = self.finish(nu, self.ulp, away, rule, toward_zero=nb, away_from_zero=self.neighbour(F + 1))
+        S = F + int(away)
+        n = -S if self.neg else S
+        if n == 0:
+            return {**out, "code": 0, "rule": rule + "; zero", "overflow": "no (underflow to zero)"}
+        c = min(max(n, self.lo), self.hi)
+        code = c & self.mask
+        if c == n:
+            bound = self.limit(self.lo if self.neg else self.hi)
+            return {**out, "code": code, "exact": out["position"] == 0,
+                    "overflow": f"no: |{value_str(S * self.ulp)}| <= max {bound}"}
+        if self.lo == 0 and n < 0:
+            return {**out, "code": code, "overflow": "negative value into an unsigned format: clamped to 0"}
+        what = "min" if self.neg else "max"
+        return {**out, "code": code, "overflow": f"yes: rounded magnitude beyond {what} {self.limit(c)}; "
+                f"{self.f.name} has no inf or NaN: clamped to {what} {value_str(c * self.ulp)} {self.hx(code)}"}
+
+    def neighbour(self, S: int) -> Neighbour:
+        n = -S if self.neg else S
+        v = n * self.ulp
+        if n > self.hi or n < self.lo:
+            if self.lo == 0 and n < 0:
+                return Neighbour(v, None, "negative; the format is unsigned")
+            return Neighbour(v, None, f"beyond {'min' if n < 0 else 'max'} {self.limit(self.lo if n < 0 else self.hi)};"
+                             " no code")
+        return Neighbour(v, n & self.mask)
 
 
 def quantize(x, fmt, **kw) -> Fraction | float:
-    """``decode(encode(x, fmt, **kw), fmt)``.
+    """`decode(encode(x, fmt, **kw), fmt)`.
 
     Examples
     --------
