@@ -77,6 +77,9 @@ def _plan(fmt, rounding, saturation, nan, compat) -> _Plan:
     return _Plan(f, params, mode, sat, nan_raise, None, None)
 
 
+plan = _plan  # public within the package: numfmt.explain reads a plan's rule changes
+
+
 def _check_out(out, shape, dtype, name="out"):
     if out is None:
         return

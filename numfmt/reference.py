@@ -641,18 +641,19 @@ class _FloatRounder(_Rounder):
     def finite(self, a: Fraction) -> dict:
         lay, m, emin, ov = self.lay, self.lay.m, self.lay.emin, self.ov
         E = _ilog2(a)
+        below_smallest = not lay.has_zero and E < emin and ov.flush_below is None
         if ov.flush_below is not None and E < ov.flush_below:
             Q = ov.flush_below  # the override's flush-to-zero grid {0, 2**flush_below}
         elif lay.has_zero and not lay.subnormals and E < emin:
             Q = emin  # flush-to-zero: neighbours 0 and 2**emin
-        elif not lay.has_zero and E < emin:
+        elif below_smallest:
             Q = emin  # no zero: neighbours 0 (not a value of the format) and the smallest value
         else:
             Q = max(E, emin) - m
         ulp = _pow2(Q)
         F = math.floor(a / ulp)
         nu = a / ulp - F
-        if not lay.has_zero and Q == emin and ov.flush_below is None:
+        if below_smallest:
             away = True
             rule = f"{self.f.name} has no zero: a value below the smallest one, {value_str(ulp)}, becomes it"
         else:
