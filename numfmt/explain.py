@@ -20,7 +20,6 @@ format and policy.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -212,8 +211,6 @@ def _overrides(f, params) -> Overrides | None:
     return Overrides(**kw) if kw else None
 
 
-_Plan = namedtuple("_Plan", "fmt params mode sat nan_raise post pre")
-
 
 def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
             rbits=None, compat=None, index: int = 0) -> Explanation:
@@ -263,7 +260,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
     xv, x_dtype, xarr = _input(x)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
         raise ValueError(f"index must be a non-negative int, got {index!r}")
-    plan = _Plan(*codec_plan(fmt, rounding, saturation, nan, compat))
+    plan = codec_plan(fmt, rounding, saturation, nan, compat)
     f = plan.fmt
     rname = next(k for k, v in ROUNDINGS.items() if v == plan.mode)
     sname = next(k for k, v in SATURATIONS.items() if v == plan.sat)
