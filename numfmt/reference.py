@@ -765,7 +765,8 @@ class _IntRounder(_Rounder):
         self.ulp = _pow2(f.scale_exp)
 
     def limit(self, n: int) -> str:
-        return value_str(abs(n) * self.ulp)
+        """The bound of the side of `n`: "max 127.0" or "min -128.0"."""
+        return f"min {value_str(self.lo * self.ulp)}" if n < 0 else f"max {value_str(self.hi * self.ulp)}"
 
     def nan(self, a) -> dict:
         code = self.policy_nan(self.neg)
@@ -777,10 +778,9 @@ class _IntRounder(_Rounder):
 
     def infinite(self, a) -> dict:
         n = self.lo if self.neg else self.hi
-        what = "min" if self.neg else "max"
         return {"code": n & self.mask, "rule": "infinite input: no rounding",
-                "overflow": f"yes: {self.s}inf input; {self.f.name} has no inf: clamped to {what} "
-                            f"{value_str(n * self.ulp)} {self.hx(n & self.mask)}"}
+                "overflow": f"yes: {self.s}inf input; {self.f.name} has no inf: clamped to "
+                            f"{self.limit(-int(self.neg))} {self.hx(n & self.mask)}"}
 
     def finite(self, a: Fraction) -> dict:
         F = math.floor(a / self.ulp)
@@ -793,18 +793,17 @@ class _IntRounder(_Rounder):
         S = F + int(away)
         n = -S if self.neg else S
         if n == 0:
-            return {**out, "code": 0, "rule": rule + "; zero", "overflow": "no (underflow to zero)"}
+            return {**out, "code": 0, "rule": rule + "; " + self.zero(0)["rule"], "overflow": "no (underflow to zero)"}
         c = min(max(n, self.lo), self.hi)
         code = c & self.mask
         if c == n:
-            bound = self.limit(self.lo if self.neg else self.hi)
             return {**out, "code": code, "exact": out["position"] == 0,
-                    "overflow": f"no: |{value_str(S * self.ulp)}| <= max {bound}"}
+                    "overflow": f"no: |{value_str(S * self.ulp)}| <= max "
+                                f"{value_str(abs(self.lo if self.neg else self.hi) * self.ulp)}"}
         if self.lo == 0 and n < 0:
             return {**out, "code": code, "overflow": "negative value into an unsigned format: clamped to 0"}
-        what = "min" if self.neg else "max"
-        return {**out, "code": code, "overflow": f"yes: rounded magnitude beyond {what} {self.limit(c)}; "
-                f"{self.f.name} has no inf or NaN: clamped to {what} {value_str(c * self.ulp)} {self.hx(code)}"}
+        return {**out, "code": code, "overflow": f"yes: rounded value {value_str(n * self.ulp)} beyond "
+                f"{self.limit(n)}; {self.f.name} has no inf or NaN: clamped to {self.hx(code)}"}
 
     def neighbour(self, S: int) -> Neighbour:
         n = -S if self.neg else S
@@ -812,8 +811,7 @@ class _IntRounder(_Rounder):
         if n > self.hi or n < self.lo:
             if self.lo == 0 and n < 0:
                 return Neighbour(v, None, "negative; the format is unsigned")
-            return Neighbour(v, None, f"beyond {'min' if n < 0 else 'max'} {self.limit(self.lo if n < 0 else self.hi)};"
-                             " no code")
+            return Neighbour(v, None, f"beyond {self.limit(n)}; no code")
         return Neighbour(v, n & self.mask)
 
 
