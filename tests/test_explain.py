@@ -1,4 +1,5 @@
-"""numfmt.explain: SPECS.md §1.3 vectors, literal reports for ties and overflow, and agreement with encode."""
+"""numfmt.explain: FP8 conversion vectors, literal reports for ties and overflow, agreement with encode,
+and that every report line is read from the reference's trace."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from numfmt.testing import formats, inputs
 
 NAN = None  # "is NaN" in the table (the NaN code is implementation-defined)
 
-# SPECS.md §1.3: float32 input -> E4M3 sat, E4M3 non-sat, E5M2 sat, E5M2 non-sat (RNE)
+# float32 input -> E4M3 sat, E4M3 non-sat, E5M2 sat, E5M2 non-sat (RNE), OCP 8-bit Floating Point
+# Specification (OFP8) rev. 1.0; the codes gfloat 0.5.2 round_float + encode_float give
 SPEC_1_3 = [
     (0.0, 0x00, 0x00, 0x00, 0x00),
     (-0.0, 0x80, 0x80, 0x80, 0x80),
@@ -184,7 +186,8 @@ def test_stochastic_bits_match_encode():
         e = explain(x[i], "bfloat16", rounding="stochastic", random=1234, rbits=16, index=i)
         assert e.code == int(codes[i])
         assert e.random_bits is not None and "floor(nu*2^16) + R = 3 + " in e.rule
-    # explicit bits: SPECS §6.2 vector, discarded field 3 of 16 bits: away iff R >= 65533
+    # explicit bits: discarded field 3 of 16 bits, StochasticA (IEEE P3109 Interim Report v4.0 §4.7.4): away iff
+    # R >= 65533
     for r, want in ((65532, 0x3F80), (65533, 0x3F81)):
         e = explain(np.float32(1.0 + 3 * 2.0**-23), "bfloat16", rounding="stochastic", rbits=16,
                     random=np.array([r], np.uint32))
@@ -225,3 +228,103 @@ def test_explain_agrees_with_encode(f, data):
         assert 0 <= e.position < 1
         assert e.tie == (e.position == Fraction(1, 2))
         assert e.guard == int(e.position >= Fraction(1, 2))
+
+
+# ------------------------------------------------------------------ the report is the reference's trace
+def _policy(f, data):
+    rounding = data.draw(st.sampled_from(ROUNDINGS))
+    kw = {"rounding": rounding, "saturation": data.draw(st.sampled_from(["none", "finite", "propagate"])),
+          "nan": data.draw(st.sampled_from(["zero", "max"])) if f.code_of_nan is None else "raise"}
+    if rounding.startswith("stochastic"):
+        kw.update(random=data.draw(st.integers(0, 2**32)), rbits=data.draw(st.integers(1, 32)))
+    return kw
+
+
+@given(f=formats(), data=st.data())
+def test_trace_decision_equals_kernel(f, data):
+    """round_trace's code is the kernel's code; its neighbours bracket x and its decision picks the result."""
+    dtype = data.draw(st.sampled_from(["float32", "float64"]))
+    x = data.draw(inputs(f, dtype=dtype))
+    kw = _policy(f, data)
+    xa = np.array([x], dtype)
+    want = int(np.asarray(numfmt.encode(xa, f, **kw))[0])
+    t = explain(xa[0], f, **kw).trace
+    assert t.code == want, t
+    if t.kind != "finite":
+        assert t.toward_zero is None and t.position is None
+        return
+    a = abs(t.x)
+    lo, hi = abs(t.toward_zero.value), abs(t.away_from_zero.value)
+    assert lo <= a < hi and hi - lo == t.ulp
+    assert t.position == (a - lo) / t.ulp
+    assert (t.guard, t.tie) == (int(t.position >= Fraction(1, 2)), t.position == Fraction(1, 2))
+    assert t.sticky == int((4 * t.position).denominator != 1)
+    assert t.direction == ("exact" if t.position == 0 else "away from zero" if t.away else "toward zero")
+    if t.overflow.startswith("no:"):  # written on the grid: the chosen neighbour's code
+        chosen = t.away_from_zero if t.away else t.toward_zero
+        assert t.code == chosen.code and t.value == chosen.value
+
+
+@given(f=formats(), data=st.data())
+def test_every_report_line_comes_from_the_trace(f, data):
+    x = data.draw(inputs(f, dtype="float64"))
+    e = explain(x, f, **_policy(f, data))
+    t = e.trace
+    for name in ("kind", "negative", "exact", "toward_zero", "away_from_zero", "ulp", "position", "guard",
+                 "round", "sticky", "tie", "direction", "rule", "overflow", "code", "value"):
+        assert getattr(e, name) == getattr(t, name) or (name == "value" and math.isnan(t.value)), name
+    assert e.random_bits == t.R
+    rows = {ln[:15].strip(): ln[15:] for ln in str(e).splitlines()[1:]}
+    assert rows["rule"] == t.rule and rows["overflow"] == t.overflow
+    assert rows["class"].startswith(t.kind)
+    assert rows["result"].startswith(numfmt.tables.hex_code(t.code, f))
+    if t.toward_zero is not None:
+        assert rows["tie"] == ("yes" if t.tie else "no")
+        assert rows["position"].startswith(numfmt.tables.value_str(t.position) + " ulp")
+        assert f"guard {t.guard}, round {t.round}, sticky {t.sticky}" in rows["position"]
+        for key, nb in (("toward zero", t.toward_zero), ("away", t.away_from_zero)):
+            if nb.code is not None:
+                assert numfmt.tables.hex_code(nb.code, f) in rows[key]
+            assert nb.note in rows[key]
+        if t.R is not None:
+            assert rows["random bits"].startswith(f"R = {t.R} (N = {t.N})")
+
+
+def test_reference_encode_is_the_trace_code():
+    import numfmt.reference as ref
+
+    for x in (1.0625, 464.0, -500.0, 2.0**-10, math.inf, -0.0, 3.0):
+        for mode in ("nearest_even", "to_odd", "toward_negative"):
+            t = ref.round_trace(x, "float8_e4m3fn", rounding=mode, saturation="none")
+            assert t.code == ref.encode(x, "float8_e4m3fn", rounding=mode)
+
+
+def test_explain_has_no_rounding_logic_of_its_own():
+    import sys
+
+    mod = sys.modules["numfmt.explain"]
+    for name in ("_decide", "_overflow", "_sign", "_zero", "_unsigned_negative", "_splitmix_bits", "_floor_log2"):
+        assert not hasattr(mod, name), name
+
+
+COMPAT_VALUES = [0.0, -0.0, 1.0, -1.0, 3.0, 2.5, -2.5, 0.1, 1e-40, 2.0**-127, 1.5 * 2.0**-127, 0.75 * 2.0**-126,
+                 3e38, -3e38, math.inf, -math.inf, math.nan, -math.nan, 464.0, 480.0, 61440.0, 1e6, 300.5, -129.7,
+                 2.0**31, -(2.0**31) - 5, 2.0**32 + 3, 65520.0, 1.0000001, 7.5]
+
+
+@pytest.mark.parametrize("compat", numfmt.compat.PROFILES)
+def test_compat_profiles_agree_with_encode(compat):
+    """The profiles' rule changes reach the reference as Overrides; the codes equal encode(..., compat=)."""
+    for name in numfmt.compat.covered_formats(compat):
+        f = numfmt.get_format(name)
+        for rounding in ("nearest_even", "toward_zero", "toward_positive", "stochastic"):
+            kw = {"rounding": rounding, "compat": compat}
+            if rounding == "stochastic":
+                kw.update(random=7, rbits=8)
+            x = np.array(COMPAT_VALUES)
+            try:
+                want = numfmt.encode(x, f, **kw)
+            except ValueError:  # the profile has no such conversion
+                continue
+            got = [explain(v, f, index=i, **kw).code for i, v in enumerate(x)]
+            assert got == want.tolist(), (compat, name, rounding)
