@@ -1,12 +1,12 @@
 """Why did this value round here? `explain(x, fmt, **policy)`.
 
-For one input value [`explain`][numfmt.explain] reports its two neighbours in
+For one input value [`explain`][numfmt.explain.explain] reports its two neighbours in
 the target format, its exact position between them in ulps, the guard, round
 and sticky bits, whether it is a tie, which rule of the rounding policy chose
 the result, and the overflow/saturation decision.
 
 Every line is read from the trace of the exact reference,
-[`numfmt.reference.round_trace`][numfmt.reference.round_trace], which rounds
+`numfmt.reference.round_trace`, which rounds
 as IEEE P3109 Interim Report v4.0 §4.7.4 formulates it:
 `Q = max(floor(log2|x|), emin) - m`, `S~ = |x| / 2**Q`, `nu = S~ - floor(S~)`;
 the result is `floor(S~)` or `floor(S~) + 1` ("away from zero"), then overflow
@@ -40,7 +40,7 @@ __all__ = ["explain", "Explanation", "Neighbour"]
 
 @dataclass(frozen=True)
 class Explanation:
-    """The result of [`explain`][numfmt.explain]; `str()` prints it, `to_dict()` gives JSON-safe data.
+    """The result of [`explain`][numfmt.explain.explain]; `str()` prints it, `to_dict()` gives JSON-safe data.
 
     Every field but `x`, `x_dtype`, `policy` and `notes` is a field of `trace`
     (the code and value after a compatibility profile's post-step, which a
@@ -189,7 +189,7 @@ _INT_SLOTS = (P.MAXMAG, P.MAXMAG_NEG, P.TWOS, P.SIGNED, P.MASK, P.ECAP)
 def _overrides(f, params) -> Overrides | None:
     """The rule changes a plan makes to the format's own rules, in the reference's terms.
 
-    A `nan=` policy code and a compatibility profile (see [`numfmt.compat`][numfmt.compat])
+    A `nan=` policy code and a compatibility profile (see `numfmt.compat`)
     change a few kernel parameters; anything else is refused rather than silently ignored.
     """
     if not params:  # 64-bit pass-through: the format's own rules
@@ -233,7 +233,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
     -------
     Explanation
         `str()` is a report; `.code` equals `numfmt.encode(x, fmt, ...)`;
-        `.trace` is the reference's [`Trace`][numfmt.reference.Trace].
+        `.trace` is the reference's `Trace`.
 
     Examples
     --------

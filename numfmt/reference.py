@@ -10,11 +10,11 @@ largest finite value and the rounding grid itself; it does not use
 `numfmt.encode`/`decode` do not call it. Import it as `numfmt.reference` (it is
 not re-exported).
 
-[`round_trace`][numfmt.reference.round_trace] records every decision for one
+`round_trace` records every decision for one
 value (neighbours, position, guard/round/sticky, tie, random bits, the rule that
-decided, overflow and saturation) in a [`Trace`][numfmt.reference.Trace];
-[`encode`][numfmt.reference.encode] returns that trace's code and
-[`numfmt.explain`][numfmt.explain] prints it.
+decided, overflow and saturation) in a `Trace`;
+`encode` returns that trace's code and
+[`numfmt.explain`][numfmt.explain.explain] prints it.
 
 Rounding follows IEEE P3109 RoundToPrecision (§4.7.4), generalised to every
 format: for finite nonzero `x`
@@ -308,7 +308,7 @@ class Neighbour:
 class Overrides:
     """Rule changes of another implementation applied on top of a format's own rules.
 
-    The compatibility profiles of [`numfmt.compat`][numfmt.compat] reproduce
+    The compatibility profiles of `numfmt.compat` reproduce
     libraries whose conversions differ from the format's specification in
     these few places only.
 
@@ -337,7 +337,7 @@ class Overrides:
 
 @dataclass(frozen=True)
 class Trace:
-    """Every decision [`round_trace`][numfmt.reference.round_trace] made for one value.
+    """Every decision `round_trace` made for one value.
 
     The code `encode` returns is `Trace.code` of the same call: the trace is
     recorded on the code path that computes the code.
@@ -534,7 +534,7 @@ def round_trace(x, fmt, *, rounding: str = "nearest_even", saturation: str = "no
                 nan_code: int | None = None, R: int = 0, N: int = 32, overrides: Overrides | None = None) -> Trace:
     """Encode one value exactly and record every decision on the way.
 
-    Takes the arguments of [`encode`][numfmt.reference.encode]; `encode`
+    Takes the arguments of `encode`; `encode`
     returns this function's `Trace.code`.
 
     Examples
