@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
+from ..explain import explain
 from ._common import _dtype_arg, _fmt, _parse_value, _policy
 
 
 def _cmd_explain(args) -> int:
-    from ..explain import explain
-
     f = _fmt(args.format)
     dt = _dtype_arg(args.dtype)
     x = _parse_value(args.value, dt)
