@@ -50,7 +50,7 @@ def _check(xs, f, rounding, saturation, nanpol, dtype=np.float64, rbits=None, R=
     assert got.dtype == f.code_dtype and got.shape == x.shape
     want = ref_encode_array(x, f, rounding=rounding, saturation=saturation, nan_code=nan_code,
                             R=R, N=32 if rbits is None else rbits)
-    bad = np.flatnonzero(got.astype(want.dtype) != want)
+    bad = np.flatnonzero(got.astype(want.dtype) != want).tolist()
     assert not bad, (
         f"{f!r} rounding={rounding} saturation={saturation} nan={nan}: "
         + ", ".join(f"x={x[i]!r} R={None if R is None else int(R[i])} got {int(got[i]):#x} "
