@@ -760,7 +760,8 @@ class _IntRounder(_Rounder):
         f = self.f
         hi = (1 << (f.bits - 1)) - 1 if f.signed else (1 << f.bits) - 1
         lo = -(hi if f.symmetric else hi + 1) if f.signed else 0
-        self.lo, self.hi = self.ov.int_range or (lo, hi)
+        self.own = (lo, hi)
+        self.lo, self.hi = self.ov.int_range or self.own
         self.mask = (1 << f.bits) - 1
         self.ulp = _pow2(f.scale_exp)
 
@@ -797,9 +798,11 @@ class _IntRounder(_Rounder):
         c = min(max(n, self.lo), self.hi)
         code = c & self.mask
         if c == n:
-            return {**out, "code": code, "exact": out["position"] == 0,
+            inside = self.own[0] <= n <= self.own[1]
+            wrap = "" if inside else f"; outside {self.f.name}, its low {self.f.bits} bits are kept"
+            return {**out, "code": code, "exact": out["position"] == 0 and not wrap,
                     "overflow": f"no: |{value_str(S * self.ulp)}| <= max "
-                                f"{value_str(abs(self.lo if self.neg else self.hi) * self.ulp)}"}
+                                f"{value_str(abs(self.lo if self.neg else self.hi) * self.ulp)}{wrap}"}
         if self.lo == 0 and n < 0:
             return {**out, "code": code, "overflow": "negative value into an unsigned format: clamped to 0"}
         return {**out, "code": code, "overflow": f"yes: rounded value {value_str(n * self.ulp)} beyond "
