@@ -8,10 +8,19 @@ from ..formats import FloatFormat, IntFormat
 from .formats import POW2_RULES, _check_choice, _pow2_range, get_block_format
 
 
-def _frexp_parts(a: np.ndarray):
-    """floor(log2 a), a is a power of two, significand in [1, 2) for finite a > 0 (exact)."""
-    m, k = np.frexp(a.astype(np.float64))
-    return k.astype(np.int64) - 1, m == 0.5, 2.0 * m
+def _pow2_exps(v: np.ndarray, rule: str, ef) -> np.ndarray:
+    """The scale rule `rule` ("floor", "ceil", "even" or "rceil") of positive float32 or
+    float64 values (+inf allowed), before emax is subtracted: the fused loops' definition
+    `numfmt._kernels.block_fast.pow2_exp`, run over the array."""
+    from .._kernels import block_fast as KF  # numba loads on first use (import time of numfmt)
+
+    f32 = v.dtype == np.float32
+    v = np.ascontiguousarray(v, dtype=np.float32 if f32 else np.float64)
+    it = np.int32 if f32 else np.int64
+    out = np.empty(v.size, np.int64)
+    KF.pow2_exps(v.view(it).reshape(-1), np.int64(KF.MX_RULES.index(rule)), np.int64(_elem_mbits(ef)), it,
+                 32 if f32 else 64, 23 if f32 else 52, 127 if f32 else 1023, out)
+    return out.reshape(v.shape)
 
 
 def _elem_emax(ef) -> int:
@@ -36,8 +45,8 @@ def _log2f(d: np.ndarray) -> np.ndarray:
 def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.float32):
     """Unclamped power-of-two scale exponents of blocks with maximum ``amax``.
 
-    Implements the rule formulas of SPECS §2.3 independently of the fast
-    kernels: ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
+    The rules are those the fused loops run (`numfmt._kernels.block_fast.pow2_exp`):
+    ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
     bits); ``ceil`` adds 1 unless amax is a power of two; ``even`` first rounds
     amax to ``mbits_elem + 1`` significant bits (ties up); ``rceil`` rounds
     ``amax * fp32(1/max_elem)`` up to a power of two; ``rceil_torchao`` is
@@ -65,19 +74,11 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     ef = f.element
     emax = _elem_emax(ef)
     nan = np.isnan(a)
-    inf = np.isinf(a)
     zero = a == 0
-    safe = np.where(nan | inf | zero, dt.type(1), a)
-    inf_exp = 128 if dt == np.float32 else 1024
     big = 1000 if dt == np.float32 else 5000
     if rule in ("floor", "ceil", "even"):
-        fl, pow2, sig = _frexp_parts(safe)
-        if rule == "ceil":
-            fl = fl + (~pow2)
-        elif rule == "even":
-            mb = _elem_mbits(ef)
-            fl = fl + (sig >= 2.0 - 2.0 ** -(mb + 1))
-        e = np.where(inf, inf_exp, np.where(zero, -big, fl)) - emax
+        # +inf passes: the rules give it the exponent 2**128 (2**1024) has
+        e = np.where(zero, -big, _pow2_exps(np.where(nan | zero, dt.type(1), a), rule, ef)) - emax
     else:
         if dt != np.float32:
             raise ValueError(f"scale_rule={rule!r} computes in float32; pass float32 input")
@@ -89,9 +90,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
                 d = a.astype(np.float32) / mx
         dsafe = np.where(np.isfinite(d) & (d > 0), d, np.float32(1))
         if rule == "rceil":
-            fl, pow2, _ = _frexp_parts(dsafe)
-            e = fl + (~pow2)
-            e = np.where(d == 0, -big, e)
+            e = np.where(d == 0, -big, _pow2_exps(dsafe, rule, ef))
             e = np.where(np.isinf(d), big, e)  # saturates to the largest scale
         else:
             lg = np.ceil(_log2f(dsafe)).astype(np.int64)
