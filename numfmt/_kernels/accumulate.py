@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
+from .arith import add_finite
 from .bits import clz64
 from .encode import decompose
 from .jit import jit
@@ -119,6 +120,19 @@ def _special(acls, am, arow, bcls, bm, brow, K, cv):
 
 
 @jit
+def _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm):
+    """(row offset in A, row offset in B^T, addend, is_special, value) of output `t`; the value
+    is `_special`'s when a row flagged for NaN/inf or a non-finite addend decides the result."""
+    arow = ia[t] * K
+    brow = ib[t] * K
+    cv = c[t]
+    if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
+        sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
+        return arow, brow, cv, sp, val
+    return arow, brow, cv, False, 0.0
+
+
+@jit
 def _pack(neg, sig, exp, p, mode, ovf_inf):
     """round_pack of a finite nonzero intermediate, as its float64 value; ``ovf_inf``
     sends values >= 2**(emax+1) to infinity whatever the rounding (tensor-core behaviour).
@@ -151,9 +165,10 @@ def _zero_value(all_neg, all_pos, mode):
 def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     """Exact (-1)**neg1*sig1*2**exp1 + (-1)**neg2*sig2*2**exp2, rounded once.
 
-    Both ``sig`` < 2**53 (zero allowed). Returns the float64 value of the code
-    in ``p`` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
-    or the mode is toward_negative; callers pass zero terms' signs).
+    Both `sig` < 2**53 (zero allowed). Returns the float64 value of the code
+    in `p` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
+    or the mode is toward_negative; callers pass zero terms' signs). The sum is
+    `numfmt._kernels.arith.add_finite` of the operands normalised to 53 bits.
     """
     if sig1 == 0 and sig2 == 0:
         return _zero_value(neg1 and neg2, not neg1 and not neg2, mode)
@@ -161,32 +176,12 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
         return _pack(neg1, sig1, exp1, p, mode, ovf_inf)
     if sig1 == 0:
         return _pack(neg2, sig2, exp2, p, mode, ovf_inf)
-    bl1 = 64 - clz64(sig1)
-    bl2 = 64 - clz64(sig2)
-    if exp2 + bl2 > exp1 + bl1:
-        neg1, sig1, exp1, bl1, neg2, sig2, exp2, bl2 = neg2, sig2, exp2, bl2, neg1, sig1, exp1, bl1
-    eb = exp1 + bl1 - 60  # term 1 occupies bits 59..(60 - bl1) of the window
-    s1 = sig1 << (exp1 - eb)
-    sh = exp2 - eb
-    st = np.int64(0)
-    if sh >= 0:
-        v = sig2 << sh
-    else:
-        d = -sh
-        if d >= 62:
-            v = np.int64(0)
-            st = np.int64(1)
-        else:
-            v = sig2 >> d
-            st = np.int64((sig2 & ((np.int64(1) << d) - 1)) != 0)
-    a = 2 * s1
-    b = 2 * v + st
-    s = -a if neg1 else a
-    s = s - b if neg2 else s + b
-    if s == 0:
-        return _zero_value(False, False, mode)
-    neg = s < 0
-    return _pack(neg, -s if neg else s, eb - 1, p, mode, ovf_inf)
+    sh1 = clz64(sig1) - 11
+    sh2 = clz64(sig2) - 11
+    cls, neg, sig, exp = add_finite(neg1, sig1 << sh1, exp1 - sh1, neg2, sig2 << sh2, exp2 - sh2, mode)
+    if cls == P.ZERO:
+        return -0.0 if neg else 0.0
+    return _pack(neg, sig, exp, p, mode, ovf_inf)
 
 
 @jit
@@ -280,14 +275,10 @@ def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
     ``am``/``aE``/``acls`` hold A flattened row-major (row stride K); same for B^T.
     """
     for t in range(out.size):
-        arow = ia[t] * K
-        brow = ib[t] * K
-        cv = c[t]
-        if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
-            sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
-            if sp:
-                out[t] = val
-                continue
+        arow, brow, cv, sp, val = _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm)
+        if sp:
+            out[t] = val
+            continue
         for k0 in range(0, max(K, 1), terms):
             k1 = min(k0 + terms, K)
             if not np.isfinite(cv):
@@ -488,14 +479,10 @@ def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
     """
     buf = np.zeros(L, np.int64)
     for t in range(out.size):
-        arow = ia[t] * K
-        brow = ib[t] * K
-        cv = c[t]
-        if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
-            sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
-            if sp:
-                out[t] = val
-                continue
+        arow, brow, cv, sp, val = _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm)
+        if sp:
+            out[t] = val
+            continue
         buf[:] = 0
         all_neg = True  # every term is a -0 (so far)
         all_pos = True  # every term is a +0

@@ -45,7 +45,7 @@ from .round import round_pack
 from .streams import random_bits
 
 __all__ = [
-    "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",
+    "add_finite", "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",
     "add_loop", "mul_loop", "div_loop", "fma_loop", "sqrt_loop",
     "reduce_loop", "matmul_loop",
 ]
@@ -80,7 +80,7 @@ def _nan():
 
 
 @jit
-def _add_finite(na, sa, ea, nb, sb, eb, mode):
+def add_finite(na, sa, ea, nb, sb, eb, mode):
     """Exact a + b for finite nonzero normalised operands."""
     if ea < eb or (ea == eb and sa < sb):
         na, sa, ea, nb, sb, eb = nb, sb, eb, na, sa, ea
@@ -119,7 +119,7 @@ def exact_add(a, b, mode):
         return cb, nb, sb, eb
     if cb == P.ZERO:
         return ca, na, sa, ea
-    return _add_finite(na, sa, ea, nb, sb, eb, mode)
+    return add_finite(na, sa, ea, nb, sb, eb, mode)
 
 
 @jit

@@ -34,11 +34,21 @@ __all__ = [
 
 
 @jit
-def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
-    """Encode ``x[r, i] * 2**-shifts[r, i // bs]`` exactly into ``out``.
+def _round_store(cls, neg, sig, exp, p, mode, sat, rkind, rarr, nbits, out, r, i):
+    """round_pack into out[r, i] (random bits rarr[r, i] when `rkind == 1`); returns 1 for
+    a NaN with no code (written as 0), else 0."""
+    rb = np.int64(rarr[r, i]) if rkind == 1 else np.int64(0)
+    c = round_pack(cls, neg, sig, exp, p, mode, sat, rb, nbits)
+    out[r, i] = c if c >= 0 else 0
+    return 1 if c < 0 else 0
 
-    ``x`` float32/float64 of shape (rows, n); ``rarr`` (rows, n) uint32 random
-    bits when ``rkind == 1``. Returns the number of NaN inputs that had no code
+
+@jit
+def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
+    """Encode `x[r, i] * 2**-shifts[r, i // bs]` exactly into `out`.
+
+    `x` float32/float64 of shape (rows, n); `rarr` (rows, n) uint32 random
+    bits when `rkind == 1`. Returns the number of NaN inputs that had no code
     (written as 0).
     """
     rows, n = x.shape
@@ -46,14 +56,7 @@ def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
     for r in range(rows):
         for i in range(n):
             cls, neg, sig, exp = decompose(x[r, i])
-            rb = np.int64(0)
-            if rkind == 1:
-                rb = np.int64(rarr[r, i])
-            c = round_pack(cls, neg, sig, exp - shifts[r, i // bs], p, mode, sat, rb, nbits)
-            if c < 0:
-                bad += 1
-                c = 0
-            out[r, i] = c
+            bad += _round_store(cls, neg, sig, exp - shifts[r, i // bs], p, mode, sat, rkind, rarr, nbits, out, r, i)
     return bad
 
 
@@ -73,9 +76,6 @@ def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, o
         for i in range(n):
             b = i // bs
             cls, neg, sig, exp = decompose(x[r, i])
-            rb = np.int64(0)
-            if rkind == 1:
-                rb = np.int64(rarr[r, i])
             k = skind[r, b]
             if k == 2:
                 cls = P.NOTANUMBER
@@ -90,11 +90,7 @@ def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, o
                 rem = num - q * d
                 sig = q | np.int64(rem != 0)
                 exp = exp - sh - sexp[r, b]
-            c = round_pack(cls, neg, sig, exp, p, mode, sat, rb, nbits)
-            if c < 0:
-                bad += 1
-                c = 0
-            out[r, i] = c
+            bad += _round_store(cls, neg, sig, exp, p, mode, sat, rkind, rarr, nbits, out, r, i)
     return bad
 
 

@@ -90,6 +90,20 @@ def _block_span(g, n, nb, bs):
 
 
 @jit
+def _block_count(xf, n, nb, bs):
+    """(number of blocks of the flat (rows, n) array `xf`, whether they are contiguous blocks of
+    16 or 32: the sub-chunk loops' case)."""
+    rows = xf.size // n if n > 0 else 0
+    return rows * nb, (bs == 32 or bs == 16) and n % bs == 0
+
+
+@jit
+def _sign_masks(negzero, ovf_p, ovf_n):
+    """(all ones when the element format has -0, the XOR of the overflow codes) for `_elem_code`."""
+    return (_I32(-1) if negzero != 0 else _I32(0)), _I32(ovf_p ^ ovf_n)
+
+
+@jit
 def _sub_amax(xs, nbk, bs, t1, am):
     """am[b] = largest |x| pattern of the full block b (bs = 16 or 32) of xs, b < nbk.
 
@@ -244,11 +258,9 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
     """MX encode of the float32 patterns `xf` (flat (rows, n)) with the scale rule
     `rule` (see `pow2_exp`): E8M0 codes into `scales` (flat (rows, nb)),
     element codes into `codes` (flat)."""
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    rows = xf.size // n if n > 0 else 0
-    total = rows * nb
-    if (bs == 32 or bs == 16) and n % bs == 0:
+    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
+    total, subs = _block_count(xf, n, nb, bs)
+    if subs:
         t1 = np.empty(SUB * 8, np.int32)
         am = np.empty(SUB, np.int32)
         kp = np.empty(SUB, np.int32)
@@ -358,9 +370,8 @@ def block_amax(xf, n, nb, bs, am):
     pattern: > 0x7F800000 when there is a NaN). The two-level recipes' tensor amax
     comes from here, so x is read twice in all (here, then the element pass) and
     the element pass needs no block maxima of its own."""
-    rows = xf.size // n if n > 0 else 0
-    total = rows * nb
-    if (bs == 32 or bs == 16) and n % bs == 0:
+    total, subs = _block_count(xf, n, nb, bs)
+    if subs:
         t1 = np.empty(SUB * 8, np.int32)
         for g0 in range(0, total, SUB):
             nbk = min(SUB, total - g0)
@@ -394,11 +405,9 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
     num = np.float32(one / pts) if recipe == 1 else one
     dpts = pts if recipe == 1 else one
     ta = (stab, sk, sbase, stop, slow, scale_vals)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    rows = xf.size // n if n > 0 else 0
-    total = rows * nb
-    if (bs == 32 or bs == 16) and n % bs == 0:
+    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
+    total, subs = _block_count(xf, n, nb, bs)
+    if subs:
         t1 = np.empty(SUB * 8, np.int32)
         am = np.empty(SUB, np.int32)
         em = np.empty(SUB, np.float32)
@@ -499,8 +508,7 @@ def _e8m0_f32(c):
 @jit
 def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table, out):
     """Shared driver: mode 0 E8M0 scales, 1 ``fl(scale_vals[s] * ts)``."""
-    rows = codes.size // n if n > 0 else 0
-    total = rows * nb
+    total = _block_count(codes, n, nb, bs)[0]
     mag_mask = ea[2]
     sv = np.empty(SUB, np.float32)
     if n % bs == 0:
