@@ -1,25 +1,25 @@
 """Fused float32 block-scaled loops: one pass per chunk for the default recipes.
 
-Encode (``mx_encode_f32``, ``nv_encode_f32``) works on sub-chunks of SUB
+Encode (`mx_encode_f32`, `nv_encode_f32`) works on sub-chunks of SUB
 blocks (the sub-chunk of x stays in L1/L2 between the phases):
 
 1. block maxima of the float32 bit patterns (a halving tree of map loops,
    which LLVM vectorises; a plain max-reduction per block it does not);
-2. per block: the scale code and the float32 multiplier (MX: ``2**-e``;
+2. per block: the scale code and the float32 multiplier (MX: `2**-e`;
    NVFP4: the recipe's float32 operations, the scale code and value by the
    magic-add rounding and arithmetic, checked by the caller against the scale
    format's rounding table built by round_pack, or from that table); one
    branch-free int32 loop over the sub-chunk's blocks, which vectorises;
-3. per element: ``v = x * multiplier`` (the same float32 product the exact
+3. per element: `v = x * multiplier` (the same float32 product the exact
    paths round) and its nearest-even, saturating code by the core codec's
-   magic-add helpers (``lanes.magic_round`` / ``lanes.pack_code``), all int32.
+   magic-add helpers (`lanes.magic_round` / `lanes.pack_code`), all int32.
 
-The two-level NVFP4 recipes need the tensor amax before any scale: ``block_amax``
+The two-level NVFP4 recipes need the tensor amax before any scale: `block_amax`
 first stores every block maximum (the tensor amax is their maximum), then the
 fused loop takes its maxima from there: x is read twice, with no separate
 amax pass.
 
-For MX, ``x * 2**-e`` is exact in float32 for every result >= 2**-126, and a
+For MX, `x * 2**-e` is exact in float32 for every result >= 2**-126, and a
 smaller product rounds to zero under nearest-even in every element format
 whose half-quantum is >= 2**-125 (the caller checks this). An infinite
 element gives an infinite product, which rounds past max to the saturating
@@ -32,10 +32,10 @@ no ordinary input produces.
 Hot loops index with uint64 (numba adds no negative-index wraparound select)
 and run over one block with a loop-invariant multiplier and a constant trip
 count, written out in the driver: that is what LLVM vectorises. Measured
-slower: a flat loop indexing a per-block array (``m[j >> 5]``; 5-20x),
+slower: a flat loop indexing a per-block array (`m[j >> 5]`; 5-20x),
 block slices passed to a helper (refcounting; 2x), a call per block.
 
-Decode (``mx_decode_f32``, ``nv_decode_f32``): the element value by arithmetic
+Decode (`mx_decode_f32`, `nv_decode_f32`): the element value by arithmetic
 (sign and magnitude fields placed in a float32 pattern, times the power of two
 that rebiases the exponent: exact, subnormals included) times the block's
 float32 scale, the same single product as the table decode. Sub-chunks with a
@@ -450,9 +450,9 @@ def _elem_value(c, sgn_mask, sgn_sh, mag_mask, mag_sh, one_m, ebias, sub_one):
     touching a float32 subnormal (slow operands on this hardware).
 
     The magnitude field shifted into place plus the rebiased exponent
-    ``ebias`` = (127 - bias) << 23 is the value of a normal code; a subnormal
-    code (exponent field 0, magnitude < ``one_m``) is placed one binade up and
-    the implicit one ``sub_one`` = 2**(1 - bias) subtracted (exact). The sign
+    `ebias` = (127 - bias) << 23 is the value of a normal code; a subnormal
+    code (exponent field 0, magnitude < `one_m`) is placed one binade up and
+    the implicit one `sub_one` = 2**(1 - bias) subtracted (exact). The sign
     is OR-ed in last (so -0 stays -0). Shift amounts are masked with 31 (no
     per-element guard)."""
     ci = _I32(c)
@@ -475,9 +475,9 @@ def _top_mag(codes, lo, hi, mag_mask):
 
 @jit
 def _decode_block(codes, out, lo, hi, s, ea, table, use_table):
-    """The block codes[lo:hi] times its float32 scale ``s``; ``ea`` the arguments of
-    :func:`_elem_value`. uint64 indices and, for blocks of 32 or 16, a constant
-    trip count: the loops LLVM vectorises best (see :func:`_mx_block`)."""
+    """The block codes[lo:hi] times its float32 scale `s`; `ea` the arguments of
+    `_elem_value`. uint64 indices and, for blocks of 32 or 16, a constant
+    trip count: the loops LLVM vectorises best (see `_block_codes`)."""
     o = np.uint64(lo)
     if use_table:
         for j in range(np.uint64(hi - lo)):
@@ -507,7 +507,7 @@ def _e8m0_f32(c):
 
 @jit
 def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table, out):
-    """Shared driver: mode 0 E8M0 scales, 1 ``fl(scale_vals[s] * ts)``."""
+    """Shared driver: mode 0 E8M0 scales, 1 `fl(scale_vals[s] * ts)`."""
     total = _block_count(codes, n, nb, bs)[0]
     mag_mask = ea[2]
     sv = np.empty(SUB, np.float32)
@@ -563,7 +563,7 @@ def nv_decode_f32(codes, scales, n, nb, bs, scale_vals, ts, ea, spec, table, out
 
 @jit
 def scale_code_value_f32(xb, sa, codes, vals):
-    """:func:`_scale_code_value` of float32 patterns (checked against the table by the caller)."""
+    """`_scale_code_value` of float32 patterns (checked against the table by the caller)."""
     for i in range(xb.size):
         c, v = _scale_code_value(i32_as_f32(xb[i]), sa)
         codes[i] = c

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..formats import FloatFormat
 from .array import BlockArray
-from .scales import _is_e8m0
+from .scales import is_e8m0
 from .values import _all_values, _elem_table, _scale_values
 
 
@@ -93,7 +93,7 @@ def _decode2(c2, s2, ef, sf, bs, ts, res):
     nb = s2.shape[1]
     if ef.bits > 16:
         raise ValueError(f"element format {ef.name} is too wide for block decoding")
-    v = select("block_decode", KF.BlockCall(dtype=res.dtype, scale_e8m0=_is_e8m0(sf), scale_bits=sf.bits,
+    v = select("block_decode", KF.BlockCall(dtype=res.dtype, scale_e8m0=is_e8m0(sf), scale_bits=sf.bits,
                                             tensor_scale=ts is not None, elem_bits=ef.bits))
     if v is not None:
         v.kernel(c2.reshape(-1), s2.reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), _scale_values(sf),

@@ -1,4 +1,5 @@
-"""Power-of-two scale rules (SPECS §2.3): exponents, E8M0-style scale codes, NVIDIA rceil."""
+"""Power-of-two scale rules (OCP MX v1.0 §6.3; torchao 0.18 `to_mx`; PTX `cvt.rp.satfinite.ue8m0x2.f32`):
+exponents, E8M0-style scale codes, NVIDIA rceil."""
 
 from __future__ import annotations
 
@@ -18,19 +19,19 @@ def _pow2_exps(v: np.ndarray, rule: str, ef) -> np.ndarray:
     v = np.ascontiguousarray(v, dtype=np.float32 if f32 else np.float64)
     it = np.int32 if f32 else np.int64
     out = np.empty(v.size, np.int64)
-    KF.pow2_exps(v.view(it).reshape(-1), np.int64(KF.MX_RULES.index(rule)), np.int64(_elem_mbits(ef)), it,
+    KF.pow2_exps(v.view(it).reshape(-1), np.int64(KF.MX_RULES.index(rule)), np.int64(elem_mbits(ef)), it,
                  32 if f32 else 64, 23 if f32 else 52, 127 if f32 else 1023, out)
     return out.reshape(v.shape)
 
 
-def _elem_emax(ef) -> int:
+def elem_emax(ef) -> int:
     """Exponent of the largest power of two <= max of the element format (OCP emax_elem)."""
     if isinstance(ef, IntFormat):
         return int(np.floor(np.log2(ef.max_int))) + ef.scale_exp
     return ef.emax
 
 
-def _elem_mbits(ef) -> int:
+def elem_mbits(ef) -> int:
     if isinstance(ef, IntFormat):
         return ef.bits - 2 if ef.signed else ef.bits - 1
     return ef.mantissa_bits
@@ -43,15 +44,15 @@ def _log2f(d: np.ndarray) -> np.ndarray:
 
 
 def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.float32):
-    """Unclamped power-of-two scale exponents of blocks with maximum ``amax``.
+    """Unclamped power-of-two scale exponents of blocks with maximum `amax` (>= 0).
 
     The rules are those the fused loops run (`numfmt._kernels.block_fast.pow2_exp`):
-    ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
-    bits); ``ceil`` adds 1 unless amax is a power of two; ``even`` first rounds
-    amax to ``mbits_elem + 1`` significant bits (ties up); ``rceil`` rounds
-    ``amax * fp32(1/max_elem)`` up to a power of two; ``rceil_torchao`` is
-    ``ceil(log2_f32(amax / max_elem))``. Zero amax gives a very small exponent
-    (the caller clamps); ``inf`` counts as ``2**128`` (float32) as in torchao.
+    `floor` = floor(log2 amax) - emax_elem (exponent from the float
+    bits); `ceil` adds 1 unless amax is a power of two; `even` first rounds
+    amax to `mbits_elem + 1` significant bits (ties up); `rceil` rounds
+    `amax * fp32(1/max_elem)` up to a power of two; `rceil_torchao` is
+    `ceil(log2_f32(amax / max_elem))`. Zero amax gives a very small exponent
+    (the caller clamps); `inf` counts as `2**128` (float32) as in torchao.
     NaN amax gives NaN positions marked in the second result.
 
     Returns
@@ -72,7 +73,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     dt = np.dtype(input_dtype)
     a = np.asarray(amax, dtype=dt)
     ef = f.element
-    emax = _elem_emax(ef)
+    emax = elem_emax(ef)
     nan = np.isnan(a)
     zero = a == 0
     big = 1000 if dt == np.float32 else 5000
@@ -99,7 +100,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     return e.astype(np.int64), nan
 
 
-def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
+def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     """Scale codes and the exponents actually used (NaN blocks: shift 0)."""
     from ..codec import encode as _enc
 
@@ -118,9 +119,9 @@ def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     return codes, ec, isnan
 
 
-def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
+def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
-    +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
+    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`)."""
     from ..codec import decode as _dec
     from ..codec import encode as _enc
 
@@ -133,6 +134,6 @@ def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     return np.where(isnan, scodes, c), np.where(isnan, ec, e)
 
 
-def _is_e8m0(sf) -> bool:
+def is_e8m0(sf) -> bool:
     return (isinstance(sf, FloatFormat) and sf.exponent_bits == 8 and sf.mantissa_bits == 0
             and sf.bias == 127 and not sf.signed and not sf.has_zero and sf.code_of_nan == 255)
