@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .arith import add_finite
+from .arith import add_finite, zero_sum_sign
 from .bits import clz64
 from .encode import decompose
 from .jit import jit
@@ -151,14 +151,9 @@ def _pack(neg, sig, exp, p, mode, ovf_inf):
 
 
 @jit
-def _zero_value(all_neg, all_pos, mode):
-    """IEEE 754 sign of an exact zero sum: the common sign when every term is a
-    zero of that sign, else +0 (-0 under toward_negative)."""
-    if all_neg:
-        return -0.0
-    if all_pos:
-        return 0.0
-    return -0.0 if mode == P.TOWARD_NEGATIVE else 0.0
+def _zero(neg):
+    """The signed zero (`neg`: -0.0) of an exact zero sum; the sign is `zero_sum_sign`'s."""
+    return -0.0 if neg else 0.0
 
 
 @jit
@@ -171,7 +166,7 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     `numfmt._kernels.arith.add_finite` of the operands normalised to 53 bits.
     """
     if sig1 == 0 and sig2 == 0:
-        return _zero_value(neg1 and neg2, not neg1 and not neg2, mode)
+        return _zero(zero_sum_sign(neg1, neg2, mode))
     if sig2 == 0:
         return _pack(neg1, sig1, exp1, p, mode, ovf_inf)
     if sig1 == 0:
@@ -180,7 +175,7 @@ def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     sh2 = clz64(sig2) - 11
     cls, neg, sig, exp = add_finite(neg1, sig1 << sh1, exp1 - sh1, neg2, sig2 << sh2, exp2 - sh2, mode)
     if cls == P.ZERO:
-        return -0.0 if neg else 0.0
+        return _zero(neg)
     return _pack(neg, sig, exp, p, mode, ovf_inf)
 
 
@@ -303,7 +298,7 @@ def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
 def _product_value(pm, lsb, pneg_zero, p_prod, mode_prod):
     """A product rounded into the product format, as float64."""
     if pm == 0:
-        return -0.0 if pneg_zero else 0.0
+        return _zero(pneg_zero)
     neg = pm < 0
     return _pack(neg, -pm if neg else pm, lsb, p_prod, mode_prod, False)
 
@@ -349,7 +344,7 @@ def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_a
                 if pm == 0:
                     pn = _is_negzero_product(ca, cb, ma, mb)
                     if s == 0.0:
-                        s = _zero_value(sn and pn, not sn and not pn, mode_acc)
+                        s = _zero(zero_sum_sign(sn, pn, mode_acc))
                     continue  # s + 0 = s exactly
                 neg = pm < 0
                 s = sum2_round(sn, ss, se, neg, -pm if neg else pm, lsb, p_acc, mode_acc, False)
@@ -449,7 +444,7 @@ def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
     while h >= 0 and buf[h] == 0:
         h -= 1
     if h < 0:
-        return _zero_value(all_neg, all_pos, mode)
+        return _zero(zero_sum_sign(all_neg, not all_pos, mode))  # all -0: -0; all +0: +0; else the mode's
     top = 32 * h + 63 - clz64(buf[h])  # bit index of the leading one
     low = top - 60
     sig = np.int64(0)
