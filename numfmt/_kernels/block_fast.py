@@ -228,28 +228,31 @@ def _block_codes(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, 
 
 
 @jit
+def _sub_elems_of(xf, codes, base, nbk, BS, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
+    """`_sub_elems` for blocks of `BS` elements, a constant at every call: numba compiles one
+    specialisation per value, whose inner loop has that constant trip count."""
+    for b in range(nbk):
+        s = mult[b]
+        k = _I32(keep[b]) if use_keep else _I32(-1)
+        o = np.uint64(base + b * BS)
+        for j in range(BS):
+            i = o + np.uint64(j)
+            codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+
+
+@jit
 def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
     """Element codes of the `nbk` contiguous blocks of `bs` (16 or 32) elements from
     `base`: x times its block's multiplier, rounded; `keep[b]` masks a block's codes
     (MX: 0 for a NaN scale) when `use_keep`. The inner loop has a constant trip count and
     a loop-invariant multiplier, which is what LLVM vectorises (a call per block costs
-    more than the block); the two loops differ only in that constant, on purpose."""
+    more than the block)."""
     if bs == 32:
-        for b in range(nbk):
-            s = mult[b]
-            k = _I32(keep[b]) if use_keep else _I32(-1)
-            o = np.uint64(base + b * 32)
-            for j in range(32):
-                i = o + np.uint64(j)
-                codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+        _sub_elems_of(xf, codes, base, nbk, 32, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p,
+                      dov)
     else:
-        for b in range(nbk):
-            s = mult[b]
-            k = _I32(keep[b]) if use_keep else _I32(-1)
-            o = np.uint64(base + b * 16)
-            for j in range(16):
-                i = o + np.uint64(j)
-                codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+        _sub_elems_of(xf, codes, base, nbk, 16, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p,
+                      dov)
 
 
 @jit
@@ -506,6 +509,18 @@ def _e8m0_f32(c):
 
 
 @jit
+def _decode_sub(codes, out, g0, g1, BS, sv, ea):
+    """Blocks g0..g1-1 of `BS` elements (a constant at every call, as in `_sub_elems_of`)
+    by arithmetic, block b times its float32 scale sv[b - g0]."""
+    for b in range(g1 - g0):
+        s = sv[b]
+        o = np.uint64((g0 + b) * BS)
+        for j in range(BS):
+            i = o + np.uint64(j)
+            out[i] = _elem_value(codes[i], *ea) * s
+
+
+@jit
 def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table, out):
     """Shared driver: mode 0 E8M0 scales, 1 `fl(scale_vals[s] * ts)`."""
     total = _block_count(codes, n, nb, bs)[0]
@@ -525,20 +540,10 @@ def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table,
                 for b in range(g1 - g0):
                     lo = (g0 + b) * bs
                     _decode_block(codes, out, lo, lo + bs, sv[b], ea, table, use_table)
-            elif bs == 32:  # the hot loops, written out here (a call per block costs more than the block)
-                for b in range(g1 - g0):
-                    s = sv[b]
-                    o = np.uint64((g0 + b) * 32)
-                    for j in range(32):
-                        i = o + np.uint64(j)
-                        out[i] = _elem_value(codes[i], *ea) * s
+            elif bs == 32:  # the hot loops (a call per block costs more than the block)
+                _decode_sub(codes, out, g0, g1, 32, sv, ea)
             else:
-                for b in range(g1 - g0):
-                    s = sv[b]
-                    o = np.uint64((g0 + b) * 16)
-                    for j in range(16):
-                        i = o + np.uint64(j)
-                        out[i] = _elem_value(codes[i], *ea) * s
+                _decode_sub(codes, out, g0, g1, 16, sv, ea)
         return
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
