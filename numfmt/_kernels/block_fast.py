@@ -5,8 +5,9 @@ blocks (the sub-chunk of x stays in L1/L2 between the phases):
 
 1. block maxima of the float32 bit patterns (a halving tree of map loops,
    which LLVM vectorises; a plain max-reduction per block it does not);
-2. per block: the scale code and the float32 multiplier (MX: `2**-e`;
-   NVFP4: the recipe's float32 operations, the scale code and value by the
+2. per block: the scale code and the float32 multiplier (MX: `2**-e`, e by
+   `pow2_exp`, the one definition of the power-of-two scale rules, which
+   `numfmt.block.scale_exponents` runs too; NVFP4: the recipe's float32 operations, the scale code and value by the
    magic-add rounding and arithmetic, checked by the caller against the scale
    format's rounding table built by round_pack, or from that table); one
    branch-free int32 loop over the sub-chunk's blocks, which vectorises;
@@ -31,7 +32,8 @@ no ordinary input produces.
 
 Hot loops index with uint64 (numba adds no negative-index wraparound select)
 and run over one block with a loop-invariant multiplier and a constant trip
-count, written out in the driver: that is what LLVM vectorises. Measured
+count (the block length passed as a constant, so numba compiles one
+specialisation for 16 and one for 32): that is what LLVM vectorises. Measured
 slower: a flat loop indexing a per-block array (`m[j >> 5]`; 5-20x),
 block slices passed to a helper (refcounting; 2x), a call per block.
 
@@ -45,6 +47,13 @@ vectorised max over the magnitudes) use the table instead.
 Layout: codes, scales and x are flat C-order (rows, n) / (rows, nb) arrays;
 block g is row g // nb, block g % nb of that row. When n % bs == 0 blocks are
 contiguous and numbered in memory order.
+
+The four entry points are registered variants (`numfmt._kernels.variants`):
+`block_encode.mx_f32`, `block_encode.nv_f32`, `block_decode.mx_f32` and
+`block_decode.nv_f32`, each with an `applies` over a `BlockCall` that states
+exactly what it covers; the block encoders and decoder build the `BlockCall`
+and call `variants.select`. tests/test_variants_block.py proves each one
+against the general block path.
 """
 
 from __future__ import annotations
