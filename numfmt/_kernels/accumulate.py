@@ -190,7 +190,10 @@ def _f64_term(v):
 
 @jit
 def _align(mag, sh, sticky):
-    """`mag * 2**sh` truncated toward zero; with `sticky`, one more low bit set when bits were lost."""
+    """`mag * 2**sh` truncated toward zero; with `sticky`, one more low bit set when bits were lost.
+
+    The lost bits get a bit of their own below the truncated value (a hardware sticky bit), so
+    this is not `bits.shift_right_jam`, which ORs them into the last kept bit."""
     if sh >= 0:
         v = mag << sh
         lost = np.int64(0)
