@@ -270,3 +270,15 @@ def test_property_mx_variant_equals_general(x, name, rule):
        recipe=st.sampled_from(["te", "torchao"]), two=st.booleans())
 def test_property_nvfp4_variant_equals_general(x, recipe, two):
     _check("block_encode.nv_f32", enc("nvfp4", x, recipe=recipe, tensor_scale=None if two else False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ts=st.floats(2.0 ** -60, 2.0 ** 60, width=32), n=st.integers(1, 70), seed=st.integers(0, 2 ** 32 - 1))
+def test_property_nvfp4_decode_variant_equals_table(ts, n, seed):
+    """Every scale code with random element codes and a random float32 tensor scale."""
+    f = block.get_block_format("nvfp4")
+    rng = np.random.default_rng(seed)
+    rows = 1 << f.scale.bits
+    codes = rng.integers(0, 1 << f.element.bits, (rows, n))
+    scales = np.repeat(np.arange(rows)[:, None], -(-n // f.block_size), axis=1)
+    _check("block_decode.nv_f32", dec(block.BlockArray(codes, scales, f, tensor_scale=ts)))
