@@ -236,12 +236,11 @@ def _elem_code(bx, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
 
 
 @jit
-def _block_codes(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n):
+def _block_codes(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
     """Codes of the block xf[lo:hi] (multiplier `s`), masked with `keep` (MX: 0 for a NaN
     scale; -1 keeps all). The indices are uint64 (numba adds no negative-index wraparound),
     the multiplier is loop-invariant: LLVM vectorises this loop. (A flat loop indexing the
     per-block multiplier, or block slices passed to a function, run 2-20x slower.)"""
-    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
     o = np.uint64(lo)
     for j in range(np.uint64(hi - lo)):
         i = o + np.uint64(j)
@@ -263,14 +262,12 @@ def _sub_elems_of(xf, codes, base, nbk, BS, mult, keep, use_keep, m, emin_b, cap
 
 
 @jit
-def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p,
-               ovf_n):
+def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
     """Element codes of the `nbk` contiguous blocks of `bs` (16 or 32) elements from
     `base`: x times its block's multiplier, rounded; `keep[b]` masks a block's codes
     (MX: 0 for a NaN scale) when `use_keep`. The inner loop has a constant trip count and
     a loop-invariant multiplier, which is what LLVM vectorises (a call per block costs
     more than the block)."""
-    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
     if bs == 32:
         _sub_elems_of(xf, codes, base, nbk, 32, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p,
                       dov)
@@ -285,6 +282,7 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
     """MX encode of the float32 patterns `xf` (flat (rows, n)) with the scale rule
     `rule` (see `pow2_exp`): E8M0 codes into `scales` (flat (rows, nb)),
     element codes into `codes` (flat)."""
+    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
     total, subs = _block_count(xf, n, nb, bs)
     if subs:
         t1, am, kp, sm = _sub_buffers()
@@ -293,15 +291,13 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
             xs = xf[base: base + nbk * bs]
             _sub_amax(xs, nbk, bs, t1, am)
             _mx_scales(am, nbk, g0, rule, emax, mbits, inv_max, scales, sm, kp)
-            _sub_elems(xf, codes, base, nbk, bs, sm, kp, True, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p,
-                       ovf_n)
+            _sub_elems(xf, codes, base, nbk, bs, sm, kp, True, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
         return
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
         sc, sb, keep = _mx_scale(_amax_bits(xf, lo, hi), rule, emax, mbits, inv_max)
         scales[g] = sc
-        _block_codes(xf, codes, lo, hi, i32_as_f32(sb), keep, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p,
-                     ovf_n)
+        _block_codes(xf, codes, lo, hi, i32_as_f32(sb), keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
 
 
 # --------------------------------------------------------------------------- NVFP4 encode
@@ -429,6 +425,7 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
     num = np.float32(one / pts) if recipe == 1 else one
     dpts = pts if recipe == 1 else one
     ta = (stab, sk, sbase, stop, slow, scale_vals)
+    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
     total, subs = _block_count(xf, n, nb, bs)
     if subs:
         t1, am, kp, em = _sub_buffers()
@@ -447,8 +444,7 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
                                  scales, em)
             if bad != _I32(0):
                 return -1
-            _sub_elems(xf, codes, base, nbk, bs, em, kp, False, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p,
-                       ovf_n)
+            _sub_elems(xf, codes, base, nbk, bs, em, kp, False, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
         return 0
     a1 = np.empty(1, np.int32)
     e1 = np.empty(1, np.float32)
@@ -458,7 +454,7 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
         if _nv_scales(a1, 0, 1, g, recipe, mult, s_dec, num, dpts, emx, smin, smax, False, sa, ta, scales,
                       e1) != _I32(0):
             return -1
-        _block_codes(xf, codes, lo, hi, e1[0], _I32(-1), m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n)
+        _block_codes(xf, codes, lo, hi, e1[0], _I32(-1), m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
     return 0
 
 
