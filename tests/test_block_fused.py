@@ -1,148 +1,20 @@
-"""The fused float32 block loops (numfmt/_kernels/block_fast.py) equal the exact general paths bit for bit.
+"""Pieces of the fused float32 block loops (numfmt/_kernels/block_fast.py) against independent references.
 
-The general path is forced by making the fast-path entry points decline
-(``block.mx._fast_mx`` / ``block.nvfp4._fast_nv`` return None), so both results come
-from the same public ``encode`` call on the same float32 input.
+The loops as a whole are proven against the general block path per registered variant
+in tests/test_variants_block.py; here: the block maxima, the NVFP4 arithmetic scale code
+and value, and the power-of-two scale rules.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-import numfmt
 from numfmt import block
-
-MX = ["mxfp4", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp8_e4m3", "mxfp8_e5m2"]
-RULES = ["floor", "ceil", "even", "rceil"]
-F32 = np.float32
-
-
-def _general(monkeypatch, fn):
-    with monkeypatch.context() as m:
-        m.setattr(block.mx, "_fast_mx", lambda *a, **k: None)
-        m.setattr(block.nvfp4, "_fast_nv", lambda *a, **k: None)
-        return fn()
-
-
-def _same(a, b):
-    assert a.codes.dtype == b.codes.dtype and a.scales.dtype == b.scales.dtype
-    assert np.array_equal(a.scales, b.scales)
-    assert np.array_equal(a.codes, b.codes)
-    if a.tensor_scale is None:
-        assert b.tensor_scale is None
-    else:
-        assert np.float32(a.tensor_scale).view(np.int32) == np.float32(b.tensor_scale).view(np.int32)
-
-
-def _hard_rows(fmt, rows=3, n=100, seed=0):
-    """Rows of hard blocks: ties of the element grid, zero blocks, subnormal and tiny
-    maxima, huge and infinite values, negative zeros; n not a multiple of the block."""
-    f = block.get_block_format(fmt)
-    ef = f.element
-    rng = np.random.default_rng(seed)
-    v = ef.values()
-    v = v[np.isfinite(v) & (v > 0)].astype(np.float64)
-    mids = (v[1:] + v[:-1]) / 2  # ties between neighbours
-    x = rng.standard_normal((rows, n)) * 2.0 ** rng.integers(-8, 8, (rows, n))
-    x = x.astype(np.float32)
-    bs = f.block_size
-    x[0, :bs] = rng.choice(np.concatenate([mids, -mids, v, -v]), bs).astype(np.float32)
-    x[0, bs:2 * bs] = 0.0
-    x[0, 2 * bs] = -0.0
-    x[1, :bs] = rng.standard_normal(bs).astype(np.float32) * F32(2.0 ** -140)  # subnormal amax
-    x[1, bs:2 * bs] = (rng.choice(mids, bs) * 2.0 ** -120).astype(np.float32)  # ties after a big shift
-    x[1, 2 * bs + 1] = F32(3e38)
-    x[2, :bs] = (rng.choice(mids, bs) * 2.0 ** 100).astype(np.float32)
-    x[2, bs + 3] = -np.inf
-    x[2, 2 * bs + 1] = np.inf
-    x[2, 2 * bs + 2] = -np.inf
-    return x
-
-
-@pytest.mark.parametrize("name", MX)
-@pytest.mark.parametrize("rule", RULES)
-@pytest.mark.parametrize("shape", [(3, 100), (2, 64), (1, 33), (4, 7)])
-def test_mx_fused_equals_general_on_hard_blocks(monkeypatch, name, rule, shape):
-    x = _hard_rows(name, rows=3, n=100)
-    x = np.resize(x, shape).astype(np.float32)
-    got = numfmt.encode(x, name, scale_rule=rule)
-    ref = _general(monkeypatch, lambda: numfmt.encode(x, name, scale_rule=rule))
-    _same(got, ref)
-
-
-@pytest.mark.parametrize("name", MX)
-def test_mx_fused_nan_blocks_are_zero(monkeypatch, name):
-    """A NaN (or inf/NaN-scaled) block: scale 0xFF and zero codes, negative elements included."""
-    x = np.full((2, 96), -1.5, np.float32)
-    x[0, 3] = np.nan
-    x[1, 40] = -np.nan
-    x[1, 70] = np.inf
-    got = numfmt.encode(x, name)
-    ref = _general(monkeypatch, lambda: numfmt.encode(x, name))
-    _same(got, ref)
-    assert got.scales[0, 0] == 0xFF and (got.codes[0, :32] == 0).all()
-
-
-@pytest.mark.parametrize("recipe", ["te", "torchao"])
-@pytest.mark.parametrize("ts", [None, False, 0.0078125, float(np.float32(3.0e-3))])
-@pytest.mark.parametrize("shape", [(3, 100), (2, 64), (1, 17), (5, 32)])
-def test_nvfp4_fused_equals_general_on_hard_blocks(monkeypatch, recipe, ts, shape):
-    x = np.resize(_hard_rows("nvfp4", rows=3, n=100, seed=1), shape).astype(np.float32)
-    if ts is None and np.isinf(x).any():  # a tensor amax of inf: both paths go general
-        x = np.where(np.isinf(x), F32(1e30), x).astype(np.float32)
-    kw = {"recipe": recipe, "tensor_scale": ts}
-    got = numfmt.encode(x, "nvfp4", **kw)
-    ref = _general(monkeypatch, lambda: numfmt.encode(x, "nvfp4", **kw))
-    _same(got, ref)
-
-
-def test_nvfp4_fused_declines_nan_products(monkeypatch):
-    """A multiplier of 0 (tensor scale far too small for the data) with an infinite
-    element would make inf * 0 = NaN: the fused loop declines, the general path decides."""
-    x = np.ones((1, 32), np.float32)
-    x[0, 5] = np.inf
-    for recipe in ("te", "torchao"):
-        kw = {"recipe": recipe, "tensor_scale": 2.0 ** 120}
-        got = numfmt.encode(x, "nvfp4", **kw)
-        ref = _general(monkeypatch, lambda kw=kw: numfmt.encode(x, "nvfp4", **kw))
-        _same(got, ref)
-
-
-@pytest.mark.parametrize("recipe", ["te", "torchao"])
-@pytest.mark.parametrize("ts", [None, False, 0.0078125])
-@pytest.mark.parametrize("shape", [(3, 100), (2, 64)])
-def test_nvfp4_fused_table_scales_equal_general(monkeypatch, recipe, ts, shape):
-    """The fused loop's rounding-table scale path (scale formats without the arithmetic one)."""
-    x = np.resize(_hard_rows("nvfp4", rows=3, n=100, seed=2), shape).astype(np.float32)
-    if ts is None:
-        x = np.where(np.isinf(x), F32(1e30), x).astype(np.float32)
-    kw = {"recipe": recipe, "tensor_scale": ts}
-    with monkeypatch.context() as m:
-        m.setattr(block.nvfp4, "_scale_arith_args", lambda sf: None)
-        got = numfmt.encode(x, "nvfp4", **kw)
-    ref = _general(monkeypatch, lambda: numfmt.encode(x, "nvfp4", **kw))
-    _same(got, ref)
-
-
-@pytest.mark.parametrize("recipe", ["te", "torchao"])
-def test_nvfp4_two_level_nan_or_inf_tensor_goes_general(monkeypatch, recipe):
-    """The tensor amax comes from the block maxima; a NaN or inf there declines the fused loop."""
-    for bad in (np.nan, -np.nan, np.inf):
-        x = np.random.default_rng(4).standard_normal((2, 64)).astype(np.float32)
-        x[1, 17] = bad
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            got = numfmt.encode(x, "nvfp4", recipe=recipe)
-            ref = _general(monkeypatch, lambda x=x: numfmt.encode(x, "nvfp4", recipe=recipe))
-        _same(got, ref)
+from numfmt._kernels import block_fast as KF
 
 
 def test_block_amax_is_the_tensor_amax():
-    from numfmt._kernels import block_fast as KF
-
     rng = np.random.default_rng(6)
     for n, bs in ((96, 16), (100, 16), (64, 32), (70, 32), (45, 9)):
         x = (rng.standard_normal((3, n)) * 2.0 ** rng.integers(-140, 120, (3, n))).astype(np.float32)
@@ -161,7 +33,6 @@ def test_scale_arithmetic_equals_rounding_table(scale):
     on random positive float32 patterns (every exponent, infinity included)."""
     from numfmt import get_format
     from numfmt._kernels import block as K
-    from numfmt._kernels import block_fast as KF
 
     try:
         sf = get_format(scale)
@@ -185,89 +56,41 @@ def test_scale_arithmetic_equals_rounding_table(scale):
     assert np.array_equal(got_v.view(np.int32), vals.view(np.int32))
 
 
-_f32s = st.floats(width=32, allow_nan=False, allow_infinity=True)
+def _frexp_rule(v, rule, mbits):
+    """The scale rules by exact float64 frexp (floor(log2 v), power of two, significand)."""
+    m, k = np.frexp(v.astype(np.float64))
+    fl, pow2, sig = k.astype(np.int64) - 1, m == 0.5, 2.0 * m
+    if rule in ("ceil", "rceil"):
+        return fl + (~pow2)
+    if rule == "even":
+        return fl + (sig >= 2.0 - 2.0 ** -(mbits + 1))
+    return fl
 
 
-@settings(max_examples=60, deadline=None)
-@given(x=hnp.arrays(np.float32, st.tuples(st.integers(1, 3), st.integers(1, 70)), elements=_f32s),
-       name=st.sampled_from(MX), rule=st.sampled_from(RULES))
-def test_property_mx_fused_equals_general(x, name, rule):
-    got = numfmt.encode(x, name, scale_rule=rule)
-    orig = block.mx._fast_mx
-    try:
-        block.mx._fast_mx = lambda *a, **k: None
-        ref = numfmt.encode(x, name, scale_rule=rule)
-    finally:
-        block.mx._fast_mx = orig
-    _same(got, ref)
+def _every_binade(mw, ebits, it, rng):
+    """Positive patterns of every exponent field with tie, near-tie, extreme and random fractions."""
+    fr = [0, 1, 2, 3, (1 << mw) - 1, (1 << mw) - 2, 1 << (mw - 1)]
+    fr += [(1 << mw) - (1 << s) + d for s in range(mw) for d in (-1, 0, 1)]
+    fr += [(1 << s) + d for s in range(mw) for d in (-1, 0, 1)]
+    fr = np.array([f for f in fr if 0 <= f < (1 << mw)] + list(rng.integers(0, 1 << mw, 64)), np.int64)
+    e = np.arange((1 << ebits) - 1, dtype=np.int64)[:, None] << mw
+    return (e | fr[None, :]).reshape(-1).astype(it)
 
 
-@settings(max_examples=60, deadline=None)
-@given(x=hnp.arrays(np.float32, st.tuples(st.integers(1, 3), st.integers(1, 70)),
-                    elements=st.floats(width=32, allow_nan=False, allow_infinity=False)),
-       recipe=st.sampled_from(["te", "torchao"]), two=st.booleans())
-def test_property_nvfp4_fused_equals_general(x, recipe, two):
-    kw = {"recipe": recipe, "tensor_scale": None if two else False}
-    got = numfmt.encode(x, "nvfp4", **kw)
-    orig = block.nvfp4._fast_nv
-    try:
-        block.nvfp4._fast_nv = lambda *a, **k: None
-        ref = numfmt.encode(x, "nvfp4", **kw)
-    finally:
-        block.nvfp4._fast_nv = orig
-    _same(got, ref)
-
-
-# --------------------------------------------------------------------------- decode
-
-
-def _table_decode(ba):
-    """float32 ``table[code] * scale`` with numpy (the table decode the fused loop replaces)."""
-    f = ba.format
-    ef, sf, bs = f.element, f.scale, f.block_size
-    n = ba.codes.shape[-1]
-    tab = block.values._elem_table(ef, np.float32)
-    sv = np.asarray(block.values._scale_values(sf), np.float32)[ba.scales.astype(np.int64)]
-    if block.scales._is_e8m0(sf) and ba.tensor_scale is None:
-        c = ba.scales.astype(np.int32)
-        sv = np.where(c == 0, np.int32(0x00400000), c << 23).view(np.float32)
-        sv = np.where(c == 255, F32(np.nan), sv).astype(np.float32)
-    elif ba.tensor_scale is not None:
-        sv = (sv * F32(ba.tensor_scale)).astype(np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return (tab[ba.codes.astype(np.int64)] * np.repeat(sv, bs, axis=-1)[..., :n]).astype(np.float32)
-
-
-def _same_f32(a, b):
-    assert a.dtype == b.dtype == np.float32
-    nan = np.isnan(a)
-    assert (nan == np.isnan(b)).all()
-    assert (a[~nan].view(np.int32) == b[~nan].view(np.int32)).all()
-
-
-@pytest.mark.parametrize("name", [*MX, "mxint8", "nvfp4"])
-@pytest.mark.parametrize("n", [96, 100, 16, 5])
-def test_decode_arithmetic_equals_table(name, n):
-    """Every element code (specials, subnormals, -0) with every scale code, short last block."""
-    f = block.get_block_format(name)
-    ef, sf = f.element, f.scale
-    rng = np.random.default_rng(3)
-    rows = 1 << sf.bits
-    codes = rng.integers(0, 1 << ef.bits, (rows, n))
-    codes[:, : min(n, 1 << ef.bits)] = np.arange(min(n, 1 << ef.bits))
-    scales = np.repeat(np.arange(rows)[:, None], -(-n // f.block_size), axis=1)
-    ts = 0.375 if f.tensor_scale else None
-    ba = block.BlockArray(codes, scales, f, tensor_scale=ts)
-    _same_f32(numfmt.decode(ba), _table_decode(ba))
-    # all codes of one block format at a fixed scale, through out=
-    out = np.empty(codes.shape, np.float32)
-    numfmt.decode(ba, out=out)
-    _same_f32(out, _table_decode(ba))
-
-
-def test_decode_rows_and_axis():
-    x = np.random.default_rng(5).standard_normal((4, 6, 64)).astype(np.float32)
-    for ax in (-1, 1):
-        ba = numfmt.encode(x, "mxfp4", axis=ax)
-        ref = numfmt.decode(ba, dtype=np.float64).astype(np.float32)  # exact, no underflow here
-        _same_f32(numfmt.decode(ba), ref)
+@pytest.mark.parametrize("rule", ["floor", "ceil", "even", "rceil"])
+@pytest.mark.parametrize("mbits", [0, 1, 2, 3, 6, 10])
+def test_pow2_exp_equals_frexp_rules(rule, mbits):
+    """`pow2_exp` (the fused loops' scale rules) on every binade, subnormals included, of
+    float32 and float64 against the frexp formulas; +inf gives the exponent of 2**(emax + 1)."""
+    rng = np.random.default_rng(8)
+    ridx = np.int64(KF.MX_RULES.index(rule))
+    for it, W, mw, ebits, bias in ((np.int32, 32, 23, 8, 127), (np.int64, 64, 52, 11, 1023)):
+        bits = _every_binade(mw, ebits, it, rng)
+        bits = bits[bits != 0]
+        v = bits.view(np.float32 if it is np.int32 else np.float64)
+        out = np.empty(bits.size, np.int64)
+        KF.pow2_exps(bits, ridx, np.int64(mbits), it, W, mw, bias, out)
+        assert np.array_equal(out, _frexp_rule(v, rule, mbits))
+        inf = np.array([((1 << ebits) - 1) << mw], it)
+        KF.pow2_exps(inf, ridx, np.int64(mbits), it, W, mw, bias, out[:1])
+        assert out[0] == (1 << (ebits - 1))

@@ -1,20 +1,20 @@
 """Accumulation kernels: dot products as tensor cores and accumulators do them.
 
-Every input element is split once into ``(m, E)``: a signed integer
-significand ``m`` (hidden bit included, ``|m| < 2**(man+1)``) and the clamped
-leading exponent ``E = max(floor(log2|x|), emin)``, so ``x = m * 2**(E - man)``.
-A product is then exactly ``(ma*mb) * 2**(Ea + Eb - man_a - man_b)``; its
-*unnormalised* exponent is ``Ea + Eb`` (significand in [1, 4) or smaller for
+Every input element is split once into `(m, E)`: a signed integer
+significand `m` (hidden bit included, `|m| < 2**(man+1)`) and the clamped
+leading exponent `E = max(floor(log2|x|), emin)`, so `x = m * 2**(E - man)`.
+A product is then exactly `(ma*mb) * 2**(Ea + Eb - man_a - man_b)`; its
+*unnormalised* exponent is `Ea + Eb` (significand in [1, 4) or smaller for
 subnormals), as in Khattak & Mikaitis and MMA-Sim.
 
-Fused block (one tensor-core instruction step, ``F`` fraction bits)::
+Fused block (one tensor-core instruction step, `F` fraction bits):
 
     Mx = max(Ea+Eb over nonzero products, Ec if c is aligned, min_exp)
     term = trunc(|p| * 2**(F - Mx))            (integer, optional sticky bit)
     acc  = sum of signed terms                   (exact, int64)
     d    = round_pack(acc * 2**(Mx - F))         (the block's result format)
 
-Everything that rounds goes through :func:`numfmt._kernels.round.round_pack`;
+Everything that rounds goes through `numfmt._kernels.round.round_pack`;
 the integer alignment (truncation) above is the modelled hardware datapath, not
 a rounding routine.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
+from .arith import add_finite, zero_sum_sign
 from .bits import clz64
 from .encode import decompose
 from .jit import jit
@@ -42,10 +43,10 @@ C_FINITE, C_PZERO, C_NZERO, C_INF, C_NAN = 0, 1, 2, 3, 4
 
 @jit
 def split_inputs(x, man, emin, ftz, m, E, cls):
-    """Split the flat float64 array ``x`` into (m, E, cls); see module doc.
+    """Split the flat float64 array `x` into (m, E, cls); see module doc.
 
     Returns the index of the first element that is not representable with
-    ``man`` fraction bits above ``emin - man`` (or -1 when all are).
+    `man` fraction bits above `emin - man` (or -1 when all are).
     """
     bad = -1
     for i in range(x.size):
@@ -119,15 +120,28 @@ def _special(acls, am, arow, bcls, bm, brow, K, cv):
 
 
 @jit
+def _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm):
+    """(row offset in A, row offset in B^T, addend, is_special, value) of output `t`; the value
+    is `_special`'s when a row flagged for NaN/inf or a non-finite addend decides the result."""
+    arow = ia[t] * K
+    brow = ib[t] * K
+    cv = c[t]
+    if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
+        sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
+        return arow, brow, cv, sp, val
+    return arow, brow, cv, False, 0.0
+
+
+@jit
 def _pack(neg, sig, exp, p, mode, ovf_inf):
-    """round_pack of a finite nonzero intermediate, as its float64 value; ``ovf_inf``
+    """round_pack of a finite nonzero intermediate, as its float64 value; `ovf_inf`
     sends values >= 2**(emax+1) to infinity whatever the rounding (tensor-core behaviour).
 
-    binary64 results use magnitude params (:func:`numfmt._kernels.magnitude.magnitude_params`:
-    the funnel rounds the magnitude, :func:`signed_value` puts the sign back). Every
+    binary64 results use magnitude params (`numfmt._kernels.magnitude.magnitude_params`:
+    the funnel rounds the magnitude, `signed_value` puts the sign back). Every
     intermediate here is below 2**1026 (terms are float64 values or products of
     inputs of <= 25 fraction bits), so the magnitude code stays below 2**63;
-    :func:`~numfmt._kernels.magnitude.beyond` guards it anyway.
+    `beyond` guards it anyway.
     """
     if ovf_inf and exp + 63 - clz64(sig) >= p[P.ECAP]:
         return signed_value(neg, round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
@@ -137,56 +151,32 @@ def _pack(neg, sig, exp, p, mode, ovf_inf):
 
 
 @jit
-def _zero_value(all_neg, all_pos, mode):
-    """IEEE 754 sign of an exact zero sum: the common sign when every term is a
-    zero of that sign, else +0 (-0 under toward_negative)."""
-    if all_neg:
-        return -0.0
-    if all_pos:
-        return 0.0
-    return -0.0 if mode == P.TOWARD_NEGATIVE else 0.0
+def _zero(neg):
+    """The signed zero (`neg`: -0.0) of an exact zero sum; the sign is `zero_sum_sign`'s."""
+    return -0.0 if neg else 0.0
 
 
 @jit
 def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     """Exact (-1)**neg1*sig1*2**exp1 + (-1)**neg2*sig2*2**exp2, rounded once.
 
-    Both ``sig`` < 2**53 (zero allowed). Returns the float64 value of the code
-    in ``p`` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
-    or the mode is toward_negative; callers pass zero terms' signs).
+    Both `sig` < 2**53 (zero allowed). Returns the float64 value of the code
+    in `p` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
+    or the mode is toward_negative; callers pass zero terms' signs). The sum is
+    `numfmt._kernels.arith.add_finite` of the operands normalised to 53 bits.
     """
     if sig1 == 0 and sig2 == 0:
-        return _zero_value(neg1 and neg2, not neg1 and not neg2, mode)
+        return _zero(zero_sum_sign(neg1, neg2, mode))
     if sig2 == 0:
         return _pack(neg1, sig1, exp1, p, mode, ovf_inf)
     if sig1 == 0:
         return _pack(neg2, sig2, exp2, p, mode, ovf_inf)
-    bl1 = 64 - clz64(sig1)
-    bl2 = 64 - clz64(sig2)
-    if exp2 + bl2 > exp1 + bl1:
-        neg1, sig1, exp1, bl1, neg2, sig2, exp2, bl2 = neg2, sig2, exp2, bl2, neg1, sig1, exp1, bl1
-    eb = exp1 + bl1 - 60  # term 1 occupies bits 59..(60 - bl1) of the window
-    s1 = sig1 << (exp1 - eb)
-    sh = exp2 - eb
-    st = np.int64(0)
-    if sh >= 0:
-        v = sig2 << sh
-    else:
-        d = -sh
-        if d >= 62:
-            v = np.int64(0)
-            st = np.int64(1)
-        else:
-            v = sig2 >> d
-            st = np.int64((sig2 & ((np.int64(1) << d) - 1)) != 0)
-    a = 2 * s1
-    b = 2 * v + st
-    s = -a if neg1 else a
-    s = s - b if neg2 else s + b
-    if s == 0:
-        return _zero_value(False, False, mode)
-    neg = s < 0
-    return _pack(neg, -s if neg else s, eb - 1, p, mode, ovf_inf)
+    sh1 = clz64(sig1) - 11
+    sh2 = clz64(sig2) - 11
+    cls, neg, sig, exp = add_finite(neg1, sig1 << sh1, exp1 - sh1, neg2, sig2 << sh2, exp2 - sh2, mode)
+    if cls == P.ZERO:
+        return _zero(neg)
+    return _pack(neg, sig, exp, p, mode, ovf_inf)
 
 
 @jit
@@ -200,7 +190,10 @@ def _f64_term(v):
 
 @jit
 def _align(mag, sh, sticky):
-    """``mag * 2**sh`` truncated toward zero; with ``sticky``, one more low bit set when bits were lost."""
+    """`mag * 2**sh` truncated toward zero; with `sticky`, one more low bit set when bits were lost.
+
+    The lost bits get a bit of their own below the truncated value (a hardware sticky bit), so
+    this is not `bits.shift_right_jam`, which ORs them into the last kept bit."""
     if sh >= 0:
         v = mag << sh
         lost = np.int64(0)
@@ -277,17 +270,13 @@ def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
                sticky, normp, min_exp, c_emin, late, p_blk, mode_blk, p_out, mode_late, ovf_inf):
     """out[t] = fused-block chain of row ia[t] of A with row ib[t] of B^T, addend c[t].
 
-    ``am``/``aE``/``acls`` hold A flattened row-major (row stride K); same for B^T.
+    `am`/`aE`/`acls` hold A flattened row-major (row stride K); same for B^T.
     """
     for t in range(out.size):
-        arow = ia[t] * K
-        brow = ib[t] * K
-        cv = c[t]
-        if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
-            sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
-            if sp:
-                out[t] = val
-                continue
+        arow, brow, cv, sp, val = _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm)
+        if sp:
+            out[t] = val
+            continue
         for k0 in range(0, max(K, 1), terms):
             k1 = min(k0 + terms, K)
             if not np.isfinite(cv):
@@ -312,7 +301,7 @@ def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
 def _product_value(pm, lsb, pneg_zero, p_prod, mode_prod):
     """A product rounded into the product format, as float64."""
     if pm == 0:
-        return -0.0 if pneg_zero else 0.0
+        return _zero(pneg_zero)
     neg = pm < 0
     return _pack(neg, -pm if neg else pm, lsb, p_prod, mode_prod, False)
 
@@ -330,8 +319,8 @@ def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_a
                     p_prod, mode_prod, p_acc, mode_acc):
     """Recursive summation s = round(s + a_k*b_k), k = 0..K-1, starting at c.
 
-    ``fused``: one rounding per step (FMA); else the product is first rounded
-    into ``p_prod``. ``av``/``bv`` are the input values (for NaN/inf steps).
+    `fused`: one rounding per step (FMA); else the product is first rounded
+    into `p_prod`. `av`/`bv` are the input values (for NaN/inf steps).
     """
     for t in range(out.size):
         arow = ia[t] * K
@@ -358,7 +347,7 @@ def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_a
                 if pm == 0:
                     pn = _is_negzero_product(ca, cb, ma, mb)
                     if s == 0.0:
-                        s = _zero_value(sn and pn, not sn and not pn, mode_acc)
+                        s = _zero(zero_sum_sign(sn, pn, mode_acc))
                     continue  # s + 0 = s exactly
                 neg = pm < 0
                 s = sum2_round(sn, ss, se, neg, -pm if neg else pm, lsb, p_acc, mode_acc, False)
@@ -385,7 +374,7 @@ def _add_values(x, y, p, mode):
 @jit
 def pairwise_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab, p_prod, mode_prod,
                   p_acc, mode_acc):
-    """Products rounded into ``p_prod``, summed by a balanced tree of adjacent
+    """Products rounded into `p_prod`, summed by a balanced tree of adjacent
     pairs (level by level, an odd last element passes up), then + c."""
     buf = np.empty(max(K, 1), np.float64)
     for t in range(out.size):
@@ -458,7 +447,7 @@ def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
     while h >= 0 and buf[h] == 0:
         h -= 1
     if h < 0:
-        return _zero_value(all_neg, all_pos, mode)
+        return _zero(zero_sum_sign(all_neg, not all_pos, mode))  # all -0: -0; all +0: +0; else the mode's
     top = 32 * h + 63 - clz64(buf[h])  # bit index of the leading one
     low = top - 60
     sig = np.int64(0)
@@ -484,18 +473,14 @@ def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
 def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L, p, mode):
     """out[t] = round(c[t] + sum_k a_k*b_k) with one rounding (Kulisch accumulator).
 
-    ``lo`` is below every term's last bit; ``L`` limbs cover every term.
+    `lo` is below every term's last bit; `L` limbs cover every term.
     """
     buf = np.zeros(L, np.int64)
     for t in range(out.size):
-        arow = ia[t] * K
-        brow = ib[t] * K
-        cv = c[t]
-        if flags_a[ia[t]] or flags_b[ib[t]] or not np.isfinite(cv):
-            sp, val = _special(acls, am, arow, bcls, bm, brow, K, cv)
-            if sp:
-                out[t] = val
-                continue
+        arow, brow, cv, sp, val = _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm)
+        if sp:
+            out[t] = val
+            continue
         buf[:] = 0
         all_neg = True  # every term is a -0 (so far)
         all_pos = True  # every term is a +0

@@ -45,7 +45,7 @@ from .round import round_pack
 from .streams import random_bits
 
 __all__ = [
-    "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",
+    "add_finite", "zero_sum_sign", "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",
     "add_loop", "mul_loop", "div_loop", "fma_loop", "sqrt_loop",
     "reduce_loop", "matmul_loop",
 ]
@@ -67,7 +67,7 @@ def _norm(v):
 
 
 @jit
-def _zero_sum_sign(na, nb, mode):
+def zero_sum_sign(na, nb, mode):
     """Sign of an exact zero sum (IEEE 754 §6.3)."""
     if na == nb:
         return na
@@ -80,7 +80,7 @@ def _nan():
 
 
 @jit
-def _add_finite(na, sa, ea, nb, sb, eb, mode):
+def add_finite(na, sa, ea, nb, sb, eb, mode):
     """Exact a + b for finite nonzero normalised operands."""
     if ea < eb or (ea == eb and sa < sb):
         na, sa, ea, nb, sb, eb = nb, sb, eb, na, sa, ea
@@ -98,7 +98,7 @@ def _add_finite(na, sa, ea, nb, sb, eb, mode):
     else:
         S = A - B
         if S == 0:
-            return P.ZERO, _zero_sum_sign(na, nb, mode), np.int64(0), np.int64(0)
+            return P.ZERO, zero_sum_sign(na, nb, mode), np.int64(0), np.int64(0)
     return P.FINITE, na, S, ea - 8
 
 
@@ -115,11 +115,11 @@ def exact_add(a, b, mode):
         return P.INFINITE, (na if ca == P.INFINITE else nb), np.int64(0), np.int64(0)
     if ca == P.ZERO:
         if cb == P.ZERO:
-            return P.ZERO, _zero_sum_sign(na, nb, mode), np.int64(0), np.int64(0)
+            return P.ZERO, zero_sum_sign(na, nb, mode), np.int64(0), np.int64(0)
         return cb, nb, sb, eb
     if cb == P.ZERO:
         return ca, na, sa, ea
-    return _add_finite(na, sa, ea, nb, sb, eb, mode)
+    return add_finite(na, sa, ea, nb, sb, eb, mode)
 
 
 @jit
@@ -308,7 +308,7 @@ def exact_fma(a, b, c, mode):
         return P.INFINITE, nc, np.int64(0), np.int64(0)
     if ca == P.ZERO or cb == P.ZERO:
         if cc == P.ZERO:
-            return P.ZERO, _zero_sum_sign(npr, nc, mode), np.int64(0), np.int64(0)
+            return P.ZERO, zero_sum_sign(npr, nc, mode), np.int64(0), np.int64(0)
         return cc, nc, sc, ec
     if cc == P.ZERO:
         sig, exp = _mul_finite(sa, ea, sb, eb)
@@ -349,7 +349,7 @@ def exact_fma(a, b, c, mode):
         lo = lo + (br << 62)
         hi = hi - xhi - br
         if hi == 0 and lo == 0:
-            return P.ZERO, _zero_sum_sign(npr, nc, mode), np.int64(0), np.int64(0)
+            return P.ZERO, zero_sum_sign(npr, nc, mode), np.int64(0), np.int64(0)
     L = _bitlen2(hi, lo)
     if L > 61:
         hi, lo = _shr2_sticky(hi, lo, L - 61)

@@ -1,19 +1,19 @@
 """Block-scaled encode/decode loops (MX, NVFP4, custom block formats).
 
-* Exact loops: ``scaled_encode`` (power-of-two scales: every element is
+* Exact loops: `scaled_encode` (power-of-two scales: every element is
   decomposed exactly, its exponent shifted by the block's scale, and rounded
-  once by :func:`round_pack`) and ``divided_encode`` (P3109 BlockProject: exact
+  once by `round_pack`) and `divided_encode` (P3109 BlockProject: exact
   integer division by an arbitrary scale, with a sticky bit, then round_pack).
   They serve every rounding mode, input precision and element format.
-* Rounding tables (``build_table``): for the NVFP4 scale code, a table over
+* Rounding tables (`build_table`): for the NVFP4 scale code, a table over
   (sign, binade, top bits, sticky) filled by calling round_pack once per key,
   so the funnel stays the one rounding routine.
 * The fused float32 encode and decode loops of the default recipes are in
-  ``block_fast.py``.
+  `block_fast.py`.
 
-Layout: a block array is handled as ``(rows, n)`` with blocks of ``bs``
+Layout: a block array is handled as `(rows, n)` with blocks of `bs`
 consecutive elements along the last axis; the last block of a row may be
-shorter (``n % bs`` elements).
+shorter (`n % bs` elements).
 """
 
 from __future__ import annotations
@@ -29,16 +29,26 @@ from .streams import random_bits
 
 __all__ = [
     "scaled_encode", "divided_encode", "fill_random", "abs_max_f32", "build_table", "table_args", "table_eligible",
-    "encode_table_f32",
+    "encode_table_f32", "tcode",
 ]
 
 
 @jit
-def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
-    """Encode ``x[r, i] * 2**-shifts[r, i // bs]`` exactly into ``out``.
+def _round_store(cls, neg, sig, exp, p, mode, sat, rkind, rarr, nbits, out, r, i):
+    """round_pack into out[r, i] (random bits rarr[r, i] when `rkind == 1`); returns 1 for
+    a NaN with no code (written as 0), else 0."""
+    rb = np.int64(rarr[r, i]) if rkind == 1 else np.int64(0)
+    c = round_pack(cls, neg, sig, exp, p, mode, sat, rb, nbits)
+    out[r, i] = c if c >= 0 else 0
+    return 1 if c < 0 else 0
 
-    ``x`` float32/float64 of shape (rows, n); ``rarr`` (rows, n) uint32 random
-    bits when ``rkind == 1``. Returns the number of NaN inputs that had no code
+
+@jit
+def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
+    """Encode `x[r, i] * 2**-shifts[r, i // bs]` exactly into `out`.
+
+    `x` float32/float64 of shape (rows, n); `rarr` (rows, n) uint32 random
+    bits when `rkind == 1`. Returns the number of NaN inputs that had no code
     (written as 0).
     """
     rows, n = x.shape
@@ -46,22 +56,15 @@ def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
     for r in range(rows):
         for i in range(n):
             cls, neg, sig, exp = decompose(x[r, i])
-            rb = np.int64(0)
-            if rkind == 1:
-                rb = np.int64(rarr[r, i])
-            c = round_pack(cls, neg, sig, exp - shifts[r, i // bs], p, mode, sat, rb, nbits)
-            if c < 0:
-                bad += 1
-                c = 0
-            out[r, i] = c
+            bad += _round_store(cls, neg, sig, exp - shifts[r, i // bs], p, mode, sat, rkind, rarr, nbits, out, r, i)
     return bad
 
 
 @jit
 def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, out):
-    """Encode ``x[r, i] / S[r, i // bs]`` rounded once (P3109 BlockProject).
+    """Encode `x[r, i] / S[r, i // bs]` rounded once (P3109 BlockProject).
 
-    S = ssig * 2**sexp exactly (``skind`` 0), or zero (1: the element becomes +0),
+    S = ssig * 2**sexp exactly (`skind` 0), or zero (1: the element becomes +0),
     or NaN (2). The quotient is computed exactly with integers: the dividend's
     significand is shifted to 62 bits, divided by ssig (< 2**24), and a nonzero
     remainder becomes a sticky 1 in the quotient's lowest bit, which keeps >= 38
@@ -73,9 +76,6 @@ def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, o
         for i in range(n):
             b = i // bs
             cls, neg, sig, exp = decompose(x[r, i])
-            rb = np.int64(0)
-            if rkind == 1:
-                rb = np.int64(rarr[r, i])
             k = skind[r, b]
             if k == 2:
                 cls = P.NOTANUMBER
@@ -90,11 +90,7 @@ def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, o
                 rem = num - q * d
                 sig = q | np.int64(rem != 0)
                 exp = exp - sh - sexp[r, b]
-            c = round_pack(cls, neg, sig, exp, p, mode, sat, rb, nbits)
-            if c < 0:
-                bad += 1
-                c = 0
-            out[r, i] = c
+            bad += _round_store(cls, neg, sig, exp, p, mode, sat, rkind, rarr, nbits, out, r, i)
     return bad
 
 
@@ -160,8 +156,8 @@ def build_table(p, mode, sat):
 
 
 @jit
-def _tcode(b, tab, k, base_b, toprow, lowmask):
-    """Table code of the float32 pattern ``b`` (int32)."""
+def tcode(b, tab, k, base_b, toprow, lowmask):
+    """Table code of the float32 pattern `b` (int32)."""
     eb = np.int32((b >> np.int32(23)) & np.int32(0xFF))
     sgn = np.int32((b >> np.int32(31)) & np.int32(1))
     row = np.int32(min(max(eb - base_b, np.int32(0)), toprow) + np.int32(1))
@@ -175,7 +171,7 @@ def _tcode(b, tab, k, base_b, toprow, lowmask):
 
 
 def table_args(p):
-    """(k, base_b, toprow, lowmask) for :func:`_tcode` as int32."""
+    """(k, base_b, toprow, lowmask) for `tcode` as int32."""
     m = p[P.M]
     k = m + 1
     base = p[P.EMIN] - m - 2
@@ -187,7 +183,7 @@ def table_args(p):
 def encode_table_f32(xb, tab, k, base_b, toprow, lowmask, out):
     """Encode float32 patterns through a rounding table (tests compare with round_pack)."""
     for i in range(xb.size):
-        out[i] = _tcode(xb[i], tab, k, base_b, toprow, lowmask)
+        out[i] = tcode(xb[i], tab, k, base_b, toprow, lowmask)
 
 
 @jit

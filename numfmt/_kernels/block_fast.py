@@ -1,25 +1,26 @@
 """Fused float32 block-scaled loops: one pass per chunk for the default recipes.
 
-Encode (``mx_encode_f32``, ``nv_encode_f32``) works on sub-chunks of SUB
+Encode (`mx_encode_f32`, `nv_encode_f32`) works on sub-chunks of SUB
 blocks (the sub-chunk of x stays in L1/L2 between the phases):
 
 1. block maxima of the float32 bit patterns (a halving tree of map loops,
    which LLVM vectorises; a plain max-reduction per block it does not);
-2. per block: the scale code and the float32 multiplier (MX: ``2**-e``;
-   NVFP4: the recipe's float32 operations, the scale code and value by the
+2. per block: the scale code and the float32 multiplier (MX: `2**-e`, e by
+   `pow2_exp`, the one definition of the power-of-two scale rules, which
+   `numfmt.block.scale_exponents` runs too; NVFP4: the recipe's float32 operations, the scale code and value by the
    magic-add rounding and arithmetic, checked by the caller against the scale
    format's rounding table built by round_pack, or from that table); one
    branch-free int32 loop over the sub-chunk's blocks, which vectorises;
-3. per element: ``v = x * multiplier`` (the same float32 product the exact
+3. per element: `v = x * multiplier` (the same float32 product the exact
    paths round) and its nearest-even, saturating code by the core codec's
-   magic-add helpers (``lanes.magic_round`` / ``lanes.pack_code``), all int32.
+   magic-add helpers (`lanes.magic_round` / `lanes.pack_code`), all int32.
 
-The two-level NVFP4 recipes need the tensor amax before any scale: ``block_amax``
+The two-level NVFP4 recipes need the tensor amax before any scale: `block_amax`
 first stores every block maximum (the tensor amax is their maximum), then the
 fused loop takes its maxima from there: x is read twice, with no separate
 amax pass.
 
-For MX, ``x * 2**-e`` is exact in float32 for every result >= 2**-126, and a
+For MX, `x * 2**-e` is exact in float32 for every result >= 2**-126, and a
 smaller product rounds to zero under nearest-even in every element format
 whose half-quantum is >= 2**-125 (the caller checks this). An infinite
 element gives an infinite product, which rounds past max to the saturating
@@ -31,11 +32,12 @@ no ordinary input produces.
 
 Hot loops index with uint64 (numba adds no negative-index wraparound select)
 and run over one block with a loop-invariant multiplier and a constant trip
-count, written out in the driver: that is what LLVM vectorises. Measured
-slower: a flat loop indexing a per-block array (``m[j >> 5]``; 5-20x),
+count (the block length passed as a constant, so numba compiles one
+specialisation for 16 and one for 32): that is what LLVM vectorises. Measured
+slower: a flat loop indexing a per-block array (`m[j >> 5]`; 5-20x),
 block slices passed to a helper (refcounting; 2x), a call per block.
 
-Decode (``mx_decode_f32``, ``nv_decode_f32``): the element value by arithmetic
+Decode (`mx_decode_f32`, `nv_decode_f32`): the element value by arithmetic
 (sign and magnitude fields placed in a float32 pattern, times the power of two
 that rebiases the exponent: exact, subnormals included) times the block's
 float32 scale, the same single product as the table decode. Sub-chunks with a
@@ -45,19 +47,30 @@ vectorised max over the magnitudes) use the table instead.
 Layout: codes, scales and x are flat C-order (rows, n) / (rows, nb) arrays;
 block g is row g // nb, block g % nb of that row. When n % bs == 0 blocks are
 contiguous and numbered in memory order.
+
+The four entry points are registered variants (`numfmt._kernels.variants`):
+`block_encode.mx_f32`, `block_encode.nv_f32`, `block_decode.mx_f32` and
+`block_decode.nv_f32`, each with an `applies` over a `BlockCall` that states
+exactly what it covers; the block encoders and decoder build the `BlockCall`
+and call `variants.select`. tests/test_variants_block.py proves each one
+against the general block path.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from .bits import f32_as_i32, i32_as_f32
-from .block import _tcode
+from .block import tcode
 from .jit import jit
 from .lanes import magic_round, pack_code
+from .variants import register
 
-__all__ = ["SUB", "mx_encode_f32", "nv_encode_f32", "block_amax", "scale_code_value_f32",
-           "mx_decode_f32", "nv_decode_f32"]
+__all__ = ["SUB", "MX_RULES", "BlockCall", "pow2_exp", "pow2_exps", "e8m0_exp", "mx_encode_f32", "nv_encode_f32",
+           "block_amax", "scale_code_value_f32", "mx_decode_f32", "nv_decode_f32"]
 
 _I32 = np.int32
 _ABS = np.int32(0x7FFFFFFF)
@@ -86,6 +99,32 @@ def _block_span(g, n, nb, bs):
 
 
 @jit
+def _block_count(xf, n, nb, bs):
+    """(number of blocks of the flat (rows, n) array `xf`, whether they are contiguous blocks of
+    16 or 32: the sub-chunk loops' case)."""
+    rows = xf.size // n if n > 0 else 0
+    return rows * nb, (bs == 32 or bs == 16) and n % bs == 0
+
+
+@jit
+def _sub_span(g0, total, bs):
+    """(number of blocks, first element) of the sub-chunk that starts at block g0."""
+    return min(SUB, total - g0), g0 * bs
+
+
+@jit
+def _sub_buffers():
+    """Work arrays of one sub-chunk: halving-tree scratch, block maxima, keep masks, multipliers."""
+    return np.empty(SUB * 8, np.int32), np.empty(SUB, np.int32), np.empty(SUB, np.int32), np.empty(SUB, np.float32)
+
+
+@jit
+def _sign_masks(negzero, ovf_p, ovf_n):
+    """(all ones when the element format has -0, the XOR of the overflow codes) for `_elem_code`."""
+    return (_I32(-1) if negzero != 0 else _I32(0)), _I32(ovf_p ^ ovf_n)
+
+
+@jit
 def _sub_amax(xs, nbk, bs, t1, am):
     """am[b] = largest |x| pattern of the full block b (bs = 16 or 32) of xs, b < nbk.
 
@@ -107,48 +146,66 @@ def _sub_amax(xs, nbk, bs, t1, am):
             am[j] = max(max(t1[o], t1[o + 1]), max(t1[o + 2], t1[o + 3]))
 
 
+# --------------------------------------------------------------------------- power-of-two scale rules
+
+
+@jit
+def pow2_exp(b, rule, mbits, T, W, mw, bias):
+    """Power-of-two scale exponent, before the element's emax is subtracted, of the
+    positive float pattern `b` (int type `T` of `W` bits; `mw` fraction bits; exponent
+    `bias`), the block-maximum rules of OCP MX v1.0 §6.3 and their variants.
+
+    With v = b's value (subnormals normalised exactly, +inf counts as 2**(emax + 1) of
+    the float type): rule 0 floor(log2 v); 1 ceil(log2 v); 2 floor(log2 of v rounded to
+    `mbits` + 1 significant bits, ties away from zero); 3 (NVIDIA rceil, handed
+    v = fl32(amax * fl32(1 / max_elem))) ceil(log2 v). +0 gives the subnormal formula's
+    floor(log2 0) = 1 - bias - mw - 1 (callers treat zero as they need). Branch-free
+    selects: a loop over blocks that calls it vectorises.
+    """
+    one = T(1)
+    sh = T(W - 1)
+    mask = T(T(one << T(mw)) - one)
+    eb = T(b >> T(mw))
+    mt = T(b & mask)
+    top = T(sh - T(leading_zeros(mt)))  # bit index of the fraction field's leading one (-1 for 0)
+    sub = eb == T(0)
+    lg = T(top - T(bias + mw - 1)) if sub else T(eb - T(bias))
+    frac = T(T(mt << T(T(T(mw) - top) & sh)) & mask) if sub else mt
+    up_ceil = T(frac != T(0))
+    up_even = T(T(frac + T(one << T(T(mw - 1 - mbits) & sh))) >> T(mw))
+    up = up_even if rule == 2 else (T(0) if rule == 0 else up_ceil)
+    return T(lg + up)
+
+
+@jit
+def pow2_exps(bits, rule, mbits, T, W, mw, bias, out):
+    """`pow2_exp` of every pattern of `bits` into `out` (int64)."""
+    for i in range(bits.size):
+        out[i] = pow2_exp(bits[i], rule, mbits, T, W, mw, bias)
+
+
+@jit
+def e8m0_exp(a, rule, emax, mbits, inv_max):
+    """E8M0 scale exponent of a block whose largest |x| has the float32 pattern `a`:
+    `pow2_exp` (rules 0-2: minus `emax`; rule 3 of fl32(a * `inv_max`)), clamped to
+    [-127, 128] (rule 3 saturates at 127, `cvt.rp.satfinite`); 128, also for a NaN
+    maximum, is the NaN scale."""
+    is_r = rule == 3
+    d = f32_as_i32(np.float32(i32_as_f32(a) * inv_max)) if is_r else a
+    e = _I32(pow2_exp(d, rule, mbits, _I32, 32, 23, 127) - (_I32(0) if is_r else emax))
+    e = _I32(min(max(e, _I32(-127)), _I32(127) if is_r else _I32(128)))
+    return _I32(128) if a > _INF else e
+
+
 # --------------------------------------------------------------------------- MX encode
 
 
 @jit
-def _mx_scale_exp(a, rule, emax, mbits, inv_max):
-    """Unbiased power-of-two exponent of a block with max pattern ``a`` (finite or inf).
-
-    rule 0 floor, 1 ceil, 2 even, 3 rceil (NVIDIA: round amax*fp32(1/max) up).
-    Returns a value in [-127, 128]; 128 means the NaN scale.
-    """
-    if rule == 3:
-        d = f32_as_i32(np.float32(i32_as_f32(_I32(a)) * inv_max))
-        eb = _I32(d >> _I32(23))
-        mt = _I32(d & _I32(0x7FFFFF))
-        if eb == 0:
-            e = _I32(-127) if mt <= _I32(0x400000) else _I32(-126)
-        elif eb == 255:
-            e = _I32(127)  # satfinite
-        else:
-            e = _I32(eb - _I32(127) + _I32(mt != 0))
-            e = _I32(min(e, _I32(127)))
-        return e
-    eb = _I32(a >> _I32(23))
-    mt = _I32(a & _I32(0x7FFFFF))
-    if rule == 2:
-        a2 = _I32((a + (_I32(1) << _I32(22 - mbits))) & _INF)
-        eb = _I32(a2 >> _I32(23))
-        mt = _I32(0)
-    e = _I32(eb - _I32(127) - emax)
-    if rule == 1:
-        e = _I32(e + _I32(mt != 0))
-    return _I32(min(max(e, _I32(-127)), _I32(128)))
-
-
-@jit
 def _mx_scale(a, rule, emax, mbits, inv_max):
-    """(E8M0 code, float32 multiplier bits 2**-e, keep mask) of a block with max pattern ``a``.
-
-    A NaN maximum (or an exponent past E8M0's range) gives the NaN scale 0xFF and
-    keep 0 (the block's codes are 0); 2**-127 is the float32 subnormal 0x00400000.
-    """
-    e = _I32(128) if a > _INF else _mx_scale_exp(a, rule, emax, mbits, inv_max)
+    """(E8M0 code, float32 multiplier bits 2**-e, keep mask) of a block with max pattern `a`
+    (`e8m0_exp`). The NaN scale 0xFF gets keep 0 (the block's codes are 0); 2**-127 is the
+    float32 subnormal 0x00400000."""
+    e = e8m0_exp(a, rule, emax, mbits, inv_max)
     sb = _I32(_I32(_I32(127) - e) << _I32(23))
     sb = _I32(0x00400000) if e == _I32(127) else sb
     sb = _I32(0) if e == _I32(128) else sb
@@ -158,39 +215,19 @@ def _mx_scale(a, rule, emax, mbits, inv_max):
 
 @jit
 def _mx_scales(am, nbk, g0, rule, emax, mbits, inv_max, scales, sm, kp):
-    """:func:`_mx_scale` of the blocks with max patterns am[:nbk]: E8M0 codes into
-    scales[g0:], multipliers into sm[:nbk], keep masks into kp[:nbk]. Rules 0-2 in
-    one branch-free int32 loop (selects on the loop-invariant rule), rule 3 in its
-    own: both vectorise (the call per block of :func:`_mx_scale` stayed scalar)."""
-    if rule == 3:
-        for b in range(nbk):
-            sc, sb, keep = _mx_scale(am[np.uint64(b)], rule, emax, mbits, inv_max)
-            scales[np.uint64(g0 + b)] = sc
-            sm[np.uint64(b)] = i32_as_f32(sb)
-            kp[np.uint64(b)] = keep
-        return
-    half = _I32(_I32(1) << (_I32(22 - mbits) & _I32(31)))
-    is_even = rule == 2
-    is_ceil = _I32(1) if rule == 1 else _I32(0)
-    base = _I32(_I32(127) + emax)
+    """`_mx_scale` of the blocks with max patterns am[:nbk]: E8M0 codes into scales[g0:],
+    multipliers into sm[:nbk], keep masks into kp[:nbk]. One branch-free int32 loop
+    (selects on the loop-invariant rule), which vectorises."""
     for b in range(nbk):
-        a = am[np.uint64(b)]
-        a2 = _I32(_I32(a + half) & _INF) if is_even else a
-        mt = _I32(a2 & _I32(0x7FFFFF))
-        e = _I32(_I32(_I32(a2 >> _I32(23)) - base) + _I32(is_ceil & _I32(mt != _I32(0))))
-        e = _I32(min(max(e, _I32(-127)), _I32(128)))
-        e = _I32(128) if a > _INF else e
-        sb = _I32(_I32(_I32(127) - e) << _I32(23))
-        sb = _I32(0x00400000) if e == _I32(127) else sb
-        sb = _I32(0) if e == _I32(128) else sb
-        scales[np.uint64(g0 + b)] = _I32(e + _I32(127))
+        sc, sb, keep = _mx_scale(am[np.uint64(b)], rule, emax, mbits, inv_max)
+        scales[np.uint64(g0 + b)] = sc
         sm[np.uint64(b)] = i32_as_f32(sb)
-        kp[np.uint64(b)] = _I32(0) if e == _I32(128) else _I32(-1)
+        kp[np.uint64(b)] = keep
 
 
 @jit
 def _elem_code(bx, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """Nearest-even saturating code of ``x * s`` (x given by its float32 pattern ``bx``)."""
+    """Nearest-even saturating code of `x * s` (x given by its float32 pattern `bx`)."""
     v = np.float32(i32_as_f32(bx) * s)
     ax = _I32(f32_as_i32(v) & _ABS)
     mag = magic_round(ax, m, emin_b, cap_b)[0]
@@ -199,11 +236,11 @@ def _elem_code(bx, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
 
 
 @jit
-def _mx_block(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """Codes of the block xf[lo:hi]. The indices are uint64 (numba adds no
-    negative-index wraparound), the multiplier is loop-invariant: LLVM
-    vectorises this loop. (A flat loop indexing the per-block multiplier, or
-    block slices passed to a function, run 2-20x slower.)"""
+def _block_codes(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
+    """Codes of the block xf[lo:hi] (multiplier `s`), masked with `keep` (MX: 0 for a NaN
+    scale; -1 keeps all). The indices are uint64 (numba adds no negative-index wraparound),
+    the multiplier is loop-invariant: LLVM vectorises this loop. (A flat loop indexing the
+    per-block multiplier, or block slices passed to a function, run 2-20x slower.)"""
     o = np.uint64(lo)
     for j in range(np.uint64(hi - lo)):
         i = o + np.uint64(j)
@@ -212,48 +249,45 @@ def _mx_block(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, nz,
 
 
 @jit
+def _sub_elems_of(xf, codes, base, nbk, BS, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
+    """`_sub_elems` for blocks of `BS` elements, a constant at every call: numba compiles one
+    specialisation per value, whose inner loop has that constant trip count."""
+    for b in range(nbk):
+        s = mult[b]
+        k = _I32(keep[b]) if use_keep else _I32(-1)
+        o = np.uint64(base + b * BS)
+        for j in range(BS):
+            i = o + np.uint64(j)
+            codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+
+
+@jit
 def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """Element codes of the ``nbk`` contiguous blocks of ``bs`` (16 or 32) elements from
-    ``base``: x times its block's multiplier, rounded; ``keep[b]`` masks a block's codes
-    (MX: 0 for a NaN scale) when ``use_keep``. The inner loop has a constant trip count and
+    """Element codes of the `nbk` contiguous blocks of `bs` (16 or 32) elements from
+    `base`: x times its block's multiplier, rounded; `keep[b]` masks a block's codes
+    (MX: 0 for a NaN scale) when `use_keep`. The inner loop has a constant trip count and
     a loop-invariant multiplier, which is what LLVM vectorises (a call per block costs
     more than the block)."""
     if bs == 32:
-        for b in range(nbk):
-            s = mult[b]
-            k = _I32(keep[b]) if use_keep else _I32(-1)
-            o = np.uint64(base + b * 32)
-            for j in range(32):
-                i = o + np.uint64(j)
-                codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+        _sub_elems_of(xf, codes, base, nbk, 32, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p,
+                      dov)
     else:
-        for b in range(nbk):
-            s = mult[b]
-            k = _I32(keep[b]) if use_keep else _I32(-1)
-            o = np.uint64(base + b * 16)
-            for j in range(16):
-                i = o + np.uint64(j)
-                codes[i] = _I32(_elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0] & k)
+        _sub_elems_of(xf, codes, base, nbk, 16, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p,
+                      dov)
 
 
 @jit
 def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, maxmag, signbit, negzero,
                   ovf_p, ovf_n, scales, codes):
-    """MX encode of the float32 patterns ``xf`` (flat (rows, n)) with the scale rule
-    ``rule`` (see :func:`_mx_scale_exp`): E8M0 codes into ``scales`` (flat (rows, nb)),
-    element codes into ``codes`` (flat)."""
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    rows = xf.size // n if n > 0 else 0
-    total = rows * nb
-    if (bs == 32 or bs == 16) and n % bs == 0:
-        t1 = np.empty(SUB * 8, np.int32)
-        am = np.empty(SUB, np.int32)
-        kp = np.empty(SUB, np.int32)
-        sm = np.empty(SUB, np.float32)
+    """MX encode of the float32 patterns `xf` (flat (rows, n)) with the scale rule
+    `rule` (see `pow2_exp`): E8M0 codes into `scales` (flat (rows, nb)),
+    element codes into `codes` (flat)."""
+    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
+    total, subs = _block_count(xf, n, nb, bs)
+    if subs:
+        t1, am, kp, sm = _sub_buffers()
         for g0 in range(0, total, SUB):
-            nbk = min(SUB, total - g0)
-            base = g0 * bs
+            nbk, base = _sub_span(g0, total, bs)
             xs = xf[base: base + nbk * bs]
             _sub_amax(xs, nbk, bs, t1, am)
             _mx_scales(am, nbk, g0, rule, emax, mbits, inv_max, scales, sm, kp)
@@ -263,76 +297,20 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
         lo, hi = _block_span(g, n, nb, bs)
         sc, sb, keep = _mx_scale(_amax_bits(xf, lo, hi), rule, emax, mbits, inv_max)
         scales[g] = sc
-        _mx_block(xf, codes, lo, hi, i32_as_f32(sb), keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
+        _block_codes(xf, codes, lo, hi, i32_as_f32(sb), keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
 
 
 # --------------------------------------------------------------------------- NVFP4 encode
 
 
 @jit
-def _nv_scale(a, recipe, mult, s_dec, rpts, pts, emx, smin, smax, stab, sk, sbase, stop, slow, scale_vals):
-    """(scale code, float32 element multiplier, bad) of one block with max pattern
-    ``a``, as :func:`_nv_scales` computes them (short or odd-sized blocks)."""
-    am = np.empty(1, np.int32)
-    am[0] = a
-    sc = np.empty(1, np.int32)
-    em = np.empty(1, np.float32)
-    bad = _nv_scales(am, 1, 0, recipe, mult, s_dec, rpts, pts, emx, smin, smax, stab, sk, sbase, stop, slow,
-                     scale_vals, sc, em)
-    return sc[0], em[0], bad
-
-
-@jit
-def _nv_scales(am, nbk, g0, recipe, mult, s_dec, rpts, pts, emx, smin, smax, stab, sk, sbase, stop, slow,
-               scale_vals, scales, em):
-    """Scale codes (into scales[g0:]) and float32 element multipliers (into
-    em[:nbk]) of the blocks with max patterns am[:nbk], with the recipe's
-    float32 operations in its order: 0 TransformerEngine, 1 torchao two-level,
-    2 torchao one-level; the scale code from the scale format's rounding table
-    (built by round_pack). One branch-free loop per recipe; min/max are
-    written as selects (equal to them on the non-NaN operands that matter).
-    Returns nonzero when a block maximum is NaN or a product x * multiplier
-    could be NaN (a NaN or infinite multiplier, or 0 with an infinite element)."""
-    one = np.float32(1.0)
-    fmax = np.float32(3.4028234663852886e38)
-    bad = _I32(0)
-    if recipe == 0:
-        for b in range(nbk):
-            a = am[b]
-            ds = np.float32(i32_as_f32(a) * mult)
-            sc = _tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
-            scales[np.uint64(g0 + b)] = sc
-            e = np.float32(one / np.float32(scale_vals[np.uint64(sc)] * s_dec))
-            e = fmax if e > fmax else e
-            em[np.uint64(b)] = e
-            eb = _I32(f32_as_i32(e) & _ABS)
-            bad = max(bad, _I32(_I32(a > _INF) | _I32(eb >= _INF) | _I32((eb == _I32(0)) & (a >= _INF))))
-    else:
-        num = rpts if recipe == 1 else one
-        for b in range(nbk):
-            a = am[b]
-            bsc = np.float32(i32_as_f32(a) / emx)
-            if recipe == 1:
-                bsc = np.float32(bsc / pts)
-            bsc = smin if bsc < smin else bsc
-            bsc = smax if bsc > smax else bsc
-            sc = _tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
-            scales[np.uint64(g0 + b)] = sc
-            e = np.float32(num / scale_vals[np.uint64(sc)])
-            em[np.uint64(b)] = e
-            eb = _I32(f32_as_i32(e) & _ABS)
-            bad = max(bad, _I32(_I32(a > _INF) | _I32(eb >= _INF) | _I32((eb == _I32(0)) & (a >= _INF))))
-    return bad
-
-
-@jit
 def _scale_code_value(f, sa):
-    """(code, float32 value) of the positive float32 ``f`` rounded to nearest-even with
+    """(code, float32 value) of the positive float32 `f` rounded to nearest-even with
     saturation into the scale format, by arithmetic (no table, no gather: vectorises).
 
-    ``sa`` = (m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one): the magic
-    rounding constants of ``lanes.magic_round``, the saturating code, then the value
-    of a magnitude code as in :func:`_elem_value` (the caller checks both against the
+    `sa` = (m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one): the magic
+    rounding constants of `lanes.magic_round`, the saturating code, then the value
+    of a magnitude code as in `_elem_value` (the caller checks both against the
     rounding table and the scale values of every finite code)."""
     m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one = sa
     mag = magic_round(_I32(f32_as_i32(f) & _ABS), m, emin_b, cap_b)[0]
@@ -343,49 +321,77 @@ def _scale_code_value(f, sa):
 
 
 @jit
-def _nv_scales_arith(am, a0, nbk, g0, recipe, mult, s_dec, num, pts, emx, smin, smax, sa, scales, em):
-    """:func:`_nv_scales` with the scale code and value by :func:`_scale_code_value`,
-    block maxima am[a0:a0 + nbk]; one branch-free loop per recipe (torchao one-level
-    passes ``pts`` = 1, an exact division). 16-wide SIMD (about 0.4 ns per block,
-    the table loop's gathers left it scalar at about 5 ns)."""
+def _table_code_value(f, ta):
+    """(code, float32 value) of the positive float32 `f` in the scale format by its
+    rounding table (built by round_pack): `ta` = (table, k, base_b, toprow, lowmask,
+    float32 value of every code)."""
+    tab, k, base_b, toprow, lowmask, vals = ta
+    sc = tcode(f32_as_i32(f), tab, k, base_b, toprow, lowmask)
+    return sc, vals[np.uint64(sc)]
+
+
+@jit
+def _code_value(f, use_sa, sa, ta):
+    """`_scale_code_value` (`use_sa`) or `_table_code_value` of `f`. Callers pass `use_sa`
+    as a constant: numba then compiles one branch-free specialisation per choice."""
+    if use_sa:
+        return _scale_code_value(f, sa)
+    return _table_code_value(f, ta)
+
+
+@jit
+def _nan_risk(a, e):
+    """1 when the block maximum `a` (pattern) is NaN or x * `e` could be NaN (a NaN or
+    infinite multiplier, or 0 times an infinite element), else 0."""
+    eb = _I32(f32_as_i32(e) & _ABS)
+    return _I32(_I32(a > _INF) | _I32(eb >= _INF) | _I32((eb == _I32(0)) & (a >= _INF)))
+
+
+@jit
+def _nv_scales(am, a0, nbk, g0, recipe, mult, s_dec, num, pts, emx, smin, smax, use_sa, sa, ta, scales, em):
+    """Scale codes (into scales[g0:]) and float32 element multipliers (into em[:nbk]) of
+    the blocks with max patterns am[a0:a0 + nbk], with the recipe's float32 operations in
+    its order: 0 TransformerEngine, 1 torchao two-level, 2 torchao one-level (`pts` = 1,
+    an exact division; `num` = 1 / tensor scale or 1). The scale code and value come from
+    `_code_value`: `_scale_code_value` (16-wide SIMD, about 0.4 ns per block) or
+    `_table_code_value` (the table's gathers leave the loop scalar, about 5 ns). One
+    branch-free loop per recipe; min/max are written as selects (equal to them on the
+    non-NaN operands that matter). Returns nonzero when some block is `_nan_risk`."""
     one = np.float32(1.0)
     fmax = np.float32(3.4028234663852886e38)
     bad = _I32(0)
     if recipe == 0:
         for b in range(nbk):
             a = am[np.uint64(a0 + b)]
-            sc, sv = _scale_code_value(np.float32(i32_as_f32(a) * mult), sa)
+            sc, sv = _code_value(np.float32(i32_as_f32(a) * mult), use_sa, sa, ta)
             scales[np.uint64(g0 + b)] = sc
             e = np.float32(one / np.float32(sv * s_dec))
             e = fmax if e > fmax else e
             em[np.uint64(b)] = e
-            eb = _I32(f32_as_i32(e) & _ABS)
-            bad = max(bad, _I32(_I32(a > _INF) | _I32(eb >= _INF) | _I32((eb == _I32(0)) & (a >= _INF))))
+            bad = max(bad, _nan_risk(a, e))
     else:
         for b in range(nbk):
             a = am[np.uint64(a0 + b)]
             bsc = np.float32(np.float32(i32_as_f32(a) / emx) / pts)
             bsc = smin if bsc < smin else bsc
             bsc = smax if bsc > smax else bsc
-            sc, sv = _scale_code_value(bsc, sa)
+            sc, sv = _code_value(bsc, use_sa, sa, ta)
             scales[np.uint64(g0 + b)] = sc
             e = np.float32(num / sv)
             em[np.uint64(b)] = e
-            eb = _I32(f32_as_i32(e) & _ABS)
-            bad = max(bad, _I32(_I32(a > _INF) | _I32(eb >= _INF) | _I32((eb == _I32(0)) & (a >= _INF))))
+            bad = max(bad, _nan_risk(a, e))
     return bad
 
 
 @jit
 def block_amax(xf, n, nb, bs, am):
     """am[g] = largest |x| float32 pattern of every block g of the flat (rows, n)
-    patterns ``xf``; returns the largest of them (the tensor's |x| maximum as a
+    patterns `xf`; returns the largest of them (the tensor's |x| maximum as a
     pattern: > 0x7F800000 when there is a NaN). The two-level recipes' tensor amax
     comes from here, so x is read twice in all (here, then the element pass) and
     the element pass needs no block maxima of its own."""
-    rows = xf.size // n if n > 0 else 0
-    total = rows * nb
-    if (bs == 32 or bs == 16) and n % bs == 0:
+    total, subs = _block_count(xf, n, nb, bs)
+    if subs:
         t1 = np.empty(SUB * 8, np.int32)
         for g0 in range(0, total, SUB):
             nbk = min(SUB, total - g0)
@@ -401,68 +407,54 @@ def block_amax(xf, n, nb, bs, am):
 
 
 @jit
-def _nv_block(xf, codes, lo, hi, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """As :func:`_mx_block`, without a keep mask."""
-    o = np.uint64(lo)
-    for j in range(np.uint64(hi - lo)):
-        i = o + np.uint64(j)
-        codes[i] = _elem_code(xf[i], s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)[0]
-
-
-@jit
 def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals, emx, smin, smax,
                   sa, use_sa, am_all, have_am, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, scales,
                   codes):
-    """NVFP4-style encode of the float32 patterns ``xf`` (flat (rows, n)): scale codes
-    into ``scales``, element codes (nearest-even, saturating) into ``codes``.
+    """NVFP4-style encode of the float32 patterns `xf` (flat (rows, n)): scale codes
+    into `scales`, element codes (nearest-even, saturating) into `codes`.
 
-    The scale codes come from the rounding table (``stab`` ...), or by arithmetic
-    when ``use_sa`` (``sa``: see :func:`_scale_code_value`). With ``have_am`` the
-    block maxima are taken from ``am_all`` (:func:`block_amax`), else computed per
+    The scale codes come from the rounding table (`stab` ...), or by arithmetic
+    when `use_sa` (`sa`: see `_scale_code_value`). With `have_am` the
+    block maxima are taken from `am_all` (`block_amax`), else computed per
     sub-chunk. Returns -1 when a block maximum is NaN or a product x * multiplier
     could be NaN (nothing meaningful is written; the caller takes the general
     path), else 0."""
     one = np.float32(1.0)
     mult = np.float32(s_enc * np.float32(one / emx))
     s_dec = np.float32(one / s_enc)
-    rpts = np.float32(one / pts)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    rows = xf.size // n if n > 0 else 0
-    total = rows * nb
-    if (bs == 32 or bs == 16) and n % bs == 0:
-        t1 = np.empty(SUB * 8, np.int32)
-        am = np.empty(SUB, np.int32)
-        em = np.empty(SUB, np.float32)
-        num = rpts if recipe == 1 else one
-        dpts = pts if recipe == 1 else one
+    num = np.float32(one / pts) if recipe == 1 else one
+    dpts = pts if recipe == 1 else one
+    ta = (stab, sk, sbase, stop, slow, scale_vals)
+    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
+    total, subs = _block_count(xf, n, nb, bs)
+    if subs:
+        t1, am, kp, em = _sub_buffers()
         for g0 in range(0, total, SUB):
-            nbk = min(SUB, total - g0)
-            base = g0 * bs
+            nbk, base = _sub_span(g0, total, bs)
             if have_am != 0:
                 src, a0 = am_all, g0
             else:
                 _sub_amax(xf[base: base + nbk * bs], nbk, bs, t1, am)
                 src, a0 = am, 0
             if use_sa != 0:
-                bad = _nv_scales_arith(src, a0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, sa,
-                                       scales, em)
+                bad = _nv_scales(src, a0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, True, sa, ta,
+                                 scales, em)
             else:
-                bad = _nv_scales(src[a0: a0 + nbk], nbk, g0, recipe, mult, s_dec, rpts, pts, emx, smin, smax, stab,
-                                 sk, sbase, stop, slow, scale_vals, scales, em)
+                bad = _nv_scales(src, a0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, False, sa, ta,
+                                 scales, em)
             if bad != _I32(0):
                 return -1
-            _sub_elems(xf, codes, base, nbk, bs, em, t1, False, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
+            _sub_elems(xf, codes, base, nbk, bs, em, kp, False, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
         return 0
+    a1 = np.empty(1, np.int32)
+    e1 = np.empty(1, np.float32)
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
-        a = am_all[g] if have_am != 0 else _amax_bits(xf, lo, hi)
-        sc, s, bd = _nv_scale(a, recipe, mult, s_dec, rpts, pts, emx, smin, smax, stab, sk, sbase, stop, slow,
-                              scale_vals)
-        if bd != _I32(0):
+        a1[0] = am_all[g] if have_am != 0 else _amax_bits(xf, lo, hi)
+        if _nv_scales(a1, 0, 1, g, recipe, mult, s_dec, num, dpts, emx, smin, smax, False, sa, ta, scales,
+                      e1) != _I32(0):
             return -1
-        scales[g] = sc
-        _nv_block(xf, codes, lo, hi, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
+        _block_codes(xf, codes, lo, hi, e1[0], _I32(-1), m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov)
     return 0
 
 
@@ -475,9 +467,9 @@ def _elem_value(c, sgn_mask, sgn_sh, mag_mask, mag_sh, one_m, ebias, sub_one):
     touching a float32 subnormal (slow operands on this hardware).
 
     The magnitude field shifted into place plus the rebiased exponent
-    ``ebias`` = (127 - bias) << 23 is the value of a normal code; a subnormal
-    code (exponent field 0, magnitude < ``one_m``) is placed one binade up and
-    the implicit one ``sub_one`` = 2**(1 - bias) subtracted (exact). The sign
+    `ebias` = (127 - bias) << 23 is the value of a normal code; a subnormal
+    code (exponent field 0, magnitude < `one_m`) is placed one binade up and
+    the implicit one `sub_one` = 2**(1 - bias) subtracted (exact). The sign
     is OR-ed in last (so -0 stays -0). Shift amounts are masked with 31 (no
     per-element guard)."""
     ci = _I32(c)
@@ -500,9 +492,9 @@ def _top_mag(codes, lo, hi, mag_mask):
 
 @jit
 def _decode_block(codes, out, lo, hi, s, ea, table, use_table):
-    """The block codes[lo:hi] times its float32 scale ``s``; ``ea`` the arguments of
-    :func:`_elem_value`. uint64 indices and, for blocks of 32 or 16, a constant
-    trip count: the loops LLVM vectorises best (see :func:`_mx_block`)."""
+    """The block codes[lo:hi] times its float32 scale `s`; `ea` the arguments of
+    `_elem_value`. uint64 indices and, for blocks of 32 or 16, a constant
+    trip count: the loops LLVM vectorises best (see `_block_codes`)."""
     o = np.uint64(lo)
     if use_table:
         for j in range(np.uint64(hi - lo)):
@@ -531,10 +523,21 @@ def _e8m0_f32(c):
 
 
 @jit
+def _decode_sub(codes, out, g0, g1, BS, sv, ea):
+    """Blocks g0..g1-1 of `BS` elements (a constant at every call, as in `_sub_elems_of`)
+    by arithmetic, block b times its float32 scale sv[b - g0]."""
+    for b in range(g1 - g0):
+        s = sv[b]
+        o = np.uint64((g0 + b) * BS)
+        for j in range(BS):
+            i = o + np.uint64(j)
+            out[i] = _elem_value(codes[i], *ea) * s
+
+
+@jit
 def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table, out):
-    """Shared driver: mode 0 E8M0 scales, 1 ``fl(scale_vals[s] * ts)``."""
-    rows = codes.size // n if n > 0 else 0
-    total = rows * nb
+    """Shared driver: mode 0 E8M0 scales, 1 `fl(scale_vals[s] * ts)`."""
+    total = _block_count(codes, n, nb, bs)[0]
     mag_mask = ea[2]
     sv = np.empty(SUB, np.float32)
     if n % bs == 0:
@@ -551,20 +554,10 @@ def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table,
                 for b in range(g1 - g0):
                     lo = (g0 + b) * bs
                     _decode_block(codes, out, lo, lo + bs, sv[b], ea, table, use_table)
-            elif bs == 32:  # the hot loops, written out here (a call per block costs more than the block)
-                for b in range(g1 - g0):
-                    s = sv[b]
-                    o = np.uint64((g0 + b) * 32)
-                    for j in range(32):
-                        i = o + np.uint64(j)
-                        out[i] = _elem_value(codes[i], *ea) * s
+            elif bs == 32:  # the hot loops (a call per block costs more than the block)
+                _decode_sub(codes, out, g0, g1, 32, sv, ea)
             else:
-                for b in range(g1 - g0):
-                    s = sv[b]
-                    o = np.uint64((g0 + b) * 16)
-                    for j in range(16):
-                        i = o + np.uint64(j)
-                        out[i] = _elem_value(codes[i], *ea) * s
+                _decode_sub(codes, out, g0, g1, 16, sv, ea)
         return
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
@@ -573,23 +566,74 @@ def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table,
 
 
 @jit
-def mx_decode_f32(codes, scales, n, nb, bs, ea, spec, table, out):
-    """float32 values ``elem(code) * 2**(scale - 127)`` (scale 0xFF: NaN) of flat
-    (rows, n) codes and (rows, nb) E8M0 scales. ``ea``: the arguments of
-    :func:`_elem_value`; codes with a magnitude >= ``spec`` take ``table``."""
-    _decode_all(codes, scales, n, nb, bs, 0, table, np.float32(1.0), ea, spec, table, out)
+def mx_decode_f32(codes, scales, n, nb, bs, scale_vals, ts, ea, spec, table, out):
+    """float32 values `elem(code) * 2**(scale - 127)` (scale 0xFF: NaN) of flat
+    (rows, n) codes and (rows, nb) E8M0 scales (`scale_vals` and `ts` are not read: the
+    arguments are those of `nv_decode_f32`). `ea`: the arguments of `_elem_value`;
+    codes with a magnitude >= `spec` take `table`."""
+    _decode_all(codes, scales, n, nb, bs, 0, scale_vals, ts, ea, spec, table, out)
 
 
 @jit
 def nv_decode_f32(codes, scales, n, nb, bs, scale_vals, ts, ea, spec, table, out):
-    """float32 values ``elem(code) * fl(scale_vals[scale] * ts)`` (torchao's order)."""
+    """float32 values `elem(code) * fl(scale_vals[scale] * ts)` (torchao's order)."""
     _decode_all(codes, scales, n, nb, bs, 1, scale_vals, ts, ea, spec, table, out)
 
 
 @jit
 def scale_code_value_f32(xb, sa, codes, vals):
-    """:func:`_scale_code_value` of float32 patterns (checked against the table by the caller)."""
+    """`_scale_code_value` of float32 patterns (checked against the table by the caller)."""
     for i in range(xb.size):
         c, v = _scale_code_value(i32_as_f32(xb[i]), sa)
         codes[i] = c
         vals[i] = v
+
+
+# --------------------------------------------------------------------------- registered variants
+
+
+class BlockCall(NamedTuple):
+    """What a block encode or decode call asks for: the arguments the block variants'
+    `applies` read (`numfmt._kernels.variants.select("block_encode", call)`)."""
+
+    scaling: str = ""          # encode: "pow2" (MX-style) or "amax" (NVFP4-style)
+    recipe: str = ""           # encode: "ocp", "torchao", "te", "modelopt", ...
+    rule: str = ""             # pow2 encode: the scale rule
+    nonfinite: str = ""        # pow2 encode: how inf/NaN elements set the scale
+    mode: int = 0              # encode: element rounding mode (0 nearest-even)
+    dtype: object = None       # encode: the input dtype; decode: the output dtype
+    scale_e8m0: bool = False   # the scale format is OCP E8M0
+    scale_table: bool = False  # the scale format is a float format a rounding table serves
+    scale_bits: int = 0
+    tensor_scale: bool = False  # decode: the array has a tensor scale
+    elem_rne: bool = False     # the element format has the fused loops' nearest-even constants
+    elem_bits: int = 0
+
+
+MX_RULES = ("floor", "ceil", "even", "rceil")  # rule indices 0..3 of `pow2_exp`
+
+register(
+    "block_encode.mx_f32", "block_encode", mx_encode_f32,
+    lambda c: (c.scaling == "pow2" and c.recipe == "ocp" and c.rule in MX_RULES and c.nonfinite == "amax"
+               and c.mode == 0 and c.dtype == np.float32 and c.scale_e8m0 and c.elem_rne),
+    "MX (OCP recipe): float32 input, E8M0 scales by floor/ceil/even/rceil with nonfinite='amax', "
+    "nearest-even saturating float elements whose products below 2**-126 round to zero",
+)
+register(
+    "block_encode.nv_f32", "block_encode", nv_encode_f32,
+    lambda c: (c.scaling == "amax" and c.recipe in ("te", "torchao") and c.mode == 0 and c.dtype == np.float32
+               and c.scale_table and c.elem_rne and c.elem_bits <= 8),
+    "NVFP4-style amax scaling (te and torchao recipes, one- or two-level): float32 input, a float scale format "
+    "with a rounding table, nearest-even saturating float elements of <= 8 bits; returns -1 (general path) "
+    "for a NaN block or a product that could be NaN",
+)
+register(
+    "block_decode.mx_f32", "block_decode", mx_decode_f32,
+    lambda c: c.dtype == np.float32 and c.scale_e8m0 and not c.tensor_scale and c.elem_bits <= 16,
+    "float32 values of E8M0-scaled blocks without a tensor scale, elements of <= 16 bits",
+)
+register(
+    "block_decode.nv_f32", "block_decode", nv_decode_f32,
+    lambda c: c.dtype == np.float32 and c.scale_bits <= 16 and c.elem_bits <= 16,
+    "float32 values fl(element * fl(scale * tensor scale)) for scale formats and elements of <= 16 bits",
+)

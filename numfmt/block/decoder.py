@@ -7,7 +7,7 @@ import numpy as np
 
 from ..formats import FloatFormat
 from .array import BlockArray
-from .scales import _is_e8m0
+from .scales import is_e8m0
 from .values import _all_values, _elem_table, _scale_values
 
 
@@ -87,18 +87,17 @@ def _elem_arith(ef):
 
 def _decode2(c2, s2, ef, sf, bs, ts, res):
     from .._kernels import block_fast as KF
+    from .._kernels.variants import select
 
     n = c2.shape[1]
     nb = s2.shape[1]
     if ef.bits > 16:
         raise ValueError(f"element format {ef.name} is too wide for block decoding")
-    if res.dtype == np.float32 and ((_is_e8m0(sf) and ts is None) or sf.bits <= 16):
-        cf, sfl, of = c2.reshape(-1), s2.reshape(-1), res.reshape(-1)
-        if _is_e8m0(sf) and ts is None:
-            KF.mx_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), *_elem_arith(ef), of)
-        else:
-            KF.nv_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), _scale_values(sf),
-                             np.float32(1.0) if ts is None else np.float32(ts), *_elem_arith(ef), of)
+    v = select("block_decode", KF.BlockCall(dtype=res.dtype, scale_e8m0=is_e8m0(sf), scale_bits=sf.bits,
+                                            tensor_scale=ts is not None, elem_bits=ef.bits))
+    if v is not None:
+        v.kernel(c2.reshape(-1), s2.reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), _scale_values(sf),
+                 np.float32(1.0) if ts is None else np.float32(ts), *_elem_arith(ef), res.reshape(-1))
         return
     # exact float64 (and wide scale formats)
     from ..codec import decode as _dec

@@ -7,16 +7,15 @@ import numpy as np
 from ..formats import FloatFormat
 from .elements import _SAT, _elem_rne_args, _encode_elems, _nan_or_zero, _torchao_floatx_codes
 from .inputs import _blocks, _to_f32
-from .scales import _elem_emax, _elem_mbits, _is_e8m0, _pow2_scale_codes, _rceil_round_pack, scale_exponents
+from .scales import elem_emax, elem_mbits, is_e8m0, pow2_scale_codes, rceil_round_pack, scale_exponents
 
 
 def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     ef, sf, bs = f.element, f.scale, f.block_size
     rows, n = x2.shape
     nb = -(-n // bs)
-    if (recipe == "ocp" and nonfinite == "amax" and mode == 0 and x2.dtype == np.float32
-            and rule != "rceil_torchao" and _is_e8m0(sf) and x2.size):
-        fast = _fast_mx(x2, f, rule)
+    if x2.size:
+        fast = _fast_mx(x2, f, rule, recipe, nonfinite, mode)
         if fast is not None:
             return fast
     if x2.dtype != np.float32 and (recipe == "torchao" or rule in ("rceil", "rceil_torchao")):
@@ -35,9 +34,9 @@ def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     e, nan = scale_exponents(amax, f, scale_rule=rule, input_dtype=x2.dtype)
     if nanmask_extra is not None:
         nan = nan | nanmask_extra
-    scodes, ec, isnan = _pow2_scale_codes(e, nan, sf, rule)
+    scodes, ec, isnan = pow2_scale_codes(e, nan, sf, rule)
     if rule == "rceil" and sf.mantissa_bits == 0:
-        scodes, ec = _rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
+        scodes, ec = rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
     sat = _SAT["propagate" if nonfinite == "finite" else "finite"]
     if recipe == "torchao":
         codes = _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits)
@@ -49,24 +48,27 @@ def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     return codes, scodes.astype(sf.code_dtype)
 
 
-def _fast_mx(x2, f, rule):
-    """Fused float32 kernel (scales and element codes in one pass); None: not applicable."""
+def _fast_mx(x2, f, rule, recipe, nonfinite, mode):
+    """The registered fused float32 variant (scales and element codes in one pass); None: none applies."""
     from .._kernels import block_fast as KF
+    from .._kernels.variants import select
 
     ef = f.element
     args = _elem_rne_args(ef)
-    if args is None:
+    v = select("block_encode", KF.BlockCall(scaling="pow2", recipe=recipe, rule=rule, nonfinite=nonfinite, mode=mode,
+                                            dtype=x2.dtype, scale_e8m0=is_e8m0(f.scale), elem_rne=args is not None))
+    if v is None:
         return None
     rows, n = x2.shape
     bs = f.block_size
     nb = -(-n // bs)
     codes = np.empty(rows * n, ef.code_dtype)
     scales = np.empty(rows * nb, np.uint8)
-    ridx = {"floor": 0, "ceil": 1, "even": 2, "rceil": 3}[rule]
+    ridx = KF.MX_RULES.index(rule)
     inv = np.float32(1.0) / np.float32(ef.max)
-    emax, mb = np.int32(_elem_emax(ef)), np.int32(_elem_mbits(ef))
-    KF.mx_encode_f32(x2.view(np.int32).reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), np.int64(ridx),
-                     emax, mb, inv, *args, scales, codes)
+    emax, mb = np.int32(elem_emax(ef)), np.int32(elem_mbits(ef))
+    v.kernel(x2.view(np.int32).reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), np.int64(ridx),
+             emax, mb, inv, *args, scales, codes)
     return codes.reshape(rows, n), scales.reshape(rows, nb)
 
 

@@ -60,8 +60,8 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
             return _f32(0)
         return _f32(np.fmax.reduce(a, axis=None) if ignore_nan else np.max(a))
 
-    if mode == 0 and recipe in ("te", "torchao") and x2.size and ef.bits <= 8:
-        fast = _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax)
+    if x2.size:
+        fast = _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode)
         if fast is not None:
             return fast
     ax2 = np.abs(x2)
@@ -142,16 +142,18 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
     return codes, scodes.astype(sf.code_dtype), ts
 
 
-def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax):
-    """Fused float32 kernel for the te/torchao recipes (None: not applicable)."""
+def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode):
+    """The registered fused float32 variant for the te/torchao recipes (None: none applies)."""
     from .._kernels import block as K
     from .._kernels import block_fast as KF
+    from .._kernels.variants import select
 
     ef, sf, bs = f.element, f.scale, f.block_size
-    if not K.table_eligible(sf.kernel_params) or not isinstance(ef, FloatFormat):
-        return None
     args = _elem_rne_args(ef)
-    if args is None:
+    v = select("block_encode", KF.BlockCall(scaling="amax", recipe=recipe, mode=mode, dtype=x2.dtype,
+                                            scale_table=K.table_eligible(sf.kernel_params),
+                                            elem_rne=args is not None, elem_bits=ef.bits))
+    if v is None:
         return None
     rows, n = x2.shape
     nb = -(-n // bs)
@@ -184,9 +186,9 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax):
     codes = np.empty(rows * n, ef.code_dtype)
     scales = np.empty(rows * nb, sf.code_dtype)
     svals = np.asarray(_scale_values(sf), np.float32)
-    rc = KF.nv_encode_f32(xf, np.int64(n), np.int64(nb), np.int64(bs), np.int64(rid),
-                          _f32(s_enc), _f32(pts), *_table(sf), svals, emx, _f32(sf.smallest_normal), smx,
-                          sa, np.int64(use_sa), am_all, np.int64(have_am), *args, scales, codes)
+    rc = v.kernel(xf, np.int64(n), np.int64(nb), np.int64(bs), np.int64(rid),
+                  _f32(s_enc), _f32(pts), *_table(sf), svals, emx, _f32(sf.smallest_normal), smx,
+                  sa, np.int64(use_sa), am_all, np.int64(have_am), *args, scales, codes)
     if rc < 0:
         return None
     return codes.reshape(rows, n), scales.reshape(rows, nb), ts

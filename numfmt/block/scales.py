@@ -1,4 +1,5 @@
-"""Power-of-two scale rules (SPECS §2.3): exponents, E8M0-style scale codes, NVIDIA rceil."""
+"""Power-of-two scale rules (OCP MX v1.0 §6.3; torchao 0.18 `to_mx`; PTX `cvt.rp.satfinite.ue8m0x2.f32`):
+exponents, E8M0-style scale codes, NVIDIA rceil."""
 
 from __future__ import annotations
 
@@ -8,20 +9,29 @@ from ..formats import FloatFormat, IntFormat
 from .formats import POW2_RULES, _check_choice, _pow2_range, get_block_format
 
 
-def _frexp_parts(a: np.ndarray):
-    """floor(log2 a), a is a power of two, significand in [1, 2) for finite a > 0 (exact)."""
-    m, k = np.frexp(a.astype(np.float64))
-    return k.astype(np.int64) - 1, m == 0.5, 2.0 * m
+def _pow2_exps(v: np.ndarray, rule: str, ef) -> np.ndarray:
+    """The scale rule `rule` ("floor", "ceil", "even" or "rceil") of positive float32 or
+    float64 values (+inf allowed), before emax is subtracted: the fused loops' definition
+    `numfmt._kernels.block_fast.pow2_exp`, run over the array."""
+    from .._kernels import block_fast as KF  # numba loads on first use (import time of numfmt)
+
+    f32 = v.dtype == np.float32
+    v = np.ascontiguousarray(v, dtype=np.float32 if f32 else np.float64)
+    it = np.int32 if f32 else np.int64
+    out = np.empty(v.size, np.int64)
+    KF.pow2_exps(v.view(it).reshape(-1), np.int64(KF.MX_RULES.index(rule)), np.int64(elem_mbits(ef)), it,
+                 32 if f32 else 64, 23 if f32 else 52, 127 if f32 else 1023, out)
+    return out.reshape(v.shape)
 
 
-def _elem_emax(ef) -> int:
+def elem_emax(ef) -> int:
     """Exponent of the largest power of two <= max of the element format (OCP emax_elem)."""
     if isinstance(ef, IntFormat):
         return int(np.floor(np.log2(ef.max_int))) + ef.scale_exp
     return ef.emax
 
 
-def _elem_mbits(ef) -> int:
+def elem_mbits(ef) -> int:
     if isinstance(ef, IntFormat):
         return ef.bits - 2 if ef.signed else ef.bits - 1
     return ef.mantissa_bits
@@ -34,15 +44,15 @@ def _log2f(d: np.ndarray) -> np.ndarray:
 
 
 def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.float32):
-    """Unclamped power-of-two scale exponents of blocks with maximum ``amax``.
+    """Unclamped power-of-two scale exponents of blocks with maximum `amax` (>= 0).
 
-    Implements the rule formulas of SPECS §2.3 independently of the fast
-    kernels: ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
-    bits); ``ceil`` adds 1 unless amax is a power of two; ``even`` first rounds
-    amax to ``mbits_elem + 1`` significant bits (ties up); ``rceil`` rounds
-    ``amax * fp32(1/max_elem)`` up to a power of two; ``rceil_torchao`` is
-    ``ceil(log2_f32(amax / max_elem))``. Zero amax gives a very small exponent
-    (the caller clamps); ``inf`` counts as ``2**128`` (float32) as in torchao.
+    The rules are those the fused loops run (`numfmt._kernels.block_fast.pow2_exp`):
+    `floor` = floor(log2 amax) - emax_elem (exponent from the float
+    bits); `ceil` adds 1 unless amax is a power of two; `even` first rounds
+    amax to `mbits_elem + 1` significant bits (ties up); `rceil` rounds
+    `amax * fp32(1/max_elem)` up to a power of two; `rceil_torchao` is
+    `ceil(log2_f32(amax / max_elem))`. Zero amax gives a very small exponent
+    (the caller clamps); `inf` counts as `2**128` (float32) as in torchao.
     NaN amax gives NaN positions marked in the second result.
 
     Returns
@@ -63,21 +73,13 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     dt = np.dtype(input_dtype)
     a = np.asarray(amax, dtype=dt)
     ef = f.element
-    emax = _elem_emax(ef)
+    emax = elem_emax(ef)
     nan = np.isnan(a)
-    inf = np.isinf(a)
     zero = a == 0
-    safe = np.where(nan | inf | zero, dt.type(1), a)
-    inf_exp = 128 if dt == np.float32 else 1024
     big = 1000 if dt == np.float32 else 5000
     if rule in ("floor", "ceil", "even"):
-        fl, pow2, sig = _frexp_parts(safe)
-        if rule == "ceil":
-            fl = fl + (~pow2)
-        elif rule == "even":
-            mb = _elem_mbits(ef)
-            fl = fl + (sig >= 2.0 - 2.0 ** -(mb + 1))
-        e = np.where(inf, inf_exp, np.where(zero, -big, fl)) - emax
+        # +inf passes: the rules give it the exponent 2**128 (2**1024) has
+        e = np.where(zero, -big, _pow2_exps(np.where(nan | zero, dt.type(1), a), rule, ef)) - emax
     else:
         if dt != np.float32:
             raise ValueError(f"scale_rule={rule!r} computes in float32; pass float32 input")
@@ -89,9 +91,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
                 d = a.astype(np.float32) / mx
         dsafe = np.where(np.isfinite(d) & (d > 0), d, np.float32(1))
         if rule == "rceil":
-            fl, pow2, _ = _frexp_parts(dsafe)
-            e = fl + (~pow2)
-            e = np.where(d == 0, -big, e)
+            e = np.where(d == 0, -big, _pow2_exps(dsafe, rule, ef))
             e = np.where(np.isinf(d), big, e)  # saturates to the largest scale
         else:
             lg = np.ceil(_log2f(dsafe)).astype(np.int64)
@@ -100,7 +100,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     return e.astype(np.int64), nan
 
 
-def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
+def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     """Scale codes and the exponents actually used (NaN blocks: shift 0)."""
     from ..codec import encode as _enc
 
@@ -119,9 +119,9 @@ def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     return codes, ec, isnan
 
 
-def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
+def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
-    +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
+    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`)."""
     from ..codec import decode as _dec
     from ..codec import encode as _enc
 
@@ -134,6 +134,6 @@ def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     return np.where(isnan, scodes, c), np.where(isnan, ec, e)
 
 
-def _is_e8m0(sf) -> bool:
+def is_e8m0(sf) -> bool:
     return (isinstance(sf, FloatFormat) and sf.exponent_bits == 8 and sf.mantissa_bits == 0
             and sf.bias == 127 and not sf.signed and not sf.has_zero and sf.code_of_nan == 255)
