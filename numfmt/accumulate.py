@@ -18,17 +18,17 @@ from .accum_models import (
     FusedBlock,
     Pairwise,
     Sequential,
-    _fmt,
-    _in_fmt,
-    _rounding,
     accumulation_model,
+    float_format_arg,
+    in_format_arg,
+    rounding_mode_arg,
 )
 from .codec import quantize
 
 __all__ = ["dot", "matmul", "bench_matmul"]
 
 
-def _as_model(model):
+def as_model(model):
     if isinstance(model, (Exact, Sequential, Pairwise, FusedBlock, Chunked)):
         return model
     if isinstance(model, str) and ("/" in model or ":" in model):
@@ -109,16 +109,16 @@ def _kp(fmt) -> tuple[int, ...]:
 
 def _acc_format(model):
     if isinstance(model, (Exact, FusedBlock)):
-        return _fmt(model.out_format, "out_format")
+        return float_format_arg(model.out_format, "out_format")
     if isinstance(model, (Sequential, Pairwise)):
-        return _fmt(model.acc_format, "acc_format")
+        return float_format_arg(model.acc_format, "acc_format")
     return _acc_format(model.outer)
 
 
 def _in_formats(model):
     if isinstance(model, Chunked):
         return _in_formats(model.inner)
-    return _in_fmt(model.in_format)
+    return in_format_arg(model.in_format)
 
 
 def _k_perm(model, K: int):
@@ -162,7 +162,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         ones = np.ones((1, nc), np.float64)
         return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c)
 
-    fa, fb = _in_fmt(model.in_format)
+    fa, fb = in_format_arg(model.in_format)
     if isinstance(model, FusedBlock):
         perm = _k_perm(model, K)
         if perm is not None:
@@ -176,13 +176,13 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     ib = np.ascontiguousarray(ib, np.int64)
     c = np.ascontiguousarray(c, np.float64)
     if isinstance(model, (Sequential, Pairwise)):
-        acc = _fmt(model.acc_format, "acc_format")
-        pf = acc if model.product_format is None else _fmt(model.product_format, "product_format")
+        acc = float_format_arg(model.acc_format, "acc_format")
+        pf = acc if model.product_format is None else float_format_arg(model.product_format, "product_format")
         av = np.ascontiguousarray(X, np.float64).ravel()
         bv = np.ascontiguousarray(Y, np.float64).ravel()
         args = (am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab)
-        mode_p = _rounding(model.product_rounding, "product_rounding")
-        mode_a = _rounding(model.rounding, "rounding")
+        mode_p = rounding_mode_arg(model.product_rounding, "product_rounding")
+        mode_a = rounding_mode_arg(model.rounding, "rounding")
         if isinstance(model, Sequential):
             K_.sequential_dots(*args, model.product_format is None, _kp(pf), mode_p,
                                _kp(acc), mode_a)
@@ -191,13 +191,13 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         return out
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
-    outf = _fmt(model.out_format, "out_format")
+    outf = float_format_arg(model.out_format, "out_format")
     if isinstance(model, Exact):
         lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
-                      _kp(outf), _rounding(model.rounding, "rounding"))
+                      _kp(outf), rounding_mode_arg(model.rounding, "rounding"))
         return out
     # FusedBlock
     try:
@@ -208,15 +208,15 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
                   model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,
-                  model.addend == "late", _kp(rf), _rounding(model.rounding, "rounding"),
-                  _kp(outf), _rounding(model.late_rounding, "late_rounding"),
+                  model.addend == "late", _kp(rf), rounding_mode_arg(model.rounding, "rounding"),
+                  _kp(outf), rounding_mode_arg(model.late_rounding, "late_rounding"),
                   model.overflow == "inf")
     return out
 
 
 def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "C")):
     if round_inputs is not None:
-        _rounding(round_inputs, "round_inputs")
+        rounding_mode_arg(round_inputs, "round_inputs")
     fa, fb = _in_formats(model)
     X = _check_values(X, fa, names[0], round_inputs)
     Y = _check_values(Y, fb, names[1], round_inputs)
@@ -261,7 +261,7 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     >>> numfmt.matmul(A, np.ones((16, 1)), model=numfmt.Exact("fp32", in_format="e4m3"))
     array([[448.23438]], dtype=float32)
     """
-    model = _as_model(model)
+    model = as_model(model)
     Af = _as_float(A, "A")
     Bf = _as_float(B, "B")
     if Af.ndim != 2 or Bf.ndim != 2:
@@ -307,7 +307,7 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
     >>> numfmt.dot([1.0], [1.0], c=-(1 - 2.0**-24), model=m).item() == 2.0**-23   # no guard bit
     True
     """
-    model = _as_model(model)
+    model = as_model(model)
     af = _as_float(a, "a")
     bf = _as_float(b, "b")
     if af.ndim == 0 or bf.ndim == 0:

@@ -99,7 +99,7 @@ def _f32_eligible(f, plan, arrs) -> bool:
 
 def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_ok=False, out=None, codes=False):
     f = _format(fmt)
-    plan = _codec._plan(f, rounding, saturation, nan, None)
+    plan = _codec.make_plan(f, rounding, saturation, nan, None)
     if f.bits == 64:  # the codec passes binary64 through; arithmetic rounds into it (magnitude codes)
         from ._kernels.magnitude import magnitude_params
 

@@ -19,7 +19,7 @@ __all__ = ["encode", "decode", "quantize"]
 _FLOAT_KINDS = (np.float16, np.float32, np.float64)
 
 
-def _as_input(x, name: str = "x") -> np.ndarray:
+def as_input(x, name: str = "x") -> np.ndarray:
     """x as a native-endian float32/float64 or int64/uint64 array (exact)."""
     x = _interop.as_numpy(x, name)  # torch tensors, ml_dtypes sub-byte ints
     if isinstance(x, (str, bytes)):
@@ -53,7 +53,7 @@ class _Plan:
     pre: object
 
 
-def _plan(fmt, rounding, saturation, nan, compat) -> _Plan:
+def make_plan(fmt, rounding, saturation, nan, compat) -> _Plan:
     f = get_format(fmt)
     _, mode = parse_rounding(rounding)
     sat = parse_saturation(saturation)
@@ -90,7 +90,7 @@ def _check_out(out, shape, dtype, name="out"):
         raise ValueError(f"{name} is read-only")
 
 
-def _nan_check(xa: np.ndarray, fmt) -> None:
+def nan_check(xa: np.ndarray, fmt) -> None:
     if xa.dtype.kind != "f":
         return
     mask = np.isnan(xa)
@@ -127,8 +127,8 @@ def _start(verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, 
         return getattr(block, verb)(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
     if block_options:
         raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
-    plan = _plan(fmt, rounding, saturation, nan, compat)
-    xa = _as_input(x)
+    plan = make_plan(fmt, rounding, saturation, nan, compat)
+    xa = as_input(x)
     return _Call(plan, xa, np.asarray(x).dtype)
 
 
@@ -136,7 +136,7 @@ def _prepare(plan, xa, random, rbits):
     """Random bits, the NaN check and compat pre-processing; nothing has been written yet."""
     rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, xa.shape)
     if plan.nan_raise:
-        _nan_check(xa, plan.fmt)
+        nan_check(xa, plan.fmt)
     if plan.pre is not None:
         xa = plan.pre(xa)
     return xa, rkind, rarr, key, nbits
@@ -194,7 +194,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     plan, xa = call.plan, call.xa
     _check_out(out, xa.shape, plan.fmt.code_dtype)
     xa, rkind, rarr, key, nbits = _prepare(plan, xa, random, rbits)
-    res = _run_encode(xa, plan, rkind, rarr, key, nbits, out, _threads(threads))
+    res = run_encode(xa, plan, rkind, rarr, key, nbits, out, _threads(threads))
     if out is None and res.ndim == 0:
         return res[()]
     return res
@@ -254,7 +254,7 @@ def _binary64_codes(xa: np.ndarray, plan) -> np.ndarray:
     return codes
 
 
-def _run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
+def run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
     dtype = plan.fmt.code_dtype
     if plan.fmt.bits == 64:
         res = _binary64_codes(xa, plan)
@@ -291,7 +291,7 @@ def _is_block(fmt) -> bool:
     return block.is_block_format(fmt)
 
 
-def _check_codes(codes, f, name="codes") -> np.ndarray:
+def check_codes(codes, f, name="codes") -> np.ndarray:
     codes = _interop.as_codes(codes, name)  # torch/ml_dtypes low-precision floats: their bits
     if isinstance(codes, (str, bytes)):
         raise TypeError(f"{name} must be an integer array, got {type(codes).__name__}")
@@ -352,7 +352,7 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
 
         return block.decode(codes, dtype=np.float32 if dtype is None else dtype, out=out)
     f = get_format(fmt)
-    ca = _check_codes(codes, f)
+    ca = check_codes(codes, f)
     dt = _decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
     _check_out(out, ca.shape, dt)
     nthreads = _threads(threads)

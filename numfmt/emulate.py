@@ -142,9 +142,9 @@ class HardwareModel:
     """
 
     def __init__(self, model):
-        from .accumulate import _as_model
+        from .accumulate import as_model
 
-        self.model = _as_model(model)
+        self.model = as_model(model)
 
     def __repr__(self) -> str:
         return f"HardwareModel({self.model!r})"
@@ -174,9 +174,9 @@ def _as_emulate_model(model):
         return _MODELS[model]
     if callable(getattr(model, "matmul", None)):
         return model
-    from .accum_models import _MODEL_TYPES
+    from .accum_models import MODEL_TYPES
 
-    if isinstance(model, _MODEL_TYPES) or isinstance(model, (str, tuple)):
+    if isinstance(model, MODEL_TYPES) or isinstance(model, (str, tuple)):
         try:
             return HardwareModel(model)
         except (TypeError, ValueError) as e:
@@ -187,7 +187,7 @@ def _as_emulate_model(model):
 
 def _kernel_policy(fmt, policy):
     f = get_format(fmt)
-    plan = _codec._plan(f, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
+    plan = _codec.make_plan(f, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
                         policy.get("nan", "raise"), None)
     if f.bits == 64:  # the codec passes binary64 through; the kernels round magnitude codes into it
         from ._kernels.magnitude import magnitude_params
@@ -276,7 +276,7 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     f = get_format(fmt)
     if _codec._is_block(f):
         raise ValueError(f"fmt={fmt!r} is a block format; emulate needs an element format")
-    plan = _codec._plan(f, rounding, saturation, nan, None)
+    plan = _codec.make_plan(f, rounding, saturation, nan, None)
     if is_stochastic(plan.mode):
         if isinstance(random, bool) or not isinstance(random, (numbers.Integral, np.random.Generator)):
             raise ValueError("a stochastic emulated array needs random= (an int seed or a numpy Generator)")

@@ -257,7 +257,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
       result       0x38 (0|0111|000) = 1.0
     """
     from . import block
-    from .codec import _plan
+    from .codec import make_plan
     from .policy import random_spec
 
     if block.is_block_format(fmt):
@@ -265,7 +265,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
                          "explain the element or scale format instead")
     xv, x_dtype, xarr = _input(x)
     orig_xv = x_shown = xv
-    plan = _plan(fmt, rounding, saturation, nan, compat)
+    plan = make_plan(fmt, rounding, saturation, nan, compat)
     f = plan.fmt
     p = plan.params
     mode, sat = plan.mode, plan.sat

@@ -80,7 +80,7 @@ def _spec(f) -> tuple:
     )
 
 
-def _preset_name(f, table) -> str | None:
+def preset_name(f, table) -> str | None:
     """The preset of ``table`` with the same semantics as format ``f`` (names do not matter)."""
     if f.name in table and _spec(get_format(f.name)) == _spec(f):
         return f.name
@@ -196,9 +196,9 @@ def as_codes(codes, name: str = "codes"):
 
 
 def _codes_for(codes, f, name="codes") -> np.ndarray:
-    from .codec import _check_codes
+    from .codec import check_codes
 
-    arr = _check_codes(as_codes(codes, name), f, name)
+    arr = check_codes(as_codes(codes, name), f, name)
     if arr.dtype != f.code_dtype:
         arr = arr.astype(f.code_dtype)
     return arr
@@ -264,7 +264,7 @@ def to_torch(codes, fmt):
     import torch
 
     f = get_format(fmt)
-    name = _preset_name(f, _TORCH_VIEW)
+    name = preset_name(f, _TORCH_VIEW)
     if name is None:
         raise ValueError(f"format {f.name} has no matching torch dtype (torch has "
                          f"{sorted(set(_TORCH_VIEW.values()))})")
@@ -299,7 +299,7 @@ def to_ml_dtypes(codes, fmt) -> np.ndarray:
     ('float4_e2m1fn', [3.0, -0.5])
     """
     f = get_format(fmt)
-    name = _preset_name(f, _ML_VIEW)
+    name = preset_name(f, _ML_VIEW)
     if name is None:
         raise ValueError(f"format {f.name} has no matching ml_dtypes dtype")
     mod, dname = _ML_VIEW[name]
@@ -326,7 +326,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
+def counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
     index = index.astype(np.uint64)
     lw = 3 if nbits <= 8 else (4 if nbits <= 16 else 5)  # field width W = 2**lw
@@ -342,7 +342,7 @@ def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     return np.asarray((field >> np.uint64((1 << lw) - nbits)).astype(np.uint32))  # (an array even when 0-d)
 
 
-def _global_index(location, shape) -> np.ndarray:
+def global_index(location, shape) -> np.ndarray:
     """Flat C-order indices (uint64) of the block ``location`` [(start, stop), ...] of an array of ``shape``."""
     idx = np.zeros((), np.uint64)
     stride = 1
@@ -356,7 +356,7 @@ def _global_index(location, shape) -> np.ndarray:
     return idx
 
 
-def _seed_spec(random, rbits, rounding):
+def seed_spec(random, rbits, rounding):
     """(key, nbits) for a seed or Generator under a stochastic rounding; None when not stochastic.
 
     Arrays of bits are the caller's business (returned as ``"array"``).

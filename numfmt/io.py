@@ -348,9 +348,9 @@ def _matches(name: str, pats) -> bool:
 
 def _code_dtype_name(f, native: bool) -> str:
     if native:
-        from .interop import _preset_name
+        from .interop import preset_name
 
-        nm = _preset_name(f, _NATIVE)
+        nm = preset_name(f, _NATIVE)
         if nm is not None:
             return _NATIVE[nm]
     return _UNSIGNED[f.code_dtype.itemsize]
@@ -393,10 +393,10 @@ class _Plan:
             self.fmt = get_format(fmt)
             self.code_st = _code_dtype_name(self.fmt, native)
             self.name = self.fmt.name
-        from .interop import _seed_spec
+        from .interop import seed_spec
 
         random = self.options.get("random")
-        spec = _seed_spec(random, self.options.get("rbits"), self.options.get("rounding", "nearest_even"))
+        spec = seed_spec(random, self.options.get("rbits"), self.options.get("rounding", "nearest_even"))
         if spec == "array":
             raise TypeError("quantize_checkpoint takes random= as an int seed or a numpy Generator, not an array")
         self.rand = spec  # None or (key, nbits)
@@ -418,10 +418,10 @@ class _Plan:
     def random_for(self, start: int, n: int):
         if self.rand is None:
             return None
-        from .interop import _counter_bits
+        from .interop import counter_bits
 
         key, nbits = self.rand
-        return _counter_bits(key, np.arange(start, start + n, dtype=np.uint64), nbits)
+        return counter_bits(key, np.arange(start, start + n, dtype=np.uint64), nbits)
 
 
 def _tensor_amax(f, data_start, e, plan, chunk) -> float:

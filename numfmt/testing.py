@@ -178,15 +178,15 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
 
 def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> list[int]:
     """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
-    from .compare._classify import _INF, _NAN, _code_info
+    from .compare._classify import INF, NAN, code_info
 
     c = np.arange(1 << f.bits, dtype=np.int64)
-    kind, _, _ = _code_info(c, f)
+    kind, _, _ = code_info(c, f)
     keep = np.ones(c.size, bool)
     if not allow_nan:
-        keep &= kind != _NAN
+        keep &= kind != NAN
     if not allow_infinity:
-        keep &= kind != _INF
+        keep &= kind != INF
     if isinstance(f, IntFormat):
         if f.symmetric:
             keep &= c != 1 << (f.bits - 1)

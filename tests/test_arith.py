@@ -545,7 +545,7 @@ def test_float32_path_equals_integer_path(fmt):
         c[: n // 4] = (a[: n // 4].astype(np.float64) * b[: n // 4]).astype(np.float32) * np.float32(-1.0001)
         wide = [x.astype(np.float64) for x in (a, b, c)]
     for mode in DET_MODES:
-        plan = codec._plan(f, mode, "none", nan, None)
+        plan = codec.make_plan(f, mode, "none", nan, None)
         assert arith._f32_eligible(f, plan, [a]) == (f.signed and f.precision >= 2)
         for sat in SATS:
             for op in ("add", "sub", "mul", "fma"):
@@ -569,9 +569,9 @@ def test_float32_path_is_not_used_where_it_would_be_wrong():
                           ("binary32", "nearest_even", True),
                           ("ue4m3", "nearest_even", False), ("float8_e8m0fnu", "nearest_even", False),
                           ("binary8p1se", "nearest_even", False), ("int8", "nearest_even", False)):
-        plan = codec._plan(numfmt.get_format(fmt), mode, "none", "raise", None)
+        plan = codec.make_plan(numfmt.get_format(fmt), mode, "none", "raise", None)
         assert arith._f32_eligible(numfmt.get_format(fmt), plan, x) == ok, fmt
-    plan = codec._plan(numfmt.get_format("e4m3"), "nearest_even", "none", "raise", None)
+    plan = codec.make_plan(numfmt.get_format("e4m3"), "nearest_even", "none", "raise", None)
     assert not arith._f32_eligible(numfmt.get_format("e4m3"), plan, [np.zeros(1)])
 
 

@@ -186,7 +186,7 @@ def test_every_pair(table, op, dtype):
     if dtype == np.float32 and op != "div":
         from numfmt import arith, codec
 
-        plan = codec._plan(t.f, "nearest_even", "none", "raise", None)
+        plan = codec.make_plan(t.f, "nearest_even", "none", "raise", None)
         assert arith._f32_eligible(t.f, plan, [a.astype(np.float32)])
     nan_kw = "raise" if t.nan is not None else "zero"
     n_checked = 0

@@ -103,7 +103,7 @@ def test_fast_paths_equal_integer_kernels(fmt):
     cols = operands(f, rng, 4000)
     nans = ["raise"] if f.code_of_nan is not None else ["zero", "max"]
     for mode in MODES:
-        plan = codec._plan(f, mode, "none", nans[0], None)
+        plan = codec.make_plan(f, mode, "none", nans[0], None)
         assert arith._f32_eligible(f, plan, cols)
         for sat in SATS:
             for nan in nans:

@@ -124,14 +124,14 @@ def test_no_private_names_across_modules(graph):
 
 
 def test_numba_only_in_kernels(graph):
-    mods, found = graph
+    _, found = graph
     bad = [f"{m} imports {t}" for m, imps in found.items() for _, t, _, _ in imps
            if t.split(".")[0] == "numba" and not m.startswith("numfmt._kernels")]
     assert bad == []
 
 
 def test_data_modules_import_no_kernels(graph):
-    mods, found = graph
+    _, found = graph
     bad = [f"{m} imports {t}" for m in DATA_MODULES for _, t, names, _ in found[m]
            if t.startswith("numfmt._kernels") or (t == "numfmt" and "_kernels" in names)]
     assert bad == []

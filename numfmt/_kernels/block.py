@@ -160,7 +160,7 @@ def build_table(p, mode, sat):
 
 
 @jit
-def _tcode(b, tab, k, base_b, toprow, lowmask):
+def tcode(b, tab, k, base_b, toprow, lowmask):
     """Table code of the float32 pattern ``b`` (int32)."""
     eb = np.int32((b >> np.int32(23)) & np.int32(0xFF))
     sgn = np.int32((b >> np.int32(31)) & np.int32(1))
@@ -175,7 +175,7 @@ def _tcode(b, tab, k, base_b, toprow, lowmask):
 
 
 def table_args(p):
-    """(k, base_b, toprow, lowmask) for :func:`_tcode` as int32."""
+    """(k, base_b, toprow, lowmask) for :func:`tcode` as int32."""
     m = p[P.M]
     k = m + 1
     base = p[P.EMIN] - m - 2
@@ -187,7 +187,7 @@ def table_args(p):
 def encode_table_f32(xb, tab, k, base_b, toprow, lowmask, out):
     """Encode float32 patterns through a rounding table (tests compare with round_pack)."""
     for i in range(xb.size):
-        out[i] = _tcode(xb[i], tab, k, base_b, toprow, lowmask)
+        out[i] = tcode(xb[i], tab, k, base_b, toprow, lowmask)
 
 
 @jit

@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bits import f32_as_i32, i32_as_f32
-from .block import _tcode
+from .block import tcode
 from .jit import jit
 from .lanes import magic_round, pack_code
 
@@ -300,7 +300,7 @@ def _nv_scales(am, nbk, g0, recipe, mult, s_dec, rpts, pts, emx, smin, smax, sta
         for b in range(nbk):
             a = am[b]
             ds = np.float32(i32_as_f32(a) * mult)
-            sc = _tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
+            sc = tcode(f32_as_i32(ds), stab, sk, sbase, stop, slow)
             scales[np.uint64(g0 + b)] = sc
             e = np.float32(one / np.float32(scale_vals[np.uint64(sc)] * s_dec))
             e = fmax if e > fmax else e
@@ -316,7 +316,7 @@ def _nv_scales(am, nbk, g0, recipe, mult, s_dec, rpts, pts, emx, smin, smax, sta
                 bsc = np.float32(bsc / pts)
             bsc = smin if bsc < smin else bsc
             bsc = smax if bsc > smax else bsc
-            sc = _tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
+            sc = tcode(f32_as_i32(bsc), stab, sk, sbase, stop, slow)
             scales[np.uint64(g0 + b)] = sc
             e = np.float32(num / scale_vals[np.uint64(sc)])
             em[np.uint64(b)] = e

@@ -43,7 +43,7 @@ from __future__ import annotations
 #   ptx       PTX random-bit layout
 #   bench     throughput rows
 from .array import BlockArray
-from .array import _norm_axis as _norm_axis  # numfmt.daskarray
+from .array import norm_axis as norm_axis  # numfmt.daskarray
 from .bench import bench_rows
 from .decoder import decode
 from .encoder import encode, quantize

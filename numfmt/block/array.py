@@ -49,7 +49,7 @@ class BlockArray:
                 raise ValueError(f"{name} contains {bad:#x}, outside the {sub.bits}-bit codes of {sub.name}")
         if codes.ndim == 0:
             raise ValueError("codes must have at least one dimension")
-        ax = _norm_axis(axis, codes.ndim)
+        ax = norm_axis(axis, codes.ndim)
         expect = list(codes.shape)
         expect[ax] = -(-codes.shape[ax] // f.block_size)
         if scales.shape != tuple(expect):
@@ -108,7 +108,7 @@ class BlockArray:
                 f"scale_rule={self.scale_rule!r}, recipe={self.recipe!r}{ts})")
 
 
-def _norm_axis(axis, ndim: int) -> int:
+def norm_axis(axis, ndim: int) -> int:
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"axis must be an int, got {axis!r}")
     if not -ndim <= axis < ndim:

@@ -7,8 +7,8 @@ import numpy as np
 
 from ..formats import FloatFormat
 from .array import BlockArray
-from .scales import _is_e8m0
-from .values import _all_values, _elem_table, _scale_values
+from .scales import is_e8m0
+from .values import all_values, elem_table, scale_values
 
 
 def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
@@ -63,7 +63,7 @@ def _elem_arith(ef):
     key = "block_elem_arith"
     t = ef._cache.get(key)
     if t is None:
-        table = _elem_table(ef, np.float32)
+        table = elem_table(ef, np.float32)
         spec = 0
         args = (0, 0, 0, 0, 0, 0, 0.0)
         if (isinstance(ef, FloatFormat) and 2 <= ef.bits <= 16 and 1 <= ef.mantissa_bits <= 22
@@ -92,21 +92,21 @@ def _decode2(c2, s2, ef, sf, bs, ts, res):
     nb = s2.shape[1]
     if ef.bits > 16:
         raise ValueError(f"element format {ef.name} is too wide for block decoding")
-    if res.dtype == np.float32 and ((_is_e8m0(sf) and ts is None) or sf.bits <= 16):
+    if res.dtype == np.float32 and ((is_e8m0(sf) and ts is None) or sf.bits <= 16):
         cf, sfl, of = c2.reshape(-1), s2.reshape(-1), res.reshape(-1)
-        if _is_e8m0(sf) and ts is None:
+        if is_e8m0(sf) and ts is None:
             KF.mx_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), *_elem_arith(ef), of)
         else:
-            KF.nv_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), _scale_values(sf),
+            KF.nv_decode_f32(cf, sfl, np.int64(n), np.int64(nb), np.int64(bs), scale_values(sf),
                              np.float32(1.0) if ts is None else np.float32(ts), *_elem_arith(ef), of)
         return
     # exact float64 (and wide scale formats)
     from ..codec import decode as _dec
 
-    sv = _all_values(sf) if sf.bits <= 16 else None
+    sv = all_values(sf) if sf.bits <= 16 else None
     svals64 = sv[s2.astype(np.int64)] if sv is not None else np.asarray(_dec(s2, sf, dtype=np.float64))
     if ts is not None:
         svals64 = svals64 * float(ts)
-    ev = _elem_table(ef, np.float64)[c2.astype(np.int64)]
+    ev = elem_table(ef, np.float64)[c2.astype(np.int64)]
     with np.errstate(over="ignore", invalid="ignore"):
         res[...] = ev * np.repeat(svals64, bs, axis=1)[:, :n]

@@ -5,24 +5,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..formats import FloatFormat
-from .elements import _SAT, _elem_rne_args, _encode_elems, _nan_or_zero, _torchao_floatx_codes
-from .inputs import _blocks, _to_f32
-from .scales import _elem_emax, _elem_mbits, _is_e8m0, _pow2_scale_codes, _rceil_round_pack, scale_exponents
+from .elements import SAT, elem_rne_args, encode_elems, nan_or_zero, torchao_floatx_codes
+from .inputs import blocked, to_f32
+from .scales import elem_emax, elem_mbits, is_e8m0, pow2_scale_codes, rceil_round_pack, scale_exponents
 
 
-def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
+def encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     ef, sf, bs = f.element, f.scale, f.block_size
     rows, n = x2.shape
     nb = -(-n // bs)
     if (recipe == "ocp" and nonfinite == "amax" and mode == 0 and x2.dtype == np.float32
-            and rule != "rceil_torchao" and _is_e8m0(sf) and x2.size):
+            and rule != "rceil_torchao" and is_e8m0(sf) and x2.size):
         fast = _fast_mx(x2, f, rule)
         if fast is not None:
             return fast
     if x2.dtype != np.float32 and (recipe == "torchao" or rule in ("rceil", "rceil_torchao")):
-        x2 = _to_f32(x2, f"scale_rule={rule!r} / recipe={recipe!r}")
+        x2 = to_f32(x2, f"scale_rule={rule!r} / recipe={recipe!r}")
     ax2 = np.abs(x2)
-    blk = _blocks(ax2, bs)
+    blk = blocked(ax2, bs)
     has_nan_elem = None
     if nonfinite == "finite":
         fin = np.isfinite(blk)
@@ -35,15 +35,15 @@ def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     e, nan = scale_exponents(amax, f, scale_rule=rule, input_dtype=x2.dtype)
     if nanmask_extra is not None:
         nan = nan | nanmask_extra
-    scodes, ec, isnan = _pow2_scale_codes(e, nan, sf, rule)
+    scodes, ec, isnan = pow2_scale_codes(e, nan, sf, rule)
     if rule == "rceil" and sf.mantissa_bits == 0:
-        scodes, ec = _rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
-    sat = _SAT["propagate" if nonfinite == "finite" else "finite"]
+        scodes, ec = rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
+    sat = SAT["propagate" if nonfinite == "finite" else "finite"]
     if recipe == "torchao":
         codes = _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits)
     else:
         shifts = ec
-        codes = _encode_elems(x2, shifts, bs, ef, mode, sat, rkind, rarr, nbits)
+        codes = encode_elems(x2, shifts, bs, ef, mode, sat, rkind, rarr, nbits)
         if isnan.any():
             codes = np.where(np.repeat(isnan, bs, axis=1)[:, :n], 0, codes).astype(ef.code_dtype)
     return codes, scodes.astype(sf.code_dtype)
@@ -54,7 +54,7 @@ def _fast_mx(x2, f, rule):
     from .._kernels import block_fast as KF
 
     ef = f.element
-    args = _elem_rne_args(ef)
+    args = elem_rne_args(ef)
     if args is None:
         return None
     rows, n = x2.shape
@@ -64,7 +64,7 @@ def _fast_mx(x2, f, rule):
     scales = np.empty(rows * nb, np.uint8)
     ridx = {"floor": 0, "ceil": 1, "even": 2, "rceil": 3}[rule]
     inv = np.float32(1.0) / np.float32(ef.max)
-    emax, mb = np.int32(_elem_emax(ef)), np.int32(_elem_mbits(ef))
+    emax, mb = np.int32(elem_emax(ef)), np.int32(elem_mbits(ef))
     KF.mx_encode_f32(x2.view(np.int32).reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), np.int64(ridx),
                      emax, mb, inv, *args, scales, codes)
     return codes.reshape(rows, n), scales.reshape(rows, nb)
@@ -94,9 +94,9 @@ def _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits):
             mx = np.float32(ef.max)
             v = np.where(np.isnan(v), v, np.clip(v, -mx, mx)).astype(np.float32)
     if mode != 0:  # stochastic or directed element rounding on torchao's scaled values
-        return _encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, mode,
-                             _SAT["finite"], rkind, rarr, nbits, nan_code=_nan_or_zero(ef))
+        return encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, mode,
+                             SAT["finite"], rkind, rarr, nbits, nan_code=nan_or_zero(ef))
     if ef.bits == 8:
-        return _encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, 0,
-                             _SAT["finite"], 0, rarr, nbits)
-    return _torchao_floatx_codes(v, ef)
+        return encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, 0,
+                             SAT["finite"], 0, rarr, nbits)
+    return torchao_floatx_codes(v, ef)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..formats import FloatFormat, IntFormat
-from .formats import POW2_RULES, _check_choice, _pow2_range, get_block_format
+from .formats import POW2_RULES, check_choice, get_block_format, pow2_range
 
 
 def _frexp_parts(a: np.ndarray):
@@ -14,14 +14,14 @@ def _frexp_parts(a: np.ndarray):
     return k.astype(np.int64) - 1, m == 0.5, 2.0 * m
 
 
-def _elem_emax(ef) -> int:
+def elem_emax(ef) -> int:
     """Exponent of the largest power of two <= max of the element format (OCP emax_elem)."""
     if isinstance(ef, IntFormat):
         return int(np.floor(np.log2(ef.max_int))) + ef.scale_exp
     return ef.emax
 
 
-def _elem_mbits(ef) -> int:
+def elem_mbits(ef) -> int:
     if isinstance(ef, IntFormat):
         return ef.bits - 2 if ef.signed else ef.bits - 1
     return ef.mantissa_bits
@@ -59,11 +59,11 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     [1, 0]
     """
     f = get_block_format(fmt)
-    rule = _check_choice("scale_rule", scale_rule, POW2_RULES)
+    rule = check_choice("scale_rule", scale_rule, POW2_RULES)
     dt = np.dtype(input_dtype)
     a = np.asarray(amax, dtype=dt)
     ef = f.element
-    emax = _elem_emax(ef)
+    emax = elem_emax(ef)
     nan = np.isnan(a)
     inf = np.isinf(a)
     zero = a == 0
@@ -75,7 +75,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
         if rule == "ceil":
             fl = fl + (~pow2)
         elif rule == "even":
-            mb = _elem_mbits(ef)
+            mb = elem_mbits(ef)
             fl = fl + (sig >= 2.0 - 2.0 ** -(mb + 1))
         e = np.where(inf, inf_exp, np.where(zero, -big, fl)) - emax
     else:
@@ -100,11 +100,11 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     return e.astype(np.int64), nan
 
 
-def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
+def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     """Scale codes and the exponents actually used (NaN blocks: shift 0)."""
     from ..codec import encode as _enc
 
-    lo, hi = _pow2_range(sf)
+    lo, hi = pow2_range(sf)
     over = e > hi
     if rule in ("rceil", "rceil_torchao"):
         over = np.zeros_like(over)  # these rules saturate (.satfinite)
@@ -119,7 +119,7 @@ def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     return codes, ec, isnan
 
 
-def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
+def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
     +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
     from ..codec import decode as _dec
@@ -127,13 +127,13 @@ def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
 
     with np.errstate(over="ignore", invalid="ignore"):
         d = (amax.astype(np.float32) * (np.float32(1.0) / np.float32(ef.max))).astype(np.float32)
-    lo, _ = _pow2_range(sf)
+    lo, _ = pow2_range(sf)
     d = np.where(isnan | (d <= 0), np.float32(2.0 ** max(lo, -149)), d).astype(np.float32)
     c = np.asarray(_enc(d, sf, rounding="toward_positive", saturation="finite")).astype(np.int64)
     e = np.frexp(np.asarray(_dec(c, sf, dtype=np.float64)))[1].astype(np.int64) - 1
     return np.where(isnan, scodes, c), np.where(isnan, ec, e)
 
 
-def _is_e8m0(sf) -> bool:
+def is_e8m0(sf) -> bool:
     return (isinstance(sf, FloatFormat) and sf.exponent_bits == 8 and sf.mantissa_bits == 0
             and sf.bias == 127 and not sf.signed and not sf.has_zero and sf.code_of_nan == 255)

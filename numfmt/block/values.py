@@ -7,7 +7,7 @@ import numpy as np
 from ..formats import IntFormat
 
 
-def _all_values(fmt) -> np.ndarray:
+def all_values(fmt) -> np.ndarray:
     """float64 value of every code through the core decode (keeps -0.0, unlike
     ``fmt.values()``); codes outside a symmetric integer range decode as 0."""
     v = fmt._cache.get("block_all_values")
@@ -23,21 +23,21 @@ def _all_values(fmt) -> np.ndarray:
     return v
 
 
-def _elem_table(ef, dt) -> np.ndarray:
+def elem_table(ef, dt) -> np.ndarray:
     key = f"block_elem_table_{np.dtype(dt).name}"
     t = ef._cache.get(key)
     if t is None:
-        t = _all_values(ef).astype(dt)
+        t = all_values(ef).astype(dt)
         ef._cache[key] = t
     return t
 
 
-def _scale_values(sf) -> np.ndarray:
+def scale_values(sf) -> np.ndarray:
     """float32 value of every scale code (NaN for NaN codes); cached."""
     v = sf._cache.get("block_scale_values_f32")
     if v is None:
         if sf.bits <= 16:
-            v = _all_values(sf).astype(np.float32)
+            v = all_values(sf).astype(np.float32)
         else:
             raise ValueError(f"scale format {sf.name} is too wide for amax scaling (at most 16 bits)")
         sf._cache["block_scale_values_f32"] = v
@@ -47,7 +47,7 @@ def _scale_values(sf) -> np.ndarray:
 _TABLES: dict = {}
 
 
-def _table(fmt, mode: int = 0, sat: int = 1, nan_code=None):
+def rounding_table(fmt, mode: int = 0, sat: int = 1, nan_code=None):
     """Rounding table (and its index constants) of a format, built once by round_pack."""
     from .._kernels import block as K
     from .._kernels import params as PP

@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
 
 
-def _parse_value(s: str, dtype) -> np.generic:
+def parse_value(s: str, dtype) -> np.generic:
     t = s.strip()
     try:
         if re.match(r"^[-+]?0[xX]", t) and ("p" in t.lower() or "." in t):
@@ -52,7 +52,7 @@ def _parse_value(s: str, dtype) -> np.generic:
         return dt.type(v)
 
 
-def _parse_code(s: str) -> int:
+def parse_code(s: str) -> int:
     t = s.strip()
     try:
         return int(t, 0)
@@ -66,7 +66,7 @@ def _parse_code(s: str) -> int:
     raise UsageError(f"cannot parse {s!r} as a code (use 0x7e, 126 or 0b01111110)")
 
 
-def _dtype_arg(name: str) -> np.dtype:
+def dtype_arg(name: str) -> np.dtype:
     try:
         return np.dtype(name)
     except TypeError:
@@ -79,7 +79,7 @@ def _dtype_arg(name: str) -> np.dtype:
         raise UsageError(f"unknown dtype {name!r}") from None
 
 
-def _fmt(name: str):
+def format_arg(name: str):
     from .. import block
     from ..presets import get_format
 
@@ -89,7 +89,7 @@ def _fmt(name: str):
     return get_format(name)
 
 
-def _policy(args) -> dict:
+def policy_args(args) -> dict:
     p = {"rounding": args.rounding, "saturation": args.saturation or "none", "nan": args.nan or "raise"}
     if args.compat:
         p["compat"] = args.compat
@@ -100,13 +100,13 @@ def _policy(args) -> dict:
     return p
 
 
-def _jv(v):
+def jv(v):
     if isinstance(v, float) and not math.isfinite(v):
         return repr(v)
     return v
 
 
-def _emit(rows, columns, args, headers=None):
+def emit(rows, columns, args, headers=None):
     from ..tables import render
 
     if getattr(args, "json", False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ._common import _emit, _fmt
+from ._common import emit, format_arg
 
 
 def _cmd_formats(args) -> int:
@@ -23,7 +23,7 @@ def _cmd_formats(args) -> int:
     cols = ["name", "bits", "layout", "bias", "max", "smallest_normal", "smallest_subnormal", "inf", "nan",
             "other"]
     heads = {"smallest_normal": "min normal", "smallest_subnormal": "min subnormal"}
-    _emit(rows, cols, args, heads)
+    emit(rows, cols, args, heads)
     try:
         from .. import block
     except ImportError:  # pragma: no cover
@@ -38,26 +38,26 @@ def _cmd_formats(args) -> int:
                           "tensor scale": bool(bf.tensor_scale)})
         if brows:
             print()
-            _emit(brows, list(brows[0]), args)
+            emit(brows, list(brows[0]), args)
     return 0
 
 
 def _cmd_info(args) -> int:
     from ..tables import info_rows
 
-    f = _fmt(args.format)
+    f = format_arg(args.format)
     rows = info_rows(f)
     if args.json:
         print(json.dumps({r["property"]: r["value"] for r in rows}, indent=1))
         return 0
-    _emit(rows, ["property", "value"], args)
+    emit(rows, ["property", "value"], args)
     return 0
 
 
 def _cmd_table(args) -> int:
     from ..tables import code_rows
 
-    f = _fmt(args.format)
+    f = format_arg(args.format)
     rows = code_rows(f)
-    _emit(rows, ["code", "fields", "value", "class"], args)
+    emit(rows, ["code", "fields", "value", "class"], args)
     return 0
