@@ -46,7 +46,7 @@ __all__ = ["add", "sub", "mul", "div", "fma", "sqrt", "bench_rows"]
 _FLOATS = (np.float16, np.float32, np.float64)
 
 
-def _as_float(x, name: str) -> np.ndarray:
+def as_float_input(x, name: str) -> np.ndarray:
     """``x`` as a float32 or float64 array holding exactly the same values."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a float array, got {type(x).__name__}: {x!r}")
@@ -72,7 +72,7 @@ def _as_float(x, name: str) -> np.ndarray:
 def _format(fmt):
     from .presets import get_format
 
-    if _codec._is_block(fmt):
+    if _codec.is_block(fmt):
         raise ValueError(f"fmt={fmt!r} is a block format; arithmetic needs an element format")
     f = get_format(fmt)
     if not isinstance(f, (FloatFormat, IntFormat)):  # pragma: no cover - get_format guarantees it
@@ -80,7 +80,7 @@ def _format(fmt):
     return f
 
 
-def _precision(f) -> int:
+def target_precision(f) -> int:
     return f.precision if isinstance(f, FloatFormat) else f.bits
 
 
@@ -104,13 +104,13 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
         from ._kernels.magnitude import magnitude_params
 
         plan = dataclasses.replace(plan, params=magnitude_params(f))
-    arrs = [_as_float(x, n) for x, n in zip(operands, names)]
+    arrs = [as_float_input(x, n) for x, n in zip(operands, names)]
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrs))
     except ValueError:
         shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrs))
         raise ValueError(f"operand shapes do not broadcast: {shapes}") from None
-    _codec._check_out(out, shape, f.code_dtype if codes else _codec._decode_dtype(f, None))
+    _codec.check_out(out, shape, f.code_dtype if codes else _codec.decode_dtype(f, None))
     f32 = f32_ok and _f32_eligible(f, plan, arrs)
     # the general loops read float64 (exact for every input): one specialisation per code dtype
     dt = np.float32 if f32 else np.float64
@@ -127,7 +127,7 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
                 steps.append(1)
     rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, shape)
     stoch = is_stochastic(plan.mode)
-    prec = _precision(f)
+    prec = target_precision(f)
     if stoch and prec + nbits > 57:
         raise ValueError(
             f"stochastic rounding into {f.name} (precision {prec}) with rbits={nbits} needs "
@@ -149,7 +149,7 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     if dest is not None and dest.flags.c_contiguous and not plan.nan_raise:
         out = dest.reshape(-1)
     else:
-        out = np.empty(size, f.code_dtype if want_codes else _codec._decode_dtype(f, None))
+        out = np.empty(size, f.code_dtype if want_codes else _codec.decode_dtype(f, None))
     k = {"add": 0, "mul": 1, "fma": 2}[kind]
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
     lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
@@ -157,7 +157,7 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
                               plan.params, f.kernel_params, plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
-    return _codec._deliver(out.reshape(shape), dest)
+    return _codec.deliver(out.reshape(shape), dest)
 
 
 def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
@@ -168,9 +168,9 @@ def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
         )
     codes = codes.reshape(shape)
     if want_codes:
-        return _codec._deliver(codes, dest)
+        return _codec.deliver(codes, dest)
     # (decode flattens 0-d input, so decode flat and restore the shape)
-    return _codec._deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
+    return _codec.deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
 
 
 def _codes_out(f, shape):
@@ -264,7 +264,7 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> float(numfmt.sub(1.0, 2.0**-30, "bfloat16", rounding="toward_zero"))
     0.99609375
     """
-    nb = np.negative(_as_float(b, "b"))
+    nb = np.negative(as_float_input(b, "b"))
     return _binary("add", a, nb, fmt, rounding, saturation, nan, random, rbits, codes, out)
 
 
@@ -383,7 +383,7 @@ def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
     base = med(lambda: np.copyto(dst, x))
     rows = []
     for fmt in ("e4m3", "bfloat16"):
-        vals = np.empty(n, _codec._decode_dtype(_format(fmt), None))
+        vals = np.empty(n, _codec.decode_dtype(_format(fmt), None))
         for op, fn in (
             ("add", lambda c, o, f=fmt: add(x, y, f, codes=c, saturation="finite", out=o)),
             ("mul", lambda c, o, f=fmt: mul(x, y, f, codes=c, saturation="finite", out=o)),

@@ -76,7 +76,7 @@ def rows(n: int = 10_000_000, repeat: int = 5, formats=FORMATS, threads: int | N
         add("encode out=", name, "stochastic",
             lambda: numfmt.encode(x, f, rounding="stochastic", random=1, rbits=8, out=codes, **kw))
         numfmt.encode(x, f, out=codes, **kw)
-        vals = np.empty(n, numfmt.codec._decode_dtype(f, None))
+        vals = np.empty(n, numfmt.codec.decode_dtype(f, None))
         add("decode out=", name, "-", lambda: numfmt.decode(codes, f, out=vals, threads=threads))
         add("decode", name, "-", lambda: numfmt.decode(codes, f, threads=threads))
         mt = getattr(ml_dtypes, name, None) if ml_dtypes is not None and f.kind == "float" else None

@@ -77,7 +77,7 @@ def make_plan(fmt, rounding, saturation, nan, compat) -> _Plan:
     return _Plan(f, params, mode, sat, nan_raise, None, None)
 
 
-def _check_out(out, shape, dtype, name="out"):
+def check_out(out, shape, dtype, name="out"):
     if out is None:
         return
     if not isinstance(out, np.ndarray):
@@ -120,7 +120,7 @@ class _Call:
 def _start(verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options):
     """Shared prologue of encode/quantize: a block format's result, or the validated call."""
     x = _interop.as_numpy(x)  # torch tensors (also for block formats)
-    if _is_block(fmt):
+    if is_block(fmt):
         from . import block
 
         _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
@@ -192,7 +192,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     if not isinstance(call, _Call):
         return call
     plan, xa = call.plan, call.xa
-    _check_out(out, xa.shape, plan.fmt.code_dtype)
+    check_out(out, xa.shape, plan.fmt.code_dtype)
     xa, rkind, rarr, key, nbits = _prepare(plan, xa, random, rbits)
     res = run_encode(xa, plan, rkind, rarr, key, nbits, out, _threads(threads))
     if out is None and res.ndim == 0:
@@ -285,7 +285,7 @@ def _block_unsupported(**given) -> None:
         raise TypeError(f"keyword(s) {bad} are not supported with a block format")
 
 
-def _is_block(fmt) -> bool:
+def is_block(fmt) -> bool:
     from . import block
 
     return block.is_block_format(fmt)
@@ -312,7 +312,7 @@ def check_codes(codes, f, name="codes") -> np.ndarray:
     return np.asarray(arr, order="C")
 
 
-def _decode_dtype(f, dtype) -> np.dtype:
+def decode_dtype(f, dtype) -> np.dtype:
     if dtype is None:
         if f.exact_in(np.float32):
             return np.dtype(np.float32)
@@ -353,8 +353,8 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
         return block.decode(codes, dtype=np.float32 if dtype is None else dtype, out=out)
     f = get_format(fmt)
     ca = check_codes(codes, f)
-    dt = _decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
-    _check_out(out, ca.shape, dt)
+    dt = decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
+    check_out(out, ca.shape, dt)
     nthreads = _threads(threads)
     direct = out is not None and out.flags.c_contiguous
     res = out if direct else np.empty(ca.shape, dt)
@@ -365,7 +365,7 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     else:
         fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f)
         _chunks(fc.size, nthreads)(lambda lo, hi: K.decode_any(fc[lo:hi], fo[lo:hi], params, fast))
-    return _deliver(res, out)
+    return deliver(res, out)
 
 
 def _fast_decode_args(f):
@@ -412,8 +412,8 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     if in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
         dt = in_dt
     else:
-        dt = _decode_dtype(f, None)
-    _check_out(out, xa.shape, dt)
+        dt = decode_dtype(f, None)
+    check_out(out, xa.shape, dt)
     xa, rkind, rarr, key, nbits = _prepare(plan, xa, random, rbits)
     if f.bits == 64:
         return decode(_binary64_codes(xa, plan), f, dtype=dt, out=out)
@@ -434,10 +434,10 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
             K.decode_any(buf[: b - a], flat_r[a:b], params, fast)
 
     _chunks(flat_x.size, _threads(threads))(work)
-    return _deliver(res, out)
+    return deliver(res, out)
 
 
-def _deliver(res, out):
+def deliver(res, out):
     """The result: ``res`` (a scalar when 0-d), or ``out=`` holding it (copied unless written in place)."""
     if out is None:
         return res[()] if res.ndim == 0 else res

@@ -196,7 +196,7 @@ def decode(codes, fmt=None, *, dtype=None):
     if codes.dtype.kind not in "iu":
         raise TypeError(f"codes must have an integer dtype, got {codes.dtype}")
     f = get_format(fmt)
-    dt = _codec._decode_dtype(f, dtype)
+    dt = _codec.decode_dtype(f, dtype)
     return codes.map_blocks(_decode_chunk, dtype=dt, meta=np.empty((0,) * codes.ndim, dt), fmt=f, out_dtype=dt)
 
 
@@ -299,7 +299,7 @@ def _block_encode(x, fmt, axis, rechunk, rounding, random, rbits, options):
     f = _block.get_block_format(fmt)
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension for a block format")
-    ax = _block._norm_axis(axis, x.ndim)
+    ax = _block.norm_axis(axis, x.ndim)
     bs = f.block_size
     if any(c % bs for c in x.chunks[ax][:-1]):
         if not rechunk:

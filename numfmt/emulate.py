@@ -197,7 +197,7 @@ def _kernel_policy(fmt, policy):
     if rk == 1:
         raise ValueError("an explicit array of random bits cannot drive a sequence of operations; "
                          "pass a seed or a numpy Generator")
-    prec = _arith._precision(f)
+    prec = _arith.target_precision(f)
     if is_stochastic(plan.mode) and prec + nb > 57:  # the kernels' exact intermediates keep >= 60 bits
         raise ValueError(
             f"stochastic rounding into {f.name} (precision {prec}) with rbits={nb} needs "
@@ -274,7 +274,7 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     [29, 37]
     """
     f = get_format(fmt)
-    if _codec._is_block(f):
+    if _codec.is_block(f):
         raise ValueError(f"fmt={fmt!r} is a block format; emulate needs an element format")
     plan = _codec.make_plan(f, rounding, saturation, nan, None)
     if is_stochastic(plan.mode):
@@ -290,7 +290,7 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     model = _as_emulate_model(model)
     policy = {"rounding": rounding, "saturation": saturation, "nan": nan, "random": random, "rbits": rbits}
     base = x.view(np.ndarray) if isinstance(x, EmulatedArray) else x
-    xa = _arith._as_float(base, "x")
+    xa = _arith.as_float_input(base, "x")
     codes = _codec.encode(xa, f, **{k: v for k, v in policy.items()})
     vals = _codec.decode(np.asarray(codes).reshape(-1), f, dtype=_value_dtype(f)).reshape(xa.shape)
     return _wrap(vals, f, policy, model)

@@ -247,7 +247,7 @@ def test_ptx_e2m1x4_rbits_layout_and_nvfp4_sr():
 def _ref_exponent(amax: float, fmt: BlockFormat, rule: str) -> int | None:
     """Independent scale exponent (Fractions / math), clamped to E8M0; None for NaN scale."""
     ef = fmt.element
-    emax = block.scales._elem_emax(ef)
+    emax = block.scales.elem_emax(ef)
     if amax == 0:
         return -127
     m, k = math.frexp(amax)  # amax = m * 2**k, m in [0.5, 1)
@@ -257,7 +257,7 @@ def _ref_exponent(amax: float, fmt: BlockFormat, rule: str) -> int | None:
     elif rule == "ceil":
         e = fl + (m != 0.5) - emax
     elif rule == "even":
-        mb = block.scales._elem_mbits(ef)
+        mb = block.scales.elem_mbits(ef)
         q = Fraction(amax) / Fraction(2) ** (fl - mb)  # amax in units of its (mb+1)-bit ulp
         r = math.floor(q + Fraction(1, 2))
         e = (fl + (r == 2 ** (mb + 1))) - emax
@@ -352,7 +352,7 @@ def test_rounding_table_matches_round_pack():
         near = np.concatenate([v, np.nextafter(v, np.float32(np.inf)), np.nextafter(v, np.float32(-np.inf)),
                                (v[1:] + v[:-1]) / 2]).astype(np.float32)
         allb = np.concatenate([bits, near.view(np.int32)])
-        tab = block.values._table(f)
+        tab = block.values.rounding_table(f)
         out = np.empty(allb.size, np.int32)
         K.encode_table_f32(allb, *tab, out)
         ref = np.asarray(numfmt.encode(allb.view(np.float32), f, saturation="finite", nan="zero"))

@@ -179,9 +179,9 @@ def test_scale_arithmetic_equals_rounding_table(scale):
     got_v = np.empty(pats.size, np.float32)
     KF.scale_code_value_f32(pats, sa, got_c, got_v)
     ref = np.empty(pats.size, np.int32)
-    K.encode_table_f32(pats, *block.values._table(sf), ref)
+    K.encode_table_f32(pats, *block.values.rounding_table(sf), ref)
     assert np.array_equal(got_c, ref)
-    vals = np.asarray(block.values._scale_values(sf), np.float32)[ref]
+    vals = np.asarray(block.values.scale_values(sf), np.float32)[ref]
     assert np.array_equal(got_v.view(np.int32), vals.view(np.int32))
 
 
@@ -226,9 +226,9 @@ def _table_decode(ba):
     f = ba.format
     ef, sf, bs = f.element, f.scale, f.block_size
     n = ba.codes.shape[-1]
-    tab = block.values._elem_table(ef, np.float32)
-    sv = np.asarray(block.values._scale_values(sf), np.float32)[ba.scales.astype(np.int64)]
-    if block.scales._is_e8m0(sf) and ba.tensor_scale is None:
+    tab = block.values.elem_table(ef, np.float32)
+    sv = np.asarray(block.values.scale_values(sf), np.float32)[ba.scales.astype(np.int64)]
+    if block.scales.is_e8m0(sf) and ba.tensor_scale is None:
         c = ba.scales.astype(np.int32)
         sv = np.where(c == 0, np.int32(0x00400000), c << 23).view(np.float32)
         sv = np.where(c == 255, F32(np.nan), sv).astype(np.float32)

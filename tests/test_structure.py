@@ -1,7 +1,8 @@
 """The import graph of numfmt, read from the source with ``ast`` (module-level and function-level imports).
 
 * no cycle among numfmt modules (a package importing its own submodules is not a cycle);
-* no underscore name imported across a module boundary (a package may re-export its children's);
+* no underscore name imported across a module boundary (a package may re-export its children's), nor
+  read as an attribute of another numfmt module (``codec._plan``);
 * numba is imported only under ``numfmt/_kernels``;
 * the data modules (formats, policies, presets, models, block formats) import nothing from the kernels;
 * an import inside a function is of an optional dependency or carries a comment saying why.
@@ -120,6 +121,36 @@ def test_no_private_names_across_modules(graph):
                 continue
             bad += [f"{m}: from {target} import {n}" for n in names
                     if n.startswith("_") and not n.startswith("__") and f"{target}.{n}" not in mods]
+    assert bad == []
+
+
+def _module_of(expr, aliases):
+    """The numfmt module an expression such as ``_codec`` or ``numfmt.codec`` names, else None."""
+    if isinstance(expr, ast.Name):
+        return aliases.get(expr.id)
+    if isinstance(expr, ast.Attribute):
+        base = _module_of(expr.value, aliases)
+        return f"{base}.{expr.attr}" if base is not None else None
+    return None
+
+
+def test_no_private_attributes_of_other_modules(graph):
+    mods, found = graph
+    bad = []
+    for m, imps in found.items():
+        aliases = {}
+        for node, target, _names, _ in imps:
+            if isinstance(node, ast.Import):
+                aliases.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                                for a in node.names if a.name.startswith("numfmt")})
+            else:
+                aliases.update({a.asname or a.name: f"{target}.{a.name}" for a in node.names
+                                if f"{target}.{a.name}" in mods})
+        for node in ast.walk(ast.parse(mods[m].read_text())):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = _module_of(node.value, aliases)
+                if owner is not None and owner in mods and owner != m:
+                    bad.append(f"{m}:{node.lineno}: {owner}.{node.attr}")
     assert bad == []
 
 
