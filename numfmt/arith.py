@@ -41,7 +41,7 @@ from ._kernels import params as P
 from .formats import FloatFormat, IntFormat
 from .policy import is_stochastic, random_spec
 
-__all__ = ["add", "sub", "mul", "div", "fma", "sqrt", "bench_rows"]
+__all__ = ["add", "sub", "mul", "div", "fma", "sqrt"]
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
@@ -352,45 +352,3 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     res = _codes_out(f, shape)
     bad = K.sqrt_loop(fa, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
     return _finish(res, bad, f, plan, shape, codes, "sqrt", out)
-
-
-def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
-    """Time 1-thread add, mul and fma of ``n`` float32 elements into E4M3 and bfloat16.
-
-    Each row gives the median seconds and the ratio of elements/s to an
-    ``np.copyto`` of ``n`` float32 values timed in the same process (the goal is
-    >= 0.3 for add and mul, >= 0.15 for fma). Values rows allocate their result (its
-    page faults included) or write into a reused ``out=``; ``codes=True`` rows return codes.
-    Not a test: timings depend on the machine.
-
-    Examples
-    --------
-    >>> from numfmt.arith import bench_rows
-    >>> sorted(bench_rows(1000, repeat=1)[0])
-    ['codes', 'fmt', 'op', 'out', 'ratio', 'seconds']
-    """
-    rng = np.random.default_rng(0)
-    x = (rng.standard_normal(n) * 8).astype(np.float32)
-    y = (rng.standard_normal(n) * 8).astype(np.float32)
-    z = (rng.standard_normal(n) * 8).astype(np.float32)
-    dst = np.empty_like(x)
-
-    from .bench import timeit
-
-    def med(fn):
-        return timeit(fn, repeat)[0]
-
-    base = med(lambda: np.copyto(dst, x))
-    rows = []
-    for fmt in ("e4m3", "bfloat16"):
-        vals = np.empty(n, _codec.decode_dtype(_format(fmt), None))
-        for op, fn in (
-            ("add", lambda c, o, f=fmt: add(x, y, f, codes=c, saturation="finite", out=o)),
-            ("mul", lambda c, o, f=fmt: mul(x, y, f, codes=c, saturation="finite", out=o)),
-            ("fma", lambda c, o, f=fmt: fma(x, y, z, f, codes=c, saturation="finite", out=o)),
-        ):
-            for c, o in ((False, None), (False, vals), (True, None)):
-                t = med(lambda fn=fn, c=c, o=o: fn(c, o))
-                rows.append({"op": op, "fmt": fmt, "codes": c, "out": o is not None, "seconds": t,
-                             "ratio": base / t})
-    return rows
