@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.params import kernel_params
 from .accum_models import (
     Chunked,
     Exact,
@@ -102,7 +103,7 @@ def _kp(fmt) -> tuple[int, ...]:
         from ._kernels.magnitude import magnitude_params
 
         return magnitude_params(fmt)
-    return fmt.kernel_params
+    return kernel_params(fmt)
 
 
 def _acc_format(model):

@@ -38,6 +38,7 @@ import numpy as np
 
 from . import codec as _codec
 from ._kernels import params as P
+from ._kernels.params import kernel_params
 from .formats import FloatFormat, IntFormat
 from .policy import is_stochastic, random_spec
 
@@ -154,7 +155,7 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
     lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
     bad = arith_f32.f32_arith(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes, lanes32,
-                              plan.params, f.kernel_params, plan.mode, plan.sat)
+                              plan.params, kernel_params(f), plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
     return _codec.deliver(out.reshape(shape), dest)

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import compat as _compat
 from . import interop as _interop
+from ._kernels.params import kernel_params
 from .formats import FloatFormat, IntFormat
 from .policy import parse_nan, parse_rounding, parse_saturation, random_spec
 from .presets import get_format
@@ -62,7 +63,7 @@ def make_plan(fmt, rounding, saturation, nan, compat) -> _Plan:
         return _compat.plan(f, rounding=rounding, saturation=saturation, nan=nan, compat=compat, Plan=_Plan)
     if f.bits == 64:  # pass-through, no kernel
         return _Plan(f, (), mode, sat, False, None, None)
-    params = f.kernel_params
+    params = kernel_params(f)
     nan_raise = False
     if f.code_of_nan is None:
         from ._kernels.params import with_overrides
@@ -363,7 +364,7 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     if f.bits == 64:
         res[...] = ca.astype(np.uint64).view(np.float64)
     else:
-        fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), f.kernel_params, _fast_decode_args(f)
+        fc, fo, params, fast = ca.reshape(-1), res.reshape(-1), kernel_params(f), _fast_decode_args(f)
         _chunks(fc.size, nthreads)(lambda lo, hi: K.decode_any(fc[lo:hi], fo[lo:hi], params, fast))
     return deliver(res, out)
 
@@ -422,7 +423,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     direct = out is not None and out.flags.c_contiguous
     res = out if direct else np.empty(xa.shape, dt)
     flat_x, flat_r = xa.reshape(-1), res.reshape(-1)
-    params, fast = f.kernel_params, _fast_decode_args(f)
+    params, fast = kernel_params(f), _fast_decode_args(f)
 
     def work(lo, hi):  # encode and decode chunk by chunk: the codes never leave the cache
         buf = np.empty(min(_CHUNK, hi - lo), f.code_dtype)

@@ -53,6 +53,7 @@ import numpy as np
 
 from . import arith as _arith
 from . import codec as _codec
+from ._kernels.params import kernel_params
 from .policy import is_stochastic, random_spec
 from .presets import get_format
 
@@ -229,7 +230,7 @@ def _reduce(x, op, keep, fmt, policy):
 
 def _decode_params(f, plan):
     """Params that decode the kernels' codes: binary64 rounds magnitude codes (its plan's params)."""
-    return plan.params if f.bits == 64 else f.kernel_params
+    return plan.params if f.bits == 64 else kernel_params(f)
 
 
 def _value_dtype(f):

@@ -76,7 +76,7 @@ _ML_VIEW["int4_symmetric"] = ("ml_dtypes", "int4")
 
 def _spec(f) -> tuple:
     return (type(f),) + tuple(
-        getattr(f, fl.name) for fl in dataclasses.fields(f) if fl.name not in ("name", "_cache")
+        getattr(f, fl.name) for fl in dataclasses.fields(f) if fl.name != "name"
     )
 
 

@@ -8,27 +8,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import params as P
+# rounding modes and saturations as the kernels receive them
+NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
+STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C = 6, 7, 8
+SAT_NONE, SAT_FINITE, SAT_PROPAGATE = 0, 1, 2
 
 __all__ = ["ROUNDINGS", "SATURATIONS", "NAN_POLICIES", "parse_rounding", "parse_saturation", "parse_nan",
            "is_stochastic", "random_spec"]
 
 ROUNDINGS = {
-    "nearest_even": P.NEAREST_EVEN,
-    "nearest_away": P.NEAREST_AWAY,
-    "toward_zero": P.TOWARD_ZERO,
-    "toward_positive": P.TOWARD_POSITIVE,
-    "toward_negative": P.TOWARD_NEGATIVE,
-    "to_odd": P.TO_ODD,
-    "stochastic": P.STOCHASTIC_A,
-    "stochastic_b": P.STOCHASTIC_B,
-    "stochastic_c": P.STOCHASTIC_C,
+    "nearest_even": NEAREST_EVEN,
+    "nearest_away": NEAREST_AWAY,
+    "toward_zero": TOWARD_ZERO,
+    "toward_positive": TOWARD_POSITIVE,
+    "toward_negative": TOWARD_NEGATIVE,
+    "to_odd": TO_ODD,
+    "stochastic": STOCHASTIC_A,
+    "stochastic_b": STOCHASTIC_B,
+    "stochastic_c": STOCHASTIC_C,
 }
 ROUNDING_ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
     "rtn": "toward_negative", "rto": "to_odd", "sr": "stochastic", "stochastic_a": "stochastic",
 }
-SATURATIONS = {"none": P.SAT_NONE, "finite": P.SAT_FINITE, "propagate": P.SAT_PROPAGATE}
+SATURATIONS = {"none": SAT_NONE, "finite": SAT_FINITE, "propagate": SAT_PROPAGATE}
 NAN_POLICIES = ("raise", "zero", "max")
 
 
@@ -68,7 +71,7 @@ def parse_nan(nan: str) -> str:
 
 def is_stochastic(mode: int) -> bool:
     """Whether a kernel rounding id consumes random bits."""
-    return mode >= P.STOCHASTIC_A
+    return mode >= STOCHASTIC_A
 
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)

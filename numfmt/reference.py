@@ -59,6 +59,7 @@ Fraction(448, 1)
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from fractions import Fraction
@@ -198,14 +199,8 @@ class _Layout:
         return self.mag_value(self.max_mag)
 
 
+@functools.cache
 def _layout(f) -> _Layout:
-    # FloatFormat is frozen; memoise on the object's private cache dict when present
-    cache = getattr(f, "_cache", None)
-    if isinstance(cache, dict):
-        lay = cache.get("_reference_layout")
-        if lay is None:
-            lay = cache["_reference_layout"] = _Layout(f)
-        return lay
     return _Layout(f)
 
 

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -176,7 +177,8 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
     return ok
 
 
-def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> list[int]:
+@functools.cache
+def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> tuple[int, ...]:
     """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
     from .compare._classify import INF, NAN, code_info
 
@@ -193,7 +195,7 @@ def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> list[int]:
     elif not allow_subnormal and f.has_zero:
         mag = c & f._all_ones
         keep &= ~(((mag >> f.mantissa_bits) == 0) & (mag != 0))
-    return c[keep].tolist()
+    return tuple(c[keep].tolist())
 
 
 def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_subnormal: bool = True):
@@ -212,11 +214,7 @@ def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_sub
     f = get_format(fmt)
     ok = _allowed(f, allow_nan, allow_infinity, allow_subnormal)
     if f.bits <= 16:
-        key = ("testing.codes", allow_nan, allow_infinity, allow_subnormal)
-        lst = f._cache.get(key)
-        if lst is None:
-            lst = _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal)
-            f._cache[key] = lst
+        lst = _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal)
         if not lst:
             raise ValueError(f"format {f.name} has no codes with these options")
         return st.sampled_from(lst)
@@ -419,24 +417,25 @@ def _block_parts(block_fmt, element, block_size):
     return get_format(element), int(block_size)
 
 
+@functools.cache
+def _block_tables(ef, lo, hi):
+    """(magnitude codes of the top binade, values, ties) of an element format, computed once per format."""
+    top = _mag_value(ef, hi)
+    etop = top.numerator.bit_length() - top.denominator.bit_length()
+    if top < Fraction(2) ** etop:
+        etop -= 1
+    # magnitude codes of the top binade: the block maximum sits there, so the OCP scale is 2**X
+    top_codes = [c for c in range(max(lo, hi - 64), hi + 1) if _mag_value(ef, c) >= Fraction(2) ** etop]
+    vals = [_mag_value(ef, c) for c in range(lo, hi + 1)]
+    ties = [v + _ulp_at(ef, v) / 2 for v in vals]
+    return top_codes, np.array([float(v) for v in vals]), np.array([float(t) for t in ties])
+
+
 @st.composite
 def _block_rows(draw, ef, k, nblocks, dt, exps, allow_nan, allow_infinity):
     nb = draw(nblocks) if isinstance(nblocks, st.SearchStrategy) else int(nblocks)
     lo, hi = _mags(ef)
-    key = ("testing.block_tables",)
-    tabs = ef._cache.get(key)
-    if tabs is None:
-        top = _mag_value(ef, hi)
-        etop = top.numerator.bit_length() - top.denominator.bit_length()
-        if top < Fraction(2) ** etop:
-            etop -= 1
-        # magnitude codes of the top binade: the block maximum sits there, so the OCP scale is 2**X
-        top_codes = [c for c in range(max(lo, hi - 64), hi + 1) if _mag_value(ef, c) >= Fraction(2) ** etop]
-        vals = [_mag_value(ef, c) for c in range(lo, hi + 1)]
-        ties = [v + _ulp_at(ef, v) / 2 for v in vals]
-        tabs = (top_codes, np.array([float(v) for v in vals]), np.array([float(t) for t in ties]))
-        ef._cache[key] = tabs
-    top_codes, vals, ties = tabs
+    top_codes, vals, ties = _block_tables(ef, lo, hi)
     out = np.zeros((nb, k), dt)
     for b in range(nb):
         X = draw(st.integers(*exps))

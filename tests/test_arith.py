@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import numfmt
 import numfmt.reference as ref
+from numfmt._kernels.params import kernel_params
 
 DET_MODES = ["nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd"]
 SR_MODES = ["stochastic", "stochastic_b", "stochastic_c"]
@@ -216,7 +217,7 @@ def _custom_formats(seed, count):
         try:
             f = numfmt.FloatFormat(**kw)
             f.exact_value(0)
-            f.kernel_params  # noqa: B018
+            kernel_params(f)
         except ValueError:
             continue
         if not (f.exact_in(np.float64) and math.isfinite(f.max) and f.smallest_subnormal > 0):

@@ -3,6 +3,8 @@ float64 path."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..formats import FloatFormat
@@ -55,34 +57,30 @@ def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
     return np.ascontiguousarray(res)
 
 
+@functools.cache
 def _elem_arith(ef):
     """(arguments of the decode loops' arithmetic element value, the smallest
     magnitude code whose arithmetic value is not the table's (those codes take
     the table; 0: always the table), the float32 table); see
-    ``_kernels/block_fast.py:_elem_value``. Cached."""
-    key = "block_elem_arith"
-    t = ef._cache.get(key)
-    if t is None:
-        table = elem_table(ef, np.float32)
-        spec = 0
-        args = (0, 0, 0, 0, 0, 0, 0.0)
-        if (isinstance(ef, FloatFormat) and 2 <= ef.bits <= 16 and 1 <= ef.mantissa_bits <= 22
-                and -126 <= 1 - ef.bias and (1 << ef.exponent_bits) - 1 - ef.bias <= 127):
-            bits, m = ef.bits, ef.mantissa_bits
-            args = (1 << (bits - 1), 32 - bits, (1 << (bits - 1)) - 1, 23 - m, 1 << m, (127 - ef.bias) << 23,
-                    2.0 ** (1 - ef.bias))
-            c = np.arange(1 << bits, dtype=np.int64)
-            mag = c & args[2]
-            sub = mag < args[4]
-            p = ((mag << args[3]) + args[5] + np.where(sub, 1 << 23, 0)).astype(np.uint32).view(np.float32)
-            v = (p - np.where(sub, np.float32(args[6]), np.float32(0))).astype(np.float32)
-            v = (v.view(np.uint32) | ((c & args[0]) << args[1]).astype(np.uint32)).view(np.int32)
-            bad = v != table.view(np.int32)
-            spec = int(mag[bad].min()) if bad.any() else 1 << bits
-        ea = (*(np.int32(a) for a in args[:6]), np.float32(args[6]))
-        t = (ea, np.int32(spec), table)
-        ef._cache[key] = t
-    return t
+    ``_kernels/block_fast.py:_elem_value``. Cached per format."""
+    table = elem_table(ef, np.float32)
+    spec = 0
+    args = (0, 0, 0, 0, 0, 0, 0.0)
+    if (isinstance(ef, FloatFormat) and 2 <= ef.bits <= 16 and 1 <= ef.mantissa_bits <= 22
+            and -126 <= 1 - ef.bias and (1 << ef.exponent_bits) - 1 - ef.bias <= 127):
+        bits, m = ef.bits, ef.mantissa_bits
+        args = (1 << (bits - 1), 32 - bits, (1 << (bits - 1)) - 1, 23 - m, 1 << m, (127 - ef.bias) << 23,
+                2.0 ** (1 - ef.bias))
+        c = np.arange(1 << bits, dtype=np.int64)
+        mag = c & args[2]
+        sub = mag < args[4]
+        p = ((mag << args[3]) + args[5] + np.where(sub, 1 << 23, 0)).astype(np.uint32).view(np.float32)
+        v = (p - np.where(sub, np.float32(args[6]), np.float32(0))).astype(np.float32)
+        v = (v.view(np.uint32) | ((c & args[0]) << args[1]).astype(np.uint32)).view(np.int32)
+        bad = v != table.view(np.int32)
+        spec = int(mag[bad].min()) if bad.any() else 1 << bits
+    ea = (*(np.int32(a) for a in args[:6]), np.float32(args[6]))
+    return ea, np.int32(spec), table
 
 
 def _decode2(c2, s2, ef, sf, bs, ts, res):

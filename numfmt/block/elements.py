@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels.params import kernel_params
 from ..formats import FloatFormat
 from ..policy import random_spec
 
@@ -30,7 +31,7 @@ def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=Non
     from .._kernels import block as K
     from .._kernels import params as PP
 
-    p = ef.kernel_params
+    p = kernel_params(ef)
     if nan_code is not None:
         p = PP.with_overrides(p, NAN=nan_code, NNAN=nan_code)
     out = np.empty(v2.shape, ef.code_dtype)
@@ -48,7 +49,7 @@ def elem_rne_args(ef):
 
     if not isinstance(ef, FloatFormat):
         return None
-    p = ef.kernel_params
+    p = kernel_params(ef)
     # x * 2**-e below 2**-126 must round to zero: half the smallest subnormal >= 2**-125
     if not (F.eligible(p, magic=True) and p[PP.EMIN] - p[PP.M] - 1 >= -126):
         return None

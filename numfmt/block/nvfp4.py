@@ -3,8 +3,11 @@ fused float32 kernel."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .._kernels.params import kernel_params
 from ..formats import FloatFormat
 from .elements import SAT, elem_rne_args, encode_elems, torchao_floatx_codes
 from .inputs import blocked, to_f32
@@ -148,7 +151,7 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax):
     from .._kernels import block_fast as KF
 
     ef, sf, bs = f.element, f.scale, f.block_size
-    if not K.table_eligible(sf.kernel_params) or not isinstance(ef, FloatFormat):
+    if not K.table_eligible(kernel_params(sf)) or not isinstance(ef, FloatFormat):
         return None
     args = elem_rne_args(ef)
     if args is None:
@@ -192,21 +195,19 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax):
     return codes.reshape(rows, n), scales.reshape(rows, nb), ts
 
 
+@functools.cache
 def _scale_arith_args(sf):
     """Constants of the fused NVFP4 loop's arithmetic scale code and value
     (``_kernels/block_fast.py:_scale_code_value``), or None when the scale format
     does not allow them (the loop then uses the rounding table). Checked here
     against the rounding table (every binade, with and without sticky bits) and
-    the scale values of every finite code. Cached."""
-    key = "block_scale_arith"
-    if key in sf._cache:
-        return sf._cache[key]
+    the scale values of every finite code. Cached per format."""
     from .._kernels import block_fast as KF
     from .._kernels import fast as F
     from .._kernels import params as PP
 
     sa = None
-    p = sf.kernel_params
+    p = kernel_params(sf)
     if isinstance(sf, FloatFormat) and sf.bits <= 16 and F.eligible(PP.with_overrides(p, SIGNED=1), magic=True):
         c = F.constants(p, np.int64(SAT["finite"]))
         m, bias = sf.mantissa_bits, sf.bias
@@ -231,5 +232,4 @@ def _scale_arith_args(sf):
             if not (np.array_equal(got_c, ref) and (ref <= c[3]).all()
                     and np.array_equal(got_v.view(np.int32), vals[ref].view(np.int32))):
                 sa = None
-    sf._cache[key] = sa
     return sa

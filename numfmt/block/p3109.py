@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels.params import kernel_params
 from .elements import SAT
 from .inputs import blocked
 
@@ -46,7 +47,7 @@ def encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
     sexp = (e.astype(np.int64) - 53 + tz)
     out = np.empty((rows, n), ef.code_dtype)
     if x2.size:
-        p = ef.kernel_params
+        p = kernel_params(ef)
         if ef.code_of_nan is None:
             from .._kernels import params as PP
 
