@@ -8,9 +8,11 @@ returns, bit for bit. Models and presets live in :mod:`numfmt.accum_models`.
 
 from __future__ import annotations
 
+import glob
+import os
+
 import numpy as np
 
-from ._kernels.params import kernel_params
 from .accum_models import (
     Chunked,
     Exact,
@@ -23,6 +25,7 @@ from .accum_models import (
     rounding_mode_arg,
 )
 from .codec import quantize
+from .plan import funnel_params
 
 __all__ = ["dot", "matmul"]
 
@@ -89,23 +92,6 @@ def _split(x: np.ndarray, fmt, ftz: bool = False):
     return m, E, cls
 
 
-def _kp(fmt) -> tuple[int, ...]:
-    """Kernel params; binary64 as magnitude params.
-
-    binary64 has no ``kernel_params`` (a codec pass-through: its sign bit, mask and
-    negative special codes are >= 2**63, outside the kernels' int64 slots). The
-    accumulation kernels round binary64 results as the arithmetic does
-    (:mod:`numfmt._kernels.arith64`): the funnel rounds the magnitude with
-    :func:`~numfmt._kernels.magnitude.magnitude_params` and the sign is put back on the
-    value, so overflow to -inf and -0 follow the rounding mode like any other format.
-    """
-    if fmt.bits == 64:
-        from ._kernels.magnitude import magnitude_params
-
-        return magnitude_params(fmt)
-    return kernel_params(fmt)
-
-
 def _acc_format(model):
     if isinstance(model, (Exact, FusedBlock)):
         return float_format_arg(model.out_format, "out_format")
@@ -138,7 +124,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
     """
-    from ._kernels import accumulate as K_
+    from ._kernels import accumulate as K_  # lazy: numba loads on the first kernel call
 
     T = ia.size
     K = X.shape[1]
@@ -183,10 +169,10 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         mode_p = rounding_mode_arg(model.product_rounding, "product_rounding")
         mode_a = rounding_mode_arg(model.rounding, "rounding")
         if isinstance(model, Sequential):
-            K_.sequential_dots(*args, model.product_format is None, _kp(pf), mode_p,
-                               _kp(acc), mode_a)
+            K_.sequential_dots(*args, model.product_format is None, funnel_params(pf), mode_p,
+                               funnel_params(acc), mode_a)
         else:
-            K_.pairwise_dots(*args, _kp(pf), mode_p, _kp(acc), mode_a)
+            K_.pairwise_dots(*args, funnel_params(pf), mode_p, funnel_params(acc), mode_a)
         return out
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
@@ -196,7 +182,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
-                      _kp(outf), rounding_mode_arg(model.rounding, "rounding"))
+                      funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
         return out
     # FusedBlock
     try:
@@ -207,8 +193,8 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
                   model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,
-                  model.addend == "late", _kp(rf), rounding_mode_arg(model.rounding, "rounding"),
-                  _kp(outf), rounding_mode_arg(model.late_rounding, "late_rounding"),
+                  model.addend == "late", funnel_params(rf), rounding_mode_arg(model.rounding, "rounding"),
+                  funnel_params(outf), rounding_mode_arg(model.late_rounding, "late_rounding"),
                   model.overflow == "inf")
     return out
 
@@ -334,8 +320,6 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
 
 def _recordings_dir() -> str | None:
     """The full recorded data (../shared beside the repository) or the subset shipped in tests/data."""
-    import os
-
     here = os.path.dirname(os.path.abspath(__file__))
     for d in (os.path.join(here, "..", "..", "shared", "data", "tensor-cores"),
               os.path.join(here, "..", "tests", "data", "tensor-cores")):
@@ -350,11 +334,6 @@ def match_table() -> str:
     The docs build calls this (``<!-- numfmt:call numfmt.accumulate:match_table -->``), so the
     published match rates are computed, never typed. H100/H200 FP8 recordings use c = 0 (ERRATA 4).
     """
-    import glob
-    import os
-
-    from .accum_models import accumulation_model
-
     d = _recordings_dir()
     if d is None:
         return "*(no recorded data found)*"

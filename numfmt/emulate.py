@@ -46,15 +46,17 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 
 import numpy as np
 
 from . import arith as _arith
-from . import codec as _codec
-from ._kernels.params import kernel_params
-from .policy import is_stochastic, random_spec
+from .accum_models import MODEL_TYPES
+from .accumulate import as_model, matmul
+from .block.formats import is_block_format
+from .codec import decode, encode
+from .plan import funnel_params, make_plan
+from .policy import is_stochastic
 from .presets import get_format
 
 __all__ = ["EmulatedArray", "HardwareModel", "SequentialModel", "emulate"]
@@ -108,7 +110,7 @@ class SequentialModel:
 
     def matmul(self, a, b, *, fmt, policy):
         """Sequential dot products of the rows of ``a`` and the columns of ``b``."""
-        from ._kernels import arith as K
+        from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
         f, plan, rk, key, nb = _kernel_policy(fmt, policy)
         a = np.ascontiguousarray(a, dtype=np.float64)
@@ -143,8 +145,6 @@ class HardwareModel:
     """
 
     def __init__(self, model):
-        from .accumulate import as_model
-
         self.model = as_model(model)
 
     def __repr__(self) -> str:
@@ -158,8 +158,6 @@ class HardwareModel:
 
     def matmul(self, a, b, *, fmt, policy):
         """``a @ b`` under the hardware model, rounded into ``fmt``."""
-        from .accumulate import matmul
-
         f = get_format(fmt)
         try:
             d = matmul(np.asarray(a, np.float64), np.asarray(b, np.float64), model=self.model)
@@ -175,8 +173,6 @@ def _as_emulate_model(model):
         return _MODELS[model]
     if callable(getattr(model, "matmul", None)):
         return model
-    from .accum_models import MODEL_TYPES
-
     if isinstance(model, MODEL_TYPES) or isinstance(model, (str, tuple)):
         try:
             return HardwareModel(model)
@@ -187,35 +183,24 @@ def _as_emulate_model(model):
 
 
 def _kernel_policy(fmt, policy):
-    f = get_format(fmt)
-    plan = _codec.make_plan(f, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
-                        policy.get("nan", "raise"), None)
-    if f.bits == 64:  # the codec passes binary64 through; the kernels round magnitude codes into it
-        from ._kernels.magnitude import magnitude_params
-
-        plan = dataclasses.replace(plan, params=magnitude_params(f))
-    rk, _, key, nb = random_spec(policy.get("random"), policy.get("rbits"), plan.mode, ())
+    plan = make_plan(fmt, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
+                     policy.get("nan", "raise"))
+    rk, _, key, nb = plan.random_setup(policy.get("random"), policy.get("rbits"), (), exact=True)
     if rk == 1:
         raise ValueError("an explicit array of random bits cannot drive a sequence of operations; "
                          "pass a seed or a numpy Generator")
-    prec = _arith.target_precision(f)
-    if is_stochastic(plan.mode) and prec + nb > 57:  # the kernels' exact intermediates keep >= 60 bits
-        raise ValueError(
-            f"stochastic rounding into {f.name} (precision {prec}) with rbits={nb} needs "
-            f"precision + rbits <= 57; pass a smaller rbits"
-        )
-    return f, plan, rk, key, nb
+    return plan.fmt, plan, rk, key, nb
 
 
 def _codes_to_values(codes, f, plan, bad, what):
     if bad and plan.nan_raise:
         raise ValueError(f"{bad} result(s) of {what} are NaN and format {f.name} has no NaN; "
                          f"pass nan='zero' or nan='max' to choose a code")
-    return _codec.decode(codes.reshape(-1), f).reshape(codes.shape)
+    return decode(codes.reshape(-1), f).reshape(codes.shape)
 
 
 def _reduce(x, op, keep, fmt, policy):
-    from ._kernels import arith as K
+    from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, rk, key, nb = _kernel_policy(fmt, policy)
     x = np.ascontiguousarray(x, dtype=np.float64)
@@ -229,8 +214,8 @@ def _reduce(x, op, keep, fmt, policy):
 
 
 def _decode_params(f, plan):
-    """Params that decode the kernels' codes: binary64 rounds magnitude codes (its plan's params)."""
-    return plan.params if f.bits == 64 else kernel_params(f)
+    """Params that decode the kernels' codes (binary64: its magnitude codes)."""
+    return funnel_params(f)
 
 
 def _value_dtype(f):
@@ -275,9 +260,9 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     [29, 37]
     """
     f = get_format(fmt)
-    if _codec.is_block(f):
+    if is_block_format(f):
         raise ValueError(f"fmt={fmt!r} is a block format; emulate needs an element format")
-    plan = _codec.make_plan(f, rounding, saturation, nan, None)
+    plan = make_plan(f, rounding, saturation, nan)
     if is_stochastic(plan.mode):
         if isinstance(random, bool) or not isinstance(random, (numbers.Integral, np.random.Generator)):
             raise ValueError("a stochastic emulated array needs random= (an int seed or a numpy Generator)")
@@ -292,8 +277,8 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     policy = {"rounding": rounding, "saturation": saturation, "nan": nan, "random": random, "rbits": rbits}
     base = x.view(np.ndarray) if isinstance(x, EmulatedArray) else x
     xa = _arith.as_float_input(base, "x")
-    codes = _codec.encode(xa, f, **{k: v for k, v in policy.items()})
-    vals = _codec.decode(np.asarray(codes).reshape(-1), f, dtype=_value_dtype(f)).reshape(xa.shape)
+    codes = encode(xa, f, **{k: v for k, v in policy.items()})
+    vals = decode(np.asarray(codes).reshape(-1), f, dtype=_value_dtype(f)).reshape(xa.shape)
     return _wrap(vals, f, policy, model)
 
 
@@ -357,7 +342,7 @@ class EmulatedArray(np.ndarray):
         """Codes of the values in ``fmt``."""
         f = self._nf_fmt
         v = self.view(np.ndarray)
-        c = _codec.encode(v.reshape(-1), f, nan="zero" if f.code_of_nan is None else "raise")
+        c = encode(v.reshape(-1), f, nan="zero" if f.code_of_nan is None else "raise")
         return np.asarray(c).reshape(v.shape)
 
     def to(self, fmt, **policy) -> EmulatedArray:
@@ -567,8 +552,8 @@ def _strip(kwargs):
 def _cast(values, f, policy):
     """Round exact values into ``f`` once (encode then decode)."""
     v = np.asarray(values, dtype=np.float64)
-    codes = _codec.encode(v.reshape(-1), f, **policy)
-    return _codec.decode(np.asarray(codes), f, dtype=_value_dtype(f)).reshape(v.shape)
+    codes = encode(v.reshape(-1), f, **policy)
+    return decode(np.asarray(codes), f, dtype=_value_dtype(f)).reshape(v.shape)
 
 
 def _matmul(a, b, f, policy, model):

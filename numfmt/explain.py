@@ -17,13 +17,16 @@ policy, so ``explain`` doubles as a slow reference implementation.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
 
 from ._kernels import params as P
+from .block.formats import is_block_format
 from .formats import FloatFormat, IntFormat
+from .plan import make_plan, random_spec
+from .policy import ROUNDINGS, SATURATIONS, parse_rounding
 from .tables import fields, hex_code, value_str
 
 __all__ = ["explain", "Explanation", "Neighbour"]
@@ -256,11 +259,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
       overflow     no: |1.0| <= max 448.0
       result       0x38 (0|0111|000) = 1.0
     """
-    from . import block
-    from .codec import make_plan
-    from .policy import random_spec
-
-    if block.is_block_format(fmt):
+    if is_block_format(fmt):
         raise ValueError(f"explain takes an element format, got block format {fmt!r}; "
                          "explain the element or scale format instead")
     xv, x_dtype, xarr = _input(x)
@@ -269,8 +268,6 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
     f = plan.fmt
     p = plan.params
     mode, sat = plan.mode, plan.sat
-    from .policy import ROUNDINGS, SATURATIONS, parse_rounding
-
     rname = parse_rounding(rounding)[0]
     policy = {"rounding": rname, "saturation": saturation, "nan": nan}
     if compat is not None:  # a profile may fix the rounding and saturation it really uses
@@ -451,8 +448,6 @@ def _finish(e: Explanation, plan, xarr) -> Explanation:
     c = int(codes[0])
     if c == e.code:
         return e
-    from dataclasses import replace
-
     old, new = hex_code(e.code, plan.fmt), hex_code(c, plan.fmt)
     note = f"compat={e.policy.get('compat')} post-processing changes {old} to {new}"
     return replace(e, code=c, value=_value(c, plan.fmt), notes=(*e.notes, note))

@@ -34,6 +34,10 @@ import sys
 
 import numpy as np
 
+from .engine import decode_into
+from .formats import IntFormat
+from .plan import random_spec, value_dtype
+from .policy import is_stochastic, parse_rounding
 from .presets import get_format
 
 __all__ = ["as_numpy", "as_codes", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
@@ -158,9 +162,10 @@ def as_numpy(x, name: str = "x"):
         arr, fmt = _torch_numpy(x, name)
         if fmt is None:
             return arr
-        from .codec import decode
-
-        return np.asarray(decode(arr, fmt))
+        f = get_format(fmt)
+        vals = np.empty(arr.shape, value_dtype(f))
+        decode_into(np.ascontiguousarray(arr).reshape(-1), vals.reshape(-1), f)
+        return vals
     if _is_dask(x):
         raise TypeError(f"{name} is a dask array: use numfmt.daskarray.encode/decode/quantize for lazy results, "
                         f"or pass {name}.compute()")
@@ -195,9 +200,29 @@ def as_codes(codes, name: str = "codes"):
     return codes
 
 
-def _codes_for(codes, f, name="codes") -> np.ndarray:
-    from .codec import check_codes
+def check_codes(codes, f, name="codes") -> np.ndarray:
+    """``codes`` as a C-ordered integer array of valid codes of format ``f`` (their bits for low-precision floats)."""
+    codes = as_codes(codes, name)  # torch/ml_dtypes low-precision floats: their bits
+    if isinstance(codes, (str, bytes)):
+        raise TypeError(f"{name} must be an integer array, got {type(codes).__name__}")
+    arr = np.asarray(codes)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}")
+    top = (1 << f.bits) - 1
+    if arr.size and not (arr.dtype.kind == "u" and np.iinfo(arr.dtype).max <= top):  # else every value fits
+        lo = 0 if arr.dtype.kind == "u" else int(arr.min())  # (one pass for unsigned codes)
+        hi = int(arr.max())
+        if lo < 0 or hi > top:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} contains {bad:#x}, outside 0..{top:#x} of {f.name}")
+    if arr.size and isinstance(f, IntFormat) and f.symmetric:
+        bad_code = 1 << (f.bits - 1)
+        if (arr == bad_code).any():
+            raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
+    return np.asarray(arr, order="C")
 
+
+def _codes_for(codes, f, name="codes") -> np.ndarray:
     arr = check_codes(as_codes(codes, name), f, name)
     if arr.dtype != f.code_dtype:
         arr = arr.astype(f.code_dtype)
@@ -361,7 +386,6 @@ def seed_spec(random, rbits, rounding):
 
     Arrays of bits are the caller's business (returned as ``"array"``).
     """
-    from .policy import is_stochastic, parse_rounding, random_spec
 
     _, mode = parse_rounding(rounding)
     if not is_stochastic(mode) or random is None or isinstance(random, (int, np.integer, np.random.Generator)):

@@ -64,6 +64,8 @@ import math
 import numbers
 from fractions import Fraction
 
+from .presets import get_format
+
 __all__ = ["ROUNDINGS", "SATURATIONS", "decode", "encode", "quantize", "special_codes", "max_value"]
 
 ROUNDINGS = (
@@ -79,8 +81,6 @@ _ALIASES = {
 
 def _fmt(fmt):
     if isinstance(fmt, str):
-        from .presets import get_format
-
         return get_format(fmt)
     return fmt
 

@@ -43,8 +43,12 @@ try:
 except ImportError as exc:  # pragma: no cover
     raise ImportError("numfmt.testing needs hypothesis: pip install 'numfmt[test]' (or hypothesis)") from exc
 
+from . import block
+from .compare import compare
+from .compare._classify import INF, NAN, code_info
 from .formats import FloatFormat, IntFormat
-from .presets import get_format, list_formats
+from .presets import get_format, list_formats, p3109_format
+from .tables import code_class
 
 __all__ = ["formats", "codes", "values", "inputs", "input_arrays", "blocks", "assert_codes_equal"]
 
@@ -78,7 +82,6 @@ def _custom_float(draw, max_bits: int):
     m = draw(st.integers(1 if style == "ieee" else 0, min(10, room - e)))
     if style == "p3109":
         k, p = e + m + int(signed), m + 1
-        from .presets import p3109_format
 
         try:
             return p3109_format(k, p, signed=signed, extended=draw(st.booleans()))
@@ -154,8 +157,6 @@ def formats(*, presets: bool = True, custom: bool = True, kinds=("float", "int")
 # ---------------------------------------------------------------------- codes and values
 
 def _classify(f, c: int) -> str:
-    from .tables import code_class
-
     return code_class(c, f)
 
 
@@ -180,7 +181,6 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
 @functools.cache
 def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> tuple[int, ...]:
     """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
-    from .compare._classify import INF, NAN, code_info
 
     c = np.arange(1 << f.bits, dtype=np.int64)
     kind, _, _ = code_info(c, f)
@@ -402,8 +402,6 @@ def _block_parts(block_fmt, element, block_size):
     if block_fmt is not None:
         bf = block_fmt
         if isinstance(bf, str):
-            from . import block
-
             getter = getattr(block, "get_block_format", None) or getattr(block, "get_format", None)
             if getter is None:
                 raise ValueError(f"unknown block format {bf!r}")
@@ -511,7 +509,6 @@ def assert_codes_equal(actual, expected, fmt=None, *, x=None, max_examples: int 
     compare float8_e4m3fn: 1 compared, 0 equal, 1 different
     ...
     """
-    from .compare import compare
 
     r = compare(expected, actual, fmt, x=x, max_examples=max_examples)
     if not r.ok:

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numfmt
-from numfmt import arith, codec
+from numfmt import arith
+from numfmt import plan as planning
 from numfmt._kernels import arith_f32
 from numfmt._kernels.params import kernel_params
 
@@ -104,7 +105,7 @@ def test_fast_paths_equal_integer_kernels(fmt):
     cols = operands(f, rng, 4000)
     nans = ["raise"] if f.code_of_nan is not None else ["zero", "max"]
     for mode in MODES:
-        plan = codec.make_plan(f, mode, "none", nans[0], None)
+        plan = planning.make_plan(f, mode, "none", nans[0], None)
         assert arith._f32_eligible(f, plan, cols)
         for sat in SATS:
             for nan in nans:

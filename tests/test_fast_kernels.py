@@ -47,7 +47,7 @@ def test_fast_equals_funnel(name):
     rng = np.random.default_rng(1)
     dummy = np.zeros(1, np.uint32)
     for sat in SATS:
-        plan = numfmt.codec.make_plan(f, "nearest_even", sat, "max", None)
+        plan = numfmt.plan.make_plan(f, "nearest_even", sat, "max", None)
         for mode in MODES:
             # N = 1, 8 take the short stochastic loop for every format here, 16 for most (W = 16),
             # 23 and 32 the long one (W = 32)
@@ -79,7 +79,7 @@ def test_int_loop_equals_funnel(name):
     x = np.concatenate([bits, grid, -grid, np.nextafter(grid, np.float32(np.inf)), special])
     for nan in ("zero", "max"):
         for sat in SATS:
-            plan = numfmt.codec.make_plan(f, "nearest_even", sat, nan, None)
+            plan = numfmt.plan.make_plan(f, "nearest_even", sat, nan, None)
             for mode in range(6):
                 dummy = np.zeros(1, np.uint32)
                 got = np.empty(x.size, f.code_dtype)

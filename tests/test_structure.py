@@ -16,7 +16,7 @@ import pathlib
 import pytest
 
 PKG = pathlib.Path(__file__).resolve().parent.parent / "numfmt"
-OPTIONAL = {"torch", "dask", "safetensors", "matplotlib", "ml_dtypes", "torchao", "IPython"}
+OPTIONAL = {"torch", "dask", "safetensors", "matplotlib", "ml_dtypes", "torchao", "mmasim", "IPython"}
 DATA_MODULES = ("numfmt.formats", "numfmt.policy", "numfmt.presets", "numfmt.accum_models",
                 "numfmt.block.formats")
 

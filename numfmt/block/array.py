@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..packing import pack
 from .formats import get_block_format
 
 
@@ -98,7 +99,6 @@ class BlockArray:
         >>> numfmt.encode([1.0, 6.0], "mxfp4").pack().tolist()   # 0x2 low, 0x7 high
         [114]
         """
-        from ..packing import pack
 
         return pack(self.codes.reshape(-1), self.format.element.bits, order=order)
 

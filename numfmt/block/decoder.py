@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 
+from ..codec import decode as _dec
 from ..formats import FloatFormat
 from .array import BlockArray
 from .scales import is_e8m0
@@ -84,7 +85,7 @@ def _elem_arith(ef):
 
 
 def _decode2(c2, s2, ef, sf, bs, ts, res):
-    from .._kernels import block_fast as KF
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     n = c2.shape[1]
     nb = s2.shape[1]
@@ -99,7 +100,6 @@ def _decode2(c2, s2, ef, sf, bs, ts, res):
                              np.float32(1.0) if ts is None else np.float32(ts), *_elem_arith(ef), of)
         return
     # exact float64 (and wide scale formats)
-    from ..codec import decode as _dec
 
     sv = all_values(sf) if sf.bits <= 16 else None
     svals64 = sv[s2.astype(np.int64)] if sv is not None else np.asarray(_dec(s2, sf, dtype=np.float64))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import params as PP
 from .._kernels.params import kernel_params
+from ..codec import encode as _enc
 from ..formats import FloatFormat
-from ..policy import random_spec
+from ..plan import random_spec
 
 SAT = {"finite": 1, "propagate": 2}
 
@@ -18,7 +20,7 @@ def random_array(random, rbits, mode, shape, ax):
     if rkind == 0:
         return 0, np.zeros((1, 1), np.uint32), nbits
     if rkind == 2:
-        from .._kernels.block import fill_random
+        from .._kernels.block import fill_random  # lazy: numba loads on the first kernel call
 
         rarr = np.empty(int(np.prod(shape)), np.uint32)
         fill_random(np.int64(key), np.int64(nbits), rarr)
@@ -28,8 +30,7 @@ def random_array(random, rbits, mode, shape, ax):
 
 def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=None):
     """Exact encode of v2 * 2**-shift (per block) into element codes; NaN -> nan_code."""
-    from .._kernels import block as K
-    from .._kernels import params as PP
+    from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
     p = kernel_params(ef)
     if nan_code is not None:
@@ -44,8 +45,7 @@ def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=Non
 def elem_rne_args(ef):
     """int32 arguments of the fused loops' element rounding (nearest-even, saturating),
     or None when the format does not allow them (the caller takes the general path)."""
-    from .._kernels import fast as F
-    from .._kernels import params as PP
+    from .._kernels import fast as F  # lazy: numba loads on the first kernel call
 
     if not isinstance(ef, FloatFormat):
         return None
@@ -61,7 +61,6 @@ def elem_rne_args(ef):
 
 def torchao_floatx_codes(v, ef):
     """torchao ``_f32_to_floatx_unpacked`` (FP4/FP6): RNE with saturation; NaN -> its bit formula."""
-    from ..codec import encode as _enc
 
     codes = np.asarray(_enc(np.where(np.isnan(v), np.float32(0), v), ef, saturation="finite"))
     nanm = np.isnan(v)

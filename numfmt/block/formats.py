@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats import FloatFormat, IntFormat
-from ..presets import get_format
+from ..presets import ALIASES, REGISTRY, get_format
 
 POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
 SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
@@ -170,7 +170,6 @@ def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) ->
     """
     if not isinstance(fmt, BlockFormat):
         raise TypeError(f"fmt must be a BlockFormat, got {type(fmt).__name__}")
-    from ..presets import ALIASES, REGISTRY
 
     for n in (fmt.name, *aliases):
         key = n.lower()

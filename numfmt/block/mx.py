@@ -51,7 +51,7 @@ def encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
 
 def _fast_mx(x2, f, rule):
     """Fused float32 kernel (scales and element codes in one pass); None: not applicable."""
-    from .._kernels import block_fast as KF
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     ef = f.element
     args = elem_rne_args(ef)

@@ -7,7 +7,9 @@ import functools
 
 import numpy as np
 
+from .._kernels import params as PP
 from .._kernels.params import kernel_params
+from ..codec import encode as _enc
 from ..formats import FloatFormat
 from .elements import SAT, elem_rne_args, encode_elems, torchao_floatx_codes
 from .inputs import blocked, to_f32
@@ -34,7 +36,6 @@ def _te_s_enc(two_level, given_ts, g, top) -> np.float32:
 
 def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits):
     """NVFP4-style two-level (or one-level) scaling with a recipe's float32 op order."""
-    from ..codec import encode as _enc
 
     ef, sf, bs = f.element, f.scale, f.block_size
     x2 = to_f32(x2, f"recipe={recipe!r}")
@@ -147,8 +148,8 @@ def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbi
 
 def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax):
     """Fused float32 kernel for the te/torchao recipes (None: not applicable)."""
-    from .._kernels import block as K
-    from .._kernels import block_fast as KF
+    from .._kernels import block as K  # lazy: numba loads on the first kernel call
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     ef, sf, bs = f.element, f.scale, f.block_size
     if not K.table_eligible(kernel_params(sf)) or not isinstance(ef, FloatFormat):
@@ -202,9 +203,8 @@ def _scale_arith_args(sf):
     does not allow them (the loop then uses the rounding table). Checked here
     against the rounding table (every binade, with and without sticky bits) and
     the scale values of every finite code. Cached per format."""
-    from .._kernels import block_fast as KF
-    from .._kernels import fast as F
-    from .._kernels import params as PP
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
+    from .._kernels import fast as F  # lazy: numba loads on the first kernel call
 
     sa = None
     p = kernel_params(sf)
@@ -225,7 +225,7 @@ def _scale_arith_args(sf):
             got_v = np.empty(pats.size, np.float32)
             KF.scale_code_value_f32(pats, sa, got_c, got_v)
             ref = np.empty(pats.size, np.int32)
-            from .._kernels import block as K
+            from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
             K.encode_table_f32(pats, *rounding_table(sf), ref)
             vals = np.asarray(scale_values(sf), np.float32)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import params as PP
 from .._kernels.params import kernel_params
+from ..codec import decode as _dec
+from ..codec import encode as _enc
 from .elements import SAT
 from .inputs import blocked
 
 
 def encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
     """P3109 ConvertToBlockMaxAbsFinite + BlockProject (SPECS §4.5)."""
-    from .._kernels import block as K
-    from ..codec import decode as _dec
-    from ..codec import encode as _enc
+    from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
     ef, sf, bs = f.element, f.scale, f.block_size
     rows, n = x2.shape
@@ -49,8 +50,6 @@ def encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
     if x2.size:
         p = kernel_params(ef)
         if ef.code_of_nan is None:
-            from .._kernels import params as PP
-
             p = PP.with_overrides(p, NAN=0, NNAN=0)
         K.divided_encode(x2, ssig, sexp, skind, np.int64(bs), p, np.int64(mode), np.int64(SAT["propagate"]),
                          np.int64(rkind), rarr, np.int64(nbits), out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import decode as _dec
+from ..codec import encode as _enc
 from ..formats import FloatFormat, IntFormat
 from .formats import POW2_RULES, check_choice, get_block_format, pow2_range
 
@@ -102,7 +104,6 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
 
 def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     """Scale codes and the exponents actually used (NaN blocks: shift 0)."""
-    from ..codec import encode as _enc
 
     lo, hi = pow2_range(sf)
     over = e > hi
@@ -122,8 +123,6 @@ def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
 def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
     +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
-    from ..codec import decode as _dec
-    from ..codec import encode as _enc
 
     with np.errstate(over="ignore", invalid="ignore"):
         d = (amax.astype(np.float32) * (np.float32(1.0) / np.float32(ef.max))).astype(np.float32)

@@ -7,6 +7,14 @@ import sys
 
 import numpy as np
 
+from .. import block
+from ..codec import as_input, encode
+from ..compare._acc import Acc
+from ..engine import prepare, run_encode
+from ..explain import explain
+from ..packing import unpack
+from ..plan import make_plan
+from ..policy import is_stochastic
 from ._check_block import BLOCK_ONLY, cmd_check_block
 from ._common import UsageError, dtype_arg, format_arg, policy_args
 from ._files import byte_offset, load_array, packed_bytes
@@ -14,24 +22,10 @@ from ._files import byte_offset, load_array, packed_bytes
 
 def _encode_chunk(xs, f, policy, offset):
     """encode() of one chunk; stochastic seeds use the global element index."""
-    from ..codec import encode
-    from ..policy import is_stochastic, parse_rounding
-
-    _, mode = parse_rounding(policy["rounding"])
-    if offset and is_stochastic(mode) and isinstance(policy.get("random"), int):
-        try:
-            from ..codec import as_input, make_plan, nan_check, run_encode
-            from ..policy import random_spec
-        except ImportError:  # pragma: no cover
-            raise UsageError("chunked stochastic check needs a whole-array run; raise --chunk-size") from None
-        plan = make_plan(f, policy["rounding"], policy["saturation"], policy["nan"], policy.get("compat"))
-        xa = as_input(xs)
-        rkind, rarr, key, nbits = random_spec(policy["random"], policy.get("rbits"), plan.mode, xa.shape)
-        if plan.nan_raise:
-            nan_check(xa, plan.fmt)
-        if plan.pre is not None:
-            xa = plan.pre(xa)
-        return run_encode(xa, plan, rkind, rarr, key, nbits, None, False, offset=offset)
+    plan = make_plan(f, policy["rounding"], policy["saturation"], policy["nan"], policy.get("compat"))
+    if offset and is_stochastic(plan.mode) and isinstance(policy.get("random"), int):
+        xa, rkind, rarr, key, nbits = prepare(plan, as_input(xs), policy["random"], policy.get("rbits"))
+        return run_encode(xa, plan, rkind, rarr, key, nbits, None, 1, offset=offset)
     return encode(xs, f, **policy)
 
 
@@ -48,9 +42,6 @@ def _progress(done: int, total: int, enabled: bool) -> None:
 
 
 def _cmd_check(args) -> int:
-    from .. import block
-    from ..compare._acc import Acc
-
     if block.is_block_format(args.format):
         return cmd_check_block(args, block.get_block_format(args.format))
     given = [flag for flag, dest in BLOCK_ONLY if getattr(args, dest) is not None]
@@ -102,8 +93,6 @@ def _cmd_check(args) -> int:
         xs = np.asarray(x[s:e])
         exp = np.asarray(_encode_chunk(xs, f, p, s)).reshape(-1).astype(np.int64)
         if args.packed:
-            from ..packing import unpack
-
             b0 = byte_offset(s, f.bits, order)
             b1 = y.size if e == n else byte_offset(e, f.bits, order)
             act = np.asarray(unpack(np.asarray(y[b0:b1]), f.bits, e - s, order=order)).astype(np.int64)
@@ -130,8 +119,6 @@ def _cmd_check(args) -> int:
         print(f"check {args.input} ({x.dtype}, {n} elements) against {args.output} as {f.name} ({pol})")
         print(res)
         if first_x is not None and not args.no_explain:
-            from ..explain import explain
-
             idx, xv = first_x
             try:
                 ex = explain(xv[()] if hasattr(xv, "shape") else xv, f, index=int(idx), **p)

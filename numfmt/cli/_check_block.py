@@ -8,6 +8,11 @@ import re
 
 import numpy as np
 
+from ..block import BlockArray
+from ..block import encode as block_encode
+from ..compare import compare_block
+from ..explain import explain
+from ..packing import unpack
 from ._common import UsageError, dtype_arg
 from ._files import load_array, packed_bytes
 
@@ -83,10 +88,6 @@ def _check_range(a: np.ndarray, sub, role: str) -> None:
 
 
 def cmd_check_block(args, bf) -> int:
-    from ..block import BlockArray
-    from ..block import encode as block_encode
-    from ..compare import compare_block
-
     kw = _block_encode_kw(args, bf)
     ef, sf = bf.element, bf.scale
     in_dt = dtype_arg(args.input_dtype) if args.input_dtype else None
@@ -133,7 +134,6 @@ def cmd_check_block(args, bf) -> int:
         if y.size != need:
             raise UsageError(f"mismatched lengths: input has {n} elements, which pack into {need} bytes of "
                              f"{ef.bits}-bit codes, but output has {y.size} bytes")
-        from ..packing import unpack
 
         codes = np.asarray(unpack(np.asarray(y), ef.bits, n, order=order)).reshape(shape)
     else:
@@ -225,7 +225,6 @@ def cmd_check_block(args, bf) -> int:
 
 def _explain_block_element(res, expected, xs, kw) -> None:
     """Explain the first element mismatch in a block whose scale matches, when x / scale is exact."""
-    from ..explain import explain
 
     bf = expected.format
     sf = bf.scale

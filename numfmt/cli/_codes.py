@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 
+from ..codec import encode
+from ..tables import code_class, fields, hex_code, value_str
 from ._common import UsageError, dtype_arg, emit, format_arg, jv, parse_code, parse_value, policy_args
 
 
 def _value_str(f, code: int) -> str:
-    from ..tables import code_class, value_str
-
     v = f.exact_value(code)
     if code_class(code, f) == "zero" and getattr(f, "_sign_bit", 0) and code & f._sign_bit:
         return "-0.0"
@@ -19,9 +19,6 @@ def _value_str(f, code: int) -> str:
 
 
 def _cmd_encode(args) -> int:
-    from ..codec import encode
-    from ..tables import fields, hex_code
-
     f = format_arg(args.format)
     dt = dtype_arg(args.dtype)
     xs = np.array([parse_value(s, dt) for s in args.values], dt)
@@ -41,8 +38,6 @@ def _cmd_encode(args) -> int:
 
 
 def _cmd_decode(args) -> int:
-    from ..tables import code_class, fields, hex_code
-
     f = format_arg(args.format)
     codes = [parse_code(s) for s in args.codes]
     top = (1 << f.bits) - 1

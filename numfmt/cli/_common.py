@@ -9,6 +9,10 @@ import re
 
 import numpy as np
 
+from .. import block
+from ..presets import get_format
+from ..tables import render
+
 _NUM_RE = re.compile(
     r"^-(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|infinity|nan|0[xX][0-9a-fA-F.]+(p[-+]?\d+)?)$",
     re.IGNORECASE,
@@ -80,9 +84,6 @@ def dtype_arg(name: str) -> np.dtype:
 
 
 def format_arg(name: str):
-    from .. import block
-    from ..presets import get_format
-
     if block.is_block_format(name):
         raise UsageError(f"{name!r} is a block format; this command takes an element format "
                          f"(e.g. {block.get_block_format(name).element.name})")
@@ -107,8 +108,6 @@ def jv(v):
 
 
 def emit(rows, columns, args, headers=None):
-    from ..tables import render
-
     if getattr(args, "json", False):
         print(json.dumps(rows, indent=1, default=str))
     else:

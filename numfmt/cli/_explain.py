@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
+from ..explain import explain
 from ._common import dtype_arg, format_arg, parse_value, policy_args
 
 
 def _cmd_explain(args) -> int:
-    from ..explain import explain
-
     f = format_arg(args.format)
     dt = dtype_arg(args.dtype)
     x = parse_value(args.value, dt)

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from ..packing import packed_size
 from ._common import UsageError
 
 
@@ -56,8 +57,6 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
 
 
 def packed_bytes(n: int, bits: int, order: str) -> int:
-    from ..packing import packed_size
-
     return 2 * (-(-n // 2)) if order == "ptx" else packed_size(n, bits)
 
 

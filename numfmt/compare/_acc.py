@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
@@ -126,8 +127,6 @@ class Acc:
 
 
 def _reindex(m: Mismatch, shape) -> Mismatch:
-    from dataclasses import replace
-
     if len(shape) == 0:
         return replace(m, index=())
     return replace(m, index=tuple(int(i) for i in np.unravel_index(m.index[0], shape)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from ..block import encode as block_encode
 from ..formats import FloatFormat
 from ..presets import get_format
 from ._acc import Acc, as_codes
@@ -96,10 +99,9 @@ def compare_block(expected, actual, *, x=None, policy: dict | None = None,
             raise ValueError("expected=None needs x= to compute the expected block array")
         if not is_block_array(actual):
             raise TypeError(f"actual must be a block array, got {type(actual).__name__}")
-        from ..codec import encode
 
         kw = {"axis": actual.axis, **(policy or {})}
-        expected = encode(x, actual.format, **kw)
+        expected = block_encode(x, actual.format, **kw)
     for name, a in (("expected", expected), ("actual", actual)):
         if not is_block_array(a):
             raise TypeError(f"{name} must be a block array like the other argument, got {type(a).__name__}")
@@ -153,8 +155,6 @@ def compare_block(expected, actual, *, x=None, policy: dict | None = None,
     e_acc.add(e_c, a_c, xs)
     el_res = e_acc.result()
     if xa is not None and el_res.examples:
-        from dataclasses import replace
-
         def xval(m):
             i = int(np.ravel_multi_index(m.index, shape)) if len(shape) != 1 else m.index[0]
             v = xa[i]

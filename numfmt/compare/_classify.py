@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import decode
 from ..formats import FloatFormat, IntFormat
 
 FIN, ZERO, INF, NAN, _BAD = 0, 1, 2, 3, 4
@@ -101,6 +102,4 @@ def fval(code: int, f) -> float:
 
 
 def decode64(codes, f):
-    from ..codec import decode
-
     return np.asarray(decode(codes.astype(f.code_dtype), f, dtype=np.float64), np.float64).reshape(-1)

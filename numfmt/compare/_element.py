@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import encode
 from ..presets import get_format
 from ._acc import Acc, as_codes
 from ._block import compare_block, is_block_array
@@ -67,7 +68,6 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
     if expected is None:
         if x is None:
             raise ValueError("expected=None needs x= (the inputs) to compute the expected codes")
-        from ..codec import encode
 
         expected = encode(x, f, **(policy or {}))
     exp_arr = np.asarray(expected) if not isinstance(expected, (str, bytes)) else expected
@@ -96,7 +96,6 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
 
 def _values_to_codes(v, f, name):
     """Codes of values (exactly representable ones), a not-representable mask and the values."""
-    from ..codec import encode
 
     if isinstance(v, (str, bytes)):
         raise TypeError(f"{name} must be a numeric array, got {type(v).__name__}")
