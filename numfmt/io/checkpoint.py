@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import __version__, block
 from .._progress import Progress, atomic_write
-from ..codec import decode, encode
+from ..frontend import decode, encode
 from ..interop import counter_bits, preset_name, seed_spec
 from ..presets import get_format
 from .header import DTYPES, FLOAT_DTYPES, NATIVE, UNSIGNED, Entry, data_start, header_bytes, order, read_header
