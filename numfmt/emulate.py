@@ -116,7 +116,7 @@ class SequentialModel:
         a = np.ascontiguousarray(a, dtype=np.float64)
         b = np.ascontiguousarray(b, dtype=np.float64)
         out = np.empty((a.shape[0], b.shape[1]), f.code_dtype)
-        bad = K.matmul_loop(a, b, out, int(self.fused), plan.params, _decode_params(f, plan), plan.mode, plan.sat,
+        bad = K.matmul_loop(a, b, out, int(self.fused), plan.params, funnel_params(f), plan.mode, plan.sat,
                             rk, key, nb)
         return _codes_to_values(out, f, plan, bad, "matmul")
 
@@ -208,14 +208,9 @@ def _reduce(x, op, keep, fmt, policy):
     if keep and n == 0:
         return np.empty((rows, 0), _value_dtype(f))
     out = np.empty((rows, n if keep else 1), f.code_dtype)
-    bad = K.reduce_loop(x, out, op, keep, plan.params, _decode_params(f, plan), plan.mode, plan.sat, rk, key, nb)
+    bad = K.reduce_loop(x, out, op, keep, plan.params, funnel_params(f), plan.mode, plan.sat, rk, key, nb)
     vals = _codes_to_values(out, f, plan, bad, "a reduction")
     return vals if keep else vals[:, 0]
-
-
-def _decode_params(f, plan):
-    """Params that decode the kernels' codes (binary64: its magnitude codes)."""
-    return funnel_params(f)
 
 
 def _value_dtype(f):
