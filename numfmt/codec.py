@@ -64,7 +64,6 @@ def decode_dtype(f, dtype) -> np.dtype:
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
            compat=None, out=None, threads=None):
     """Codes of ``x`` in the element format ``fmt``: `numfmt.encode` for a format that is not a block format."""
-    x = as_numpy(x)
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     xa = as_input(x)
     check_out(out, xa.shape, plan.code_dtype)
@@ -91,7 +90,7 @@ def decode(codes, fmt, *, dtype=None, out=None, threads=None):
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
              compat=None, out=None, threads=None):
     """``decode(encode(x))`` into the element format ``fmt`` in one pass: `numfmt.quantize` of an element format."""
-    x = as_numpy(x)
+    x = as_numpy(x)  # (its dtype decides the result's)
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     xa = as_input(x)
     f = plan.fmt

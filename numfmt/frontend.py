@@ -22,17 +22,22 @@ from .interop import as_numpy
 __all__ = ["encode", "decode", "quantize"]
 
 
-def _block_unsupported(**given) -> None:
-    """Block formats fix saturation (elements clamp to ±max) and take no compat/out/threads."""
-    defaults = {"saturation": "none", "nan": "raise", "compat": None, "out": None, "threads": None}
-    bad = [k for k, v in given.items() if v is not defaults[k] and v != defaults[k]]
-    if bad:
-        raise TypeError(f"keyword(s) {bad} are not supported with a block format")
-
-
-def _element_options(block_options) -> None:
+def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
+           block_options):
+    """``block_verb`` for a block format, ``element_verb`` for an element format, each with its keywords."""
+    x = as_numpy(x)  # torch tensors (also for block formats)
+    if is_block_format(fmt):
+        # block formats fix saturation (elements clamp to ±max) and take no compat/out/threads
+        given = {"saturation": saturation, "nan": nan, "compat": compat, "out": out, "threads": threads}
+        defaults = {"saturation": "none", "nan": "raise", "compat": None, "out": None, "threads": None}
+        bad = [k for k, v in given.items() if v is not defaults[k] and v != defaults[k]]
+        if bad:
+            raise TypeError(f"keyword(s) {bad} are not supported with a block format")
+        return block_verb(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
     if block_options:
         raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
+    return element_verb(x, fmt, rounding=rounding, saturation=saturation, nan=nan, random=random, rbits=rbits,
+                        compat=compat, out=out, threads=threads)
 
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
@@ -81,13 +86,8 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     >>> numfmt.encode([0.25, 0.75, 2.5], "e2m1", rounding="nearest_away").tolist()
     [1, 2, 5]
     """
-    x = as_numpy(x)  # torch tensors (also for block formats)
-    if is_block_format(fmt):
-        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
-        return block_encode(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
-    _element_options(block_options)
-    return element_encode(x, fmt, rounding=rounding, saturation=saturation, nan=nan, random=random, rbits=rbits,
-                          compat=compat, out=out, threads=threads)
+    return _route(block_encode, element_encode, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
+                  block_options)
 
 
 def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
@@ -128,10 +128,5 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     >>> numfmt.quantize([0.3, 1000.0], "e4m3", saturation="finite").tolist()
     [0.3125, 448.0]
     """
-    x = as_numpy(x)  # torch tensors (also for block formats)
-    if is_block_format(fmt):
-        _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
-        return block_quantize(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
-    _element_options(block_options)
-    return element_quantize(x, fmt, rounding=rounding, saturation=saturation, nan=nan, random=random, rbits=rbits,
-                            compat=compat, out=out, threads=threads)
+    return _route(block_quantize, element_quantize, x, fmt, rounding, saturation, nan, random, rbits, compat, out,
+                  threads, block_options)
