@@ -5,6 +5,7 @@
   read as an attribute of another numfmt module (``codec._plan``);
 * numba is imported only under ``numfmt/_kernels``;
 * the data modules (formats, policies, presets, models, block formats) import nothing from the kernels;
+* the element codec knows nothing of block formats (``numfmt.frontend`` routes between them);
 * an import inside a function is of an optional dependency or carries a comment saying why.
 """
 
@@ -166,6 +167,12 @@ def test_data_modules_import_no_kernels(graph):
     bad = [f"{m} imports {t}" for m in DATA_MODULES for _, t, names, _ in found[m]
            if t.startswith("numfmt._kernels") or (t == "numfmt" and "_kernels" in names)]
     assert bad == []
+
+
+def test_codec_knows_nothing_of_block_formats(graph):
+    _, found = graph
+    assert [t for _, t, names, _ in found["numfmt.codec"]
+            if t.startswith("numfmt.block") or (t == "numfmt" and "block" in names)] == []
 
 
 def test_function_level_imports_are_optional_or_explained(graph):
