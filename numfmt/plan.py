@@ -1,8 +1,9 @@
 """One plan per call: a format and a policy turned into everything a kernel call needs.
 
 `make_plan` is the only place where (format, rounding, saturation, nan, compat) become
-kernel inputs; `numfmt.codec`, `numfmt.arith`, `numfmt.emulate` and `numfmt.accumulate`
-all call it. A `Plan` holds
+kernel inputs: `numfmt.codec`, `numfmt.arith`, `numfmt.emulate`, `numfmt.explain` and the
+command line call it, and `numfmt.accumulate` (whose models name their own formats and
+roundings) takes its parameters from `funnel_params`. A `Plan` holds
 
 * `params`: the kernel parameters of the format, with the `nan=` policy's codes for a
   format without NaN. binary64 rounds like any other format: the funnel rounds its
@@ -12,7 +13,8 @@ all call it. A `Plan` holds
 * `pre`, `post`: a compat profile's input conversion and bit-level code rewrite
   (`numfmt.compat`), None otherwise;
 
-and derives the code and value dtypes, the precision and the random-bit setup.
+and derives the code and value dtypes, the precision and the random-bit setup
+(`random_spec`: ``random=``/``rbits=`` checked and turned into the kernels' arguments).
 """
 
 from __future__ import annotations
