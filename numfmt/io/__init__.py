@@ -37,9 +37,16 @@ Examples
 (552.0, [[42, 184], [66, 126]])
 """
 
-from .checkpoint import TensorError, quantize_checkpoint
+# The package's modules, each one job:
+#   header      the safetensors layout: dtypes, header parsing and writing
+#   writer      save
+#   reader      raw slices, float views of stored dtypes, load_quantized
+#   stats       TensorError and its accumulation
+#   checkpoint  quantize_checkpoint (streaming, metadata from the encoder's own result)
+from .checkpoint import quantize_checkpoint
 from .header import DTYPES, read_header
 from .reader import load_quantized
+from .stats import TensorError
 from .writer import save
 
 __all__ = ["quantize_checkpoint", "load_quantized", "save", "read_header", "TensorError", "DTYPES"]
