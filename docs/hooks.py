@@ -95,7 +95,7 @@ def _aliases() -> dict[str, list[str]]:
     from numfmt import presets
 
     out: dict[str, list[str]] = {}
-    for alias, name in getattr(presets, "_ALIASES", {}).items():
+    for alias, name in presets.ALIASES.items():
         out.setdefault(name, []).append(alias)
     return out
 

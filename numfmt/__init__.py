@@ -24,11 +24,11 @@ from .accum_models import (
 from .accumulate import dot, matmul
 from .arith import add, div, fma, mul, sqrt, sub
 from .block import BlockArray, BlockFormat, get_block_format, list_block_formats, register_block_format
-from .codec import decode, encode, quantize
 from .compare import compare, compare_block
 from .emulate import EmulatedArray, SequentialModel, emulate
 from .explain import explain
 from .formats import FloatFormat, IntFormat
+from .frontend import decode, encode, quantize
 from .interop import to_ml_dtypes, to_torch
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format

@@ -25,21 +25,21 @@ FormatLike = str | FloatFormat
 _MAX_IN_MANT = 25  # products of two significands must fit 52 bits (exact sums in int64)
 
 
-def _fmt(value, name: str) -> FloatFormat:
+def float_format_arg(value, name: str) -> FloatFormat:
     f = get_format(value)
     if not isinstance(f, FloatFormat):
         raise TypeError(f"{name} must be a floating-point format, got {f!r}")
     return f
 
 
-def _in_fmt(value, name: str = "in_format") -> tuple[FloatFormat, FloatFormat]:
+def in_format_arg(value, name: str = "in_format") -> tuple[FloatFormat, FloatFormat]:
     """An input format, or a pair (format of a, format of b)."""
     if isinstance(value, tuple):
         if len(value) != 2:
             raise ValueError(f"{name} must be a format or a pair (a_format, b_format), got {value!r}")
-        pair = (_fmt(value[0], name), _fmt(value[1], name))
+        pair = (float_format_arg(value[0], name), float_format_arg(value[1], name))
     else:
-        f = _fmt(value, name)
+        f = float_format_arg(value, name)
         pair = (f, f)
     for f in pair:
         if f.mantissa_bits > _MAX_IN_MANT:
@@ -50,7 +50,7 @@ def _in_fmt(value, name: str = "in_format") -> tuple[FloatFormat, FloatFormat]:
     return pair
 
 
-def _rounding(value, name: str) -> int:
+def rounding_mode_arg(value, name: str) -> int:
     _key, mode = parse_rounding(value)
     if is_stochastic(mode):
         raise ValueError(f"{name}={value!r}: stochastic rounding is not supported in accumulation models")
@@ -92,9 +92,9 @@ class Exact:
     in_format: FormatLike | tuple = "fp32"
 
     def __post_init__(self) -> None:
-        _fmt(self.out_format, "out_format")
-        _rounding(self.rounding, "rounding")
-        _in_fmt(self.in_format)
+        float_format_arg(self.out_format, "out_format")
+        rounding_mode_arg(self.rounding, "rounding")
+        in_format_arg(self.in_format)
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,12 @@ class _RoundedSum:
     in_format: FormatLike | tuple = "fp32"
 
     def __post_init__(self) -> None:
-        _fmt(self.acc_format, "acc_format")
-        _rounding(self.rounding, "rounding")
+        float_format_arg(self.acc_format, "acc_format")
+        rounding_mode_arg(self.rounding, "rounding")
         if self.product_format is not None:
-            _fmt(self.product_format, "product_format")
-        _rounding(self.product_rounding, "product_rounding")
-        _in_fmt(self.in_format)
+            float_format_arg(self.product_format, "product_format")
+        rounding_mode_arg(self.product_rounding, "product_rounding")
+        in_format_arg(self.in_format)
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,8 @@ class FusedBlock:
     overflow: str = "inf"
 
     def __post_init__(self) -> None:
-        _in_fmt(self.in_format)
-        out = _fmt(self.out_format, "out_format")
+        in_format_arg(self.in_format)
+        out = float_format_arg(self.out_format, "out_format")
         _check_int("terms", self.terms, 1, 4096)
         _check_int("extra_bits", self.extra_bits, -23, 40)
         _check_bool("sticky", self.sticky)
@@ -209,8 +209,8 @@ class FusedBlock:
             raise ValueError(f"addend must be 'aligned' or 'late', got {self.addend!r}")
         if self.overflow not in ("inf", "ieee"):
             raise ValueError(f"overflow must be 'inf' or 'ieee', got {self.overflow!r}")
-        _rounding(self.rounding, "rounding")
-        _rounding(self.late_rounding, "late_rounding")
+        rounding_mode_arg(self.rounding, "rounding")
+        rounding_mode_arg(self.late_rounding, "late_rounding")
         if self.result_bits is not None:
             _check_int("result_bits", self.result_bits, 1, out.mantissa_bits)
         # the integer window: (terms + 1) values below 2**(F + 2 + sticky) must stay below 2**62
@@ -238,7 +238,7 @@ class FusedBlock:
 
     def result_format(self) -> FloatFormat:
         """The format each block's sum is rounded into (``result_bits`` narrows ``out_format``)."""
-        out = _fmt(self.out_format, "out_format")
+        out = float_format_arg(self.out_format, "out_format")
         if self.result_bits is None or self.result_bits == out.mantissa_bits:
             return out
         return FloatFormat(
@@ -273,13 +273,13 @@ class Chunked:
     def __post_init__(self) -> None:
         for name in ("inner", "outer"):
             v = getattr(self, name)
-            if not isinstance(v, _MODEL_TYPES):
+            if not isinstance(v, MODEL_TYPES):
                 raise TypeError(f"{name} must be an accumulation model, got {type(v).__name__}: {v!r}")
         _check_int("every", self.every, 1)
 
 
 Model = Exact | Sequential | Pairwise | FusedBlock | Chunked
-_MODEL_TYPES = (Exact, Sequential, Pairwise, FusedBlock, Chunked)
+MODEL_TYPES = (Exact, Sequential, Pairwise, FusedBlock, Chunked)
 
 
 # ------------------------------------------------------------------ presets

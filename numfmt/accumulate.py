@@ -8,7 +8,8 @@ returns, bit for bit. Models and presets live in :mod:`numfmt.accum_models`.
 
 from __future__ import annotations
 
-import time
+import glob
+import os
 
 import numpy as np
 
@@ -18,17 +19,18 @@ from .accum_models import (
     FusedBlock,
     Pairwise,
     Sequential,
-    _fmt,
-    _in_fmt,
-    _rounding,
     accumulation_model,
+    float_format_arg,
+    in_format_arg,
+    rounding_mode_arg,
 )
 from .codec import quantize
+from .plan import funnel_params
 
-__all__ = ["dot", "matmul", "bench_matmul"]
+__all__ = ["dot", "matmul"]
 
 
-def _as_model(model):
+def as_model(model):
     if isinstance(model, (Exact, Sequential, Pairwise, FusedBlock, Chunked)):
         return model
     if isinstance(model, str) and ("/" in model or ":" in model):
@@ -90,35 +92,18 @@ def _split(x: np.ndarray, fmt, ftz: bool = False):
     return m, E, cls
 
 
-def _kp(fmt) -> tuple[int, ...]:
-    """Kernel params; binary64 as magnitude params.
-
-    binary64 has no ``kernel_params`` (a codec pass-through: its sign bit, mask and
-    negative special codes are >= 2**63, outside the kernels' int64 slots). The
-    accumulation kernels round binary64 results as the arithmetic does
-    (:mod:`numfmt._kernels.arith64`): the funnel rounds the magnitude with
-    :func:`~numfmt._kernels.magnitude.magnitude_params` and the sign is put back on the
-    value, so overflow to -inf and -0 follow the rounding mode like any other format.
-    """
-    if fmt.bits == 64:
-        from ._kernels.magnitude import magnitude_params
-
-        return magnitude_params(fmt)
-    return fmt.kernel_params
-
-
 def _acc_format(model):
     if isinstance(model, (Exact, FusedBlock)):
-        return _fmt(model.out_format, "out_format")
+        return float_format_arg(model.out_format, "out_format")
     if isinstance(model, (Sequential, Pairwise)):
-        return _fmt(model.acc_format, "acc_format")
+        return float_format_arg(model.acc_format, "acc_format")
     return _acc_format(model.outer)
 
 
 def _in_formats(model):
     if isinstance(model, Chunked):
         return _in_formats(model.inner)
-    return _in_fmt(model.in_format)
+    return in_format_arg(model.in_format)
 
 
 def _k_perm(model, K: int):
@@ -139,7 +124,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
     """
-    from ._kernels import accumulate as K_
+    from ._kernels import accumulate as K_  # lazy: numba loads on the first kernel call
 
     T = ia.size
     K = X.shape[1]
@@ -162,7 +147,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         ones = np.ones((1, nc), np.float64)
         return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c)
 
-    fa, fb = _in_fmt(model.in_format)
+    fa, fb = in_format_arg(model.in_format)
     if isinstance(model, FusedBlock):
         perm = _k_perm(model, K)
         if perm is not None:
@@ -176,28 +161,28 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     ib = np.ascontiguousarray(ib, np.int64)
     c = np.ascontiguousarray(c, np.float64)
     if isinstance(model, (Sequential, Pairwise)):
-        acc = _fmt(model.acc_format, "acc_format")
-        pf = acc if model.product_format is None else _fmt(model.product_format, "product_format")
+        acc = float_format_arg(model.acc_format, "acc_format")
+        pf = acc if model.product_format is None else float_format_arg(model.product_format, "product_format")
         av = np.ascontiguousarray(X, np.float64).ravel()
         bv = np.ascontiguousarray(Y, np.float64).ravel()
         args = (am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab)
-        mode_p = _rounding(model.product_rounding, "product_rounding")
-        mode_a = _rounding(model.rounding, "rounding")
+        mode_p = rounding_mode_arg(model.product_rounding, "product_rounding")
+        mode_a = rounding_mode_arg(model.rounding, "rounding")
         if isinstance(model, Sequential):
-            K_.sequential_dots(*args, model.product_format is None, _kp(pf), mode_p,
-                               _kp(acc), mode_a)
+            K_.sequential_dots(*args, model.product_format is None, funnel_params(pf), mode_p,
+                               funnel_params(acc), mode_a)
         else:
-            K_.pairwise_dots(*args, _kp(pf), mode_p, _kp(acc), mode_a)
+            K_.pairwise_dots(*args, funnel_params(pf), mode_p, funnel_params(acc), mode_a)
         return out
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
-    outf = _fmt(model.out_format, "out_format")
+    outf = float_format_arg(model.out_format, "out_format")
     if isinstance(model, Exact):
         lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
-                      _kp(outf), _rounding(model.rounding, "rounding"))
+                      funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
         return out
     # FusedBlock
     try:
@@ -208,15 +193,15 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
                   model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,
-                  model.addend == "late", _kp(rf), _rounding(model.rounding, "rounding"),
-                  _kp(outf), _rounding(model.late_rounding, "late_rounding"),
+                  model.addend == "late", funnel_params(rf), rounding_mode_arg(model.rounding, "rounding"),
+                  funnel_params(outf), rounding_mode_arg(model.late_rounding, "late_rounding"),
                   model.overflow == "inf")
     return out
 
 
 def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "C")):
     if round_inputs is not None:
-        _rounding(round_inputs, "round_inputs")
+        rounding_mode_arg(round_inputs, "round_inputs")
     fa, fb = _in_formats(model)
     X = _check_values(X, fa, names[0], round_inputs)
     Y = _check_values(Y, fb, names[1], round_inputs)
@@ -261,7 +246,7 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     >>> numfmt.matmul(A, np.ones((16, 1)), model=numfmt.Exact("fp32", in_format="e4m3"))
     array([[448.23438]], dtype=float32)
     """
-    model = _as_model(model)
+    model = as_model(model)
     Af = _as_float(A, "A")
     Bf = _as_float(B, "B")
     if Af.ndim != 2 or Bf.ndim != 2:
@@ -307,7 +292,7 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
     >>> numfmt.dot([1.0], [1.0], c=-(1 - 2.0**-24), model=m).item() == 2.0**-23   # no guard bit
     True
     """
-    model = _as_model(model)
+    model = as_model(model)
     af = _as_float(a, "a")
     bf = _as_float(b, "b")
     if af.ndim == 0 or bf.ndim == 0:
@@ -333,50 +318,8 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
     return _result(out, model, batch)
 
 
-def bench_matmul(n: int = 256, *, repeat: int = 3, with_mmasim: bool = True, seed: int = 0) -> dict:
-    """Time an n x n x n E4M3 matmul under the H100 preset (one thread).
-
-    Returns a dict with ``numfmt_mac_per_s`` and, when MMA-Sim (``mmasim``)
-    is installed, ``mmasim_mac_per_s`` (its WGMMA Hopper m64n8k32 e4m3 model
-    over the same K, CPU) and whether both gave the same bits.
-    Not a test; run it by hand::
-
-        python -c "import numfmt.accumulate as a; print(a.bench_matmul())"
-    """
-    rng = np.random.default_rng(seed)
-    vals = np.asarray(quantize(rng.standard_normal((2, n, n)), "e4m3", saturation="finite"), np.float64)
-    A, B = vals[0], vals[1]
-    model = accumulation_model("h100", "e4m3")
-    matmul(A[:2, :], B[:, :2], model=model)  # compile
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        D = matmul(A, B, model=model)
-        best = min(best, time.perf_counter() - t0)
-    res = {"n": n, "numfmt_s": best, "numfmt_mac_per_s": n**3 / best}
-    if with_mmasim:
-        try:
-            import torch
-            from mmasim.nv_ptx import WGMMA
-        except ImportError:
-            return res
-        torch.set_num_threads(1)
-        op = WGMMA("Hopper", "m64n8k32.f32.e4m3.e4m3")
-        At = torch.tensor(A, dtype=torch.float32).to(torch.float8_e4m3fn)
-        Bt = torch.tensor(B.T.copy(), dtype=torch.float32).to(torch.float8_e4m3fn)
-        t0 = time.perf_counter()
-        Dm = op(At, Bt.T, torch.zeros((n, n), dtype=torch.float32))
-        dt = time.perf_counter() - t0
-        res.update(mmasim_s=dt, mmasim_mac_per_s=n**3 / dt,
-                   same_bits=bool((Dm.numpy().view(np.uint32) == D.view(np.uint32)).all()))
-        res["speedup"] = res["numfmt_mac_per_s"] / res["mmasim_mac_per_s"]
-    return res
-
-
 def _recordings_dir() -> str | None:
     """The full recorded data (../shared beside the repository) or the subset shipped in tests/data."""
-    import os
-
     here = os.path.dirname(os.path.abspath(__file__))
     for d in (os.path.join(here, "..", "..", "shared", "data", "tensor-cores"),
               os.path.join(here, "..", "tests", "data", "tensor-cores")):
@@ -391,11 +334,6 @@ def match_table() -> str:
     The docs build calls this (``<!-- numfmt:call numfmt.accumulate:match_table -->``), so the
     published match rates are computed, never typed. H100/H200 FP8 recordings use c = 0 (ERRATA 4).
     """
-    import glob
-    import os
-
-    from .accum_models import accumulation_model
-
     d = _recordings_dir()
     if d is None:
         return "*(no recorded data found)*"

@@ -32,21 +32,24 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
-from . import codec as _codec
 from ._kernels import params as P
+from ._kernels.params import kernel_params
+from .block.formats import is_block_format
+from .codec import decode
+from .engine import check_out, deliver
 from .formats import FloatFormat, IntFormat
-from .policy import is_stochastic, random_spec
+from .plan import EXACT_BITS, make_plan
+from .policy import is_stochastic
+from .presets import get_format
 
-__all__ = ["add", "sub", "mul", "div", "fma", "sqrt", "bench_rows"]
+__all__ = ["add", "sub", "mul", "div", "fma", "sqrt"]
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
 
-def _as_float(x, name: str) -> np.ndarray:
+def as_float_input(x, name: str) -> np.ndarray:
     """``x`` as a float32 or float64 array holding exactly the same values."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a float array, got {type(x).__name__}: {x!r}")
@@ -70,9 +73,7 @@ def _as_float(x, name: str) -> np.ndarray:
 
 
 def _format(fmt):
-    from .presets import get_format
-
-    if _codec._is_block(fmt):
+    if is_block_format(fmt):
         raise ValueError(f"fmt={fmt!r} is a block format; arithmetic needs an element format")
     f = get_format(fmt)
     if not isinstance(f, (FloatFormat, IntFormat)):  # pragma: no cover - get_format guarantees it
@@ -80,13 +81,9 @@ def _format(fmt):
     return f
 
 
-def _precision(f) -> int:
-    return f.precision if isinstance(f, FloatFormat) else f.bits
-
-
 def _f32_eligible(f, plan, arrs) -> bool:
     """Whether the vectorised float64-image loops apply (see ``_kernels.arith_f32``)."""
-    from ._kernels import arith_f32
+    from ._kernels import arith_f32  # lazy: numba loads on the first kernel call
 
     return (
         f.bits < 64
@@ -99,18 +96,14 @@ def _f32_eligible(f, plan, arrs) -> bool:
 
 def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_ok=False, out=None, codes=False):
     f = _format(fmt)
-    plan = _codec._plan(f, rounding, saturation, nan, None)
-    if f.bits == 64:  # the codec passes binary64 through; arithmetic rounds into it (magnitude codes)
-        from ._kernels.magnitude import magnitude_params
-
-        plan = dataclasses.replace(plan, params=magnitude_params(f))
-    arrs = [_as_float(x, n) for x, n in zip(operands, names)]
+    plan = make_plan(f, rounding, saturation, nan)
+    arrs = [as_float_input(x, n) for x, n in zip(operands, names)]
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrs))
     except ValueError:
         shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrs))
         raise ValueError(f"operand shapes do not broadcast: {shapes}") from None
-    _codec._check_out(out, shape, f.code_dtype if codes else _codec._decode_dtype(f, None))
+    check_out(out, shape, f.code_dtype if codes else plan.value_dtype)
     f32 = f32_ok and _f32_eligible(f, plan, arrs)
     # the general loops read float64 (exact for every input): one specialisation per code dtype
     dt = np.float32 if f32 else np.float64
@@ -125,15 +118,8 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
                 b = np.broadcast_to(a, shape) if a.shape != shape else a
                 flat.append(np.ascontiguousarray(b, dtype=dt).reshape(-1))
                 steps.append(1)
-    rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, shape)
-    stoch = is_stochastic(plan.mode)
-    prec = _precision(f)
-    if stoch and prec + nbits > 57:
-        raise ValueError(
-            f"stochastic rounding into {f.name} (precision {prec}) with rbits={nbits} needs "
-            f"precision + rbits <= 57; pass a smaller rbits"
-        )
-    K = min(60, prec + (nbits if stoch else 0) + 3)
+    rkind, rarr, key, nbits = plan.random_setup(random, rbits, shape, exact=True)
+    K = min(EXACT_BITS, plan.precision + (nbits if is_stochastic(plan.mode) else 0) + 3)
     return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, f32
 
 
@@ -143,21 +129,21 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     The loop writes straight into ``dest`` (the caller's ``out=``) when it is contiguous
     and no error can be found after writing (a NaN result under ``nan="raise"``).
     """
-    from ._kernels import arith_f32
+    from ._kernels import arith_f32  # lazy: numba loads on the first kernel call
 
     size = int(np.prod(shape))
     if dest is not None and dest.flags.c_contiguous and not plan.nan_raise:
         out = dest.reshape(-1)
     else:
-        out = np.empty(size, f.code_dtype if want_codes else _codec._decode_dtype(f, None))
+        out = np.empty(size, f.code_dtype if want_codes else plan.value_dtype)
     k = {"add": 0, "mul": 1, "fma": 2}[kind]
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
     lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
     bad = arith_f32.f32_arith(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes, lanes32,
-                              plan.params, f.kernel_params, plan.mode, plan.sat)
+                              plan.params, kernel_params(f), plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
-    return _codec._deliver(out.reshape(shape), dest)
+    return deliver(out.reshape(shape), dest)
 
 
 def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
@@ -168,9 +154,9 @@ def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
         )
     codes = codes.reshape(shape)
     if want_codes:
-        return _codec._deliver(codes, dest)
+        return deliver(codes, dest)
     # (decode flattens 0-d input, so decode flat and restore the shape)
-    return _codec._deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
+    return deliver(decode(codes.reshape(-1), f).reshape(shape), dest)
 
 
 def _codes_out(f, shape):
@@ -182,7 +168,7 @@ _OPS64 = {"add": 0, "mul": 1, "div": 2, "fma": 3, "sqrt": 4}
 
 def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes, dest=None):
     """binary64 results through ``_kernels.arith64`` (uint64 codes with the sign on top)."""
-    from ._kernels.arith64 import arith64_loop
+    from ._kernels.arith64 import arith64_loop  # lazy: numba loads on the first kernel call
 
     out = _codes_out(f, shape)
     fl = list(flat) + [flat[0]] * (3 - len(flat))
@@ -193,7 +179,7 @@ def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes, dest=None):
 
 
 def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, out):
-    from ._kernels import arith as K
+    from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), prec_bits, f32 = _setup(
         (a, b), ("a", "b"), fmt, rounding, saturation, nan, random, rbits, f32_ok=kind != "div", out=out,
@@ -264,7 +250,7 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> float(numfmt.sub(1.0, 2.0**-30, "bfloat16", rounding="toward_zero"))
     0.99609375
     """
-    nb = np.negative(_as_float(b, "b"))
+    nb = np.negative(as_float_input(b, "b"))
     return _binary("add", a, nb, fmt, rounding, saturation, nan, random, rbits, codes, out)
 
 
@@ -312,7 +298,7 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     >>> float(numfmt.sub(numfmt.mul(a, a, "binary32"), 1.0, "binary32"))   # two roundings lose it
     0.00048828125
     """
-    from ._kernels import arith as K
+    from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), _, f32 = _setup(
         (a, b, c), ("a", "b", "c"), fmt, rounding, saturation, nan, random, rbits, f32_ok=True, out=out,
@@ -342,7 +328,7 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     >>> numfmt.sqrt([2.0, -1.0], "e2m1", nan="zero").tolist()    # E2M1 has no NaN
     [1.5, 0.0]
     """
-    from ._kernels import arith as K
+    from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(
         (a,), ("a",), fmt, rounding, saturation, nan, random, rbits, out=out, codes=codes
@@ -352,45 +338,3 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     res = _codes_out(f, shape)
     bad = K.sqrt_loop(fa, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
     return _finish(res, bad, f, plan, shape, codes, "sqrt", out)
-
-
-def bench_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
-    """Time 1-thread add, mul and fma of ``n`` float32 elements into E4M3 and bfloat16.
-
-    Each row gives the median seconds and the ratio of elements/s to an
-    ``np.copyto`` of ``n`` float32 values timed in the same process (the goal is
-    >= 0.3 for add and mul, >= 0.15 for fma). Values rows allocate their result (its
-    page faults included) or write into a reused ``out=``; ``codes=True`` rows return codes.
-    Not a test: timings depend on the machine.
-
-    Examples
-    --------
-    >>> from numfmt.arith import bench_rows
-    >>> sorted(bench_rows(1000, repeat=1)[0])
-    ['codes', 'fmt', 'op', 'out', 'ratio', 'seconds']
-    """
-    rng = np.random.default_rng(0)
-    x = (rng.standard_normal(n) * 8).astype(np.float32)
-    y = (rng.standard_normal(n) * 8).astype(np.float32)
-    z = (rng.standard_normal(n) * 8).astype(np.float32)
-    dst = np.empty_like(x)
-
-    from .bench import timeit
-
-    def med(fn):
-        return timeit(fn, repeat)[0]
-
-    base = med(lambda: np.copyto(dst, x))
-    rows = []
-    for fmt in ("e4m3", "bfloat16"):
-        vals = np.empty(n, _codec._decode_dtype(_format(fmt), None))
-        for op, fn in (
-            ("add", lambda c, o, f=fmt: add(x, y, f, codes=c, saturation="finite", out=o)),
-            ("mul", lambda c, o, f=fmt: mul(x, y, f, codes=c, saturation="finite", out=o)),
-            ("fma", lambda c, o, f=fmt: fma(x, y, z, f, codes=c, saturation="finite", out=o)),
-        ):
-            for c, o in ((False, None), (False, vals), (True, None)):
-                t = med(lambda fn=fn, c=c, o=o: fn(c, o))
-                rows.append({"op": op, "fmt": fmt, "codes": c, "out": o is not None, "seconds": t,
-                             "ratio": base / t})
-    return rows

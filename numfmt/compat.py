@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import params as _P
-from ._kernels.params import with_overrides
+from ._kernels.params import kernel_params, with_overrides
 from .formats import IntFormat
 from .policy import parse_nan, parse_rounding, parse_saturation
 
@@ -95,13 +95,10 @@ def _e8m0_ml_params(params):
     return with_overrides(params, EMIN=-126, OFF=0, FTZ=1, EVEN_N=1)
 
 
-def _to_float32(xa: np.ndarray) -> np.ndarray:
-    """float64/integer input -> float32 (round to nearest even, through the funnel)."""
-    if xa.dtype == np.float32:
-        return xa
-    from .codec import encode
-
-    return np.asarray(encode(xa, "binary32")).view(np.float32).reshape(xa.shape)
+def _to_float32(xa: np.ndarray, to_float32) -> np.ndarray:
+    """The library's first step: the input converted to float32 (``to_float32``, handed in by the
+    codec, rounds to nearest even through the funnel)."""
+    return to_float32(xa)
 
 
 def plan(f, *, rounding, saturation, nan, compat, Plan):
@@ -141,7 +138,7 @@ def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
     _conflict(compat, "nan", nan, "raise")
     if isinstance(f, IntFormat):
         return _plan_int(f, Plan)
-    params = f.kernel_params
+    params = kernel_params(f)
     mode = _P.NEAREST_EVEN
     sat = _P.SAT_NONE
     if f.name in _NUMPY_FLOATS:  # numpy converts float64 directly; NaN payload kept
@@ -206,7 +203,7 @@ def _plan_int(f: IntFormat, Plan):
     lo, hi = -(2**31), 2**31 - 1
     if f.name == "uint32":
         hi = 2**32 - 1
-    base = f.kernel_params
+    base = kernel_params(f)
     params = with_overrides(
         base, MAXMAG=hi, MAXMAG_NEG=-lo, TWOS=1, SIGNED=1, MASK=(1 << f.bits) - 1, ECAP=33, NAN=0, NNAN=0
     )
@@ -239,7 +236,7 @@ def _plan_torch(f, rname, saturation, nan, Plan):
     compat = "torch"
     _conflict(compat, "rounding", rname, "nearest_even")
     _conflict(compat, "nan", nan, "raise")
-    params = f.kernel_params
+    params = kernel_params(f)
     sat = _P.SAT_NONE
     if f.name == "float8_e4m3fn":  # torch >= 2.12 saturates finite overflow and inf to +-448
         if saturation != "none":
@@ -253,8 +250,8 @@ def _plan_torch(f, rname, saturation, nan, Plan):
     return Plan(f, params, _P.NEAREST_EVEN, sat, False, None, _to_float32)
 
 
-def _torch_e8m0_pre(xa):
-    return np.abs(_to_float32(xa))
+def _torch_e8m0_pre(xa, to_float32):
+    return np.abs(to_float32(xa))
 
 
 def _torch_e8m0_post(x, codes):
@@ -277,7 +274,7 @@ def _plan_ptx(f, rname, mode, saturation, nan, Plan):
     if saturation != "none":
         _conflict(compat, "saturation", saturation, "finite")
     sat = _P.SAT_FINITE
-    params = f.kernel_params
+    params = kernel_params(f)
     if f.code_of_nan is None:  # e2m1/e2m3/e3m2: NaN -> +MAX_NORM
         if nan != "raise":
             _conflict(compat, "nan", nan, "max")
@@ -302,7 +299,7 @@ def _plan_ptx_half(f, rname, mode, saturation, nan, Plan):
     if saturation == "propagate":
         _conflict("ptx", "saturation", saturation, "none")
     _conflict("ptx", "nan", nan, "raise")
-    params = with_overrides(f.kernel_params, NAN=0x7FFF, NNAN=0x7FFF)
+    params = with_overrides(kernel_params(f), NAN=0x7FFF, NNAN=0x7FFF)
     return Plan(f, params, mode, parse_saturation(saturation), False, None, None)
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import block as _block
 from . import codec as _codec
-from .interop import _counter_bits, _global_index, _seed_spec
+from .interop import counter_bits, global_index, seed_spec
 from .presets import get_format
 
 __all__ = ["encode", "decode", "quantize", "DaskBlockArray"]
@@ -61,7 +61,7 @@ def _as_dask(x, name="x"):
 
 def _random_args(x, random, rbits, rounding):
     """(seed spec or None, extra dask array of bits or None, options update)."""
-    spec = _seed_spec(random, rbits, rounding)
+    spec = seed_spec(random, rbits, rounding)
     if spec is None:
         return None, None, {}
     if spec == "array":
@@ -81,7 +81,7 @@ def _chunk_bits(seed, block_info, shape, xb, rest):
     if seed is not None:
         if block_info is None:  # dask probing with an empty array
             return np.zeros(xb.shape, np.uint32)
-        return _counter_bits(seed[0], _global_index(block_info[0]["array-location"], shape), seed[1])
+        return counter_bits(seed[0], global_index(block_info[0]["array-location"], shape), seed[1])
     if rest:
         return np.asarray(rest[0])
     return None
@@ -196,7 +196,7 @@ def decode(codes, fmt=None, *, dtype=None):
     if codes.dtype.kind not in "iu":
         raise TypeError(f"codes must have an integer dtype, got {codes.dtype}")
     f = get_format(fmt)
-    dt = _codec._decode_dtype(f, dtype)
+    dt = _codec.decode_dtype(f, dtype)
     return codes.map_blocks(_decode_chunk, dtype=dt, meta=np.empty((0,) * codes.ndim, dt), fmt=f, out_dtype=dt)
 
 
@@ -299,7 +299,7 @@ def _block_encode(x, fmt, axis, rechunk, rounding, random, rbits, options):
     f = _block.get_block_format(fmt)
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension for a block format")
-    ax = _block._norm_axis(axis, x.ndim)
+    ax = _block.norm_axis(axis, x.ndim)
     bs = f.block_size
     if any(c % bs for c in x.chunks[ax][:-1]):
         if not rechunk:

@@ -46,14 +46,17 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 
 import numpy as np
 
 from . import arith as _arith
-from . import codec as _codec
-from .policy import is_stochastic, random_spec
+from .accum_models import MODEL_TYPES
+from .accumulate import as_model, matmul
+from .block.formats import is_block_format
+from .codec import decode, encode
+from .plan import funnel_params, make_plan
+from .policy import is_stochastic
 from .presets import get_format
 
 __all__ = ["EmulatedArray", "HardwareModel", "SequentialModel", "emulate"]
@@ -107,13 +110,13 @@ class SequentialModel:
 
     def matmul(self, a, b, *, fmt, policy):
         """Sequential dot products of the rows of ``a`` and the columns of ``b``."""
-        from ._kernels import arith as K
+        from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
         f, plan, rk, key, nb = _kernel_policy(fmt, policy)
         a = np.ascontiguousarray(a, dtype=np.float64)
         b = np.ascontiguousarray(b, dtype=np.float64)
         out = np.empty((a.shape[0], b.shape[1]), f.code_dtype)
-        bad = K.matmul_loop(a, b, out, int(self.fused), plan.params, _decode_params(f, plan), plan.mode, plan.sat,
+        bad = K.matmul_loop(a, b, out, int(self.fused), plan.params, funnel_params(f), plan.mode, plan.sat,
                             rk, key, nb)
         return _codes_to_values(out, f, plan, bad, "matmul")
 
@@ -142,9 +145,7 @@ class HardwareModel:
     """
 
     def __init__(self, model):
-        from .accumulate import _as_model
-
-        self.model = _as_model(model)
+        self.model = as_model(model)
 
     def __repr__(self) -> str:
         return f"HardwareModel({self.model!r})"
@@ -157,8 +158,6 @@ class HardwareModel:
 
     def matmul(self, a, b, *, fmt, policy):
         """``a @ b`` under the hardware model, rounded into ``fmt``."""
-        from .accumulate import matmul
-
         f = get_format(fmt)
         try:
             d = matmul(np.asarray(a, np.float64), np.asarray(b, np.float64), model=self.model)
@@ -174,9 +173,7 @@ def _as_emulate_model(model):
         return _MODELS[model]
     if callable(getattr(model, "matmul", None)):
         return model
-    from .accum_models import _MODEL_TYPES
-
-    if isinstance(model, _MODEL_TYPES) or isinstance(model, (str, tuple)):
+    if isinstance(model, MODEL_TYPES) or isinstance(model, (str, tuple)):
         try:
             return HardwareModel(model)
         except (TypeError, ValueError) as e:
@@ -186,35 +183,24 @@ def _as_emulate_model(model):
 
 
 def _kernel_policy(fmt, policy):
-    f = get_format(fmt)
-    plan = _codec._plan(f, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
-                        policy.get("nan", "raise"), None)
-    if f.bits == 64:  # the codec passes binary64 through; the kernels round magnitude codes into it
-        from ._kernels.magnitude import magnitude_params
-
-        plan = dataclasses.replace(plan, params=magnitude_params(f))
-    rk, _, key, nb = random_spec(policy.get("random"), policy.get("rbits"), plan.mode, ())
+    plan = make_plan(fmt, policy.get("rounding", "nearest_even"), policy.get("saturation", "none"),
+                     policy.get("nan", "raise"))
+    rk, _, key, nb = plan.random_setup(policy.get("random"), policy.get("rbits"), (), exact=True)
     if rk == 1:
         raise ValueError("an explicit array of random bits cannot drive a sequence of operations; "
                          "pass a seed or a numpy Generator")
-    prec = _arith._precision(f)
-    if is_stochastic(plan.mode) and prec + nb > 57:  # the kernels' exact intermediates keep >= 60 bits
-        raise ValueError(
-            f"stochastic rounding into {f.name} (precision {prec}) with rbits={nb} needs "
-            f"precision + rbits <= 57; pass a smaller rbits"
-        )
-    return f, plan, rk, key, nb
+    return plan.fmt, plan, rk, key, nb
 
 
 def _codes_to_values(codes, f, plan, bad, what):
     if bad and plan.nan_raise:
         raise ValueError(f"{bad} result(s) of {what} are NaN and format {f.name} has no NaN; "
                          f"pass nan='zero' or nan='max' to choose a code")
-    return _codec.decode(codes.reshape(-1), f).reshape(codes.shape)
+    return decode(codes.reshape(-1), f).reshape(codes.shape)
 
 
 def _reduce(x, op, keep, fmt, policy):
-    from ._kernels import arith as K
+    from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, rk, key, nb = _kernel_policy(fmt, policy)
     x = np.ascontiguousarray(x, dtype=np.float64)
@@ -222,14 +208,9 @@ def _reduce(x, op, keep, fmt, policy):
     if keep and n == 0:
         return np.empty((rows, 0), _value_dtype(f))
     out = np.empty((rows, n if keep else 1), f.code_dtype)
-    bad = K.reduce_loop(x, out, op, keep, plan.params, _decode_params(f, plan), plan.mode, plan.sat, rk, key, nb)
+    bad = K.reduce_loop(x, out, op, keep, plan.params, funnel_params(f), plan.mode, plan.sat, rk, key, nb)
     vals = _codes_to_values(out, f, plan, bad, "a reduction")
     return vals if keep else vals[:, 0]
-
-
-def _decode_params(f, plan):
-    """Params that decode the kernels' codes: binary64 rounds magnitude codes (its plan's params)."""
-    return plan.params if f.bits == 64 else f.kernel_params
 
 
 def _value_dtype(f):
@@ -274,9 +255,9 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     [29, 37]
     """
     f = get_format(fmt)
-    if _codec._is_block(f):
+    if is_block_format(f):
         raise ValueError(f"fmt={fmt!r} is a block format; emulate needs an element format")
-    plan = _codec._plan(f, rounding, saturation, nan, None)
+    plan = make_plan(f, rounding, saturation, nan)
     if is_stochastic(plan.mode):
         if isinstance(random, bool) or not isinstance(random, (numbers.Integral, np.random.Generator)):
             raise ValueError("a stochastic emulated array needs random= (an int seed or a numpy Generator)")
@@ -290,9 +271,9 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     model = _as_emulate_model(model)
     policy = {"rounding": rounding, "saturation": saturation, "nan": nan, "random": random, "rbits": rbits}
     base = x.view(np.ndarray) if isinstance(x, EmulatedArray) else x
-    xa = _arith._as_float(base, "x")
-    codes = _codec.encode(xa, f, **{k: v for k, v in policy.items()})
-    vals = _codec.decode(np.asarray(codes).reshape(-1), f, dtype=_value_dtype(f)).reshape(xa.shape)
+    xa = _arith.as_float_input(base, "x")
+    codes = encode(xa, f, **{k: v for k, v in policy.items()})
+    vals = decode(np.asarray(codes).reshape(-1), f, dtype=_value_dtype(f)).reshape(xa.shape)
     return _wrap(vals, f, policy, model)
 
 
@@ -356,7 +337,7 @@ class EmulatedArray(np.ndarray):
         """Codes of the values in ``fmt``."""
         f = self._nf_fmt
         v = self.view(np.ndarray)
-        c = _codec.encode(v.reshape(-1), f, nan="zero" if f.code_of_nan is None else "raise")
+        c = encode(v.reshape(-1), f, nan="zero" if f.code_of_nan is None else "raise")
         return np.asarray(c).reshape(v.shape)
 
     def to(self, fmt, **policy) -> EmulatedArray:
@@ -566,8 +547,8 @@ def _strip(kwargs):
 def _cast(values, f, policy):
     """Round exact values into ``f`` once (encode then decode)."""
     v = np.asarray(values, dtype=np.float64)
-    codes = _codec.encode(v.reshape(-1), f, **policy)
-    return _codec.decode(np.asarray(codes), f, dtype=_value_dtype(f)).reshape(v.shape)
+    codes = encode(v.reshape(-1), f, **policy)
+    return decode(np.asarray(codes), f, dtype=_value_dtype(f)).reshape(v.shape)
 
 
 def _matmul(a, b, f, policy, model):

@@ -25,12 +25,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import block
 from ._kernels import params as P
-from ._kernels.streams import random_bits
-from .codec import plan as codec_plan
+from .block.formats import is_block_format
+from .engine import to_float32
 from .formats import IntFormat
-from .policy import ROUNDINGS, SATURATIONS, random_spec
+from .plan import make_plan, random_spec
+from .policy import ROUNDINGS, SATURATIONS
 from .reference import Neighbour, Overrides, Trace, round_trace
 from .reference import decode as exact_value
 from .tables import fields, hex_code, value_str
@@ -194,7 +194,7 @@ def _overrides(f, params) -> Overrides | None:
     """
     if not params:  # 64-bit pass-through: the format's own rules
         return None
-    own = f.kernel_params
+    own = P.kernel_params(f)
     changed = {i for i, (a, b) in enumerate(zip(params, own)) if a != b}
     known = set(_NAN_SLOTS) | {P.EVEN_N} | (set(_INT_SLOTS) if isinstance(f, IntFormat) else set(_GRID_SLOTS))
     if changed - known:
@@ -254,13 +254,13 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
       overflow     no: |1.0| <= max 448.0
       result       0x38 (0|0111|000) = 1.0
     """
-    if block.is_block_format(fmt):
+    if is_block_format(fmt):
         raise ValueError(f"explain takes an element format, got block format {fmt!r}; "
                          "explain the element or scale format instead")
     xv, x_dtype, xarr = _input(x)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
         raise ValueError(f"index must be a non-negative int, got {index!r}")
-    plan = codec_plan(fmt, rounding, saturation, nan, compat)
+    plan = make_plan(fmt, rounding, saturation, nan, compat)
     f = plan.fmt
     rname = next(k for k, v in ROUNDINGS.items() if v == plan.mode)
     sname = next(k for k, v in SATURATIONS.items() if v == plan.sat)
@@ -271,6 +271,8 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
     if rname.startswith("stochastic"):
         rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, (index + 1,))
         policy["rbits"] = nbits
+        from ._kernels.streams import random_bits  # lazy: numba loads on the first kernel call
+
         R = rarr[min(index, rarr.size - 1)] if rkind == 1 else random_bits(key, int(index), nbits)
         kw.update(R=int(R), N=nbits)
     else:
@@ -278,7 +280,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
     notes: list[str] = []
     x_exact = None
     if plan.pre is not None:
-        pre = np.asarray(plan.pre(np.asarray(xarr).reshape(1))).reshape(())
+        pre = np.asarray(plan.pre(np.asarray(xarr).reshape(1), to_float32)).reshape(())
         new_xv = float(pre) if pre.dtype.kind == "f" else int(pre)
         if new_xv != xv and not (new_xv != new_xv and xv != xv):
             notes.append(f"compat={compat}: the input is first converted to {_xstr(new_xv)} ({pre.dtype})")

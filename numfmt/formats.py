@@ -8,14 +8,14 @@ formats such as FP4. An :class:`IntFormat` describes a signed or unsigned
 integer, optionally symmetric and optionally scaled by a power of two (fixed
 point, e.g. the MXINT8 element).
 
-Everything a kernel needs is derived from these fields once (``kernel_params``);
-nothing here imports numba.
+Everything a kernel needs is derived from these fields by ``numfmt.plan`` (cached per
+format); this module imports nothing from the kernels.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
@@ -109,7 +109,6 @@ class FloatFormat:
     negative_zero: bool = True
     overflow_nan: bool = True
     p3109: bool = False
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         for n in ("exponent_bits", "mantissa_bits", "bias"):
@@ -309,16 +308,7 @@ class FloatFormat:
         >>> numfmt.get_format("e2m1").values()[:8].tolist()
         [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
         """
-        v = self._cache.get("values")
-        if v is None:
-            if self.bits > 16:
-                raise ValueError(f"values() enumerates at most 2**16 codes; {self.name} has {self.bits} bits")
-            v = np.array([float(self.exact_value(c)) for c in range(1 << self.bits)], np.float64)
-            neg = (np.arange(1 << self.bits) & self._sign_bit) != 0
-            v[neg & (v == 0)] = -0.0  # Fractions have no signed zero
-            v.setflags(write=False)
-            self._cache["values"] = v
-        return v
+        return _values(self)
 
     @property
     def max(self) -> float:
@@ -391,18 +381,6 @@ class FloatFormat:
             return False
         return self.emin - self.mantissa_bits >= info.minexp - info.nmant
 
-    @functools.cached_property
-    def kernel_params(self) -> tuple[int, ...]:
-        """Integer parameters passed to the numba kernels (see ``numfmt._kernels.params``).
-
-        binary64 has none: it is a pass-through (its codes do not fit the kernels' int64 slots).
-        """
-        if self.bits == 64:
-            raise ValueError("binary64 is a pass-through format; the kernels do not round into it")
-        from numfmt._kernels.params import pack_float_params
-
-        return pack_float_params(self)
-
     def __str__(self) -> str:
         return self.name
 
@@ -439,7 +417,6 @@ class IntFormat:
     signed: bool = True
     symmetric: bool = False
     scale_exp: int = 0
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         _check_int("bits", self.bits)
@@ -521,14 +498,7 @@ class IntFormat:
 
     def values(self) -> np.ndarray:
         """Exact value of every code as float64 (codes outside a symmetric range included)."""
-        v = self._cache.get("values")
-        if v is None:
-            if self.bits > 16:
-                raise ValueError(f"values() enumerates at most 2**16 codes; {self.name} has {self.bits} bits")
-            v = np.array([float(self.exact_value(c)) for c in range(1 << self.bits)], np.float64)
-            v.setflags(write=False)
-            self._cache["values"] = v
-        return v
+        return _values(self)
 
     def exact_in(self, dtype: np.dtype) -> bool:
         """Whether every value is exactly representable in ``dtype``."""
@@ -537,15 +507,21 @@ class IntFormat:
         top = self.scale_exp + width
         return width <= info.nmant + 1 and top <= info.maxexp and self.scale_exp >= info.minexp - info.nmant
 
-    @functools.cached_property
-    def kernel_params(self) -> tuple[int, ...]:
-        """Integer parameters passed to the numba kernels."""
-        from numfmt._kernels.params import pack_int_params
-
-        return pack_int_params(self)
-
     def __str__(self) -> str:
         return self.name
 
 
 Format = FloatFormat | IntFormat
+
+
+@functools.cache
+def _values(f) -> np.ndarray:
+    """Exact value of every code of ``f`` (float64, read-only), computed once per format."""
+    if f.bits > 16:
+        raise ValueError(f"values() enumerates at most 2**16 codes; {f.name} has {f.bits} bits")
+    v = np.array([float(f.exact_value(c)) for c in range(1 << f.bits)], np.float64)
+    if f.kind == "float":
+        neg = (np.arange(1 << f.bits) & f._sign_bit) != 0
+        v[neg & (v == 0)] = -0.0  # Fractions have no signed zero
+    v.setflags(write=False)
+    return v

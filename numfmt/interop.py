@@ -34,6 +34,10 @@ import sys
 
 import numpy as np
 
+from .engine import decode_into
+from .formats import IntFormat
+from .plan import random_spec, value_dtype
+from .policy import is_stochastic, parse_rounding
 from .presets import get_format
 
 __all__ = ["as_numpy", "as_codes", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
@@ -76,11 +80,11 @@ _ML_VIEW["int4_symmetric"] = ("ml_dtypes", "int4")
 
 def _spec(f) -> tuple:
     return (type(f),) + tuple(
-        getattr(f, fl.name) for fl in dataclasses.fields(f) if fl.name not in ("name", "_cache")
+        getattr(f, fl.name) for fl in dataclasses.fields(f) if fl.name != "name"
     )
 
 
-def _preset_name(f, table) -> str | None:
+def preset_name(f, table) -> str | None:
     """The preset of ``table`` with the same semantics as format ``f`` (names do not matter)."""
     if f.name in table and _spec(get_format(f.name)) == _spec(f):
         return f.name
@@ -158,9 +162,10 @@ def as_numpy(x, name: str = "x"):
         arr, fmt = _torch_numpy(x, name)
         if fmt is None:
             return arr
-        from .codec import decode
-
-        return np.asarray(decode(arr, fmt))
+        f = get_format(fmt)
+        vals = np.empty(arr.shape, value_dtype(f))
+        decode_into(np.ascontiguousarray(arr).reshape(-1), vals.reshape(-1), f)
+        return vals
     if _is_dask(x):
         raise TypeError(f"{name} is a dask array: use numfmt.daskarray.encode/decode/quantize for lazy results, "
                         f"or pass {name}.compute()")
@@ -195,10 +200,30 @@ def as_codes(codes, name: str = "codes"):
     return codes
 
 
-def _codes_for(codes, f, name="codes") -> np.ndarray:
-    from .codec import _check_codes
+def check_codes(codes, f, name="codes") -> np.ndarray:
+    """``codes`` as a C-ordered integer array of valid codes of format ``f`` (their bits for low-precision floats)."""
+    codes = as_codes(codes, name)  # torch/ml_dtypes low-precision floats: their bits
+    if isinstance(codes, (str, bytes)):
+        raise TypeError(f"{name} must be an integer array, got {type(codes).__name__}")
+    arr = np.asarray(codes)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must have an integer dtype, got {arr.dtype}")
+    top = (1 << f.bits) - 1
+    if arr.size and not (arr.dtype.kind == "u" and np.iinfo(arr.dtype).max <= top):  # else every value fits
+        lo = 0 if arr.dtype.kind == "u" else int(arr.min())  # (one pass for unsigned codes)
+        hi = int(arr.max())
+        if lo < 0 or hi > top:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} contains {bad:#x}, outside 0..{top:#x} of {f.name}")
+    if arr.size and isinstance(f, IntFormat) and f.symmetric:
+        bad_code = 1 << (f.bits - 1)
+        if (arr == bad_code).any():
+            raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
+    return np.asarray(arr, order="C")
 
-    arr = _check_codes(as_codes(codes, name), f, name)
+
+def _codes_for(codes, f, name="codes") -> np.ndarray:
+    arr = check_codes(as_codes(codes, name), f, name)
     if arr.dtype != f.code_dtype:
         arr = arr.astype(f.code_dtype)
     return arr
@@ -264,7 +289,7 @@ def to_torch(codes, fmt):
     import torch
 
     f = get_format(fmt)
-    name = _preset_name(f, _TORCH_VIEW)
+    name = preset_name(f, _TORCH_VIEW)
     if name is None:
         raise ValueError(f"format {f.name} has no matching torch dtype (torch has "
                          f"{sorted(set(_TORCH_VIEW.values()))})")
@@ -299,7 +324,7 @@ def to_ml_dtypes(codes, fmt) -> np.ndarray:
     ('float4_e2m1fn', [3.0, -0.5])
     """
     f = get_format(fmt)
-    name = _preset_name(f, _ML_VIEW)
+    name = preset_name(f, _ML_VIEW)
     if name is None:
         raise ValueError(f"format {f.name} has no matching ml_dtypes dtype")
     mod, dname = _ML_VIEW[name]
@@ -326,7 +351,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
+def counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
     index = index.astype(np.uint64)
     lw = 3 if nbits <= 8 else (4 if nbits <= 16 else 5)  # field width W = 2**lw
@@ -342,7 +367,7 @@ def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     return np.asarray((field >> np.uint64((1 << lw) - nbits)).astype(np.uint32))  # (an array even when 0-d)
 
 
-def _global_index(location, shape) -> np.ndarray:
+def global_index(location, shape) -> np.ndarray:
     """Flat C-order indices (uint64) of the block ``location`` [(start, stop), ...] of an array of ``shape``."""
     idx = np.zeros((), np.uint64)
     stride = 1
@@ -356,12 +381,11 @@ def _global_index(location, shape) -> np.ndarray:
     return idx
 
 
-def _seed_spec(random, rbits, rounding):
+def seed_spec(random, rbits, rounding):
     """(key, nbits) for a seed or Generator under a stochastic rounding; None when not stochastic.
 
     Arrays of bits are the caller's business (returned as ``"array"``).
     """
-    from .policy import is_stochastic, parse_rounding, random_spec
 
     _, mode = parse_rounding(rounding)
     if not is_stochastic(mode) or random is None or isinstance(random, (int, np.integer, np.random.Generator)):

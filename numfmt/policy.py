@@ -6,29 +6,30 @@ semantics tables in ``docs/semantics.md``.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ._kernels import params as P
+# rounding modes and saturations as the kernels receive them
+NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
+STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C = 6, 7, 8
+SAT_NONE, SAT_FINITE, SAT_PROPAGATE = 0, 1, 2
 
 __all__ = ["ROUNDINGS", "SATURATIONS", "NAN_POLICIES", "parse_rounding", "parse_saturation", "parse_nan",
-           "is_stochastic", "random_spec"]
+           "is_stochastic"]
 
 ROUNDINGS = {
-    "nearest_even": P.NEAREST_EVEN,
-    "nearest_away": P.NEAREST_AWAY,
-    "toward_zero": P.TOWARD_ZERO,
-    "toward_positive": P.TOWARD_POSITIVE,
-    "toward_negative": P.TOWARD_NEGATIVE,
-    "to_odd": P.TO_ODD,
-    "stochastic": P.STOCHASTIC_A,
-    "stochastic_b": P.STOCHASTIC_B,
-    "stochastic_c": P.STOCHASTIC_C,
+    "nearest_even": NEAREST_EVEN,
+    "nearest_away": NEAREST_AWAY,
+    "toward_zero": TOWARD_ZERO,
+    "toward_positive": TOWARD_POSITIVE,
+    "toward_negative": TOWARD_NEGATIVE,
+    "to_odd": TO_ODD,
+    "stochastic": STOCHASTIC_A,
+    "stochastic_b": STOCHASTIC_B,
+    "stochastic_c": STOCHASTIC_C,
 }
 ROUNDING_ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
     "rtn": "toward_negative", "rto": "to_odd", "sr": "stochastic", "stochastic_a": "stochastic",
 }
-SATURATIONS = {"none": P.SAT_NONE, "finite": P.SAT_FINITE, "propagate": P.SAT_PROPAGATE}
+SATURATIONS = {"none": SAT_NONE, "finite": SAT_FINITE, "propagate": SAT_PROPAGATE}
 NAN_POLICIES = ("raise", "zero", "max")
 
 
@@ -68,58 +69,4 @@ def parse_nan(nan: str) -> str:
 
 def is_stochastic(mode: int) -> bool:
     """Whether a kernel rounding id consumes random bits."""
-    return mode >= P.STOCHASTIC_A
-
-
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _seed_key(seed: int) -> int:
-    # SplitMix64 finaliser of the seed, so nearby seeds give unrelated streams
-    z = (int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64)
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % (1 << 64)
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % (1 << 64)
-    return (z ^ (z >> 31)) & ((1 << 63) - 1)
-
-
-def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
-    """Validate ``random=``/``rbits=`` and return (kind, array, key, nbits).
-
-    kind 0: no random bits; 1: an explicit array (broadcast to ``shape``, flat);
-    2: a counter-based stream with ``key``.
-    """
-    stochastic = is_stochastic(mode)
-    if rbits is None:
-        nbits = 32
-    else:
-        if isinstance(rbits, bool) or not isinstance(rbits, (int, np.integer)):
-            raise TypeError(f"rbits must be an int, got {type(rbits).__name__}: {rbits!r}")
-        nbits = int(rbits)
-        if not 1 <= nbits <= 32:
-            raise ValueError(f"rbits must be in 1..32, got {nbits}")
-    dummy = np.zeros(1, np.uint32)
-    if not stochastic:
-        if random is not None:
-            raise ValueError("random= is only used by stochastic roundings; got a value with a deterministic mode")
-        return 0, dummy, 0, nbits
-    if random is None:
-        raise ValueError("a stochastic rounding needs random= (an int seed, a numpy Generator or an array of bits)")
-    if isinstance(random, bool):
-        raise TypeError("random must be an int seed, a numpy.random.Generator or an unsigned-integer array")
-    if isinstance(random, (int, np.integer)):
-        if random < 0:
-            raise ValueError(f"random seed must be >= 0, got {random}")
-        return 2, dummy, _seed_key(int(random)), nbits
-    if isinstance(random, np.random.Generator):
-        return 2, dummy, int(random.integers(0, 1 << 63)), nbits
-    arr = np.asarray(random)
-    if arr.dtype.kind not in "ui":
-        raise TypeError(f"random array must have an unsigned-integer dtype, got {arr.dtype}")
-    if arr.size and (arr.min() < 0 or int(arr.max()) >= (1 << nbits)):
-        bad = arr[(arr < 0) | (arr >= (1 << nbits))].ravel()[0]
-        raise ValueError(f"random bits must be < 2**rbits = {1 << nbits}; got {int(bad)}")
-    try:
-        full = np.broadcast_to(arr, shape)
-    except ValueError:
-        raise ValueError(f"random array of shape {arr.shape} does not broadcast to x's shape {shape}") from None
-    return 1, np.ascontiguousarray(full, dtype=np.uint32).reshape(-1), 0, nbits
+    return mode >= STOCHASTIC_A

@@ -120,7 +120,7 @@ _PRESETS += [
     for x in (True, False)
 ]
 
-_ALIASES = {
+ALIASES = {
     "fp16": "binary16", "half": "binary16", "float16": "binary16", "f16": "binary16",
     "bf16": "bfloat16",
     "fp32": "binary32", "float32": "binary32", "single": "binary32", "f32": "binary32",
@@ -135,7 +135,7 @@ _ALIASES = {
     "e8m0": "float8_e8m0fnu", "ue8m0": "float8_e8m0fnu",
 }
 
-_REGISTRY: dict = {}
+REGISTRY: dict = {}
 
 
 def register_format(fmt, *, aliases: tuple[str, ...] = ()) -> None:
@@ -153,15 +153,15 @@ def register_format(fmt, *, aliases: tuple[str, ...] = ()) -> None:
         raise TypeError(f"fmt must be a FloatFormat or IntFormat, got {type(fmt).__name__}")
     for n in (fmt.name, *aliases):
         key = n.lower()
-        if key in _REGISTRY or key in _ALIASES:
+        if key in REGISTRY or key in ALIASES:
             raise ValueError(f"format name {n!r} is already registered")
-    _REGISTRY[fmt.name.lower()] = fmt
+    REGISTRY[fmt.name.lower()] = fmt
     for a in aliases:
-        _ALIASES[a.lower()] = fmt.name.lower()
+        ALIASES[a.lower()] = fmt.name.lower()
 
 
 for _f in _PRESETS:
-    _REGISTRY[_f.name] = _f
+    REGISTRY[_f.name] = _f
 
 _P3109_RE = re.compile(r"^binary(\d+)p(\d+)([su])([ef])$")
 
@@ -193,15 +193,15 @@ def get_format(fmt):
     if not isinstance(fmt, str):
         raise TypeError(f"fmt must be a format name or format object, got {type(fmt).__name__}: {fmt!r}")
     key = fmt.strip().lower()
-    key = _ALIASES.get(key, key)
-    f = _REGISTRY.get(key)
+    key = ALIASES.get(key, key)
+    f = REGISTRY.get(key)
     if f is not None:
         return f
     m = _P3109_RE.match(key)
     if m:
         f = p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e")
         return f
-    names = list(_REGISTRY) + list(_ALIASES)
+    names = list(REGISTRY) + list(ALIASES)
     close = difflib.get_close_matches(key, names, n=4, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ValueError(f"unknown format {fmt!r}{hint} (numfmt.list_formats() lists them)")
@@ -216,4 +216,4 @@ def list_formats() -> list[str]:
     >>> "float8_e4m3fn" in numfmt.list_formats()
     True
     """
-    return list(_REGISTRY)
+    return list(REGISTRY)

@@ -74,6 +74,7 @@ import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .presets import get_format
 from .tables import fields, hex_code, value_str
 
 __all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decode", "encode", "max_value",
@@ -92,8 +93,6 @@ _ALIASES = {
 
 def _fmt(fmt):
     if isinstance(fmt, str):
-        from .presets import get_format
-
         return get_format(fmt)
     return fmt
 

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -42,8 +43,12 @@ try:
 except ImportError as exc:  # pragma: no cover
     raise ImportError("numfmt.testing needs hypothesis: pip install 'numfmt[test]' (or hypothesis)") from exc
 
+from . import block
+from .compare import compare
+from .compare._classify import INF, NAN, code_info
 from .formats import FloatFormat, IntFormat
-from .presets import get_format, list_formats
+from .presets import get_format, list_formats, p3109_format
+from .tables import code_class
 
 __all__ = ["formats", "codes", "values", "inputs", "input_arrays", "blocks", "assert_codes_equal"]
 
@@ -77,7 +82,6 @@ def _custom_float(draw, max_bits: int):
     m = draw(st.integers(1 if style == "ieee" else 0, min(10, room - e)))
     if style == "p3109":
         k, p = e + m + int(signed), m + 1
-        from .presets import p3109_format
 
         try:
             return p3109_format(k, p, signed=signed, extended=draw(st.booleans()))
@@ -153,8 +157,6 @@ def formats(*, presets: bool = True, custom: bool = True, kinds=("float", "int")
 # ---------------------------------------------------------------------- codes and values
 
 def _classify(f, c: int) -> str:
-    from .tables import code_class
-
     return code_class(c, f)
 
 
@@ -176,24 +178,24 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
     return ok
 
 
-def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> list[int]:
+@functools.cache
+def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> tuple[int, ...]:
     """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
-    from .compare._classify import _INF, _NAN, _code_info
 
     c = np.arange(1 << f.bits, dtype=np.int64)
-    kind, _, _ = _code_info(c, f)
+    kind, _, _ = code_info(c, f)
     keep = np.ones(c.size, bool)
     if not allow_nan:
-        keep &= kind != _NAN
+        keep &= kind != NAN
     if not allow_infinity:
-        keep &= kind != _INF
+        keep &= kind != INF
     if isinstance(f, IntFormat):
         if f.symmetric:
             keep &= c != 1 << (f.bits - 1)
     elif not allow_subnormal and f.has_zero:
         mag = c & f._all_ones
         keep &= ~(((mag >> f.mantissa_bits) == 0) & (mag != 0))
-    return c[keep].tolist()
+    return tuple(c[keep].tolist())
 
 
 def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_subnormal: bool = True):
@@ -212,11 +214,7 @@ def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_sub
     f = get_format(fmt)
     ok = _allowed(f, allow_nan, allow_infinity, allow_subnormal)
     if f.bits <= 16:
-        key = ("testing.codes", allow_nan, allow_infinity, allow_subnormal)
-        lst = f._cache.get(key)
-        if lst is None:
-            lst = _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal)
-            f._cache[key] = lst
+        lst = _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal)
         if not lst:
             raise ValueError(f"format {f.name} has no codes with these options")
         return st.sampled_from(lst)
@@ -404,8 +402,6 @@ def _block_parts(block_fmt, element, block_size):
     if block_fmt is not None:
         bf = block_fmt
         if isinstance(bf, str):
-            from . import block
-
             getter = getattr(block, "get_block_format", None) or getattr(block, "get_format", None)
             if getter is None:
                 raise ValueError(f"unknown block format {bf!r}")
@@ -419,24 +415,25 @@ def _block_parts(block_fmt, element, block_size):
     return get_format(element), int(block_size)
 
 
+@functools.cache
+def _block_tables(ef, lo, hi):
+    """(magnitude codes of the top binade, values, ties) of an element format, computed once per format."""
+    top = _mag_value(ef, hi)
+    etop = top.numerator.bit_length() - top.denominator.bit_length()
+    if top < Fraction(2) ** etop:
+        etop -= 1
+    # magnitude codes of the top binade: the block maximum sits there, so the OCP scale is 2**X
+    top_codes = [c for c in range(max(lo, hi - 64), hi + 1) if _mag_value(ef, c) >= Fraction(2) ** etop]
+    vals = [_mag_value(ef, c) for c in range(lo, hi + 1)]
+    ties = [v + _ulp_at(ef, v) / 2 for v in vals]
+    return top_codes, np.array([float(v) for v in vals]), np.array([float(t) for t in ties])
+
+
 @st.composite
 def _block_rows(draw, ef, k, nblocks, dt, exps, allow_nan, allow_infinity):
     nb = draw(nblocks) if isinstance(nblocks, st.SearchStrategy) else int(nblocks)
     lo, hi = _mags(ef)
-    key = ("testing.block_tables",)
-    tabs = ef._cache.get(key)
-    if tabs is None:
-        top = _mag_value(ef, hi)
-        etop = top.numerator.bit_length() - top.denominator.bit_length()
-        if top < Fraction(2) ** etop:
-            etop -= 1
-        # magnitude codes of the top binade: the block maximum sits there, so the OCP scale is 2**X
-        top_codes = [c for c in range(max(lo, hi - 64), hi + 1) if _mag_value(ef, c) >= Fraction(2) ** etop]
-        vals = [_mag_value(ef, c) for c in range(lo, hi + 1)]
-        ties = [v + _ulp_at(ef, v) / 2 for v in vals]
-        tabs = (top_codes, np.array([float(v) for v in vals]), np.array([float(t) for t in ties]))
-        ef._cache[key] = tabs
-    top_codes, vals, ties = tabs
+    top_codes, vals, ties = _block_tables(ef, lo, hi)
     out = np.zeros((nb, k), dt)
     for b in range(nb):
         X = draw(st.integers(*exps))
@@ -512,7 +509,6 @@ def assert_codes_equal(actual, expected, fmt=None, *, x=None, max_examples: int 
     compare float8_e4m3fn: 1 compared, 0 equal, 1 different
     ...
     """
-    from .compare import compare
 
     r = compare(expected, actual, fmt, x=x, max_examples=max_examples)
     if not r.ok:

@@ -17,8 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numfmt
-from numfmt import arith, codec
+from numfmt import arith
+from numfmt import plan as planning
 from numfmt._kernels import arith_f32
+from numfmt._kernels.params import kernel_params
 
 MODES = ["nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd"]
 SATS = ["none", "finite", "propagate"]
@@ -103,7 +105,7 @@ def test_fast_paths_equal_integer_kernels(fmt):
     cols = operands(f, rng, 4000)
     nans = ["raise"] if f.code_of_nan is not None else ["zero", "max"]
     for mode in MODES:
-        plan = codec._plan(f, mode, "none", nans[0], None)
+        plan = planning.make_plan(f, mode, "none", nans[0], None)
         assert arith._f32_eligible(f, plan, cols)
         for sat in SATS:
             for nan in nans:
@@ -113,12 +115,12 @@ def test_fast_paths_equal_integer_kernels(fmt):
 
 def test_which_loops_apply():
     def params(name):
-        return numfmt.get_format(name).kernel_params
+        return kernel_params(numfmt.get_format(name))
 
     for name in ("float8_e4m3fn", "bfloat16", "binary16", "tf32", "float4_e2m1fn", "binary8p3se"):
         assert arith_f32.eligible(params(name)) and arith_f32.eligible_rne32(params(name)), name
     for name in ("binary32", "e3m28", "e10m12"):  # too many bits for the float32 lanes
-        p = params(name) if name == "binary32" else next(w for w in WIDE if w.name == name).kernel_params
+        p = params(name) if name == "binary32" else kernel_params(next(w for w in WIDE if w.name == name))
         assert arith_f32.eligible(p) and not arith_f32.eligible_rne32(p), name
     for name in ("ue4m3", "float8_e8m0fnu", "binary8p1se", "int8"):
         assert not arith_f32.eligible(params(name)), name

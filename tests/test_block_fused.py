@@ -50,9 +50,9 @@ def test_scale_arithmetic_equals_rounding_table(scale):
     got_v = np.empty(pats.size, np.float32)
     KF.scale_code_value_f32(pats, sa, got_c, got_v)
     ref = np.empty(pats.size, np.int32)
-    K.encode_table_f32(pats, *block.values._table(sf), ref)
+    K.encode_table_f32(pats, *block.values.rounding_table(sf), ref)
     assert np.array_equal(got_c, ref)
-    vals = np.asarray(block.values._scale_values(sf), np.float32)[ref]
+    vals = np.asarray(block.values.scale_values(sf), np.float32)[ref]
     assert np.array_equal(got_v.view(np.int32), vals.view(np.int32))
 
 

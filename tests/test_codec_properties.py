@@ -297,3 +297,25 @@ def test_threads_after_fork():
     got = np.frombuffer(a.recv(), np.uint8)
     proc.join(10)
     assert np.array_equal(got, want)
+
+
+def test_binary64_integer_rounding_example():
+    """binary64 is planned like every other format: an int64 beyond 2**53 rounds with any mode."""
+    x = np.int64(2**60 + 1)
+    assert numfmt.encode(x, "binary64", rounding="toward_zero") == np.float64(2.0**60).view(np.uint64)
+    up = np.nextafter(np.float64(2.0**60), np.inf).view(np.uint64)
+    assert numfmt.encode(x, "binary64", rounding="toward_positive") == up
+    assert numfmt.encode(-x, "binary64", rounding="toward_positive") == np.float64(-(2.0**60)).view(np.uint64)
+    assert numfmt.quantize(x, "binary64", rounding="toward_negative") == 2.0**60
+
+
+@given(ints=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=16),
+       uints=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=8),
+       rounding=st.sampled_from(DETERMINISTIC), saturation=st.sampled_from(SATURATIONS))
+def test_binary64_integer_inputs(ints, uints, rounding, saturation):
+    """int64/uint64 inputs into binary64 equal the exact reference under every deterministic mode."""
+    ints = [*ints, 0, -1, 2**53 + 1, 2**60 + 1, -(2**60) - 1, -(2**63), 2**63 - 1]
+    for arr in (np.array(ints, np.int64), np.array([*uints, 2**64 - 1, 2**63 + 1], np.uint64)):
+        got = numfmt.encode(arr, "binary64", rounding=rounding, saturation=saturation)
+        want = [ref.encode(int(v), "binary64", rounding=rounding, saturation=saturation) for v in arr.tolist()]
+        assert got.tolist() == want, (rounding, saturation)

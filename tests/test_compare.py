@@ -10,7 +10,7 @@ import pytest
 
 import numfmt
 from numfmt import compare
-from numfmt.compare._acc import _Acc
+from numfmt.compare._acc import Acc
 
 NAN = math.nan
 
@@ -139,7 +139,7 @@ def test_chunked_accumulation_equals_one_shot():
     a = np.where(rng.random(1000) < 0.3, rng.integers(0, 256, 1000), e).astype(np.int64)
     x = rng.standard_normal(1000).astype(np.float32)
     one = compare(e, a, "e4m3", x=x, max_examples=20)
-    acc = _Acc(numfmt.get_format("e4m3"), max_examples=20)
+    acc = Acc(numfmt.get_format("e4m3"), max_examples=20)
     for s in range(0, 1000, 128):
         acc.add(e[s:s + 128], a[s:s + 128], x[s:s + 128], offset=s)
     assert acc.result() == one

@@ -36,17 +36,18 @@ def _inputs(f, n=1 << 15, seed=0):
 
 
 import numfmt.bench  # noqa: E402  (spread)
+from numfmt._kernels.params import kernel_params  # noqa: E402
 
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_fast_equals_funnel(name):
     f = numfmt.get_format(name)
-    assert fast.eligible(f.kernel_params)
+    assert fast.eligible(kernel_params(f))
     x = _inputs(f)
     rng = np.random.default_rng(1)
     dummy = np.zeros(1, np.uint32)
     for sat in SATS:
-        plan = numfmt.codec._plan(f, "nearest_even", sat, "max", None)
+        plan = numfmt.plan.make_plan(f, "nearest_even", sat, "max", None)
         for mode in MODES:
             # N = 1, 8 take the short stochastic loop for every format here, 16 for most (W = 16),
             # 23 and 32 the long one (W = 32)
@@ -68,7 +69,7 @@ INT_FORMATS = ["int8", "uint8", "int4", "uint4", "int2", "int16", "uint16", "int
 @pytest.mark.parametrize("name", INT_FORMATS)
 def test_int_loop_equals_funnel(name):
     f = numfmt.get_format(name)
-    p = f.kernel_params
+    p = kernel_params(f)
     assert fast.int_eligible(p)
     rng = np.random.default_rng(2)
     bits = rng.integers(0, 1 << 32, 1 << 15, dtype=np.uint64).astype(np.uint32).view(np.float32)
@@ -78,7 +79,7 @@ def test_int_loop_equals_funnel(name):
     x = np.concatenate([bits, grid, -grid, np.nextafter(grid, np.float32(np.inf)), special])
     for nan in ("zero", "max"):
         for sat in SATS:
-            plan = numfmt.codec._plan(f, "nearest_even", sat, nan, None)
+            plan = numfmt.plan.make_plan(f, "nearest_even", sat, nan, None)
             for mode in range(6):
                 dummy = np.zeros(1, np.uint32)
                 got = np.empty(x.size, f.code_dtype)
@@ -102,7 +103,7 @@ def test_int_decode_equals_general(name, dtype):
         pytest.skip(f"{name} is not exact in {np.dtype(dtype)}")
     got = numfmt.decode(codes, f, dtype=dtype)
     want = np.empty(codes.size, np.float64)
-    D.decode_loop(codes, want, f.kernel_params)
+    D.decode_loop(codes, want, kernel_params(f))
     assert np.array_equal(got.astype(np.float64), want)
     assert got.dtype == dtype
 

@@ -20,7 +20,7 @@ X = (RNG.standard_normal(4096) * 4.0 ** RNG.integers(-4, 4, 4096)).astype(np.flo
 def test_counter_bits_equal_the_kernel_generator(key, index, nbits):
     from numfmt._kernels.streams import random_bits
 
-    got = interop._counter_bits(key, np.array([index], np.uint64), nbits)[0]
+    got = interop.counter_bits(key, np.array([index], np.uint64), nbits)[0]
     assert int(got) == int(random_bits(key, index, nbits))
 
 
@@ -28,20 +28,20 @@ def test_global_index_is_c_order():
     shape = (4, 5, 6)
     full = np.arange(np.prod(shape)).reshape(shape)
     loc = [(1, 3), (2, 5), (0, 4)]
-    got = interop._global_index(loc, shape)
+    got = interop.global_index(loc, shape)
     assert got.dtype == np.uint64
     np.testing.assert_array_equal(got, full[1:3, 2:5, 0:4])
-    assert interop._global_index([], ()).shape == ()
+    assert interop.global_index([], ()).shape == ()
 
 
 def test_chunk_bits_reproduce_seeded_sr():
     """Passing the bits of each element's global index == the seeded whole-array encode."""
     x = X.reshape(64, 64)
     ref = numfmt.encode(x, "e4m3", rounding="stochastic", random=11, rbits=9)
-    key, nbits = interop._seed_spec(11, 9, "stochastic")
+    key, nbits = interop.seed_spec(11, 9, "stochastic")
     out = np.empty_like(ref)
     for r0, r1, c0, c1 in ((0, 10, 0, 64), (10, 64, 0, 7), (10, 64, 7, 64)):
-        bits = interop._counter_bits(key, interop._global_index([(r0, r1), (c0, c1)], x.shape), nbits)
+        bits = interop.counter_bits(key, interop.global_index([(r0, r1), (c0, c1)], x.shape), nbits)
         out[r0:r1, c0:c1] = numfmt.encode(x[r0:r1, c0:c1], "e4m3", rounding="stochastic", random=bits, rbits=9)
     np.testing.assert_array_equal(out, ref)
 

@@ -12,6 +12,7 @@ import pytest
 
 import numfmt
 import numfmt.io as nio
+from numfmt.io import checkpoint
 
 RNG = np.random.default_rng(8)
 
@@ -143,6 +144,7 @@ def test_bf16_and_float8_sources(tmp_path):
     ("nvfp4", {}),
     ("nvfp4", {"recipe": "torchao", "rounding": "stochastic", "random": 4}),
     ("mxfp8_e4m3", {"scale_rule": "rceil"}),
+    ("mxfp8_e4m3", {"scale_rule": "max_abs_finite"}),
 ])
 def test_block_round_trip_equals_numpy_path(tmp_path, fmt, kw):
     src, tensors = _ckpt(tmp_path)
@@ -155,12 +157,32 @@ def test_block_round_trip_equals_numpy_path(tmp_path, fmt, kw):
         ba = out[name]
         np.testing.assert_array_equal(ba.codes, ref.codes)
         np.testing.assert_array_equal(ba.scales, ref.scales)
+        assert (ba.scale_rule, ba.recipe) == (ref.scale_rule, ref.recipe)
         assert (ba.tensor_scale is None) == (ref.tensor_scale is None)
         if ref.tensor_scale is not None:
             assert ba.tensor_scale.tobytes() == ref.tensor_scale.tobytes()
         q = numfmt.decode(ref, dtype=np.float64)
         assert rep[name].max_abs == float(np.abs(q - tensors[name]).max())
     np.testing.assert_array_equal(out["scalar"], tensors["scalar"])
+
+
+@pytest.mark.parametrize("fmt,kw", [
+    ("mxfp8_e4m3", {"scale_rule": "max_abs_finite"}),
+    ("nvfp4", {}),
+    ("nvfp4", {"scale_rule": "floor"}),
+    ("mxfp4", {"scale_rule": "amax", "tensor_scale": False}),
+])
+def test_recipe_metadata_is_what_the_encoder_used(tmp_path, fmt, kw):
+    """The file and the loaded BlockArray record the encoder's own scale rule and recipe."""
+    src, _ = _ckpt(tmp_path, {"w": RNG.standard_normal((4, 64)).astype(np.float32)})
+    dst = tmp_path / "o.safetensors"
+    nio.quantize_checkpoint(src, dst, fmt, progress=False, **kw)
+    ref = numfmt.encode(np.ones((1, 64), np.float32), fmt, **kw)
+    recipe = json.loads(nio.read_header(dst)[0]["numfmt.recipe"])
+    assert (recipe["scale_rule"], recipe["recipe"]) == (ref.scale_rule, ref.recipe)
+    assert recipe["two_level"] == (ref.tensor_scale is not None)
+    ba = nio.load_quantized(dst)["w"]
+    assert (ba.scale_rule, ba.recipe) == (ref.scale_rule, ref.recipe)
 
 
 def test_include_exclude(tmp_path):
@@ -265,7 +287,7 @@ def test_error_midway_leaves_nothing_and_keeps_old_output(tmp_path):
 def test_keyboard_interrupt_leaves_no_output(tmp_path, monkeypatch):
     src, _ = _ckpt(tmp_path)
     calls = []
-    real = nio._quantize_elems
+    real = checkpoint.quantize_elems
 
     def interrupted(*a, **k):
         calls.append(1)
@@ -273,7 +295,7 @@ def test_keyboard_interrupt_leaves_no_output(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(nio, "_quantize_elems", interrupted)
+    monkeypatch.setattr(checkpoint, "quantize_elems", interrupted)
     with pytest.raises(KeyboardInterrupt):
         nio.quantize_checkpoint(src, tmp_path / "o.safetensors", "e4m3", saturation="finite", progress=False)
     _assert_no_output(tmp_path, ["src.safetensors"])

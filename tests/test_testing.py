@@ -14,7 +14,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import numfmt
-from numfmt.compare._classify import _tie_mask
+from numfmt.compare._classify import tie_mask
 from numfmt.testing import (
     assert_codes_equal,
     blocks,
@@ -85,7 +85,7 @@ def test_inputs_reach_the_trouble_spots():
     assert find(inputs(f), lambda x: x == 2.0**-10, settings=cfg) == 2.0**-10    # tie to zero
     assert math.isnan(find(inputs(f), _is_nan, settings=cfg))
     assert find(inputs(f), lambda x: x == -math.inf, settings=cfg) == -math.inf
-    tie = find(inputs(f), lambda x: bool(_tie_mask(np.array([x]), f)[0]) and 1 < abs(x) < 2, settings=cfg)
+    tie = find(inputs(f), lambda x: bool(tie_mask(np.array([x]), f)[0]) and 1 < abs(x) < 2, settings=cfg)
     assert numfmt.explain(np.float32(tie), f).tie
     # and ties are common, not rare: about a third of the draws
     ties = []
@@ -93,7 +93,7 @@ def test_inputs_reach_the_trouble_spots():
     @settings(max_examples=200, database=None, deadline=None)
     @given(inputs(f))
     def count(x):
-        ties.append(bool(_tie_mask(np.array([x]), f)[0]))
+        ties.append(bool(tie_mask(np.array([x]), f)[0]))
 
     count()
     assert sum(ties) / len(ties) > 0.15
@@ -130,7 +130,7 @@ def test_blocks_plant_many_ties():
     def count(x):
         row = x[0].astype(np.float64)
         X = math.floor(math.log2(float(np.abs(row).max()))) - 2  # e2m1's top binade is [4, 6]
-        counts.append(int(_tie_mask(row / 2.0**X, ef).sum()))
+        counts.append(int(tie_mask(row / 2.0**X, ef).sum()))
 
     count()
     assert sum(counts) / len(counts) > 6  # about 16 planted per 32-element block, some capped at amax

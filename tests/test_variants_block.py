@@ -180,8 +180,8 @@ def _table_decode(ba):
     n = ba.codes.shape[ba.axis]
     codes = np.moveaxis(ba.codes, ba.axis, -1)
     scales = np.moveaxis(ba.scales, ba.axis, -1).astype(np.int64)
-    tab = block.values._elem_table(ef, np.float32)
-    sv = np.asarray(block.values._scale_values(sf), np.float32)[scales]
+    tab = block.values.elem_table(ef, np.float32)
+    sv = np.asarray(block.values.scale_values(sf), np.float32)[scales]
     if block.scales.is_e8m0(sf) and ba.tensor_scale is None:
         c = scales.astype(np.int32)
         sv = np.where(c == 0, np.int32(0x00400000), c << 23).view(np.float32)

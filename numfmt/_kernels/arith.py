@@ -359,7 +359,7 @@ def exact_fma(a, b, c, mode):
 
 # ---------------------------------------------------------------- loops
 @jit
-def _rbits(rkind, rarr, key, nbits, i):
+def rbits(rkind, rarr, key, nbits, i):
     if rkind == 1:
         return np.int64(rarr[i])
     if rkind == 2:
@@ -382,7 +382,7 @@ def add_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_add(np.float64(a[i * sa]), np.float64(b[i * sb]), mode)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = rbits(rkind, rarr, key, nbits, i)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -393,7 +393,7 @@ def mul_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_mul(np.float64(a[i * sa]), np.float64(b[i * sb]))
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = rbits(rkind, rarr, key, nbits, i)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -405,7 +405,7 @@ def div_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, K):
     p3109 = p[P.P3109] != 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_div(np.float64(a[i * sa]), np.float64(b[i * sb]), K, p3109)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = rbits(rkind, rarr, key, nbits, i)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -418,7 +418,7 @@ def fma_loop(a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits):
         cls, neg, sig, exp = exact_fma(
             np.float64(a[i * sa]), np.float64(b[i * sb]), np.float64(c[i * sc]), mode
         )
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = rbits(rkind, rarr, key, nbits, i)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -429,7 +429,7 @@ def sqrt_loop(a, out, p, mode, sat, rkind, rarr, key, nbits, K):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_sqrt(np.float64(a[i]), K)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = rbits(rkind, rarr, key, nbits, i)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 

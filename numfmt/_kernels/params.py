@@ -14,6 +14,8 @@ and integers (an integer format is a float whose every value is "subnormal":
 
 from __future__ import annotations
 
+import functools
+
 KIND = 0  # 0 float (sign-magnitude), 1 integer (two's complement or unsigned)
 M = 1  # trailing significand bits
 EMIN = 2  # exponent of the lowest binade that has the full quantum 2**(EMIN - M)
@@ -39,13 +41,38 @@ BITS = 21
 HASNAN = 22  # the format itself has a NaN (NAN/NNAN may be a nan= policy code instead)
 NPARAMS = 23
 
-# rounding modes
-NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
-STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C = 6, 7, 8
-# saturation modes
-SAT_NONE, SAT_FINITE, SAT_PROPAGATE = 0, 1, 2
+# rounding and saturation ids: policy data (numfmt.policy), read by the kernels
+from ..policy import (  # noqa: E402, F401  (re-exported: the kernels read P.NEAREST_EVEN ...)
+    NEAREST_AWAY,
+    NEAREST_EVEN,
+    SAT_FINITE,
+    SAT_NONE,
+    SAT_PROPAGATE,
+    STOCHASTIC_A,
+    STOCHASTIC_B,
+    STOCHASTIC_C,
+    TO_ODD,
+    TOWARD_NEGATIVE,
+    TOWARD_POSITIVE,
+    TOWARD_ZERO,
+)
+
 # classes of an exact intermediate
 FINITE, ZERO, INFINITE, NOTANUMBER = 0, 1, 2, 3
+
+
+@functools.cache
+def kernel_params(f) -> tuple[int, ...]:
+    """Kernel parameters of format ``f`` (a ``FloatFormat`` or ``IntFormat``), computed once per format.
+
+    64-bit float formats have none: their codes do not fit the int64 slots (the funnel rounds their
+    magnitudes instead, see ``magnitude.py``).
+    """
+    if f.kind == "int":
+        return pack_int_params(f)
+    if f.bits == 64:
+        raise ValueError(f"{f.name} is a 64-bit format; its codes do not fit the kernels' int64 slots")
+    return pack_float_params(f)
 
 
 def pack_float_params(f) -> tuple[int, ...]:

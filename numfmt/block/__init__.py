@@ -41,10 +41,8 @@ from __future__ import annotations
 #   encoder   encode, quantize
 #   decoder   decode
 #   ptx       PTX random-bit layout
-#   bench     throughput rows
 from .array import BlockArray
-from .array import _norm_axis as _norm_axis  # numfmt.daskarray
-from .bench import bench_rows
+from .array import norm_axis as norm_axis  # numfmt.daskarray
 from .decoder import decode
 from .encoder import encode, quantize
 from .formats import AMAX_RECIPES as AMAX_RECIPES
@@ -66,5 +64,5 @@ from .scales import scale_exponents
 __all__ = [
     "BlockFormat", "BlockArray", "is_block_format", "get_block_format", "register_block_format",
     "list_block_formats", "encode", "decode", "quantize", "scale_exponents", "ptx_e2m1x4_rbits",
-    "SCALE_RULES", "RECIPES", "NONFINITE", "bench_rows",
+    "SCALE_RULES", "RECIPES", "NONFINITE",
 ]

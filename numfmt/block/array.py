@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..packing import pack
 from .formats import get_block_format
 
 
@@ -49,7 +50,7 @@ class BlockArray:
                 raise ValueError(f"{name} contains {bad:#x}, outside the {sub.bits}-bit codes of {sub.name}")
         if codes.ndim == 0:
             raise ValueError("codes must have at least one dimension")
-        ax = _norm_axis(axis, codes.ndim)
+        ax = norm_axis(axis, codes.ndim)
         expect = list(codes.shape)
         expect[ax] = -(-codes.shape[ax] // f.block_size)
         if scales.shape != tuple(expect):
@@ -98,7 +99,6 @@ class BlockArray:
         >>> numfmt.encode([1.0, 6.0], "mxfp4").pack().tolist()   # 0x2 low, 0x7 high
         [114]
         """
-        from ..packing import pack
 
         return pack(self.codes.reshape(-1), self.format.element.bits, order=order)
 
@@ -108,7 +108,7 @@ class BlockArray:
                 f"scale_rule={self.scale_rule!r}, recipe={self.recipe!r}{ts})")
 
 
-def _norm_axis(axis, ndim: int) -> int:
+def norm_axis(axis, ndim: int) -> int:
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"axis must be an int, got {axis!r}")
     if not -ndim <= axis < ndim:

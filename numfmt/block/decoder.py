@@ -3,12 +3,16 @@ float64 path."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .._kernels import variants
+from ..codec import decode as _dec
 from ..formats import FloatFormat
 from .array import BlockArray
 from .scales import is_e8m0
-from .values import _all_values, _elem_table, _scale_values
+from .values import all_values, elem_table, scale_values
 
 
 def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
@@ -55,57 +59,52 @@ def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
     return np.ascontiguousarray(res)
 
 
+@functools.cache
 def _elem_arith(ef):
     """(arguments of the decode loops' arithmetic element value, the smallest
     magnitude code whose arithmetic value is not the table's (those codes take
     the table; 0: always the table), the float32 table); see
-    ``_kernels/block_fast.py:_elem_value``. Cached."""
-    key = "block_elem_arith"
-    t = ef._cache.get(key)
-    if t is None:
-        table = _elem_table(ef, np.float32)
-        spec = 0
-        args = (0, 0, 0, 0, 0, 0, 0.0)
-        if (isinstance(ef, FloatFormat) and 2 <= ef.bits <= 16 and 1 <= ef.mantissa_bits <= 22
-                and -126 <= 1 - ef.bias and (1 << ef.exponent_bits) - 1 - ef.bias <= 127):
-            bits, m = ef.bits, ef.mantissa_bits
-            args = (1 << (bits - 1), 32 - bits, (1 << (bits - 1)) - 1, 23 - m, 1 << m, (127 - ef.bias) << 23,
-                    2.0 ** (1 - ef.bias))
-            c = np.arange(1 << bits, dtype=np.int64)
-            mag = c & args[2]
-            sub = mag < args[4]
-            p = ((mag << args[3]) + args[5] + np.where(sub, 1 << 23, 0)).astype(np.uint32).view(np.float32)
-            v = (p - np.where(sub, np.float32(args[6]), np.float32(0))).astype(np.float32)
-            v = (v.view(np.uint32) | ((c & args[0]) << args[1]).astype(np.uint32)).view(np.int32)
-            bad = v != table.view(np.int32)
-            spec = int(mag[bad].min()) if bad.any() else 1 << bits
-        ea = (*(np.int32(a) for a in args[:6]), np.float32(args[6]))
-        t = (ea, np.int32(spec), table)
-        ef._cache[key] = t
-    return t
+    ``_kernels/block_fast.py:_elem_value``. Cached per format."""
+    table = elem_table(ef, np.float32)
+    spec = 0
+    args = (0, 0, 0, 0, 0, 0, 0.0)
+    if (isinstance(ef, FloatFormat) and 2 <= ef.bits <= 16 and 1 <= ef.mantissa_bits <= 22
+            and -126 <= 1 - ef.bias and (1 << ef.exponent_bits) - 1 - ef.bias <= 127):
+        bits, m = ef.bits, ef.mantissa_bits
+        args = (1 << (bits - 1), 32 - bits, (1 << (bits - 1)) - 1, 23 - m, 1 << m, (127 - ef.bias) << 23,
+                2.0 ** (1 - ef.bias))
+        c = np.arange(1 << bits, dtype=np.int64)
+        mag = c & args[2]
+        sub = mag < args[4]
+        p = ((mag << args[3]) + args[5] + np.where(sub, 1 << 23, 0)).astype(np.uint32).view(np.float32)
+        v = (p - np.where(sub, np.float32(args[6]), np.float32(0))).astype(np.float32)
+        v = (v.view(np.uint32) | ((c & args[0]) << args[1]).astype(np.uint32)).view(np.int32)
+        bad = v != table.view(np.int32)
+        spec = int(mag[bad].min()) if bad.any() else 1 << bits
+    ea = (*(np.int32(a) for a in args[:6]), np.float32(args[6]))
+    return ea, np.int32(spec), table
 
 
 def _decode2(c2, s2, ef, sf, bs, ts, res):
-    from .._kernels import block_fast as KF
-    from .._kernels.variants import select
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     n = c2.shape[1]
     nb = s2.shape[1]
     if ef.bits > 16:
         raise ValueError(f"element format {ef.name} is too wide for block decoding")
-    v = select("block_decode", KF.BlockCall(dtype=res.dtype, scale_e8m0=is_e8m0(sf), scale_bits=sf.bits,
-                                            tensor_scale=ts is not None, elem_bits=ef.bits))
+    call = KF.BlockCall(dtype=res.dtype, scale_e8m0=is_e8m0(sf), scale_bits=sf.bits, tensor_scale=ts is not None,
+                        elem_bits=ef.bits)
+    v = variants.select("block_decode", call)
     if v is not None:
-        v.kernel(c2.reshape(-1), s2.reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), _scale_values(sf),
+        v.kernel(c2.reshape(-1), s2.reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), scale_values(sf),
                  np.float32(1.0) if ts is None else np.float32(ts), *_elem_arith(ef), res.reshape(-1))
         return
     # exact float64 (and wide scale formats)
-    from ..codec import decode as _dec
 
-    sv = _all_values(sf) if sf.bits <= 16 else None
+    sv = all_values(sf) if sf.bits <= 16 else None
     svals64 = sv[s2.astype(np.int64)] if sv is not None else np.asarray(_dec(s2, sf, dtype=np.float64))
     if ts is not None:
         svals64 = svals64 * float(ts)
-    ev = _elem_table(ef, np.float64)[c2.astype(np.int64)]
+    ev = elem_table(ef, np.float64)[c2.astype(np.int64)]
     with np.errstate(over="ignore", invalid="ignore"):
         res[...] = ev * np.repeat(svals64, bs, axis=1)[:, :n]

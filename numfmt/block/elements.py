@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import params as PP
+from .._kernels.params import kernel_params
+from ..codec import encode as _enc
 from ..formats import FloatFormat
-from ..policy import random_spec
+from ..plan import random_spec
 
-_SAT = {"finite": 1, "propagate": 2}
+SAT = {"finite": 1, "propagate": 2}
 
 
-def _random_array(random, rbits, mode, shape, ax):
+def random_array(random, rbits, mode, shape, ax):
     """(rkind, bits moved so that ``ax`` is last, flattened to 2D, nbits)."""
     rkind, rarr, key, nbits = random_spec(random, rbits, mode, shape)
     if rkind == 0:
         return 0, np.zeros((1, 1), np.uint32), nbits
     if rkind == 2:
-        from .._kernels.block import fill_random
+        from .._kernels.block import fill_random  # lazy: numba loads on the first kernel call
 
         rarr = np.empty(int(np.prod(shape)), np.uint32)
         fill_random(np.int64(key), np.int64(nbits), rarr)
@@ -25,12 +28,11 @@ def _random_array(random, rbits, mode, shape, ax):
     return 1, np.ascontiguousarray(r).reshape(-1, shape[ax] if shape[ax] else 1), nbits
 
 
-def _encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=None):
+def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=None):
     """Exact encode of v2 * 2**-shift (per block) into element codes; NaN -> nan_code."""
-    from .._kernels import block as K
-    from .._kernels import params as PP
+    from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
-    p = ef.kernel_params
+    p = kernel_params(ef)
     if nan_code is not None:
         p = PP.with_overrides(p, NAN=nan_code, NNAN=nan_code)
     out = np.empty(v2.shape, ef.code_dtype)
@@ -40,27 +42,25 @@ def _encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=No
     return out
 
 
-def _elem_rne_args(ef):
+def elem_rne_args(ef):
     """int32 arguments of the fused loops' element rounding (nearest-even, saturating),
     or None when the format does not allow them (the caller takes the general path)."""
-    from .._kernels import fast as F
-    from .._kernels import params as PP
+    from .._kernels import fast as F  # lazy: numba loads on the first kernel call
 
     if not isinstance(ef, FloatFormat):
         return None
-    p = ef.kernel_params
+    p = kernel_params(ef)
     # x * 2**-e below 2**-126 must round to zero: half the smallest subnormal >= 2**-125
     if not (F.eligible(p, magic=True) and p[PP.EMIN] - p[PP.M] - 1 >= -126):
         return None
-    c = F.constants(p, np.int64(_SAT["finite"]))
+    c = F.constants(p, np.int64(SAT["finite"]))
     if (c[6], c[7]) != (c[8], c[9]):  # an infinite product must saturate like an overflow
         return None
     return tuple(np.int32(v) for v in (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]))
 
 
-def _torchao_floatx_codes(v, ef):
+def torchao_floatx_codes(v, ef):
     """torchao ``_f32_to_floatx_unpacked`` (FP4/FP6): RNE with saturation; NaN -> its bit formula."""
-    from ..codec import encode as _enc
 
     codes = np.asarray(_enc(np.where(np.isnan(v), np.float32(0), v), ef, saturation="finite"))
     nanm = np.isnan(v)
@@ -79,5 +79,5 @@ def _torchao_floatx_codes(v, ef):
     return codes.astype(ef.code_dtype)
 
 
-def _nan_or_zero(ef):
+def nan_or_zero(ef):
     return None if ef.code_of_nan is not None else 0

@@ -6,22 +6,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..policy import parse_rounding
-from .array import BlockArray, _norm_axis
+from .array import BlockArray, norm_axis
 from .decoder import decode
-from .elements import _random_array
+from .elements import random_array
 from .formats import (
     NONFINITE,
     SCALE_RULES,
-    _check_choice,
-    _check_scale_capable,
-    _default_recipe,
-    _recipes_for,
+    check_choice,
+    check_scale_capable,
+    default_recipe,
     get_block_format,
+    recipes_for,
 )
-from .inputs import _as_float
-from .mx import _encode_pow2
-from .nvfp4 import _encode_amax
-from .p3109 import _encode_p3109
+from .inputs import as_float
+from .mx import encode_pow2
+from .nvfp4 import encode_amax
+from .p3109 import encode_p3109
 
 
 def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: str = "nearest_even",
@@ -85,36 +85,36 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     '0x80'
     """
     f = get_block_format(fmt)
-    rule = _check_choice("scale_rule", scale_rule if scale_rule is not None else f.scale_rule, SCALE_RULES)
+    rule = check_choice("scale_rule", scale_rule if scale_rule is not None else f.scale_rule, SCALE_RULES)
     if recipe is None:
-        recipe = f.recipe if _recipes_for(rule) == _recipes_for(f.scale_rule) else _default_recipe(rule)
-    recipe = _check_choice("recipe", recipe, _recipes_for(rule))
-    nonfinite = _check_choice("nonfinite", nonfinite, NONFINITE)
-    _check_scale_capable(f.scale, rule)
+        recipe = f.recipe if recipes_for(rule) == recipes_for(f.scale_rule) else default_recipe(rule)
+    recipe = check_choice("recipe", recipe, recipes_for(rule))
+    nonfinite = check_choice("nonfinite", nonfinite, NONFINITE)
+    check_scale_capable(f.scale, rule)
     _, mode = parse_rounding(rounding)
-    xa = _as_float(x)
+    xa = as_float(x)
     if xa.ndim == 0:
         raise ValueError("x must have at least one dimension (axis=... is out of range for a scalar)")
-    ax = _norm_axis(axis, xa.ndim)
+    ax = norm_axis(axis, xa.ndim)
     if rule != "amax" and (tensor_scale not in (None, False) or tensor_amax is not None):
         raise ValueError(f"tensor_scale/tensor_amax need scale_rule='amax', got scale_rule={rule!r}")
     moved = np.moveaxis(xa, ax, -1)
     mshape = moved.shape
     n = mshape[-1]
     x2 = np.ascontiguousarray(moved).reshape(-1, n)
-    rkind, rarr, nbits = _random_array(random, rbits, mode, xa.shape, ax)
+    rkind, rarr, nbits = random_array(random, rbits, mode, xa.shape, ax)
     if scale_rounding is not None and rule != "max_abs_finite":
         raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")
     if rule == "amax":
-        codes2, scales2, ts = _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
+        codes2, scales2, ts = encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
     elif rule == "max_abs_finite":
-        codes2, scales2 = _encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, rarr, nbits)
+        codes2, scales2 = encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, rarr, nbits)
         ts = None
     else:
         if recipe == "torchao" and rule == "rceil":
             raise ValueError("recipe='torchao' computes rceil its own way: use scale_rule='rceil_torchao' "
                              "(scale_rule='rceil' is NVIDIA's exact round-up)")
-        codes2, scales2 = _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits)
+        codes2, scales2 = encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits)
         ts = None
     codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
     scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats import FloatFormat, IntFormat
-from ..presets import get_format
+from ..presets import ALIASES, REGISTRY, get_format
 
 POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
 SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
@@ -17,7 +17,7 @@ AMAX_RECIPES = ("te", "torchao", "modelopt")
 RECIPES = ("ocp", "torchao", "te", "modelopt", "p3109")
 
 
-def _recipes_for(rule: str):
+def recipes_for(rule: str):
     if rule == "amax":
         return AMAX_RECIPES
     if rule == "max_abs_finite":
@@ -25,8 +25,8 @@ def _recipes_for(rule: str):
     return POW2_RECIPES
 
 
-def _default_recipe(rule: str) -> str:
-    return _recipes_for(rule)[0] if rule != "amax" else "te"
+def default_recipe(rule: str) -> str:
+    return recipes_for(rule)[0] if rule != "amax" else "te"
 
 
 NONFINITE = ("amax", "nan", "finite")
@@ -87,16 +87,16 @@ class BlockFormat:
         if bs < 1:
             raise ValueError(f"block_size must be >= 1, got {bs}")
         object.__setattr__(self, "block_size", int(bs))
-        rule = _check_choice("scale_rule", self.scale_rule, SCALE_RULES)
+        rule = check_choice("scale_rule", self.scale_rule, SCALE_RULES)
         object.__setattr__(self, "scale_rule", rule)
         recipe = self.recipe
         if recipe is None:
-            recipe = _default_recipe(rule)
-        recipe = _check_choice("recipe", recipe, _recipes_for(rule))
+            recipe = default_recipe(rule)
+        recipe = check_choice("recipe", recipe, recipes_for(rule))
         object.__setattr__(self, "recipe", recipe)
         if not isinstance(self.tensor_scale, bool):
             raise TypeError(f"tensor_scale must be a bool, got {self.tensor_scale!r}")
-        _check_scale_capable(self.scale, rule)
+        check_scale_capable(self.scale, rule)
         if isinstance(self.element, FloatFormat) and not self.element.signed:
             raise ValueError(f"element format {self.element.name} must be signed")
 
@@ -109,7 +109,7 @@ class BlockFormat:
         return self.name
 
 
-def _check_choice(kind: str, value, choices) -> str:
+def check_choice(kind: str, value, choices) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{kind} must be a str, got {type(value).__name__}: {value!r}")
     key = value.strip().lower()
@@ -120,18 +120,18 @@ def _check_choice(kind: str, value, choices) -> str:
     return key
 
 
-def _pow2_range(sf: FloatFormat) -> tuple[int, int]:
+def pow2_range(sf: FloatFormat) -> tuple[int, int]:
     """Exponents of the smallest and largest positive powers of two of a scale format."""
     lo = sf.emin - sf.mantissa_bits if (sf.has_zero and sf.subnormals) else sf.emin
     return lo, sf.emax
 
 
-def _check_scale_capable(sf, rule: str) -> None:
+def check_scale_capable(sf, rule: str) -> None:
     what = "power-of-two scales" if rule in POW2_RULES else "positive scales"
     if not isinstance(sf, FloatFormat):
         raise ValueError(f"scale format {sf.name} cannot hold the {what} of scale_rule={rule!r} "
                          "(an integer format has no fractional scales); use e.g. 'e8m0' or 'ue4m3'")
-    lo, hi = _pow2_range(sf)
+    lo, hi = pow2_range(sf)
     if not lo <= 0 <= hi:
         raise ValueError(f"scale format {sf.name} cannot hold the {what} of scale_rule={rule!r}: "
                          f"its powers of two span 2**{lo} .. 2**{hi}, without 1.0")
@@ -170,11 +170,10 @@ def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) ->
     """
     if not isinstance(fmt, BlockFormat):
         raise TypeError(f"fmt must be a BlockFormat, got {type(fmt).__name__}")
-    from ..presets import _ALIASES, _REGISTRY
 
     for n in (fmt.name, *aliases):
         key = n.lower()
-        if key in _BLOCK_REGISTRY or key in _BLOCK_ALIASES or key in _REGISTRY or key in _ALIASES:
+        if key in _BLOCK_REGISTRY or key in _BLOCK_ALIASES or key in REGISTRY or key in ALIASES:
             raise ValueError(f"format name {n!r} is already registered")
     _BLOCK_REGISTRY[fmt.name.lower()] = fmt
     for a in aliases:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _as_float(x) -> np.ndarray:
+def as_float(x) -> np.ndarray:
     if isinstance(x, (str, bytes)):
         raise TypeError(f"x must be numeric, got {type(x).__name__}: {x!r}")
     arr = np.asarray(x)
@@ -26,7 +26,7 @@ def _as_float(x) -> np.ndarray:
     raise TypeError(f"x must be a float array, got dtype {dt}")
 
 
-def _to_f32(x: np.ndarray, why: str) -> np.ndarray:
+def to_f32(x: np.ndarray, why: str) -> np.ndarray:
     if x.dtype == np.float32:
         return x
     y = x.astype(np.float32)
@@ -36,7 +36,7 @@ def _to_f32(x: np.ndarray, why: str) -> np.ndarray:
     return y
 
 
-def _blocks(a2: np.ndarray, bs: int, fill=0.0) -> np.ndarray:
+def blocked(a2: np.ndarray, bs: int, fill=0.0) -> np.ndarray:
     """(rows, n) -> (rows, nb, bs), the last block padded with ``fill``."""
     rows, n = a2.shape
     nb = -(-n // bs)

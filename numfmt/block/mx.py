@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import variants
 from ..formats import FloatFormat
-from .elements import _SAT, _elem_rne_args, _encode_elems, _nan_or_zero, _torchao_floatx_codes
-from .inputs import _blocks, _to_f32
+from .elements import SAT, elem_rne_args, encode_elems, nan_or_zero, torchao_floatx_codes
+from .inputs import blocked, to_f32
 from .scales import elem_emax, elem_mbits, is_e8m0, pow2_scale_codes, rceil_round_pack, scale_exponents
 
 
-def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
+def encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     ef, sf, bs = f.element, f.scale, f.block_size
     rows, n = x2.shape
     nb = -(-n // bs)
@@ -19,9 +20,9 @@ def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
         if fast is not None:
             return fast
     if x2.dtype != np.float32 and (recipe == "torchao" or rule in ("rceil", "rceil_torchao")):
-        x2 = _to_f32(x2, f"scale_rule={rule!r} / recipe={recipe!r}")
+        x2 = to_f32(x2, f"scale_rule={rule!r} / recipe={recipe!r}")
     ax2 = np.abs(x2)
-    blk = _blocks(ax2, bs)
+    blk = blocked(ax2, bs)
     has_nan_elem = None
     if nonfinite == "finite":
         fin = np.isfinite(blk)
@@ -37,12 +38,12 @@ def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     scodes, ec, isnan = pow2_scale_codes(e, nan, sf, rule)
     if rule == "rceil" and sf.mantissa_bits == 0:
         scodes, ec = rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
-    sat = _SAT["propagate" if nonfinite == "finite" else "finite"]
+    sat = SAT["propagate" if nonfinite == "finite" else "finite"]
     if recipe == "torchao":
         codes = _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits)
     else:
         shifts = ec
-        codes = _encode_elems(x2, shifts, bs, ef, mode, sat, rkind, rarr, nbits)
+        codes = encode_elems(x2, shifts, bs, ef, mode, sat, rkind, rarr, nbits)
         if isnan.any():
             codes = np.where(np.repeat(isnan, bs, axis=1)[:, :n], 0, codes).astype(ef.code_dtype)
     return codes, scodes.astype(sf.code_dtype)
@@ -50,13 +51,13 @@ def _encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
 
 def _fast_mx(x2, f, rule, recipe, nonfinite, mode):
     """The registered fused float32 variant (scales and element codes in one pass); None: none applies."""
-    from .._kernels import block_fast as KF
-    from .._kernels.variants import select
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     ef = f.element
-    args = _elem_rne_args(ef)
-    v = select("block_encode", KF.BlockCall(scaling="pow2", recipe=recipe, rule=rule, nonfinite=nonfinite, mode=mode,
-                                            dtype=x2.dtype, scale_e8m0=is_e8m0(f.scale), elem_rne=args is not None))
+    args = elem_rne_args(ef)
+    call = KF.BlockCall(scaling="pow2", recipe=recipe, rule=rule, nonfinite=nonfinite, mode=mode,
+                        dtype=x2.dtype, scale_e8m0=is_e8m0(f.scale), elem_rne=args is not None)
+    v = variants.select("block_encode", call)
     if v is None:
         return None
     rows, n = x2.shape
@@ -96,9 +97,9 @@ def _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits):
             mx = np.float32(ef.max)
             v = np.where(np.isnan(v), v, np.clip(v, -mx, mx)).astype(np.float32)
     if mode != 0:  # stochastic or directed element rounding on torchao's scaled values
-        return _encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, mode,
-                             _SAT["finite"], rkind, rarr, nbits, nan_code=_nan_or_zero(ef))
+        return encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, mode,
+                             SAT["finite"], rkind, rarr, nbits, nan_code=nan_or_zero(ef))
     if ef.bits == 8:
-        return _encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, 0,
-                             _SAT["finite"], 0, rarr, nbits)
-    return _torchao_floatx_codes(v, ef)
+        return encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, 0,
+                             SAT["finite"], 0, rarr, nbits)
+    return torchao_floatx_codes(v, ef)

@@ -3,12 +3,18 @@ fused float32 kernel."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .._kernels import params as PP
+from .._kernels import variants
+from .._kernels.params import kernel_params
+from ..codec import encode as _enc
 from ..formats import FloatFormat
-from .elements import _SAT, _elem_rne_args, _encode_elems, _torchao_floatx_codes
-from .inputs import _blocks, _to_f32
-from .values import _scale_values, _table
+from .elements import SAT, elem_rne_args, encode_elems, torchao_floatx_codes
+from .inputs import blocked, to_f32
+from .values import rounding_table, scale_values
 
 _F32_MAX = np.float32(np.finfo(np.float32).max)
 
@@ -29,12 +35,11 @@ def _te_s_enc(two_level, given_ts, g, top) -> np.float32:
     return one if g == 0 or s_enc == 0 else s_enc
 
 
-def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits):
+def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits):
     """NVFP4-style two-level (or one-level) scaling with a recipe's float32 op order."""
-    from ..codec import encode as _enc
 
     ef, sf, bs = f.element, f.scale, f.block_size
-    x2 = _to_f32(x2, f"recipe={recipe!r}")
+    x2 = to_f32(x2, f"recipe={recipe!r}")
     rows, n = x2.shape
     nb = -(-n // bs)
     emx, smx = _f32(ef.max), _f32(sf.max)
@@ -65,7 +70,7 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
         if fast is not None:
             return fast
     ax2 = np.abs(x2)
-    blk = _blocks(ax2, bs)
+    blk = blocked(ax2, bs)
     if blk.size:
         bamax = (np.fmax.reduce(blk, axis=-1) if ignore_nan else blk.max(axis=-1)).astype(np.float32)
     else:
@@ -107,7 +112,7 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
             scodes = np.asarray(_enc(b, sf, saturation="finite", nan="max")).astype(np.int64)
         if sf.code_of_nan is not None:
             scodes = np.where(np.isnan(bamax) & (recipe != "te"), sf.code_of_nan, scodes)
-        sval = np.asarray(_scale_values(sf), np.float32)[scodes]
+        sval = np.asarray(scale_values(sf), np.float32)[scodes]
         if recipe == "torchao" and sf.code_of_nan is not None:
             # torch widens the e4m3 NaN's fields into float32 (payload kept); it reaches FP4 casts
             wide = np.array([0x7F800000 | ((sf.code_of_nan & ((1 << sf.mantissa_bits) - 1))
@@ -130,12 +135,12 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
             v = (x2 / np.repeat(den, bs, axis=1)[:, :n]).astype(np.float32)
     zero_shift = np.zeros((rows, max(nb, 1)), np.int64)
     if recipe == "torchao" and mode == 0 and ef.bits in (4, 6) and isinstance(ef, FloatFormat):
-        codes = _torchao_floatx_codes(v, ef)
+        codes = torchao_floatx_codes(v, ef)
     else:
         nan_code = None
         if ef.code_of_nan is None:
             nan_code = ef.max_code_magnitude  # PTX .satfinite / ModelOpt searchsorted: NaN -> +max
-        codes = _encode_elems(v, zero_shift, bs, ef, mode, _SAT["finite"], rkind, rarr, nbits, nan_code=nan_code)
+        codes = encode_elems(v, zero_shift, bs, ef, mode, SAT["finite"], rkind, rarr, nbits, nan_code=nan_code)
         if recipe == "modelopt" and isinstance(ef, FloatFormat) and ef.negative_zero:
             negz = (codes == ef._sign_bit) & ~(v < 0)
             codes = np.where(negz, 0, codes).astype(ef.code_dtype)
@@ -144,15 +149,14 @@ def _encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nb
 
 def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode):
     """The registered fused float32 variant for the te/torchao recipes (None: none applies)."""
-    from .._kernels import block as K
-    from .._kernels import block_fast as KF
-    from .._kernels.variants import select
+    from .._kernels import block as K  # lazy: numba loads on the first kernel call
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     ef, sf, bs = f.element, f.scale, f.block_size
-    args = _elem_rne_args(ef)
-    v = select("block_encode", KF.BlockCall(scaling="amax", recipe=recipe, mode=mode, dtype=x2.dtype,
-                                            scale_table=K.table_eligible(sf.kernel_params),
-                                            elem_rne=args is not None, elem_bits=ef.bits))
+    args = elem_rne_args(ef)
+    call = KF.BlockCall(scaling="amax", recipe=recipe, mode=mode, dtype=x2.dtype,
+                        scale_table=K.table_eligible(kernel_params(sf)), elem_rne=args is not None, elem_bits=ef.bits)
+    v = variants.select("block_encode", call)
     if v is None:
         return None
     rows, n = x2.shape
@@ -185,32 +189,29 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode):
         sa = (*(np.int32(0) for _ in range(8)), np.float32(0))
     codes = np.empty(rows * n, ef.code_dtype)
     scales = np.empty(rows * nb, sf.code_dtype)
-    svals = np.asarray(_scale_values(sf), np.float32)
+    svals = np.asarray(scale_values(sf), np.float32)
     rc = v.kernel(xf, np.int64(n), np.int64(nb), np.int64(bs), np.int64(rid),
-                  _f32(s_enc), _f32(pts), *_table(sf), svals, emx, _f32(sf.smallest_normal), smx,
+                  _f32(s_enc), _f32(pts), *rounding_table(sf), svals, emx, _f32(sf.smallest_normal), smx,
                   sa, np.int64(use_sa), am_all, np.int64(have_am), *args, scales, codes)
     if rc < 0:
         return None
     return codes.reshape(rows, n), scales.reshape(rows, nb), ts
 
 
+@functools.cache
 def _scale_arith_args(sf):
     """Constants of the fused NVFP4 loop's arithmetic scale code and value
     (``_kernels/block_fast.py:_scale_code_value``), or None when the scale format
     does not allow them (the loop then uses the rounding table). Checked here
     against the rounding table (every binade, with and without sticky bits) and
-    the scale values of every finite code. Cached."""
-    key = "block_scale_arith"
-    if key in sf._cache:
-        return sf._cache[key]
-    from .._kernels import block_fast as KF
-    from .._kernels import fast as F
-    from .._kernels import params as PP
+    the scale values of every finite code. Cached per format."""
+    from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
+    from .._kernels import fast as F  # lazy: numba loads on the first kernel call
 
     sa = None
-    p = sf.kernel_params
+    p = kernel_params(sf)
     if isinstance(sf, FloatFormat) and sf.bits <= 16 and F.eligible(PP.with_overrides(p, SIGNED=1), magic=True):
-        c = F.constants(p, np.int64(_SAT["finite"]))
+        c = F.constants(p, np.int64(SAT["finite"]))
         m, bias = sf.mantissa_bits, sf.bias
         if 1 - bias >= -126 and sf.emax <= 127:
             sa = (np.int32(c[0]), np.int32(c[1]), np.int32(c[2]), np.int32(c[3]), np.int32(c[6]),
@@ -226,12 +227,11 @@ def _scale_arith_args(sf):
             got_v = np.empty(pats.size, np.float32)
             KF.scale_code_value_f32(pats, sa, got_c, got_v)
             ref = np.empty(pats.size, np.int32)
-            from .._kernels import block as K
+            from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
-            K.encode_table_f32(pats, *_table(sf), ref)
-            vals = np.asarray(_scale_values(sf), np.float32)
+            K.encode_table_f32(pats, *rounding_table(sf), ref)
+            vals = np.asarray(scale_values(sf), np.float32)
             if not (np.array_equal(got_c, ref) and (ref <= c[3]).all()
                     and np.array_equal(got_v.view(np.int32), vals[ref].view(np.int32))):
                 sa = None
-    sf._cache[key] = sa
     return sa

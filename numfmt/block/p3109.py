@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elements import _SAT
-from .inputs import _blocks
+from .._kernels import params as PP
+from .._kernels.params import kernel_params
+from ..codec import decode as _dec
+from ..codec import encode as _enc
+from .elements import SAT
+from .inputs import blocked
 
 
-def _encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
+def encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
     """P3109 ConvertToBlockMaxAbsFinite + BlockProject (SPECS §4.5)."""
-    from .._kernels import block as K
-    from ..codec import decode as _dec
-    from ..codec import encode as _enc
+    from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
     ef, sf, bs = f.element, f.scale, f.block_size
     rows, n = x2.shape
     nb = -(-n // bs)
-    blk = _blocks(np.abs(x2), bs, fill=np.nan)
+    blk = blocked(np.abs(x2), bs, fill=np.nan)
     fin = np.isfinite(blk)
     if blk.size:
         s_max = np.where(fin, blk, -1.0).max(axis=-1)
@@ -46,11 +48,9 @@ def _encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
     sexp = (e.astype(np.int64) - 53 + tz)
     out = np.empty((rows, n), ef.code_dtype)
     if x2.size:
-        p = ef.kernel_params
+        p = kernel_params(ef)
         if ef.code_of_nan is None:
-            from .._kernels import params as PP
-
             p = PP.with_overrides(p, NAN=0, NNAN=0)
-        K.divided_encode(x2, ssig, sexp, skind, np.int64(bs), p, np.int64(mode), np.int64(_SAT["propagate"]),
+        K.divided_encode(x2, ssig, sexp, skind, np.int64(bs), p, np.int64(mode), np.int64(SAT["propagate"]),
                          np.int64(rkind), rarr, np.int64(nbits), out)
     return out, scodes.astype(sf.code_dtype)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import decode as _dec
+from ..codec import encode as _enc
 from ..formats import FloatFormat, IntFormat
-from .formats import POW2_RULES, _check_choice, _pow2_range, get_block_format
+from .formats import POW2_RULES, check_choice, get_block_format, pow2_range
 
 
 def _pow2_exps(v: np.ndarray, rule: str, ef) -> np.ndarray:
@@ -69,7 +71,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     [1, 0]
     """
     f = get_block_format(fmt)
-    rule = _check_choice("scale_rule", scale_rule, POW2_RULES)
+    rule = check_choice("scale_rule", scale_rule, POW2_RULES)
     dt = np.dtype(input_dtype)
     a = np.asarray(amax, dtype=dt)
     ef = f.element
@@ -102,9 +104,8 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
 
 def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     """Scale codes and the exponents actually used (NaN blocks: shift 0)."""
-    from ..codec import encode as _enc
 
-    lo, hi = _pow2_range(sf)
+    lo, hi = pow2_range(sf)
     over = e > hi
     if rule in ("rceil", "rceil_torchao"):
         over = np.zeros_like(over)  # these rules saturate (.satfinite)
@@ -121,13 +122,11 @@ def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
 
 def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
-    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`)."""
-    from ..codec import decode as _dec
-    from ..codec import encode as _enc
+    +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
 
     with np.errstate(over="ignore", invalid="ignore"):
         d = (amax.astype(np.float32) * (np.float32(1.0) / np.float32(ef.max))).astype(np.float32)
-    lo, _ = _pow2_range(sf)
+    lo, _ = pow2_range(sf)
     d = np.where(isnan | (d <= 0), np.float32(2.0 ** max(lo, -149)), d).astype(np.float32)
     c = np.asarray(_enc(d, sf, rounding="toward_positive", saturation="finite")).astype(np.int64)
     e = np.frexp(np.asarray(_dec(c, sf, dtype=np.float64)))[1].astype(np.int64) - 1

@@ -24,6 +24,9 @@ import argparse
 import os
 import sys
 
+from .. import __version__
+from ..bench import main as bench_main
+from ..block import NONFINITE, RECIPES, SCALE_RULES
 from ._check import _cmd_check
 from ._codes import _cmd_decode, _cmd_encode
 from ._common import UsageError, _Parser
@@ -47,7 +50,6 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``numfmt`` command."""
-    from .. import __version__
 
     ap = _Parser(prog="numfmt", description="Bit-exact low-precision number formats: inspect formats, "
                  "encode/decode values, explain roundings and check hardware output.")
@@ -122,7 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-explain", action="store_true", help="do not explain the first mismatch")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _policy_flags(p)
-    from ..block import NONFINITE, RECIPES, SCALE_RULES
 
     g = p.add_argument_group("block formats (mxfp4, mxfp8_e4m3, mxfp6_e2m3, mxint8, nvfp4 ...)",
                              "Y holds the element codes (or --packed bytes), the scale codes come from --scales "
@@ -176,11 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "bench":
-            try:
-                from .. import bench
-            except ImportError:
-                raise UsageError("the benchmark (numfmt.bench) is not available in this installation") from None
-            return int(bench.main(argv[1:]) or 0)
+            return int(bench_main(argv[1:]) or 0)
         args = build_parser().parse_args(argv)
         return args.func(args)
     except UsageError as e:

@@ -7,31 +7,25 @@ import sys
 
 import numpy as np
 
-from ._check_block import _BLOCK_ONLY, _cmd_check_block
-from ._common import UsageError, _dtype_arg, _fmt, _policy
-from ._files import _byte_offset, _load_array, _packed_bytes
+from .. import block
+from ..codec import as_input, encode
+from ..compare._acc import Acc
+from ..engine import prepare, run_encode
+from ..explain import explain
+from ..packing import unpack
+from ..plan import make_plan
+from ..policy import is_stochastic
+from ._check_block import BLOCK_ONLY, cmd_check_block
+from ._common import UsageError, dtype_arg, format_arg, policy_args
+from ._files import byte_offset, load_array, packed_bytes
 
 
 def _encode_chunk(xs, f, policy, offset):
     """encode() of one chunk; stochastic seeds use the global element index."""
-    from ..codec import encode
-    from ..policy import is_stochastic, parse_rounding
-
-    _, mode = parse_rounding(policy["rounding"])
-    if offset and is_stochastic(mode) and isinstance(policy.get("random"), int):
-        try:
-            from ..codec import _as_input, _nan_check, _plan, _run_encode
-            from ..policy import random_spec
-        except ImportError:  # pragma: no cover
-            raise UsageError("chunked stochastic check needs a whole-array run; raise --chunk-size") from None
-        plan = _plan(f, policy["rounding"], policy["saturation"], policy["nan"], policy.get("compat"))
-        xa = _as_input(xs)
-        rkind, rarr, key, nbits = random_spec(policy["random"], policy.get("rbits"), plan.mode, xa.shape)
-        if plan.nan_raise:
-            _nan_check(xa, plan.fmt)
-        if plan.pre is not None:
-            xa = plan.pre(xa)
-        return _run_encode(xa, plan, rkind, rarr, key, nbits, None, False, offset=offset)
+    plan = make_plan(f, policy["rounding"], policy["saturation"], policy["nan"], policy.get("compat"))
+    if offset and is_stochastic(plan.mode) and isinstance(policy.get("random"), int):
+        xa, rkind, rarr, key, nbits = prepare(plan, as_input(xs), policy["random"], policy.get("rbits"))
+        return run_encode(xa, plan, rkind, rarr, key, nbits, None, 1, offset=offset)
     return encode(xs, f, **policy)
 
 
@@ -48,43 +42,40 @@ def _progress(done: int, total: int, enabled: bool) -> None:
 
 
 def _cmd_check(args) -> int:
-    from .. import block
-    from ..compare._acc import _Acc
-
     if block.is_block_format(args.format):
-        return _cmd_check_block(args, block.get_block_format(args.format))
-    given = [flag for flag, dest in _BLOCK_ONLY if getattr(args, dest) is not None]
+        return cmd_check_block(args, block.get_block_format(args.format))
+    given = [flag for flag, dest in BLOCK_ONLY if getattr(args, dest) is not None]
     if given:
         raise UsageError(f"{given[0]} is an option of block formats (mxfp4, nvfp4 ...); "
                          f"{args.format!r} is an element format")
-    f = _fmt(args.format)
-    p = _policy(args)
-    in_dt = _dtype_arg(args.input_dtype) if args.input_dtype else None
-    x = _load_array(args.input, role="input", dtype=in_dt, key=args.input_key)
+    f = format_arg(args.format)
+    p = policy_args(args)
+    in_dt = dtype_arg(args.input_dtype) if args.input_dtype else None
+    x = load_array(args.input, role="input", dtype=in_dt, key=args.input_key)
     if x.dtype.kind not in "fiuV":
         raise UsageError(f"input {args.input!r} has dtype {x.dtype}; expected floats or integers")
     n = x.size
     order = {"low": "low_first", "high": "high_first"}.get(args.order, args.order)
     if args.packed:
         if args.output.lower().endswith((".npy", ".npz")):
-            y = _load_array(args.output, role="output", key=args.output_key)
+            y = load_array(args.output, role="output", key=args.output_key)
             if y.dtype != np.uint8:
                 raise UsageError(f"packed output must be bytes (uint8), got {y.dtype}")
         else:
-            y = _load_array(args.output, role="output", dtype=np.dtype(np.uint8))
+            y = load_array(args.output, role="output", dtype=np.dtype(np.uint8))
         if f.bits not in (1, 2, 4, 6):
             raise UsageError(f"--packed takes 1-, 2-, 4- or 6-bit codes; {f.name} has {f.bits} bits")
         if order == "ptx" and f.bits != 6:
             raise UsageError(f"--order ptx is the 6-bit e2m3x2/e3m2x2 layout; {f.name} has {f.bits} bits")
-        need = _packed_bytes(n, f.bits, order)
+        need = packed_bytes(n, f.bits, order)
         if y.size != need:
             raise UsageError(f"mismatched lengths: input has {n} elements, which pack into {need} bytes of "
                              f"{f.bits}-bit codes, but output has {y.size} bytes")
     else:
-        out_dt = _dtype_arg(args.output_dtype) if args.output_dtype else None
+        out_dt = dtype_arg(args.output_dtype) if args.output_dtype else None
         if out_dt is None and not args.output.lower().endswith((".npy", ".npz")):
             out_dt = np.dtype(f.code_dtype).newbyteorder("<")
-        y = _load_array(args.output, role="output", dtype=out_dt, key=args.output_key)
+        y = load_array(args.output, role="output", dtype=out_dt, key=args.output_key)
         if y.dtype.kind not in "iu":
             raise UsageError(f"output {args.output!r} must hold integer codes, got dtype {y.dtype}")
         if y.size != n:
@@ -94,7 +85,7 @@ def _cmd_check(args) -> int:
         raise UsageError(f"--chunk-size must be >= 1, got {chunk}")
     chunk = -(-chunk // 8) * 8  # packed chunks start on byte boundaries
     top = (1 << f.bits) - 1
-    acc = _Acc(f, max_examples=args.max_examples)
+    acc = Acc(f, max_examples=args.max_examples)
     show = sys.stderr.isatty() and not args.no_progress and n > chunk
     first_x = None
     for s in range(0, n, chunk):
@@ -102,10 +93,8 @@ def _cmd_check(args) -> int:
         xs = np.asarray(x[s:e])
         exp = np.asarray(_encode_chunk(xs, f, p, s)).reshape(-1).astype(np.int64)
         if args.packed:
-            from ..packing import unpack
-
-            b0 = _byte_offset(s, f.bits, order)
-            b1 = y.size if e == n else _byte_offset(e, f.bits, order)
+            b0 = byte_offset(s, f.bits, order)
+            b1 = y.size if e == n else byte_offset(e, f.bits, order)
             act = np.asarray(unpack(np.asarray(y[b0:b1]), f.bits, e - s, order=order)).astype(np.int64)
         else:
             act = np.asarray(y[s:e]).astype(np.int64)
@@ -130,8 +119,6 @@ def _cmd_check(args) -> int:
         print(f"check {args.input} ({x.dtype}, {n} elements) against {args.output} as {f.name} ({pol})")
         print(res)
         if first_x is not None and not args.no_explain:
-            from ..explain import explain
-
             idx, xv = first_x
             try:
                 ex = explain(xv[()] if hasattr(xv, "shape") else xv, f, index=int(idx), **p)

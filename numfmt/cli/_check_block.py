@@ -8,11 +8,16 @@ import re
 
 import numpy as np
 
-from ._common import UsageError, _dtype_arg
-from ._files import _load_array, _packed_bytes
+from ..block import BlockArray
+from ..block import encode as block_encode
+from ..compare import compare_block
+from ..explain import explain
+from ..packing import unpack
+from ._common import UsageError, dtype_arg
+from ._files import load_array, packed_bytes
 
 # options of block formats only: (flag, argparse dest)
-_BLOCK_ONLY = (("--scales", "scales"), ("--scales-key", "scales_key"), ("--scales-dtype", "scales_dtype"),
+BLOCK_ONLY = (("--scales", "scales"), ("--scales-key", "scales_key"), ("--scales-dtype", "scales_dtype"),
                ("--axis", "axis"), ("--shape", "shape"), ("--scale-rule", "scale_rule"), ("--recipe", "recipe"),
                ("--tensor-scale", "tensor_scale"), ("--tensor-amax", "tensor_amax"), ("--nonfinite", "nonfinite"),
                ("--scale-rounding", "scale_rounding"), ("--output-tensor-scale", "output_tensor_scale"))
@@ -82,15 +87,11 @@ def _check_range(a: np.ndarray, sub, role: str) -> None:
         raise UsageError(f"{role} code {int(flat[where]):#x} at index {where} is outside 0..{top:#x} of {sub.name}")
 
 
-def _cmd_check_block(args, bf) -> int:
-    from ..block import BlockArray
-    from ..block import encode as block_encode
-    from ..compare import compare_block
-
+def cmd_check_block(args, bf) -> int:
     kw = _block_encode_kw(args, bf)
     ef, sf = bf.element, bf.scale
-    in_dt = _dtype_arg(args.input_dtype) if args.input_dtype else None
-    x = _load_array(args.input, role="input", dtype=in_dt, key=args.input_key, flat=False)
+    in_dt = dtype_arg(args.input_dtype) if args.input_dtype else None
+    x = load_array(args.input, role="input", dtype=in_dt, key=args.input_key, flat=False)
     if x.dtype.kind not in "fiuV":
         raise UsageError(f"input {args.input!r} has dtype {x.dtype}; expected floats or integers")
     if args.shape is not None:
@@ -124,23 +125,22 @@ def _cmd_check_block(args, bf) -> int:
         if args.output_dtype is not None:
             raise UsageError("--output-dtype is for unpacked codes; packed output is bytes")
         if args.output.lower().endswith((".npy", ".npz")):
-            y = _load_array(args.output, role="output", key=args.output_key, npz_default="codes")
+            y = load_array(args.output, role="output", key=args.output_key, npz_default="codes")
             if y.dtype != np.uint8:
                 raise UsageError(f"packed output must be bytes (uint8), got {y.dtype}")
         else:
-            y = _load_array(args.output, role="output", dtype=np.dtype(np.uint8))
-        need = _packed_bytes(n, ef.bits, order)
+            y = load_array(args.output, role="output", dtype=np.dtype(np.uint8))
+        need = packed_bytes(n, ef.bits, order)
         if y.size != need:
             raise UsageError(f"mismatched lengths: input has {n} elements, which pack into {need} bytes of "
                              f"{ef.bits}-bit codes, but output has {y.size} bytes")
-        from ..packing import unpack
 
         codes = np.asarray(unpack(np.asarray(y), ef.bits, n, order=order)).reshape(shape)
     else:
-        out_dt = _dtype_arg(args.output_dtype) if args.output_dtype else None
+        out_dt = dtype_arg(args.output_dtype) if args.output_dtype else None
         if out_dt is None and not args.output.lower().endswith((".npy", ".npz")):
             out_dt = np.dtype(ef.code_dtype).newbyteorder("<")
-        y = _load_array(args.output, role="output", dtype=out_dt, key=args.output_key, flat=False,
+        y = load_array(args.output, role="output", dtype=out_dt, key=args.output_key, flat=False,
                         npz_default="codes")
         if y.dtype.kind not in "iu":
             raise UsageError(f"output {args.output!r} must hold integer codes, got dtype {y.dtype}")
@@ -156,10 +156,10 @@ def _cmd_check_block(args, bf) -> int:
     if args.scales is not None:
         s_dt = None
         if not args.scales.lower().endswith((".npy", ".npz")):
-            s_dt = _dtype_arg(args.scales_dtype) if args.scales_dtype else np.dtype(sf.code_dtype).newbyteorder("<")
+            s_dt = dtype_arg(args.scales_dtype) if args.scales_dtype else np.dtype(sf.code_dtype).newbyteorder("<")
         elif args.scales_dtype is not None:
             raise UsageError(f"--scales-dtype is for raw files; {args.scales!r} has its own dtype")
-        sc = _load_array(args.scales, role="scales", dtype=s_dt, key=args.scales_key, flat=False)
+        sc = load_array(args.scales, role="scales", dtype=s_dt, key=args.scales_key, flat=False)
         src = args.scales
     elif out_npz:
         keys = list(np.load(args.output, allow_pickle=False).files)
@@ -167,7 +167,7 @@ def _cmd_check_block(args, bf) -> int:
         if key not in keys:
             raise UsageError(f"{args.output!r} has no array {key!r} of scale codes (it has {keys}); "
                              f"name it with --scales-key or give --scales FILE")
-        sc = _load_array(args.output, role="output", key=key, flat=False)
+        sc = load_array(args.output, role="output", key=key, flat=False)
         src = f"{args.output}[{key}]"
     else:  # pragma: no cover - checked above
         raise UsageError(f"{bf.name} is a block format: give its scale codes with --scales FILE")
@@ -225,7 +225,6 @@ def _cmd_check_block(args, bf) -> int:
 
 def _explain_block_element(res, expected, xs, kw) -> None:
     """Explain the first element mismatch in a block whose scale matches, when x / scale is exact."""
-    from ..explain import explain
 
     bf = expected.format
     sf = bf.scale

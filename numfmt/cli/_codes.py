@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 
-from ._common import UsageError, _dtype_arg, _emit, _fmt, _jv, _parse_code, _parse_value, _policy
+from ..codec import encode
+from ..tables import code_class, fields, hex_code, value_str
+from ._common import UsageError, dtype_arg, emit, format_arg, jv, parse_code, parse_value, policy_args
 
 
 def _value_str(f, code: int) -> str:
-    from ..tables import code_class, value_str
-
     v = f.exact_value(code)
     if code_class(code, f) == "zero" and getattr(f, "_sign_bit", 0) and code & f._sign_bit:
         return "-0.0"
@@ -19,32 +19,27 @@ def _value_str(f, code: int) -> str:
 
 
 def _cmd_encode(args) -> int:
-    from ..codec import encode
-    from ..tables import fields, hex_code
-
-    f = _fmt(args.format)
-    dt = _dtype_arg(args.dtype)
-    xs = np.array([_parse_value(s, dt) for s in args.values], dt)
-    codes = np.asarray(encode(xs, f, **_policy(args))).reshape(-1)
+    f = format_arg(args.format)
+    dt = dtype_arg(args.dtype)
+    xs = np.array([parse_value(s, dt) for s in args.values], dt)
+    codes = np.asarray(encode(xs, f, **policy_args(args))).reshape(-1)
     rows = []
     for s, x, c in zip(args.values, xs, codes):
         c = int(c)
-        rows.append({"input": s, "x": _jv(float(x)) if dt.kind == "f" else int(x), "code": hex_code(c, f),
+        rows.append({"input": s, "x": jv(float(x)) if dt.kind == "f" else int(x), "code": hex_code(c, f),
                      "fields": fields(c, f), "value": _value_str(f, c)})
     if args.json:
         for r, c in zip(rows, codes):
             r["code_int"] = int(c)
         print(json.dumps(rows, indent=1))
         return 0
-    _emit(rows, ["input", "code", "fields", "value"], args)
+    emit(rows, ["input", "code", "fields", "value"], args)
     return 0
 
 
 def _cmd_decode(args) -> int:
-    from ..tables import code_class, fields, hex_code
-
-    f = _fmt(args.format)
-    codes = [_parse_code(s) for s in args.codes]
+    f = format_arg(args.format)
+    codes = [parse_code(s) for s in args.codes]
     top = (1 << f.bits) - 1
     for s, c in zip(args.codes, codes):
         if not 0 <= c <= top:
@@ -56,5 +51,5 @@ def _cmd_decode(args) -> int:
             r["code_int"] = c
         print(json.dumps(rows, indent=1))
         return 0
-    _emit(rows, ["code", "fields", "value", "class"], args)
+    emit(rows, ["code", "fields", "value", "class"], args)
     return 0

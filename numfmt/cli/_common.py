@@ -9,6 +9,10 @@ import re
 
 import numpy as np
 
+from .. import block
+from ..presets import get_format
+from ..tables import render
+
 _NUM_RE = re.compile(
     r"^-(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|infinity|nan|0[xX][0-9a-fA-F.]+(p[-+]?\d+)?)$",
     re.IGNORECASE,
@@ -29,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
 
 
-def _parse_value(s: str, dtype) -> np.generic:
+def parse_value(s: str, dtype) -> np.generic:
     t = s.strip()
     try:
         if re.match(r"^[-+]?0[xX]", t) and ("p" in t.lower() or "." in t):
@@ -52,7 +56,7 @@ def _parse_value(s: str, dtype) -> np.generic:
         return dt.type(v)
 
 
-def _parse_code(s: str) -> int:
+def parse_code(s: str) -> int:
     t = s.strip()
     try:
         return int(t, 0)
@@ -66,7 +70,7 @@ def _parse_code(s: str) -> int:
     raise UsageError(f"cannot parse {s!r} as a code (use 0x7e, 126 or 0b01111110)")
 
 
-def _dtype_arg(name: str) -> np.dtype:
+def dtype_arg(name: str) -> np.dtype:
     try:
         return np.dtype(name)
     except TypeError:
@@ -79,17 +83,14 @@ def _dtype_arg(name: str) -> np.dtype:
         raise UsageError(f"unknown dtype {name!r}") from None
 
 
-def _fmt(name: str):
-    from .. import block
-    from ..presets import get_format
-
+def format_arg(name: str):
     if block.is_block_format(name):
         raise UsageError(f"{name!r} is a block format; this command takes an element format "
                          f"(e.g. {block.get_block_format(name).element.name})")
     return get_format(name)
 
 
-def _policy(args) -> dict:
+def policy_args(args) -> dict:
     p = {"rounding": args.rounding, "saturation": args.saturation or "none", "nan": args.nan or "raise"}
     if args.compat:
         p["compat"] = args.compat
@@ -100,15 +101,13 @@ def _policy(args) -> dict:
     return p
 
 
-def _jv(v):
+def jv(v):
     if isinstance(v, float) and not math.isfinite(v):
         return repr(v)
     return v
 
 
-def _emit(rows, columns, args, headers=None):
-    from ..tables import render
-
+def emit(rows, columns, args, headers=None):
     if getattr(args, "json", False):
         print(json.dumps(rows, indent=1, default=str))
     else:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 from ..explain import explain
-from ._common import _dtype_arg, _fmt, _parse_value, _policy
+from ._common import dtype_arg, format_arg, parse_value, policy_args
 
 
 def _cmd_explain(args) -> int:
-    f = _fmt(args.format)
-    dt = _dtype_arg(args.dtype)
-    x = _parse_value(args.value, dt)
-    p = _policy(args)
+    f = format_arg(args.format)
+    dt = dtype_arg(args.dtype)
+    x = parse_value(args.value, dt)
+    p = policy_args(args)
     e = explain(x, f, index=args.index, **p)
     if args.json:
         print(json.dumps(e.to_dict(), indent=1))

@@ -6,10 +6,11 @@ import os
 
 import numpy as np
 
+from ..packing import packed_size
 from ._common import UsageError
 
 
-def _load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_default=None):
+def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_default=None):
     """A flat (memory-mapped where possible) array from .npy, .npz or a raw file.
 
     ``flat=False`` keeps the shape of .npy/.npz arrays; ``npz_default`` is the
@@ -55,12 +56,10 @@ def _load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_de
     return np.memmap(path, dtype=dtype, mode="r")
 
 
-def _packed_bytes(n: int, bits: int, order: str) -> int:
-    from ..packing import packed_size
-
+def packed_bytes(n: int, bits: int, order: str) -> int:
     return 2 * (-(-n // 2)) if order == "ptx" else packed_size(n, bits)
 
 
-def _byte_offset(i: int, bits: int, order: str) -> int:
+def byte_offset(i: int, bits: int, order: str) -> int:
     """First byte of code ``i`` (``i`` a multiple of 8, so it starts a byte and a 6-bit group)."""
     return i if order == "ptx" else i * bits // 8

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
-from ._classify import _FIN, _INF, _NAN, _ZERO, _code_info, _fval, _max_ord, _tie_mask
+from ._classify import FIN, INF, NAN, ZERO, code_info, fval, max_ord, tie_mask
 from ._result import CompareResult, Mismatch
 
 
-class _Acc:
+class Acc:
     """Accumulates a comparison over chunks (the CLI's ``check`` streams through it)."""
 
     def __init__(self, f, *, max_examples=10, shape=None, label=""):
@@ -27,7 +28,7 @@ class _Acc:
         self.hist: Counter = Counter()
         self.max_ulp = 0
         self.examples: list[Mismatch] = []
-        self.maxpos, self.maxneg = _max_ord(f)
+        self.maxpos, self.maxneg = max_ord(f)
 
     def add(self, e, a, x=None, offset=0, bad_e=None, bad_a=None, ve=None, va=None):
         """Flat int64 expected/actual codes; x flat floats or None; bad_*: not-representable masks."""
@@ -42,8 +43,8 @@ class _Acc:
             return
         f = self.f
         ee, aa = e[idx], a[idx]
-        ke, oe, ne = _code_info(ee, f)
-        ka, oa, na = _code_info(aa, f)
+        ke, oe, ne = code_info(ee, f)
+        ka, oa, na = code_info(aa, f)
         cls = np.full(idx.size, -1, np.int8)
         names = ["ulps", "tie", "nan_payload", "signed_zero", "saturated_vs_overflowed", "nan_vs_number",
                  "infinity", "not_representable"]
@@ -52,34 +53,34 @@ class _Acc:
             nr = bad_e[idx] | bad_a[idx]
             cls[nr] = C["not_representable"]
         free = cls < 0
-        both_nan = (ke == _NAN) & (ka == _NAN) & free
+        both_nan = (ke == NAN) & (ka == NAN) & free
         cls[both_nan] = C["nan_payload"]
         free = cls < 0
-        cls[(ke == _ZERO) & (ka == _ZERO) & free] = C["signed_zero"]
+        cls[(ke == ZERO) & (ka == ZERO) & free] = C["signed_zero"]
         free = cls < 0
-        num_e = (ke == _FIN) | (ke == _ZERO)
-        num_a = (ka == _FIN) | (ka == _ZERO)
+        num_e = (ke == FIN) | (ke == ZERO)
+        num_a = (ka == FIN) | (ka == ZERO)
         both_num = num_e & num_a
         at_max_e = num_e & ((oe == self.maxpos) | ((oe == self.maxneg) if self.maxneg is not None else False))
         at_max_a = num_a & ((oa == self.maxpos) | ((oa == self.maxneg) if self.maxneg is not None else False))
-        ovf_e = ((ke == _INF) & (ne == (oa < 0))) | (ke == _NAN)
-        ovf_a = ((ka == _INF) & (na == (oe < 0))) | (ka == _NAN)
+        ovf_e = ((ke == INF) & (ne == (oa < 0))) | (ke == NAN)
+        ovf_a = ((ka == INF) & (na == (oe < 0))) | (ka == NAN)
         satovf = (at_max_e & ovf_a) | (at_max_a & ovf_e)
         xs = None
         if x is not None:
             xs = np.asarray(x).reshape(-1)[idx]
             xnan = np.isnan(xs.astype(np.float64)) if xs.dtype.kind == "f" else np.zeros(idx.size, bool)
             satovf &= ~xnan
-            tie = _tie_mask(xs, f) & (
+            tie = tie_mask(xs, f) & (
                 (both_num & (np.abs(oe - oa) == 1)) | satovf
             )
             cls[tie & free] = C["tie"]
             free = cls < 0
         cls[satovf & free] = C["saturated_vs_overflowed"]
         free = cls < 0
-        cls[((ke == _NAN) | (ka == _NAN)) & free] = C["nan_vs_number"]
+        cls[((ke == NAN) | (ka == NAN)) & free] = C["nan_vs_number"]
         free = cls < 0
-        cls[((ke == _INF) | (ka == _INF)) & free] = C["infinity"]
+        cls[((ke == INF) | (ka == INF)) & free] = C["infinity"]
         free = cls < 0
         cls[free] = C["ulps"]
         k = (oa - oe).astype(np.int64)
@@ -100,8 +101,8 @@ class _Acc:
             name = names[cls[j]]
             flat = int(idx[j]) + offset
             ec, ac = int(ee[j]), int(aa[j])
-            ev = float(ve[idx[j]]) if ve is not None else _fval(ec, f)
-            av = float(va[idx[j]]) if va is not None else _fval(ac, f)
+            ev = float(ve[idx[j]]) if ve is not None else fval(ec, f)
+            av = float(va[idx[j]]) if va is not None else fval(ac, f)
             xj = None if xs is None else (float(xs[j]) if xs.dtype.kind == "f" else int(xs[j]))
             detail = _detail(name, ec, ac, ev, av, f)
             self.examples.append(Mismatch(
@@ -126,8 +127,6 @@ class _Acc:
 
 
 def _reindex(m: Mismatch, shape) -> Mismatch:
-    from dataclasses import replace
-
     if len(shape) == 0:
         return replace(m, index=())
     return replace(m, index=tuple(int(i) for i in np.unravel_index(m.index[0], shape)))
@@ -147,7 +146,7 @@ def _detail(name, ec, ac, ev, av, f) -> str:
     return ""
 
 
-def _as_codes(a, f, name) -> np.ndarray:
+def as_codes(a, f, name) -> np.ndarray:
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{name} must be an integer array of codes, got {type(a).__name__}")
     arr = np.asarray(a)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from ..block import encode as block_encode
 from ..formats import FloatFormat
 from ..presets import get_format
-from ._acc import _Acc, _as_codes
-from ._classify import _decode64, _fval
-from ._result import BlockCompareResult, BlockMismatch, _exclass
+from ._acc import Acc, as_codes
+from ._classify import decode64, fval
+from ._result import BlockCompareResult, BlockMismatch, exclass
 
 
-def _is_block_array(a) -> bool:
+def is_block_array(a) -> bool:
     return hasattr(a, "scales") and hasattr(a, "codes") and hasattr(a, "format")
 
 
@@ -20,9 +23,9 @@ def _tsstr(v) -> str:
 
 
 def _classify_one(e: int, a: int, f, x=None) -> str:
-    acc = _Acc(f, max_examples=1)
+    acc = Acc(f, max_examples=1)
     acc.add(np.array([e], np.int64), np.array([a], np.int64), None if x is None else np.array([x]))
-    return _exclass(acc.examples[0]) if acc.examples else ""
+    return exclass(acc.examples[0]) if acc.examples else ""
 
 
 def _block_index(flat, shape, ax: int, bs: int, sshape) -> np.ndarray:
@@ -94,14 +97,13 @@ def compare_block(expected, actual, *, x=None, policy: dict | None = None,
     if expected is None:
         if x is None:
             raise ValueError("expected=None needs x= to compute the expected block array")
-        if not _is_block_array(actual):
+        if not is_block_array(actual):
             raise TypeError(f"actual must be a block array, got {type(actual).__name__}")
-        from ..codec import encode
 
         kw = {"axis": actual.axis, **(policy or {})}
-        expected = encode(x, actual.format, **kw)
+        expected = block_encode(x, actual.format, **kw)
     for name, a in (("expected", expected), ("actual", actual)):
-        if not _is_block_array(a):
+        if not is_block_array(a):
             raise TypeError(f"{name} must be a block array like the other argument, got {type(a).__name__}")
     fe, fa = expected.format, actual.format
     notes = []
@@ -135,26 +137,24 @@ def compare_block(expected, actual, *, x=None, policy: dict | None = None,
     shape, sshape = ce.shape, se.shape
     ax = int(getattr(expected, "axis", len(shape) - 1)) % max(len(shape), 1)
     bs = int(fe.block_size)
-    e_s, a_s = _as_codes(se, sf, "expected.scales"), _as_codes(sa, sf, "actual.scales")
-    e_c, a_c = _as_codes(ce, ef, "expected.codes"), _as_codes(ca, ef, "actual.codes")
-    s_acc = _Acc(sf, max_examples=max_examples, shape=sshape, label="scales")
+    e_s, a_s = as_codes(se, sf, "expected.scales"), as_codes(sa, sf, "actual.scales")
+    e_c, a_c = as_codes(ce, ef, "expected.codes"), as_codes(ca, ef, "actual.codes")
+    s_acc = Acc(sf, max_examples=max_examples, shape=sshape, label="scales")
     s_acc.add(e_s, a_s)
     scale_bad = e_s != a_s
     # the scaled input x / scale is exact for power-of-two scales without a tensor scale: ties are recognisable
     xs = None
     if xa is not None and ts_e is None and isinstance(sf, FloatFormat) and sf.mantissa_bits == 0 and e_c.size:
-        sv = _decode64(e_s, sf).reshape(sshape)
+        sv = decode64(e_s, sf).reshape(sshape)
         sv = np.where(np.isfinite(sv) & (sv > 0) & ~scale_bad.reshape(sshape), sv, np.nan)
         per = np.take(sv, np.arange(shape[ax]) // bs, axis=ax).reshape(-1)
         with np.errstate(all="ignore"):
             xs = xa.astype(np.float64) / per
         xs = np.where(np.isnan(per), 0.0, xs)
-    e_acc = _Acc(ef, max_examples=max_examples, shape=shape, label="elements")
+    e_acc = Acc(ef, max_examples=max_examples, shape=shape, label="elements")
     e_acc.add(e_c, a_c, xs)
     el_res = e_acc.result()
     if xa is not None and el_res.examples:
-        from dataclasses import replace
-
         def xval(m):
             i = int(np.ravel_multi_index(m.index, shape)) if len(shape) != 1 else m.index[0]
             v = xa[i]
@@ -184,10 +184,10 @@ def compare_block(expected, actual, *, x=None, policy: dict | None = None,
         if ec != ac:
             what.append("element")
             m = ex_classes.get((i,))
-            parts.append("element " + (_exclass(m) if m is not None else _classify_one(ec, ac, ef)))
+            parts.append("element " + (exclass(m) if m is not None else _classify_one(ec, ac, ef)))
         with np.errstate(all="ignore"):
-            ev = _fval(ec, ef) * _fval(es, sf) * fts
-            av = _fval(ac, ef) * _fval(as_, sf) * fta
+            ev = fval(ec, ef) * fval(es, sf) * fts
+            av = fval(ac, ef) * fval(as_, sf) * fta
         xi = None
         if xa is not None:
             xi = float(xa[i]) if xa.dtype.kind == "f" else int(xa[i])

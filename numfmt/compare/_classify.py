@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import decode
 from ..formats import FloatFormat, IntFormat
 
-_FIN, _ZERO, _INF, _NAN, _BAD = 0, 1, 2, 3, 4
+FIN, ZERO, INF, NAN, _BAD = 0, 1, 2, 3, 4
 
 
-def _code_info(c: np.ndarray, f):
+def code_info(c: np.ndarray, f):
     """(kind, ordinal, neg) arrays for int64 codes ``c``."""
     c = c.astype(np.int64, copy=False)
     if isinstance(f, IntFormat):
         top = 1 << (f.bits - 1)
         ordv = np.where(c >= top, c - (1 << f.bits), c) if f.signed else c.copy()
-        kind = np.where(c == 0, _ZERO, _FIN).astype(np.int8)
+        kind = np.where(c == 0, ZERO, FIN).astype(np.int8)
         return kind, ordv, ordv < 0
     m = f.mantissa_bits
     ones = f._all_ones
@@ -42,22 +43,22 @@ def _code_info(c: np.ndarray, f):
     else:
         omag = mag
     ordv = np.where(neg, -omag, omag)
-    kind = np.full(c.shape, _FIN, np.int8)
-    kind[zero] = _ZERO
-    kind[inf] = _INF
-    kind[nan] = _NAN
+    kind = np.full(c.shape, FIN, np.int8)
+    kind[zero] = ZERO
+    kind[inf] = INF
+    kind[nan] = NAN
     return kind, ordv, neg
 
 
-def _max_ord(f):
+def max_ord(f):
     """(ordinal of +max, ordinal of the most negative finite value or None)."""
-    _, o, _ = _code_info(np.array([_maxcode(f, False)], np.int64), f)
+    _, o, _ = code_info(np.array([_maxcode(f, False)], np.int64), f)
     pos = int(o[0])
     if isinstance(f, IntFormat):
         return pos, (f.min_int if f.signed else None)
     if not f.signed:
         return pos, None
-    _, o, _ = _code_info(np.array([_maxcode(f, True)], np.int64), f)
+    _, o, _ = code_info(np.array([_maxcode(f, True)], np.int64), f)
     return pos, int(o[0])
 
 
@@ -67,7 +68,7 @@ def _maxcode(f, neg):
     return f.max_code_magnitude | (f._sign_bit if neg else 0)
 
 
-def _tie_mask(x: np.ndarray, f) -> np.ndarray:
+def tie_mask(x: np.ndarray, f) -> np.ndarray:
     """Whether each x is exactly halfway between two neighbouring values of f (grid without a top)."""
     xf = np.asarray(x, np.float64)
     ax = np.abs(xf)
@@ -92,7 +93,7 @@ def _tie_mask(x: np.ndarray, f) -> np.ndarray:
     return out
 
 
-def _fval(code: int, f) -> float:
+def fval(code: int, f) -> float:
     v = f.exact_value(code)
     fl = float(v)
     if fl == 0 and isinstance(f, FloatFormat) and f.negative_zero and code & f._sign_bit:
@@ -100,7 +101,5 @@ def _fval(code: int, f) -> float:
     return fl
 
 
-def _decode64(codes, f):
-    from ..codec import decode
-
+def decode64(codes, f):
     return np.asarray(decode(codes.astype(f.code_dtype), f, dtype=np.float64), np.float64).reshape(-1)

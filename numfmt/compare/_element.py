@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import encode
 from ..presets import get_format
-from ._acc import _Acc, _as_codes
-from ._block import _is_block_array, compare_block
-from ._classify import _NAN, _code_info, _decode64, _fval
+from ._acc import Acc, as_codes
+from ._block import compare_block, is_block_array
+from ._classify import NAN, code_info, decode64, fval
 
 
 def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: int = 10, x=None,
@@ -57,7 +58,7 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
         2      500.0   0x7f 0|1111|111  nan    0x7e 0|1111|110  448.0   saturated vs overflowed (expected ...)
         3      -0.0    0x80 1|0000|000  -0.0   0x00 0|0000|000  0.0     signed zero only
     """
-    if _is_block_array(actual) or _is_block_array(expected):
+    if is_block_array(actual) or is_block_array(expected):
         return compare_block(expected, actual, x=x, policy=policy, max_examples=max_examples)
     if fmt is None:
         raise TypeError("compare() needs fmt (the format of the codes)")
@@ -67,7 +68,6 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
     if expected is None:
         if x is None:
             raise ValueError("expected=None needs x= (the inputs) to compute the expected codes")
-        from ..codec import encode
 
         expected = encode(x, f, **(policy or {}))
     exp_arr = np.asarray(expected) if not isinstance(expected, (str, bytes)) else expected
@@ -82,21 +82,20 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
             raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
         if xa.shape != shape:
             raise ValueError(f"x has shape {xa.shape} but the codes have shape {shape}")
-    acc = _Acc(f, max_examples=max_examples, shape=shape)
+    acc = Acc(f, max_examples=max_examples, shape=shape)
     if values:
         e, be, ve = _values_to_codes(exp_arr, f, "expected")
         a, ba, va = _values_to_codes(act_arr, f, "actual")
         acc.add(e, a, xa, 0, be, ba, ve, va)
     else:
-        e = _as_codes(exp_arr, f, "expected")
-        a = _as_codes(act_arr, f, "actual")
+        e = as_codes(exp_arr, f, "expected")
+        a = as_codes(act_arr, f, "actual")
         acc.add(e, a, xa, 0)
     return acc.result()
 
 
 def _values_to_codes(v, f, name):
     """Codes of values (exactly representable ones), a not-representable mask and the values."""
-    from ..codec import encode
 
     if isinstance(v, (str, bytes)):
         raise TypeError(f"{name} must be a numeric array, got {type(v).__name__}")
@@ -107,9 +106,9 @@ def _values_to_codes(v, f, name):
     nanm = np.isnan(vals)
     safe = np.where(nanm, 0.0, vals)
     codes = np.asarray(encode(safe, f, rounding="nearest_even", saturation="none"), np.int64).reshape(-1)
-    kind, _, _ = _code_info(codes, f)
-    back = np.array([_fval(int(c), f) for c in codes]) if codes.size < 4096 else _decode64(codes, f)
-    bad = ~nanm & ~((back == safe) & (kind != _NAN))
+    kind, _, _ = code_info(codes, f)
+    back = np.array([fval(int(c), f) for c in codes]) if codes.size < 4096 else decode64(codes, f)
+    bad = ~nanm & ~((back == safe) & (kind != NAN))
     if nanm.any():
         nc = f.code_of_nan
         if nc is None:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..tables import fields, hex_code, render
-from ._classify import _fval
+from ._classify import fval
 
 CLASSES = {
     "ulps": "k ulps apart",
@@ -116,7 +116,7 @@ class CompareResult:
                     "index": ",".join(str(i) for i in m.index), "x": "-" if m.x is None else repr(float(m.x)),
                     "expected": _codestr(m.expected, f), "value": _valstr(m.expected_value),
                     "actual": _codestr(m.actual, f), "value ": _valstr(m.actual_value),
-                    "class": _exclass(m),
+                    "class": exclass(m),
                 })
             lines += ["    " + s for s in render(erows, cols).splitlines()]
         return "\n".join(lines)
@@ -130,7 +130,7 @@ def _valstr(v) -> str:
     return repr(float(v))
 
 
-def _exclass(m: Mismatch) -> str:
+def exclass(m: Mismatch) -> str:
     if m.cls == "ulps":
         s = f"{m.ulps:+d} ulp{'s' if abs(m.ulps) != 1 else ''}"
     else:
@@ -162,7 +162,7 @@ class BlockMismatch:
 
     def to_dict(self, scale_fmt, element_fmt) -> dict:
         def code(c, f):
-            return {"code": int(c), "hex": hex_code(c, f), "value": _jfloat(_fval(int(c), f))}
+            return {"code": int(c), "hex": hex_code(c, f), "value": _jfloat(fval(int(c), f))}
 
         return {
             "index": list(self.index), "block": list(self.block),
@@ -255,4 +255,4 @@ class BlockCompareResult:
 
 
 def _cv(c, f) -> str:
-    return f"{hex_code(c, f)}={_valstr(_fval(int(c), f))}"
+    return f"{hex_code(c, f)}={_valstr(fval(int(c), f))}"

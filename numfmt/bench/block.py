@@ -1,14 +1,14 @@
-"""Block encode/decode throughput (``numfmt bench``, docs/performance.md)."""
+"""Block encode/decode throughput rows."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .decoder import decode
-from .encoder import encode
+from ..block import decode, encode
+from .timing import timeit
 
 
-def bench_rows(n: int = 10_000_000, *, repeats: int = 5):
+def block_rows(n: int = 10_000_000, *, repeats: int = 5):
     """Throughput rows ``(name, elements/s)`` of block encode/decode along the last axis.
 
     Includes ``np.copyto`` of float32 measured in the same process (ratios are
@@ -18,15 +18,14 @@ def bench_rows(n: int = 10_000_000, *, repeats: int = 5):
 
     Examples
     --------
-    >>> rows = bench_rows(4096, repeats=1)
+    >>> from numfmt.bench import block_rows
+    >>> rows = block_rows(4096, repeats=1)
     >>> rows[0][0]
     'np.copyto float32'
     """
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n).astype(np.float32)
     y = np.empty_like(x)
-
-    from ..bench import timeit
 
     def med(fn):  # elements per second, median of the repeats
         return x.size / timeit(fn, repeats)[0]
