@@ -117,16 +117,33 @@ class _Call:
     in_dtype: np.dtype
 
 
+def is_dask(x) -> bool:
+    """Whether ``x`` is a dask collection (known without importing dask)."""
+    return type(x).__module__.startswith("dask.") and hasattr(x, "__dask_graph__")
+
+
+def _lazy(verb, x, fmt, out, threads, **options):
+    """``numfmt.daskarray.<verb>`` of a dask array: a lazy result, computed chunk by chunk."""
+    if out is not None or threads is not None:
+        raise TypeError(f"out= and threads= do not apply to a dask array: {verb} returns a lazy dask array")
+    from . import daskarray  # imports dask: only reached when handed a dask array
+
+    return getattr(daskarray, verb)(x, fmt, **options)
+
+
 def _start(verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options):
     """Shared prologue of encode/quantize: a block format's result, or the validated call."""
+    if is_dask(x):
+        return _lazy(verb, x, fmt, out, threads, rounding=rounding, saturation=saturation, nan=nan,
+                     random=random, rbits=rbits, compat=compat, **block_options)
     x = _interop.as_numpy(x)  # torch tensors (also for block formats)
     if _is_block(fmt):
         from . import block
 
         _block_unsupported(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
         return getattr(block, verb)(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
-    if block_options:
-        raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
+    if block_options.keys() - {"dtype"}:  # (quantize handles its dtype= itself)
+        raise TypeError(f"unexpected keyword(s) {sorted(block_options.keys() - {'dtype'})} for an element format")
     plan = _plan(fmt, rounding, saturation, nan, compat)
     xa = _as_input(x)
     return _Call(plan, xa, np.asarray(x).dtype)
@@ -312,7 +329,11 @@ def _check_codes(codes, f, name="codes") -> np.ndarray:
     return np.asarray(arr, order="C")
 
 
-def _decode_dtype(f, dtype) -> np.dtype:
+def value_dtype(f, dtype=None) -> np.dtype:
+    """The dtype of values of format ``f``: ``dtype`` checked to hold every value exactly, or the default.
+
+    The default is float32 when every value of ``f`` is exact in float32, else float64.
+    """
     if dtype is None:
         if f.exact_in(np.float32):
             return np.dtype(np.float32)
@@ -327,15 +348,20 @@ def _decode_dtype(f, dtype) -> np.dtype:
     return dt
 
 
+_decode_dtype = value_dtype  # (the name other modules use)
+
+
 def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     """Exact values of codes of ``fmt``.
 
     Parameters
     ----------
     codes : array_like of int
-        Codes, each in ``0 .. 2**bits - 1``.
-    fmt : str or format
-        The format (or a ``BlockArray`` as the only argument, see :mod:`numfmt.block`).
+        Codes, each in ``0 .. 2**bits - 1``; a torch float8/bfloat16/float4 tensor or an
+        ml_dtypes float array holds codes of its own format (read by their bits).
+    fmt : str or format or dtype, optional
+        The format; inferred from a torch tensor's or an ml_dtypes array's dtype (a
+        different format is a ValueError); a ``BlockArray`` or a dask array of codes.
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
     out : ndarray, optional
@@ -347,6 +373,14 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     >>> numfmt.decode([0x7E, 0x7F, 0x01], "e4m3").tolist()
     [448.0, nan, 0.001953125]
     """
+    if is_dask(codes) or is_dask(getattr(codes, "codes", None)):
+        return _lazy("decode", codes, fmt, out, threads, dtype=dtype)
+    own = _interop.code_format(codes)
+    if own is not None:
+        if fmt is not None and get_format(fmt) != get_format(own):
+            raise ValueError(f"codes of dtype {codes.dtype} hold {own} codes, not {get_format(fmt).name}: "
+                             f"pass fmt={own!r} or fmt=None, or view the bits as integers first")
+        fmt = own
     if fmt is None:  # a BlockArray (numfmt.block) decodes itself
         from . import block
 
@@ -392,11 +426,12 @@ def _fast_decode_args(f):
 
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-             rbits=None, compat=None, out=None, threads=None, **block_options):
+             rbits=None, compat=None, dtype=None, out=None, threads=None, **block_options):
     """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
 
-    Takes the keywords of :func:`encode`. Returns x's float dtype when every
-    value of the format is exact in it, else float64.
+    Takes the keywords of :func:`encode`. Returns ``dtype`` (a float dtype that
+    holds every value of the format exactly) when given, else x's float dtype
+    when every value of the format is exact in it, else float64.
 
     Examples
     --------
@@ -404,15 +439,17 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     >>> numfmt.quantize([0.3, 1000.0], "e4m3", saturation="finite").tolist()
     [0.3125, 448.0]
     """
+    if dtype is not None:
+        block_options["dtype"] = dtype
     call = _start("quantize", x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options)
     if not isinstance(call, _Call):
         return call
     plan, xa, f = call.plan, call.xa, call.plan.fmt
     in_dt = call.in_dtype
-    if in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
+    if dtype is None and in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
         dt = in_dt
     else:
-        dt = _decode_dtype(f, None)
+        dt = value_dtype(f, dtype)
     _check_out(out, xa.shape, dt)
     xa, rkind, rarr, key, nbits = _prepare(plan, xa, random, rbits)
     if f.bits == 64:

@@ -146,9 +146,9 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
 
 
 def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-             random=None, rbits: int | None = None, compat: str | None = None, axis: int = -1,
+             random=None, rbits: int | None = None, compat: str | None = None, dtype=None, axis: int = -1,
              rechunk: bool = False, **block_options):
-    """Lazy :func:`numfmt.quantize` of a dask array (same options as :func:`encode`).
+    """Lazy :func:`numfmt.quantize` of a dask array (same options as :func:`encode`, and ``dtype``).
 
     Examples
     --------
@@ -160,12 +160,12 @@ def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none"
     if _block.is_block_format(fmt):
         if saturation != "none" or nan != "raise" or compat is not None:
             raise ValueError("saturation=, nan= and compat= do not apply to block formats")
-        dt = np.float64 if x.dtype == np.float64 else np.float32
+        dt = dtype if dtype is not None else np.float64 if x.dtype == np.float64 else np.float32
         return decode(_block_encode(x, fmt, axis, rechunk, rounding, random, rbits, block_options), dtype=dt)
     if block_options or axis != -1 or rechunk:
         raise TypeError("axis=, rechunk= and block options only apply to block formats")
     seed, bits, upd = _random_args(x, random, rbits, rounding)
-    opts = dict(rounding=rounding, saturation=saturation, nan=nan, compat=compat, rbits=rbits)
+    opts = dict(rounding=rounding, saturation=saturation, nan=nan, compat=compat, rbits=rbits, dtype=dtype)
     opts.update(upd)
     dt = _probe(x, _codec.quantize, fmt, opts, seed, bits)
     args = (x,) if bits is None else (x, bits)

@@ -36,7 +36,7 @@ import numpy as np
 
 from .presets import get_format
 
-__all__ = ["as_numpy", "as_codes", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
+__all__ = ["as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
 
 # torch dtype name -> numfmt format read by bits
 _TORCH_BITS = {
@@ -193,6 +193,24 @@ def as_codes(codes, name: str = "codes"):
     if _is_dask(codes):
         raise TypeError(f"{name} is a dask array: use numfmt.daskarray.decode, or pass {name}.compute()")
     return codes
+
+
+def code_format(codes) -> str | None:
+    """The format whose codes ``codes`` holds by its dtype: torch float8/bfloat16/float4 tensors and
+    ml_dtypes float arrays; None for anything else (integer codes say nothing about their format).
+
+    Examples
+    --------
+    >>> import ml_dtypes, numpy as np
+    >>> from numfmt.interop import code_format
+    >>> code_format(np.zeros(2, ml_dtypes.float8_e5m2)), code_format(np.zeros(2, np.uint8))
+    ('float8_e5m2', None)
+    """
+    if isinstance(codes, np.ndarray):
+        return codes.dtype.name if _is_ml(codes.dtype) and codes.dtype.name in _ML_FLOATS else None
+    if _is_torch_tensor(codes):
+        return _TORCH_BITS.get(str(codes.dtype).removeprefix("torch."))
+    return None
 
 
 def _codes_for(codes, f, name="codes") -> np.ndarray:

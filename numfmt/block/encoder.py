@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import check_choice
 from ..policy import parse_rounding
 from .array import BlockArray, _norm_axis
 from .decoder import decode
@@ -12,7 +13,6 @@ from .elements import _random_array
 from .formats import (
     NONFINITE,
     SCALE_RULES,
-    _check_choice,
     _check_scale_capable,
     _default_recipe,
     _recipes_for,
@@ -85,11 +85,11 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     '0x80'
     """
     f = get_block_format(fmt)
-    rule = _check_choice("scale_rule", scale_rule if scale_rule is not None else f.scale_rule, SCALE_RULES)
+    rule = check_choice("scale_rule", scale_rule if scale_rule is not None else f.scale_rule, SCALE_RULES)
     if recipe is None:
         recipe = f.recipe if _recipes_for(rule) == _recipes_for(f.scale_rule) else _default_recipe(rule)
-    recipe = _check_choice("recipe", recipe, _recipes_for(rule))
-    nonfinite = _check_choice("nonfinite", nonfinite, NONFINITE)
+    recipe = check_choice("recipe", recipe, _recipes_for(rule))
+    nonfinite = check_choice("nonfinite", nonfinite, NONFINITE)
     _check_scale_capable(f.scale, rule)
     _, mode = parse_rounding(rounding)
     xa = _as_float(x)

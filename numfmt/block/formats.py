@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..choices import check_choice, did_you_mean
 from ..formats import FloatFormat, IntFormat
-from ..presets import get_format
+from ..presets import BLOCK_FORMAT_NAMES, get_format
 
 POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
 SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
@@ -87,12 +87,12 @@ class BlockFormat:
         if bs < 1:
             raise ValueError(f"block_size must be >= 1, got {bs}")
         object.__setattr__(self, "block_size", int(bs))
-        rule = _check_choice("scale_rule", self.scale_rule, SCALE_RULES)
+        rule = check_choice("scale_rule", self.scale_rule, SCALE_RULES)
         object.__setattr__(self, "scale_rule", rule)
         recipe = self.recipe
         if recipe is None:
             recipe = _default_recipe(rule)
-        recipe = _check_choice("recipe", recipe, _recipes_for(rule))
+        recipe = check_choice("recipe", recipe, _recipes_for(rule))
         object.__setattr__(self, "recipe", recipe)
         if not isinstance(self.tensor_scale, bool):
             raise TypeError(f"tensor_scale must be a bool, got {self.tensor_scale!r}")
@@ -107,17 +107,6 @@ class BlockFormat:
 
     def __str__(self) -> str:
         return self.name
-
-
-def _check_choice(kind: str, value, choices) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{kind} must be a str, got {type(value).__name__}: {value!r}")
-    key = value.strip().lower()
-    if key not in choices:
-        close = difflib.get_close_matches(key, choices, n=2, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"{kind}={value!r} is not one of {list(choices)}{hint}")
-    return key
 
 
 def _pow2_range(sf: FloatFormat) -> tuple[int, int]:
@@ -154,6 +143,7 @@ _BLOCK_PRESETS = [
 ]
 _BLOCK_ALIASES = {"mxfp4_e2m1": "mxfp4", "mxfp8": "mxfp8_e4m3", "mxfp6": "mxfp6_e2m3"}
 _BLOCK_REGISTRY: dict = {f.name: f for f in _BLOCK_PRESETS}
+BLOCK_FORMAT_NAMES.update(_BLOCK_REGISTRY, _BLOCK_ALIASES)  # get_format points these names here
 
 
 def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) -> None:
@@ -179,6 +169,7 @@ def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) ->
     _BLOCK_REGISTRY[fmt.name.lower()] = fmt
     for a in aliases:
         _BLOCK_ALIASES[a.lower()] = fmt.name.lower()
+    BLOCK_FORMAT_NAMES.update((fmt.name.lower(), *(a.lower() for a in aliases)))
 
 
 def list_block_formats() -> list[str]:
@@ -229,6 +220,4 @@ def get_block_format(fmt) -> BlockFormat:
         return f
     if not isinstance(fmt, str):
         raise TypeError(f"fmt must be a block format name or BlockFormat, got {type(fmt).__name__}: {fmt!r}")
-    close = difflib.get_close_matches(fmt.lower(), list(_BLOCK_REGISTRY) + list(_BLOCK_ALIASES), n=3)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(f"unknown block format {fmt!r}{hint}")
+    raise ValueError(f"unknown block format {fmt!r}{did_you_mean(fmt, [*_BLOCK_REGISTRY, *_BLOCK_ALIASES])}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import check_choice
 from ..formats import FloatFormat, IntFormat
-from .formats import POW2_RULES, _check_choice, _pow2_range, get_block_format
+from .formats import POW2_RULES, _pow2_range, get_block_format
 
 
 def _frexp_parts(a: np.ndarray):
@@ -59,7 +60,7 @@ def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.floa
     [1, 0]
     """
     f = get_block_format(fmt)
-    rule = _check_choice("scale_rule", scale_rule, POW2_RULES)
+    rule = check_choice("scale_rule", scale_rule, POW2_RULES)
     dt = np.dtype(input_dtype)
     a = np.asarray(amax, dtype=dt)
     ef = f.element
