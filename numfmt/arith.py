@@ -173,6 +173,22 @@ def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
     return _codec._deliver(_codec.decode(codes.reshape(-1), f).reshape(shape), dest)
 
 
+def _in_dtype(dtype, codes, fmt, out, run):
+    """``run(out)`` (values in the default dtype, or codes), or its values in ``dtype=`` delivered to ``out``.
+
+    The default dtype is float32 when it holds every value of the format, else float64; ``dtype``
+    must hold every value exactly, so the conversion is exact.
+    """
+    if dtype is None:
+        return run(out)
+    if codes:
+        raise TypeError("dtype= is the dtype of values; codes=True returns the format's code dtype")
+    dt = _codec.value_dtype(_format(fmt), dtype)
+    res = np.asarray(run(None))
+    _codec._check_out(out, res.shape, dt)
+    return _codec._deliver(res.astype(dt), out)
+
+
 def _codes_out(f, shape):
     return np.empty(int(np.prod(shape)), f.code_dtype)
 
@@ -216,7 +232,7 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
 
 
 def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a + b`` rounded once into ``fmt``.
 
     Parameters
@@ -231,6 +247,8 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
         result element.
     codes : bool
         Return codes of ``fmt`` instead of values.
+    dtype : numpy dtype, optional
+        Float dtype of the values; it must hold every value of ``fmt`` exactly.
     out : ndarray, optional
         Destination of the result (the broadcast shape; the values dtype, or the
         format's code dtype with ``codes=True``). Nothing is written on an error.
@@ -251,11 +269,12 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> float(numfmt.add(1.0, -1.0, "binary16", rounding="toward_negative"))
     -0.0
     """
-    return _binary("add", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("add", a, b, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
 def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a - b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -265,11 +284,12 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     0.99609375
     """
     nb = np.negative(_as_float(b, "b"))
-    return _binary("add", a, nb, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("add", a, nb, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
 def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a * b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -278,11 +298,12 @@ def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> numfmt.mul([3.0, 1e-3], [7.0, 1e-3], "e4m3").tolist()     # 21: tie -> even 20; underflow
     [20.0, 0.0]
     """
-    return _binary("mul", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("mul", a, b, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
 def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a / b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     x / +-0 is +-inf in IEEE-style formats (then the format's overflow rules
@@ -296,11 +317,12 @@ def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> numfmt.div(1.0, 0.0, "binary8p3se", codes=True)      # P3109: x / 0 is NaN
     np.uint8(128)
     """
-    return _binary("div", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("div", a, b, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
 def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a * b + c`` computed exactly and rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -312,6 +334,11 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     >>> float(numfmt.sub(numfmt.mul(a, a, "binary32"), 1.0, "binary32"))   # two roundings lose it
     0.00048828125
     """
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _fma(a, b, c, fmt, rounding, saturation, nan, random,
+                                                            rbits, codes, o))
+
+
+def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
     from ._kernels import arith as K
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), _, f32 = _setup(
@@ -329,7 +356,7 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
 
 
 def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-         random=None, rbits: int | None = None, codes: bool = False, out=None):
+         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """Square root of ``a`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     sqrt(-0) is -0 (0 in formats with one zero); a negative input gives NaN.
@@ -342,6 +369,11 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     >>> numfmt.sqrt([2.0, -1.0], "e2m1", nan="zero").tolist()    # E2M1 has no NaN
     [1.5, 0.0]
     """
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _sqrt(a, fmt, rounding, saturation, nan, random, rbits,
+                                                             codes, o))
+
+
+def _sqrt(a, fmt, rounding, saturation, nan, random, rbits, codes, out):
     from ._kernels import arith as K
 
     f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(
