@@ -33,6 +33,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 
 import numpy as np
 
@@ -44,6 +46,22 @@ from .policy import is_stochastic, random_spec
 __all__ = ["add", "sub", "mul", "div", "fma", "sqrt", "bench_rows"]
 
 _FLOATS = (np.float16, np.float32, np.float64)
+
+
+def _lazy_for_dask(verb):
+    """``verb`` that hands dask operands to `numfmt.daskarray.elementwise` (a lazy result)."""
+    n = list(inspect.signature(verb).parameters).index("fmt")  # the operands come first
+
+    @functools.wraps(verb)
+    def call(*args, **options):
+        operands = (*args[:n], *(options.get(k) for k in ("a", "b", "c")))  # (by position or keyword)
+        if any(_codec.is_dask(x) for x in operands):
+            from . import daskarray  # imports dask: only reached when handed a dask array
+
+            return daskarray.elementwise(verb, n, args, options)
+        return verb(*args, **options)
+
+    return call
 
 
 def _as_float(x, name: str) -> np.ndarray:
@@ -231,6 +249,7 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
     return _finish(res, bad, f, plan, shape, codes, kind, out)
 
 
+@_lazy_for_dask
 def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a + b`` rounded once into ``fmt``.
@@ -273,6 +292,7 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
                                                                 random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a - b`` rounded once into ``fmt`` (keywords of :func:`add`).
@@ -288,6 +308,7 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
                                                                 random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a * b`` rounded once into ``fmt`` (keywords of :func:`add`).
@@ -302,6 +323,7 @@ def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
                                                                 random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a / b`` rounded once into ``fmt`` (keywords of :func:`add`).
@@ -321,6 +343,7 @@ def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
                                                                 random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a * b + c`` computed exactly and rounded once into ``fmt`` (keywords of :func:`add`).
@@ -355,6 +378,7 @@ def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
     return _finish(res, bad, f, plan, shape, codes, "fma", out)
 
 
+@_lazy_for_dask
 def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
          random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """Square root of ``a`` rounded once into ``fmt`` (keywords of :func:`add`).

@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from . import codec as _codec
 from .interop import _counter_bits, _global_index, _seed_spec
 from .presets import get_format
 
-__all__ = ["encode", "decode", "quantize", "DaskBlockArray"]
+__all__ = ["encode", "decode", "quantize", "elementwise", "DaskBlockArray"]
 
 
 def _da():
@@ -171,6 +172,33 @@ def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none"
     args = (x,) if bits is None else (x, bits)
     return _da().map_blocks(_quantize_chunk, *args, dtype=dt, meta=np.empty((0,) * x.ndim, dt),
                             fmt=get_format(fmt), opts=opts, seed=seed, shape=x.shape)
+
+
+def elementwise(verb, n: int, args: tuple, options: dict):
+    """Lazy ``verb(*args, **options)`` (an arithmetic verb of numfmt whose first ``n`` arguments are
+    its operands) when an operand is a dask array; chunks of the broadcast operands are computed
+    independently. Stochastic rounding needs the whole array (its random bits): pass ``x.compute()``.
+
+    Examples
+    --------
+    >>> import dask.array as da, numfmt
+    >>> numfmt.add(da.from_array([1.0, 448.0], chunks=1), 2.0**-5, "e4m3").compute().tolist()
+    [1.0, 448.0]
+    """
+    bound = inspect.signature(verb).bind(*args, **options).arguments
+    names = list(bound)[:n]
+    if bound.get("out") is not None or bound.get("random") is not None:
+        raise TypeError(f"{verb.__name__} of dask arrays returns a lazy dask array: out= and random= do not apply "
+                        "(compute the operands first for them)")
+    rest = {k: v for k, v in bound.items() if k not in names}
+    da = _da()
+    ops = da.broadcast_arrays(*(_as_dask(bound[k], k) for k in names))
+    probe = np.asarray(verb(*(np.ones((1,) * x.ndim, x.dtype) for x in ops), **rest))
+
+    def chunk(*blocks):
+        return np.asarray(verb(*blocks, **rest))
+
+    return da.map_blocks(chunk, *ops, dtype=probe.dtype, meta=np.empty((0,) * ops[0].ndim, probe.dtype))
 
 
 def _decode_chunk(cb, *, fmt, out_dtype):

@@ -138,7 +138,8 @@ def as_numpy(x, name: str = "x"):
     Torch tensors become numpy arrays without a copy when their dtype exists in
     numpy, else (float8, bfloat16, float4_e2m1fn_x2) their bits are decoded
     exactly into float32. ml_dtypes sub-byte integers become int8/uint8. Dask
-    arrays are refused (see :mod:`numfmt.daskarray`) rather than computed.
+    arrays are refused rather than computed (`numfmt.encode`, `numfmt.decode` and
+    `numfmt.quantize` hand them to `numfmt.daskarray` before this).
 
     Examples
     --------
@@ -162,8 +163,8 @@ def as_numpy(x, name: str = "x"):
 
         return np.asarray(decode(arr, fmt))
     if _is_dask(x):
-        raise TypeError(f"{name} is a dask array: use numfmt.daskarray.encode/decode/quantize for lazy results, "
-                        f"or pass {name}.compute()")
+        raise TypeError(f"{name} is a dask array: numfmt.encode/decode/quantize take dask arrays (lazy results); "
+                        f"here pass {name}.compute()")
     return x
 
 

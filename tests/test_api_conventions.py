@@ -251,9 +251,25 @@ def test_dask_arrays_give_lazy_dask_results():
         numfmt.encode(x, "e4m3", out=np.empty((8, 8), np.uint8))
 
 
+def test_dask_arrays_in_arithmetic_give_lazy_dask_results():
+    da = pytest.importorskip("dask.array")
+    xn = np.linspace(-3, 3, 12).reshape(3, 4)
+    x = da.from_array(xn, chunks=2)
+    for call in (lambda a, b: numfmt.add(a, 1.0, "e4m3"),
+                 lambda a, b: numfmt.mul(a, b, "bf16", rounding="toward_zero", dtype=np.float64),
+                 lambda a, b: numfmt.fma(a, b[0], 0.5, "e5m2", codes=True),
+                 lambda a, b: numfmt.sqrt(a=a, fmt="e4m3")):
+        got = call(x, x)
+        assert isinstance(got, da.Array)
+        np.testing.assert_array_equal(got.compute(), call(xn, xn))
+    with pytest.raises(TypeError, match="random="):
+        numfmt.add(x, x, "e4m3", rounding="stochastic", random=1)
+
+
 def test_numpy_inputs_do_not_import_dask():
     code = ("import sys, numfmt; numfmt.encode([1.0], 'e4m3'); numfmt.decode([56], 'e4m3'); "
-            "numfmt.quantize([1.0], 'e4m3'); assert 'dask' not in sys.modules, 'dask imported'")
+            "numfmt.quantize([1.0], 'e4m3'); numfmt.add([1.0], 2.0, 'e4m3'); "
+            "assert 'dask' not in sys.modules, 'dask imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT.parent)
 
 

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 
+from ..choices import check_choice
+
 _NUM_RE = re.compile(
     r"^-(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|infinity|nan|0[xX][0-9a-fA-F.]+(p[-+]?\d+)?)$",
     re.IGNORECASE,
@@ -64,6 +66,18 @@ def _parse_code(s: str) -> int:
     except ValueError:
         pass
     raise UsageError(f"cannot parse {s!r} as a code (use 0x7e, 126 or 0b01111110)")
+
+
+def choice(name: str, choices):
+    """An argparse ``type=``: one of ``choices``, with the library's did-you-mean message on a typo."""
+    def parse(value: str) -> str:
+        try:
+            return check_choice(name, value, choices)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name
+    return parse
 
 
 def _dtype_arg(name: str) -> np.dtype:
