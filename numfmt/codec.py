@@ -160,15 +160,17 @@ def _prepare(plan, xa, random, rbits):
 
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-           rbits=None, compat=None, out=None, threads=None, **block_options):
+           rbits=None, compat=None, threads=None, out=None, **block_options):
     """Encode values into codes of ``fmt``.
 
     Parameters
     ----------
     x : array_like
-        float16/32/64, ml_dtypes floats or integers (converted exactly).
-    fmt : str or format
-        Target format (or a block format, see :mod:`numfmt.block`).
+        float16/32/64, ml_dtypes floats or integers (converted exactly); torch
+        tensors; a dask array gives a lazy dask array (see `numfmt.daskarray`).
+    fmt : str or format or dtype
+        Target format (or a block format, see :mod:`numfmt.block`); a torch or
+        ml_dtypes dtype names its format (`torch.float8_e4m3fn`).
     rounding : str
         ``nearest_even`` (default), ``nearest_away``, ``toward_zero``,
         ``toward_positive``, ``toward_negative``, ``to_odd``, ``stochastic``
@@ -185,10 +187,10 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
         Number N of random bits, 1..32 (default 32).
     compat : {"ml_dtypes", "torch", "ptx"}, optional
         Reproduce another implementation's conversion bit for bit.
-    out : ndarray, optional
-        Destination of the codes (shape of ``x``, the format's code dtype).
     threads : int, optional
         Use numba's thread pool when > 1.
+    out : ndarray, optional
+        Destination of the codes (shape of ``x``, the format's code dtype).
 
     Returns
     -------
@@ -351,7 +353,7 @@ def value_dtype(f, dtype=None) -> np.dtype:
 _decode_dtype = value_dtype  # (the name other modules use)
 
 
-def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
+def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
     """Exact values of codes of ``fmt``.
 
     Parameters
@@ -361,7 +363,7 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
         ml_dtypes float array holds codes of its own format (read by their bits).
     fmt : str or format or dtype, optional
         The format; inferred from a torch tensor's or an ml_dtypes array's dtype (a
-        different format is a ValueError); a ``BlockArray`` or a dask array of codes.
+        different format is a ValueError); None for a ``BlockArray`` (it carries its format).
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
     out : ndarray, optional
@@ -426,7 +428,7 @@ def _fast_decode_args(f):
 
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-             rbits=None, compat=None, dtype=None, out=None, threads=None, **block_options):
+             rbits=None, compat=None, dtype=None, threads=None, out=None, **block_options):
     """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
 
     Takes the keywords of :func:`encode`. Returns ``dtype`` (a float dtype that

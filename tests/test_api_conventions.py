@@ -41,8 +41,9 @@ def test_inputs_then_fmt_then_keyword_options(verb):
     positional = [n for n, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
     assert tuple(positional) == VERBS[verb]
     assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params.values())
-    if "out" in params:
+    if "out" in params:  # the last named keyword
         assert params["out"].kind is params["out"].KEYWORD_ONLY and params["out"].default is None
+        assert [n for n, p in params.items() if p.kind is not p.VAR_KEYWORD][-1] == "out"
 
 
 @pytest.mark.parametrize("fn", [numfmt.compare, numfmt.compare_block, assert_codes_equal], ids=lambda f: f.__name__)
