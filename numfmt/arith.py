@@ -41,6 +41,7 @@ import numpy as np
 from . import codec as _codec
 from ._kernels import params as P
 from .formats import FloatFormat, IntFormat
+from .lazy import is_dask, lazy_call
 from .policy import is_stochastic, random_spec
 
 __all__ = ["add", "sub", "mul", "div", "fma", "sqrt", "bench_rows"]
@@ -55,10 +56,8 @@ def _lazy_for_dask(verb):
     @functools.wraps(verb)
     def call(*args, **options):
         operands = (*args[:n], *(options.get(k) for k in ("a", "b", "c")))  # (by position or keyword)
-        if any(_codec.is_dask(x) for x in operands):
-            from . import daskarray  # imports dask: only reached when handed a dask array
-
-            return daskarray.elementwise(verb, n, args, options)
+        if any(is_dask(x) for x in operands):
+            return lazy_call("elementwise", verb, n, args, options)
         return verb(*args, **options)
 
     return call

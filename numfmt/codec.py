@@ -11,6 +11,7 @@ import numpy as np
 from . import compat as _compat
 from . import interop as _interop
 from .formats import FloatFormat, IntFormat
+from .lazy import is_dask, lazy_call
 from .policy import parse_nan, parse_rounding, parse_saturation, random_spec
 from .presets import get_format
 
@@ -117,18 +118,11 @@ class _Call:
     in_dtype: np.dtype
 
 
-def is_dask(x) -> bool:
-    """Whether ``x`` is a dask collection (known without importing dask)."""
-    return type(x).__module__.startswith("dask.") and hasattr(x, "__dask_graph__")
-
-
 def _lazy(verb, x, fmt, out, threads, **options):
     """``numfmt.daskarray.<verb>`` of a dask array: a lazy result, computed chunk by chunk."""
     if out is not None or threads is not None:
         raise TypeError(f"out= and threads= do not apply to a dask array: {verb} returns a lazy dask array")
-    from . import daskarray  # imports dask: only reached when handed a dask array
-
-    return getattr(daskarray, verb)(x, fmt, **options)
+    return lazy_call(verb, x, fmt, **options)
 
 
 def _start(verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads, block_options):

@@ -38,6 +38,7 @@ import numpy as np
 from . import block as _block
 from . import codec as _codec
 from .interop import _counter_bits, _global_index, _seed_spec
+from .lazy import LAZY_VERBS
 from .presets import get_format
 
 __all__ = ["encode", "decode", "quantize", "elementwise", "DaskBlockArray"]
@@ -381,3 +382,6 @@ def _get_codes(ba):
 
 def _get_scales(ba):
     return ba.scales
+
+
+LAZY_VERBS.update(encode=encode, decode=decode, quantize=quantize, elementwise=elementwise)

@@ -34,6 +34,7 @@ import sys
 
 import numpy as np
 
+from .lazy import is_dask
 from .presets import get_format
 
 __all__ = ["as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
@@ -100,10 +101,6 @@ def _is_torch_tensor(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _is_dask(x) -> bool:
-    return type(x).__module__.startswith("dask.") and hasattr(x, "__dask_graph__")
-
-
 def _torch_numpy(t, name: str):
     """(numpy array, bits-format or None) for a CPU tensor; no copy."""
     if t.device.type != "cpu":
@@ -162,7 +159,7 @@ def as_numpy(x, name: str = "x"):
         from .codec import decode
 
         return np.asarray(decode(arr, fmt))
-    if _is_dask(x):
+    if is_dask(x):
         raise TypeError(f"{name} is a dask array: numfmt.encode/decode/quantize take dask arrays (lazy results); "
                         f"here pass {name}.compute()")
     return x
@@ -191,7 +188,7 @@ def as_codes(codes, name: str = "codes"):
         return codes
     if _is_torch_tensor(codes):
         return _torch_numpy(codes, name)[0]
-    if _is_dask(codes):
+    if is_dask(codes):
         raise TypeError(f"{name} is a dask array: use numfmt.daskarray.decode, or pass {name}.compute()")
     return codes
 
