@@ -9,7 +9,6 @@ returns, bit for bit. Models and presets live in :mod:`numfmt.accum_models`.
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from .accum_models import (
 )
 from .choices import did_you_mean
 from .codec import quantize, value_dtype
+from .deprecation import deprecated
 
 __all__ = ["dot", "matmul", "bench_matmul"]
 
@@ -280,8 +280,7 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
     if C is not None:
         if c is not None:
             raise TypeError("matmul got the addend twice (C by position and c=); pass only c=")
-        warnings.warn("matmul(A, B, C): the positional addend is deprecated; pass c=C as dot does",
-                      DeprecationWarning, stacklevel=2)
+        deprecated("matmul(A, B, C): the positional addend is deprecated; pass c=C as dot does")
         c = C
     model = _as_model(model)
     Af = _as_float(A, "A")

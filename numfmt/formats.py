@@ -15,12 +15,13 @@ nothing here imports numba.
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
 import numpy as np
+
+from .deprecation import deprecated
 
 __all__ = ["FloatFormat", "IntFormat", "Format"]
 
@@ -394,8 +395,8 @@ class FloatFormat:
     @property
     def resolution(self) -> float:
         """Deprecated alias of `decimal_resolution` (numpy's decimal definition, unrelated to `precision`)."""
-        warnings.warn("FloatFormat.resolution is deprecated: use decimal_resolution (numpy's decimal "
-                      "resolution; precision counts significand bits)", DeprecationWarning, stacklevel=2)
+        deprecated("FloatFormat.resolution is deprecated: use decimal_resolution (numpy's decimal "
+                   "resolution; precision counts significand bits)")
         return self.decimal_resolution
 
     # ------------------------------------------------------------------ kernels
