@@ -49,7 +49,7 @@ def _as_model(model):
 
 
 def _preset_names() -> list[str]:
-    """Every preset as ``gpu/format``."""
+    """Every preset as `gpu/format`."""
     return ["/".join(p) for p in accumulation_presets()]
 
 
@@ -236,13 +236,13 @@ def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "c")):
 
 
 def _result(out: np.ndarray, model, shape, dtype=None):
-    """The results in ``dtype`` (default float32 when the accumulator format fits it); 0-d: a scalar."""
+    """The results in `dtype` (default float32 when the accumulator format fits it); 0-d: a scalar."""
     res = out.reshape(shape).astype(value_dtype(_acc_format(model), dtype))
     return res[()] if res.ndim == 0 else res
 
 
 def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtype=None) -> np.ndarray:
-    """``D = c + A @ B`` evaluated under ``model``, one dot product per element.
+    """`D = c + A @ B` evaluated under `model`, one dot product per element.
 
     Parameters
     ----------
@@ -250,7 +250,7 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
     B : array_like, shape (K, N)
         Values exactly representable in the model's input format(s).
     C : array_like, optional
-        Deprecated: the addend given by position; pass ``c=``.
+        Deprecated: the addend given by position; pass `c=`.
     model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
     c : array_like, optional
         Addend, broadcast to (M, N); values in the model's accumulator format
@@ -266,7 +266,7 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
     Returns
     -------
     numpy.ndarray, shape (M, N)
-        ``dtype``; by default float32 when the accumulator format fits float32, else float64.
+        `dtype`; by default float32 when the accumulator format fits float32, else float64.
 
     Examples
     --------
@@ -314,14 +314,14 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
     c : array_like, optional
         Addend broadcast to the batch shape (default +0).
     round_inputs : str, optional
-        Round the inputs first (see :func:`matmul`).
+        Round the inputs first (see [`matmul`][numfmt.matmul]).
     dtype : numpy dtype, optional
-        Float dtype of the result (see :func:`matmul`).
+        Float dtype of the result (see [`matmul`][numfmt.matmul]).
 
     Returns
     -------
     numpy.ndarray or numpy scalar
-        Shape ``broadcast(a, b).shape[:-1]``; a numpy scalar for vectors.
+        Shape `broadcast(a, b).shape[:-1]`; a numpy scalar for vectors.
 
     Examples
     --------

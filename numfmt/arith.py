@@ -50,7 +50,7 @@ _FLOATS = (np.float16, np.float32, np.float64)
 
 
 def _lazy_for_dask(verb):
-    """``verb`` that hands dask operands to `numfmt.daskarray.elementwise` (a lazy result)."""
+    """`verb` that hands dask operands to `numfmt.daskarray.elementwise` (a lazy result)."""
     n = list(inspect.signature(verb).parameters).index("fmt")  # the operands come first
 
     @functools.wraps(verb)
@@ -191,9 +191,9 @@ def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
 
 
 def _in_dtype(dtype, codes, fmt, out, run):
-    """``run(out)`` (values in the default dtype, or codes), or its values in ``dtype=`` delivered to ``out``.
+    """`run(out)` (values in the default dtype, or codes), or its values in `dtype=` delivered to `out`.
 
-    The default dtype is float32 when it holds every value of the format, else float64; ``dtype``
+    The default dtype is float32 when it holds every value of the format, else float64; `dtype`
     must hold every value exactly, so the conversion is exact.
     """
     if dtype is None:
@@ -266,7 +266,7 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     codes : bool
         Return codes of ``fmt`` instead of values.
     dtype : numpy dtype, optional
-        Float dtype of the values; it must hold every value of ``fmt`` exactly.
+        Float dtype of the values; it must hold every value of `fmt` exactly.
     out : ndarray, optional
         Destination of the result (the broadcast shape; the values dtype, or the
         format's code dtype with ``codes=True``). Nothing is written on an error.

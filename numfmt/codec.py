@@ -119,7 +119,7 @@ class _Call:
 
 
 def _lazy(verb, x, fmt, out, threads, **options):
-    """``numfmt.daskarray.<verb>`` of a dask array: a lazy result, computed chunk by chunk."""
+    """`numfmt.daskarray.<verb>` of a dask array: a lazy result, computed chunk by chunk."""
     if out is not None or threads is not None:
         raise TypeError(f"out= and threads= do not apply to a dask array: {verb} returns a lazy dask array")
     return lazy_call(verb, x, fmt, **options)
@@ -326,9 +326,9 @@ def _check_codes(codes, f, name="codes") -> np.ndarray:
 
 
 def value_dtype(f, dtype=None) -> np.dtype:
-    """The dtype of values of format ``f``: ``dtype`` checked to hold every value exactly, or the default.
+    """The dtype of values of format `f`: `dtype` checked to hold every value exactly, or the default.
 
-    The default is float32 when every value of ``f`` is exact in float32, else float64.
+    The default is float32 when every value of `f` is exact in float32, else float64.
     """
     if dtype is None:
         if f.exact_in(np.float32):
@@ -353,11 +353,11 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
     Parameters
     ----------
     codes : array_like of int
-        Codes, each in ``0 .. 2**bits - 1``; a torch float8/bfloat16/float4 tensor or an
+        Codes, each in `0 .. 2**bits - 1`; a torch float8/bfloat16/float4 tensor or an
         ml_dtypes float array holds codes of its own format (read by their bits).
     fmt : str or format or dtype, optional
         The format; inferred from a torch tensor's or an ml_dtypes array's dtype (a
-        different format is a ValueError); None for a ``BlockArray`` (it carries its format).
+        different format is a ValueError); None for a `BlockArray` (it carries its format).
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
     out : ndarray, optional
@@ -425,7 +425,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
              rbits=None, compat=None, dtype=None, threads=None, out=None, **block_options):
     """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
 
-    Takes the keywords of :func:`encode`. Returns ``dtype`` (a float dtype that
+    Takes the keywords of [`encode`][numfmt.encode]. Returns `dtype` (a float dtype that
     holds every value of the format exactly) when given, else x's float dtype
     when every value of the format is exact in it, else float64.
 

@@ -150,7 +150,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
 def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
              random=None, rbits: int | None = None, compat: str | None = None, dtype=None, axis: int = -1,
              rechunk: bool = False, **block_options):
-    """Lazy :func:`numfmt.quantize` of a dask array (same options as :func:`encode`, and ``dtype``).
+    """Lazy [`numfmt.quantize`][numfmt.quantize] of a dask array (the options of `encode`, and `dtype`).
 
     Examples
     --------
@@ -176,9 +176,9 @@ def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none"
 
 
 def elementwise(verb, n: int, args: tuple, options: dict):
-    """Lazy ``verb(*args, **options)`` (an arithmetic verb of numfmt whose first ``n`` arguments are
+    """Lazy `verb(*args, **options)` (an arithmetic verb of numfmt whose first `n` arguments are
     its operands) when an operand is a dask array; chunks of the broadcast operands are computed
-    independently. Stochastic rounding needs the whole array (its random bits): pass ``x.compute()``.
+    independently. Stochastic rounding needs the whole array (its random bits): pass `x.compute()`.
 
     Examples
     --------

@@ -177,7 +177,7 @@ class FloatFormat:
 
     @property
     def significand_bits(self) -> int:
-        """Significand bits, hidden bit included: ``mantissa_bits + 1``."""
+        """Significand bits, hidden bit included: `mantissa_bits + 1`."""
         return self.mantissa_bits + 1
 
     @property

@@ -194,7 +194,7 @@ def as_codes(codes, name: str = "codes"):
 
 
 def code_format(codes) -> str | None:
-    """The format whose codes ``codes`` holds by its dtype: torch float8/bfloat16/float4 tensors and
+    """The format whose codes `codes` holds by its dtype: torch float8/bfloat16/float4 tensors and
     ml_dtypes float arrays; None for anything else (integer codes say nothing about their format).
 
     Examples

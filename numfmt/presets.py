@@ -191,7 +191,7 @@ def get_format(fmt):
     ----------
     fmt : str or FloatFormat or IntFormat or dtype
         A canonical name, an alias (``"e4m3"``, ``"bf16"``, ``"fp4"`` ...), any
-        P3109 name ``binary{K}p{P}{s|u}{e|f}``, a format object, or a torch,
+        P3109 name `binary{K}p{P}{s|u}{e|f}`, a format object, or a torch,
         ml_dtypes or numpy dtype (`torch.float8_e4m3fn`, `ml_dtypes.float8_e5m2`,
         `np.float16`).
 

@@ -69,7 +69,7 @@ def _parse_code(s: str) -> int:
 
 
 def choice(name: str, choices):
-    """An argparse ``type=``: one of ``choices``, with the library's did-you-mean message on a typo."""
+    """An argparse `type=`: one of `choices`, with the library's did-you-mean message on a typo."""
     def parse(value: str) -> str:
         try:
             return check_choice(name, value, choices)

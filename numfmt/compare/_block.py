@@ -45,9 +45,9 @@ def _block_start(blocks, shape, ax: int, bs: int, sshape) -> np.ndarray:
 
 
 def expected_from(expected, x, fmt, options: dict):
-    """``expected``, or (when None) ``numfmt.encode(x, fmt, **options)``.
+    """`expected`, or (when None) `numfmt.encode(x, fmt, **options)`.
 
-    ``options`` (encode keywords) are only used to compute the expected codes.
+    `options` (encode keywords) are only used to compute the expected codes.
     """
     if expected is not None:
         if options:
@@ -65,7 +65,7 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
     """Compare two block arrays: scale codes and element codes separately, and the mismatches by block.
 
     The arguments are keywords, as in `numfmt.compare`; the old positional order
-    ``compare_block(expected, actual)`` still works with a `DeprecationWarning`.
+    `compare_block(expected, actual)` still works with a `DeprecationWarning`.
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
         The block array under test (e.g. ``BlockArray(hw_codes, hw_scales, "mxfp4")``).
     expected : BlockArray or None
         Reference (e.g. ``numfmt.encode(x, "mxfp4")``). ``None`` computes it
-        from ``x`` with ``numfmt.encode(x, actual.format, axis=actual.axis, **options)``.
+        from `x` with `numfmt.encode(x, actual.format, axis=actual.axis, **options)`.
     x : array_like, optional
         The inputs (shape of the element codes): listed with each mismatch, and
         used to recognise element ties broken the other way when the scales are
@@ -83,8 +83,8 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
     policy : dict, optional
         Deprecated: pass its keywords directly.
     **options
-        Keywords of the block :func:`numfmt.encode` (``rounding``, ``random``,
-        ``scale_rule`` ...) used when ``expected`` is None.
+        Keywords of the block [`numfmt.encode`][numfmt.encode] (`rounding`, `random`,
+        `scale_rule` ...) used when `expected` is None.
 
     Returns
     -------

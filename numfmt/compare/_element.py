@@ -13,10 +13,10 @@ from ._classify import _NAN, _code_info, _decode64, _fval
 
 def compare(*args, actual=None, expected=None, fmt=None, values: bool = False, max_examples: int = 10, x=None,
             policy: dict | None = None, **options):
-    """Compare actual codes of ``fmt`` with the expected ones and classify every mismatch.
+    """Compare actual codes of `fmt` with the expected ones and classify every mismatch.
 
     The arguments are keywords, since libraries disagree on the order of actual and expected;
-    the old positional order ``compare(expected, actual, fmt)`` still works with a
+    the old positional order `compare(expected, actual, fmt)` still works with a
     `DeprecationWarning`.
 
     Parameters
@@ -24,8 +24,8 @@ def compare(*args, actual=None, expected=None, fmt=None, values: bool = False, m
     actual : array_like of int or BlockArray
         Codes under test.
     expected : array_like of int, BlockArray or None
-        Reference codes (e.g. ``numfmt.encode(x, fmt)``), same shape. ``None`` computes them
-        from ``x`` with ``numfmt.encode(x, fmt, **options)``.
+        Reference codes (e.g. `numfmt.encode(x, fmt)`), same shape. `None` computes them
+        from `x` with `numfmt.encode(x, fmt, **options)`.
     fmt : str or format
         The element format (for block arrays it is taken from the arrays).
     values : bool
@@ -38,8 +38,8 @@ def compare(*args, actual=None, expected=None, fmt=None, values: bool = False, m
     policy : dict, optional
         Deprecated: pass its keywords directly.
     **options
-        Keywords of :func:`numfmt.encode` (``rounding``, ``saturation``, ``nan``,
-        ``compat``, ``random``, ``rbits`` ...) used when ``expected`` is None.
+        Keywords of [`numfmt.encode`][numfmt.encode] (`rounding`, `saturation`, `nan`,
+        `compat`, `random`, `rbits` ...) used when `expected` is None.
 
     Returns
     -------
