@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -205,6 +206,22 @@ def test_unknown_values_are_value_errors_with_a_suggestion(call, match):
 def test_values_of_the_wrong_type_are_type_errors(call):
     with pytest.raises(TypeError):
         call()
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["formats", "--kind", "flot"], "did you mean 'float'"),
+    (["encode", "e4m3", "1.0", "--rounding", "nearest"], "did you mean 'nearest_even' or 'nearest_away'"),
+    (["info", "e4m4"], "did you mean 'e4m3'"),
+])
+def test_the_cli_reports_the_same_suggestions(argv, match, capsys):
+    from numfmt.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as e:
+        status = e.code
+    assert status != 0
+    assert re.search(match, capsys.readouterr().err)
 
 
 def test_one_did_you_mean_mechanism():
