@@ -503,7 +503,7 @@ def assert_codes_equal(*args, actual=None, expected=None, fmt=None, x=None, max_
                        **options) -> None:
     """Raise ``AssertionError`` with the :func:`numfmt.compare` report unless the codes are equal.
 
-    Takes the keywords of [`numfmt.compare`][numfmt.compare]; the old positional order
+    Takes the keywords of [`numfmt.compare`][numfmt.compare.compare]; the old positional order
     `assert_codes_equal(actual, expected, fmt)` still works with a `DeprecationWarning`.
 
     Examples
