@@ -57,7 +57,7 @@ def check(quantizer):
     @settings(deadline=None)
     @given(x=input_arrays("e4m3", dtype="float32"))
     def test_quantizer_matches_numfmt(x):
-        assert_codes_equal(quantizer(x), numfmt.encode(x, "e4m3"), "e4m3", x=x)
+        assert_codes_equal(actual=quantizer(x), expected=numfmt.encode(x, "e4m3"), fmt="e4m3", x=x)
 
     test_quantizer_matches_numfmt()
 

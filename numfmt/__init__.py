@@ -11,6 +11,7 @@ explicit keyword.
 
 from __future__ import annotations
 
+from . import daskarray  # noqa: F401  (registers the lazy verbs for dask inputs; dask loads on first use)
 from .accum_models import (
     PRESET_SOURCES,
     Chunked,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .choices import check_choice
 from .formats import FloatFormat
 from .policy import is_stochastic, parse_rounding
 from .presets import get_format
@@ -371,17 +372,14 @@ def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") ->
     >>> numfmt.dot([1.0, 2.0**-7], [1.0, 2.0**-7], model=m).item() == 1 + 2**-14
     True
     """
-    if not isinstance(gpu, str) or gpu.strip().lower() not in _GPU_ALIASES:
-        raise ValueError(f"unknown GPU {gpu!r}; known: {sorted(_GPU_ALIASES)}")
-    g = _GPU_ALIASES[gpu.strip().lower()]
-    if not isinstance(in_format, str) or in_format.strip().lower() not in _FMT_ALIASES:
-        known = sorted(set(_FMT_ALIASES.values()))
-        raise ValueError(f"unknown input format {in_format!r} for a preset; known: {known}")
-    f = _FMT_ALIASES[in_format.strip().lower()]
+    g = _GPU_ALIASES[check_choice("gpu", gpu, _GPU_ALIASES,
+                                  unknown=f"unknown GPU {gpu!r}; known: {sorted(_GPU_ALIASES)}")]
+    known = sorted(set(_FMT_ALIASES.values()))
+    f = _FMT_ALIASES[check_choice("in_format", in_format, _FMT_ALIASES,
+                                  unknown=f"unknown input format {in_format!r} for a preset; known: {known}")]
     if f not in _TABLE[g]:
         raise ValueError(f"no {g} preset for {f} inputs; {g} has {sorted(_TABLE[g])}")
-    if out_format not in ("fp32", "fp16"):
-        raise ValueError(f"out_format must be 'fp32' or 'fp16', got {out_format!r}")
+    out_format = check_choice("out_format", out_format, ("fp32", "fp16"))
     terms, neab, min32, min16 = _TABLE[g][f]
     fp8 = f in ("e4m3", "e5m2")
     if out_format == "fp16":

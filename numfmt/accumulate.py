@@ -20,11 +20,14 @@ from .accum_models import (
     Pairwise,
     Sequential,
     accumulation_model,
+    accumulation_presets,
     float_format_arg,
     in_format_arg,
     rounding_mode_arg,
 )
-from .codec import quantize
+from .choices import did_you_mean
+from .codec import decode_dtype, quantize
+from .deprecation import deprecated
 from .plan import funnel_params
 
 __all__ = ["dot", "matmul"]
@@ -38,10 +41,18 @@ def as_model(model):
         return accumulation_model(gpu, fmt)
     if isinstance(model, tuple) and len(model) == 2 and all(isinstance(s, str) for s in model):
         return accumulation_model(*model)
+    if isinstance(model, str):
+        raise ValueError(f"model={model!r} is not a preset name 'gpu/format' (e.g. 'h100/e4m3'); "
+                         f"numfmt.accumulation_presets() lists them{did_you_mean(model, _preset_names())}")
     raise TypeError(
         "model must be an accumulation model (Exact, Sequential, Pairwise, FusedBlock, Chunked), "
         f"a preset name 'gpu/format' or a (gpu, format) tuple; got {model!r}"
     )
+
+
+def _preset_names() -> list[str]:
+    """Every preset as `gpu/format`."""
+    return ["/".join(p) for p in accumulation_presets()]
 
 
 def _as_float(x, name: str) -> np.ndarray:
@@ -199,7 +210,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     return out
 
 
-def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "C")):
+def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "c")):
     if round_inputs is not None:
         rounding_mode_arg(round_inputs, "round_inputs")
     fa, fb = _in_formats(model)
@@ -209,14 +220,14 @@ def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "C")):
     return X, Y, c
 
 
-def _result(out: np.ndarray, model, shape):
-    f = _acc_format(model)
-    dt = np.float32 if f.exact_in(np.dtype(np.float32)) else np.float64
-    return out.reshape(shape).astype(dt)
+def _result(out: np.ndarray, model, shape, dtype=None):
+    """The results in `dtype` (default float32 when the accumulator format fits it); 0-d: a scalar."""
+    res = out.reshape(shape).astype(decode_dtype(_acc_format(model), dtype))
+    return res[()] if res.ndim == 0 else res
 
 
-def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarray:
-    """``D = C + A @ B`` evaluated under ``model``, one dot product per element.
+def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtype=None) -> np.ndarray:
+    """`D = c + A @ B` evaluated under `model`, one dot product per element.
 
     Parameters
     ----------
@@ -224,18 +235,23 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     B : array_like, shape (K, N)
         Values exactly representable in the model's input format(s).
     C : array_like, optional
-        Addend, broadcast to (M, N); values in the model's accumulator format
-        (default +0).
+        Deprecated: the addend given by position; pass `c=`.
     model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    c : array_like, optional
+        Addend, broadcast to (M, N); values in the model's accumulator format
+        (default +0), as in `dot`.
     round_inputs : str, optional
         A rounding name: round A, B (to the input format, saturating formats
-        without infinities) and C (to the accumulator format) first instead of
+        without infinities) and c (to the accumulator format) first instead of
         rejecting values that are not representable.
+    dtype : numpy dtype, optional
+        Float dtype of the result; it must hold every value of the accumulator
+        format exactly.
 
     Returns
     -------
     numpy.ndarray, shape (M, N)
-        float32 when the accumulator format fits float32, else float64.
+        `dtype`; by default float32 when the accumulator format fits float32, else float64.
 
     Examples
     --------
@@ -246,6 +262,11 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     >>> numfmt.matmul(A, np.ones((16, 1)), model=numfmt.Exact("fp32", in_format="e4m3"))
     array([[448.23438]], dtype=float32)
     """
+    if C is not None:
+        if c is not None:
+            raise TypeError("matmul got the addend twice (C by position and c=); pass only c=")
+        deprecated("matmul(A, B, C): the positional addend is deprecated; pass c=C as dot does")
+        c = C
     model = as_model(model)
     Af = _as_float(A, "A")
     Bf = _as_float(B, "B")
@@ -255,19 +276,19 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     if Bf.shape[0] != K:
         raise ValueError(f"inner dimensions disagree: A is {Af.shape}, B is {Bf.shape}")
     N = Bf.shape[1]
-    Cf = np.zeros((M, N)) if C is None else _as_float(C, "C")
+    Cf = np.zeros((M, N)) if c is None else _as_float(c, "c")
     try:
         Cf = np.broadcast_to(Cf, (M, N))
     except ValueError:
-        raise ValueError(f"C of shape {Cf.shape} does not broadcast to {(M, N)}") from None
+        raise ValueError(f"c of shape {Cf.shape} does not broadcast to {(M, N)}") from None
     Af, Bf, Cf = _prepare(model, Af, Bf, Cf, round_inputs)
     ia = np.repeat(np.arange(M, dtype=np.int64), N)
     ib = np.tile(np.arange(N, dtype=np.int64), M)
     out = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel())
-    return _result(out, model, (M, N))
+    return _result(out, model, (M, N), dtype)
 
 
-def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
+def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
     """``d = c + sum_k a[..., k] * b[..., k]`` under ``model`` (batched over leading axes).
 
     Parameters
@@ -278,12 +299,14 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
     c : array_like, optional
         Addend broadcast to the batch shape (default +0).
     round_inputs : str, optional
-        Round the inputs first (see :func:`matmul`).
+        Round the inputs first (see [`matmul`][numfmt.matmul]).
+    dtype : numpy dtype, optional
+        Float dtype of the result (see [`matmul`][numfmt.matmul]).
 
     Returns
     -------
-    numpy.ndarray
-        Shape ``broadcast(a, b).shape[:-1]`` (0-d for vectors).
+    numpy.ndarray or numpy scalar
+        Shape `broadcast(a, b).shape[:-1]`; a numpy scalar for vectors.
 
     Examples
     --------
@@ -315,7 +338,7 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
     af, bf, cf = _prepare(model, af, bf, cf, round_inputs, ("a", "b", "c"))
     idx = np.arange(T, dtype=np.int64)
     out = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
-    return _result(out, model, batch)
+    return _result(out, model, batch, dtype)
 
 
 def _recordings_dir() -> str | None:

@@ -32,14 +32,18 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from ._kernels import params as P
 from ._kernels.params import kernel_params
 from .block.formats import is_block_format
-from .codec import decode
+from .codec import decode, decode_dtype
 from .engine import check_out, deliver
 from .formats import FloatFormat, IntFormat
+from .lazy import is_dask, lazy_call
 from .plan import EXACT_BITS, make_plan
 from .policy import is_stochastic
 from .presets import get_format
@@ -47,6 +51,20 @@ from .presets import get_format
 __all__ = ["add", "sub", "mul", "div", "fma", "sqrt"]
 
 _FLOATS = (np.float16, np.float32, np.float64)
+
+
+def _lazy_for_dask(verb):
+    """`verb` that hands dask operands to `numfmt.daskarray.elementwise` (a lazy result)."""
+    n = list(inspect.signature(verb).parameters).index("fmt")  # the operands come first
+
+    @functools.wraps(verb)
+    def call(*args, **options):
+        operands = (*args[:n], *(options.get(k) for k in ("a", "b", "c")))  # (by position or keyword)
+        if any(is_dask(x) for x in operands):
+            return lazy_call("elementwise", verb, n, args, options)
+        return verb(*args, **options)
+
+    return call
 
 
 def as_float_input(x, name: str) -> np.ndarray:
@@ -159,6 +177,22 @@ def _finish(codes, bad, f, plan, shape, want_codes, what, dest=None):
     return deliver(decode(codes.reshape(-1), f).reshape(shape), dest)
 
 
+def _in_dtype(dtype, codes, fmt, out, run):
+    """`run(out)` (values in the default dtype, or codes), or its values in `dtype=` delivered to `out`.
+
+    The default dtype is float32 when it holds every value of the format, else float64; `dtype`
+    must hold every value exactly, so the conversion is exact.
+    """
+    if dtype is None:
+        return run(out)
+    if codes:
+        raise TypeError("dtype= is the dtype of values; codes=True returns the format's code dtype")
+    dt = decode_dtype(_format(fmt), dtype)
+    res = np.asarray(run(None))
+    check_out(out, res.shape, dt)
+    return deliver(res.astype(dt), out)
+
+
 def _codes_out(f, shape):
     return np.empty(int(np.prod(shape)), f.code_dtype)
 
@@ -201,8 +235,9 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
     return _finish(res, bad, f, plan, shape, codes, kind, out)
 
 
+@_lazy_for_dask
 def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a + b`` rounded once into ``fmt``.
 
     Parameters
@@ -217,6 +252,8 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
         result element.
     codes : bool
         Return codes of ``fmt`` instead of values.
+    dtype : numpy dtype, optional
+        Float dtype of the values; it must hold every value of `fmt` exactly.
     out : ndarray, optional
         Destination of the result (the broadcast shape; the values dtype, or the
         format's code dtype with ``codes=True``). Nothing is written on an error.
@@ -237,11 +274,13 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> float(numfmt.add(1.0, -1.0, "binary16", rounding="toward_negative"))
     -0.0
     """
-    return _binary("add", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("add", a, b, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a - b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -251,11 +290,13 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     0.99609375
     """
     nb = np.negative(as_float_input(b, "b"))
-    return _binary("add", a, nb, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("add", a, nb, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a * b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -264,11 +305,13 @@ def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> numfmt.mul([3.0, 1e-3], [7.0, 1e-3], "e4m3").tolist()     # 21: tie -> even 20; underflow
     [20.0, 0.0]
     """
-    return _binary("mul", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("mul", a, b, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a / b`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     x / +-0 is +-inf in IEEE-style formats (then the format's overflow rules
@@ -282,11 +325,13 @@ def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     >>> numfmt.div(1.0, 0.0, "binary8p3se", codes=True)      # P3109: x / 0 is NaN
     np.uint8(128)
     """
-    return _binary("div", a, b, fmt, rounding, saturation, nan, random, rbits, codes, out)
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("div", a, b, fmt, rounding, saturation, nan,
+                                                                random, rbits, codes, o))
 
 
+@_lazy_for_dask
 def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """``a * b + c`` computed exactly and rounded once into ``fmt`` (keywords of :func:`add`).
 
     Examples
@@ -298,6 +343,11 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     >>> float(numfmt.sub(numfmt.mul(a, a, "binary32"), 1.0, "binary32"))   # two roundings lose it
     0.00048828125
     """
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _fma(a, b, c, fmt, rounding, saturation, nan, random,
+                                                            rbits, codes, o))
+
+
+def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
     from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), _, f32 = _setup(
@@ -314,8 +364,9 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     return _finish(res, bad, f, plan, shape, codes, "fma", out)
 
 
+@_lazy_for_dask
 def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-         random=None, rbits: int | None = None, codes: bool = False, out=None):
+         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
     """Square root of ``a`` rounded once into ``fmt`` (keywords of :func:`add`).
 
     sqrt(-0) is -0 (0 in formats with one zero); a negative input gives NaN.
@@ -328,6 +379,11 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     >>> numfmt.sqrt([2.0, -1.0], "e2m1", nan="zero").tolist()    # E2M1 has no NaN
     [1.5, 0.0]
     """
+    return _in_dtype(dtype, codes, fmt, out, lambda o: _sqrt(a, fmt, rounding, saturation, nan, random, rbits,
+                                                             codes, o))
+
+
+def _sqrt(a, fmt, rounding, saturation, nan, random, rbits, codes, out):
     from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(

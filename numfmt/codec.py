@@ -50,7 +50,9 @@ def threads_arg(threads) -> int:
     return threads
 
 
-def decode_dtype(f, dtype) -> np.dtype:
+def decode_dtype(f, dtype=None) -> np.dtype:
+    """The dtype of values of format `f`: `dtype` checked to hold every value exactly, or the default
+    (float32 when every value of `f` is exact in float32, else float64)."""
     if dtype is None:
         return value_dtype(f)
     dt = np.dtype(dtype)
@@ -62,7 +64,7 @@ def decode_dtype(f, dtype) -> np.dtype:
 
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
-           compat=None, out=None, threads=None):
+           compat=None, threads=None, out=None):
     """Codes of ``x`` in the element format ``fmt``: `numfmt.encode` for a format that is not a block format."""
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     xa = as_input(x)
@@ -88,17 +90,17 @@ def decode(codes, fmt, *, dtype=None, out=None, threads=None):
 
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
-             compat=None, out=None, threads=None):
+             compat=None, dtype=None, threads=None, out=None):
     """``decode(encode(x))`` into the element format ``fmt`` in one pass: `numfmt.quantize` of an element format."""
     x = as_numpy(x)  # (its dtype decides the result's)
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     xa = as_input(x)
     f = plan.fmt
     in_dt = np.asarray(x).dtype
-    if in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
+    if dtype is None and in_dt.kind == "f" and in_dt.type in _FLOAT_KINDS and f.exact_in(in_dt):
         dt = in_dt
     else:
-        dt = decode_dtype(f, None)
+        dt = decode_dtype(f, dtype)
     check_out(out, xa.shape, dt)
     xa, rkind, rarr, key, nbits = prepare(plan, xa, random, rbits)
     if f.bits == 64:

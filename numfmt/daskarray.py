@@ -31,15 +31,22 @@ True
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
-from . import block as _block
-from . import codec as _codec
+from .block import BlockArray, get_block_format, is_block_format, norm_axis
+from .block import decode as block_decode
+from .block import encode as block_encode
+from .codec import decode as element_decode
+from .codec import decode_dtype
+from .codec import encode as element_encode
+from .codec import quantize as element_quantize
 from .interop import counter_bits, global_index, seed_spec
+from .lazy import LAZY_VERBS
 from .presets import get_format
 
-__all__ = ["encode", "decode", "quantize", "DaskBlockArray"]
+__all__ = ["encode", "decode", "quantize", "elementwise", "DaskBlockArray"]
 
 
 def _da():
@@ -89,12 +96,12 @@ def _chunk_bits(seed, block_info, shape, xb, rest):
 
 def _encode_chunk(xb, *rest, fmt, opts, seed, shape, block_info=None):
     rnd = _chunk_bits(seed, block_info, shape, xb, rest)
-    return np.asarray(_codec.encode(xb, fmt, random=rnd, **opts))
+    return np.asarray(element_encode(xb, fmt, random=rnd, **opts))
 
 
 def _quantize_chunk(xb, *rest, fmt, opts, seed, shape, block_info=None):
     rnd = _chunk_bits(seed, block_info, shape, xb, rest)
-    return np.asarray(_codec.quantize(xb, fmt, random=rnd, **opts))
+    return np.asarray(element_quantize(xb, fmt, random=rnd, **opts))
 
 
 def _probe(x, fn, fmt, opts, seed, bits):
@@ -130,7 +137,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     [0, 1, 2, 3, 4, 4]
     """
     x = _as_dask(x)
-    if _block.is_block_format(fmt):
+    if is_block_format(fmt):
         if saturation != "none" or nan != "raise" or compat is not None:
             raise ValueError("saturation=, nan= and compat= do not apply to block formats")
         return _block_encode(x, fmt, axis, rechunk, rounding, random, rbits, block_options)
@@ -139,16 +146,16 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     seed, bits, upd = _random_args(x, random, rbits, rounding)
     opts = dict(rounding=rounding, saturation=saturation, nan=nan, compat=compat, rbits=rbits)
     opts.update(upd)
-    dt = _probe(x, _codec.encode, fmt, opts, seed, bits)
+    dt = _probe(x, element_encode, fmt, opts, seed, bits)
     args = (x,) if bits is None else (x, bits)
     return _da().map_blocks(_encode_chunk, *args, dtype=dt, meta=np.empty((0,) * x.ndim, dt),
                             fmt=get_format(fmt), opts=opts, seed=seed, shape=x.shape)
 
 
 def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-             random=None, rbits: int | None = None, compat: str | None = None, axis: int = -1,
+             random=None, rbits: int | None = None, compat: str | None = None, dtype=None, axis: int = -1,
              rechunk: bool = False, **block_options):
-    """Lazy :func:`numfmt.quantize` of a dask array (same options as :func:`encode`).
+    """Lazy [`numfmt.quantize`][numfmt.quantize] of a dask array (the options of `encode`, and `dtype`).
 
     Examples
     --------
@@ -157,24 +164,51 @@ def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none"
     [0.3125, 448.0]
     """
     x = _as_dask(x)
-    if _block.is_block_format(fmt):
+    if is_block_format(fmt):
         if saturation != "none" or nan != "raise" or compat is not None:
             raise ValueError("saturation=, nan= and compat= do not apply to block formats")
-        dt = np.float64 if x.dtype == np.float64 else np.float32
+        dt = dtype if dtype is not None else np.float64 if x.dtype == np.float64 else np.float32
         return decode(_block_encode(x, fmt, axis, rechunk, rounding, random, rbits, block_options), dtype=dt)
     if block_options or axis != -1 or rechunk:
         raise TypeError("axis=, rechunk= and block options only apply to block formats")
     seed, bits, upd = _random_args(x, random, rbits, rounding)
-    opts = dict(rounding=rounding, saturation=saturation, nan=nan, compat=compat, rbits=rbits)
+    opts = dict(rounding=rounding, saturation=saturation, nan=nan, compat=compat, rbits=rbits, dtype=dtype)
     opts.update(upd)
-    dt = _probe(x, _codec.quantize, fmt, opts, seed, bits)
+    dt = _probe(x, element_quantize, fmt, opts, seed, bits)
     args = (x,) if bits is None else (x, bits)
     return _da().map_blocks(_quantize_chunk, *args, dtype=dt, meta=np.empty((0,) * x.ndim, dt),
                             fmt=get_format(fmt), opts=opts, seed=seed, shape=x.shape)
 
 
+def elementwise(verb, n: int, args: tuple, options: dict):
+    """Lazy `verb(*args, **options)` (an arithmetic verb of numfmt whose first `n` arguments are
+    its operands) when an operand is a dask array; chunks of the broadcast operands are computed
+    independently. Stochastic rounding needs the whole array (its random bits): pass `x.compute()`.
+
+    Examples
+    --------
+    >>> import dask.array as da, numfmt
+    >>> numfmt.add(da.from_array([1.0, 448.0], chunks=1), 2.0**-5, "e4m3").compute().tolist()
+    [1.0, 448.0]
+    """
+    bound = inspect.signature(verb).bind(*args, **options).arguments
+    names = list(bound)[:n]
+    if bound.get("out") is not None or bound.get("random") is not None:
+        raise TypeError(f"{verb.__name__} of dask arrays returns a lazy dask array: out= and random= do not apply "
+                        "(compute the operands first for them)")
+    rest = {k: v for k, v in bound.items() if k not in names}
+    da = _da()
+    ops = da.broadcast_arrays(*(_as_dask(bound[k], k) for k in names))
+    probe = np.asarray(verb(*(np.ones((1,) * x.ndim, x.dtype) for x in ops), **rest))
+
+    def chunk(*blocks):
+        return np.asarray(verb(*blocks, **rest))
+
+    return da.map_blocks(chunk, *ops, dtype=probe.dtype, meta=np.empty((0,) * ops[0].ndim, probe.dtype))
+
+
 def _decode_chunk(cb, *, fmt, out_dtype):
-    return np.asarray(_codec.decode(cb, fmt, dtype=out_dtype))
+    return np.asarray(element_decode(cb, fmt, dtype=out_dtype))
 
 
 def decode(codes, fmt=None, *, dtype=None):
@@ -196,7 +230,7 @@ def decode(codes, fmt=None, *, dtype=None):
     if codes.dtype.kind not in "iu":
         raise TypeError(f"codes must have an integer dtype, got {codes.dtype}")
     f = get_format(fmt)
-    dt = _codec.decode_dtype(f, dtype)
+    dt = decode_dtype(f, dtype)
     return codes.map_blocks(_decode_chunk, dtype=dt, meta=np.empty((0,) * codes.ndim, dt), fmt=f, out_dtype=dt)
 
 
@@ -233,7 +267,7 @@ class DaskBlockArray:
         parts = [self.codes, self.scales] + ([self.tensor_scale] if self.tensor_scale is not None else [])
         got = dask.compute(*parts, **kwargs)
         ts = got[2] if self.tensor_scale is not None else None
-        return _block.BlockArray(got[0], got[1], self.format, axis=self.axis, tensor_scale=ts,
+        return BlockArray(got[0], got[1], self.format, axis=self.axis, tensor_scale=ts,
                                  scale_rule=self.scale_rule, recipe=self.recipe)
 
     def _decode(self, dtype):
@@ -252,8 +286,8 @@ class DaskBlockArray:
 
 def _block_decode_chunk(cb, sb, *ts, fmt, axis, dt, scale_rule, recipe):
     t = np.float32(ts[0]) if ts else None
-    ba = _block.BlockArray(cb, sb, fmt, axis=axis, tensor_scale=t, scale_rule=scale_rule, recipe=recipe)
-    return _block.decode(ba, dtype=dt)
+    ba = BlockArray(cb, sb, fmt, axis=axis, tensor_scale=t, scale_rule=scale_rule, recipe=recipe)
+    return block_decode(ba, dtype=dt)
 
 
 def _block_chunk(xb, *rest, fmt, axis, opts, seed, shape, has_bits, has_amax, block_info=None):
@@ -264,7 +298,7 @@ def _block_chunk(xb, *rest, fmt, axis, opts, seed, shape, has_bits, has_amax, bl
     o = dict(opts)
     if amax is not None:
         o["tensor_amax"] = float(np.asarray(amax))
-    return _block.encode(xb, fmt, axis=axis, random=rnd, **o)
+    return block_encode(xb, fmt, axis=axis, random=rnd, **o)
 
 
 def _amax_chunk(b, axis, keepdims, ignore_nan):
@@ -280,7 +314,7 @@ def _amax_agg(b, axis, keepdims, ignore_nan):
 
 def _ts_of(amax, fmt, opts):
     o = dict(opts, rounding="nearest_even", rbits=None)  # the tensor scale does not depend on rounding
-    ba = _block.encode(np.zeros((1, 1), np.float32), fmt, tensor_amax=float(amax), **o)
+    ba = block_encode(np.zeros((1, 1), np.float32), fmt, tensor_amax=float(amax), **o)
     return np.float32(ba.tensor_scale)
 
 
@@ -296,10 +330,10 @@ def _block_encode(x, fmt, axis, rechunk, rounding, random, rbits, options):
     import dask
 
     da = _da()
-    f = _block.get_block_format(fmt)
+    f = get_block_format(fmt)
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension for a block format")
-    ax = _block.norm_axis(axis, x.ndim)
+    ax = norm_axis(axis, x.ndim)
     bs = f.block_size
     if any(c % bs for c in x.chunks[ax][:-1]):
         if not rechunk:
@@ -316,7 +350,7 @@ def _block_encode(x, fmt, axis, rechunk, rounding, random, rbits, options):
     # validate now on one block of zeros
     z = np.ones((1,) * (x.ndim - 1) + (bs,), np.float32)
     z = np.moveaxis(z, -1, ax)
-    probe = _block.encode(z, f, axis=ax, random=None if seed is None and bits is None else
+    probe = block_encode(z, f, axis=ax, random=None if seed is None and bits is None else
                           np.zeros(z.shape, np.uint32), **opts)
     rule, recipe = probe.scale_rule, probe.recipe
     two_level = (rule == "amax" and options.get("tensor_scale") is None and f.tensor_scale
@@ -353,3 +387,6 @@ def _get_codes(ba):
 
 def _get_scales(ba):
     return ba.scales
+
+
+LAZY_VERBS.update(encode=encode, decode=decode, quantize=quantize, elementwise=elementwise)

@@ -21,6 +21,8 @@ from typing import Literal
 
 import numpy as np
 
+from .deprecation import deprecated
+
 __all__ = ["FloatFormat", "IntFormat", "Format"]
 
 InfStyle = Literal["ieee", "p3109", "none"]
@@ -173,9 +175,18 @@ class FloatFormat:
         return _code_dtype(self.bits)
 
     @property
-    def precision(self) -> int:
-        """Significand precision p, hidden bit included (IEEE p)."""
+    def significand_bits(self) -> int:
+        """Significand bits, hidden bit included: `mantissa_bits + 1`."""
         return self.mantissa_bits + 1
+
+    @property
+    def precision(self) -> int:
+        """Precision p in bits: `significand_bits` (as IEEE 754, IEEE P3109 and gfloat use the word).
+
+        numpy's `finfo.precision` is a decimal digit count instead; its decimal
+        resolution is `decimal_resolution`.
+        """
+        return self.significand_bits
 
     @property
     def nmant(self) -> int:
@@ -367,9 +378,16 @@ class FloatFormat:
         return self.emin
 
     @property
+    def decimal_resolution(self) -> float:
+        """Approximate decimal resolution `10**-floor(-log10(eps))` (numpy's `finfo.resolution`)."""
+        return 10.0 ** -int(np.floor(-np.log10(self.eps)))
+
+    @property
     def resolution(self) -> float:
-        """Approximate decimal resolution ``10**-floor(-log10(eps))`` (numpy's definition)."""
-        return 10.0 ** -int(np.floor(-np.log10(self.eps)))  # numpy's definition
+        """Deprecated alias of `decimal_resolution` (numpy's decimal definition, unrelated to `precision`)."""
+        deprecated("FloatFormat.resolution is deprecated: use decimal_resolution (numpy's decimal "
+                   "resolution; precision counts significand bits)")
+        return self.decimal_resolution
 
     # ------------------------------------------------------------------ kernels
     def exact_in(self, dtype: np.dtype) -> bool:

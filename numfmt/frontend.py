@@ -17,14 +17,20 @@ from .block import quantize as block_quantize
 from .codec import decode as element_decode
 from .codec import encode as element_encode
 from .codec import quantize as element_quantize
-from .interop import as_numpy
+from .interop import as_numpy, code_format
+from .lazy import is_dask, lazy_call
+from .presets import get_format
 
 __all__ = ["encode", "decode", "quantize"]
 
 
 def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
            block_options):
-    """``block_verb`` for a block format, ``element_verb`` for an element format, each with its keywords."""
+    """``block_verb`` for a block format, ``element_verb`` for an element format, each with its keywords;
+    a dask array gets a lazy dask array (`numfmt.daskarray`)."""
+    if is_dask(x):
+        return _lazy(element_verb.__name__, x, fmt, out, threads, rounding=rounding, saturation=saturation, nan=nan,
+                     random=random, rbits=rbits, compat=compat, **block_options)
     x = as_numpy(x)  # torch tensors (also for block formats)
     if is_block_format(fmt):
         # block formats fix saturation (elements clamp to ±max) and take no compat/out/threads
@@ -34,22 +40,34 @@ def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, 
         if bad:
             raise TypeError(f"keyword(s) {bad} are not supported with a block format")
         return block_verb(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
+    extra = {}
+    if element_verb is element_quantize and "dtype" in block_options:  # (the element quantize takes dtype= too)
+        extra["dtype"] = block_options.pop("dtype")
     if block_options:
         raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
     return element_verb(x, fmt, rounding=rounding, saturation=saturation, nan=nan, random=random, rbits=rbits,
-                        compat=compat, out=out, threads=threads)
+                        compat=compat, out=out, threads=threads, **extra)
+
+
+def _lazy(verb, x, fmt, out, threads, **options):
+    """`numfmt.daskarray.<verb>` of a dask array: a lazy result, computed chunk by chunk."""
+    if out is not None or threads is not None:
+        raise TypeError(f"out= and threads= do not apply to a dask array: {verb} returns a lazy dask array")
+    return lazy_call(verb, x, fmt, **options)
 
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-           rbits=None, compat=None, out=None, threads=None, **block_options):
+           rbits=None, compat=None, threads=None, out=None, **block_options):
     """Encode values into codes of ``fmt``.
 
     Parameters
     ----------
     x : array_like
-        float16/32/64, ml_dtypes floats or integers (converted exactly).
-    fmt : str or format
-        Target format (or a block format, see :mod:`numfmt.block`).
+        float16/32/64, ml_dtypes floats or integers (converted exactly); torch
+        tensors; a dask array gives a lazy dask array (see `numfmt.daskarray`).
+    fmt : str or format or dtype
+        Target format (or a block format, see `numfmt.block`); a torch or
+        ml_dtypes dtype names its format (`torch.float8_e4m3fn`).
     rounding : str
         ``nearest_even`` (default), ``nearest_away``, ``toward_zero``,
         ``toward_positive``, ``toward_negative``, ``to_odd``, ``stochastic``
@@ -66,10 +84,10 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
         Number N of random bits, 1..32 (default 32).
     compat : {"ml_dtypes", "torch", "ptx"}, optional
         Reproduce another implementation's conversion bit for bit.
-    out : ndarray, optional
-        Destination of the codes (shape of ``x``, the format's code dtype).
     threads : int, optional
         Use numba's thread pool when > 1.
+    out : ndarray, optional
+        Destination of the codes (shape of ``x``, the format's code dtype).
 
     Returns
     -------
@@ -90,15 +108,17 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
                   block_options)
 
 
-def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
+def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
     """Exact values of codes of ``fmt``.
 
     Parameters
     ----------
     codes : array_like of int
-        Codes, each in ``0 .. 2**bits - 1``.
-    fmt : str or format
-        The format (or a ``BlockArray`` as the only argument, see :mod:`numfmt.block`).
+        Codes, each in `0 .. 2**bits - 1`; a torch float8/bfloat16/float4 tensor or an
+        ml_dtypes float array holds codes of its own format (read by their bits).
+    fmt : str or format or dtype, optional
+        The format; inferred from a torch tensor's or an ml_dtypes array's dtype (a
+        different format is a ValueError); None for a `BlockArray` (it carries its format).
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
     out : ndarray, optional
@@ -110,17 +130,26 @@ def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
     >>> numfmt.decode([0x7E, 0x7F, 0x01], "e4m3").tolist()
     [448.0, nan, 0.001953125]
     """
+    if is_dask(codes) or is_dask(getattr(codes, "codes", None)):
+        return _lazy("decode", codes, fmt, out, threads, dtype=dtype)
+    own = code_format(codes)
+    if own is not None:
+        if fmt is not None and get_format(fmt) != get_format(own):
+            raise ValueError(f"codes of dtype {codes.dtype} hold {own} codes, not {get_format(fmt).name}: "
+                             f"pass fmt={own!r} or fmt=None, or view the bits as integers first")
+        fmt = own
     if fmt is None:  # a BlockArray (numfmt.block) decodes itself
         return block_decode(codes, dtype=np.float32 if dtype is None else dtype, out=out)
     return element_decode(codes, fmt, dtype=dtype, out=out, threads=threads)
 
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-             rbits=None, compat=None, out=None, threads=None, **block_options):
+             rbits=None, compat=None, dtype=None, threads=None, out=None, **block_options):
     """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
 
-    Takes the keywords of :func:`encode`. Returns x's float dtype when every
-    value of the format is exact in it, else float64.
+    Takes the keywords of [`encode`][numfmt.encode]. Returns `dtype` (a float dtype that
+    holds every value of the format exactly) when given, else x's float dtype
+    when every value of the format is exact in it, else float64.
 
     Examples
     --------
@@ -128,5 +157,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     >>> numfmt.quantize([0.3, 1000.0], "e4m3", saturation="finite").tolist()
     [0.3125, 448.0]
     """
+    if dtype is not None:
+        block_options["dtype"] = dtype
     return _route(block_quantize, element_quantize, x, fmt, rounding, saturation, nan, random, rbits, compat, out,
                   threads, block_options)

@@ -36,11 +36,12 @@ import numpy as np
 
 from .engine import decode_into
 from .formats import IntFormat
+from .lazy import is_dask
 from .plan import random_spec, value_dtype
 from .policy import is_stochastic, parse_rounding
 from .presets import get_format
 
-__all__ = ["as_numpy", "as_codes", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
+__all__ = ["as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
 
 # torch dtype name -> numfmt format read by bits
 _TORCH_BITS = {
@@ -104,10 +105,6 @@ def _is_torch_tensor(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _is_dask(x) -> bool:
-    return type(x).__module__.startswith("dask.") and hasattr(x, "__dask_graph__")
-
-
 def _torch_numpy(t, name: str):
     """(numpy array, bits-format or None) for a CPU tensor; no copy."""
     if t.device.type != "cpu":
@@ -142,7 +139,8 @@ def as_numpy(x, name: str = "x"):
     Torch tensors become numpy arrays without a copy when their dtype exists in
     numpy, else (float8, bfloat16, float4_e2m1fn_x2) their bits are decoded
     exactly into float32. ml_dtypes sub-byte integers become int8/uint8. Dask
-    arrays are refused (see :mod:`numfmt.daskarray`) rather than computed.
+    arrays are refused rather than computed (`numfmt.encode`, `numfmt.decode` and
+    `numfmt.quantize` hand them to `numfmt.daskarray` before this).
 
     Examples
     --------
@@ -166,9 +164,9 @@ def as_numpy(x, name: str = "x"):
         vals = np.empty(arr.shape, value_dtype(f))
         decode_into(np.ascontiguousarray(arr).reshape(-1), vals.reshape(-1), f)
         return vals
-    if _is_dask(x):
-        raise TypeError(f"{name} is a dask array: use numfmt.daskarray.encode/decode/quantize for lazy results, "
-                        f"or pass {name}.compute()")
+    if is_dask(x):
+        raise TypeError(f"{name} is a dask array: numfmt.encode/decode/quantize take dask arrays (lazy results); "
+                        f"here pass {name}.compute()")
     return x
 
 
@@ -195,7 +193,7 @@ def as_codes(codes, name: str = "codes"):
         return codes
     if _is_torch_tensor(codes):
         return _torch_numpy(codes, name)[0]
-    if _is_dask(codes):
+    if is_dask(codes):
         raise TypeError(f"{name} is a dask array: use numfmt.daskarray.decode, or pass {name}.compute()")
     return codes
 
@@ -220,6 +218,22 @@ def check_codes(codes, f, name="codes") -> np.ndarray:
         if (arr == bad_code).any():
             raise ValueError(f"{name} contains {bad_code:#x}, outside the symmetric range of {f.name}")
     return np.asarray(arr, order="C")
+def code_format(codes) -> str | None:
+    """The format whose codes `codes` holds by its dtype: torch float8/bfloat16/float4 tensors and
+    ml_dtypes float arrays; None for anything else (integer codes say nothing about their format).
+
+    Examples
+    --------
+    >>> import ml_dtypes, numpy as np
+    >>> from numfmt.interop import code_format
+    >>> code_format(np.zeros(2, ml_dtypes.float8_e5m2)), code_format(np.zeros(2, np.uint8))
+    ('float8_e5m2', None)
+    """
+    if isinstance(codes, np.ndarray):
+        return codes.dtype.name if _is_ml(codes.dtype) and codes.dtype.name in _ML_FLOATS else None
+    if _is_torch_tensor(codes):
+        return _TORCH_BITS.get(str(codes.dtype).removeprefix("torch."))
+    return None
 
 
 def _codes_for(codes, f, name="codes") -> np.ndarray:

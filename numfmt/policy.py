@@ -6,6 +6,8 @@ semantics tables in ``docs/semantics.md``.
 
 from __future__ import annotations
 
+from .choices import check_choice
+
 # rounding modes and saturations as the kernels receive them
 NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
 STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C = 6, 7, 8
@@ -33,38 +35,22 @@ SATURATIONS = {"none": SAT_NONE, "finite": SAT_FINITE, "propagate": SAT_PROPAGAT
 NAN_POLICIES = ("raise", "zero", "max")
 
 
-def _name(kind: str, value: object, choices) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{kind} must be a str, got {type(value).__name__}: {value!r}")
-    return value.strip().lower()
-
-
 def parse_rounding(rounding: str) -> tuple[str, int]:
     """Canonical name and kernel id of a rounding mode (aliases accepted)."""
-    key = _name("rounding", rounding, ROUNDINGS)
-    key = ROUNDING_ALIASES.get(key, key)
-    if key not in ROUNDINGS:
-        raise ValueError(
-            f"rounding={rounding!r} is not one of {sorted(ROUNDINGS)} "
-            f"(aliases {sorted(ROUNDING_ALIASES)})"
-        )
+    key = check_choice("rounding", rounding, ROUNDINGS, aliases=ROUNDING_ALIASES,
+                       unknown=f"rounding={rounding!r} is not one of {sorted(ROUNDINGS)} "
+                               f"(aliases {sorted(ROUNDING_ALIASES)})")
     return key, ROUNDINGS[key]
 
 
 def parse_saturation(saturation: str) -> int:
     """Kernel id of a saturation mode."""
-    key = _name("saturation", saturation, SATURATIONS)
-    if key not in SATURATIONS:
-        raise ValueError(f"saturation={saturation!r} is not one of {list(SATURATIONS)}")
-    return SATURATIONS[key]
+    return SATURATIONS[check_choice("saturation", saturation, SATURATIONS)]
 
 
 def parse_nan(nan: str) -> str:
     """Validated ``nan=`` policy for formats without NaN."""
-    key = _name("nan", nan, NAN_POLICIES)
-    if key not in NAN_POLICIES:
-        raise ValueError(f"nan={nan!r} is not one of {list(NAN_POLICIES)}")
-    return key
+    return check_choice("nan", nan, NAN_POLICIES)
 
 
 def is_stochastic(mode: int) -> bool:

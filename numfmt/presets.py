@@ -7,9 +7,11 @@ Short aliases live only in the alias table.
 
 from __future__ import annotations
 
-import difflib
 import re
 
+import numpy as np
+
+from .choices import did_you_mean
 from .formats import FloatFormat, IntFormat
 
 __all__ = ["get_format", "list_formats", "p3109_format", "register_format"]
@@ -165,20 +167,41 @@ for _f in _PRESETS:
 
 _P3109_RE = re.compile(r"^binary(\d+)p(\d+)([su])([ef])$")
 
+BLOCK_FORMAT_NAMES: set = set()  # names and aliases of block formats (numfmt.block.formats adds them)
+
+
+def dtype_format_name(fmt) -> str | None:
+    """The format name of a torch, ml_dtypes or numpy dtype (or scalar type), else None.
+
+    Library dtypes carry the numfmt name of their format (`torch.float8_e4m3fn`,
+    `ml_dtypes.float8_e5m2`, `numpy.float16`); torch's packed
+    `float4_e2m1fn_x2` holds `float4_e2m1fn` elements.
+    """
+    if type(fmt).__module__ == "torch" and type(fmt).__name__ == "dtype":
+        return str(fmt).removeprefix("torch.").removesuffix("_x2")
+    if isinstance(fmt, np.dtype) or (isinstance(fmt, type) and issubclass(fmt, np.generic)):
+        return np.dtype(fmt).name
+    return None
+
 
 def get_format(fmt):
     """Return the format object for a name (or the format itself).
 
     Parameters
     ----------
-    fmt : str or FloatFormat or IntFormat
+    fmt : str or FloatFormat or IntFormat or dtype
         A canonical name, an alias (``"e4m3"``, ``"bf16"``, ``"fp4"`` ...), any
-        P3109 name ``binary{K}p{P}{s|u}{e|f}``, or a format object.
+        P3109 name `binary{K}p{P}{s|u}{e|f}`, a format object, or a torch,
+        ml_dtypes or numpy dtype (`torch.float8_e4m3fn`, `ml_dtypes.float8_e5m2`,
+        `np.float16`).
 
     Raises
     ------
+    TypeError
+        `fmt` is none of these types.
     ValueError
-        Unknown name; the message suggests close matches.
+        Unknown name (the message suggests close matches, and points a block
+        format's name at `get_block_format`), or a dtype without a format.
 
     Examples
     --------
@@ -190,8 +213,14 @@ def get_format(fmt):
     """
     if isinstance(fmt, (FloatFormat, IntFormat)):
         return fmt
+    dname = dtype_format_name(fmt)
+    if dname is not None:
+        try:
+            return get_format(dname)
+        except ValueError:
+            raise ValueError(f"dtype {fmt} has no numfmt format") from None
     if not isinstance(fmt, str):
-        raise TypeError(f"fmt must be a format name or format object, got {type(fmt).__name__}: {fmt!r}")
+        raise TypeError(f"fmt must be a format name, format object or dtype, got {type(fmt).__name__}: {fmt!r}")
     key = fmt.strip().lower()
     key = ALIASES.get(key, key)
     f = REGISTRY.get(key)
@@ -201,9 +230,10 @@ def get_format(fmt):
     if m:
         f = p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e")
         return f
-    names = list(REGISTRY) + list(ALIASES)
-    close = difflib.get_close_matches(key, names, n=4, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    if key in BLOCK_FORMAT_NAMES:
+        raise ValueError(f"unknown format {fmt!r}: that is a block format: use numfmt.block.get_block_format, "
+                         f"or pass it to numfmt.encode / numfmt.quantize")
+    hint = did_you_mean(key, [*REGISTRY, *ALIASES], n=4)
     raise ValueError(f"unknown format {fmt!r}{hint} (numfmt.list_formats() lists them)")
 
 

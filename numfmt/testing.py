@@ -25,7 +25,7 @@ Examples
 ... @given(input_arrays("e4m3"))
 ... def test_my_quantizer(x):
 ...     mine = numfmt.encode(x, "e4m3")          # replace with the kernel under test
-...     assert_codes_equal(mine, numfmt.encode(x, "e4m3"), "e4m3", x=x)
+...     assert_codes_equal(actual=mine, expected=numfmt.encode(x, "e4m3"), fmt="e4m3", x=x)
 >>> test_my_quantizer()
 """
 
@@ -46,6 +46,7 @@ except ImportError as exc:  # pragma: no cover
 from . import block
 from .compare import compare
 from .compare._classify import INF, NAN, code_info
+from .deprecation import legacy_positional
 from .formats import FloatFormat, IntFormat
 from .presets import get_format, list_formats, p3109_format
 from .tables import code_class
@@ -495,14 +496,18 @@ def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=None, dtype
 
 # ---------------------------------------------------------------------- assertions
 
-def assert_codes_equal(actual, expected, fmt=None, *, x=None, max_examples: int = 10) -> None:
+def assert_codes_equal(*args, actual=None, expected=None, fmt=None, x=None, max_examples: int = 10,
+                       **options) -> None:
     """Raise ``AssertionError`` with the :func:`numfmt.compare` report unless the codes are equal.
+
+    Takes the keywords of [`numfmt.compare`][numfmt.compare.compare]; the old positional order
+    `assert_codes_equal(actual, expected, fmt)` still works with a `DeprecationWarning`.
 
     Examples
     --------
     >>> from numfmt.testing import assert_codes_equal
-    >>> assert_codes_equal([0x38, 0x7E], [0x38, 0x7E], "e4m3")
-    >>> assert_codes_equal([0x39], [0x38], "e4m3", x=[1.0625])
+    >>> assert_codes_equal(actual=[0x38, 0x7E], expected=[0x38, 0x7E], fmt="e4m3")
+    >>> assert_codes_equal(actual=[0x39], expected=[0x38], fmt="e4m3", x=[1.0625])
     Traceback (most recent call last):
     ...
     AssertionError: codes differ
@@ -510,6 +515,10 @@ def assert_codes_equal(actual, expected, fmt=None, *, x=None, max_examples: int 
     ...
     """
 
-    r = compare(expected, actual, fmt, x=x, max_examples=max_examples)
+    if args:
+        kw = legacy_positional("assert_codes_equal", args, ("actual", "expected", "fmt"),
+                               {"actual": actual, "expected": expected, "fmt": fmt})
+        actual, expected, fmt = kw["actual"], kw["expected"], kw["fmt"]
+    r = compare(actual=actual, expected=expected, fmt=fmt, x=x, max_examples=max_examples, **options)
     if not r.ok:
         raise AssertionError("codes differ\n" + str(r))

@@ -463,7 +463,7 @@ def test_matmul_shapes_and_batched_dot():
     B = numfmt.quantize(rng.standard_normal((40, 6)), "fp16")
     C = numfmt.quantize(rng.standard_normal((5, 1)), "fp32")
     m = "a100/fp16"
-    D = matmul(A, B, C, model=m)
+    D = matmul(A, B, c=C, model=m)
     assert D.shape == (5, 6) and D.dtype == np.float32
     d = dot(A[:, None, :], B.T[None, :, :], c=C, model=("a100", "fp16"))
     assert (bits(D) == bits(d)).all()
@@ -510,8 +510,10 @@ def test_errors():
         Exact(in_format="fp64")
     with pytest.raises(TypeError, match="inner must be an accumulation model"):
         Chunked("h100")
-    with pytest.raises(TypeError, match="model must be"):
+    with pytest.raises(ValueError, match="model='fp32' is not a preset name"):
         dot([1.0], [1.0], model="fp32")
+    with pytest.raises(TypeError, match="model must be"):
+        dot([1.0], [1.0], model=32)
     with pytest.raises(ValueError, match="inconsistent Chunked"):
         bad = Chunked(Sequential("fp32"), Sequential("fp16", in_format="fp16"), every=1)
         dot([1.0, 2.0**-30], [1.0, 1.0], model=bad)
@@ -558,14 +560,14 @@ def test_mmasim_identical_bits(arch, instr, gpu, fmts, k):
                             saturation="finite")
         C = f32(rng.standard_normal((64, 8)))
         D = op(torch.tensor(f32(A)).to(tdt[fmts[0]]), torch.tensor(f32(B)).to(tdt[fmts[1]]), torch.tensor(C))
-        ours = matmul(A, B, C, model=model)
+        ours = matmul(A, B, c=C, model=model)
         assert (bits(D.numpy()) == bits(ours)).all()
 
 
 def test_edge_shapes():
     for m in (accumulation_model("b200", "e4m3"), Exact(), Sequential(), Pairwise(),
               Chunked(accumulation_model("h100", "e4m3"))):
-        D = matmul(np.zeros((2, 0)), np.zeros((0, 3)), np.full((2, 3), 1.5), model=m)
+        D = matmul(np.zeros((2, 0)), np.zeros((0, 3)), c=np.full((2, 3), 1.5), model=m)
         assert D.shape == (2, 3) and (D == 1.5).all()
         assert matmul(np.zeros((0, 4)), np.zeros((4, 3)), model=m).shape == (0, 3)
         assert dot([], [], c=2.0, model=m) == 2.0

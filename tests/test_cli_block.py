@@ -224,7 +224,7 @@ BLOCK_ERRORS = [
     (["--format", "mxfp4", "--output", "codes.npy", "--scales", "scales.npy", "--recipe", "te"],
      "recipe='te' is not one of"),
     (["--format", "mxfp4", "--output", "codes.npy", "--scales", "scales.npy", "--scale-rule", "bogus"],
-     "invalid choice"),
+     "scale_rule='bogus' is not one of"),
     (["--format", "mxfp4", "--output", "codes.npy", "--scales", "scales.npy", "--tensor-scale", "0.5"],
      "tensor_scale/tensor_amax need scale_rule='amax'"),
     (["--format", "nvfp4", "--output", "codes.npy", "--scales", "scales.npy", "--tensor-scale", "abc"],

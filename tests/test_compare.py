@@ -45,7 +45,7 @@ def _run(planted, fmt, **kw):
     x = np.array([p[0] for p in planted], np.float32)
     e = np.array([p[1] for p in planted], np.uint8)
     a = np.array([p[2] for p in planted], np.uint8)
-    return compare(e, a, fmt, x=x, max_examples=100, **kw)
+    return compare(expected=e, actual=a, fmt=fmt, x=x, max_examples=100, **kw)
 
 
 @pytest.mark.parametrize("planted,fmt", [(PLANTED_E4M3, "e4m3"), (PLANTED_E5M2, "e5m2")])
@@ -73,17 +73,17 @@ def test_planted_classes(planted, fmt):
 
 
 def test_tie_needs_x_and_direction_detail():
-    r = compare([0x38], [0x39], "e4m3")
+    r = compare(expected=[0x38], actual=[0x39], fmt="e4m3")
     assert r.classes == {"ulps": 1} and r.ulp_histogram == {1: 1}
-    r = compare([0x38], [0x39], "e4m3", x=[1.0625])
+    r = compare(expected=[0x38], actual=[0x39], fmt="e4m3", x=[1.0625])
     assert r.classes == {"tie": 1}
     assert r.examples[0].detail == "expected rounds toward zero, actual away from"
-    r = compare([0x39], [0x38], "e4m3", x=[1.0625])
+    r = compare(expected=[0x39], actual=[0x38], fmt="e4m3", x=[1.0625])
     assert r.examples[0].detail == "expected rounds away from zero, actual toward"
     # not a tie: 1.07 lies between the same codes
-    assert compare([0x39], [0x38], "e4m3", x=[1.07]).classes == {"ulps": 1}
+    assert compare(expected=[0x39], actual=[0x38], fmt="e4m3", x=[1.07]).classes == {"ulps": 1}
     # integers: ties at n + 1/2 (two's complement codes)
-    r = compare([0x2, 0xE], [0x3, 0xD], "int4", x=[2.5, -2.5])
+    r = compare(expected=[0x2, 0xE], actual=[0x3, 0xD], fmt="int4", x=[2.5, -2.5])
     assert r.classes == {"tie": 2}
 
 
@@ -96,12 +96,12 @@ def test_report_text():
         assert label in s
     assert "  largest ulp distance: 3" in s
     assert "1      1.0625  0x38 0|0111|000  1.0" in s
-    ok = compare([1, 2], [1, 2], "e4m3")
+    ok = compare(expected=[1, 2], actual=[1, 2], fmt="e4m3")
     assert ok.ok and str(ok) == "compare float8_e4m3fn: 2 compared, 2 equal, 0 different -- all codes match"
 
 
 def test_to_dict_json_and_max_examples():
-    r = compare(np.zeros(50, np.uint8), np.full(50, 0x7F, np.uint8), "e4m3", max_examples=3)
+    r = compare(expected=np.zeros(50, np.uint8), actual=np.full(50, 0x7F, np.uint8), fmt="e4m3", max_examples=3)
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
     assert d["different"] == 50 and d["classes"] == {"nan_vs_number": 50} and len(d["examples"]) == 3
     ex = d["examples"][0]
@@ -113,23 +113,23 @@ def test_multidimensional_index():
     e = np.zeros((3, 4), np.uint8)
     a = e.copy()
     a[2, 1] = 1
-    r = compare(e, a, "e4m3")
+    r = compare(expected=e, actual=a, fmt="e4m3")
     assert r.examples[0].index == (2, 1) and r.shape == (3, 4)
 
 
 def test_values_mode():
-    r = compare([1.0, 2.0, NAN, -0.0], [1.0, 2.1, NAN, 0.0], "e4m3", values=True)
+    r = compare(expected=[1.0, 2.0, NAN, -0.0], actual=[1.0, 2.1, NAN, 0.0], fmt="e4m3", values=True)
     assert r.classes == {"not_representable": 1, "signed_zero": 1}
     m = r.examples[0]
     assert m.index == (1,) and m.actual is None and m.actual_value == 2.1
-    assert compare([0.5], [0.25], "e2m1", values=True).classes == {"not_representable": 1}
+    assert compare(expected=[0.5], actual=[0.25], fmt="e2m1", values=True).classes == {"not_representable": 1}
 
 
 def test_expected_from_policy():
     x = np.array([1.0625, 500.0], np.float32)
-    r = compare(None, [0x38, 0x7E], "e4m3", x=x, policy={"saturation": "finite"})
+    r = compare(expected=None, actual=[0x38, 0x7E], fmt="e4m3", x=x, saturation="finite")
     assert r.ok
-    r = compare(None, [0x38, 0x7E], "e4m3", x=x)
+    r = compare(expected=None, actual=[0x38, 0x7E], fmt="e4m3", x=x)
     assert r.classes == {"saturated_vs_overflowed": 1}
 
 
@@ -138,7 +138,7 @@ def test_chunked_accumulation_equals_one_shot():
     e = rng.integers(0, 256, 1000).astype(np.int64)
     a = np.where(rng.random(1000) < 0.3, rng.integers(0, 256, 1000), e).astype(np.int64)
     x = rng.standard_normal(1000).astype(np.float32)
-    one = compare(e, a, "e4m3", x=x, max_examples=20)
+    one = compare(expected=e, actual=a, fmt="e4m3", x=x, max_examples=20)
     acc = Acc(numfmt.get_format("e4m3"), max_examples=20)
     for s in range(0, 1000, 128):
         acc.add(e[s:s + 128], a[s:s + 128], x[s:s + 128], offset=s)
@@ -155,7 +155,7 @@ def test_block_arrays():
     codes[3] ^= 1
     scales[..., 1] += 1
     bad = BlockArray(codes, scales, ba.format, axis=ba.axis)
-    r = compare(ba, bad)
+    r = compare(expected=ba, actual=bad)
     assert not r.ok and r.blocks == 2 and r.blocks_with_scale_mismatch == 1
     assert r.scales.different == 1 and r.scales.format.name == "float8_e8m0fnu"
     assert r.elements.different == 1 and r.elements.format.name == "float4_e2m1fn"
@@ -164,24 +164,24 @@ def test_block_arrays():
     assert "compare scales float8_e8m0fnu: 2 compared, 1 equal, 1 different" in s
     assert "compare elements float4_e2m1fn: 64 compared, 63 equal, 1 different" in s
     json.dumps(r.to_dict(), allow_nan=False)
-    assert compare(ba, numfmt.encode(x, "mxfp4")).ok
+    assert compare(expected=ba, actual=numfmt.encode(x, "mxfp4")).ok
 
 
 def test_bad_input():
     with pytest.raises(ValueError, match="expected has shape"):
-        compare([1, 2], [1], "e4m3")
+        compare(expected=[1, 2], actual=[1], fmt="e4m3")
     with pytest.raises(TypeError, match="integer codes"):
-        compare([1.0], [1.0], "e4m3")
+        compare(expected=[1.0], actual=[1.0], fmt="e4m3")
     with pytest.raises(ValueError, match=r"outside 0\.\.0xf"):
-        compare([1], [16], "e2m1")
+        compare(expected=[1], actual=[16], fmt="e2m1")
     with pytest.raises(ValueError, match="x has shape"):
-        compare([1], [1], "e4m3", x=[1.0, 2.0])
+        compare(expected=[1], actual=[1], fmt="e4m3", x=[1.0, 2.0])
     with pytest.raises(ValueError, match="unknown format"):
-        compare([1], [1], "e9m9")
+        compare(expected=[1], actual=[1], fmt="e9m9")
     with pytest.raises(ValueError, match="max_examples"):
-        compare([1], [1], "e4m3", max_examples=-1)
+        compare(expected=[1], actual=[1], fmt="e4m3", max_examples=-1)
     with pytest.raises(ValueError, match="needs x="):
-        compare(None, [1], "e4m3")
+        compare(expected=None, actual=[1], fmt="e4m3")
 
 
 def test_compare_block_rows_by_block():
@@ -198,8 +198,8 @@ def test_compare_block_rows_by_block():
     scales[1, 2] += 2             # block (1, 2): elements 32..39 of column 2, codes unchanged
     codes[35, 0] ^= 1             # block (1, 0)
     act = BlockArray(codes, scales, "mxfp4", axis=0)
-    r = compare_block(ba, act, x=x, max_examples=10)
-    assert numfmt.compare(ba, act, x=x) == r
+    r = compare_block(expected=ba, actual=act, x=x, max_examples=10)
+    assert numfmt.compare(expected=ba, actual=act, x=x) == r
     assert (r.blocks, r.blocks_with_scale_mismatch, r.blocks_with_element_mismatch) == (6, 1, 2)
     assert r.elements_in_scale_mismatch_blocks == 0 and r.different == 3
     assert r.elements.classes == {"tie": 1, "ulps": 1} and r.scales.ulp_histogram == {2: 1}
@@ -219,12 +219,12 @@ def test_compare_block_rows_by_block():
     json.dumps(d, allow_nan=False)
     assert d["examples"][1]["expected_scale"]["hex"] == s1.to_dict(r.scales.format, r.elements.format)[
         "expected_scale"]["hex"]
-    one = compare_block(ba, act, x=x, max_examples=1)
+    one = compare_block(expected=ba, actual=act, x=x, max_examples=1)
     assert len(one.examples) == 1 and one.different == 3
-    assert compare_block(None, BlockArray(ba.codes, ba.scales, "mxfp4", axis=0), x=x).ok
+    assert compare_block(expected=None, actual=BlockArray(ba.codes, ba.scales, "mxfp4", axis=0), x=x).ok
     sr = numfmt.encode(x, "mxfp4", axis=0, rounding="stochastic", random=3)
-    assert compare_block(None, sr, x=x, policy={"rounding": "stochastic", "random": 3}).ok
-    assert not compare_block(None, sr, x=x).ok
+    assert compare_block(expected=None, actual=sr, x=x, rounding="stochastic", random=3).ok
+    assert not compare_block(expected=None, actual=sr, x=x).ok
 
 
 def test_compare_block_nvfp4_and_bad_input():
@@ -235,19 +235,19 @@ def test_compare_block_nvfp4_and_bad_input():
     nv = numfmt.encode(x, "nvfp4")
     codes = nv.codes.copy()
     codes[20] ^= 1
-    r = compare_block(nv, BlockArray(codes, nv.scales, "nvfp4", tensor_scale=nv.tensor_scale), x=x)
+    r = compare_block(expected=nv, actual=BlockArray(codes, nv.scales, "nvfp4", tensor_scale=nv.tensor_scale), x=x)
     assert r.elements.classes == {"ulps": 1} and r.examples[0].block == (1,)
     ts = float(nv.tensor_scale)
     sv = float(numfmt.get_format("ue4m3").exact_value(int(nv.scales[1])))
     ev = float(numfmt.get_format("e2m1").exact_value(int(nv.codes[20])))
     assert r.examples[0].expected_value == ev * sv * ts
-    r2 = compare_block(nv, BlockArray(nv.codes, nv.scales, "nvfp4", tensor_scale=1.0))
+    r2 = compare_block(expected=nv, actual=BlockArray(nv.codes, nv.scales, "nvfp4", tensor_scale=1.0))
     assert not r2.ok and r2.different == 0 and "tensor_scale differs" in r2.notes[0]
     with pytest.raises(ValueError, match="x has shape"):
-        compare_block(nv, nv, x=x[:10])
+        compare_block(expected=nv, actual=nv, x=x[:10])
     with pytest.raises(ValueError, match="needs x="):
-        compare_block(None, nv)
+        compare_block(expected=None, actual=nv)
     with pytest.raises(TypeError, match="block array"):
-        compare_block(nv, nv.codes)
+        compare_block(expected=nv, actual=nv.codes)
     with pytest.raises(ValueError, match="max_examples"):
-        compare_block(nv, nv, max_examples=-1)
+        compare_block(expected=nv, actual=nv, max_examples=-1)

@@ -73,7 +73,7 @@ def test_finfo_epsneg_resolution():
     ml_dtypes = pytest.importorskip("ml_dtypes")
     for name in ("float6_e2m3fn", "float4_e2m1fn"):
         assert numfmt.get_format(name).epsneg == float(ml_dtypes.finfo(getattr(ml_dtypes, name)).epsneg)
-    assert np.float32(numfmt.get_format("binary32").resolution) == np.finfo(np.float32).resolution
+    assert np.float32(numfmt.get_format("binary32").decimal_resolution) == np.finfo(np.float32).resolution
 
 
 @given(f=float_formats())

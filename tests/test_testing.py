@@ -137,9 +137,9 @@ def test_blocks_plant_many_ties():
 
 
 def test_assert_codes_equal():
-    assert_codes_equal([0x38, 0x7E], [0x38, 0x7E], "e4m3")
+    assert_codes_equal(actual=[0x38, 0x7E], expected=[0x38, 0x7E], fmt="e4m3")
     with pytest.raises(AssertionError, match="tie broken the other way"):
-        assert_codes_equal([0x39], [0x38], "e4m3", x=[1.0625])
+        assert_codes_equal(actual=[0x39], expected=[0x38], fmt="e4m3", x=[1.0625])
 
 
 def test_bad_arguments():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import check_choice
 from ..policy import parse_rounding
 from .array import BlockArray, norm_axis
 from .decoder import decode
@@ -12,7 +13,6 @@ from .elements import random_array
 from .formats import (
     NONFINITE,
     SCALE_RULES,
-    check_choice,
     check_scale_capable,
     default_recipe,
     get_block_format,

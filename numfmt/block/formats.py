@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..choices import check_choice, did_you_mean
 from ..formats import FloatFormat, IntFormat
-from ..presets import ALIASES, REGISTRY, get_format
+from ..presets import ALIASES, BLOCK_FORMAT_NAMES, REGISTRY, get_format
 
 POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
 SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
@@ -109,17 +109,6 @@ class BlockFormat:
         return self.name
 
 
-def check_choice(kind: str, value, choices) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{kind} must be a str, got {type(value).__name__}: {value!r}")
-    key = value.strip().lower()
-    if key not in choices:
-        close = difflib.get_close_matches(key, choices, n=2, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"{kind}={value!r} is not one of {list(choices)}{hint}")
-    return key
-
-
 def pow2_range(sf: FloatFormat) -> tuple[int, int]:
     """Exponents of the smallest and largest positive powers of two of a scale format."""
     lo = sf.emin - sf.mantissa_bits if (sf.has_zero and sf.subnormals) else sf.emin
@@ -154,6 +143,7 @@ _BLOCK_PRESETS = [
 ]
 _BLOCK_ALIASES = {"mxfp4_e2m1": "mxfp4", "mxfp8": "mxfp8_e4m3", "mxfp6": "mxfp6_e2m3"}
 _BLOCK_REGISTRY: dict = {f.name: f for f in _BLOCK_PRESETS}
+BLOCK_FORMAT_NAMES.update(_BLOCK_REGISTRY, _BLOCK_ALIASES)  # get_format points these names here
 
 
 def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) -> None:
@@ -178,6 +168,7 @@ def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) ->
     _BLOCK_REGISTRY[fmt.name.lower()] = fmt
     for a in aliases:
         _BLOCK_ALIASES[a.lower()] = fmt.name.lower()
+    BLOCK_FORMAT_NAMES.update((fmt.name.lower(), *(a.lower() for a in aliases)))
 
 
 def list_block_formats() -> list[str]:
@@ -228,6 +219,4 @@ def get_block_format(fmt) -> BlockFormat:
         return f
     if not isinstance(fmt, str):
         raise TypeError(f"fmt must be a block format name or BlockFormat, got {type(fmt).__name__}: {fmt!r}")
-    close = difflib.get_close_matches(fmt.lower(), list(_BLOCK_REGISTRY) + list(_BLOCK_ALIASES), n=3)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(f"unknown block format {fmt!r}{hint}")
+    raise ValueError(f"unknown block format {fmt!r}{did_you_mean(fmt, [*_BLOCK_REGISTRY, *_BLOCK_ALIASES])}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import check_choice
 from ..codec import decode as _dec
 from ..codec import encode as _enc
 from ..formats import FloatFormat, IntFormat
-from .formats import POW2_RULES, check_choice, get_block_format, pow2_range
+from .formats import POW2_RULES, get_block_format, pow2_range
 
 
 def _pow2_exps(v: np.ndarray, rule: str, ef) -> np.ndarray:

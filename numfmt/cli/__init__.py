@@ -29,7 +29,7 @@ from ..bench import main as bench_main
 from ..block import NONFINITE, RECIPES, SCALE_RULES
 from ._check import _cmd_check
 from ._codes import _cmd_decode, _cmd_encode
-from ._common import UsageError, _Parser
+from ._common import UsageError, _Parser, choice
 from ._explain import _cmd_explain
 from ._info import _cmd_formats, _cmd_info, _cmd_table
 
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("formats", help="list every preset format", description="List every preset format with "
                        "its width, bias, range and inf/NaN conventions (and the block formats).")
-    p.add_argument("--kind", choices=["float", "int"], help="only float or only integer formats")
+    p.add_argument("--kind", type=choice("kind", ("float", "int")), metavar="{float,int}",
+                   help="only float or only integer formats")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_formats)
 
@@ -114,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dtype of a raw, unpacked output file (default: the format's code dtype, little-endian)")
     p.add_argument("--output-key", default=None, help="array name inside an .npz output")
     p.add_argument("--packed", action="store_true", help="output holds sub-byte codes packed into bytes")
-    p.add_argument("--order", default="low_first", choices=["low_first", "high_first", "ptx", "low", "high"],
+    p.add_argument("--order", default="low_first", type=choice("order", ("low_first", "high_first", "ptx", "low",
+                                                                          "high")),
                    help="packed layout (numfmt.pack): low_first (default: first code in the low bits), "
                         "high_first, or ptx (6-bit e2m3x2/e3m2x2 registers)")
     p.add_argument("--max-examples", type=int, default=10, help="mismatches to list (default 10)")
@@ -139,15 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dtype of a raw scales file (default: the scale format's code dtype, uint8)")
     g.add_argument("--axis", type=int, default=None, help="axis along which blocks run (default -1)")
     g.add_argument("--shape", default=None, help="shape of the input, e.g. 128,64 (raw inputs are 1-D)")
-    g.add_argument("--scale-rule", default=None, choices=SCALE_RULES,
+    g.add_argument("--scale-rule", default=None, type=choice("scale_rule", SCALE_RULES), metavar="RULE",
                    help="scale rule (default: the format's: floor for MX, amax for NVFP4)")
-    g.add_argument("--recipe", default=None, choices=RECIPES,
+    g.add_argument("--recipe", default=None, type=choice("recipe", RECIPES), metavar="RECIPE",
                    help="ocp or torchao (power-of-two rules); te, torchao or modelopt (amax); p3109")
     g.add_argument("--tensor-scale", default=None, metavar="T",
                    help="NVFP4: a float32 decode tensor scale to encode with, or 'off' for one level "
                         "(default: computed from the tensor's amax)")
     g.add_argument("--tensor-amax", default=None, metavar="A", help="NVFP4: calibrated tensor amax")
-    g.add_argument("--nonfinite", default=None, choices=NONFINITE, help="blocks with inf/NaN (default amax)")
+    g.add_argument("--nonfinite", default=None, type=choice("nonfinite", NONFINITE), metavar="{amax,nan,finite}",
+                   help="blocks with inf/NaN (default amax)")
     g.add_argument("--scale-rounding", default=None, help="scale rounding of scale rule max_abs_finite")
     g.add_argument("--output-tensor-scale", default=None, metavar="T",
                    help="the tensor scale the hardware used or produced (instead of an .npz 'tensor_scale')")

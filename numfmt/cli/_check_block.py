@@ -196,7 +196,8 @@ def cmd_check_block(args, bf) -> int:
         ts = expected.tensor_scale  # not in the output: not compared
     actual = BlockArray(codes, scales, bf, axis=ax, tensor_scale=ts)
     xs = np.asarray(x)
-    res = compare_block(expected, actual, x=xs if xs.dtype.kind in "fiu" else None, max_examples=args.max_examples)
+    res = compare_block(actual=actual, expected=expected, x=xs if xs.dtype.kind in "fiu" else None,
+                        max_examples=args.max_examples)
     pol = {"scale_rule": expected.scale_rule, "recipe": expected.recipe,
            **{k: v for k, v in kw.items() if k not in ("scale_rule", "recipe")}}
     tsd = {"expected": None if expected.tensor_scale is None else float(expected.tensor_scale),

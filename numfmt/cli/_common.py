@@ -10,6 +10,7 @@ import re
 import numpy as np
 
 from .. import block
+from ..choices import check_choice
 from ..presets import get_format
 from ..tables import render
 
@@ -68,6 +69,18 @@ def parse_code(s: str) -> int:
     except ValueError:
         pass
     raise UsageError(f"cannot parse {s!r} as a code (use 0x7e, 126 or 0b01111110)")
+
+
+def choice(name: str, choices):
+    """An argparse `type=`: one of `choices`, with the library's did-you-mean message on a typo."""
+    def parse(value: str) -> str:
+        try:
+            return check_choice(name, value, choices)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name
+    return parse
 
 
 def dtype_arg(name: str) -> np.dtype:

@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..block import encode as block_encode
+from ..deprecation import legacy_policy, legacy_positional
 from ..formats import FloatFormat
+from ..frontend import encode
 from ..presets import get_format
 from ._acc import Acc, as_codes
 from ._classify import decode64, fval
@@ -46,25 +47,45 @@ def _block_start(blocks, shape, ax: int, bs: int, sshape) -> np.ndarray:
     return np.ravel_multi_index(tuple(multi), shape).astype(np.int64)
 
 
-def compare_block(expected, actual, *, x=None, policy: dict | None = None,
-                  max_examples: int = 10) -> BlockCompareResult:
+def expected_from(expected, x, fmt, options: dict):
+    """`expected`, or (when None) `numfmt.encode(x, fmt, **options)`.
+
+    `options` (encode keywords) are only used to compute the expected codes.
+    """
+    if expected is not None:
+        if options:
+            raise TypeError(f"encode keywords {sorted(options)} are only used with expected=None")
+        return expected
+    if x is None:
+        raise ValueError("expected=None needs x= (the inputs) to compute the expected codes")
+    return encode(x, fmt, **options)
+
+
+def compare_block(*args, actual=None, expected=None, x=None, max_examples: int = 10, policy: dict | None = None,
+                  **options) -> BlockCompareResult:
     """Compare two block arrays: scale codes and element codes separately, and the mismatches by block.
+
+    The arguments are keywords, as in `numfmt.compare`; the old positional order
+    `compare_block(expected, actual)` still works with a `DeprecationWarning`.
 
     Parameters
     ----------
-    expected : BlockArray or None
-        Reference (e.g. ``numfmt.encode(x, "mxfp4")``). ``None`` computes it
-        from ``x`` with ``numfmt.encode(x, actual.format, axis=actual.axis, **policy)``.
     actual : BlockArray
         The block array under test (e.g. ``BlockArray(hw_codes, hw_scales, "mxfp4")``).
+    expected : BlockArray or None
+        Reference (e.g. ``numfmt.encode(x, "mxfp4")``). ``None`` computes it
+        from `x` with `numfmt.encode(x, actual.format, axis=actual.axis, **options)`.
     x : array_like, optional
         The inputs (shape of the element codes): listed with each mismatch, and
         used to recognise element ties broken the other way when the scales are
         powers of two (the scaled input ``x / scale`` is then exact).
-    policy : dict, optional
-        Keywords of the block :func:`numfmt.encode` used when ``expected`` is None.
     max_examples : int
         How many mismatches each part keeps.
+    policy : dict, optional
+        Deprecated: pass its keywords directly.
+    **options
+        Keywords of the block [`numfmt.encode`][numfmt.encode] (`rounding`, `random`,
+        `scale_rule` ...) used when `expected` is None.
 
     Returns
     -------
@@ -84,24 +105,22 @@ def compare_block(expected, actual, *, x=None, policy: dict | None = None,
     >>> ba = numfmt.encode(x, "mxfp4")
     >>> codes, scales = ba.codes.copy(), ba.scales.copy()
     >>> codes[3] ^= 1; scales[1] += 1                     # one element, one scale
-    >>> r = compare_block(ba, BlockArray(codes, scales, "mxfp4"), x=x)
+    >>> r = compare_block(actual=BlockArray(codes, scales, "mxfp4"), expected=ba, x=x)
     >>> r.scales.different, r.elements.different, r.blocks_with_scale_mismatch
     (1, 1, 1)
     >>> [(m.index, m.block, m.what) for m in r.examples]
     [((3,), (0,), 'element'), ((32,), (1,), 'scale')]
     """
+    if args:
+        kw = legacy_positional("compare_block", args, ("expected", "actual"), {"expected": expected, "actual": actual})
+        expected, actual = kw["expected"], kw["actual"]
+    options = legacy_policy("compare_block", policy, options)
     if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) or max_examples < 0:
         raise ValueError(f"max_examples must be a non-negative int, got {max_examples!r}")
-    if policy is not None and not isinstance(policy, dict):
-        raise TypeError(f"policy must be a dict of encode keywords, got {type(policy).__name__}")
-    if expected is None:
-        if x is None:
-            raise ValueError("expected=None needs x= to compute the expected block array")
-        if not is_block_array(actual):
-            raise TypeError(f"actual must be a block array, got {type(actual).__name__}")
-
-        kw = {"axis": actual.axis, **(policy or {})}
-        expected = block_encode(x, actual.format, **kw)
+    if not is_block_array(actual):
+        raise TypeError(f"actual must be a block array, got {type(actual).__name__}")
+    expected = expected_from(expected, x, actual.format,
+                             {"axis": actual.axis, **options} if expected is None else options)
     for name, a in (("expected", expected), ("actual", actual)):
         if not is_block_array(a):
             raise TypeError(f"{name} must be a block array like the other argument, got {type(a).__name__}")

@@ -5,23 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 from ..codec import encode
+from ..deprecation import legacy_policy, legacy_positional
 from ..presets import get_format
 from ._acc import Acc, as_codes
-from ._block import compare_block, is_block_array
+from ._block import compare_block, expected_from, is_block_array
 from ._classify import NAN, code_info, decode64, fval
 
 
-def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: int = 10, x=None,
-            policy: dict | None = None):
-    """Compare expected and actual codes of ``fmt`` and classify every mismatch.
+def compare(*args, actual=None, expected=None, fmt=None, values: bool = False, max_examples: int = 10, x=None,
+            policy: dict | None = None, **options):
+    """Compare actual codes of `fmt` with the expected ones and classify every mismatch.
+
+    The arguments are keywords, since libraries disagree on the order of actual and expected;
+    the old positional order `compare(expected, actual, fmt)` still works with a
+    `DeprecationWarning`.
 
     Parameters
     ----------
-    expected : array_like of int, BlockArray or None
-        Reference codes (e.g. ``numfmt.encode(x, fmt)``). ``None`` computes them
-        from ``x`` with ``numfmt.encode(x, fmt, **policy)``.
     actual : array_like of int or BlockArray
-        Codes under test, same shape.
+        Codes under test.
+    expected : array_like of int, BlockArray or None
+        Reference codes (e.g. `numfmt.encode(x, fmt)`), same shape. `None` computes them
+        from `x` with `numfmt.encode(x, fmt, **options)`.
     fmt : str or format
         The element format (for block arrays it is taken from the arrays).
     values : bool
@@ -32,7 +37,10 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
     x : array_like, optional
         The inputs; needed to recognise ties broken the other way.
     policy : dict, optional
-        Keywords of :func:`numfmt.encode` used when ``expected`` is None.
+        Deprecated: pass its keywords directly.
+    **options
+        Keywords of [`numfmt.encode`][numfmt.encode] (`rounding`, `saturation`, `nan`,
+        `compat`, `random`, `rbits` ...) used when `expected` is None.
 
     Returns
     -------
@@ -42,7 +50,7 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
     --------
     >>> import numfmt
     >>> x = [1.0625, 3.0, 500.0, -0.0]
-    >>> r = numfmt.compare(numfmt.encode(x, "e4m3"), [0x39, 0x44, 0x7E, 0x00], "e4m3", x=x)
+    >>> r = numfmt.compare(actual=[0x39, 0x44, 0x7E, 0x00], expected=numfmt.encode(x, "e4m3"), fmt="e4m3", x=x)
     >>> r.different, r.classes
     (3, {'tie': 1, 'signed_zero': 1, 'saturated_vs_overflowed': 1})
     >>> print(r)                                     # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
@@ -58,18 +66,19 @@ def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: i
         2      500.0   0x7f 0|1111|111  nan    0x7e 0|1111|110  448.0   saturated vs overflowed (expected ...)
         3      -0.0    0x80 1|0000|000  -0.0   0x00 0|0000|000  0.0     signed zero only
     """
+    if args:
+        kw = legacy_positional("compare", args, ("expected", "actual", "fmt"),
+                               {"expected": expected, "actual": actual, "fmt": fmt})
+        expected, actual, fmt = kw["expected"], kw["actual"], kw["fmt"]
+    options = legacy_policy("compare", policy, options)
+    if actual is None:
+        raise TypeError("compare() needs actual= (the codes under test)")
     if is_block_array(actual) or is_block_array(expected):
-        return compare_block(expected, actual, x=x, policy=policy, max_examples=max_examples)
+        return compare_block(actual=actual, expected=expected, x=x, max_examples=max_examples, **options)
     if fmt is None:
         raise TypeError("compare() needs fmt (the format of the codes)")
     f = get_format(fmt)
-    if policy is not None and not isinstance(policy, dict):
-        raise TypeError(f"policy must be a dict of encode keywords, got {type(policy).__name__}")
-    if expected is None:
-        if x is None:
-            raise ValueError("expected=None needs x= (the inputs) to compute the expected codes")
-
-        expected = encode(x, f, **(policy or {}))
+    expected = expected_from(expected, x, f, options)
     exp_arr = np.asarray(expected) if not isinstance(expected, (str, bytes)) else expected
     act_arr = np.asarray(actual) if not isinstance(actual, (str, bytes)) else actual
     if isinstance(exp_arr, np.ndarray) and isinstance(act_arr, np.ndarray) and exp_arr.shape != act_arr.shape:
