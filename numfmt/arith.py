@@ -37,7 +37,6 @@ import dataclasses
 import numpy as np
 
 from . import codec as _codec
-from ._kernels import params as P
 from .formats import FloatFormat, IntFormat
 from .policy import is_stochastic, random_spec
 
@@ -86,14 +85,14 @@ def _precision(f) -> int:
 
 def _f32_eligible(f, plan, arrs) -> bool:
     """Whether the vectorised float64-image loops apply (see ``_kernels.arith_f32``)."""
-    from ._kernels import arith_f32
+    from ._kernels import arith_f32  # noqa: F401  (registers the variants)
+    from ._kernels.variants import select
 
     return (
         f.bits < 64
         and all(a.dtype == np.float32 for a in arrs)
         and isinstance(f, FloatFormat)
-        and not is_stochastic(plan.mode)
-        and arith_f32.eligible(plan.params)
+        and select("arith", 2, np.dtype(np.float32), plan.params, plan.mode, plan.sat) is not None
     )
 
 
@@ -143,7 +142,8 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     The loop writes straight into ``dest`` (the caller's ``out=``) when it is contiguous
     and no error can be found after writing (a NaN result under ``nan="raise"``).
     """
-    from ._kernels import arith_f32
+    from ._kernels import arith_f32  # noqa: F401  (registers the variants)
+    from ._kernels.variants import select
 
     size = int(np.prod(shape))
     if dest is not None and dest.flags.c_contiguous and not plan.nan_raise:
@@ -152,9 +152,9 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
         out = np.empty(size, f.code_dtype if want_codes else _codec._decode_dtype(f, None))
     k = {"add": 0, "mul": 1, "fma": 2}[kind]
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
-    lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
-    bad = arith_f32.f32_arith(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes, lanes32,
-                              plan.params, f.kernel_params, plan.mode, plan.sat)
+    v = select("arith", k, np.dtype(np.float32), plan.params, plan.mode, plan.sat)
+    bad = v.kernel(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes,
+                   plan.params, f.kernel_params, plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
     return _codec._deliver(out.reshape(shape), dest)

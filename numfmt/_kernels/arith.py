@@ -42,7 +42,7 @@ from .encode import decompose
 from .jit import jit
 from .magnitude import SIGN64, beyond, is_magnitude
 from .round import round_pack
-from .streams import random_bits
+from .streams import element_bits, random_bits
 
 __all__ = [
     "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",
@@ -359,15 +359,6 @@ def exact_fma(a, b, c, mode):
 
 # ---------------------------------------------------------------- loops
 @jit
-def _rbits(rkind, rarr, key, nbits, i):
-    if rkind == 1:
-        return np.int64(rarr[i])
-    if rkind == 2:
-        return random_bits(key, i, nbits)
-    return np.int64(0)
-
-
-@jit
 def _store(out, i, c):
     if c < 0:
         out[i] = 0
@@ -382,7 +373,7 @@ def add_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_add(np.float64(a[i * sa]), np.float64(b[i * sb]), mode)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -393,7 +384,7 @@ def mul_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_mul(np.float64(a[i * sa]), np.float64(b[i * sb]))
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -405,7 +396,7 @@ def div_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, K):
     p3109 = p[P.P3109] != 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_div(np.float64(a[i * sa]), np.float64(b[i * sb]), K, p3109)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -418,7 +409,7 @@ def fma_loop(a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits):
         cls, neg, sig, exp = exact_fma(
             np.float64(a[i * sa]), np.float64(b[i * sb]), np.float64(c[i * sc]), mode
         )
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -429,7 +420,7 @@ def sqrt_loop(a, out, p, mode, sat, rkind, rarr, key, nbits, K):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_sqrt(np.float64(a[i]), K)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .arith import _rbits, exact_add, exact_div, exact_fma, exact_mul, exact_sqrt
+from .arith import exact_add, exact_div, exact_fma, exact_mul, exact_sqrt
 from .jit import jit
 from .magnitude import beyond, magnitude_params
 from .round import round_pack
+from .streams import element_bits
 
 __all__ = ["magnitude_params", "arith64_loop"]
 
@@ -45,6 +46,6 @@ def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, n
         else:
             cls, neg, sig, exp = exact_sqrt(x, K)
         sig, exp = beyond(cls, sig, exp, ecap)
-        r = _rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         code = np.uint64(round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
         out[i] = (code | _SIGN) if (neg and cls != P.NOTANUMBER) else code

@@ -18,8 +18,9 @@ import numpy as np
 from . import params as P
 from .bits import i32_as_f32
 from .jit import jit
+from .variants import register, select
 
-__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check"]
+__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check", "decode_any"]
 
 
 @jit
@@ -124,14 +125,49 @@ def max_code_check(codes, limit):
 
 
 def decode_any(codes, out, p, fast):
-    """Decode flat ``codes`` into flat ``out`` with the fastest exact loop."""
-    if fast is not None and p[P.KIND] == 1 and out.dtype != np.float16:
-        decode_loop_int(codes, out, p, out.dtype.type(fast[0]))
-    elif fast is not None and out.dtype == np.float32:
-        decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1]))
-    elif out.dtype == np.float16 or fast is not None:  # via exact float32
-        tmp = np.empty(out.shape, np.float32)
-        decode_any(codes, tmp, p, fast)
-        out[...] = tmp
-    else:
+    """Decode flat ``codes`` into flat ``out`` with the first registered variant that covers
+    the call, else :func:`decode_loop`.
+
+    ``fast`` is None, or the caller's (scale, smallest special magnitude code) of the
+    bit-placement loops (a format whose every value is exact in float32).
+    """
+    v = select("decode", out.dtype, p, fast)
+    if v is None:
         decode_loop(codes, out, p)
+    else:
+        v.kernel(codes, out, p, fast)
+
+
+def _via_f32(codes, out, p, fast):
+    """Decode into float32 (exact for these formats), then widen or narrow into ``out``."""
+    tmp = np.empty(out.shape, np.float32)
+    decode_any(codes, tmp, p, fast)
+    out[...] = tmp
+
+
+# ---------------------------------------------------------------- the registered decode variants
+# Dispatch calls ``kernel(codes, out, p, fast)`` and asks ``applies(out.dtype, p, fast)``.
+# Proofs: tests/test_variants.py (every code of every covered format).
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+register(
+    "decode.int", "decode",
+    lambda codes, out, p, fast: decode_loop_int(codes, out, p, out.dtype.type(fast[0])),
+    lambda dt, p, fast: fast is not None and p[P.KIND] == 1 and dt in (_F32, _F64),
+    "integer formats of <= 24 bits whose values are exact in float32 (fast = (2**k, -1)); "
+    "float32 or float64 values",
+)
+register(
+    "decode.f32", "decode",
+    lambda codes, out, p, fast: decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1])),
+    lambda dt, p, fast: fast is not None and p[P.KIND] == 0 and dt == _F32,
+    "float formats with zero, subnormals, <= 8 exponent and <= 23 trailing bits, every value "
+    "exact in float32 (fast = (2**(127 - bias), smallest special magnitude)); float32 values",
+)
+register(
+    "decode.via_f32", "decode",
+    _via_f32,
+    lambda dt, p, fast: dt == _F16 or (fast is not None and dt in (_F32, _F64)),
+    "float16 values of any format (decoded exactly into float32 first, then rounded by the cast), "
+    "and float64 values of the formats of decode.f32",
+)

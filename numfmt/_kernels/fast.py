@@ -29,13 +29,14 @@ import numpy as np
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
-from .encode import decompose
 from .jit import jit
 from .lanes import magic_round, overflow_select, pack_code
-from .round import overflow_code, round_pack
+from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
+from .variants import register
 
-__all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_det", "encode_f32_sr"]
+__all__ = ["eligible", "int_eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
+           "encode_f32_det", "encode_f32_sr", "encode_f32_int"]
 
 
 def eligible(p, magic: bool = False) -> bool:
@@ -82,12 +83,6 @@ def encode_f32_rne(xb, out, p, sat):
     _rne_loop(xb, out, *constants(p, sat))
 
 
-
-
-
-
-
-
 @jit
 def _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n):
     """Scalar pass: the codes of infinite and NaN inputs (flagged by a vectorised loop)."""
@@ -123,7 +118,6 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
-
 
 
 @jit
@@ -240,8 +234,6 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
-
-
 _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
 
@@ -317,7 +309,7 @@ def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
 #     C: T = align(2R + 1, d) - (R & 1 if d >= 0 else 0)
 # where align(u, k) = u << k for k >= 0 and floor(u / 2**-k) otherwise. Each
 # follows from floor(a) + R >= 2**N <=> a + R >= 2**N for integer R (tests:
-# tests/test_fast_kernels.py compare every mode and N with the funnel).
+# tests/test_variants.py compare every mode and N with the funnel).
 
 
 @jit
@@ -502,3 +494,54 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
         code = _I32(v & mask)
         out[i] = _I32(ovf_p ^ _I32(dov & negm)) if (n > lim) & (lim >= _I32(0)) else code
     return amax
+
+
+# ---------------------------------------------------------------- the registered encode variants
+# Dispatch (``encode.encode_flat``) calls ``kernel(x, out, p, mode, sat, rkind, rarr, key, nbits,
+# offset)`` with a flat float array ``x`` and asks ``applies(x.dtype, p, mode, sat)``; the first
+# variant that applies runs. Every saturation is covered: its codes are precomputed by
+# ``round.overflow_code``. Proofs: tests/test_variants.py.
+_F32 = np.dtype(np.float32)
+
+
+def _deterministic(mode) -> bool:
+    return mode <= P.TO_ODD
+
+
+register(
+    "encode.f32.int", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_int(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: dt == _F32 and _deterministic(mode) and int_eligible(p),
+    "float32 input; integer formats of <= 16 bits, range inside +-2**22, scale 2**k with "
+    "-126 <= k <= 0 (int_eligible); the six deterministic modes; every saturation",
+)
+register(
+    "encode.f32.rne", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_rne(x.view(np.int32), out, p, sat),
+    lambda dt, p, mode, sat: dt == _F32 and mode == P.NEAREST_EVEN and eligible(p, magic=True),
+    "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126, "
+    "ECAP + 23 - M <= 127 (eligible(p, magic=True)); nearest_even; every saturation",
+)
+register(
+    "encode.f32.dir", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_dir(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: (dt == _F32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
+                              and eligible(p, magic=True)),
+    "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
+    "toward_negative; every saturation",
+)
+register(
+    "encode.f32.det", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_det(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: dt == _F32 and _deterministic(mode) and eligible(p),
+    "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126 "
+    "(eligible(p)); the six deterministic modes; every saturation",
+)
+register(
+    "encode.f32.sr", "encode",
+    lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_sr(
+        x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
+    lambda dt, p, mode, sat: dt == _F32 and not _deterministic(mode) and eligible(p),
+    "float32 input; the formats of encode.f32.det; stochastic_a, _b, _c with 1 <= N <= 32 random "
+    "bits, explicit or seeded; every saturation",
+)

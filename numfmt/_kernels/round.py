@@ -25,10 +25,26 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .bits import clz64
+from .bits import clz64, f64_as_i64, shift_right_jam
 from .jit import jit
 
-__all__ = ["round_magnitude", "round_pack", "overflow_code"]
+__all__ = ["decompose", "round_magnitude", "round_pack", "overflow_code"]
+
+
+@jit
+def decompose(v):
+    """Exact (cls, neg, sig, exp) of a float32 or float64 scalar: the intermediate of a conversion."""
+    b = f64_as_i64(np.float64(v))
+    neg = b < 0
+    e = (b >> 52) & 0x7FF
+    frac = b & 0xFFFFFFFFFFFFF
+    if e == 0x7FF:
+        return (P.NOTANUMBER if frac != 0 else P.INFINITE), neg, np.int64(0), np.int64(0)
+    if e == 0:
+        if frac == 0:
+            return P.ZERO, neg, np.int64(0), np.int64(0)
+        return P.FINITE, neg, frac, np.int64(-1074)
+    return P.FINITE, neg, frac | (np.int64(1) << 52), e - 1075
 
 
 @jit
@@ -53,11 +69,7 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         n = sig << (-shift)
         return ((Eq - emin) << m) + n - p[P.OFF], np.int64(1)
     if shift > 62:  # keep 62 bits, jam the rest into a sticky bit
-        d = shift - 62
-        if d >= 63:
-            sig = np.int64(1)
-        else:
-            sig = (sig >> d) | np.int64((sig & ((np.int64(1) << d) - 1)) != 0)
+        sig = shift_right_jam(sig, shift - 62)
         shift = 62
     one = np.int64(1)
     n = sig >> shift
@@ -110,7 +122,7 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
 
     ``away`` is False when the rounding truncated an inexact value. Under
     ``saturation="none"`` it decides to_odd and the stochastic modes of
-    non-P3109 formats (ERRATA 5): rounded away past max gives the overflow
+    non-P3109 formats by the IEEE 754 rule for the direction actually taken: rounded away past max gives the overflow
     value, truncated (toward zero) gives max. P3109 formats follow SatNone.
     """
     maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]
