@@ -505,7 +505,7 @@ def _redo(kind, want_codes, a, b, out, nanflag, p, pd, mode, sat):
 # sat)`` (see :func:`f32_arith`) and asks ``applies(kind, dtype, p, mode, sat)``, ``dtype`` the
 # operands' common dtype. Every saturation is covered (codes from ``round.overflow_code``).
 # Proofs: tests/test_variants.py, against the integer kernels of ``numfmt._kernels.arith``.
-_F32 = np.dtype(np.float32)
+_FLOAT32 = np.dtype(np.float32)
 
 
 def _lanes(kind, a, sa, b, sb, c, sc, out, want_codes, p, pd, mode, sat):
@@ -518,13 +518,13 @@ def _image(kind, a, sa, b, sb, c, sc, out, want_codes, p, pd, mode, sat):
 
 register(
     "arith.f32.lanes", "arith", _lanes,
-    lambda kind, dt, p, mode, sat: kind < 2 and dt == _F32 and mode == P.NEAREST_EVEN and eligible_rne32(p),
+    lambda kind, dt, p, mode, sat: kind < 2 and dt == _FLOAT32 and mode == P.NEAREST_EVEN and eligible_rne32(p),
     "add and mul of float32 operands; the formats of arith.f32.image with M <= 21, EMIN >= -126, "
     "EMIN - M >= -147, ECAP <= 128 (eligible_rne32); nearest_even; every saturation; codes or values",
 )
 register(
     "arith.f32.image", "arith", _image,
-    lambda kind, dt, p, mode, sat: dt == _F32 and mode <= P.TO_ODD and eligible(p),
+    lambda kind, dt, p, mode, sat: dt == _FLOAT32 and mode <= P.TO_ODD and eligible(p),
     "add, mul and fma of float32 operands; signed sign-magnitude float formats with zero and "
     "subnormals, 1 <= M <= 50, EMIN - M - 1 >= -1074 (eligible); the six deterministic modes; "
     "every saturation; codes or values",

@@ -501,7 +501,7 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
 # offset)`` with a flat float array ``x`` and asks ``applies(x.dtype, p, mode, sat)``; the first
 # variant that applies runs. Every saturation is covered: its codes are precomputed by
 # ``round.overflow_code``. Proofs: tests/test_variants.py.
-_F32 = np.dtype(np.float32)
+_FLOAT32 = np.dtype(np.float32)
 
 
 def _deterministic(mode) -> bool:
@@ -511,21 +511,21 @@ def _deterministic(mode) -> bool:
 register(
     "encode.f32.int", "encode",
     lambda x, out, p, mode, sat, *_: encode_f32_int(x.view(np.int32), out, p, mode, sat),
-    lambda dt, p, mode, sat: dt == _F32 and _deterministic(mode) and int_eligible(p),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and int_eligible(p),
     "float32 input; integer formats of <= 16 bits, range inside +-2**22, scale 2**k with "
     "-126 <= k <= 0 (int_eligible); the six deterministic modes; every saturation",
 )
 register(
     "encode.f32.rne", "encode",
     lambda x, out, p, mode, sat, *_: encode_f32_rne(x.view(np.int32), out, p, sat),
-    lambda dt, p, mode, sat: dt == _F32 and mode == P.NEAREST_EVEN and eligible(p, magic=True),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and eligible(p, magic=True),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126, "
     "ECAP + 23 - M <= 127 (eligible(p, magic=True)); nearest_even; every saturation",
 )
 register(
     "encode.f32.dir", "encode",
     lambda x, out, p, mode, sat, *_: encode_f32_dir(x.view(np.int32), out, p, mode, sat),
-    lambda dt, p, mode, sat: (dt == _F32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
+    lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
                               and eligible(p, magic=True)),
     "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
     "toward_negative; every saturation",
@@ -533,7 +533,7 @@ register(
 register(
     "encode.f32.det", "encode",
     lambda x, out, p, mode, sat, *_: encode_f32_det(x.view(np.int32), out, p, mode, sat),
-    lambda dt, p, mode, sat: dt == _F32 and _deterministic(mode) and eligible(p),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and eligible(p),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126 "
     "(eligible(p)); the six deterministic modes; every saturation",
 )
@@ -541,7 +541,7 @@ register(
     "encode.f32.sr", "encode",
     lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_sr(
         x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
-    lambda dt, p, mode, sat: dt == _F32 and not _deterministic(mode) and eligible(p),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and not _deterministic(mode) and eligible(p),
     "float32 input; the formats of encode.f32.det; stochastic_a, _b, _c with 1 <= N <= 32 random "
     "bits, explicit or seeded; every saturation",
 )
