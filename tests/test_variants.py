@@ -41,6 +41,10 @@ FORMATS = [
     "float6_e2m3fn", "float4_e2m1fn", "bfloat16", "binary16", "tf32", "binary8p3se", "binary8p4sf",
     "binary8p3uf", "binary8p1se", "float8_e8m0fnu",
     "int8", "uint8", "int4", "uint4", "int2", "int16", "uint16", "int8_symmetric", "mxint8_element",
+    "binary32",
+    # arithmetic only: precision above 22 bits or exponents beyond float32
+    numfmt.FloatFormat(name="e3m28", exponent_bits=3, mantissa_bits=28, bias=3),
+    numfmt.FloatFormat(name="e10m12", exponent_bits=10, mantissa_bits=12, bias=511),
 ]
 DET = tuple(range(6))
 STOCH = (6, 7, 8)
@@ -154,6 +158,8 @@ def _decode_combos(name):
     v, out = _variant(name), []
     for fname in FORMATS:
         f = numfmt.get_format(fname)
+        if f.bits > 20:  # (every code is enumerated)
+            continue
         fast = codec._fast_decode_args(f)
         for dt in CASES[name]["dtypes"]:
             if v.applies(np.dtype(dt), f.kernel_params, fast) and f.exact_in(dt):

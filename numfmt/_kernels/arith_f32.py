@@ -54,7 +54,7 @@ from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .decode import decode_value
 from .fast import constants_any
 from .jit import jit
-from .lanes import pack_code
+from .lanes import magic_round, magic_round64, overflow_select64, pack_code, pack_code64, round_to_odd, round_to_odd64
 from .round import round_pack
 from .variants import register
 
@@ -130,72 +130,64 @@ def _ro53(u, v, rtn):
     nearest-even sum already has the sign of every other mode. Infinite or NaN sums pass.
     """
     s, e = _two_sum(u, v)
-    sb = f64_as_i64(s)
-    fix = (e != 0.0) & ((sb & _I64(1)) == _I64(0)) & ((s - s) == 0.0)
-    away = (e > 0.0) == (sb >= _I64(0))  # e points away from zero: the magnitude moves up
-    sb = sb + (_I64(fix) * (_I64(1) if away else _I64(-1)))
+    sb = round_to_odd64(f64_as_i64(s), e)  # (an infinite or NaN sum has a NaN error: no step)
     anyneg = (f64_as_i64(u) | f64_as_i64(v)) < _I64(0)
     zb = _I64(-0x8000000000000000) if anyneg else _I64(0)
     return zb if (rtn & (s == 0.0)) else sb
 
 
 @jit
-def _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd):
+def _round(vb, emin_b, m, rne, m_rna, m_up, m_dn, m_odd):
     """Nearest-even rounding of |x| (float64 bits ``vb``) on the grid, and the mode's step.
 
-    Returns ``ax`` (|x|'s bits), ``negm`` (all ones for negatives), the magic sum
-    ``t``, nearest-even value ``r``, magic ``mf`` and its bits ``mb``, and three
-    masks (all ones or zero): ``up`` (the nearest-even step went up: the truncated
-    value is one quantum below ``r``), ``inexact`` and ``inc`` (the mode rounds
-    the truncated value up). With ``rne`` the masks are not computed.
+    Returns ``ax`` (|x|'s bits), ``negm`` (all ones for negatives), the nearest-even
+    magnitude code ``mag`` and value ``r``, the magic number ``mf`` (see
+    ``lanes.magic_round64``; no cap: codes past the largest keep their parity), and
+    three masks (all ones or zero): ``up`` (the nearest-even step went up: the
+    truncated value is one quantum below ``r``), ``inexact`` and ``inc`` (the mode
+    rounds the truncated value up). With ``rne`` the masks are not computed.
     """
     ax = vb & _ABS
     negm = vb >> _I64(63)
-    x = i64_as_f64(ax)
-    mb = (max(ax >> _I64(52), emin_b) + m52) << _I64(52)
-    mf = i64_as_f64(mb)
-    t = x + mf
+    mag, x, mf, t = magic_round64(ax, m, emin_b, _I64(2047))
     r = t - mf
     z = _I64(0)
     if rne:
-        return ax, negm, t, r, mf, mb, z, z, z
+        return ax, negm, mag, r, mf, z, z, z
     up = -_I64(r > x)
     inexact = -_I64(r != x)
     tie_down = -_I64((x - r) == mf * 2.0**-53)
-    trunc_even = ((f64_as_i64(t) + up) & _I64(1)) - _I64(1)
+    trunc_even = ((mag + up) & _I64(1)) - _I64(1)  # (M >= 1: the code's parity is the significand's)
     inc = (
         (m_rna & (up | tie_down))
         | (m_up & inexact & ~negm)
         | (m_dn & inexact & negm)
         | (m_odd & inexact & trunc_even)
     )
-    return ax, negm, t, r, mf, mb, up, inexact, inc
+    return ax, negm, mag, r, mf, up, inexact, inc
 
 
 @jit
-def _code(vb, rne, emin_b, m52, m_rna, m_up, m_dn, m_odd, two_m, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz,
+def _code(vb, rne, emin_b, m, m_rna, m_up, m_dn, m_odd, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz,
           inf_p, dinf, nan_p):
     """Code (int64) of the float64 bits ``vb`` rounded into the format."""
-    ax, negm, t, _, _, mb, up, inexact, inc = _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd)
-    mag = ((mb >> _I64(52)) - m52 - emin_b) * two_m + (f64_as_i64(t) - mb)
+    ax, negm, mag, _, _, up, inexact, inc = _round(vb, emin_b, m, rne, m_rna, m_up, m_dn, m_odd)
     if rne:
         ovf = ovf_p ^ (dov & negm)
     else:
         mag = mag + up - inc  # truncated code, then the mode's increment
-        away = inc | ~inexact
-        ovf = ((ovf_p ^ (dov & negm)) & away) | ((tz_p ^ (dtz & negm)) & ~away)
-    keep = nz | -_I64(mag != _I64(0))
-    code = ovf if mag > maxmag else mag | (signbit & negm & keep)
+        ovf = overflow_select64(inc | ~inexact, negm, ovf_p, dov, tz_p, dtz)
+    code = pack_code64(mag, negm, nz, signbit, maxmag, ovf)
     code = (inf_p ^ (dinf & negm)) if ax == _INF else code
     return nan_p if ax > _INF else code
 
 
 @jit
-def _value(vb, rne, emin_b, m52, m_rna, m_up, m_dn, m_odd, maxval, nz, ovf_p, dov, tz_p, dtz, inf_p, dinf,
+def _value(vb, rne, emin_b, m, m_rna, m_up, m_dn, m_odd, maxbits, nz, ovf_p, dov, tz_p, dtz, inf_p, dinf,
            nan_v):
-    """Value (float64) of the float64 bits ``vb`` rounded into the format (special values as
-    float64 bit patterns: sign flips are XORs)."""
-    ax, negm, _, r, mf, _, up, inexact, inc = _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd)
+    """Value (float64) of the float64 bits ``vb`` rounded into the format (the largest finite
+    value and the special values as float64 bit patterns: sign flips are XORs)."""
+    ax, negm, _, r, mf, up, inexact, inc = _round(vb, emin_b, m, rne, m_rna, m_up, m_dn, m_odd)
     if rne:
         res = r
         ovf = ovf_p ^ (dov & negm)
@@ -203,11 +195,8 @@ def _value(vb, rne, emin_b, m52, m_rna, m_up, m_dn, m_odd, maxval, nz, ovf_p, do
         q = mf * 2.0**-52
         trunc = r - q if up != 0 else r
         res = trunc + q if inc != 0 else trunc
-        away = inc | ~inexact
-        ovf = ((ovf_p ^ (dov & negm)) & away) | ((tz_p ^ (dtz & negm)) & ~away)
-    rb = f64_as_i64(res)
-    keep = nz | -_I64(rb != _I64(0))
-    out = ovf if res > maxval else rb | (_SIGN & negm & keep)
+        ovf = overflow_select64(inc | ~inexact, negm, ovf_p, dov, tz_p, dtz)
+    out = pack_code64(f64_as_i64(res), negm, nz, _SIGN, maxbits, ovf)  # (res >= 0: bits order as values)
     out = (inf_p ^ (dinf & negm)) if ax == _INF else out
     return i64_as_f64(nan_v if ax > _INF else out)
 
@@ -291,7 +280,7 @@ def _consts32(want_codes, p, pd, sat):
         nan_p = _f32_bits(np.nan) if nan_p < 0 else _f32_bits(decode_value(nan_p, pd))
         maxmag = _f32_bits(decode_value(maxmag, pd))
         signbit = _I32(-0x80000000)
-    return (_I32(emin + 127), _I32(min(ecap + 127, 254)), _I32(254 - (23 - m)), _I32(23 - m), _I32(m),
+    return (_I32(emin + 127), _I32(min(ecap + 127, 254)), _I32(254 - (23 - m)), _I32(m),
             _I32(maxmag), _I32(signbit), nz, _I32(ovf_p), _I32(ovf_p ^ ovf_n), _I32(inf_p), _I32(inf_p ^ inf_n),
             _I32(nan_p))
 
@@ -321,16 +310,15 @@ def f32_arith(kind, a, sa, b, sb, c, sc, out, want_codes, lanes32, p, pd, mode, 
     rne = mode == P.NEAREST_EVEN
     rtn = mode == P.TOWARD_NEGATIVE
     emin_b = emin + 1023
-    m52 = 52 - m
     if want_codes:
-        k = (emin_b, m52, m_rna, m_up, m_dn, m_odd, _I64(1) << m, maxmag, signbit, nz,
+        k = (emin_b, m, m_rna, m_up, m_dn, m_odd, maxmag, signbit, nz,
              ovf_p, ovf_p ^ ovf_n, tz_p, tz_p ^ tz_n, inf_p, inf_p ^ inf_n, nan_p)
     else:
         vp, vn = _f64_bits(decode_value(ovf_p, pd)), _f64_bits(decode_value(ovf_n, pd))
         tp, tn = _f64_bits(decode_value(tz_p, pd)), _f64_bits(decode_value(tz_n, pd))
         ip, ineg = _f64_bits(decode_value(inf_p, pd)), _f64_bits(decode_value(inf_n, pd))
         nan_v = _f64_bits(np.nan if nan_p < 0 else decode_value(nan_p, pd))
-        kv = (emin_b, m52, m_rna, m_up, m_dn, m_odd, decode_value(maxmag, pd), nz,
+        kv = (emin_b, m, m_rna, m_up, m_dn, m_odd, _f64_bits(decode_value(maxmag, pd)), nz,
               vp, vp ^ vn, tp, tp ^ tn, ip, ip ^ ineg, nan_v)
     k32 = _consts32(want_codes, p, pd, sat)
     nanflag = nan_p < 0
@@ -390,15 +378,7 @@ _TINY32 = _I32(0x0D800000)  # 2**-100
 
 
 @jit
-def _ro24(xb, err):
-    """float32 bits of RO24(exact) from ``xb`` = bits(RN24(exact)) and the error's sign."""
-    step = _I32(_I32(_I32(f32_as_i32(err) ^ xb) >> _I32(31)) | _I32(1))  # +1: |exact| > |p|
-    fix = ((err > _F32(0)) | (err < _F32(0))) & ((xb & _I32(1)) == _I32(0))
-    return _I32(xb + (step if fix else _I32(0)))
-
-
-@jit
-def _rne32(xb, want_codes, emin_b, cap_b, big_b, m23, m, maxv, signbit, nz, ovf_p, dov, inf_p, dinf, nan_p):
+def _rne32(xb, want_codes, emin_b, cap_b, big_b, m, maxv, signbit, nz, ovf_p, dov, inf_p, dinf, nan_p):
     """Code, or value bits, (int32) of the float32 bits ``xb`` rounded to nearest-even.
 
     The magic number 2**(Eq + 23 - M) must be a float32: in binades above ``big_b``
@@ -410,15 +390,11 @@ def _rne32(xb, want_codes, emin_b, cap_b, big_b, m23, m, maxv, signbit, nz, ovf_
     """
     ax = _I32(xb & _M32)
     negm = _I32(xb >> _I32(31))
-    eq = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b))
-    big = eq > big_b
-    mb = _I32(_I32(_I32(eq + m23) - (_I32(64) if big else _I32(0))) << _I32(23))
-    mf = i32_as_f32(mb)
-    t = i32_as_f32(ax) * (_F32(2.0**-64) if big else _F32(1.0)) + mf
-    if want_codes:
-        res = _I32(_I32(_I32(eq - emin_b) << _I32(m & _I32(31))) + _I32(f32_as_i32(t) - mb))
-    else:
-        res = f32_as_i32((t - mf) * (_F32(2.0**64) if big else _F32(1.0)))
+    big = _I32(min(max(_I32(ax >> _I32(23)), emin_b), cap_b)) > big_b
+    sh = _I32(64) if big else _I32(0)
+    axs = f32_as_i32(i32_as_f32(ax) * (_F32(2.0**-64) if big else _F32(1.0)))
+    mag, _, mf, t = magic_round(axs, m, _I32(emin_b - sh), _I32(cap_b - sh))
+    res = mag if want_codes else f32_as_i32((t - mf) * (_F32(2.0**64) if big else _F32(1.0)))
     out = pack_code(res, negm, nz, signbit, maxv, _I32(ovf_p ^ _I32(dov & negm)))
     out = _I32(inf_p ^ _I32(dinf & negm)) if ax == _INF32 else out
     return nan_p if ax > _INF32 else out
@@ -428,7 +404,7 @@ def _rne32(xb, want_codes, emin_b, cap_b, big_b, m23, m, maxv, signbit, nz, ovf_
 def _mul32(x, y):
     """(RO24 bits of x * y, whether the lane must be redone exactly)."""
     pr = x * y
-    xb = _ro24(f32_as_i32(pr), _fma32(x, y, -pr))
+    xb = round_to_odd(f32_as_i32(pr), _fma32(x, y, -pr))
     tiny = ((f32_as_i32(pr) & _M32) < _TINY32) & (x != _F32(0)) & (y != _F32(0))
     return xb, tiny
 
@@ -436,11 +412,9 @@ def _mul32(x, y):
 @jit
 def _add32(x, y):
     """(RO24 bits of x + y, whether the lane must be redone exactly)."""
-    s = x + y
-    bb = s - x
-    err = (x - (s - bb)) + (y - bb)
+    s, err = _two_sum(x, y)
     ovf = ((s - s) != _F32(0)) & ((x - x) == _F32(0)) & ((y - y) == _F32(0))
-    return _ro24(f32_as_i32(s), err), ovf
+    return round_to_odd(f32_as_i32(s), err), ovf
 
 
 @jit

@@ -30,7 +30,7 @@ import numpy as np
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
 from .jit import jit
-from .lanes import magic_round, overflow_select, pack_code
+from .lanes import directed_step, magic_round, overflow_select, pack_code
 from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
@@ -144,19 +144,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         negm = _I32(b >> _I32(31))
         mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
         r = t - mf  # exact: the nearest-even grid value
-        up = _I32(r > xf)
-        down = _I32(r < xf)
-        tie_down = _I32((xf - r) == mf * two_m24)
-        pos = _I32(~negm & _I32(1))
-        neg1 = _I32(negm & _I32(1))
-        if mode == P.TOWARD_ZERO:
-            mag = _I32(mag - up)
-        elif mode == P.TOWARD_POSITIVE:
-            mag = _I32(mag + _I32(down & pos) - _I32(up & neg1))
-        elif mode == P.TOWARD_NEGATIVE:
-            mag = _I32(mag + _I32(down & neg1) - _I32(up & pos))
-        else:  # nearest_away
-            mag = _I32(mag + tie_down)
+        mag = directed_step(mag, _I32(r > xf), _I32(r < xf), _I32((xf - r) == mf * two_m24), negm, mode)
         out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
@@ -207,10 +195,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
         negm = _I32(b >> _I32(31))
-        eb = _I32(ax >> _I32(23))
-        sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their parity
-        shift = _I32(_I32(_I32(eq - m) - _I32(max(eb, one) - _I32(150))))
+        eq, sig, shift = _f32_parts(ax, m, emin)
         shift = _I32(min(max(shift, one), _I32(25)))
         rem = _I32(sig & _I32(_I32(one << _I32(shift & _I32(31))) - one))
         half = _I32(one << _I32(_I32(shift - one) & _I32(31)))
@@ -378,7 +363,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
         ax = _I32(b & _I32(0x7FFFFFFF))
         amax = max(amax, ax)
         negm = _I32(b >> _I32(31))
-        eq, sig, s = _sr_parts(ax, m, emin)
+        eq, sig, s = _f32_parts(ax, m, emin)
         smax = max(smax, s)
         s = _I32(min(s, _I32(_SR_SMAX)))
         d = _I32(s - nb)
@@ -396,7 +381,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
 
 
 @jit
-def _sr_parts(ax, m, emin):
+def _f32_parts(ax, m, emin):
     """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits ``ax``), int32."""
     eb = _I32(ax >> _I32(23))
     sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
@@ -474,20 +459,7 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
         t = y + magic
         n = _I32(f32_as_i32(t) - mb)
         r = t - magic  # exact: the nearest-even integer
-        up = _I32(r > y)
-        down = _I32(r < y)
-        pos = _I32(~negm & _I32(1))
-        neg1 = _I32(negm & _I32(1))
-        if mode == P.TOWARD_ZERO:
-            n = _I32(n - up)
-        elif mode == P.TOWARD_POSITIVE:
-            n = _I32(n + _I32(down & pos) - _I32(up & neg1))
-        elif mode == P.TOWARD_NEGATIVE:
-            n = _I32(n + _I32(down & neg1) - _I32(up & pos))
-        elif mode == P.NEAREST_AWAY:
-            n = _I32(n + _I32((y - r) == half))
-        elif mode == P.TO_ODD:  # the odd one of the two neighbours when inexact
-            n = _I32(_I32(n - up) | _I32(up | down))
+        n = directed_step(n, _I32(r > y), _I32(r < y), _I32((y - r) == half), negm, mode)
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
         v = _I32(_I32(n ^ negm) - negm)  # the signed integer
         v = _I32(v & _I32(~_I32(negm & _I32(-_I32(maxneg < _I32(0))))))  # unsigned: negatives are 0
