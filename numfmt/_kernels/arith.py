@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from . import params as P
-from .bits import clz64
+from .bits import clz64, shift_right_jam
 from .decode import decode_value
 from .encode import decompose
 from .jit import jit
@@ -86,13 +86,7 @@ def _add_finite(na, sa, ea, nb, sb, eb, mode):
         na, sa, ea, nb, sb, eb = nb, sb, eb, na, sa, ea
     d = ea - eb
     A = sa << 8
-    if d <= 8:
-        B = sb << (8 - d)
-    elif d - 8 < 62:
-        s = d - 8
-        B = (sb >> s) | np.int64((sb & ((np.int64(1) << s) - 1)) != 0)
-    else:
-        B = np.int64(1)
+    B = sb << (8 - d) if d <= 8 else shift_right_jam(sb, d - 8)
     if na == nb:
         S = A + B
     else:
@@ -145,7 +139,7 @@ def _mul_finite(sa, ea, sb, eb):
     l1 = 64 - clz64(w1)  # 53 or 54
     k = 61 - l1  # bits taken from w0
     drop = 52 - k
-    sig = (w1 << k) | (w0 >> drop) | np.int64((w0 & ((np.int64(1) << drop) - 1)) != 0)
+    sig = (w1 << k) | shift_right_jam(w0, drop)
     return sig, ea + eb + drop
 
 
@@ -274,12 +268,8 @@ def _shr2_sticky(hi, lo, n):
     if n >= 124:
         return np.int64(0), np.int64((hi | lo) != 0)
     if n >= 62:
-        s = n - 62
-        st = np.int64(lo != 0 or (hi & ((np.int64(1) << s) - 1)) != 0)
-        return np.int64(0), (hi >> s) | st
-    st = np.int64((lo & ((np.int64(1) << n) - 1)) != 0)
-    nlo = (lo >> n) | ((hi & ((np.int64(1) << n) - 1)) << (62 - n)) | st
-    return hi >> n, nlo
+        return np.int64(0), shift_right_jam(hi, n - 62) | np.int64(lo != 0)
+    return hi >> n, shift_right_jam(lo, n) | ((hi & ((np.int64(1) << n) - 1)) << (62 - n))
 
 
 @jit
