@@ -73,8 +73,10 @@ def _variant(name):
     return next(v for v in V.variants() if v.name == name)
 
 
-def _plan(f, sat, nan="max"):
-    return codec._plan(f, "nearest_even", sat, nan if f.code_of_nan is None else "raise", None)
+def _plans(f, sat):
+    """The codec's params for ``sat`` under each NaN policy that gives a NaN code."""
+    nans = ("raise",) if f.code_of_nan is not None else ("zero", "max")
+    return [codec._plan(f, "nearest_even", sat, nan, None) for nan in nans]
 
 
 # ---------------------------------------------------------------- encode
@@ -83,7 +85,11 @@ def _classes(f):
     target's values, ties, near-ties and overflow boundary."""
     sigs = np.array([0, 1, 2, 3, 0x3FFFFF, 0x400000, 0x400001, 0x7FFFFE, 0x7FFFFF, 0x155555, 0x2AAAAA], np.uint32)
     pats = ((np.arange(256, dtype=np.uint32)[:, None] << 23) | sigs[None, :]).ravel()
-    x = [pats.view(np.float32)]
+    rng = np.random.default_rng(f.bits)
+    x = [pats.view(np.float32), rng.integers(0, 1 << 32, 4096, dtype=np.uint64).astype(np.uint32).view(np.float32)]
+    if isinstance(f, numfmt.IntFormat):  # quarters of the quantum, past both ends
+        lo, hi = float(f.values().min()), float(f.values().max())
+        x.append(np.arange(lo - 3, hi + 3, 0.25 * 2.0**f.scale_exp).astype(np.float32))
     if f.bits <= 16:
         fin = np.unique(np.abs(f.values()[np.isfinite(f.values())]))
         mids = ((fin[1:] + fin[:-1]) / 2).astype(np.float32)
@@ -109,10 +115,10 @@ def _encode_combos(name):
     for fname in FORMATS:
         f = numfmt.get_format(fname)
         for sat in SATS:
-            plan = _plan(f, sat)
-            for mode in case["modes"]:
-                if v.applies(F32, plan.params, mode, plan.sat):
-                    out.append((f, plan, mode))
+            for plan in _plans(f, sat):
+                for mode in case["modes"]:
+                    if v.applies(F32, plan.params, mode, plan.sat):
+                        out.append((f, plan, mode))
     return out
 
 
@@ -192,11 +198,11 @@ def _arith_combos(name):
     for fname in FORMATS:
         f = numfmt.get_format(fname)
         for sat in SATS:
-            plan = _plan(f, sat)
-            for mode in case["modes"]:
-                for kind in case["kinds"]:
-                    if v.applies(kind, F32, plan.params, mode, plan.sat):
-                        out.append((f, plan, mode, kind))
+            for plan in _plans(f, sat):
+                for mode in case["modes"]:
+                    for kind in case["kinds"]:
+                        if v.applies(kind, F32, plan.params, mode, plan.sat):
+                            out.append((f, plan, mode, kind))
     return out
 
 
