@@ -1,6 +1,6 @@
 """float -> code loops. Each element is decomposed exactly and sent through
-:func:`round_pack`; nothing else rounds. ``encode_flat`` dispatches to a registered
-fast variant (``numfmt._kernels.variants``; the float32 loops of ``fast``) where one
+`round_pack`; nothing else rounds. `encode_flat` dispatches to a registered
+fast variant (`numfmt._kernels.variants`; the float32 loops of `fast`) where one
 covers the call, else to these loops.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["decompose", "encode_loop", "encode_int_loop", "encode_flat"]
 
 @jit
 def encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode the flat float array ``x`` into ``out``; returns the number of -1 codes (written as 0)."""
+    """Encode the flat float array `x` into `out`; returns the number of -1 codes (written as 0)."""
     bad = 0
     for i in range(x.size):
         cls, neg, sig, exp = decompose(x[i])
@@ -64,10 +64,10 @@ def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
 
 
 def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode flat ``x`` into flat ``out`` with the first registered variant that covers the call.
+    """Encode flat `x` into flat `out` with the first registered variant that covers the call.
 
-    ``offset`` is the flat index of ``x[0]`` in the whole array (random bits are
-    keyed by it); ``rarr`` is aligned with ``x`` when ``rkind == 1``. Without a
+    `offset` is the flat index of `x[0]` in the whole array (random bits are
+    keyed by it); `rarr` is aligned with `x` when `rkind == 1`. Without a
     variant (integer inputs, float64, formats no variant covers) the exact loops
     run. Returns the exact loops' count of NaNs without a code (written as 0), or 0
     after a variant (callers check such NaN inputs beforehand).
