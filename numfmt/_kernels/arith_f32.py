@@ -271,9 +271,9 @@ def _f32_bits(v):
 def _consts32(want_codes, p, pd, sat):
     """Constants of `_rne32` (int32) for codes or values."""
     cs = constants_any(p, P.NEAREST_EVEN, sat)
-    m, emin, ecap, maxmag, signbit = cs[0], cs[1], cs[2], cs[3], cs[4]
-    ovf_p, ovf_n, inf_p, inf_n, nan_p = cs[6], cs[7], cs[8], cs[9], cs[10]
-    nz = _I32(-1) if cs[5] != 0 else _I32(0)
+    m, emin, ecap, maxmag, signbit = cs.m, cs.emin, cs.ecap, cs.maxmag, cs.signbit
+    ovf_p, ovf_n, inf_p, inf_n, nan_p = cs.ovf_p, cs.ovf_n, cs.inf_p, cs.inf_n, cs.nan_p
+    nz = _I32(-1) if cs.negzero != 0 else _I32(0)
     if not want_codes:
         ovf_p, ovf_n = _f32_bits(decode_value(ovf_p, pd)), _f32_bits(decode_value(ovf_n, pd))
         inf_p, inf_n = _f32_bits(decode_value(inf_p, pd)), _f32_bits(decode_value(inf_n, pd))
@@ -300,9 +300,9 @@ def f32_arith(kind, a, sa, b, sb, c, sc, out, want_codes, lanes32, p, pd, mode, 
     if n == 0:
         return 0
     cs = constants_any(p, mode, sat)
-    m, emin, maxmag, signbit = cs[0], cs[1], cs[3], cs[4]
-    ovf_p, ovf_n, inf_p, inf_n, nan_p, tz_p, tz_n = cs[6], cs[7], cs[8], cs[9], cs[10], cs[12], cs[13]
-    nz = _I64(-1) if cs[5] != 0 else _I64(0)
+    m, emin, maxmag, signbit = cs.m, cs.emin, cs.maxmag, cs.signbit
+    ovf_p, ovf_n, inf_p, inf_n, nan_p, tz_p, tz_n = cs.ovf_p, cs.ovf_n, cs.inf_p, cs.inf_n, cs.nan_p, cs.tz_p, cs.tz_n
+    nz = _I64(-1) if cs.negzero != 0 else _I64(0)
     m_rna = _I64(-1) if mode == P.NEAREST_AWAY else _I64(0)
     m_up = _I64(-1) if mode == P.TOWARD_POSITIVE else _I64(0)
     m_dn = _I64(-1) if mode == P.TOWARD_NEGATIVE else _I64(0)

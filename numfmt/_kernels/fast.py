@@ -25,6 +25,8 @@ branch-free so the loop vectorises.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import params as P
@@ -35,7 +37,7 @@ from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
 
-__all__ = ["eligible", "int_eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
+__all__ = ["eligible", "int_eligible", "Codes", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
            "encode_f32_det", "encode_f32_sr", "encode_f32_int"]
 
 
@@ -167,8 +169,9 @@ _I64 = np.int64
 def encode_f32_det(xb, out, p, mode, sat):
     """float32 -> small float for the deterministic modes into `out`."""
     c = constants_any(p, mode, sat)
-    _det_loop(xb, out, _I32(c[0]), _I32(c[1]), _I32(c[2]), _I32(c[3]), _I32(c[4]), _I32(c[5]), _I32(c[6]),
-              _I32(c[7]), _I32(c[8]), _I32(c[9]), _I32(c[10]), _I32(c[11]), _I32(mode), _I32(c[12]), _I32(c[13]))
+    _det_loop(xb, out, _I32(c.m), _I32(c.emin), _I32(c.ecap), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
+              _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n), _I32(mode),
+              _I32(c.tz_p), _I32(c.tz_n))
 
 
 @jit
@@ -234,7 +237,6 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     `round_pack`.
     """
     c = constants_any(p, mode, sat)
-    k = (c[0], c[1], c[3], c[4], c[5], c[6], c[7], c[12], c[13])
     lw = field_bits(nbits)
     shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
     maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
@@ -244,23 +246,23 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
         hi = min(lo + _SR_STEP, n)
         x, o = xb[lo:hi], out[lo:hi]
         if rkind == 1:
-            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, c)
             continue
         par = fill_words(words, key, offset + lo, hi - lo, nbits)
         if lw == 3:
-            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
         elif lw == 4:
-            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
         else:
-            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
 
 
 @jit
-def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, k):
+def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c):
     """One chunk: the vectorised loop, then the funnel for the elements it cannot hold.
-    `rb` holds R as W-bit fields: R = (field >> shw) & maskn."""
-    m, emin, maxmag, signbit, negzero = _I32(k[0]), _I32(k[1]), _I32(k[2]), _I32(k[3]), _I32(k[4])
-    ovf_p, ovf_n, tz_p, tz_n = _I32(k[5]), _I32(k[6]), _I32(k[7]), _I32(k[8])
+    `rb` holds R as W-bit fields: R = (field >> shw) & maskn; `c` the `Codes`."""
+    m, emin, maxmag, signbit, negzero = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero)
+    ovf_p, ovf_n, tz_p, tz_n = _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
     # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
     if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]:
         amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
@@ -399,10 +401,29 @@ def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p
     return pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
 
 
+class Codes(NamedTuple):
+    """The format slots and special codes of the mode-generic loops, for one mode and saturation."""
+
+    m: int
+    emin: int
+    ecap: int
+    maxmag: int
+    signbit: int
+    negzero: int
+    ovf_p: int  # a value past max rounded away from zero (+, -)
+    ovf_n: int
+    inf_p: int  # an infinite input (+, -)
+    inf_n: int
+    nan_p: int  # a NaN input (+, -)
+    nan_n: int
+    tz_p: int  # a value past max truncated toward zero (+, -)
+    tz_n: int
+
+
 @jit
 def constants_any(p, mode, sat):
-    """Slots and special codes of the mode-generic loops (int64), as `constants`."""
-    return (
+    """The `Codes` (int64) of a format under a rounding mode and saturation."""
+    return Codes(
         _I64(p[P.M]), _I64(p[P.EMIN]), _I64(p[P.ECAP]), _I64(p[P.MAXMAG]), _I64(p[P.SIGNBIT]), _I64(p[P.NEGZERO]),
         _I64(overflow_code(False, False, p, mode, sat)), _I64(overflow_code(True, False, p, mode, sat)),
         _I64(overflow_code(False, True, p, mode, sat)), _I64(overflow_code(True, True, p, mode, sat)),
