@@ -51,3 +51,12 @@ def test_fill_words_is_the_counter_stream(start, nbits):
     assert got == want
     assert [E._splitmix_bits(987654321, start + i, nbits) for i in range(n)] == want
     assert len(set(want)) > 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 12345, 2**63 - 1, 2**64 - 1, 2**64 + 5, 10**30])
+def test_seed_key_is_the_splitmix64_finaliser(seed):
+    """The key of an integer seed: SplitMix64's finaliser of seed * golden + 0x632BE59BD9B4E019 (mod 2**64)."""
+    z = (seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % (1 << 64)
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % (1 << 64)
+    assert streams.seed_key(seed) == (z ^ (z >> 31)) & ((1 << 63) - 1)

@@ -38,10 +38,9 @@ import numpy as np
 from . import params as P
 from .bits import clz64, shift_right_jam
 from .decode import decode_value
-from .encode import decompose
 from .jit import jit
 from .magnitude import SIGN64, beyond, is_magnitude
-from .round import round_pack
+from .round import decompose, round_pack
 from .streams import element_bits, random_bits
 
 __all__ = [

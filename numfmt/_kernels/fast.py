@@ -66,17 +66,19 @@ _I32 = np.int32
 
 
 @jit
+def _biased32(c):
+    """The first twelve `Codes` as int32, EMIN and ECAP biased like float32 exponent fields."""
+    return (
+        _I32(c.m), _I32(c.emin + 127), _I32(c.ecap + 127), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
+        _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n),
+    )
+
+
+@jit
 def constants(p, sat):
     """The format slots the nearest-even loop needs, then the codes for overflow
     (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode, as int32."""
-    e = P.NEAREST_EVEN
-    return (
-        _I32(p[P.M]), _I32(p[P.EMIN] + 127), _I32(p[P.ECAP] + 127), _I32(p[P.MAXMAG]), _I32(p[P.SIGNBIT]),
-        _I32(p[P.NEGZERO]),
-        _I32(overflow_code(False, False, p, e, sat)), _I32(overflow_code(True, False, p, e, sat)),
-        _I32(overflow_code(False, True, p, e, sat)), _I32(overflow_code(True, True, p, e, sat)),
-        _I32(p[P.NAN]), _I32(p[P.NNAN]),
-    )
+    return _biased32(constants_any(p, P.NEAREST_EVEN, sat))
 
 
 @jit
@@ -156,10 +158,8 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 @jit
 def encode_f32_dir(xb, out, p, mode, sat):
     """nearest_away / toward_zero / toward_positive / toward_negative through `_dir_loop`."""
-    c = constants(p, sat)
-    _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5],
-              _I32(overflow_code(False, False, p, mode, sat)), _I32(overflow_code(True, False, p, mode, sat)),
-              c[8], c[9], c[10], c[11], mode)
+    c = _biased32(constants_any(p, mode, sat))
+    _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], mode)
 
 
 _I64 = np.int64
