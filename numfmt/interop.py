@@ -326,8 +326,8 @@ def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
     from ._kernels.streams import counter_bits  # (imports numba: kept out of `import numfmt`)
 
-    idx = np.ascontiguousarray(index, np.uint64)
-    return counter_bits(np.uint64(key), idx.reshape(-1), nbits).reshape(idx.shape)
+    idx = np.asarray(index, np.uint64)
+    return counter_bits(np.uint64(key), idx.ravel(), nbits).reshape(idx.shape)
 
 
 def _global_index(location, shape) -> np.ndarray:
