@@ -201,52 +201,39 @@ def _value(vb, rne, emin_b, m, m_rna, m_up, m_dn, m_odd, maxbits, nz, ovf_p, dov
     return i64_as_f64(nan_v if ax > _INF else out)
 
 
-# (each loop is written out: the operation and `rne` are constants inside it, so LLVM
-# drops the unused mode logic and vectorises)
-@jit
-def _codes_loop(kind, rne, a, b, c, out, rtn, k):
-    n = out.size
-    if kind == 0 and rne:
-        for i in range(n):
-            out[i] = _code(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), True, *k)
-    elif kind == 0:
-        for i in range(n):
-            out[i] = _code(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), False, *k)
-    elif kind == 1 and rne:
-        for i in range(n):
-            out[i] = _code(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), True, *k)
-    elif kind == 1:
-        for i in range(n):
-            out[i] = _code(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), False, *k)
-    elif rne:
-        for i in range(n):
-            out[i] = _code(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), True, *k)
-    else:
-        for i in range(n):
-            out[i] = _code(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), False, *k)
+def _image_loop(step, name):
+    """The chunk loop of the float64-image path for `step` (`_code` or `_value`).
+
+    Each (operation, `rne`) case is its own loop: the operation and `rne` are constants
+    inside it, so LLVM drops the unused mode logic and vectorises.
+    """
+    def loop(kind, rne, a, b, c, out, rtn, k):
+        n = out.size
+        if kind == 0 and rne:
+            for i in range(n):
+                out[i] = step(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), True, *k)
+        elif kind == 0:
+            for i in range(n):
+                out[i] = step(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), False, *k)
+        elif kind == 1 and rne:
+            for i in range(n):
+                out[i] = step(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), True, *k)
+        elif kind == 1:
+            for i in range(n):
+                out[i] = step(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), False, *k)
+        elif rne:
+            for i in range(n):
+                out[i] = step(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), True, *k)
+        else:
+            for i in range(n):
+                out[i] = step(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), False, *k)
+
+    loop.__name__ = loop.__qualname__ = name  # (one numba cache entry per step)
+    return jit(loop)
 
 
-@jit
-def _values_loop(kind, rne, a, b, c, out, rtn, k):
-    n = out.size
-    if kind == 0 and rne:
-        for i in range(n):
-            out[i] = _value(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), True, *k)
-    elif kind == 0:
-        for i in range(n):
-            out[i] = _value(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), False, *k)
-    elif kind == 1 and rne:
-        for i in range(n):
-            out[i] = _value(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), True, *k)
-    elif kind == 1:
-        for i in range(n):
-            out[i] = _value(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), False, *k)
-    elif rne:
-        for i in range(n):
-            out[i] = _value(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), True, *k)
-    else:
-        for i in range(n):
-            out[i] = _value(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), False, *k)
+_codes_loop = _image_loop(_code, "_codes_loop")
+_values_loop = _image_loop(_value, "_values_loop")
 
 
 @jit

@@ -19,21 +19,6 @@ __all__ = ["decompose", "encode_loop", "encode_int_loop", "encode_flat"]
 
 
 @jit
-def encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode the flat float array `x` into `out`; returns the number of -1 codes (written as 0)."""
-    bad = 0
-    for i in range(x.size):
-        cls, neg, sig, exp = decompose(x[i])
-        r = element_bits(rkind, rarr, key, nbits, i, offset)
-        c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
-        if c < 0:
-            bad += 1
-            c = 0
-        out[i] = c
-    return bad
-
-
-@jit
 def _int_decompose(v):
     """Exact (cls, neg, sig, exp) of an int64 or uint64 scalar (sig < 2**62, jammed)."""
     if v == 0:
@@ -41,26 +26,36 @@ def _int_decompose(v):
     neg = v < 0
     u = np.uint64(-np.int64(v)) if neg else np.uint64(v)
     exp = np.int64(0)
-    if u >= np.uint64(1) << np.uint64(62):
+    if u >= np.uint64(1) << np.uint64(62):  # (unsigned: bits.shift_right_jam takes int64 >= 0)
         sticky = np.uint64((u & np.uint64(3)) != 0)
         u = (u >> np.uint64(2)) | sticky
         exp = np.int64(2)
     return P.FINITE, neg, np.int64(u), exp
 
 
-@jit
-def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode a flat int64/uint64 array exactly."""
-    bad = 0
-    for i in range(x.size):
-        cls, neg, sig, exp = _int_decompose(x[i])
-        r = element_bits(rkind, rarr, key, nbits, i, offset)
-        c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
-        if c < 0:
-            bad += 1
-            c = 0
-        out[i] = c
-    return bad
+def _exact_loop(exact, name, doc):
+    """The exact encode loop over a flat array whose elements `exact` decomposes."""
+    def loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+        bad = 0
+        for i in range(x.size):
+            cls, neg, sig, exp = exact(x[i])
+            r = element_bits(rkind, rarr, key, nbits, i, offset)
+            c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+            if c < 0:
+                bad += 1
+                c = 0
+            out[i] = c
+        return bad
+
+    loop.__name__ = loop.__qualname__ = name  # (one numba cache entry per loop)
+    loop.__doc__ = doc
+    return jit(loop)
+
+
+encode_loop = _exact_loop(
+    decompose, "encode_loop",
+    "Encode the flat float array `x` into `out`; returns the number of -1 codes (written as 0).")
+encode_int_loop = _exact_loop(_int_decompose, "encode_int_loop", "Encode a flat int64/uint64 array exactly.")
 
 
 def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
