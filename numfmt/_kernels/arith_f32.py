@@ -406,7 +406,11 @@ def _add32(x, y):
 
 @jit
 def _loop32(kind, want_codes, a, b, out, nanflag, k):
-    """One chunk of the float32-lane loop; returns whether any lane needs the exact redo."""
+    """One chunk of the float32-lane loop; returns whether any lane needs the exact redo.
+
+    (The four cases are written out, as in `_image_loop`: the operation and `want_codes` are
+    constants inside each loop, so it vectorises.)
+    """
     flag = _I32(0)
     if kind == 0 and want_codes:
         for i in range(out.size):

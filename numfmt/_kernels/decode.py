@@ -168,6 +168,6 @@ register(
     "decode.via_f32", "decode",
     _via_f32,
     lambda dt, p, fast: dt == _F16 or (fast is not None and dt in (_F32, _F64)),
-    "float16 values of any format (decoded exactly into float32 first, then rounded by the cast), "
-    "and float64 values of the formats of decode.f32",
+    "float16 values of any format (the float32 decode, then a cast), and float64 values of the "
+    "formats of decode.int and decode.f32 (exact in float32)",
 )
