@@ -1,12 +1,17 @@
-"""Specialised float32 -> small-format encode loops, each tested equal to the funnel.
+"""Specialised float32 -> small-format encode loops, registered as variants of `round_pack`.
 
-* `encode_f32_rne` / `encode_f32_dir`: nearest-even through the FPU (below), and
-  nearest-away and the directed modes as a +-1 correction of it;
-* `encode_f32_det`: every deterministic mode in branch-free int32 (formats the
-  FPU trick does not fit, e.g. bfloat16);
-* `encode_f32_sr`: the stochastic modes, an int32 carry loop fed by chunked
-  random words;
-* `encode_f32_int`: integer formats through the FPU.
+Each loop is registered (bottom of this module; `numfmt._kernels.variants`) with the
+inputs, formats, modes and saturations it covers, and proved equal to the exact loop
+on them in tests/test_variants.py:
+
+* `encode.f32.rne` / `encode.f32.dir` (`encode_f32_rne` / `encode_f32_dir`):
+  nearest-even through the FPU (below), and nearest-away and the directed modes as a
+  +-1 correction of it;
+* `encode.f32.det` (`encode_f32_det`): every deterministic mode in branch-free int32
+  (formats the FPU trick does not fit, e.g. bfloat16);
+* `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
+  chunked random words;
+* `encode.f32.int` (`encode_f32_int`): integer formats through the FPU.
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
