@@ -195,9 +195,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
     m_up = _I32(-1) if mode == 3 else _I32(0)  # toward_positive: away for positives
     m_dn = _I32(-1) if mode == 4 else _I32(0)  # toward_negative: away for negatives
     m_odd = _I32(-1) if mode == 5 else _I32(0)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    dtz = _I32(tz_p ^ tz_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
@@ -305,6 +303,20 @@ def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
 
 
 @jit
+def _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n):
+    """Loop constants: keep the sign of a zero (all ones when the format has -0), and the XORs
+    that turn the positive overflow and truncated-overflow codes into the negative ones."""
+    return _I32(-1) if negzero != 0 else _I32(0), _I32(ovf_p ^ ovf_n), _I32(tz_p ^ tz_n)
+
+
+@jit
+def _sr_lane(b, field, shw, maskn):
+    """R from its W-bit random field, |x|'s bits and the sign mask of the float32 bits `b`."""
+    r = _I32(_I32(_I32(field) >> _I32(shw & _I32(31))) & maskn)
+    return r, _I32(b & _I32(0x7FFFFFFF)), _I32(b >> _I32(31))
+
+
+@jit
 def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
     """The stochastic loop when N (+1 for B) <= 23 - M, so every shift of R is to the left.
 
@@ -321,17 +333,12 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
     nmin = _I32(_I32(emin + _I32(127)) << _I32(23))  # float32 bits of 2**EMIN
     cn = _I32(_I32(emin + _I32(126)) << _I32(m & _I32(31)))  # code offset of the bit pattern
     cs = _I32(_I32(emin - m) + _I32(150))  # below 2**EMIN, s = cs - max(eb, 1)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    dtz = _I32(tz_p ^ tz_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
-        b = xb[i]
-        r = _I32(_I32(_I32(rb[i]) >> _I32(shw & _I32(31))) & maskn)  # R from its W-bit field
-        ax = _I32(b & _I32(0x7FFFFFFF))
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
-        negm = _I32(b >> _I32(31))
         normal = ax >= nmin
         eb = _I32(ax >> _I32(23))
         sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
@@ -359,17 +366,12 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
     gamma = _I32(0) if mode == P.STOCHASTIC_C else one
     cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    dtz = _I32(tz_p ^ tz_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
-        b = xb[i]
-        r = _I32(_I32(_I32(rb[i]) >> _I32(shw & _I32(31))) & maskn)  # R from its W-bit field
-        ax = _I32(b & _I32(0x7FFFFFFF))
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
-        negm = _I32(b >> _I32(31))
         eq, sig, s = _f32_parts(ax, m, emin)
         smax = max(smax, s)
         s = _I32(min(s, _I32(_SR_SMAX)))
