@@ -37,7 +37,7 @@ import inspect
 
 import numpy as np
 
-from ._kernels import params as P
+from ._kernels import variants
 from ._kernels.params import kernel_params
 from .block.formats import is_block_format
 from .codec import decode, decode_dtype
@@ -101,14 +101,13 @@ def _format(fmt):
 
 def _f32_eligible(f, plan, arrs) -> bool:
     """Whether the vectorised float64-image loops apply (see ``_kernels.arith_f32``)."""
-    from ._kernels import arith_f32  # lazy: numba loads on the first kernel call
+    from ._kernels import arith_f32  # noqa: F401  (lazy: numba loads on the first kernel call; registers the variants)
 
     return (
         f.bits < 64
         and all(a.dtype == np.float32 for a in arrs)
         and isinstance(f, FloatFormat)
-        and not is_stochastic(plan.mode)
-        and arith_f32.eligible(plan.params)
+        and variants.select("arith", 2, np.dtype(np.float32), plan.params, plan.mode, plan.sat) is not None
     )
 
 
@@ -147,7 +146,7 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     The loop writes straight into ``dest`` (the caller's ``out=``) when it is contiguous
     and no error can be found after writing (a NaN result under ``nan="raise"``).
     """
-    from ._kernels import arith_f32  # lazy: numba loads on the first kernel call
+    from ._kernels import arith_f32  # noqa: F401  (lazy: numba loads on the first kernel call; registers the variants)
 
     size = int(np.prod(shape))
     if dest is not None and dest.flags.c_contiguous and not plan.nan_raise:
@@ -156,9 +155,9 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
         out = np.empty(size, f.code_dtype if want_codes else plan.value_dtype)
     k = {"add": 0, "mul": 1, "fma": 2}[kind]
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
-    lanes32 = k < 2 and plan.mode == P.NEAREST_EVEN and arith_f32.eligible_rne32(plan.params)
-    bad = arith_f32.f32_arith(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes, lanes32,
-                              plan.params, kernel_params(f), plan.mode, plan.sat)
+    v = variants.select("arith", k, np.dtype(np.float32), plan.params, plan.mode, plan.sat)
+    bad = v.kernel(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes,
+                   plan.params, kernel_params(f), plan.mode, plan.sat)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
     return deliver(out.reshape(shape), dest)

@@ -355,30 +355,18 @@ def to_ml_dtypes(codes, fmt) -> np.ndarray:
 # --------------------------------------------------------------------------- chunked random bits
 #
 # Seeded stochastic rounding keys the random bits of an element by its flat
-# C-order index in the whole array (numfmt._kernels.encode.random_bits). A chunk
+# C-order index in the whole array (numfmt._kernels.streams.random_bits). A chunk
 # of a larger array (dask, a slice of a checkpoint tensor) needs the bits of its
-# elements' *global* indices; these helpers compute them with numpy (the same
-# SplitMix64 fields, checked against the kernel in tests/test_interop.py).
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# elements' *global* indices; these helpers compute them with the kernels' own
+# stream (numfmt._kernels.streams).
 
 
 def counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
     """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
-    index = index.astype(np.uint64)
-    lw = 3 if nbits <= 8 else (4 if nbits <= 16 else 5)  # field width W = 2**lw
-    lk = np.uint64(6 - lw)
-    with np.errstate(over="ignore"):
-        z = np.uint64(key) + ((index >> lk) + np.uint64(1)) * _GOLDEN
-        z ^= z >> np.uint64(30)
-        z *= _M1
-        z ^= z >> np.uint64(27)
-        z *= _M2
-        z ^= z >> np.uint64(31)
-    field = (z >> ((index & ((np.uint64(1) << lk) - np.uint64(1))) << np.uint64(lw))) & np.uint64((1 << (1 << lw)) - 1)
-    return np.asarray((field >> np.uint64((1 << lw) - nbits)).astype(np.uint32))  # (an array even when 0-d)
+    from ._kernels.streams import counter_bits  # (imports numba: kept out of `import numfmt`)
+
+    idx = np.asarray(index, np.uint64)
+    return counter_bits(np.uint64(key), idx.ravel(), nbits).reshape(idx.shape)
 
 
 def global_index(location, shape) -> np.ndarray:

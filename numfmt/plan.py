@@ -47,11 +47,10 @@ def value_dtype(f) -> np.dtype:
 
 
 def _seed_key(seed: int) -> int:
-    # SplitMix64 finaliser of the seed, so nearby seeds give unrelated streams
-    z = (int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64)
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % (1 << 64)
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % (1 << 64)
-    return (z ^ (z >> 31)) & ((1 << 63) - 1)
+    """The stream key of an int seed (`numfmt._kernels.streams.seed_key`)."""
+    from ._kernels.streams import seed_key  # lazy: numba loads on the first kernel call
+
+    return seed_key(seed)
 
 
 def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):

@@ -1,12 +1,12 @@
 """Correctly rounded +, -, x, /, fma and sqrt of float64 operands into any format.
 
 Each operation computes its exact result as an integer significand and an
-exponent (``value = (-1)**neg * sig * 2**exp``), keeps at least 60 significant
-bits (61 for products and fma) or ``K`` quotient/root bits, ORs a sticky bit
-for anything dropped, and ends in ONE call of :func:`round_pack`. Nothing here
+exponent (`value = (-1)**neg * sig * 2**exp`), keeps at least 60 significant
+bits (61 for products and fma) or `K` quotient/root bits, ORs a sticky bit
+for anything dropped, and ends in ONE call of `round_pack`. Nothing here
 rounds by itself.
 
-Operands are decomposed exactly and normalised so that ``2**52 <= sig < 2**53``.
+Operands are decomposed exactly and normalised so that `2**52 <= sig < 2**53`.
 
 add:  the larger operand is shifted left by 8 (its 8 low bits are then zero), the
       smaller is aligned to it and jammed (sticky) if it falls below bit 0. A jam
@@ -26,7 +26,7 @@ fma:  the exact 106-bit product and the addend in a two-limb (base 2**62) fixed
       point frame with the larger operand's top bit at bit 120, then as add.
 
 K = min(60, precision + N + 3) (N = random bits of a stochastic mode) keeps at
-least N + 3 bits below the target's last place, as :func:`round_pack` requires.
+least N + 3 bits below the target's last place, as `round_pack` requires.
 """
 
 from __future__ import annotations
@@ -36,13 +36,12 @@ import math
 import numpy as np
 
 from . import params as P
-from .bits import clz64
+from .bits import clz64, shift_right_jam
 from .decode import decode_value
-from .encode import decompose
 from .jit import jit
 from .magnitude import SIGN64, beyond, is_magnitude
-from .round import round_pack
-from .streams import random_bits
+from .round import decompose, round_pack
+from .streams import element_bits, random_bits
 
 __all__ = [
     "add_finite", "zero_sum_sign", "exact_add", "exact_mul", "exact_div", "exact_sqrt", "exact_fma",
@@ -86,13 +85,7 @@ def add_finite(na, sa, ea, nb, sb, eb, mode):
         na, sa, ea, nb, sb, eb = nb, sb, eb, na, sa, ea
     d = ea - eb
     A = sa << 8
-    if d <= 8:
-        B = sb << (8 - d)
-    elif d - 8 < 62:
-        s = d - 8
-        B = (sb >> s) | np.int64((sb & ((np.int64(1) << s) - 1)) != 0)
-    else:
-        B = np.int64(1)
+    B = sb << (8 - d) if d <= 8 else shift_right_jam(sb, d - 8)
     if na == nb:
         S = A + B
     else:
@@ -145,7 +138,7 @@ def _mul_finite(sa, ea, sb, eb):
     l1 = 64 - clz64(w1)  # 53 or 54
     k = 61 - l1  # bits taken from w0
     drop = 52 - k
-    sig = (w1 << k) | (w0 >> drop) | np.int64((w0 & ((np.int64(1) << drop) - 1)) != 0)
+    sig = (w1 << k) | shift_right_jam(w0, drop)
     return sig, ea + eb + drop
 
 
@@ -171,7 +164,7 @@ def exact_mul(a, b):
 def exact_div(a, b, K, p3109):
     """(cls, neg, sig, exp) of a / b with >= K quotient bits plus sticky.
 
-    x / 0 is +-inf (IEEE) or NaN (``p3109``); 0/0, inf/inf and NaN give NaN.
+    x / 0 is +-inf (IEEE) or NaN (`p3109`); 0/0, inf/inf and NaN give NaN.
     """
     ca, na, sa, ea = _norm(a)
     cb, nb, sb, eb = _norm(b)
@@ -274,12 +267,8 @@ def _shr2_sticky(hi, lo, n):
     if n >= 124:
         return np.int64(0), np.int64((hi | lo) != 0)
     if n >= 62:
-        s = n - 62
-        st = np.int64(lo != 0 or (hi & ((np.int64(1) << s) - 1)) != 0)
-        return np.int64(0), (hi >> s) | st
-    st = np.int64((lo & ((np.int64(1) << n) - 1)) != 0)
-    nlo = (lo >> n) | ((hi & ((np.int64(1) << n) - 1)) << (62 - n)) | st
-    return hi >> n, nlo
+        return np.int64(0), shift_right_jam(hi, n - 62) | np.int64(lo != 0)
+    return hi >> n, shift_right_jam(lo, n) | ((hi & ((np.int64(1) << n) - 1)) << (62 - n))
 
 
 @jit
@@ -359,15 +348,6 @@ def exact_fma(a, b, c, mode):
 
 # ---------------------------------------------------------------- loops
 @jit
-def rbits(rkind, rarr, key, nbits, i):
-    if rkind == 1:
-        return np.int64(rarr[i])
-    if rkind == 2:
-        return random_bits(key, i, nbits)
-    return np.int64(0)
-
-
-@jit
 def _store(out, i, c):
     if c < 0:
         out[i] = 0
@@ -382,7 +362,7 @@ def add_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_add(np.float64(a[i * sa]), np.float64(b[i * sb]), mode)
-        r = rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -393,7 +373,7 @@ def mul_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_mul(np.float64(a[i * sa]), np.float64(b[i * sb]))
-        r = rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -405,7 +385,7 @@ def div_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, K):
     p3109 = p[P.P3109] != 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_div(np.float64(a[i * sa]), np.float64(b[i * sb]), K, p3109)
-        r = rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -418,7 +398,7 @@ def fma_loop(a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits):
         cls, neg, sig, exp = exact_fma(
             np.float64(a[i * sa]), np.float64(b[i * sb]), np.float64(c[i * sc]), mode
         )
-        r = rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -429,7 +409,7 @@ def sqrt_loop(a, out, p, mode, sat, rkind, rarr, key, nbits, K):
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_sqrt(np.float64(a[i]), K)
-        r = rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
@@ -446,7 +426,7 @@ def _rb(rkind, key, nbits, counter):
 def _step(cls, neg, sig, exp, p, pd, mode, sat, rkind, key, nbits, counter):
     """Round one exact intermediate; returns (code, value, is_bad).
 
-    With magnitude params (binary64, :mod:`numfmt._kernels.magnitude`) the funnel
+    With magnitude params (binary64, `numfmt._kernels.magnitude`) the funnel
     rounds |value| and the sign goes on top of the code (bit 63 of the int64).
     """
     wide = is_magnitude(p)
@@ -464,9 +444,9 @@ def _step(cls, neg, sig, exp, p, pd, mode, sat, rkind, key, nbits, counter):
 
 @jit
 def reduce_loop(x, out, op, keep, p, pd, mode, sat, rkind, key, nbits):
-    """Sequential rounded reduction of each row of the 2-D ``x``: acc = round(acc op x[r, j]).
+    """Sequential rounded reduction of each row of the 2-D `x`: acc = round(acc op x[r, j]).
 
-    op 0: add, 1: multiply. ``out`` has shape (rows,) or, with ``keep``, (rows, n)
+    op 0: add, 1: multiply. `out` has shape (rows,) or, with `keep`, (rows, n)
     (every prefix: accumulate). The first element is rounded into the format, an empty
     row gives the rounded identity. Returns the number of NaN results without a code.
     """
@@ -504,7 +484,7 @@ def reduce_loop(x, out, op, keep, p, pd, mode, sat, rkind, key, nbits):
 def matmul_loop(a, b, out, fused, p, pd, mode, sat, rkind, key, nbits):
     """out[i, j] = code of the sequential dot product of a[i, :] and b[:, j].
 
-    ``fused`` 0: acc = round(acc + round(a*b)) (the first term is round(a*b));
+    `fused` 0: acc = round(acc + round(a*b)) (the first term is round(a*b));
     1: acc = round(a*b + acc), one rounding per step (a chain of fma).
     """
     m, k = a.shape

@@ -1,11 +1,11 @@
 """add, mul, div, fma and sqrt rounded into binary64.
 
-The exact intermediates of :mod:`numfmt._kernels.arith` (>= 60 significant bits
-plus a sticky bit, or K quotient/root bits) go through :func:`round_pack` like
+The exact intermediates of `numfmt._kernels.arith` (>= 60 significant bits
+plus a sticky bit, or K quotient/root bits) go through `round_pack` like
 every other target; only the packing differs: the funnel rounds the magnitude
-(:mod:`numfmt._kernels.magnitude`) and the loop puts the sign on top as a uint64.
+(`numfmt._kernels.magnitude`) and the loop puts the sign on top as a uint64.
 Sequential reductions and dot products into binary64 use the loops of
-:mod:`numfmt._kernels.arith`, whose rounding step handles magnitude params.
+`numfmt._kernels.arith`, whose rounding step handles magnitude params.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .arith import exact_add, exact_div, exact_fma, exact_mul, exact_sqrt, rbits
+from .arith import exact_add, exact_div, exact_fma, exact_mul, exact_sqrt
 from .jit import jit
 from .magnitude import beyond, magnitude_params
 from .round import round_pack
+from .streams import element_bits
 
 __all__ = ["magnitude_params", "arith64_loop"]
 
@@ -27,8 +28,8 @@ _SIGN = np.uint64(1) << np.uint64(63)
 def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits, K):
     """out[i] (uint64) = binary64 code of the op on a[i*sa], b[i*sb], c[i*sc].
 
-    op 0 add, 1 mul, 2 div, 3 fma, 4 sqrt (``a`` only). NaN results are the positive NaN code
-    of ``p``.
+    op 0 add, 1 mul, 2 div, 3 fma, 4 sqrt (`a` only). NaN results are the positive NaN code
+    of `p`.
     """
     ecap = p[P.ECAP]
     p3109 = p[P.P3109] != 0
@@ -45,6 +46,6 @@ def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, n
         else:
             cls, neg, sig, exp = exact_sqrt(x, K)
         sig, exp = beyond(cls, sig, exp, ecap)
-        r = rbits(rkind, rarr, key, nbits, i)
+        r = element_bits(rkind, rarr, key, nbits, i, 0)
         code = np.uint64(round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
         out[i] = (code | _SIGN) if (neg and cls != P.NOTANUMBER) else code

@@ -1,6 +1,6 @@
 """code -> value loops.
 
-``decode_value`` is the general rule (any format, float64 result). The fast
+`decode_value` is the general rule (any format, float64 result). The fast
 loops place the fields of a standard sign-magnitude code straight into a float
 bit pattern and scale by a power of two, which is exact and lets LLVM vectorise;
 subnormal codes come out right by themselves because exponent field 0 of the
@@ -18,13 +18,14 @@ import numpy as np
 from . import params as P
 from .bits import i32_as_f32
 from .jit import jit
+from .variants import register, select
 
-__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check"]
+__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check", "decode_any"]
 
 
 @jit
 def decode_value(code, p):
-    """Exact value of ``code`` as float64 (caller guarantees exactness)."""
+    """Exact value of `code` as float64 (caller guarantees exactness)."""
     code = np.int64(code)
     if code == p[P.NAN] or code == p[P.NNAN]:
         return np.nan
@@ -56,7 +57,7 @@ def decode_value(code, p):
 
 @jit
 def decode_loop(codes, out, p):
-    """General decode of flat ``codes`` into ``out`` (float32 or float64)."""
+    """General decode of flat `codes` into `out` (float32 or float64)."""
     for i in range(codes.size):
         out[i] = decode_value(codes[i], p)
 
@@ -66,9 +67,9 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     """Fast decode of a standard float format (zero, subnormals, <= 8 exponent bits,
     <= 23 trailing bits) into float32.
 
-    ``scale`` is 2**(127 - bias) as float32; ``spec_mag`` the smallest magnitude
+    `scale` is 2**(127 - bias) as float32; `spec_mag` the smallest magnitude
     code that is an infinity or a NaN (a number larger than every code if none).
-    Every magnitude code from ``spec_mag`` up is NaN except the infinity's, so
+    Every magnitude code from `spec_mag` up is NaN except the infinity's, so
     three selects cover every special code (NaN comes out as the canonical quiet
     NaN; payloads are not carried into float values).
     """
@@ -96,7 +97,7 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
 
 @jit
 def _decode_plain_f32(codes, out, sb, sh, scale):
-    """:func:`decode_loop_f32` for formats without infinities or NaNs: two ops fewer per code."""
+    """`decode_loop_f32` for formats without infinities or NaNs: two ops fewer per code."""
     sh = np.int32(sh & np.int32(31))
     for i in range(codes.size):
         c = np.int32(codes[i])
@@ -106,7 +107,7 @@ def _decode_plain_f32(codes, out, sb, sh, scale):
 
 @jit
 def decode_loop_int(codes, out, p, scale):
-    """Fast decode of an integer format (codes sign-extended, times ``scale`` = 2**k)."""
+    """Fast decode of an integer format (codes sign-extended, times `scale` = 2**k)."""
     sh = np.int32(32 - p[P.BITS]) if p[P.TWOS] != 0 else np.int32(0)
     sh = np.int32(sh & np.int32(31))
     for i in range(codes.size):
@@ -124,14 +125,49 @@ def max_code_check(codes, limit):
 
 
 def decode_any(codes, out, p, fast):
-    """Decode flat ``codes`` into flat ``out`` with the fastest exact loop."""
-    if fast is not None and p[P.KIND] == 1 and out.dtype != np.float16:
-        decode_loop_int(codes, out, p, out.dtype.type(fast[0]))
-    elif fast is not None and out.dtype == np.float32:
-        decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1]))
-    elif out.dtype == np.float16 or fast is not None:  # via exact float32
-        tmp = np.empty(out.shape, np.float32)
-        decode_any(codes, tmp, p, fast)
-        out[...] = tmp
-    else:
+    """Decode flat `codes` into flat `out` with the first registered variant that covers
+    the call, else `decode_loop`.
+
+    `fast` is None, or the caller's (scale, smallest special magnitude code) of the
+    bit-placement loops (a format whose every value is exact in float32).
+    """
+    v = select("decode", out.dtype, p, fast)
+    if v is None:
         decode_loop(codes, out, p)
+    else:
+        v.kernel(codes, out, p, fast)
+
+
+def _via_f32(codes, out, p, fast):
+    """Decode into float32 (exact for these formats), then widen or narrow into `out`."""
+    tmp = np.empty(out.shape, np.float32)
+    decode_any(codes, tmp, p, fast)
+    out[...] = tmp
+
+
+# ---------------------------------------------------------------- the registered decode variants
+# Dispatch calls `kernel(codes, out, p, fast)` and asks `applies(out.dtype, p, fast)`.
+# Proofs: tests/test_variants.py (every code of every covered format).
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+register(
+    "decode.int", "decode",
+    lambda codes, out, p, fast: decode_loop_int(codes, out, p, out.dtype.type(fast[0])),
+    lambda dt, p, fast: fast is not None and p[P.KIND] == 1 and dt in (_F32, _F64),
+    "integer formats of <= 24 bits whose values are exact in float32 (fast = (2**k, -1)); "
+    "float32 or float64 values",
+)
+register(
+    "decode.f32", "decode",
+    lambda codes, out, p, fast: decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1])),
+    lambda dt, p, fast: fast is not None and p[P.KIND] == 0 and dt == _F32,
+    "float formats with zero, subnormals, <= 8 exponent and <= 23 trailing bits, every value "
+    "exact in float32 (fast = (2**(127 - bias), smallest special magnitude)); float32 values",
+)
+register(
+    "decode.via_f32", "decode",
+    _via_f32,
+    lambda dt, p, fast: dt == _F16 or (fast is not None and dt in (_F32, _F64)),
+    "float16 values of any format (the float32 decode, then a cast), and float64 values of the "
+    "formats of decode.int and decode.f32 (exact in float32)",
+)

@@ -1,63 +1,21 @@
 """float -> code loops. Each element is decomposed exactly and sent through
-:func:`round_pack`; nothing else rounds."""
+`round_pack`; nothing else rounds. `encode_flat` dispatches to a registered
+fast variant (`numfmt._kernels.variants`; the float32 loops of `fast`) where one
+covers the call, else to these loops.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import fast  # noqa: F401  (registers the float32 encode variants)
 from . import params as P
-from .bits import f64_as_i64
 from .jit import jit
-from .round import round_pack
-from .streams import random_bits
+from .round import decompose, round_pack
+from .streams import element_bits
+from .variants import select
 
 __all__ = ["decompose", "encode_loop", "encode_int_loop", "encode_flat"]
-
-
-
-
-
-
-
-
-@jit
-def decompose(v):
-    """Exact (cls, neg, sig, exp) of a float32 or float64 scalar."""
-    b = f64_as_i64(np.float64(v))
-    neg = b < 0
-    e = (b >> 52) & 0x7FF
-    frac = b & 0xFFFFFFFFFFFFF
-    if e == 0x7FF:
-        return (P.NOTANUMBER if frac != 0 else P.INFINITE), neg, np.int64(0), np.int64(0)
-    if e == 0:
-        if frac == 0:
-            return P.ZERO, neg, np.int64(0), np.int64(0)
-        return P.FINITE, neg, frac, np.int64(-1074)
-    return P.FINITE, neg, frac | (np.int64(1) << 52), e - 1075
-
-
-@jit
-def _one(v, i, p, mode, sat, rkind, rarr, key, nbits, offset):
-    cls, neg, sig, exp = decompose(v)
-    r = np.int64(0)
-    if rkind == 1:
-        r = np.int64(rarr[i])
-    elif rkind == 2:
-        r = random_bits(key, i + offset, nbits)
-    return round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
-
-
-@jit
-def encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode the flat array ``x`` into ``out``; returns the number of -1 codes."""
-    bad = 0
-    for i in range(x.size):
-        c = _one(x[i], i, p, mode, sat, rkind, rarr, key, nbits, offset)
-        if c < 0:
-            bad += 1
-            c = 0
-        out[i] = c
-    return bad
 
 
 @jit
@@ -68,54 +26,51 @@ def _int_decompose(v):
     neg = v < 0
     u = np.uint64(-np.int64(v)) if neg else np.uint64(v)
     exp = np.int64(0)
-    if u >= np.uint64(1) << np.uint64(62):
+    if u >= np.uint64(1) << np.uint64(62):  # (unsigned: bits.shift_right_jam takes int64 >= 0)
         sticky = np.uint64((u & np.uint64(3)) != 0)
         u = (u >> np.uint64(2)) | sticky
         exp = np.int64(2)
     return P.FINITE, neg, np.int64(u), exp
 
 
-@jit
-def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode a flat int64/uint64 array exactly."""
-    bad = 0
-    for i in range(x.size):
-        cls, neg, sig, exp = _int_decompose(x[i])
-        r = np.int64(0)
-        if rkind == 1:
-            r = np.int64(rarr[i])
-        elif rkind == 2:
-            r = random_bits(key, i + offset, nbits)
-        c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
-        if c < 0:
-            bad += 1
-            c = 0
-        out[i] = c
-    return bad
+def _exact_loop(exact, name, doc):
+    """The exact encode loop over a flat array whose elements `exact` decomposes."""
+    def loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+        bad = 0
+        for i in range(x.size):
+            cls, neg, sig, exp = exact(x[i])
+            r = element_bits(rkind, rarr, key, nbits, i, offset)
+            c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+            if c < 0:
+                bad += 1
+                c = 0
+            out[i] = c
+        return bad
+
+    loop.__name__ = loop.__qualname__ = name  # (one numba cache entry per loop)
+    loop.__doc__ = doc
+    return jit(loop)
+
+
+encode_loop = _exact_loop(
+    decompose, "encode_loop",
+    "Encode the flat float array `x` into `out`; returns the number of -1 codes (written as 0).")
+encode_int_loop = _exact_loop(_int_decompose, "encode_int_loop", "Encode a flat int64/uint64 array exactly.")
 
 
 def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode flat ``x`` into flat ``out`` with the fastest exact kernel that applies.
+    """Encode flat `x` into flat `out` with the first registered variant that covers the call.
 
-    ``offset`` is the flat index of ``x[0]`` in the whole array (random bits are
-    keyed by it); ``rarr`` is aligned with ``x`` when ``rkind == 1``.
+    `offset` is the flat index of `x[0]` in the whole array (random bits are
+    keyed by it); `rarr` is aligned with `x` when `rkind == 1`. Without a
+    variant (integer inputs, float64, formats no variant covers) the exact loops
+    run. Returns the exact loops' count of NaNs without a code (written as 0), or 0
+    after a variant (callers check such NaN inputs beforehand).
     """
     if x.dtype.kind in "iu":
         return encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
-    from . import fast
-
-    if x.dtype == np.float32 and mode <= P.TO_ODD and fast.int_eligible(p):
-        fast.encode_f32_int(x.view(np.int32), out, p, mode, sat)
-        return 0
-    if x.dtype != np.float32 or not fast.eligible(p):
+    v = select("encode", x.dtype, p, mode, sat)
+    if v is None:
         return encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
-    xb = x.view(np.int32)
-    if mode == P.NEAREST_EVEN and fast.eligible(p, magic=True):
-        fast.encode_f32_rne(xb, out, p, sat)
-    elif P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE and fast.eligible(p, magic=True):
-        fast.encode_f32_dir(xb, out, p, mode, sat)
-    elif mode <= P.TO_ODD:
-        fast.encode_f32_det(xb, out, p, mode, sat)
-    else:
-        fast.encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset)
+    v.kernel(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     return 0

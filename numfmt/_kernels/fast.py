@@ -1,12 +1,17 @@
-"""Specialised float32 -> small-format encode loops, each tested equal to the funnel.
+"""Specialised float32 -> small-format encode loops, registered as variants of `round_pack`.
 
-* ``encode_f32_rne`` / ``encode_f32_dir``: nearest-even through the FPU (below), and
-  nearest-away and the directed modes as a +-1 correction of it;
-* ``encode_f32_det``: every deterministic mode in branch-free int32 (formats the
-  FPU trick does not fit, e.g. bfloat16);
-* ``encode_f32_sr``: the stochastic modes, an int32 carry loop fed by chunked
-  random words;
-* ``encode_f32_int``: integer formats through the FPU.
+Each loop is registered (bottom of this module; `numfmt._kernels.variants`) with the
+inputs, formats, modes and saturations it covers, and proved equal to the exact loop
+on them in tests/test_variants.py:
+
+* `encode.f32.rne` / `encode.f32.dir` (`encode_f32_rne` / `encode_f32_dir`):
+  nearest-even through the FPU (below), and nearest-away and the directed modes as a
+  +-1 correction of it;
+* `encode.f32.det` (`encode_f32_det`): every deterministic mode in branch-free int32
+  (formats the FPU trick does not fit, e.g. bfloat16);
+* `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
+  chunked random words;
+* `encode.f32.int` (`encode_f32_int`): integer formats through the FPU.
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
@@ -18,32 +23,35 @@ and the integer difference of the bit patterns is the rounded significand::
     code  = ((Eq - EMIN) << M) + n     the magnitude code (n may carry into the next binade)
 
 This is exact for every float32 input when M >= 1, EMIN >= -126 and
-ECAP + 23 - M <= 127 (checked by :func:`eligible`); the tests compare it with
+ECAP + 23 - M <= 127 (checked by `eligible`); the tests compare it with
 the general funnel on every float32 pattern class. Specials are selected
 branch-free so the loop vectorises.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
-from .encode import decompose
 from .jit import jit
-from .lanes import magic_round, overflow_select, pack_code
-from .round import overflow_code, round_pack
+from .lanes import directed_step, magic_round, overflow_select, pack_code
+from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
+from .variants import register
 
-__all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f32_det", "encode_f32_sr"]
+__all__ = ["eligible", "int_eligible", "Codes", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
+           "encode_f32_det", "encode_f32_sr", "encode_f32_int"]
 
 
 def eligible(p, magic: bool = False) -> bool:
     """Whether a format's params allow the float32 fast loops.
 
-    The integer loops (``encode_f32_det``/``_sr``) need a signed float format with
+    The integer loops (`encode_f32_det`/`_sr`) need a signed float format with
     zero and subnormals whose lowest binade is inside float32's normal range
-    (EMIN >= -126). The FPU loop (``magic=True``) also needs its magic number
+    (EMIN >= -126). The FPU loop (`magic=True`) also needs its magic number
     2**(Eq + 23 - M) to stay finite for every binade up to ECAP.
     """
     ok = (
@@ -63,29 +71,25 @@ _I32 = np.int32
 
 
 @jit
-def constants(p, sat):
-    """The format slots the nearest-even loop needs, then the codes for overflow
-    (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode, as int32."""
-    e = P.NEAREST_EVEN
+def _biased32(c):
+    """The first twelve `Codes` as int32, EMIN and ECAP biased like float32 exponent fields."""
     return (
-        _I32(p[P.M]), _I32(p[P.EMIN] + 127), _I32(p[P.ECAP] + 127), _I32(p[P.MAXMAG]), _I32(p[P.SIGNBIT]),
-        _I32(p[P.NEGZERO]),
-        _I32(overflow_code(False, False, p, e, sat)), _I32(overflow_code(True, False, p, e, sat)),
-        _I32(overflow_code(False, True, p, e, sat)), _I32(overflow_code(True, True, p, e, sat)),
-        _I32(p[P.NAN]), _I32(p[P.NNAN]),
+        _I32(c.m), _I32(c.emin + 127), _I32(c.ecap + 127), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
+        _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n),
     )
 
 
 @jit
+def constants(p, sat):
+    """The format slots the nearest-even loop needs, then the codes for overflow
+    (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode, as int32."""
+    return _biased32(constants_any(p, P.NEAREST_EVEN, sat))
+
+
+@jit
 def encode_f32_rne(xb, out, p, sat):
-    """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even into ``out``."""
+    """Encode float32 bit patterns `xb` (int32 view) with nearest-even into `out`."""
     _rne_loop(xb, out, *constants(p, sat))
-
-
-
-
-
-
 
 
 @jit
@@ -102,7 +106,7 @@ def _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n):
 
 @jit
 def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
-    """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even.
+    """Encode float32 bit patterns `xb` (int32 view) with nearest-even.
 
     Every intermediate is int32 (numba would widen to int64 and halve the SIMD
     width) and the common path is straight-line: the sign is OR-ed in through a
@@ -125,13 +129,12 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
-
 @jit
 def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
-    """nearest_away and the three directed modes through the FPU (formats that allow ``magic``).
+    """nearest_away and the three directed modes through the FPU (formats that allow `magic`).
 
-    The magic add gives the nearest-even neighbour ``r`` (exact on the grid);
-    comparing ``r`` with |x| says whether it rounded up or down, so each mode
+    The magic add gives the nearest-even neighbour `r` (exact on the grid);
+    comparing `r` with |x| says whether it rounded up or down, so each mode
     is a +-1 correction of the code::
 
         toward_zero       mag - (r > |x|)
@@ -150,19 +153,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         negm = _I32(b >> _I32(31))
         mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
         r = t - mf  # exact: the nearest-even grid value
-        up = _I32(r > xf)
-        down = _I32(r < xf)
-        tie_down = _I32((xf - r) == mf * two_m24)
-        pos = _I32(~negm & _I32(1))
-        neg1 = _I32(negm & _I32(1))
-        if mode == P.TOWARD_ZERO:
-            mag = _I32(mag - up)
-        elif mode == P.TOWARD_POSITIVE:
-            mag = _I32(mag + _I32(down & pos) - _I32(up & neg1))
-        elif mode == P.TOWARD_NEGATIVE:
-            mag = _I32(mag + _I32(down & neg1) - _I32(up & pos))
-        else:  # nearest_away
-            mag = _I32(mag + tie_down)
+        mag = directed_step(mag, _I32(r > xf), _I32(r < xf), _I32((xf - r) == mf * two_m24), negm, mode)
         out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
@@ -171,11 +162,9 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 
 @jit
 def encode_f32_dir(xb, out, p, mode, sat):
-    """nearest_away / toward_zero / toward_positive / toward_negative through :func:`_dir_loop`."""
-    c = constants(p, sat)
-    _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5],
-              _I32(overflow_code(False, False, p, mode, sat)), _I32(overflow_code(True, False, p, mode, sat)),
-              c[8], c[9], c[10], c[11], mode)
+    """nearest_away / toward_zero / toward_positive / toward_negative through `_dir_loop`."""
+    c = _biased32(constants_any(p, mode, sat))
+    _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], mode)
 
 
 _I64 = np.int64
@@ -183,10 +172,11 @@ _I64 = np.int64
 
 @jit
 def encode_f32_det(xb, out, p, mode, sat):
-    """float32 -> small float for the deterministic modes into ``out``."""
+    """float32 -> small float for the deterministic modes into `out`."""
     c = constants_any(p, mode, sat)
-    _det_loop(xb, out, _I32(c[0]), _I32(c[1]), _I32(c[2]), _I32(c[3]), _I32(c[4]), _I32(c[5]), _I32(c[6]),
-              _I32(c[7]), _I32(c[8]), _I32(c[9]), _I32(c[10]), _I32(c[11]), _I32(mode), _I32(c[12]), _I32(c[13]))
+    _det_loop(xb, out, _I32(c.m), _I32(c.emin), _I32(c.ecap), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
+              _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n), _I32(mode),
+              _I32(c.tz_p), _I32(c.tz_n))
 
 
 @jit
@@ -197,7 +187,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
     The discarded-bit count is clamped at 25: below that the whole 24-bit
     significand is discarded (n = 0, rem < half) and every mode decides alike.
     Each mode's round-away test is a mask; infinities and NaNs are rewritten by a
-    scalar pass when the vectorised loop flagged any (as in :func:`_rne_loop`).
+    scalar pass when the vectorised loop flagged any (as in `_rne_loop`).
     """
     one = _I32(1)
     m_rne = _I32(-1) if mode == 0 else _I32(0)
@@ -205,18 +195,13 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
     m_up = _I32(-1) if mode == 3 else _I32(0)  # toward_positive: away for positives
     m_dn = _I32(-1) if mode == 4 else _I32(0)  # toward_negative: away for negatives
     m_odd = _I32(-1) if mode == 5 else _I32(0)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    dtz = _I32(tz_p ^ tz_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
         negm = _I32(b >> _I32(31))
-        eb = _I32(ax >> _I32(23))
-        sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their parity
-        shift = _I32(_I32(_I32(eq - m) - _I32(max(eb, one) - _I32(150))))
+        eq, sig, shift = _f32_parts(ax, m, emin)
         shift = _I32(min(max(shift, one), _I32(25)))
         rem = _I32(sig & _I32(_I32(one << _I32(shift & _I32(31))) - one))
         half = _I32(one << _I32(_I32(shift - one) & _I32(31)))
@@ -240,24 +225,21 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
-
-
 _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
 
 
 @jit
 def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """float32 -> small float with stochastic rounding into ``out``.
+    """float32 -> small float with stochastic rounding into `out`.
 
     Chunk by chunk: the random bits (the explicit array's slice, or the seeded
     stream's words, read as W-bit fields and shifted to N bits in the loop), then
     a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
     values so small that more than 29 bits are discarded) are redone through
-    :func:`round_pack`.
+    `round_pack`.
     """
     c = constants_any(p, mode, sat)
-    k = (c[0], c[1], c[3], c[4], c[5], c[6], c[7], c[12], c[13])
     lw = field_bits(nbits)
     shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
     maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
@@ -267,23 +249,23 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
         hi = min(lo + _SR_STEP, n)
         x, o = xb[lo:hi], out[lo:hi]
         if rkind == 1:
-            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, c)
             continue
         par = fill_words(words, key, offset + lo, hi - lo, nbits)
         if lw == 3:
-            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
         elif lw == 4:
-            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
         else:
-            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, k)
+            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
 
 
 @jit
-def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, k):
+def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c):
     """One chunk: the vectorised loop, then the funnel for the elements it cannot hold.
-    ``rb`` holds R as W-bit fields: R = (field >> shw) & maskn."""
-    m, emin, maxmag, signbit, negzero = _I32(k[0]), _I32(k[1]), _I32(k[2]), _I32(k[3]), _I32(k[4])
-    ovf_p, ovf_n, tz_p, tz_n = _I32(k[5]), _I32(k[6]), _I32(k[7]), _I32(k[8])
+    `rb` holds R as W-bit fields: R = (field >> shw) & maskn; `c` the `Codes`."""
+    m, emin, maxmag, signbit, negzero = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero)
+    ovf_p, ovf_n, tz_p, tz_n = _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
     # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
     if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]:
         amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
@@ -317,7 +299,21 @@ def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
 #     C: T = align(2R + 1, d) - (R & 1 if d >= 0 else 0)
 # where align(u, k) = u << k for k >= 0 and floor(u / 2**-k) otherwise. Each
 # follows from floor(a) + R >= 2**N <=> a + R >= 2**N for integer R (tests:
-# tests/test_fast_kernels.py compare every mode and N with the funnel).
+# tests/test_variants.py compare every mode and N with the funnel).
+
+
+@jit
+def _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n):
+    """Loop constants: keep the sign of a zero (all ones when the format has -0), and the XORs
+    that turn the positive overflow and truncated-overflow codes into the negative ones."""
+    return _I32(-1) if negzero != 0 else _I32(0), _I32(ovf_p ^ ovf_n), _I32(tz_p ^ tz_n)
+
+
+@jit
+def _sr_lane(b, field, shw, maskn):
+    """R from its W-bit random field, |x|'s bits and the sign mask of the float32 bits `b`."""
+    r = _I32(_I32(_I32(field) >> _I32(shw & _I32(31))) & maskn)
+    return r, _I32(b & _I32(0x7FFFFFFF)), _I32(b >> _I32(31))
 
 
 @jit
@@ -337,17 +333,12 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
     nmin = _I32(_I32(emin + _I32(127)) << _I32(23))  # float32 bits of 2**EMIN
     cn = _I32(_I32(emin + _I32(126)) << _I32(m & _I32(31)))  # code offset of the bit pattern
     cs = _I32(_I32(emin - m) + _I32(150))  # below 2**EMIN, s = cs - max(eb, 1)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    dtz = _I32(tz_p ^ tz_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
-        b = xb[i]
-        r = _I32(_I32(_I32(rb[i]) >> _I32(shw & _I32(31))) & maskn)  # R from its W-bit field
-        ax = _I32(b & _I32(0x7FFFFFFF))
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
-        negm = _I32(b >> _I32(31))
         normal = ax >= nmin
         eb = _I32(ax >> _I32(23))
         sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
@@ -375,18 +366,13 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
     gamma = _I32(0) if mode == P.STOCHASTIC_C else one
     cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
-    dtz = _I32(tz_p ^ tz_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
-        b = xb[i]
-        r = _I32(_I32(_I32(rb[i]) >> _I32(shw & _I32(31))) & maskn)  # R from its W-bit field
-        ax = _I32(b & _I32(0x7FFFFFFF))
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
-        negm = _I32(b >> _I32(31))
-        eq, sig, s = _sr_parts(ax, m, emin)
+        eq, sig, s = _f32_parts(ax, m, emin)
         smax = max(smax, s)
         s = _I32(min(s, _I32(_SR_SMAX)))
         d = _I32(s - nb)
@@ -404,8 +390,8 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
 
 
 @jit
-def _sr_parts(ax, m, emin):
-    """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits ``ax``), int32."""
+def _f32_parts(ax, m, emin):
+    """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits `ax`), int32."""
     eb = _I32(ax >> _I32(23))
     sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
     eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their grid
@@ -415,17 +401,36 @@ def _sr_parts(ax, m, emin):
 
 @jit
 def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz):
-    """The code from the carried sum; truncated inexact values past max take ``tz``."""
+    """The code from the carried sum; truncated inexact values past max take `tz`."""
     core = _I32(_I32(_I32(sig << _I32(1)) + t) >> _I32(_I32(s + _I32(1)) & _I32(31)))
     trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
     mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + core)
     return pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
 
 
+class Codes(NamedTuple):
+    """The format slots and special codes of the mode-generic loops, for one mode and saturation."""
+
+    m: int
+    emin: int
+    ecap: int
+    maxmag: int
+    signbit: int
+    negzero: int
+    ovf_p: int  # a value past max rounded away from zero (+, -)
+    ovf_n: int
+    inf_p: int  # an infinite input (+, -)
+    inf_n: int
+    nan_p: int  # a NaN input (+, -)
+    nan_n: int
+    tz_p: int  # a value past max truncated toward zero (+, -)
+    tz_n: int
+
+
 @jit
 def constants_any(p, mode, sat):
-    """Slots and special codes of the mode-generic loops (int64), as :func:`constants`."""
-    return (
+    """The `Codes` (int64) of a format under a rounding mode and saturation."""
+    return Codes(
         _I64(p[P.M]), _I64(p[P.EMIN]), _I64(p[P.ECAP]), _I64(p[P.MAXMAG]), _I64(p[P.SIGNBIT]), _I64(p[P.NEGZERO]),
         _I64(overflow_code(False, False, p, mode, sat)), _I64(overflow_code(True, False, p, mode, sat)),
         _I64(overflow_code(False, True, p, mode, sat)), _I64(overflow_code(True, True, p, mode, sat)),
@@ -435,7 +440,7 @@ def constants_any(p, mode, sat):
 
 
 def int_eligible(p) -> bool:
-    """Whether an integer format allows :func:`encode_f32_int`: at most 16 bits, a range inside
+    """Whether an integer format allows `encode_f32_int`: at most 16 bits, a range inside
     +-2**22 and a scale 2**k with k <= 0, so x * 2**-k is exact in float32 (or overflows, which
     saturates)."""
     k = p[P.EMIN] - p[P.M]
@@ -449,8 +454,8 @@ def encode_f32_int(xb, out, p, mode, sat):
 
     y = x * 2**-k (exact), |y| clamped at 2**22 (far past every <= 16-bit range),
     then the magic add 2**23 rounds it to an integer (nearest-even) and a compare
-    corrects for the other modes, as in :func:`_dir_loop`. NaNs and infinities are
-    redone through :func:`round_pack`.
+    corrects for the other modes, as in `_dir_loop`. NaNs and infinities are
+    redone through `round_pack`.
     """
     inv = np.float32(2.0 ** (p[P.M] - p[P.EMIN]))
     ovf_p = _I32(overflow_code(False, False, p, mode, sat))
@@ -466,7 +471,7 @@ def encode_f32_int(xb, out, p, mode, sat):
 
 @jit
 def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
-    """The vectorised part of :func:`encode_f32_int` (``maxneg`` < 0: unsigned)."""
+    """The vectorised part of `encode_f32_int` (`maxneg` < 0: unsigned)."""
     magic = np.float32(2.0**23)
     cap = np.float32(2.0**22)
     half = np.float32(0.5)
@@ -482,23 +487,61 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
         t = y + magic
         n = _I32(f32_as_i32(t) - mb)
         r = t - magic  # exact: the nearest-even integer
-        up = _I32(r > y)
-        down = _I32(r < y)
-        pos = _I32(~negm & _I32(1))
-        neg1 = _I32(negm & _I32(1))
-        if mode == P.TOWARD_ZERO:
-            n = _I32(n - up)
-        elif mode == P.TOWARD_POSITIVE:
-            n = _I32(n + _I32(down & pos) - _I32(up & neg1))
-        elif mode == P.TOWARD_NEGATIVE:
-            n = _I32(n + _I32(down & neg1) - _I32(up & pos))
-        elif mode == P.NEAREST_AWAY:
-            n = _I32(n + _I32((y - r) == half))
-        elif mode == P.TO_ODD:  # the odd one of the two neighbours when inexact
-            n = _I32(_I32(n - up) | _I32(up | down))
+        n = directed_step(n, _I32(r > y), _I32(r < y), _I32((y - r) == half), negm, mode)
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
         v = _I32(_I32(n ^ negm) - negm)  # the signed integer
         v = _I32(v & _I32(~_I32(negm & _I32(-_I32(maxneg < _I32(0))))))  # unsigned: negatives are 0
         code = _I32(v & mask)
         out[i] = _I32(ovf_p ^ _I32(dov & negm)) if (n > lim) & (lim >= _I32(0)) else code
     return amax
+
+
+# ---------------------------------------------------------------- the registered encode variants
+# Dispatch (`encode.encode_flat`) calls `kernel(x, out, p, mode, sat, rkind, rarr, key, nbits,
+# offset)` with a flat float array `x` and asks `applies(x.dtype, p, mode, sat)`; the first
+# variant that applies runs. Every saturation is covered: its codes are precomputed by
+# `round.overflow_code`. Proofs: tests/test_variants.py.
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _deterministic(mode) -> bool:
+    return mode <= P.TO_ODD
+
+
+register(
+    "encode.f32.int", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_int(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and int_eligible(p),
+    "float32 input; integer formats of <= 16 bits, range inside +-2**22, scale 2**k with "
+    "-126 <= k <= 0 (int_eligible); the six deterministic modes; every saturation",
+)
+register(
+    "encode.f32.rne", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_rne(x.view(np.int32), out, p, sat),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and eligible(p, magic=True),
+    "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126, "
+    "ECAP + 23 - M <= 127 (eligible(p, magic=True)); nearest_even; every saturation",
+)
+register(
+    "encode.f32.dir", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_dir(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
+                              and eligible(p, magic=True)),
+    "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
+    "toward_negative; every saturation",
+)
+register(
+    "encode.f32.det", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_det(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and eligible(p),
+    "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126 "
+    "(eligible(p)); the six deterministic modes; every saturation",
+)
+register(
+    "encode.f32.sr", "encode",
+    lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_sr(
+        x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and not _deterministic(mode) and eligible(p),
+    "float32 input; the formats of encode.f32.det; stochastic_a, _b, _c with 1 <= N <= 32 random "
+    "bits, explicit or seeded; every saturation",
+)

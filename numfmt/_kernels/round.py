@@ -5,15 +5,15 @@ reduces its result to an exact intermediate
 
     cls, neg, sig, exp   with value (-1)**neg * sig * 2**exp
 
-(``sig`` a positive int64 < 2**62; if the operation had to drop bits, it ORs a
-sticky 1 into the lowest bit of ``sig`` after keeping at least N + 3 bits below
+(`sig` a positive int64 < 2**62; if the operation had to drop bits, it ORs a
+sticky 1 into the lowest bit of `sig` after keeping at least N + 3 bits below
 the target's last place, N the number of random bits) and calls
-:func:`round_pack`, which applies the format (params) and the policy
+`round_pack`, which applies the format (params) and the policy
 (rounding mode, saturation, random bits).
 
 Legend: M trailing significand bits; E = floor(log2 |value|); the target
-quantum is 2**q with q = max(E, EMIN) - M; ``n`` = |value| / 2**q truncated,
-``rem`` the discarded bits, ``shift`` their count::
+quantum is 2**q with q = max(E, EMIN) - M; `n` = |value| / 2**q truncated,
+`rem` the discarded bits, `shift` their count::
 
     sig:  1 x x x x x x | r r r r r r r
           <-- n ------->  <-- rem ----->   rem / 2**shift = nu, the fraction
@@ -25,20 +25,36 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .bits import clz64
+from .bits import clz64, f64_as_i64, shift_right_jam
 from .jit import jit
 
-__all__ = ["round_magnitude", "round_pack", "overflow_code"]
+__all__ = ["decompose", "round_magnitude", "round_pack", "overflow_code"]
+
+
+@jit
+def decompose(v):
+    """Exact (cls, neg, sig, exp) of a float32 or float64 scalar: the intermediate of a conversion."""
+    b = f64_as_i64(np.float64(v))
+    neg = b < 0
+    e = (b >> 52) & 0x7FF
+    frac = b & 0xFFFFFFFFFFFFF
+    if e == 0x7FF:
+        return (P.NOTANUMBER if frac != 0 else P.INFINITE), neg, np.int64(0), np.int64(0)
+    if e == 0:
+        if frac == 0:
+            return P.ZERO, neg, np.int64(0), np.int64(0)
+        return P.FINITE, neg, frac, np.int64(-1074)
+    return P.FINITE, neg, frac | (np.int64(1) << 52), e - 1075
 
 
 @jit
 def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
     """Round |value| = sig * 2**exp onto the format grid.
 
-    Returns ``(mag, away)``: the magnitude code, which may exceed the largest
+    Returns `(mag, away)`: the magnitude code, which may exceed the largest
     finite one (overflow is decided by the caller), and 0 when the rounding
     truncated an inexact value (moved toward zero), else 1 (moved away, or
-    exact). ``sig`` must be > 0. Beyond the format the grid continues with the
+    exact). `sig` must be > 0. Beyond the format the grid continues with the
     same quantum per binade, so a truncated code there has a parity (to_odd)
     like any other.
     """
@@ -53,11 +69,7 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         n = sig << (-shift)
         return ((Eq - emin) << m) + n - p[P.OFF], np.int64(1)
     if shift > 62:  # keep 62 bits, jam the rest into a sticky bit
-        d = shift - 62
-        if d >= 63:
-            sig = np.int64(1)
-        else:
-            sig = (sig >> d) | np.int64((sig & ((np.int64(1) << d) - 1)) != 0)
+        sig = shift_right_jam(sig, shift - 62)
         shift = 62
     one = np.int64(1)
     n = sig >> shift
@@ -108,9 +120,9 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
 def overflow_code(neg, is_inf, p, mode, sat, away=True):
     """Code for a value rounded beyond the largest finite one (or an infinite input).
 
-    ``away`` is False when the rounding truncated an inexact value. Under
-    ``saturation="none"`` it decides to_odd and the stochastic modes of
-    non-P3109 formats (ERRATA 5): rounded away past max gives the overflow
+    `away` is False when the rounding truncated an inexact value. Under
+    `saturation="none"` it decides to_odd and the stochastic modes of
+    non-P3109 formats by the IEEE 754 rule for the direction actually taken: rounded away past max gives the overflow
     value, truncated (toward zero) gives max. P3109 formats follow SatNone.
     """
     maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]
@@ -175,7 +187,7 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
     """Round the exact intermediate and pack it into a code.
 
     Returns -1 only for a NaN into a format that has no NaN code (the caller's
-    ``nan=`` policy has no code for it).
+    `nan=` policy has no code for it).
     """
     if cls == P.NOTANUMBER:
         return p[P.NNAN] if neg else p[P.NAN]

@@ -2,7 +2,7 @@
 
 The one definition of numfmt's reproducible random stream, used by every kernel
 that rounds stochastically and, through the same jitted functions, by the Python
-layers (interoperability, checkpoints, ``explain``).
+layers (interoperability, checkpoints, `explain`).
 """
 
 from __future__ import annotations
@@ -11,18 +11,26 @@ import numpy as np
 
 from .jit import jit
 
-__all__ = ["splitmix64", "field_bits", "random_bits", "fill_words"]
+__all__ = ["splitmix64", "field_bits", "random_bits", "element_bits", "counter_bits", "fill_words", "seed_key"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+# seed_key(s) is the SplitMix64 output number s of this stream: the mix of s * golden + 0x632BE59BD9B4E019
+_SEED_STREAM = np.uint64((0x632BE59BD9B4E019 - 0x9E3779B97F4A7C15) % (1 << 64))
 
 
 @jit
 def splitmix64(key, counter):
-    """SplitMix64 output number ``counter`` of the stream ``key`` (a counter-based generator)."""
+    """SplitMix64 output number `counter` of the stream `key` (a counter-based generator)."""
     z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
+
+
+def seed_key(seed: int) -> int:
+    """The 63-bit stream key of an integer seed (nearby seeds give unrelated streams)."""
+    return int(splitmix64(_SEED_STREAM, np.uint64(int(seed) % (1 << 64)))) & ((1 << 63) - 1)
+
 
 @jit
 def field_bits(nbits):
@@ -31,7 +39,7 @@ def field_bits(nbits):
 
 @jit
 def random_bits(key, index, nbits):
-    """N random bits for element ``index``: the top N bits of one W-bit field of SplitMix64.
+    """N random bits for element `index`: the top N bits of one W-bit field of SplitMix64.
 
     W = 8 for N <= 8, 16 for N <= 16, else 32; one 64-bit output holds k = 64 / W
     fields, and element i takes field i mod k (lowest first) of output number i // k.
@@ -46,13 +54,35 @@ def random_bits(key, index, nbits):
     field = (z >> ((i & ((np.uint64(1) << lk) - np.uint64(1))) << lw)) & ((np.uint64(1) << w) - np.uint64(1))
     return np.int64(field >> (w - np.uint64(nbits)))
 
+
+@jit
+def element_bits(rkind, rarr, key, nbits, i, offset):
+    """The random bits of element `i` of a kernel call: `rarr[i]` (`rkind` 1, an explicit
+    array aligned with the input), `random_bits(key, offset + i, nbits)` (`rkind` 2, the
+    seeded stream; `offset` is the flat index of the call's first element), else 0."""
+    if rkind == 1:
+        return np.int64(rarr[i])
+    if rkind == 2:
+        return random_bits(key, i + offset, nbits)
+    return np.int64(0)
+
+
+@jit
+def counter_bits(key, index, nbits):
+    """`random_bits(key, i, nbits)` as uint32 for every i of the flat uint64 array `index`."""
+    out = np.empty(index.size, np.uint32)
+    for j in range(index.size):
+        out[j] = np.uint32(random_bits(key, index[j], nbits))
+    return out
+
+
 @jit
 def fill_words(words, key, start, n, nbits):
-    """The SplitMix64 outputs that hold ``random_bits(key, start + i, nbits)`` for i < n.
+    """The SplitMix64 outputs that hold `random_bits(key, start + i, nbits)` for i < n.
 
-    Writes outputs number start // k ... into ``words`` (uint64; k = 64 / W fields
-    per output, see ``random_bits``; n // 2 + 2 words suffice for every N) and
-    returns the offset of element ``start``'s field in the W-bit view of ``words``.
+    Writes outputs number start // k ... into `words` (uint64; k = 64 / W fields
+    per output, see `random_bits`; n // 2 + 2 words suffice for every N) and
+    returns the offset of element `start`'s field in the W-bit view of `words`.
     With N = 8 one hash serves eight elements.
     """
     lk = 6 - field_bits(nbits)
