@@ -283,7 +283,7 @@ _MODEL_TYPES = (Exact, Sequential, Pairwise, FusedBlock, Chunked)
 
 
 # ------------------------------------------------------------------ presets
-_KM = "Khattak & Mikaitis, arXiv 2512.07004; MATLAB-tensor-core models/{file} (SPECS.md §7.3)"
+_KM = "Khattak & Mikaitis, arXiv 2512.07004; MATLAB-tensor-core models/{file}"
 _GPU_ALIASES = {"v100": "v100", "a2": "a2", "a100": "a100", "ada": "ada", "l40s": "l40s", "rtx4090": "ada",
                 "h100": "h100", "h200": "h200", "b200": "b200"}
 _FMT_ALIASES = {"fp16": "fp16", "binary16": "fp16", "half": "fp16", "bf16": "bf16", "bfloat16": "bf16",
@@ -309,9 +309,8 @@ _FILES = {"v100": "V100TC.m", "a2": "A2TC.m", "a100": "A100TC.m", "ada": "AdaTC.
 _INSTR = {"fp16": "wmma/mma.sync fp16", "bf16": "wmma bf16", "tf32": "wmma tf32", "e4m3": "mma.sync m16n8k32 e4m3",
           "e5m2": "mma.sync m16n8k32 e5m2"}
 
-#: (gpu, format, out_format) -> (source, measured agreement with the recorded GPU
-#: outputs over all 5,000 rows of ../shared/data/tensor-cores; H100/H200 FP8 with c = 0,
-#: ERRATA 4). binary16 output: Hopper/Blackwell FP8 recordings are not reproduced.
+#: (gpu, format, out_format) -> (source, agreement with the recorded GPU outputs in
+#: data/tensor-cores, checked by tests/test_accumulate_data.py).
 PRESET_SOURCES: dict[tuple[str, str, str], tuple[str, str]] = {}
 _FP16_RATES = {
     ("h100", "e4m3"): "3113/5000", ("h100", "e5m2"): "3340/5000",
