@@ -83,7 +83,7 @@ def test_specs_7_3_vectors():
     assert dot([1, 2.0**-6], [1, 2.0**-7], model=h) == 1 + 2.0**-13
     assert dot([0.0, 0.0], [1.0, 1.0], c=1 + 2.0**-20, model=h) == 1.0
     assert dot([1, 2.0**-7], [1, 2.0**-7], model=b2) == 1 + 2.0**-14
-    # mmaemu / LIBRARIES.md §11: [448, 15 x 2**-6] . ones = 448 under Hopper (exact 448.234375)
+    # mmaemu 0.1.0 README: [448, 15 x 2**-6] . ones = 448 under Hopper (exact 448.234375)
     assert dot([448.0] + [2.0**-6] * 15, np.ones(16), model=h) == 448.0
 
 
@@ -210,7 +210,7 @@ def _floor_log2(x: Fraction) -> int:
 
 
 def ref_fused(a, b, c, m: FusedBlock) -> float:
-    """Pure-Python FusedBlock (SPECS.md §7.3 core, plus the model's options)."""
+    """Pure-Python FusedBlock (Khattak & Mikaitis Generic_BFMA_TC.m core, plus the model's options)."""
     fa, fb = (numfmt.get_format(f) for f in (m.in_format if isinstance(m.in_format, tuple) else (m.in_format,) * 2))
     out = numfmt.get_format(m.out_format)
     rf = m.result_format()

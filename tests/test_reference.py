@@ -60,7 +60,7 @@ def _check(xs, f, rounding, saturation, nanpol, dtype=np.float64, rbits=None, R=
 
 def _known_overflow_divergence(f, rounding, saturation, got: int, want: int) -> bool:
     """KNOWN KERNEL BUG (reported; see test_overflow_toward_zero_taken): under to_odd and the
-    stochastic modes with saturation="none", docs/semantics.md and ERRATA 5 say a result that is
+    stochastic modes with saturation="none", docs/semantics.md and IEEE 754-2019 §7.4 say a result that is
     past max although it was rounded toward zero is max; the kernel (round.py overflow_code and the
     precomputed overflow codes of fast.py) gives the overflow value (inf/NaN) instead. Accept
     exactly that substitution and nothing else."""

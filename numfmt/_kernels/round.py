@@ -110,7 +110,7 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
 
     ``away`` is False when the rounding truncated an inexact value. Under
     ``saturation="none"`` it decides to_odd and the stochastic modes of
-    non-P3109 formats (ERRATA 5): rounded away past max gives the overflow
+    non-P3109 formats (IEEE 754-2019 §7.4 for the direction taken): rounded away past max gives the overflow
     value, truncated (toward zero) gives max. P3109 formats follow SatNone.
     """
     maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]

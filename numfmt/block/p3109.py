@@ -1,4 +1,4 @@
-"""P3109 ConvertToBlockMaxAbsFinite + BlockProject (SPECS §4.5)."""
+"""P3109 ConvertToBlockMaxAbsFinite + BlockProject (IEEE P3109 Interim Report v4.0 §5)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .inputs import _blocks
 
 
 def _encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
-    """P3109 ConvertToBlockMaxAbsFinite + BlockProject (SPECS §4.5)."""
+    """P3109 ConvertToBlockMaxAbsFinite + BlockProject (IEEE P3109 Interim Report v4.0 §5)."""
     from .._kernels import block as K
     from ..codec import decode as _dec
     from ..codec import encode as _enc

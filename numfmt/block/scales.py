@@ -1,4 +1,4 @@
-"""Power-of-two scale rules (SPECS §2.3): exponents, E8M0-style scale codes, NVIDIA rceil."""
+"""Power-of-two scale rules (OCP MX v1.0 §6.3, torchao 0.18, PTX `cvt.rp.ue8m0x2`): exponents, E8M0-style scale codes, NVIDIA rceil."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _log2f(d: np.ndarray) -> np.ndarray:
 def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.float32):
     """Unclamped power-of-two scale exponents of blocks with maximum ``amax``.
 
-    Implements the rule formulas of SPECS §2.3 independently of the fast
+    Implements the rule formulas (OCP MX v1.0 §6.3; torchao 0.18 `CEIL`/`EVEN`; PTX `cvt.rp`) independently of the fast
     kernels: ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
     bits); ``ceil`` adds 1 unless amax is a power of two; ``even`` first rounds
     amax to ``mbits_elem + 1`` significant bits (ties up); ``rceil`` rounds
