@@ -23,7 +23,7 @@ def hexs(codes):
     return "".join(f"{int(c):X}" for c in np.ravel(codes))
 
 
-# --------------------------------------------------------------------------- OCP MX v1.0 literal vectors (gfloat 0.5.2, torchao 0.18)
+# ------------------------------------------------ OCP MX v1.0 literal vectors (gfloat 0.5.2, torchao 0.18)
 
 V = ((np.arange(32) - 16) * 0.46875).astype(np.float32)
 
@@ -145,7 +145,7 @@ def test_decode_dtypes_and_nan_scale():
     assert numfmt.decode(ba).tolist() == [2.0 ** -128]  # float32 subnormal, exact
 
 
-# --------------------------------------------------------------------------- NVFP4 (TransformerEngine, torchao 0.18, ModelOpt)
+# ------------------------------------------------ NVFP4 (TransformerEngine, torchao 0.18, ModelOpt)
 
 XN = ((np.arange(16) - 8) * np.float32(0.37)).astype(np.float32)
 

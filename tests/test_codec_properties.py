@@ -176,7 +176,8 @@ def test_stochastic_equals_p3109_formula(f, data, mode, N, dtype):
 
 
 def test_stochastic_vector_spec_6_2():
-    """PTX `cvt.rs` (add random bits to the discarded ones): 0x3F800003 -> bf16 with 16 random bits rounds away iff R >= 65533."""
+    """PTX `cvt.rs` (random bits added to the discarded ones): 0x3F800003 -> bf16
+    with 16 random bits rounds away iff R >= 65533."""
     x = np.full(4, np.frombuffer(np.uint32(0x3F800003).tobytes(), np.float32)[0])
     R = np.array([0, 65532, 65533, 65535], np.uint32)
     got = numfmt.encode(x, "bfloat16", rounding="stochastic", random=R, rbits=16)

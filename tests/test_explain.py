@@ -17,7 +17,8 @@ from numfmt.testing import formats, inputs
 
 NAN = None  # "is NaN" in the table (the NaN code is implementation-defined)
 
-# OCP FP8 v1.0 (values from gfloat 0.5.2; ml_dtypes 0.6.0 agrees but for the NaN code): float32 input -> E4M3 sat, E4M3 non-sat, E5M2 sat, E5M2 non-sat (RNE)
+# OCP FP8 v1.0 (values from gfloat 0.5.2; ml_dtypes 0.6.0 agrees but for the NaN code):
+# float32 input -> E4M3 sat, E4M3 non-sat, E5M2 sat, E5M2 non-sat (RNE)
 SPEC_1_3 = [
     (0.0, 0x00, 0x00, 0x00, 0x00),
     (-0.0, 0x80, 0x80, 0x80, 0x80),

@@ -1,4 +1,5 @@
-"""Test vectors of OCP FP8 v1.0, OCP MX v1.0 (element and E8M0 conversions) and IEEE P3109 Interim Report v4.0, literally.
+"""Test vectors of OCP FP8 v1.0, OCP MX v1.0 (element and E8M0 conversions) and IEEE P3109 Interim Report
+v4.0, literally.
 
 Each vector is checked against numfmt and against the slow reference
 (numfmt.reference), so a wrong vector, a wrong kernel and a wrong reference

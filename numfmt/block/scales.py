@@ -1,4 +1,5 @@
-"""Power-of-two scale rules (OCP MX v1.0 §6.3, torchao 0.18, PTX `cvt.rp.ue8m0x2`): exponents, E8M0-style scale codes, NVIDIA rceil."""
+"""Power-of-two scale rules (OCP MX v1.0 §6.3, torchao 0.18, PTX `cvt.rp.ue8m0x2`): exponents, E8M0-style scale
+codes, NVIDIA rceil."""
 
 from __future__ import annotations
 
