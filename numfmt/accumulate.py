@@ -1,9 +1,9 @@
 """Dot products and matrix products evaluated under an accumulation model.
 
-:func:`dot` and :func:`matmul` take float arrays whose values are exactly
+[`dot`][numfmt.dot] and [`matmul`][numfmt.matmul] take float arrays whose values are exactly
 representable in the model's input format(s) (or round them first when
-``round_inputs=`` names a rounding) and return what the modelled hardware
-returns, bit for bit. Models and presets live in :mod:`numfmt.accum_models`.
+`round_inputs=` names a rounding) and return what the modelled hardware
+returns, bit for bit. Models and presets live in `numfmt.accum_models`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _as_float(x, name: str) -> np.ndarray:
 
 
 def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
-    """Values of ``x`` in ``fmt``: checked exact, or rounded when asked."""
+    """Values of `x` in `fmt`: checked exact, or rounded when asked."""
     if fmt.bits == 64:  # binary64 holds every float64 (and codec's binary64 path loses bits, see docs)
         return x
     if round_inputs is not None:
@@ -93,11 +93,11 @@ def _split(x: np.ndarray, fmt, ftz: bool = False):
 def _kp(fmt) -> tuple[int, ...]:
     """Kernel params; binary64 as magnitude params.
 
-    binary64 has no ``kernel_params`` (a codec pass-through: its sign bit, mask and
+    binary64 has no `kernel_params` (a codec pass-through: its sign bit, mask and
     negative special codes are >= 2**63, outside the kernels' int64 slots). The
     accumulation kernels round binary64 results as the arithmetic does
-    (:mod:`numfmt._kernels.arith64`): the funnel rounds the magnitude with
-    :func:`~numfmt._kernels.magnitude.magnitude_params` and the sign is put back on the
+    (`numfmt._kernels.arith64`): the funnel rounds the magnitude with
+    `magnitude_params` and the sign is put back on the
     value, so overflow to -inf and -0 follow the rounding mode like any other format.
     """
     if fmt.bits == 64:
@@ -134,7 +134,7 @@ def _k_perm(model, K: int):
 
 
 def _run(model, X, Y, ia, ib, c, round_inputs=None):
-    """Evaluate ``model`` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
+    """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
 
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
@@ -231,7 +231,7 @@ def _result(out: np.ndarray, model, shape):
 
 
 def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarray:
-    """``D = C + A @ B`` evaluated under ``model``, one dot product per element.
+    """`D = C + A @ B` evaluated under `model`, one dot product per element.
 
     Parameters
     ----------
@@ -241,7 +241,7 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
     C : array_like, optional
         Addend, broadcast to (M, N); values in the model's accumulator format
         (default +0).
-    model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    model : model, preset name `"h100/e4m3"` or tuple `("h100", "e4m3")`
     round_inputs : str, optional
         A rounding name: round A, B (to the input format, saturating formats
         without infinities) and C (to the accumulator format) first instead of
@@ -283,22 +283,22 @@ def matmul(A, B, C=None, *, model, round_inputs: str | None = None) -> np.ndarra
 
 
 def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
-    """``d = c + sum_k a[..., k] * b[..., k]`` under ``model`` (batched over leading axes).
+    """`d = c + sum_k a[..., k] * b[..., k]` under `model` (batched over leading axes).
 
     Parameters
     ----------
     a, b : array_like, shape (..., K)
         Broadcast against each other; values in the model's input format(s).
-    model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    model : model, preset name `"h100/e4m3"` or tuple `("h100", "e4m3")`
     c : array_like, optional
         Addend broadcast to the batch shape (default +0).
     round_inputs : str, optional
-        Round the inputs first (see :func:`matmul`).
+        Round the inputs first (see [`matmul`][numfmt.matmul]).
 
     Returns
     -------
     numpy.ndarray
-        Shape ``broadcast(a, b).shape[:-1]`` (0-d for vectors).
+        Shape `broadcast(a, b).shape[:-1]` (0-d for vectors).
 
     Examples
     --------
@@ -336,8 +336,8 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None) -> np.ndarray:
 def bench_matmul(n: int = 256, *, repeat: int = 3, with_mmasim: bool = True, seed: int = 0) -> dict:
     """Time an n x n x n E4M3 matmul under the H100 preset (one thread).
 
-    Returns a dict with ``numfmt_mac_per_s`` and, when MMA-Sim (``mmasim``)
-    is installed, ``mmasim_mac_per_s`` (its WGMMA Hopper m64n8k32 e4m3 model
+    Returns a dict with `numfmt_mac_per_s` and, when MMA-Sim (`mmasim`)
+    is installed, `mmasim_mac_per_s` (its WGMMA Hopper m64n8k32 e4m3 model
     over the same K, CPU) and whether both gave the same bits.
     Not a test; run it by hand::
 

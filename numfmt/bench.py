@@ -1,9 +1,9 @@
-"""Conversion benchmark: ``python -m numfmt.bench`` or ``numfmt bench``.
+"""Conversion benchmark: `python -m numfmt.bench` or `numfmt bench`.
 
 For N float32 values spread over each format's range it prints elements/s and
-the ratio to ``np.copyto`` of float32 of the same N, measured in the same
+the ratio to `np.copyto` of float32 of the same N, measured in the same
 process (only same-process ratios mean anything on a shared machine). Medians
-of ``--repeat`` runs after a warm-up call that compiles.
+of `--repeat` runs after a warm-up call that compiles.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def spread(fmt, n: int, seed: int = 0) -> np.ndarray:
 
 
 def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
-    """(median, min, max) seconds of ``fn`` after one warm-up call."""
+    """(median, min, max) seconds of `fn` after one warm-up call."""
     fn()
     ts = []
     for _ in range(repeat):

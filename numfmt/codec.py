@@ -144,19 +144,19 @@ def _prepare(plan, xa, random, rbits):
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
            rbits=None, compat=None, out=None, threads=None, **block_options):
-    """Encode values into codes of ``fmt``.
+    """Encode values into codes of `fmt`.
 
     Parameters
     ----------
     x : array_like
         float16/32/64, ml_dtypes floats or integers (converted exactly).
     fmt : str or format
-        Target format (or a block format, see :mod:`numfmt.block`).
+        Target format (or a block format, see `numfmt.block`).
     rounding : str
-        ``nearest_even`` (default), ``nearest_away``, ``toward_zero``,
-        ``toward_positive``, ``toward_negative``, ``to_odd``, ``stochastic``
+        `nearest_even` (default), `nearest_away`, `toward_zero`,
+        `toward_positive`, `toward_negative`, `to_odd`, `stochastic`
         (P3109 StochasticA: add N random bits to the discarded bits),
-        ``stochastic_b``, ``stochastic_c``; aliases rne, rna, rtz, rtp, rtn, rto, sr.
+        `stochastic_b`, `stochastic_c`; aliases rne, rna, rtz, rtp, rtn, rto, sr.
     saturation : {"none", "finite", "propagate"}
         Overflow rule, decided after rounding (see the semantics table).
     nan : {"raise", "zero", "max"}
@@ -169,7 +169,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     compat : {"ml_dtypes", "torch", "ptx"}, optional
         Reproduce another implementation's conversion bit for bit.
     out : ndarray, optional
-        Destination of the codes (shape of ``x``, the format's code dtype).
+        Destination of the codes (shape of `x`, the format's code dtype).
     threads : int, optional
         Use numba's thread pool when > 1.
 
@@ -208,7 +208,7 @@ _POOLS_LOCK = threading.Lock()
 
 
 def _pool(threads: int):
-    """A worker pool of ``threads`` threads, reused across calls (a cache with no effect on results;
+    """A worker pool of `threads` threads, reused across calls (a cache with no effect on results;
     keyed by process id too, since a forked child has none of its parent's threads)."""
     key = (os.getpid(), threads)
     with _POOLS_LOCK:
@@ -221,7 +221,7 @@ def _pool(threads: int):
 
 
 def _chunks(n: int, threads: int):
-    """Run ``work(lo, hi)`` over [0, n) in chunks, on ``threads`` threads (kernels release the GIL).
+    """Run `work(lo, hi)` over [0, n) in chunks, on `threads` threads (kernels release the GIL).
 
     The results do not depend on the chunking (random bits are keyed by the global index).
     """
@@ -328,18 +328,18 @@ def _decode_dtype(f, dtype) -> np.dtype:
 
 
 def decode(codes, fmt=None, *, dtype=None, out=None, threads=None):
-    """Exact values of codes of ``fmt``.
+    """Exact values of codes of `fmt`.
 
     Parameters
     ----------
     codes : array_like of int
-        Codes, each in ``0 .. 2**bits - 1``.
+        Codes, each in `0 .. 2**bits - 1`.
     fmt : str or format
-        The format (or a ``BlockArray`` as the only argument, see :mod:`numfmt.block`).
+        The format (or a `BlockArray` as the only argument, see `numfmt.block`).
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
     out : ndarray, optional
-        Destination (shape of ``codes``, dtype ``dtype``).
+        Destination (shape of `codes`, dtype `dtype`).
 
     Examples
     --------
@@ -393,9 +393,9 @@ def _fast_decode_args(f):
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
              rbits=None, compat=None, out=None, threads=None, **block_options):
-    """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
+    """Round `x` to the values of `fmt`: `decode(encode(x))` in one pass.
 
-    Takes the keywords of :func:`encode`. Returns x's float dtype when every
+    Takes the keywords of [`encode`][numfmt.encode]. Returns x's float dtype when every
     value of the format is exact in it, else float64.
 
     Examples
@@ -438,7 +438,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
 
 
 def _deliver(res, out):
-    """The result: ``res`` (a scalar when 0-d), or ``out=`` holding it (copied unless written in place)."""
+    """The result: `res` (a scalar when 0-d), or `out=` holding it (copied unless written in place)."""
     if out is None:
         return res[()] if res.ndim == 0 else res
     if not np.may_share_memory(res, out):
@@ -447,7 +447,7 @@ def _deliver(res, out):
 
 
 def _encode_chunk(flat_x, dst, plan, rkind, rarr, key, nbits, lo, hi, offset=0):
-    """Encode ``flat_x[lo:hi]`` into ``dst``; random bits keyed by flat index ``offset + lo``."""
+    """Encode `flat_x[lo:hi]` into `dst`; random bits keyed by flat index `offset + lo`."""
     from ._kernels.encode import encode_flat
 
     r = rarr[lo:hi] if rkind == 1 else rarr

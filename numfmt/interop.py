@@ -4,17 +4,17 @@ numfmt computes on numpy arrays and **always returns numpy arrays**; torch
 tensors and ml_dtypes arrays are accepted as inputs and converted at the door:
 
 * A CPU torch tensor of a numpy-compatible dtype (float16/32/64, integers) is
-  read through ``tensor.numpy()``: no copy (``requires_grad`` tensors are
+  read through `tensor.numpy()`: no copy (`requires_grad` tensors are
   detached first, still without a copy).
-* torch's low-precision dtypes (``float8_*``, ``bfloat16``, ``float4_e2m1fn_x2``)
+* torch's low-precision dtypes (`float8_*`, `bfloat16`, `float4_e2m1fn_x2`)
   and ml_dtypes arrays are read **by their bits**: the bits are viewed as codes
   (no copy) and decoded exactly with the matching numfmt format. A
-  ``float4_e2m1fn_x2`` tensor of shape ``(..., n)`` holds ``2n`` elements,
-  element 0 in the low nibble (torch's layout), and reads as shape ``(..., 2n)``.
-* ml_dtypes sub-byte integers (``int4``, ``uint2`` ...) read as int8/uint8.
+  `float4_e2m1fn_x2` tensor of shape `(..., n)` holds `2n` elements,
+  element 0 in the low nibble (torch's layout), and reads as shape `(..., 2n)`.
+* ml_dtypes sub-byte integers (`int4`, `uint2` ...) read as int8/uint8.
 
 The other direction views codes as a library dtype without a copy:
-:func:`to_torch` and :func:`to_ml_dtypes`.
+[`to_torch`][numfmt.interop.to_torch] and [`to_ml_dtypes`][numfmt.interop.to_ml_dtypes].
 
 Examples
 --------
@@ -81,7 +81,7 @@ def _spec(f) -> tuple:
 
 
 def _preset_name(f, table) -> str | None:
-    """The preset of ``table`` with the same semantics as format ``f`` (names do not matter)."""
+    """The preset of `table` with the same semantics as format `f` (names do not matter)."""
     if f.name in table and _spec(get_format(f.name)) == _spec(f):
         return f.name
     for name in table:
@@ -91,7 +91,7 @@ def _preset_name(f, table) -> str | None:
 
 
 def _is_ml(dt: np.dtype) -> bool:
-    """Whether ``dt`` is an ml_dtypes type (their kind is "V", or "f" for some)."""
+    """Whether `dt` is an ml_dtypes type (their kind is "V", or "f" for some)."""
     return dt.kind in "Vf" and dt.type.__module__.startswith("ml_dtypes")
 
 
@@ -133,12 +133,12 @@ def _torch_numpy(t, name: str):
 
 
 def as_numpy(x, name: str = "x"):
-    """``x`` as something ``np.asarray`` reads exactly (numpy arrays pass through).
+    """`x` as something `np.asarray` reads exactly (numpy arrays pass through).
 
     Torch tensors become numpy arrays without a copy when their dtype exists in
     numpy, else (float8, bfloat16, float4_e2m1fn_x2) their bits are decoded
     exactly into float32. ml_dtypes sub-byte integers become int8/uint8. Dask
-    arrays are refused (see :mod:`numfmt.daskarray`) rather than computed.
+    arrays are refused (see `numfmt.daskarray`) rather than computed.
 
     Examples
     --------
@@ -168,11 +168,11 @@ def as_numpy(x, name: str = "x"):
 
 
 def as_codes(codes, name: str = "codes"):
-    """``codes`` as an unsigned-integer numpy array; low-precision floats are read by their bits.
+    """`codes` as an unsigned-integer numpy array; low-precision floats are read by their bits.
 
     Integer arrays and tensors pass through (torch: without a copy); torch
     float8/bfloat16 tensors and ml_dtypes float arrays give their bits as
-    uint8/uint16 (a view), ``float4_e2m1fn_x2`` its nibbles (low first).
+    uint8/uint16 (a view), `float4_e2m1fn_x2` its nibbles (low first).
 
     Examples
     --------
@@ -241,17 +241,17 @@ def ml_dtypes_format(dtype) -> str:
 
 
 def to_torch(codes, fmt):
-    """Codes of ``fmt`` as a torch tensor of the matching dtype.
+    """Codes of `fmt` as a torch tensor of the matching dtype.
 
-    The tensor shares memory with ``codes`` when ``codes`` is a writeable
-    array of the format's code dtype. ``float4_e2m1fn`` codes are packed in pairs
-    along the last axis into ``torch.float4_e2m1fn_x2`` (element 0 in the low
+    The tensor shares memory with `codes` when `codes` is a writeable
+    array of the format's code dtype. `float4_e2m1fn` codes are packed in pairs
+    along the last axis into `torch.float4_e2m1fn_x2` (element 0 in the low
     nibble; a copy; the last axis must have even length).
 
     Raises
     ------
     ValueError
-        ``fmt`` has no torch dtype (e.g. ``float6_e3m2fn``, P3109 formats).
+        `fmt` has no torch dtype (e.g. `float6_e3m2fn`, P3109 formats).
 
     Examples
     --------
@@ -281,15 +281,15 @@ def to_torch(codes, fmt):
 
 
 def to_ml_dtypes(codes, fmt) -> np.ndarray:
-    """Codes of ``fmt`` viewed (no copy) as the matching ml_dtypes (or numpy) dtype.
+    """Codes of `fmt` viewed (no copy) as the matching ml_dtypes (or numpy) dtype.
 
-    The result shares memory with ``codes`` when ``codes`` already has the
-    format's code dtype (``fmt.code_dtype``) and is C-contiguous.
+    The result shares memory with `codes` when `codes` already has the
+    format's code dtype (`fmt.code_dtype`) and is C-contiguous.
 
     Raises
     ------
     ValueError
-        ``fmt`` has no matching dtype (e.g. ``ue4m3``, P3109 formats).
+        `fmt` has no matching dtype (e.g. `ue4m3`, P3109 formats).
 
     Examples
     --------
@@ -327,7 +327,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 
 def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
-    """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
+    """uint32 random bits of `random_bits(key, i, nbits)` for every i of `index` (uint64)."""
     index = index.astype(np.uint64)
     lw = 3 if nbits <= 8 else (4 if nbits <= 16 else 5)  # field width W = 2**lw
     lk = np.uint64(6 - lw)
@@ -343,7 +343,7 @@ def _counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
 
 
 def _global_index(location, shape) -> np.ndarray:
-    """Flat C-order indices (uint64) of the block ``location`` [(start, stop), ...] of an array of ``shape``."""
+    """Flat C-order indices (uint64) of the block `location` [(start, stop), ...] of an array of `shape`."""
     idx = np.zeros((), np.uint64)
     stride = 1
     strides = []
@@ -359,7 +359,7 @@ def _global_index(location, shape) -> np.ndarray:
 def _seed_spec(random, rbits, rounding):
     """(key, nbits) for a seed or Generator under a stochastic rounding; None when not stochastic.
 
-    Arrays of bits are the caller's business (returned as ``"array"``).
+    Arrays of bits are the caller's business (returned as `"array"`).
     """
     from .policy import is_stochastic, parse_rounding, random_spec
 

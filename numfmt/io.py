@@ -1,29 +1,29 @@
-"""Quantize safetensors checkpoints, streaming: ``quantize_checkpoint(src, dst, fmt)``.
+"""Quantize safetensors checkpoints, streaming: `quantize_checkpoint(src, dst, fmt)`.
 
 The safetensors layout is read and written here directly (8-byte little-endian
-header length, a JSON header of ``dtype``/``shape``/``data_offsets``, then the
+header length, a JSON header of `dtype`/`shape`/`data_offsets`, then the
 raw bytes), so neither the whole file nor the whole output is ever in memory:
-tensors are read in slices of ``chunk_elements`` elements (whole rows for block
+tensors are read in slices of `chunk_elements` elements (whole rows for block
 formats), encoded, written at their place in the output and measured against
-the input. The ``safetensors`` package is not needed (files written here load
+the input. The `safetensors` package is not needed (files written here load
 with it).
 
-What is written, per quantized tensor ``name``:
+What is written, per quantized tensor `name`:
 
-* ``name``: the codes, stored with the safetensors dtype whose bits they are
-  (``F8_E4M3`` for ``float8_e4m3fn``, ``BF16``, ``F8_E8M0`` ...) or else as
-  unsigned integers ``U8``/``U16``/``U32`` (one code per element, unpacked);
-* block formats also ``name.scales`` (scale codes, blocks along the last axis)
-  and, for two-level formats (NVFP4), ``name.tensor_scale`` (float32, shape []).
+* `name`: the codes, stored with the safetensors dtype whose bits they are
+  (`F8_E4M3` for `float8_e4m3fn`, `BF16`, `F8_E8M0` ...) or else as
+  unsigned integers `U8`/`U16`/`U32` (one code per element, unpacked);
+* block formats also `name.scales` (scale codes, blocks along the last axis)
+  and, for two-level formats (NVFP4), `name.tensor_scale` (float32, shape []).
 
-Tensors not selected (``include``/``exclude``), integer and bool tensors are
+Tensors not selected (`include`/`exclude`), integer and bool tensors are
 copied unchanged. The header metadata keeps the source's entries and adds
-``numfmt.format``, ``numfmt.recipe``, ``numfmt.policy`` and ``numfmt.tensors``
-(JSON: the role and format of every output tensor). :func:`load_quantized`
-reads such a file back into codes and :class:`numfmt.block.BlockArray`.
+`numfmt.format`, `numfmt.recipe`, `numfmt.policy` and `numfmt.tensors`
+(JSON: the role and format of every output tensor). [`load_quantized`][numfmt.io.load_quantized]
+reads such a file back into codes and `numfmt.block.BlockArray`.
 
 The output is written to a temporary file in the destination directory and
-renamed at the end: on any error (corrupt input, NaN under ``nan="raise"``,
+renamed at the end: on any error (corrupt input, NaN under `nan="raise"`,
 Ctrl-C) no output file is left behind.
 
 Examples
@@ -105,7 +105,7 @@ def _bad(path, why: str) -> ValueError:
 def read_header(path) -> tuple[dict, list]:
     """(metadata, entries) of a safetensors file, validated against the file size.
 
-    Entries are ``(name, dtype, shape, begin, end)`` records (offsets relative to
+    Entries are `(name, dtype, shape, begin, end)` records (offsets relative to
     the data section), in file order.
 
     Examples
@@ -172,7 +172,7 @@ def _data_start(path) -> int:
 
 
 def _header_bytes(meta: dict, layout: list) -> bytes:
-    """JSON header (padded to 8 bytes) for ``layout`` = [(name, dtype, shape, nbytes)] in data order."""
+    """JSON header (padded to 8 bytes) for `layout` = [(name, dtype, shape, nbytes)] in data order."""
     header = {"__metadata__": meta} if meta else {}
     pos = 0
     for name, dt, shape, nbytes in layout:
@@ -192,7 +192,7 @@ def save(tensors: dict, path, *, metadata: dict | None = None) -> None:
     """Write numpy arrays to a safetensors file (atomically).
 
     ml_dtypes arrays of bfloat16/float8 types are stored with their safetensors
-    dtype (``BF16``, ``F8_E4M3`` ...).
+    dtype (`BF16`, `F8_E4M3` ...).
 
     Examples
     --------
@@ -230,7 +230,7 @@ def save(tensors: dict, path, *, metadata: dict | None = None) -> None:
 
 
 def _read(f, data_start: int, e: _Entry, a: int, b: int) -> np.ndarray:
-    """Raw elements a..b of entry ``e`` in its storage dtype."""
+    """Raw elements a..b of entry `e` in its storage dtype."""
     dt = DTYPES[e.dtype][0]
     buf = np.empty(b - a, dt)
     f.seek(data_start + e.begin + a * dt.itemsize)
@@ -263,12 +263,12 @@ class TensorError:
     name, source_dtype, shape :
         The tensor.
     max_abs : float
-        Largest ``|q - x|`` over the finite inputs (inf when a finite input
+        Largest `|q - x|` over the finite inputs (inf when a finite input
         became inf or NaN).
     rms : float
-        Root mean square of ``q - x`` over the finite inputs.
+        Root mean square of `q - x` over the finite inputs.
     relative : float
-        ``rms / rms(x)`` (0 when both are 0).
+        `rms / rms(x)` (0 when both are 0).
     nonfinite : int
         Number of inputs that are inf or NaN (not counted in the errors).
     """
@@ -295,7 +295,7 @@ class _Stats:
         self.nonfinite = 0
 
     def add(self, x, q, piece: int = 1 << 15):
-        """Accumulate the errors of ``q`` against ``x`` (in float64, a piece at a time to bound memory)."""
+        """Accumulate the errors of `q` against `x` (in float64, a piece at a time to bound memory)."""
         x = np.asarray(x).reshape(-1)
         q = np.asarray(q).reshape(-1)
         for a in range(0, x.size, piece):
@@ -357,7 +357,7 @@ def _code_dtype_name(f, native: bool) -> str:
 
 
 def _storage(codes: np.ndarray, st: str) -> bytes:
-    """Raw bytes of codes stored as safetensors dtype ``st`` (same bits, never a value conversion)."""
+    """Raw bytes of codes stored as safetensors dtype `st` (same bits, never a value conversion)."""
     return codes.astype(np.dtype(f"u{DTYPES[st][0].itemsize}"), copy=False).tobytes()
 
 
@@ -442,42 +442,42 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
                         saturation: str = "none", nan: str = "raise", random=None, rbits: int | None = None,
                         native_dtypes: bool = True, chunk_elements: int = 1 << 16, progress: bool | None = None,
                         **block_options) -> dict:
-    """Quantize the floating-point tensors of a safetensors file into ``fmt``; stream to ``dst``.
+    """Quantize the floating-point tensors of a safetensors file into `fmt`; stream to `dst`.
 
     Parameters
     ----------
     src, dst : str or path
-        Input and output files (different paths). ``dst`` appears only when
+        Input and output files (different paths). `dst` appears only when
         everything succeeded.
     fmt : str or format or BlockFormat
-        Element format (``"e4m3"``, ``"binary8p3se"`` ...) or block format
-        (``"mxfp4"``, ``"nvfp4"`` ...; blocks along the last axis).
+        Element format (`"e4m3"`, `"binary8p3se"` ...) or block format
+        (`"mxfp4"`, `"nvfp4"` ...; blocks along the last axis).
     include, exclude : glob pattern(s) or callable, optional
         Tensors to quantize (default: every floating-point tensor) and to leave
-        alone; names matched by ``fnmatch``. Others are copied unchanged.
+        alone; names matched by `fnmatch`. Others are copied unchanged.
     rounding, saturation, nan, random, rbits :
-        As in :func:`numfmt.encode` (block formats: ``saturation``/``nan`` do not
-        apply). ``random`` is an int seed or a Generator: tensor ``t`` gets
-        exactly the codes of ``numfmt.encode(t, fmt, random=seed)``.
+        As in [`numfmt.encode`][numfmt.encode] (block formats: `saturation`/`nan` do not
+        apply). `random` is an int seed or a Generator: tensor `t` gets
+        exactly the codes of `numfmt.encode(t, fmt, random=seed)`.
     native_dtypes : bool
         Store codes with the safetensors float dtype that has the same bits when
-        there is one (``F8_E4M3``, ``BF16`` ...); else always ``U8``/``U16``/``U32``.
+        there is one (`F8_E4M3`, `BF16` ...); else always `U8`/`U16`/`U32`.
     chunk_elements : int
         Elements processed at a time (memory use is a few bytes times this).
     progress : bool, optional
         Progress bar on stderr; default: when stderr is a terminal.
     **block_options :
-        ``scale_rule``, ``recipe``, ``nonfinite``, ``tensor_scale=False`` for block formats.
+        `scale_rule`, `recipe`, `nonfinite`, `tensor_scale=False` for block formats.
 
     Returns
     -------
     dict
-        ``{name: TensorError}`` for every quantized tensor, in file order.
+        `{name: TensorError}` for every quantized tensor, in file order.
 
     Raises
     ------
     ValueError
-        Truncated or corrupt ``src``, unsupported dtypes, a selected tensor that
+        Truncated or corrupt `src`, unsupported dtypes, a selected tensor that
         is not floating point, name clashes; nothing is written.
 
     Examples
@@ -669,11 +669,12 @@ def _quantize_block(fin, fout, src_start, e, plan, offsets, chunk, stats, bar) -
 
 
 def load_quantized(path, names=None) -> dict:
-    """Read a file written by :func:`quantize_checkpoint`: codes, BlockArrays and copied tensors.
+    """Read a file written by [`quantize_checkpoint`][numfmt.io.quantize_checkpoint]: codes, BlockArrays and
+    copied tensors.
 
     Quantized tensors come back as code arrays (element formats) or
-    :class:`numfmt.block.BlockArray` (block formats); decode them with
-    :func:`numfmt.decode`. Copied tensors come back as stored (bfloat16/float8
+    `numfmt.block.BlockArray` (block formats); decode them with
+    [`numfmt.decode`][numfmt.decode]. Copied tensors come back as stored (bfloat16/float8
     as their codes).
 
     Examples

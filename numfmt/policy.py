@@ -1,7 +1,7 @@
 """Rounding, saturation and NaN policies: names, aliases and validation.
 
 The policy is plain data handed to the kernels as small ints; see the
-semantics tables in ``docs/semantics.md``.
+semantics tables in `docs/semantics.md`.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def parse_saturation(saturation: str) -> int:
 
 
 def parse_nan(nan: str) -> str:
-    """Validated ``nan=`` policy for formats without NaN."""
+    """Validated `nan=` policy for formats without NaN."""
     key = _name("nan", nan, NAN_POLICIES)
     if key not in NAN_POLICIES:
         raise ValueError(f"nan={nan!r} is not one of {list(NAN_POLICIES)}")
@@ -83,10 +83,10 @@ def _seed_key(seed: int) -> int:
 
 
 def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
-    """Validate ``random=``/``rbits=`` and return (kind, array, key, nbits).
+    """Validate `random=`/`rbits=` and return (kind, array, key, nbits).
 
-    kind 0: no random bits; 1: an explicit array (broadcast to ``shape``, flat);
-    2: a counter-based stream with ``key``.
+    kind 0: no random bits; 1: an explicit array (broadcast to `shape`, flat);
+    2: a counter-based stream with `key`.
     """
     stochastic = is_stochastic(mode)
     if rbits is None:

@@ -1,20 +1,20 @@
 """Accumulation kernels: dot products as tensor cores and accumulators do them.
 
-Every input element is split once into ``(m, E)``: a signed integer
-significand ``m`` (hidden bit included, ``|m| < 2**(man+1)``) and the clamped
-leading exponent ``E = max(floor(log2|x|), emin)``, so ``x = m * 2**(E - man)``.
-A product is then exactly ``(ma*mb) * 2**(Ea + Eb - man_a - man_b)``; its
-*unnormalised* exponent is ``Ea + Eb`` (significand in [1, 4) or smaller for
+Every input element is split once into `(m, E)`: a signed integer
+significand `m` (hidden bit included, `|m| < 2**(man+1)`) and the clamped
+leading exponent `E = max(floor(log2|x|), emin)`, so `x = m * 2**(E - man)`.
+A product is then exactly `(ma*mb) * 2**(Ea + Eb - man_a - man_b)`; its
+*unnormalised* exponent is `Ea + Eb` (significand in [1, 4) or smaller for
 subnormals), as in Khattak & Mikaitis and MMA-Sim.
 
-Fused block (one tensor-core instruction step, ``F`` fraction bits)::
+Fused block (one tensor-core instruction step, `F` fraction bits)::
 
     Mx = max(Ea+Eb over nonzero products, Ec if c is aligned, min_exp)
     term = trunc(|p| * 2**(F - Mx))            (integer, optional sticky bit)
     acc  = sum of signed terms                   (exact, int64)
     d    = round_pack(acc * 2**(Mx - F))         (the block's result format)
 
-Everything that rounds goes through :func:`numfmt._kernels.round.round_pack`;
+Everything that rounds goes through `numfmt._kernels.round.round_pack`;
 the integer alignment (truncation) above is the modelled hardware datapath, not
 a rounding routine.
 """
@@ -42,10 +42,10 @@ C_FINITE, C_PZERO, C_NZERO, C_INF, C_NAN = 0, 1, 2, 3, 4
 
 @jit
 def split_inputs(x, man, emin, ftz, m, E, cls):
-    """Split the flat float64 array ``x`` into (m, E, cls); see module doc.
+    """Split the flat float64 array `x` into (m, E, cls); see module doc.
 
     Returns the index of the first element that is not representable with
-    ``man`` fraction bits above ``emin - man`` (or -1 when all are).
+    `man` fraction bits above `emin - man` (or -1 when all are).
     """
     bad = -1
     for i in range(x.size):
@@ -120,14 +120,14 @@ def _special(acls, am, arow, bcls, bm, brow, K, cv):
 
 @jit
 def _pack(neg, sig, exp, p, mode, ovf_inf):
-    """round_pack of a finite nonzero intermediate, as its float64 value; ``ovf_inf``
+    """round_pack of a finite nonzero intermediate, as its float64 value; `ovf_inf`
     sends values >= 2**(emax+1) to infinity whatever the rounding (tensor-core behaviour).
 
-    binary64 results use magnitude params (:func:`numfmt._kernels.magnitude.magnitude_params`:
-    the funnel rounds the magnitude, :func:`signed_value` puts the sign back). Every
+    binary64 results use magnitude params (`numfmt._kernels.magnitude.magnitude_params`:
+    the funnel rounds the magnitude, `signed_value` puts the sign back). Every
     intermediate here is below 2**1026 (terms are float64 values or products of
     inputs of <= 25 fraction bits), so the magnitude code stays below 2**63;
-    :func:`~numfmt._kernels.magnitude.beyond` guards it anyway.
+    `beyond` guards it anyway.
     """
     if ovf_inf and exp + 63 - clz64(sig) >= p[P.ECAP]:
         return signed_value(neg, round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
@@ -151,8 +151,8 @@ def _zero_value(all_neg, all_pos, mode):
 def sum2_round(neg1, sig1, exp1, neg2, sig2, exp2, p, mode, ovf_inf):
     """Exact (-1)**neg1*sig1*2**exp1 + (-1)**neg2*sig2*2**exp2, rounded once.
 
-    Both ``sig`` < 2**53 (zero allowed). Returns the float64 value of the code
-    in ``p`` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
+    Both `sig` < 2**53 (zero allowed). Returns the float64 value of the code
+    in `p` (IEEE sign of an exact zero: +0, -0 only when both are -0 terms
     or the mode is toward_negative; callers pass zero terms' signs).
     """
     if sig1 == 0 and sig2 == 0:
@@ -200,7 +200,7 @@ def _f64_term(v):
 
 @jit
 def _align(mag, sh, sticky):
-    """``mag * 2**sh`` truncated toward zero; with ``sticky``, one more low bit set when bits were lost."""
+    """`mag * 2**sh` truncated toward zero; with `sticky`, one more low bit set when bits were lost."""
     if sh >= 0:
         v = mag << sh
         lost = np.int64(0)
@@ -277,7 +277,7 @@ def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
                sticky, normp, min_exp, c_emin, late, p_blk, mode_blk, p_out, mode_late, ovf_inf):
     """out[t] = fused-block chain of row ia[t] of A with row ib[t] of B^T, addend c[t].
 
-    ``am``/``aE``/``acls`` hold A flattened row-major (row stride K); same for B^T.
+    `am`/`aE`/`acls` hold A flattened row-major (row stride K); same for B^T.
     """
     for t in range(out.size):
         arow = ia[t] * K
@@ -330,8 +330,8 @@ def sequential_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_a
                     p_prod, mode_prod, p_acc, mode_acc):
     """Recursive summation s = round(s + a_k*b_k), k = 0..K-1, starting at c.
 
-    ``fused``: one rounding per step (FMA); else the product is first rounded
-    into ``p_prod``. ``av``/``bv`` are the input values (for NaN/inf steps).
+    `fused`: one rounding per step (FMA); else the product is first rounded
+    into `p_prod`. `av`/`bv` are the input values (for NaN/inf steps).
     """
     for t in range(out.size):
         arow = ia[t] * K
@@ -385,7 +385,7 @@ def _add_values(x, y, p, mode):
 @jit
 def pairwise_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab, p_prod, mode_prod,
                   p_acc, mode_acc):
-    """Products rounded into ``p_prod``, summed by a balanced tree of adjacent
+    """Products rounded into `p_prod`, summed by a balanced tree of adjacent
     pairs (level by level, an odd last element passes up), then + c."""
     buf = np.empty(max(K, 1), np.float64)
     for t in range(out.size):
@@ -484,7 +484,7 @@ def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
 def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L, p, mode):
     """out[t] = round(c[t] + sum_k a_k*b_k) with one rounding (Kulisch accumulator).
 
-    ``lo`` is below every term's last bit; ``L`` limbs cover every term.
+    `lo` is below every term's last bit; `L` limbs cover every term.
     """
     buf = np.zeros(L, np.int64)
     for t in range(out.size):

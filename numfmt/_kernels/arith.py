@@ -1,12 +1,12 @@
 """Correctly rounded +, -, x, /, fma and sqrt of float64 operands into any format.
 
 Each operation computes its exact result as an integer significand and an
-exponent (``value = (-1)**neg * sig * 2**exp``), keeps at least 60 significant
-bits (61 for products and fma) or ``K`` quotient/root bits, ORs a sticky bit
-for anything dropped, and ends in ONE call of :func:`round_pack`. Nothing here
+exponent (`value = (-1)**neg * sig * 2**exp`), keeps at least 60 significant
+bits (61 for products and fma) or `K` quotient/root bits, ORs a sticky bit
+for anything dropped, and ends in ONE call of `round_pack`. Nothing here
 rounds by itself.
 
-Operands are decomposed exactly and normalised so that ``2**52 <= sig < 2**53``.
+Operands are decomposed exactly and normalised so that `2**52 <= sig < 2**53`.
 
 add:  the larger operand is shifted left by 8 (its 8 low bits are then zero), the
       smaller is aligned to it and jammed (sticky) if it falls below bit 0. A jam
@@ -26,7 +26,7 @@ fma:  the exact 106-bit product and the addend in a two-limb (base 2**62) fixed
       point frame with the larger operand's top bit at bit 120, then as add.
 
 K = min(60, precision + N + 3) (N = random bits of a stochastic mode) keeps at
-least N + 3 bits below the target's last place, as :func:`round_pack` requires.
+least N + 3 bits below the target's last place, as `round_pack` requires.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def exact_mul(a, b):
 def exact_div(a, b, K, p3109):
     """(cls, neg, sig, exp) of a / b with >= K quotient bits plus sticky.
 
-    x / 0 is +-inf (IEEE) or NaN (``p3109``); 0/0, inf/inf and NaN give NaN.
+    x / 0 is +-inf (IEEE) or NaN (`p3109`); 0/0, inf/inf and NaN give NaN.
     """
     ca, na, sa, ea = _norm(a)
     cb, nb, sb, eb = _norm(b)
@@ -446,7 +446,7 @@ def _rb(rkind, key, nbits, counter):
 def _step(cls, neg, sig, exp, p, pd, mode, sat, rkind, key, nbits, counter):
     """Round one exact intermediate; returns (code, value, is_bad).
 
-    With magnitude params (binary64, :mod:`numfmt._kernels.magnitude`) the funnel
+    With magnitude params (binary64, `numfmt._kernels.magnitude`) the funnel
     rounds |value| and the sign goes on top of the code (bit 63 of the int64).
     """
     wide = is_magnitude(p)
@@ -464,9 +464,9 @@ def _step(cls, neg, sig, exp, p, pd, mode, sat, rkind, key, nbits, counter):
 
 @jit
 def reduce_loop(x, out, op, keep, p, pd, mode, sat, rkind, key, nbits):
-    """Sequential rounded reduction of each row of the 2-D ``x``: acc = round(acc op x[r, j]).
+    """Sequential rounded reduction of each row of the 2-D `x`: acc = round(acc op x[r, j]).
 
-    op 0: add, 1: multiply. ``out`` has shape (rows,) or, with ``keep``, (rows, n)
+    op 0: add, 1: multiply. `out` has shape (rows,) or, with `keep`, (rows, n)
     (every prefix: accumulate). The first element is rounded into the format, an empty
     row gives the rounded identity. Returns the number of NaN results without a code.
     """
@@ -504,7 +504,7 @@ def reduce_loop(x, out, op, keep, p, pd, mode, sat, rkind, key, nbits):
 def matmul_loop(a, b, out, fused, p, pd, mode, sat, rkind, key, nbits):
     """out[i, j] = code of the sequential dot product of a[i, :] and b[:, j].
 
-    ``fused`` 0: acc = round(acc + round(a*b)) (the first term is round(a*b));
+    `fused` 0: acc = round(acc + round(a*b)) (the first term is round(a*b));
     1: acc = round(a*b + acc), one rounding per step (a chain of fma).
     """
     m, k = a.shape

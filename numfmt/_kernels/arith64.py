@@ -1,11 +1,11 @@
 """add, mul, div, fma and sqrt rounded into binary64.
 
-The exact intermediates of :mod:`numfmt._kernels.arith` (>= 60 significant bits
-plus a sticky bit, or K quotient/root bits) go through :func:`round_pack` like
+The exact intermediates of `numfmt._kernels.arith` (>= 60 significant bits
+plus a sticky bit, or K quotient/root bits) go through `round_pack` like
 every other target; only the packing differs: the funnel rounds the magnitude
-(:mod:`numfmt._kernels.magnitude`) and the loop puts the sign on top as a uint64.
+(`numfmt._kernels.magnitude`) and the loop puts the sign on top as a uint64.
 Sequential reductions and dot products into binary64 use the loops of
-:mod:`numfmt._kernels.arith`, whose rounding step handles magnitude params.
+`numfmt._kernels.arith`, whose rounding step handles magnitude params.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ _SIGN = np.uint64(1) << np.uint64(63)
 def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits, K):
     """out[i] (uint64) = binary64 code of the op on a[i*sa], b[i*sb], c[i*sc].
 
-    op 0 add, 1 mul, 2 div, 3 fma, 4 sqrt (``a`` only). NaN results are the positive NaN code
-    of ``p``.
+    op 0 add, 1 mul, 2 div, 3 fma, 4 sqrt (`a` only). NaN results are the positive NaN code
+    of `p`.
     """
     ecap = p[P.ECAP]
     p3109 = p[P.P3109] != 0

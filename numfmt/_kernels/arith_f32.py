@@ -1,23 +1,23 @@
 """add, mul and fma of float32 operands into small float formats, vectorised.
 
-Two loops, both equal to :func:`round.round_pack` on the exact result (tests:
-``tests/test_arith_f32.py``, the exhaustive and SoftFloat tests):
+Two loops, both equal to `round.round_pack` on the exact result (tests:
+`tests/test_arith_f32.py`, the exhaustive and SoftFloat tests):
 
 **float64 image, every deterministic mode.** The exact result of one operation
-on float32 operands has a float64 image ``x`` that keeps every bit the rounding
+on float32 operands has a float64 image `x` that keeps every bit the rounding
 needs:
 
-* ``a * b``: exact in float64 (24 x 24 bit significands, exponents far inside
+* `a * b`: exact in float64 (24 x 24 bit significands, exponents far inside
   float64's normal range);
-* ``a + b`` and ``a * b + c``: ``s = RN53(u + v)`` with ``u, v`` the float64
-  operands (``u = a * b`` exact for fma), and TwoSum gives the exact error
-  ``e`` (``u + v = s + e``). Round-to-odd at 53 bits (RO53) jams ``e`` into
-  ``s``: an inexact ``s`` with an even last bit moves one ulp toward ``e``.
+* `a + b` and `a * b + c`: `s = RN53(u + v)` with `u, v` the float64
+  operands (`u = a * b` exact for fma), and TwoSum gives the exact error
+  `e` (`u + v = s + e`). Round-to-odd at 53 bits (RO53) jams `e` into
+  `s`: an inexact `s` with an even last bit moves one ulp toward `e`.
 
-``x = RO53(exact)`` rounded on a grid of precision ``M + 1 <= 51`` bits (two
+`x = RO53(exact)` rounded on a grid of precision `M + 1 <= 51` bits (two
 bits fewer than float64) gives the same result as the exact value in every
 deterministic mode, round-to-odd included (Boldo & Melquiond). The rounding
-itself is one float64 add (see :mod:`numfmt._kernels.fast`, here for float64)::
+itself is one float64 add (see `numfmt._kernels.fast`, here for float64)::
 
     E     = binade of x            Eq = max(E, EMIN)   (no cap: codes past the
     magic = 2**(Eq + 52 - M)                            largest keep their parity)
@@ -25,16 +25,16 @@ itself is one float64 add (see :mod:`numfmt._kernels.fast`, here for float64)::
     r     = t - magic               the nearest-even grid value (exact)
     mag   = (Eq - EMIN) * 2**M + bits(t) - bits(magic)
 
-``r`` against ``x`` says whether the nearest-even step went up and whether
-``x`` was on the grid, which gives the truncated code and every mode's
-increment as masks (as in ``fast._det_loop``). Overflow, signs, -0 and
-specials are selects with codes precomputed by :func:`round.overflow_code`
-(``fast.constants_any``), so the loop vectorises.
+`r` against `x` says whether the nearest-even step went up and whether
+`x` was on the grid, which gives the truncated code and every mode's
+increment as masks (as in `fast._det_loop`). Overflow, signs, -0 and
+specials are selects with codes precomputed by `round.overflow_code`
+(`fast.constants_any`), so the loop vectorises.
 
 **float32 lanes, nearest-even add and mul** (precision <= 22, see
-:func:`eligible_rne32`): the same idea with float32 arithmetic, twice the SIMD
-width. ``p = RN24(exact)`` and an error term with the sign of ``exact - p``
-(TwoSum; ``fma(a, b, -p)`` for products) give ``RO24(exact)``, rounded by the
+`eligible_rne32`): the same idea with float32 arithmetic, twice the SIMD
+width. `p = RN24(exact)` and an error term with the sign of `exact - p`
+(TwoSum; `fma(a, b, -p)` for products) give `RO24(exact)`, rounded by the
 float32 magic add. Lanes where the error term could be wrong (products below
 2**-100, sums that overflow float32) or NaN results without a code are
 flagged and redone by the integer kernels.
@@ -90,7 +90,7 @@ def eligible(p) -> bool:
 
 
 def eligible_rne32(p) -> bool:
-    """Whether :func:`eligible` formats also allow the float32-lane nearest-even loops.
+    """Whether `eligible` formats also allow the float32-lane nearest-even loops.
 
     The round-to-odd float32 image needs two spare bits (M <= 21) and a target
     quantum >= 2**-147 (four float32 subnormal quanta); the magic numbers need
@@ -101,7 +101,7 @@ def eligible_rne32(p) -> bool:
 
 @intrinsic
 def _fma32(typingctx, a, b, c):
-    """a * b + c with one rounding (LLVM ``fma``; vectorises to vfmadd)."""
+    """a * b + c with one rounding (LLVM `fma`; vectorises to vfmadd)."""
     if not (a == types.float32 and b == types.float32 and c == types.float32):
         return None
 
@@ -125,7 +125,7 @@ def _two_sum(u, v):
 def _ro53(u, v, rtn):
     """float64 bits of RO53(u + v) (u, v float64 images of float32 operations, no overflow).
 
-    An exact zero sum is -0 under toward_negative (``rtn``) unless both are +0; the FPU's
+    An exact zero sum is -0 under toward_negative (`rtn`) unless both are +0; the FPU's
     nearest-even sum already has the sign of every other mode. Infinite or NaN sums pass.
     """
     s, e = _two_sum(u, v)
@@ -140,13 +140,13 @@ def _ro53(u, v, rtn):
 
 @jit
 def _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd):
-    """Nearest-even rounding of |x| (float64 bits ``vb``) on the grid, and the mode's step.
+    """Nearest-even rounding of |x| (float64 bits `vb`) on the grid, and the mode's step.
 
-    Returns ``ax`` (|x|'s bits), ``negm`` (all ones for negatives), the magic sum
-    ``t``, nearest-even value ``r``, magic ``mf`` and its bits ``mb``, and three
-    masks (all ones or zero): ``up`` (the nearest-even step went up: the truncated
-    value is one quantum below ``r``), ``inexact`` and ``inc`` (the mode rounds
-    the truncated value up). With ``rne`` the masks are not computed.
+    Returns `ax` (|x|'s bits), `negm` (all ones for negatives), the magic sum
+    `t`, nearest-even value `r`, magic `mf` and its bits `mb`, and three
+    masks (all ones or zero): `up` (the nearest-even step went up: the truncated
+    value is one quantum below `r`), `inexact` and `inc` (the mode rounds
+    the truncated value up). With `rne` the masks are not computed.
     """
     ax = vb & _ABS
     negm = vb >> _I64(63)
@@ -174,7 +174,7 @@ def _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd):
 @jit
 def _code(vb, rne, emin_b, m52, m_rna, m_up, m_dn, m_odd, two_m, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz,
           inf_p, dinf, nan_p):
-    """Code (int64) of the float64 bits ``vb`` rounded into the format."""
+    """Code (int64) of the float64 bits `vb` rounded into the format."""
     ax, negm, t, _, _, mb, up, inexact, inc = _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd)
     mag = ((mb >> _I64(52)) - m52 - emin_b) * two_m + (f64_as_i64(t) - mb)
     if rne:
@@ -192,7 +192,7 @@ def _code(vb, rne, emin_b, m52, m_rna, m_up, m_dn, m_odd, two_m, maxmag, signbit
 @jit
 def _value(vb, rne, emin_b, m52, m_rna, m_up, m_dn, m_odd, maxval, nz, ovf_p, dov, tz_p, dtz, inf_p, dinf,
            nan_v):
-    """Value (float64) of the float64 bits ``vb`` rounded into the format (special values as
+    """Value (float64) of the float64 bits `vb` rounded into the format (special values as
     float64 bit patterns: sign flips are XORs)."""
     ax, negm, _, r, mf, _, up, inexact, inc = _round(vb, emin_b, m52, rne, m_rna, m_up, m_dn, m_odd)
     if rne:
@@ -279,7 +279,7 @@ def _f32_bits(v):
 
 @jit
 def _consts32(want_codes, p, pd, sat):
-    """Constants of :func:`_rne32` (int32) for codes or values."""
+    """Constants of `_rne32` (int32) for codes or values."""
     cs = constants_any(p, P.NEAREST_EVEN, sat)
     m, emin, ecap, maxmag, signbit = cs[0], cs[1], cs[2], cs[3], cs[4]
     ovf_p, ovf_n, inf_p, inf_n, nan_p = cs[6], cs[7], cs[8], cs[9], cs[10]
@@ -297,14 +297,14 @@ def _consts32(want_codes, p, pd, sat):
 
 @jit
 def f32_arith(kind, a, sa, b, sb, c, sc, out, want_codes, lanes32, p, pd, mode, sat):
-    """``a + b`` (kind 0), ``a * b`` (1) or ``a * b + c`` (2) of float32 operands into ``out``.
+    """`a + b` (kind 0), `a * b` (1) or `a * b + c` (2) of float32 operands into `out`.
 
-    ``sa``/``sb``/``sc``: 1, or 0 for a one-element operand that broadcasts.
-    ``out`` (flat) receives codes (``want_codes``, any integer dtype) or values
-    (float32 or float64: the values of ``pd``, the format's own params; ``p`` may
-    carry ``nan=`` policy codes). ``lanes32``: nearest-even add/mul through the
-    float32-lane loops (:func:`eligible_rne32`). Returns the number of NaN results
-    the format has no code for (``nan="raise"``; their codes/values are then 0).
+    `sa`/`sb`/`sc`: 1, or 0 for a one-element operand that broadcasts.
+    `out` (flat) receives codes (`want_codes`, any integer dtype) or values
+    (float32 or float64: the values of `pd`, the format's own params; `p` may
+    carry `nan=` policy codes). `lanes32`: nearest-even add/mul through the
+    float32-lane loops (`eligible_rne32`). Returns the number of NaN results
+    the format has no code for (`nan="raise"`; their codes/values are then 0).
     """
     n = out.size
     if n == 0:
@@ -390,7 +390,7 @@ _TINY32 = _I32(0x0D800000)  # 2**-100
 
 @jit
 def _ro24(xb, err):
-    """float32 bits of RO24(exact) from ``xb`` = bits(RN24(exact)) and the error's sign."""
+    """float32 bits of RO24(exact) from `xb` = bits(RN24(exact)) and the error's sign."""
     step = _I32(_I32(_I32(f32_as_i32(err) ^ xb) >> _I32(31)) | _I32(1))  # +1: |exact| > |p|
     fix = ((err > _F32(0)) | (err < _F32(0))) & ((xb & _I32(1)) == _I32(0))
     return _I32(xb + (step if fix else _I32(0)))
@@ -398,13 +398,13 @@ def _ro24(xb, err):
 
 @jit
 def _rne32(xb, want_codes, emin_b, cap_b, big_b, m23, m, maxv, signbit, nz, ovf_p, dov, inf_p, dinf, nan_p):
-    """Code, or value bits, (int32) of the float32 bits ``xb`` rounded to nearest-even.
+    """Code, or value bits, (int32) of the float32 bits `xb` rounded to nearest-even.
 
-    The magic number 2**(Eq + 23 - M) must be a float32: in binades above ``big_b``
+    The magic number 2**(Eq + 23 - M) must be a float32: in binades above `big_b`
     |x| is scaled by 2**-64 around the add (exact both ways; a result scaled back
-    to inf is an overflow anyway). ``maxv`` is the largest finite magnitude code
-    (codes) or value bits (values); ``signbit`` the codes' sign bit or 2**31;
-    ``ovf_p``/``inf_p``/``nan_p`` (and the sign XORs ``dov``/``dinf``) codes or
+    to inf is an overflow anyway). `maxv` is the largest finite magnitude code
+    (codes) or value bits (values); `signbit` the codes' sign bit or 2**31;
+    `ovf_p`/`inf_p`/`nan_p` (and the sign XORs `dov`/`dinf`) codes or
     value bits alike.
     """
     ax = _I32(xb & _M32)

@@ -38,7 +38,7 @@ i64_as_f64 = _bitcast(types.int64, types.float64)
 
 @jit
 def clz64(x):
-    """Count leading zeros of an int64 (64 for zero): LLVM ``ctlz``."""
+    """Count leading zeros of an int64 (64 for zero): LLVM `ctlz`."""
     return np.int64(leading_zeros(np.int64(x)))
 
 
@@ -50,10 +50,10 @@ def bit_length(x):
 
 @jit
 def shift_right_jam(x, n):
-    """``x >> n`` for an int64 ``x >= 0``, with a 1 jammed into bit 0 when a set bit was shifted out.
+    """`x >> n` for an int64 `x >= 0`, with a 1 jammed into bit 0 when a set bit was shifted out.
 
     The jammed (sticky) bit keeps the rounding of the result exact as long as at least two bits remain
-    below the last kept place. ``n <= 0`` returns ``x``; ``n >= 63`` returns ``x != 0``.
+    below the last kept place. `n <= 0` returns `x`; `n >= 63` returns `x != 0`.
     """
     if n <= 0:
         return np.int64(x)

@@ -1,19 +1,19 @@
 """Block-scaled encode/decode loops (MX, NVFP4, custom block formats).
 
-* Exact loops: ``scaled_encode`` (power-of-two scales: every element is
+* Exact loops: `scaled_encode` (power-of-two scales: every element is
   decomposed exactly, its exponent shifted by the block's scale, and rounded
-  once by :func:`round_pack`) and ``divided_encode`` (P3109 BlockProject: exact
+  once by `round_pack`) and `divided_encode` (P3109 BlockProject: exact
   integer division by an arbitrary scale, with a sticky bit, then round_pack).
   They serve every rounding mode, input precision and element format.
-* Rounding tables (``build_table``): for the NVFP4 scale code, a table over
+* Rounding tables (`build_table`): for the NVFP4 scale code, a table over
   (sign, binade, top bits, sticky) filled by calling round_pack once per key,
   so the funnel stays the one rounding routine.
 * The fused float32 encode and decode loops of the default recipes are in
-  ``block_fast.py``.
+  `block_fast.py`.
 
-Layout: a block array is handled as ``(rows, n)`` with blocks of ``bs``
+Layout: a block array is handled as `(rows, n)` with blocks of `bs`
 consecutive elements along the last axis; the last block of a row may be
-shorter (``n % bs`` elements).
+shorter (`n % bs` elements).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ __all__ = [
 
 @jit
 def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
-    """Encode ``x[r, i] * 2**-shifts[r, i // bs]`` exactly into ``out``.
+    """Encode `x[r, i] * 2**-shifts[r, i // bs]` exactly into `out`.
 
-    ``x`` float32/float64 of shape (rows, n); ``rarr`` (rows, n) uint32 random
-    bits when ``rkind == 1``. Returns the number of NaN inputs that had no code
+    `x` float32/float64 of shape (rows, n); `rarr` (rows, n) uint32 random
+    bits when `rkind == 1`. Returns the number of NaN inputs that had no code
     (written as 0).
     """
     rows, n = x.shape
@@ -59,9 +59,9 @@ def scaled_encode(x, shifts, bs, p, mode, sat, rkind, rarr, nbits, out):
 
 @jit
 def divided_encode(x, ssig, sexp, skind, bs, p, mode, sat, rkind, rarr, nbits, out):
-    """Encode ``x[r, i] / S[r, i // bs]`` rounded once (P3109 BlockProject).
+    """Encode `x[r, i] / S[r, i // bs]` rounded once (P3109 BlockProject).
 
-    S = ssig * 2**sexp exactly (``skind`` 0), or zero (1: the element becomes +0),
+    S = ssig * 2**sexp exactly (`skind` 0), or zero (1: the element becomes +0),
     or NaN (2). The quotient is computed exactly with integers: the dividend's
     significand is shifted to 62 bits, divided by ssig (< 2**24), and a nonzero
     remainder becomes a sticky 1 in the quotient's lowest bit, which keeps >= 38
@@ -161,7 +161,7 @@ def build_table(p, mode, sat):
 
 @jit
 def _tcode(b, tab, k, base_b, toprow, lowmask):
-    """Table code of the float32 pattern ``b`` (int32)."""
+    """Table code of the float32 pattern `b` (int32)."""
     eb = np.int32((b >> np.int32(23)) & np.int32(0xFF))
     sgn = np.int32((b >> np.int32(31)) & np.int32(1))
     row = np.int32(min(max(eb - base_b, np.int32(0)), toprow) + np.int32(1))
@@ -175,7 +175,7 @@ def _tcode(b, tab, k, base_b, toprow, lowmask):
 
 
 def table_args(p):
-    """(k, base_b, toprow, lowmask) for :func:`_tcode` as int32."""
+    """(k, base_b, toprow, lowmask) for `_tcode` as int32."""
     m = p[P.M]
     k = m + 1
     base = p[P.EMIN] - m - 2

@@ -1,25 +1,25 @@
 """Fused float32 block-scaled loops: one pass per chunk for the default recipes.
 
-Encode (``mx_encode_f32``, ``nv_encode_f32``) works on sub-chunks of SUB
+Encode (`mx_encode_f32`, `nv_encode_f32`) works on sub-chunks of SUB
 blocks (the sub-chunk of x stays in L1/L2 between the phases):
 
 1. block maxima of the float32 bit patterns (a halving tree of map loops,
    which LLVM vectorises; a plain max-reduction per block it does not);
-2. per block: the scale code and the float32 multiplier (MX: ``2**-e``;
+2. per block: the scale code and the float32 multiplier (MX: `2**-e`;
    NVFP4: the recipe's float32 operations, the scale code and value by the
    magic-add rounding and arithmetic, checked by the caller against the scale
    format's rounding table built by round_pack, or from that table); one
    branch-free int32 loop over the sub-chunk's blocks, which vectorises;
-3. per element: ``v = x * multiplier`` (the same float32 product the exact
+3. per element: `v = x * multiplier` (the same float32 product the exact
    paths round) and its nearest-even, saturating code by the core codec's
-   magic-add helpers (``lanes.magic_round`` / ``lanes.pack_code``), all int32.
+   magic-add helpers (`lanes.magic_round` / `lanes.pack_code`), all int32.
 
-The two-level NVFP4 recipes need the tensor amax before any scale: ``block_amax``
+The two-level NVFP4 recipes need the tensor amax before any scale: `block_amax`
 first stores every block maximum (the tensor amax is their maximum), then the
 fused loop takes its maxima from there: x is read twice, with no separate
 amax pass.
 
-For MX, ``x * 2**-e`` is exact in float32 for every result >= 2**-126, and a
+For MX, `x * 2**-e` is exact in float32 for every result >= 2**-126, and a
 smaller product rounds to zero under nearest-even in every element format
 whose half-quantum is >= 2**-125 (the caller checks this). An infinite
 element gives an infinite product, which rounds past max to the saturating
@@ -32,10 +32,10 @@ no ordinary input produces.
 Hot loops index with uint64 (numba adds no negative-index wraparound select)
 and run over one block with a loop-invariant multiplier and a constant trip
 count, written out in the driver: that is what LLVM vectorises. Measured
-slower: a flat loop indexing a per-block array (``m[j >> 5]``; 5-20x),
+slower: a flat loop indexing a per-block array (`m[j >> 5]`; 5-20x),
 block slices passed to a helper (refcounting; 2x), a call per block.
 
-Decode (``mx_decode_f32``, ``nv_decode_f32``): the element value by arithmetic
+Decode (`mx_decode_f32`, `nv_decode_f32`): the element value by arithmetic
 (sign and magnitude fields placed in a float32 pattern, times the power of two
 that rebiases the exponent: exact, subnormals included) times the block's
 float32 scale, the same single product as the table decode. Sub-chunks with a
@@ -112,7 +112,7 @@ def _sub_amax(xs, nbk, bs, t1, am):
 
 @jit
 def _mx_scale_exp(a, rule, emax, mbits, inv_max):
-    """Unbiased power-of-two exponent of a block with max pattern ``a`` (finite or inf).
+    """Unbiased power-of-two exponent of a block with max pattern `a` (finite or inf).
 
     rule 0 floor, 1 ceil, 2 even, 3 rceil (NVIDIA: round amax*fp32(1/max) up).
     Returns a value in [-127, 128]; 128 means the NaN scale.
@@ -143,7 +143,7 @@ def _mx_scale_exp(a, rule, emax, mbits, inv_max):
 
 @jit
 def _mx_scale(a, rule, emax, mbits, inv_max):
-    """(E8M0 code, float32 multiplier bits 2**-e, keep mask) of a block with max pattern ``a``.
+    """(E8M0 code, float32 multiplier bits 2**-e, keep mask) of a block with max pattern `a`.
 
     A NaN maximum (or an exponent past E8M0's range) gives the NaN scale 0xFF and
     keep 0 (the block's codes are 0); 2**-127 is the float32 subnormal 0x00400000.
@@ -158,10 +158,10 @@ def _mx_scale(a, rule, emax, mbits, inv_max):
 
 @jit
 def _mx_scales(am, nbk, g0, rule, emax, mbits, inv_max, scales, sm, kp):
-    """:func:`_mx_scale` of the blocks with max patterns am[:nbk]: E8M0 codes into
+    """`_mx_scale` of the blocks with max patterns am[:nbk]: E8M0 codes into
     scales[g0:], multipliers into sm[:nbk], keep masks into kp[:nbk]. Rules 0-2 in
     one branch-free int32 loop (selects on the loop-invariant rule), rule 3 in its
-    own: both vectorise (the call per block of :func:`_mx_scale` stayed scalar)."""
+    own: both vectorise (the call per block of `_mx_scale` stayed scalar)."""
     if rule == 3:
         for b in range(nbk):
             sc, sb, keep = _mx_scale(am[np.uint64(b)], rule, emax, mbits, inv_max)
@@ -190,7 +190,7 @@ def _mx_scales(am, nbk, g0, rule, emax, mbits, inv_max, scales, sm, kp):
 
 @jit
 def _elem_code(bx, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """Nearest-even saturating code of ``x * s`` (x given by its float32 pattern ``bx``)."""
+    """Nearest-even saturating code of `x * s` (x given by its float32 pattern `bx`)."""
     v = np.float32(i32_as_f32(bx) * s)
     ax = _I32(f32_as_i32(v) & _ABS)
     mag = magic_round(ax, m, emin_b, cap_b)[0]
@@ -213,9 +213,9 @@ def _mx_block(xf, codes, lo, hi, s, keep, m, emin_b, cap_b, maxmag, signbit, nz,
 
 @jit
 def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """Element codes of the ``nbk`` contiguous blocks of ``bs`` (16 or 32) elements from
-    ``base``: x times its block's multiplier, rounded; ``keep[b]`` masks a block's codes
-    (MX: 0 for a NaN scale) when ``use_keep``. The inner loop has a constant trip count and
+    """Element codes of the `nbk` contiguous blocks of `bs` (16 or 32) elements from
+    `base`: x times its block's multiplier, rounded; `keep[b]` masks a block's codes
+    (MX: 0 for a NaN scale) when `use_keep`. The inner loop has a constant trip count and
     a loop-invariant multiplier, which is what LLVM vectorises (a call per block costs
     more than the block)."""
     if bs == 32:
@@ -239,9 +239,9 @@ def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, cap_b,
 @jit
 def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, maxmag, signbit, negzero,
                   ovf_p, ovf_n, scales, codes):
-    """MX encode of the float32 patterns ``xf`` (flat (rows, n)) with the scale rule
-    ``rule`` (see :func:`_mx_scale_exp`): E8M0 codes into ``scales`` (flat (rows, nb)),
-    element codes into ``codes`` (flat)."""
+    """MX encode of the float32 patterns `xf` (flat (rows, n)) with the scale rule
+    `rule` (see `_mx_scale_exp`): E8M0 codes into `scales` (flat (rows, nb)),
+    element codes into `codes` (flat)."""
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
     rows = xf.size // n if n > 0 else 0
@@ -272,7 +272,7 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
 @jit
 def _nv_scale(a, recipe, mult, s_dec, rpts, pts, emx, smin, smax, stab, sk, sbase, stop, slow, scale_vals):
     """(scale code, float32 element multiplier, bad) of one block with max pattern
-    ``a``, as :func:`_nv_scales` computes them (short or odd-sized blocks)."""
+    `a`, as `_nv_scales` computes them (short or odd-sized blocks)."""
     am = np.empty(1, np.int32)
     am[0] = a
     sc = np.empty(1, np.int32)
@@ -327,12 +327,12 @@ def _nv_scales(am, nbk, g0, recipe, mult, s_dec, rpts, pts, emx, smin, smax, sta
 
 @jit
 def _scale_code_value(f, sa):
-    """(code, float32 value) of the positive float32 ``f`` rounded to nearest-even with
+    """(code, float32 value) of the positive float32 `f` rounded to nearest-even with
     saturation into the scale format, by arithmetic (no table, no gather: vectorises).
 
-    ``sa`` = (m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one): the magic
-    rounding constants of ``lanes.magic_round``, the saturating code, then the value
-    of a magnitude code as in :func:`_elem_value` (the caller checks both against the
+    `sa` = (m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one): the magic
+    rounding constants of `lanes.magic_round`, the saturating code, then the value
+    of a magnitude code as in `_elem_value` (the caller checks both against the
     rounding table and the scale values of every finite code)."""
     m, emin_b, cap_b, maxmag, ovf, mag_sh, one_m, ebias, sub_one = sa
     mag = magic_round(_I32(f32_as_i32(f) & _ABS), m, emin_b, cap_b)[0]
@@ -344,9 +344,9 @@ def _scale_code_value(f, sa):
 
 @jit
 def _nv_scales_arith(am, a0, nbk, g0, recipe, mult, s_dec, num, pts, emx, smin, smax, sa, scales, em):
-    """:func:`_nv_scales` with the scale code and value by :func:`_scale_code_value`,
+    """`_nv_scales` with the scale code and value by `_scale_code_value`,
     block maxima am[a0:a0 + nbk]; one branch-free loop per recipe (torchao one-level
-    passes ``pts`` = 1, an exact division). 16-wide SIMD (about 0.4 ns per block,
+    passes `pts` = 1, an exact division). 16-wide SIMD (about 0.4 ns per block,
     the table loop's gathers left it scalar at about 5 ns)."""
     one = np.float32(1.0)
     fmax = np.float32(3.4028234663852886e38)
@@ -379,7 +379,7 @@ def _nv_scales_arith(am, a0, nbk, g0, recipe, mult, s_dec, num, pts, emx, smin, 
 @jit
 def block_amax(xf, n, nb, bs, am):
     """am[g] = largest |x| float32 pattern of every block g of the flat (rows, n)
-    patterns ``xf``; returns the largest of them (the tensor's |x| maximum as a
+    patterns `xf`; returns the largest of them (the tensor's |x| maximum as a
     pattern: > 0x7F800000 when there is a NaN). The two-level recipes' tensor amax
     comes from here, so x is read twice in all (here, then the element pass) and
     the element pass needs no block maxima of its own."""
@@ -402,7 +402,7 @@ def block_amax(xf, n, nb, bs, am):
 
 @jit
 def _nv_block(xf, codes, lo, hi, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p, dov):
-    """As :func:`_mx_block`, without a keep mask."""
+    """As `_mx_block`, without a keep mask."""
     o = np.uint64(lo)
     for j in range(np.uint64(hi - lo)):
         i = o + np.uint64(j)
@@ -413,12 +413,12 @@ def _nv_block(xf, codes, lo, hi, s, m, emin_b, cap_b, maxmag, signbit, nz, ovf_p
 def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals, emx, smin, smax,
                   sa, use_sa, am_all, have_am, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, scales,
                   codes):
-    """NVFP4-style encode of the float32 patterns ``xf`` (flat (rows, n)): scale codes
-    into ``scales``, element codes (nearest-even, saturating) into ``codes``.
+    """NVFP4-style encode of the float32 patterns `xf` (flat (rows, n)): scale codes
+    into `scales`, element codes (nearest-even, saturating) into `codes`.
 
-    The scale codes come from the rounding table (``stab`` ...), or by arithmetic
-    when ``use_sa`` (``sa``: see :func:`_scale_code_value`). With ``have_am`` the
-    block maxima are taken from ``am_all`` (:func:`block_amax`), else computed per
+    The scale codes come from the rounding table (`stab` ...), or by arithmetic
+    when `use_sa` (`sa`: see `_scale_code_value`). With `have_am` the
+    block maxima are taken from `am_all` (`block_amax`), else computed per
     sub-chunk. Returns -1 when a block maximum is NaN or a product x * multiplier
     could be NaN (nothing meaningful is written; the caller takes the general
     path), else 0."""
@@ -475,9 +475,9 @@ def _elem_value(c, sgn_mask, sgn_sh, mag_mask, mag_sh, one_m, ebias, sub_one):
     touching a float32 subnormal (slow operands on this hardware).
 
     The magnitude field shifted into place plus the rebiased exponent
-    ``ebias`` = (127 - bias) << 23 is the value of a normal code; a subnormal
-    code (exponent field 0, magnitude < ``one_m``) is placed one binade up and
-    the implicit one ``sub_one`` = 2**(1 - bias) subtracted (exact). The sign
+    `ebias` = (127 - bias) << 23 is the value of a normal code; a subnormal
+    code (exponent field 0, magnitude < `one_m`) is placed one binade up and
+    the implicit one `sub_one` = 2**(1 - bias) subtracted (exact). The sign
     is OR-ed in last (so -0 stays -0). Shift amounts are masked with 31 (no
     per-element guard)."""
     ci = _I32(c)
@@ -500,9 +500,9 @@ def _top_mag(codes, lo, hi, mag_mask):
 
 @jit
 def _decode_block(codes, out, lo, hi, s, ea, table, use_table):
-    """The block codes[lo:hi] times its float32 scale ``s``; ``ea`` the arguments of
-    :func:`_elem_value`. uint64 indices and, for blocks of 32 or 16, a constant
-    trip count: the loops LLVM vectorises best (see :func:`_mx_block`)."""
+    """The block codes[lo:hi] times its float32 scale `s`; `ea` the arguments of
+    `_elem_value`. uint64 indices and, for blocks of 32 or 16, a constant
+    trip count: the loops LLVM vectorises best (see `_mx_block`)."""
     o = np.uint64(lo)
     if use_table:
         for j in range(np.uint64(hi - lo)):
@@ -532,7 +532,7 @@ def _e8m0_f32(c):
 
 @jit
 def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table, out):
-    """Shared driver: mode 0 E8M0 scales, 1 ``fl(scale_vals[s] * ts)``."""
+    """Shared driver: mode 0 E8M0 scales, 1 `fl(scale_vals[s] * ts)`."""
     rows = codes.size // n if n > 0 else 0
     total = rows * nb
     mag_mask = ea[2]
@@ -574,21 +574,21 @@ def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table,
 
 @jit
 def mx_decode_f32(codes, scales, n, nb, bs, ea, spec, table, out):
-    """float32 values ``elem(code) * 2**(scale - 127)`` (scale 0xFF: NaN) of flat
-    (rows, n) codes and (rows, nb) E8M0 scales. ``ea``: the arguments of
-    :func:`_elem_value`; codes with a magnitude >= ``spec`` take ``table``."""
+    """float32 values `elem(code) * 2**(scale - 127)` (scale 0xFF: NaN) of flat
+    (rows, n) codes and (rows, nb) E8M0 scales. `ea`: the arguments of
+    `_elem_value`; codes with a magnitude >= `spec` take `table`."""
     _decode_all(codes, scales, n, nb, bs, 0, table, np.float32(1.0), ea, spec, table, out)
 
 
 @jit
 def nv_decode_f32(codes, scales, n, nb, bs, scale_vals, ts, ea, spec, table, out):
-    """float32 values ``elem(code) * fl(scale_vals[scale] * ts)`` (torchao's order)."""
+    """float32 values `elem(code) * fl(scale_vals[scale] * ts)` (torchao's order)."""
     _decode_all(codes, scales, n, nb, bs, 1, scale_vals, ts, ea, spec, table, out)
 
 
 @jit
 def scale_code_value_f32(xb, sa, codes, vals):
-    """:func:`_scale_code_value` of float32 patterns (checked against the table by the caller)."""
+    """`_scale_code_value` of float32 patterns (checked against the table by the caller)."""
     for i in range(xb.size):
         c, v = _scale_code_value(i32_as_f32(xb[i]), sa)
         codes[i] = c

@@ -1,6 +1,6 @@
 """code -> value loops.
 
-``decode_value`` is the general rule (any format, float64 result). The fast
+`decode_value` is the general rule (any format, float64 result). The fast
 loops place the fields of a standard sign-magnitude code straight into a float
 bit pattern and scale by a power of two, which is exact and lets LLVM vectorise;
 subnormal codes come out right by themselves because exponent field 0 of the
@@ -24,7 +24,7 @@ __all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", 
 
 @jit
 def decode_value(code, p):
-    """Exact value of ``code`` as float64 (caller guarantees exactness)."""
+    """Exact value of `code` as float64 (caller guarantees exactness)."""
     code = np.int64(code)
     if code == p[P.NAN] or code == p[P.NNAN]:
         return np.nan
@@ -56,7 +56,7 @@ def decode_value(code, p):
 
 @jit
 def decode_loop(codes, out, p):
-    """General decode of flat ``codes`` into ``out`` (float32 or float64)."""
+    """General decode of flat `codes` into `out` (float32 or float64)."""
     for i in range(codes.size):
         out[i] = decode_value(codes[i], p)
 
@@ -66,9 +66,9 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     """Fast decode of a standard float format (zero, subnormals, <= 8 exponent bits,
     <= 23 trailing bits) into float32.
 
-    ``scale`` is 2**(127 - bias) as float32; ``spec_mag`` the smallest magnitude
+    `scale` is 2**(127 - bias) as float32; `spec_mag` the smallest magnitude
     code that is an infinity or a NaN (a number larger than every code if none).
-    Every magnitude code from ``spec_mag`` up is NaN except the infinity's, so
+    Every magnitude code from `spec_mag` up is NaN except the infinity's, so
     three selects cover every special code (NaN comes out as the canonical quiet
     NaN; payloads are not carried into float values).
     """
@@ -96,7 +96,7 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
 
 @jit
 def _decode_plain_f32(codes, out, sb, sh, scale):
-    """:func:`decode_loop_f32` for formats without infinities or NaNs: two ops fewer per code."""
+    """`decode_loop_f32` for formats without infinities or NaNs: two ops fewer per code."""
     sh = np.int32(sh & np.int32(31))
     for i in range(codes.size):
         c = np.int32(codes[i])
@@ -106,7 +106,7 @@ def _decode_plain_f32(codes, out, sb, sh, scale):
 
 @jit
 def decode_loop_int(codes, out, p, scale):
-    """Fast decode of an integer format (codes sign-extended, times ``scale`` = 2**k)."""
+    """Fast decode of an integer format (codes sign-extended, times `scale` = 2**k)."""
     sh = np.int32(32 - p[P.BITS]) if p[P.TWOS] != 0 else np.int32(0)
     sh = np.int32(sh & np.int32(31))
     for i in range(codes.size):
@@ -124,7 +124,7 @@ def max_code_check(codes, limit):
 
 
 def decode_any(codes, out, p, fast):
-    """Decode flat ``codes`` into flat ``out`` with the fastest exact loop."""
+    """Decode flat `codes` into flat `out` with the fastest exact loop."""
     if fast is not None and p[P.KIND] == 1 and out.dtype != np.float16:
         decode_loop_int(codes, out, p, out.dtype.type(fast[0]))
     elif fast is not None and out.dtype == np.float32:

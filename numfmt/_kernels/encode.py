@@ -1,5 +1,5 @@
 """float -> code loops. Each element is decomposed exactly and sent through
-:func:`round_pack`; nothing else rounds."""
+`round_pack`; nothing else rounds."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def _one(v, i, p, mode, sat, rkind, rarr, key, nbits, offset):
 
 @jit
 def encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode the flat array ``x`` into ``out``; returns the number of -1 codes."""
+    """Encode the flat array `x` into `out`; returns the number of -1 codes."""
     bad = 0
     for i in range(x.size):
         c = _one(x[i], i, p, mode, sat, rkind, rarr, key, nbits, offset)
@@ -95,10 +95,10 @@ def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
 
 
 def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """Encode flat ``x`` into flat ``out`` with the fastest exact kernel that applies.
+    """Encode flat `x` into flat `out` with the fastest exact kernel that applies.
 
-    ``offset`` is the flat index of ``x[0]`` in the whole array (random bits are
-    keyed by it); ``rarr`` is aligned with ``x`` when ``rkind == 1``.
+    `offset` is the flat index of `x[0]` in the whole array (random bits are
+    keyed by it); `rarr` is aligned with `x` when `rkind == 1`.
     """
     if x.dtype.kind in "iu":
         return encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)

@@ -1,12 +1,12 @@
 """Specialised float32 -> small-format encode loops, each tested equal to the funnel.
 
-* ``encode_f32_rne`` / ``encode_f32_dir``: nearest-even through the FPU (below), and
+* `encode_f32_rne` / `encode_f32_dir`: nearest-even through the FPU (below), and
   nearest-away and the directed modes as a +-1 correction of it;
-* ``encode_f32_det``: every deterministic mode in branch-free int32 (formats the
+* `encode_f32_det`: every deterministic mode in branch-free int32 (formats the
   FPU trick does not fit, e.g. bfloat16);
-* ``encode_f32_sr``: the stochastic modes, an int32 carry loop fed by chunked
+* `encode_f32_sr`: the stochastic modes, an int32 carry loop fed by chunked
   random words;
-* ``encode_f32_int``: integer formats through the FPU.
+* `encode_f32_int`: integer formats through the FPU.
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
@@ -18,7 +18,7 @@ and the integer difference of the bit patterns is the rounded significand::
     code  = ((Eq - EMIN) << M) + n     the magnitude code (n may carry into the next binade)
 
 This is exact for every float32 input when M >= 1, EMIN >= -126 and
-ECAP + 23 - M <= 127 (checked by :func:`eligible`); the tests compare it with
+ECAP + 23 - M <= 127 (checked by `eligible`); the tests compare it with
 the general funnel on every float32 pattern class. Specials are selected
 branch-free so the loop vectorises.
 """
@@ -41,9 +41,9 @@ __all__ = ["eligible", "constants", "constants_any", "encode_f32_rne", "encode_f
 def eligible(p, magic: bool = False) -> bool:
     """Whether a format's params allow the float32 fast loops.
 
-    The integer loops (``encode_f32_det``/``_sr``) need a signed float format with
+    The integer loops (`encode_f32_det`/`_sr`) need a signed float format with
     zero and subnormals whose lowest binade is inside float32's normal range
-    (EMIN >= -126). The FPU loop (``magic=True``) also needs its magic number
+    (EMIN >= -126). The FPU loop (`magic=True`) also needs its magic number
     2**(Eq + 23 - M) to stay finite for every binade up to ECAP.
     """
     ok = (
@@ -78,7 +78,7 @@ def constants(p, sat):
 
 @jit
 def encode_f32_rne(xb, out, p, sat):
-    """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even into ``out``."""
+    """Encode float32 bit patterns `xb` (int32 view) with nearest-even into `out`."""
     _rne_loop(xb, out, *constants(p, sat))
 
 
@@ -102,7 +102,7 @@ def _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n):
 
 @jit
 def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
-    """Encode float32 bit patterns ``xb`` (int32 view) with nearest-even.
+    """Encode float32 bit patterns `xb` (int32 view) with nearest-even.
 
     Every intermediate is int32 (numba would widen to int64 and halve the SIMD
     width) and the common path is straight-line: the sign is OR-ed in through a
@@ -128,10 +128,10 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 
 @jit
 def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
-    """nearest_away and the three directed modes through the FPU (formats that allow ``magic``).
+    """nearest_away and the three directed modes through the FPU (formats that allow `magic`).
 
-    The magic add gives the nearest-even neighbour ``r`` (exact on the grid);
-    comparing ``r`` with |x| says whether it rounded up or down, so each mode
+    The magic add gives the nearest-even neighbour `r` (exact on the grid);
+    comparing `r` with |x| says whether it rounded up or down, so each mode
     is a +-1 correction of the code::
 
         toward_zero       mag - (r > |x|)
@@ -171,7 +171,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 
 @jit
 def encode_f32_dir(xb, out, p, mode, sat):
-    """nearest_away / toward_zero / toward_positive / toward_negative through :func:`_dir_loop`."""
+    """nearest_away / toward_zero / toward_positive / toward_negative through `_dir_loop`."""
     c = constants(p, sat)
     _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5],
               _I32(overflow_code(False, False, p, mode, sat)), _I32(overflow_code(True, False, p, mode, sat)),
@@ -183,7 +183,7 @@ _I64 = np.int64
 
 @jit
 def encode_f32_det(xb, out, p, mode, sat):
-    """float32 -> small float for the deterministic modes into ``out``."""
+    """float32 -> small float for the deterministic modes into `out`."""
     c = constants_any(p, mode, sat)
     _det_loop(xb, out, _I32(c[0]), _I32(c[1]), _I32(c[2]), _I32(c[3]), _I32(c[4]), _I32(c[5]), _I32(c[6]),
               _I32(c[7]), _I32(c[8]), _I32(c[9]), _I32(c[10]), _I32(c[11]), _I32(mode), _I32(c[12]), _I32(c[13]))
@@ -197,7 +197,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
     The discarded-bit count is clamped at 25: below that the whole 24-bit
     significand is discarded (n = 0, rem < half) and every mode decides alike.
     Each mode's round-away test is a mask; infinities and NaNs are rewritten by a
-    scalar pass when the vectorised loop flagged any (as in :func:`_rne_loop`).
+    scalar pass when the vectorised loop flagged any (as in `_rne_loop`).
     """
     one = _I32(1)
     m_rne = _I32(-1) if mode == 0 else _I32(0)
@@ -248,13 +248,13 @@ _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts
 
 @jit
 def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-    """float32 -> small float with stochastic rounding into ``out``.
+    """float32 -> small float with stochastic rounding into `out`.
 
     Chunk by chunk: the random bits (the explicit array's slice, or the seeded
     stream's words, read as W-bit fields and shifted to N bits in the loop), then
     a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
     values so small that more than 29 bits are discarded) are redone through
-    :func:`round_pack`.
+    `round_pack`.
     """
     c = constants_any(p, mode, sat)
     k = (c[0], c[1], c[3], c[4], c[5], c[6], c[7], c[12], c[13])
@@ -281,7 +281,7 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
 @jit
 def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, k):
     """One chunk: the vectorised loop, then the funnel for the elements it cannot hold.
-    ``rb`` holds R as W-bit fields: R = (field >> shw) & maskn."""
+    `rb` holds R as W-bit fields: R = (field >> shw) & maskn."""
     m, emin, maxmag, signbit, negzero = _I32(k[0]), _I32(k[1]), _I32(k[2]), _I32(k[3]), _I32(k[4])
     ovf_p, ovf_n, tz_p, tz_n = _I32(k[5]), _I32(k[6]), _I32(k[7]), _I32(k[8])
     # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
@@ -405,7 +405,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
 
 @jit
 def _sr_parts(ax, m, emin):
-    """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits ``ax``), int32."""
+    """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits `ax`), int32."""
     eb = _I32(ax >> _I32(23))
     sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
     eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their grid
@@ -415,7 +415,7 @@ def _sr_parts(ax, m, emin):
 
 @jit
 def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz):
-    """The code from the carried sum; truncated inexact values past max take ``tz``."""
+    """The code from the carried sum; truncated inexact values past max take `tz`."""
     core = _I32(_I32(_I32(sig << _I32(1)) + t) >> _I32(_I32(s + _I32(1)) & _I32(31)))
     trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
     mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + core)
@@ -424,7 +424,7 @@ def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p
 
 @jit
 def constants_any(p, mode, sat):
-    """Slots and special codes of the mode-generic loops (int64), as :func:`constants`."""
+    """Slots and special codes of the mode-generic loops (int64), as `constants`."""
     return (
         _I64(p[P.M]), _I64(p[P.EMIN]), _I64(p[P.ECAP]), _I64(p[P.MAXMAG]), _I64(p[P.SIGNBIT]), _I64(p[P.NEGZERO]),
         _I64(overflow_code(False, False, p, mode, sat)), _I64(overflow_code(True, False, p, mode, sat)),
@@ -435,7 +435,7 @@ def constants_any(p, mode, sat):
 
 
 def int_eligible(p) -> bool:
-    """Whether an integer format allows :func:`encode_f32_int`: at most 16 bits, a range inside
+    """Whether an integer format allows `encode_f32_int`: at most 16 bits, a range inside
     +-2**22 and a scale 2**k with k <= 0, so x * 2**-k is exact in float32 (or overflows, which
     saturates)."""
     k = p[P.EMIN] - p[P.M]
@@ -449,8 +449,8 @@ def encode_f32_int(xb, out, p, mode, sat):
 
     y = x * 2**-k (exact), |y| clamped at 2**22 (far past every <= 16-bit range),
     then the magic add 2**23 rounds it to an integer (nearest-even) and a compare
-    corrects for the other modes, as in :func:`_dir_loop`. NaNs and infinities are
-    redone through :func:`round_pack`.
+    corrects for the other modes, as in `_dir_loop`. NaNs and infinities are
+    redone through `round_pack`.
     """
     inv = np.float32(2.0 ** (p[P.M] - p[P.EMIN]))
     ovf_p = _I32(overflow_code(False, False, p, mode, sat))
@@ -466,7 +466,7 @@ def encode_f32_int(xb, out, p, mode, sat):
 
 @jit
 def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
-    """The vectorised part of :func:`encode_f32_int` (``maxneg`` < 0: unsigned)."""
+    """The vectorised part of `encode_f32_int` (`maxneg` < 0: unsigned)."""
     magic = np.float32(2.0**23)
     cap = np.float32(2.0**22)
     half = np.float32(0.5)

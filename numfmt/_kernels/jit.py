@@ -8,6 +8,6 @@ __all__ = ["jit"]
 
 
 def jit(fn):
-    """Compile ``fn`` lazily in nopython mode with an on-disk cache."""
+    """Compile `fn` lazily in nopython mode with an on-disk cache."""
     return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
 

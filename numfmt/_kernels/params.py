@@ -1,15 +1,15 @@
 """Formats flattened to tuples of int64 for the kernels.
 
 One compiled kernel serves every format: the format travels as data. The
-indices below name the slots; ``pack_float_params`` and ``pack_int_params``
+indices below name the slots; `pack_float_params` and `pack_int_params`
 build the tuple from a format object.
 
-Magnitude codes. A positive value ``n * 2**q`` with integer ``n`` on the format's
-grid has the magnitude code ``((E - EMIN) << M) + n - OFF`` where ``E`` is the
-binade (>= EMIN) and ``q = E - M``. This single formula covers normals,
-subnormals (``E == EMIN``, ``n < 2**M``), formats without zero (``OFF = 2**M``)
+Magnitude codes. A positive value `n * 2**q` with integer `n` on the format's
+grid has the magnitude code `((E - EMIN) << M) + n - OFF` where `E` is the
+binade (>= EMIN) and `q = E - M`. This single formula covers normals,
+subnormals (`E == EMIN`, `n < 2**M`), formats without zero (`OFF = 2**M`)
 and integers (an integer format is a float whose every value is "subnormal":
-``M = 40``, ``EMIN = scale_exp + 40``).
+`M = 40`, `EMIN = scale_exp + 40`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ FINITE, ZERO, INFINITE, NOTANUMBER = 0, 1, 2, 3
 
 
 def pack_float_params(f) -> tuple[int, ...]:
-    """Kernel parameters of a :class:`numfmt.FloatFormat`."""
+    """Kernel parameters of a [`numfmt.FloatFormat`][numfmt.FloatFormat]."""
     p = [0] * NPARAMS
     p[KIND] = 0
     p[M] = f.mantissa_bits
@@ -78,7 +78,7 @@ def pack_float_params(f) -> tuple[int, ...]:
 
 
 def pack_int_params(f) -> tuple[int, ...]:
-    """Kernel parameters of a :class:`numfmt.IntFormat`."""
+    """Kernel parameters of a [`numfmt.IntFormat`][numfmt.IntFormat]."""
     p = [0] * NPARAMS
     p[KIND] = 1
     p[M] = 40
@@ -96,7 +96,7 @@ def pack_int_params(f) -> tuple[int, ...]:
 
 
 def with_overrides(params: tuple[int, ...], **slots: int) -> tuple[int, ...]:
-    """A copy of ``params`` with named slots replaced (``NAN=0`` ...)."""
+    """A copy of `params` with named slots replaced (`NAN=0` ...)."""
     p = list(params)
     g = globals()
     for k, v in slots.items():

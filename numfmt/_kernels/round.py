@@ -5,15 +5,15 @@ reduces its result to an exact intermediate
 
     cls, neg, sig, exp   with value (-1)**neg * sig * 2**exp
 
-(``sig`` a positive int64 < 2**62; if the operation had to drop bits, it ORs a
-sticky 1 into the lowest bit of ``sig`` after keeping at least N + 3 bits below
+(`sig` a positive int64 < 2**62; if the operation had to drop bits, it ORs a
+sticky 1 into the lowest bit of `sig` after keeping at least N + 3 bits below
 the target's last place, N the number of random bits) and calls
-:func:`round_pack`, which applies the format (params) and the policy
+`round_pack`, which applies the format (params) and the policy
 (rounding mode, saturation, random bits).
 
 Legend: M trailing significand bits; E = floor(log2 |value|); the target
-quantum is 2**q with q = max(E, EMIN) - M; ``n`` = |value| / 2**q truncated,
-``rem`` the discarded bits, ``shift`` their count::
+quantum is 2**q with q = max(E, EMIN) - M; `n` = |value| / 2**q truncated,
+`rem` the discarded bits, `shift` their count::
 
     sig:  1 x x x x x x | r r r r r r r
           <-- n ------->  <-- rem ----->   rem / 2**shift = nu, the fraction
@@ -35,10 +35,10 @@ __all__ = ["round_magnitude", "round_pack", "overflow_code"]
 def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
     """Round |value| = sig * 2**exp onto the format grid.
 
-    Returns ``(mag, away)``: the magnitude code, which may exceed the largest
+    Returns `(mag, away)`: the magnitude code, which may exceed the largest
     finite one (overflow is decided by the caller), and 0 when the rounding
     truncated an inexact value (moved toward zero), else 1 (moved away, or
-    exact). ``sig`` must be > 0. Beyond the format the grid continues with the
+    exact). `sig` must be > 0. Beyond the format the grid continues with the
     same quantum per binade, so a truncated code there has a parity (to_odd)
     like any other.
     """
@@ -108,8 +108,8 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
 def overflow_code(neg, is_inf, p, mode, sat, away=True):
     """Code for a value rounded beyond the largest finite one (or an infinite input).
 
-    ``away`` is False when the rounding truncated an inexact value. Under
-    ``saturation="none"`` it decides to_odd and the stochastic modes of
+    `away` is False when the rounding truncated an inexact value. Under
+    `saturation="none"` it decides to_odd and the stochastic modes of
     non-P3109 formats (IEEE 754-2019 §7.4 for the direction taken): rounded away past max gives the overflow
     value, truncated (toward zero) gives max. P3109 formats follow SatNone.
     """
@@ -175,7 +175,7 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
     """Round the exact intermediate and pack it into a code.
 
     Returns -1 only for a NaN into a format that has no NaN code (the caller's
-    ``nan=`` policy has no code for it).
+    `nan=` policy has no code for it).
     """
     if cls == P.NOTANUMBER:
         return p[P.NNAN] if neg else p[P.NAN]

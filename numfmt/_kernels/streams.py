@@ -2,7 +2,7 @@
 
 The one definition of numfmt's reproducible random stream, used by every kernel
 that rounds stochastically and, through the same jitted functions, by the Python
-layers (interoperability, checkpoints, ``explain``).
+layers (interoperability, checkpoints, `explain`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 @jit
 def splitmix64(key, counter):
-    """SplitMix64 output number ``counter`` of the stream ``key`` (a counter-based generator)."""
+    """SplitMix64 output number `counter` of the stream `key` (a counter-based generator)."""
     z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -31,7 +31,7 @@ def field_bits(nbits):
 
 @jit
 def random_bits(key, index, nbits):
-    """N random bits for element ``index``: the top N bits of one W-bit field of SplitMix64.
+    """N random bits for element `index`: the top N bits of one W-bit field of SplitMix64.
 
     W = 8 for N <= 8, 16 for N <= 16, else 32; one 64-bit output holds k = 64 / W
     fields, and element i takes field i mod k (lowest first) of output number i // k.
@@ -48,11 +48,11 @@ def random_bits(key, index, nbits):
 
 @jit
 def fill_words(words, key, start, n, nbits):
-    """The SplitMix64 outputs that hold ``random_bits(key, start + i, nbits)`` for i < n.
+    """The SplitMix64 outputs that hold `random_bits(key, start + i, nbits)` for i < n.
 
-    Writes outputs number start // k ... into ``words`` (uint64; k = 64 / W fields
-    per output, see ``random_bits``; n // 2 + 2 words suffice for every N) and
-    returns the offset of element ``start``'s field in the W-bit view of ``words``.
+    Writes outputs number start // k ... into `words` (uint64; k = 64 / W fields
+    per output, see `random_bits`; n // 2 + 2 words suffice for every N) and
+    returns the offset of element `start`'s field in the W-bit view of `words`.
     With N = 8 one hash serves eight elements.
     """
     lk = 6 - field_bits(nbits)

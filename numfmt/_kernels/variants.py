@@ -1,11 +1,11 @@
 """Registered fast variants of the exact kernels.
 
-``round.round_pack`` is the definition of every rounding in numfmt. A *variant* is a
+`round.round_pack` is the definition of every rounding in numfmt. A *variant* is a
 faster loop that gives the same codes on a declared part of the input space (some
 formats, modes, saturations, input dtypes). Dispatch picks the first registered
-variant that applies and falls back to the ``round_pack`` loop; the tests
-(``tests/test_variants*.py``) hold one proof entry per registered name and compare
-the variant with the ``round_pack`` path on everything it claims to cover, so a
+variant that applies and falls back to the `round_pack` loop; the tests
+(`tests/test_variants*.py`) hold one proof entry per registered name and compare
+the variant with the `round_pack` path on everything it claims to cover, so a
 variant without a proof fails the suite.
 
 This module is plain data and lookup; it compiles nothing.
@@ -26,9 +26,9 @@ class Variant:
     Attributes
     ----------
     name : str
-        Unique name, ``"<op>.<detail>"`` (for example ``"encode.f32.rne"``).
+        Unique name, `"<op>.<detail>"` (for example `"encode.f32.rne"`).
     op : str
-        The operation it implements (``"encode"``, ``"decode"``, ``"block_encode"``, ...).
+        The operation it implements (`"encode"`, `"decode"`, `"block_encode"`, ...).
     kernel : Callable
         The entry point dispatch calls.
     applies : Callable[..., bool]
@@ -57,7 +57,7 @@ def register(name: str, op: str, kernel: Callable, applies: Callable[..., bool],
 
 
 def select(op: str, *args) -> Variant | None:
-    """The first registered variant of ``op`` whose ``applies(*args)`` holds, else None."""
+    """The first registered variant of `op` whose `applies(*args)` holds, else None."""
     for v in _REGISTRY.values():
         if v.op == op and v.applies(*args):
             return v
@@ -65,5 +65,5 @@ def select(op: str, *args) -> Variant | None:
 
 
 def variants(op: str | None = None) -> tuple[Variant, ...]:
-    """Every registered variant (of ``op`` when given), in dispatch order."""
+    """Every registered variant (of `op` when given), in dispatch order."""
     return tuple(v for v in _REGISTRY.values() if op is None or v.op == op)

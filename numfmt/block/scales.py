@@ -35,15 +35,15 @@ def _log2f(d: np.ndarray) -> np.ndarray:
 
 
 def scale_exponents(amax, fmt, *, scale_rule: str = "floor", input_dtype=np.float32):
-    """Unclamped power-of-two scale exponents of blocks with maximum ``amax``.
+    """Unclamped power-of-two scale exponents of blocks with maximum `amax`.
 
     Implements the rule formulas (OCP MX v1.0 §6.3; torchao 0.18 `CEIL`/`EVEN`; PTX `cvt.rp`) independently of the fast
-    kernels: ``floor`` = floor(log2 amax) - emax_elem (exponent from the float
-    bits); ``ceil`` adds 1 unless amax is a power of two; ``even`` first rounds
-    amax to ``mbits_elem + 1`` significant bits (ties up); ``rceil`` rounds
-    ``amax * fp32(1/max_elem)`` up to a power of two; ``rceil_torchao`` is
-    ``ceil(log2_f32(amax / max_elem))``. Zero amax gives a very small exponent
-    (the caller clamps); ``inf`` counts as ``2**128`` (float32) as in torchao.
+    kernels: `floor` = floor(log2 amax) - emax_elem (exponent from the float
+    bits); `ceil` adds 1 unless amax is a power of two; `even` first rounds
+    amax to `mbits_elem + 1` significant bits (ties up); `rceil` rounds
+    `amax * fp32(1/max_elem)` up to a power of two; `rceil_torchao` is
+    `ceil(log2_f32(amax / max_elem))`. Zero amax gives a very small exponent
+    (the caller clamps); `inf` counts as `2**128` (float32) as in torchao.
     NaN amax gives NaN positions marked in the second result.
 
     Returns
@@ -122,7 +122,7 @@ def _pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
 
 def _rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
-    +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
+    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`)."""
     from ..codec import decode as _dec
     from ..codec import encode as _enc
 

@@ -9,7 +9,7 @@ from ..formats import IntFormat
 
 def _all_values(fmt) -> np.ndarray:
     """float64 value of every code through the core decode (keeps -0.0, unlike
-    ``fmt.values()``); codes outside a symmetric integer range decode as 0."""
+    `fmt.values()`); codes outside a symmetric integer range decode as 0."""
     v = fmt._cache.get("block_all_values")
     if v is None:
         from ..codec import decode as _dec

@@ -1,4 +1,4 @@
-"""``numfmt explain``: why a value rounds where it does."""
+"""`numfmt explain`: why a value rounds where it does."""
 
 from __future__ import annotations
 

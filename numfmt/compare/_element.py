@@ -1,4 +1,4 @@
-""":func:`compare`: expected and actual codes (or values) of one element format, every mismatch classified."""
+"""`compare`: expected and actual codes (or values) of one element format, every mismatch classified."""
 
 from __future__ import annotations
 
@@ -12,26 +12,26 @@ from ._classify import _NAN, _code_info, _decode64, _fval
 
 def compare(expected, actual, fmt=None, *, values: bool = False, max_examples: int = 10, x=None,
             policy: dict | None = None):
-    """Compare expected and actual codes of ``fmt`` and classify every mismatch.
+    """Compare expected and actual codes of `fmt` and classify every mismatch.
 
     Parameters
     ----------
     expected : array_like of int, BlockArray or None
-        Reference codes (e.g. ``numfmt.encode(x, fmt)``). ``None`` computes them
-        from ``x`` with ``numfmt.encode(x, fmt, **policy)``.
+        Reference codes (e.g. `numfmt.encode(x, fmt)`). `None` computes them
+        from `x` with `numfmt.encode(x, fmt, **policy)`.
     actual : array_like of int or BlockArray
         Codes under test, same shape.
     fmt : str or format
         The element format (for block arrays it is taken from the arrays).
     values : bool
-        ``expected`` and ``actual`` hold values of the format instead of codes;
-        a value that no code holds is a ``not_representable`` mismatch.
+        `expected` and `actual` hold values of the format instead of codes;
+        a value that no code holds is a `not_representable` mismatch.
     max_examples : int
         How many mismatches to keep as examples (the first ones in flat order).
     x : array_like, optional
         The inputs; needed to recognise ties broken the other way.
     policy : dict, optional
-        Keywords of :func:`numfmt.encode` used when ``expected`` is None.
+        Keywords of [`numfmt.encode`][numfmt.encode] used when `expected` is None.
 
     Returns
     -------
