@@ -6,9 +6,10 @@ generated content in three ways:
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
     ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``,
-    ``notebooks``, ``api-rest``). ``<!-- numfmt:call numfmt.mod:function -->``
-    calls a function of the package (no arguments) that returns Markdown, so any
-    page can publish a table its module computes without editing this file.
+    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``api-rest``).
+    ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
+    arguments) that returns Markdown, so any page can publish a table its module
+    computes without editing this file.
 
 a fenced block whose info string is ``python run``
     executed top to bottom (one namespace per page); rendered as an interactive
