@@ -28,10 +28,11 @@ DOCS = ROOT / "docs"
 REST_IN_HTML = re.compile(r":(?:func|class|mod|meth|attr):|``|`_")
 # material outside the repository, absolute machine paths, the history of development (written so that
 # this file does not match itself)
-OUTSIDE = re.compile(r"SPEC[S]\b|ERRAT[A]|LIBRARIE[S]\.md|\.\./share[d]|/wor[k]/|/home/\w|"
+OUTSIDE = re.compile(r"SPEC[S]\b|ERRAT[A]|LIBRARIE[S]\b|\.\./share[d]|/wor[k]/|/home/\w|"
                      r"\b(?:first|second|third|this|previous|next|last|development) (?:s[e]ssion|roun[d])\b|"
                      r"measured at the end o[f]")
-SKIP_DIRS = {".git", ".venv", "site", "__pycache__", "node_modules", ".ruff_cache", ".hypothesis", "build"}
+SKIP_DIRS = {".git", ".venv", "site", "__pycache__", "node_modules", ".ruff_cache", ".hypothesis", "build",
+             ".ipynb_checkpoints"}
 TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".toml", ".yml", ".yaml", ".txt", ".cfg", ".css", ""}
 
 
