@@ -6,9 +6,10 @@ generated content in three ways:
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
     ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``,
-    ``notebooks``, ``api-rest``). ``<!-- numfmt:call numfmt.mod:function -->``
-    calls a function of the package (no arguments) that returns Markdown, so any
-    page can publish a table its module computes without editing this file.
+    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``api-rest``).
+    ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
+    arguments) that returns Markdown, so any page can publish a table its module
+    computes without editing this file.
 
 a fenced block whose info string is ``python run``
     executed top to bottom (one namespace per page); rendered as an interactive
@@ -276,6 +277,85 @@ def gen_notebooks() -> str:
     return _md_table(rows, ["nb", "title", "purpose"], {"nb": "notebook"})
 
 
+TENSOR_CORES = ROOT / "data" / "tensor-cores"
+
+
+def _recording(path: Path):
+    """(gpu, format, archive, a, b, c) of one ``data/tensor-cores`` file; H100/H200 FP8 were recorded
+    with c = 0 (data/tensor-cores/README.md)."""
+    z = np.load(path)
+    g, fmt = path.stem.split("_")
+    a, b, c = (z[k].view(np.float32) for k in ("a", "b", "c"))
+    if g in ("h100", "h200") and fmt in ("e4m3", "e5m2"):
+        c = np.zeros_like(c)
+    return g, fmt, z, a, b, c
+
+
+def _matches(d, recorded) -> int:
+    return int((np.asarray(d, np.float32).view(np.uint32) == recorded).sum())
+
+
+def gen_tensor_cores_table() -> str:
+    """Every GPU preset's parameters and its bit-exact matches over the recordings in ``data/tensor-cores``."""
+    from numfmt.accum_models import accumulation_model
+    from numfmt.accumulate import dot
+
+    rows = []
+    for path in sorted(TENSOR_CORES.glob("*.npz")):
+        g, fmt, z, a, b, c = _recording(path)
+        m = accumulation_model(g, fmt)
+        fp16 = "-"
+        if "d_fp16" in z.files:
+            c16 = numfmt.quantize(z["c"].view(np.float32), "fp16")  # recorded with c converted by __float2half
+            d16 = dot(a, b, c=c16, model=accumulation_model(g, fmt, out_format="fp16"))
+            fp16 = f"{_matches(d16, z['d_fp16'])}/{len(a)}"
+        rows.append({"gpu": g.upper(), "fmt": fmt, "terms": m.terms, "extra": m.extra_bits, "min_exp": m.min_exp,
+                     "addend": m.addend, "fp32": f"{_matches(dot(a, b, c=c, model=m), z['d_fp32'])}/{len(a)}",
+                     "fp16": fp16})
+    if not rows:
+        raise GenerationError(f"no recordings in {TENSOR_CORES.relative_to(ROOT)}")
+    return _md_table(rows, ["gpu", "fmt", "terms", "extra", "min_exp", "addend", "fp32", "fp16"], {
+        "gpu": "GPU", "fmt": "input", "extra": "extra bits", "fp32": "fp32 output match",
+        "fp16": "fp16 output match"})
+
+
+#: B200 FP8 variants tried against the recordings: (description, fields replaced in the preset).
+B200_VARIANTS = [
+    ("published: c aligned with the products, RZ", {"addend": "aligned"}),
+    ("published with RNE final rounding (`B200TCRN.m`)", {"addend": "aligned", "rounding": "nearest_even"}),
+    ("c aligned, blocks of 16, consecutive", {"addend": "aligned", "terms": 16}),
+    ("c aligned, blocks of 16, interleaved", {"addend": "aligned", "terms": 16, "k_order": "interleaved"}),
+    ("late c, added with RZ instead of RNE", {"late_rounding": "toward_zero"}),
+    ("late c, products' sum rounded RNE instead of RZ", {"rounding": "nearest_even"}),
+    ("late c, F = 13", {"extra_bits": -10}),
+    ("late c, F = 20", {"extra_bits": -3}),
+    ("late c, F = 23", {"extra_bits": 0}),
+    ("late c, F = 23 with sticky bit", {"extra_bits": 0, "sticky": True}),
+    ("late c, F = 40", {"extra_bits": 17}),
+    ("late c after each of two 16-term blocks, consecutive", {"terms": 16}),
+    ("late c after each of two 16-term blocks, interleaved", {"terms": 16, "k_order": "interleaved"}),
+    ("**preset: 32 terms, F = 25, RZ, then fp32 RNE add of c**", {}),
+]
+
+
+def gen_b200_fp8_variants() -> str:
+    """Matches of each B200 FP8 variant (``B200_VARIANTS``) over the E4M3 and E5M2 recordings."""
+    import dataclasses
+
+    from numfmt.accum_models import accumulation_model
+    from numfmt.accumulate import dot
+
+    cols = {}
+    for fmt in ("e4m3", "e5m2"):
+        _, _, z, a, b, c = _recording(TENSOR_CORES / f"b200_{fmt}.npz")
+        m = accumulation_model("b200", fmt)
+        cols[fmt] = [_matches(dot(a, b, c=c, model=dataclasses.replace(m, **kw)), z["d_fp32"])
+                     for _, kw in B200_VARIANTS]
+    rows = [{"variant": name, "e4m3": cols["e4m3"][i], "e5m2": cols["e5m2"][i]}
+            for i, (name, _) in enumerate(B200_VARIANTS)]
+    return _md_table(rows, ["variant", "e4m3", "e5m2"], {"e4m3": "E4M3 matches", "e5m2": "E5M2 matches"})
+
+
 def _documented_names(page_markdown: str) -> set[str]:
     """Public names a page documents with ``::: numfmt...`` directives (a module directive
     documents its ``members:`` list, or its ``__all__``)."""
@@ -312,6 +392,8 @@ GENERATORS = {
     "specials-table": gen_specials_table,
     "bench": gen_bench,
     "notebooks": gen_notebooks,
+    "tensor-cores-table": gen_tensor_cores_table,
+    "b200-fp8-variants": gen_b200_fp8_variants,
 }
 
 

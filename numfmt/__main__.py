@@ -1,4 +1,4 @@
-"""``python -m numfmt``: the ``numfmt`` command (see :mod:`numfmt.cli`)."""
+"""`python -m numfmt`: the `numfmt` command (see `numfmt.cli`)."""
 
 import sys
 

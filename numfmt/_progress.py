@@ -1,9 +1,9 @@
 """Small helpers for long operations: a terminal progress bar and atomic file writes.
 
-``atomic_write(path)`` writes to a temporary file in the destination's
-directory and renames it over ``path`` (``os.replace``) only when the block
-finishes without an exception; on any exception, ``KeyboardInterrupt``
-included, the temporary file is removed and ``path`` is left untouched.
+`atomic_write(path)` writes to a temporary file in the destination's
+directory and renames it over `path` (`os.replace`) only when the block
+finishes without an exception; on any exception, `KeyboardInterrupt`
+included, the temporary file is removed and `path` is left untouched.
 
 Examples
 --------
@@ -29,7 +29,7 @@ __all__ = ["Progress", "atomic_write"]
 
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "wb"):
-    """Open a temporary file next to ``path``; rename it to ``path`` on success, delete it on failure."""
+    """Open a temporary file next to `path`; rename it to `path` on success, delete it on failure."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
@@ -46,7 +46,7 @@ def atomic_write(path, mode: str = "wb"):
 
 
 class Progress:
-    """A one-line progress bar on a terminal; silent when ``file`` is not a TTY.
+    """A one-line progress bar on a terminal; silent when `file` is not a TTY.
 
     Parameters
     ----------
@@ -55,9 +55,9 @@ class Progress:
     desc : str
         Label in front of the bar.
     file : file object, optional
-        Where to draw (default ``sys.stderr``).
+        Where to draw (default `sys.stderr`).
     enabled : bool, optional
-        Force on/off; default: whether ``file`` is a terminal.
+        Force on/off; default: whether `file` is a terminal.
 
     Examples
     --------
@@ -85,7 +85,7 @@ class Progress:
         self._min_interval = min_interval
 
     def update(self, n: int, note: str | None = None) -> None:
-        """Advance by ``n`` units; ``note`` (e.g. the current tensor) is shown after the bar."""
+        """Advance by `n` units; `note` (e.g. the current tensor) is shown after the bar."""
         self.done += int(n)
         if note is not None:
             self.note = note

@@ -1,10 +1,10 @@
 """Accumulation models as plain data, and the hardware presets.
 
-A model says how ``d = c + sum_k a_k * b_k`` is evaluated: which formats hold
+A model says how `d = c + sum_k a_k * b_k` is evaluated: which formats hold
 the inputs, the products and the running sum, where the roundings happen, and
 in which order. Models are frozen dataclasses; they hold no state and compose
-(:class:`Chunked` takes two models). :func:`numfmt.dot` and
-:func:`numfmt.matmul` evaluate them. See ``docs/accumulation.md`` for diagrams.
+([`Chunked`][numfmt.Chunked] takes two models). [`numfmt.dot`][numfmt.dot] and
+[`numfmt.matmul`][numfmt.matmul] evaluate them. See `docs/accumulation.md` for diagrams.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _check_bool(name: str, value) -> None:
 
 @dataclass(frozen=True)
 class Exact:
-    """The exact sum ``c + sum a_k b_k`` rounded once into ``out_format``.
+    """The exact sum `c + sum a_k b_k` rounded once into `out_format`.
 
     The reference model (a Kulisch accumulator)::
 
@@ -136,7 +136,7 @@ class Sequential(_RoundedSum):
 
 @dataclass(frozen=True)
 class Pairwise(_RoundedSum):
-    """Pairwise (tree) summation: products rounded into ``product_format``
+    """Pairwise (tree) summation: products rounded into `product_format`
     (default: the accumulator format), added in adjacent pairs level by level
     (an odd last element moves up unchanged), then the addend::
 
@@ -157,7 +157,7 @@ class Pairwise(_RoundedSum):
 class FusedBlock:
     """Chains of fused multi-term blocks: the tensor-core datapath.
 
-    Per block of ``terms`` products (Fasi et al. 2021; Khattak & Mikaitis 2025)::
+    Per block of `terms` products (Fasi et al. 2021; Khattak & Mikaitis 2025)::
 
         products exact, exponent Ea+Eb (unnormalised) ──┐
         c (addend='aligned')  ──────────────────────────┤
@@ -167,11 +167,11 @@ class FusedBlock:
         round(rounding) to result_bits fraction bits ──> d_block
         addend='late': d = round(late_rounding, out_format)(d_block + c)
 
-    ``d`` of a block is ``c`` of the next (K padded with zeros to a multiple of
-    ``terms``; ``k_order`` permutes K first). NaN/inf: any NaN, inf*0 or
-    +inf with -inf gives NaN, else the infinity; ``overflow='inf'`` sends a
+    `d` of a block is `c` of the next (K padded with zeros to a multiple of
+    `terms`; `k_order` permutes K first). NaN/inf: any NaN, inf*0 or
+    +inf with -inf gives NaN, else the infinity; `overflow='inf'` sends a
     result >= 2**(emax+1) to infinity whatever the rounding (as the recordings
-    and MMA-Sim do), ``'ieee'`` follows the rounding direction.
+    and MMA-Sim do), `'ieee'` follows the rounding direction.
 
     >>> import numfmt
     >>> m = numfmt.accumulation_model("h100", "e4m3")
@@ -238,7 +238,7 @@ class FusedBlock:
         return 23 + self.extra_bits
 
     def result_format(self) -> FloatFormat:
-        """The format each block's sum is rounded into (``result_bits`` narrows ``out_format``)."""
+        """The format each block's sum is rounded into (`result_bits` narrows `out_format`)."""
         out = float_format_arg(self.out_format, "out_format")
         if self.result_bits is None or self.result_bits == out.mantissa_bits:
             return out
@@ -251,10 +251,10 @@ class FusedBlock:
 
 @dataclass(frozen=True)
 class Chunked:
-    """Partial sums over chunks of ``every`` elements of K with ``inner``
-    (each starting from 0), promoted into ``outer``, which sums the partials
+    """Partial sums over chunks of `every` elements of K with `inner`
+    (each starting from 0), promoted into `outer`, which sums the partials
     (as products partial * 1) starting from c. DeepSeek-V3's FP8 GEMM is
-    ``Chunked(accumulation_model("h100", "e4m3"), Sequential("fp32"), every=128)``::
+    `Chunked(accumulation_model("h100", "e4m3"), Sequential("fp32"), every=128)`::
 
         K: [0 .. N) [N .. 2N) [2N .. 3N) ...
              inner    inner     inner
@@ -284,7 +284,7 @@ MODEL_TYPES = (Exact, Sequential, Pairwise, FusedBlock, Chunked)
 
 
 # ------------------------------------------------------------------ presets
-_KM = "Khattak & Mikaitis, arXiv 2512.07004; MATLAB-tensor-core models/{file} (SPECS.md §7.3)"
+_KM = "Khattak & Mikaitis, arXiv 2512.07004; MATLAB-tensor-core models/{file}"
 _GPU_ALIASES = {"v100": "v100", "a2": "a2", "a100": "a100", "ada": "ada", "l40s": "l40s", "rtx4090": "ada",
                 "h100": "h100", "h200": "h200", "b200": "b200"}
 _FMT_ALIASES = {"fp16": "fp16", "binary16": "fp16", "half": "fp16", "bf16": "bf16", "bfloat16": "bf16",
@@ -310,9 +310,8 @@ _FILES = {"v100": "V100TC.m", "a2": "A2TC.m", "a100": "A100TC.m", "ada": "AdaTC.
 _INSTR = {"fp16": "wmma/mma.sync fp16", "bf16": "wmma bf16", "tf32": "wmma tf32", "e4m3": "mma.sync m16n8k32 e4m3",
           "e5m2": "mma.sync m16n8k32 e5m2"}
 
-#: (gpu, format, out_format) -> (source, measured agreement with the recorded GPU
-#: outputs over all 5,000 rows of ../shared/data/tensor-cores; H100/H200 FP8 with c = 0,
-#: ERRATA 4). binary16 output: Hopper/Blackwell FP8 recordings are not reproduced.
+#: (gpu, format, out_format) -> (source, agreement with the recorded GPU outputs in
+#: data/tensor-cores, checked by tests/test_accumulate_data.py).
 PRESET_SOURCES: dict[tuple[str, str, str], tuple[str, str]] = {}
 _FP16_RATES = {
     ("h100", "e4m3"): "3113/5000", ("h100", "e5m2"): "3340/5000",
@@ -333,7 +332,7 @@ for _g, _fm in _TABLE.items():
 
 
 def accumulation_presets() -> list[tuple[str, str]]:
-    """(gpu, input format) pairs that :func:`accumulation_model` knows.
+    """(gpu, input format) pairs that [`accumulation_model`][numfmt.accumulation_model] knows.
 
     >>> import numfmt
     >>> ("h100", "e4m3") in numfmt.accumulation_presets()
@@ -343,25 +342,25 @@ def accumulation_presets() -> list[tuple[str, str]]:
 
 
 def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") -> FusedBlock:
-    """The tensor-core model of ``gpu`` for ``in_format`` inputs.
+    """The tensor-core model of `gpu` for `in_format` inputs.
 
     Parameters
     ----------
     gpu : str
-        ``"v100"``, ``"a2"``, ``"a100"``, ``"ada"`` (RTX 4090/4060), ``"l40s"``,
-        ``"h100"``, ``"h200"`` or ``"b200"``.
+        `"v100"`, `"a2"`, `"a100"`, `"ada"` (RTX 4090/4060), `"l40s"`,
+        `"h100"`, `"h200"` or `"b200"`.
     in_format : str
-        ``"fp16"``, ``"bf16"``, ``"tf32"``, ``"e4m3"`` or ``"e5m2"`` where the GPU
+        `"fp16"`, `"bf16"`, `"tf32"`, `"e4m3"` or `"e5m2"` where the GPU
         has it.
     out_format : str
-        ``"fp32"`` (accumulate and output in binary32, round toward zero) or
-        ``"fp16"`` (binary16 output, round to nearest even; fp16 and FP8 inputs).
+        `"fp32"` (accumulate and output in binary32, round toward zero) or
+        `"fp16"` (binary16 output, round to nearest even; fp16 and FP8 inputs).
 
     Returns
     -------
     FusedBlock
         Reproduces every recorded fp32 result of the configuration (5000/5000);
-        sources and match rates are in ``PRESET_SOURCES`` and docs/accumulation.md.
+        sources and match rates are in `PRESET_SOURCES` and docs/accumulation.md.
 
     Examples
     --------

@@ -1,15 +1,12 @@
 """Dot products and matrix products evaluated under an accumulation model.
 
-:func:`dot` and :func:`matmul` take float arrays whose values are exactly
+[`dot`][numfmt.dot] and [`matmul`][numfmt.matmul] take float arrays whose values are exactly
 representable in the model's input format(s) (or round them first when
-``round_inputs=`` names a rounding) and return what the modelled hardware
-returns, bit for bit. Models and presets live in :mod:`numfmt.accum_models`.
+`round_inputs=` names a rounding) and return what the modelled hardware
+returns, bit for bit. Models and presets live in `numfmt.accum_models`.
 """
 
 from __future__ import annotations
-
-import glob
-import os
 
 import numpy as np
 
@@ -63,7 +60,7 @@ def _as_float(x, name: str) -> np.ndarray:
 
 
 def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
-    """Values of ``x`` in ``fmt``: checked exact, or rounded when asked."""
+    """Values of `x` in `fmt`: checked exact, or rounded when asked."""
     if fmt.bits == 64:  # binary64 holds every float64 (and codec's binary64 path loses bits, see docs)
         return x
     if round_inputs is not None:
@@ -130,7 +127,7 @@ def _k_perm(model, K: int):
 
 
 def _run(model, X, Y, ia, ib, c, round_inputs=None):
-    """Evaluate ``model`` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
+    """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
 
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
@@ -236,7 +233,7 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
         Values exactly representable in the model's input format(s).
     C : array_like, optional
         Deprecated: the addend given by position; pass `c=`.
-    model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    model : model, preset name `"h100/e4m3"` or tuple `("h100", "e4m3")`
     c : array_like, optional
         Addend, broadcast to (M, N); values in the model's accumulator format
         (default +0), as in `dot`.
@@ -289,13 +286,13 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
 
 
 def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
-    """``d = c + sum_k a[..., k] * b[..., k]`` under ``model`` (batched over leading axes).
+    """`d = c + sum_k a[..., k] * b[..., k]` under `model` (batched over leading axes).
 
     Parameters
     ----------
     a, b : array_like, shape (..., K)
         Broadcast against each other; values in the model's input format(s).
-    model : model, preset name ``"h100/e4m3"`` or tuple ``("h100", "e4m3")``
+    model : model, preset name `"h100/e4m3"` or tuple `("h100", "e4m3")`
     c : array_like, optional
         Addend broadcast to the batch shape (default +0).
     round_inputs : str, optional
@@ -340,38 +337,3 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
     out = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
     return _result(out, model, batch, dtype)
 
-
-def _recordings_dir() -> str | None:
-    """The full recorded data (../shared beside the repository) or the subset shipped in tests/data."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.path.join(here, "..", "..", "shared", "data", "tensor-cores"),
-              os.path.join(here, "..", "tests", "data", "tensor-cores")):
-        if os.path.isdir(d):
-            return d
-    return None
-
-
-def match_table() -> str:
-    """Markdown table of every GPU preset's parameters and its measured fp32 match on the recordings.
-
-    The docs build calls this (``<!-- numfmt:call numfmt.accumulate:match_table -->``), so the
-    published match rates are computed, never typed. H100/H200 FP8 recordings use c = 0 (ERRATA 4).
-    """
-    d = _recordings_dir()
-    if d is None:
-        return "*(no recorded data found)*"
-    rows = ["| GPU | input | terms | extra bits | min_exp | addend | fp32 match | data |",
-            "|---|---|---|---|---|---|---|---|"]
-    for path in sorted(glob.glob(os.path.join(d, "*.npz"))):
-        g, fmt = os.path.basename(path)[:-4].split("_")
-        z = np.load(path)
-        a, b = z["a"].view(np.float32), z["b"].view(np.float32)
-        c = np.zeros(len(a), np.float32) if g in ("h100", "h200") and fmt in ("e4m3", "e5m2") else z["c"].view(
-            np.float32)
-        m = accumulation_model(g, fmt)
-        got = dot(a, b, c=c, model=m).astype(np.float32).view(np.uint32)
-        hit = int((got == z["d_fp32"]).sum())
-        src = "full (../shared)" if "shared" in os.path.abspath(d) else "subset (tests/data)"
-        rows.append(f"| {g.upper()} | {fmt} | {m.terms} | {m.extra_bits} | {m.min_exp} | {m.addend} | "
-                    f"{hit}/{len(a)} | {src} |")
-    return "\n".join(rows)

@@ -1,23 +1,23 @@
 """Correctly rounded arithmetic in any format: add, sub, mul, div, fma, sqrt.
 
 Each function takes float arrays (float16/32/64 or ml_dtypes floats, numpy
-broadcasting; the operands need not be values of ``fmt``), computes the exact
-real result and rounds it ONCE into ``fmt`` with the policy keywords of
-:func:`numfmt.encode` (``rounding``, ``saturation``, ``nan``, ``random``,
-``rbits``). The exact intermediate is an integer significand and exponent
-(``numfmt._kernels.arith``) that goes through the same rounding funnel as every
+broadcasting; the operands need not be values of `fmt`), computes the exact
+real result and rounds it ONCE into `fmt` with the policy keywords of
+[`numfmt.encode`][numfmt.encode] (`rounding`, `saturation`, `nan`, `random`,
+`rbits`). The exact intermediate is an integer significand and exponent
+(`numfmt._kernels.arith`) that goes through the same rounding funnel as every
 conversion, so results are bit-exact for every format, every rounding mode
 (directed, to_odd and the stochastic ones included) and targets up to binary64,
 where computing in float64 and rounding the float64 result would round twice.
 
 Special cases: IEEE 754 for IEEE-style formats (inf - inf and 0 * inf are NaN,
-x / +-0 is +-inf, an exact zero sum is +0, or -0 under ``toward_negative``);
-P3109 formats (``fmt.p3109``) have one zero and x / 0 is NaN. Infinite and NaN
-results into formats without inf/NaN follow ``saturation`` and ``nan`` exactly
-as in :func:`numfmt.encode`. NaN results are the format's positive canonical NaN.
+x / +-0 is +-inf, an exact zero sum is +0, or -0 under `toward_negative`);
+P3109 formats (`fmt.p3109`) have one zero and x / 0 is NaN. Infinite and NaN
+results into formats without inf/NaN follow `saturation` and `nan` exactly
+as in [`numfmt.encode`][numfmt.encode]. NaN results are the format's positive canonical NaN.
 
 Results are values (float32 when every value of the format is exact in
-float32, else float64); ``codes=True`` returns the codes instead.
+float32, else float64); `codes=True` returns the codes instead.
 
 Examples
 --------
@@ -68,7 +68,7 @@ def _lazy_for_dask(verb):
 
 
 def as_float_input(x, name: str) -> np.ndarray:
-    """``x`` as a float32 or float64 array holding exactly the same values."""
+    """`x` as a float32 or float64 array holding exactly the same values."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a float array, got {type(x).__name__}: {x!r}")
     if isinstance(x, bool) or isinstance(x, np.bool_):
@@ -100,7 +100,7 @@ def _format(fmt):
 
 
 def _f32_eligible(f, plan, arrs) -> bool:
-    """Whether the vectorised float64-image loops apply (see ``_kernels.arith_f32``)."""
+    """Whether the vectorised float64-image loops apply (see `_kernels.arith_f32`)."""
     from ._kernels import arith_f32  # noqa: F401  (lazy: numba loads on the first kernel call; registers the variants)
 
     return (
@@ -141,10 +141,10 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
 
 
 def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
-    """Codes or values of add/mul/fma of float32 operands through ``_kernels.arith_f32``.
+    """Codes or values of add/mul/fma of float32 operands through `_kernels.arith_f32`.
 
-    The loop writes straight into ``dest`` (the caller's ``out=``) when it is contiguous
-    and no error can be found after writing (a NaN result under ``nan="raise"``).
+    The loop writes straight into `dest` (the caller's `out=`) when it is contiguous
+    and no error can be found after writing (a NaN result under `nan="raise"`).
     """
     from ._kernels import arith_f32  # noqa: F401  (lazy: numba loads on the first kernel call; registers the variants)
 
@@ -200,7 +200,7 @@ _OPS64 = {"add": 0, "mul": 1, "div": 2, "fma": 3, "sqrt": 4}
 
 
 def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes, dest=None):
-    """binary64 results through ``_kernels.arith64`` (uint64 codes with the sign on top)."""
+    """binary64 results through `_kernels.arith64` (uint64 codes with the sign on top)."""
     from ._kernels.arith64 import arith64_loop  # lazy: numba loads on the first kernel call
 
     out = _codes_out(f, shape)
@@ -237,7 +237,7 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
 @_lazy_for_dask
 def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
-    """``a + b`` rounded once into ``fmt``.
+    """`a + b` rounded once into `fmt`.
 
     Parameters
     ----------
@@ -247,21 +247,21 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     fmt : str or format
         Target element format.
     rounding, saturation, nan, random, rbits
-        As in :func:`numfmt.encode`. ``random`` draws one random integer per
+        As in [`numfmt.encode`][numfmt.encode]. `random` draws one random integer per
         result element.
     codes : bool
-        Return codes of ``fmt`` instead of values.
+        Return codes of `fmt` instead of values.
     dtype : numpy dtype, optional
         Float dtype of the values; it must hold every value of `fmt` exactly.
     out : ndarray, optional
         Destination of the result (the broadcast shape; the values dtype, or the
-        format's code dtype with ``codes=True``). Nothing is written on an error.
+        format's code dtype with `codes=True`). Nothing is written on an error.
 
     Returns
     -------
     ndarray or scalar
-        Values (float32 if every value of ``fmt`` is exact in float32, else
-        float64), or codes with ``codes=True``.
+        Values (float32 if every value of `fmt` is exact in float32, else
+        float64), or codes with `codes=True`.
 
     Examples
     --------
@@ -280,7 +280,7 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
 @_lazy_for_dask
 def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
-    """``a - b`` rounded once into ``fmt`` (keywords of :func:`add`).
+    """`a - b` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     Examples
     --------
@@ -296,7 +296,7 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
 @_lazy_for_dask
 def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
-    """``a * b`` rounded once into ``fmt`` (keywords of :func:`add`).
+    """`a * b` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     Examples
     --------
@@ -311,7 +311,7 @@ def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
 @_lazy_for_dask
 def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
-    """``a / b`` rounded once into ``fmt`` (keywords of :func:`add`).
+    """`a / b` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     x / +-0 is +-inf in IEEE-style formats (then the format's overflow rules
     apply) and NaN in P3109 formats; 0 / 0 and inf / inf are NaN.
@@ -331,7 +331,7 @@ def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
 @_lazy_for_dask
 def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
-    """``a * b + c`` computed exactly and rounded once into ``fmt`` (keywords of :func:`add`).
+    """`a * b + c` computed exactly and rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     Examples
     --------
@@ -366,7 +366,7 @@ def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
 @_lazy_for_dask
 def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
          random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
-    """Square root of ``a`` rounded once into ``fmt`` (keywords of :func:`add`).
+    """Square root of `a` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     sqrt(-0) is -0 (0 in formats with one zero); a negative input gives NaN.
 

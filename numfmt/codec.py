@@ -65,7 +65,7 @@ def decode_dtype(f, dtype=None) -> np.dtype:
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
            compat=None, threads=None, out=None):
-    """Codes of ``x`` in the element format ``fmt``: `numfmt.encode` for a format that is not a block format."""
+    """Codes of `x` in the element format `fmt`: `numfmt.encode` for a format that is not a block format."""
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     xa = as_input(x)
     check_out(out, xa.shape, plan.code_dtype)
@@ -77,7 +77,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
 
 
 def decode(codes, fmt, *, dtype=None, out=None, threads=None):
-    """Exact values of codes of the element format ``fmt``: `numfmt.decode` of codes."""
+    """Exact values of codes of the element format `fmt`: `numfmt.decode` of codes."""
     f = get_format(fmt)
     ca = check_codes(codes, f)
     dt = decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
@@ -91,7 +91,7 @@ def decode(codes, fmt, *, dtype=None, out=None, threads=None):
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
              compat=None, dtype=None, threads=None, out=None):
-    """``decode(encode(x))`` into the element format ``fmt`` in one pass: `numfmt.quantize` of an element format."""
+    """`decode(encode(x))` into the element format `fmt` in one pass: `numfmt.quantize` of an element format."""
     x = as_numpy(x)  # (its dtype decides the result's)
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     xa = as_input(x)

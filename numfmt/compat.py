@@ -1,14 +1,14 @@
 """Compatibility profiles: reproduce another implementation's conversions.
 
 Each profile is a table of rule changes applied on top of the format (see
-``docs/compat.md``). This module turns a profile into kernel parameters (slot
-overrides of the format's ``kernel_params``) plus, where a library's rule is not
+`docs/compat.md`). This module turns a profile into kernel parameters (slot
+overrides of the format's `kernel_params`) plus, where a library's rule is not
 a rounding rule at all, a pre-step (convert the input to float32 first, as
 ml_dtypes and torch do, through the same rounding funnel) or a post-step that
 only rewrites codes bit by bit (NaN payloads, integer wrap-around).
 
 Every rule here was measured against the library it names (ml_dtypes 0.6.0 and
-numpy 2 on x86-64, torch 2.13 CPU); ``tests/test_compat_*.py`` hold the evidence.
+numpy 2 on x86-64, torch 2.13 CPU); `tests/test_compat_*.py` hold the evidence.
 
 Examples
 --------
@@ -85,7 +85,7 @@ def _e8m0_ml_params(params):
     """E8M0 as ml_dtypes/torch round it from float32.
 
     Normal inputs: round to nearest with ties *up* (the implicit bit is the
-    parity bit: ``EVEN_N``). float32 subnormals (< 2**-126): ml_dtypes keeps the
+    parity bit: `EVEN_N`). float32 subnormals (< 2**-126): ml_dtypes keeps the
     float32 exponent field (0) and rounds the trailing field to nearest-even at
     the 2**-126 quantum, so (0, 2**-127] -> code 0x00 and (2**-127, 2**-126) ->
     0x01. That is the flush-to-zero grid {0x00, 2**-126} with quantum 2**-126:
@@ -96,13 +96,13 @@ def _e8m0_ml_params(params):
 
 
 def _to_float32(xa: np.ndarray, to_float32) -> np.ndarray:
-    """The library's first step: the input converted to float32 (``to_float32``, handed in by the
+    """The library's first step: the input converted to float32 (`to_float32`, handed in by the
     codec, rounds to nearest even through the funnel)."""
     return to_float32(xa)
 
 
 def plan(f, *, rounding, saturation, nan, compat, Plan):
-    """Kernel plan for format ``f`` under a compat profile (used by :func:`numfmt.encode`).
+    """Kernel plan for format `f` under a compat profile (used by [`numfmt.encode`][numfmt.encode]).
 
     Examples
     --------
@@ -156,10 +156,10 @@ def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
 def _numpy_nan_payload(f):
     """numpy float32/float64 -> float16/float32: a NaN keeps its sign and top payload bits.
 
-    float32 -> float16 (npy_floatbits_to_halfbits): ``0x7C00 | payload >> 13``, made
-    nonzero (``0x7C01``) if the payload vanishes; not quieted. float64 -> float16:
-    ``payload >> 42``, same rule. float64 -> float32 (x86 cvtsd2ss): quieted,
-    ``0x7FC00000 | payload >> 29``. float32 -> float32: unchanged.
+    float32 -> float16 (npy_floatbits_to_halfbits): `0x7C00 | payload >> 13`, made
+    nonzero (`0x7C01`) if the payload vanishes; not quieted. float64 -> float16:
+    `payload >> 42`, same rule. float64 -> float32 (x86 cvtsd2ss): quieted,
+    `0x7FC00000 | payload >> 29`. float32 -> float32: unchanged.
     """
     half = f.name == "binary16"
 
@@ -192,12 +192,12 @@ def _plan_int(f: IntFormat, Plan):
     """Float -> integer casts of ml_dtypes (intN) and numpy (int8..uint32) on x86-64.
 
     Truncate toward zero into the int32 range (the C cast compiles to cvttss2si /
-    cvttsd2si), keep the low ``bits`` bits. A NaN or a value whose truncation is
+    cvttsd2si), keep the low `bits` bits. A NaN or a value whose truncation is
     outside the int32 range gives the x86 "integer indefinite" 0x80000000, whose
     low bits are 0 for every width below 32. ml_dtypes' intN treat every x above
     2**31 - 1 as out of range (float64 2147483647.25 -> 0, where numpy's int8
     gives 0xFF). numpy's uint32 cast is
-    ``x >= 2**31 ? cvt(x - 2**31) ^ 0x80000000 : cvt(x)``: 0 for x >= 2**32.
+    `x >= 2**31 ? cvt(x - 2**31) ^ 0x80000000 : cvt(x)`: 0 for x >= 2**32.
     Integer inputs wrap (keep the low bits).
     """
     lo, hi = -(2**31), 2**31 - 1

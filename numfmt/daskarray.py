@@ -1,19 +1,19 @@
-"""Lazy ``encode``/``decode``/``quantize`` on dask arrays (``pip install "dask[array]"``).
+"""Lazy `encode`/`decode`/`quantize` on dask arrays (`pip install "dask[array]"`).
 
-Every function returns dask collections built with ``map_blocks``: nothing is
-computed until ``.compute()`` (or ``dask.compute``), on any scheduler (threads,
-processes, ``distributed``). Options are validated when the graph is built;
-data-dependent errors (a NaN under ``nan="raise"``) surface at compute time.
+Every function returns dask collections built with `map_blocks`: nothing is
+computed until `.compute()` (or `dask.compute`), on any scheduler (threads,
+processes, `distributed`). Options are validated when the graph is built;
+data-dependent errors (a NaN under `nan="raise"`) surface at compute time.
 
 Results are bit-identical to the numpy functions on the whole array, whatever
 the chunking, including seeded stochastic rounding: the random bits of an
 element are keyed by its flat index in the *whole* array, so each chunk draws
 the bits of its own elements.
 
-Block formats block along ``axis``; every chunk along that axis except the last
-must be a multiple of the block size (pass ``rechunk=True`` to fix the chunks,
-otherwise a ValueError says what to do). They return a :class:`DaskBlockArray`
-of lazy ``codes`` and ``scales``. Two-level formats (NVFP4) first reduce the
+Block formats block along `axis`; every chunk along that axis except the last
+must be a multiple of the block size (pass `rechunk=True` to fix the chunks,
+otherwise a ValueError says what to do). They return a [`DaskBlockArray`][numfmt.daskarray.DaskBlockArray]
+of lazy `codes` and `scales`. Two-level formats (NVFP4) first reduce the
 tensor amax (a lazy reduction), as the numpy path does.
 
 Examples
@@ -105,7 +105,7 @@ def _quantize_chunk(xb, *rest, fmt, opts, seed, shape, block_info=None):
 
 
 def _probe(x, fn, fmt, opts, seed, bits):
-    """Run ``fn`` on one zero of x's dtype: validates every option now and gives the result dtype."""
+    """Run `fn` on one zero of x's dtype: validates every option now and gives the result dtype."""
     z = np.zeros((1,) * max(x.ndim, 1), x.dtype)
     rnd = None if seed is None and bits is None else np.zeros(z.shape, np.uint32)
     return np.asarray(fn(z, fmt, random=rnd, **opts)).dtype
@@ -114,20 +114,22 @@ def _probe(x, fn, fmt, opts, seed, bits):
 def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
            random=None, rbits: int | None = None, compat: str | None = None, axis: int = -1,
            rechunk: bool = False, **block_options):
-    """Lazy :func:`numfmt.encode` of a dask array (block formats: a :class:`DaskBlockArray`).
+    """Lazy [`numfmt.encode`][numfmt.encode] of a dask array.
+
+    Block formats give a [`DaskBlockArray`][numfmt.daskarray.DaskBlockArray].
 
     Parameters
     ----------
     x : dask.array.Array or array_like
     fmt, rounding, saturation, nan, rbits, compat :
-        As in :func:`numfmt.encode`.
+        As in [`numfmt.encode`][numfmt.encode].
     random : int, numpy.random.Generator or array, optional
         A seed or Generator gives the same codes as the numpy path on the whole
         array, for every chunking. An array (numpy or dask) of bits is
-        broadcast to ``x`` and chunked like it.
+        broadcast to `x` and chunked like it.
     axis, rechunk, **block_options :
         Block formats only: the blocked axis, whether to rechunk it to multiples
-        of the block size, and :func:`numfmt.block.encode` options.
+        of the block size, and `numfmt.block.encode` options.
 
     Examples
     --------
@@ -212,7 +214,9 @@ def _decode_chunk(cb, *, fmt, out_dtype):
 
 
 def decode(codes, fmt=None, *, dtype=None):
-    """Lazy :func:`numfmt.decode` of dask codes (or of a :class:`DaskBlockArray`, then without ``fmt``).
+    """Lazy [`numfmt.decode`][numfmt.decode] of dask codes.
+
+    A [`DaskBlockArray`][numfmt.daskarray.DaskBlockArray] decodes without `fmt`.
 
     Examples
     --------
@@ -238,9 +242,9 @@ def decode(codes, fmt=None, *, dtype=None):
 
 
 class DaskBlockArray:
-    """Lazy block-format codes: dask ``codes`` and ``scales`` (chunked alike along the other axes).
+    """Lazy block-format codes: dask `codes` and `scales` (chunked alike along the other axes).
 
-    ``compute()`` returns a :class:`numfmt.block.BlockArray`; :func:`decode`
+    `compute()` returns a `numfmt.block.BlockArray`; [`decode`][numfmt.decode]
     gives lazy values.
 
     Attributes
@@ -261,7 +265,7 @@ class DaskBlockArray:
         return self.codes.shape
 
     def compute(self, **kwargs):
-        """The :class:`numfmt.block.BlockArray` (one ``dask.compute`` of codes, scales and tensor scale)."""
+        """The `numfmt.block.BlockArray` (one `dask.compute` of codes, scales and tensor scale)."""
         import dask
 
         parts = [self.codes, self.scales] + ([self.tensor_scale] if self.tensor_scale is not None else [])

@@ -1,4 +1,4 @@
-"""``python -m numfmt.demo``: encode a few values into E4M3 and E2M1 under several policies."""
+"""`python -m numfmt.demo`: encode a few values into E4M3 and E2M1 under several policies."""
 
 from __future__ import annotations
 

@@ -1,32 +1,32 @@
 """Run ordinary numpy code in an emulated format.
 
-``emulate(x, fmt, **policy)`` returns an :class:`EmulatedArray`: an ndarray
-subclass whose values are values of ``fmt`` (held as float32 when every value
+`emulate(x, fmt, **policy)` returns an [`EmulatedArray`][numfmt.EmulatedArray]: an ndarray
+subclass whose values are values of `fmt` (held as float32 when every value
 of the format is exact in float32, else float64) and whose arithmetic rounds
-every result into ``fmt`` with the array's policy (``rounding``,
-``saturation``, ``nan``, ``random``, ``rbits`` as in :func:`numfmt.encode`).
+every result into `fmt` with the array's policy (`rounding`,
+`saturation`, `nan`, `random`, `rbits` as in [`numfmt.encode`][numfmt.encode]).
 
-* ``+ - * /``, ``negative``, ``absolute``, ``sqrt``, ``square``,
-  ``reciprocal``, ``maximum``, ``minimum`` (and ``fmax``/``fmin``) are
-  correctly rounded: the exact result rounded once (:mod:`numfmt.arith`).
-* Comparisons and other boolean ufuncs (``isnan``, ``signbit``...) return
+* `+ - * /`, `negative`, `absolute`, `sqrt`, `square`,
+  `reciprocal`, `maximum`, `minimum` (and `fmax`/`fmin`) are
+  correctly rounded: the exact result rounded once (`numfmt.arith`).
+* Comparisons and other boolean ufuncs (`isnan`, `signbit`...) return
   plain bool arrays.
-* ``sum``/``np.add.reduce``, ``prod``, ``cumsum``/``cumprod`` accumulate
-  sequentially along the axis, rounding after every step; ``dot``, ``@`` and
-  ``matmul`` use the array's accumulation *model* (default: sequential, each
-  product rounded, then each sum rounded; ``model="fma"``: one fused rounding
-  per step; or any object with the :class:`SequentialModel` methods). Every
+* `sum`/`np.add.reduce`, `prod`, `cumsum`/`cumprod` accumulate
+  sequentially along the axis, rounding after every step; `dot`, `@` and
+  `matmul` use the array's accumulation *model* (default: sequential, each
+  product rounded, then each sum rounded; `model="fma"`: one fused rounding
+  per step; or any object with the [`SequentialModel`][numfmt.SequentialModel] methods). Every
   step is correctly rounded in the array's mode, binary64 included (there, a
-  ``nearest_even`` sum is exactly a left-to-right float64 loop).
-* Any other float ufunc (``exp``, ``tanh``, ``power``...) is evaluated in
+  `nearest_even` sum is exactly a left-to-right float64 loop).
+* Any other float ufunc (`exp`, `tanh`, `power`...) is evaluated in
   float64 and the float64 result rounded into the format: **not** correctly
   rounded (two roundings).
 * Plain arrays and Python numbers mixed in are used exactly (not rounded into
   the format first). Combining arrays of two different formats or policies is a
-  ``TypeError`` unless ``out=`` is an emulated array that says the result
-  format; convert explicitly with :meth:`EmulatedArray.to`.
+  `TypeError` unless `out=` is an emulated array that says the result
+  format; convert explicitly with `EmulatedArray.to`.
 * Stochastic rounding draws fresh random bits for every operation from a
-  ``numpy.random.Generator`` (an int seed makes the whole computation
+  `numpy.random.Generator` (an int seed makes the whole computation
   reproducible).
 
 Examples
@@ -70,19 +70,19 @@ class SequentialModel:
     Parameters
     ----------
     fused : bool
-        False (default): ``acc = round(acc + round(a[t] * b[t]))``, what a plain
-        loop of emulated operations gives. True: ``acc = round(a[t] * b[t] + acc)``
+        False (default): `acc = round(acc + round(a[t] * b[t]))`, what a plain
+        loop of emulated operations gives. True: `acc = round(a[t] * b[t] + acc)`
         (a chain of FMAs).
 
     Notes
     -----
-    An accumulation model is any object with these two methods (``sum`` is
+    An accumulation model is any object with these two methods (`sum` is
     optional; the sequential sum is used without it):
 
-    ``matmul(a, b, *, fmt, policy) -> ndarray`` takes float64 arrays of shape
-    (m, k) and (k, n) and returns the (m, n) result as values of ``fmt``;
-    ``sum(x, *, fmt, policy) -> ndarray`` reduces each row of a 2-D float64
-    array. ``policy`` is a dict of the keywords of :func:`numfmt.encode`.
+    `matmul(a, b, *, fmt, policy) -> ndarray` takes float64 arrays of shape
+    (m, k) and (k, n) and returns the (m, n) result as values of `fmt`;
+    `sum(x, *, fmt, policy) -> ndarray` reduces each row of a 2-D float64
+    array. `policy` is a dict of the keywords of [`numfmt.encode`][numfmt.encode].
 
     Examples
     --------
@@ -109,7 +109,7 @@ class SequentialModel:
         return hash(("SequentialModel", self.fused))
 
     def matmul(self, a, b, *, fmt, policy):
-        """Sequential dot products of the rows of ``a`` and the columns of ``b``."""
+        """Sequential dot products of the rows of `a` and the columns of `b`."""
         from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
         f, plan, rk, key, nb = _kernel_policy(fmt, policy)
@@ -121,7 +121,7 @@ class SequentialModel:
         return _codes_to_values(out, f, plan, bad, "matmul")
 
     def sum(self, x, *, fmt, policy):
-        """Sequential rounded sum of each row of the 2-D ``x``."""
+        """Sequential rounded sum of each row of the 2-D `x`."""
         return _reduce(x, 0, False, fmt, policy)
 
 
@@ -129,10 +129,10 @@ _MODELS = {"sequential": SequentialModel(), "fma": SequentialModel(fused=True)}
 
 
 class HardwareModel:
-    """Adapter: an accumulation model of :mod:`numfmt.accum_models` (``Sequential``,
-    ``FusedBlock``..., or a preset such as ``"h100/e4m3"``) used by ``@``/``dot``.
+    """Adapter: an accumulation model of `numfmt.accum_models` (`Sequential`,
+    `FusedBlock`..., or a preset such as `"h100/e4m3"`) used by `@`/`dot`.
 
-    The product is evaluated by :func:`numfmt.matmul` under the model (its result is in the
+    The product is evaluated by [`numfmt.matmul`][numfmt.matmul] under the model (its result is in the
     model's accumulator format), then rounded into the emulated array's format with its policy,
     as a kernel that writes its output in that format would. Sums stay sequential.
 
@@ -157,7 +157,7 @@ class HardwareModel:
         return hash(("HardwareModel", repr(self.model)))
 
     def matmul(self, a, b, *, fmt, policy):
-        """``a @ b`` under the hardware model, rounded into ``fmt``."""
+        """`a @ b` under the hardware model, rounded into `fmt`."""
         f = get_format(fmt)
         try:
             d = matmul(np.asarray(a, np.float64), np.asarray(b, np.float64), model=self.model)
@@ -219,25 +219,25 @@ def _value_dtype(f):
 
 def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
             random=None, rbits: int | None = None, model=None) -> EmulatedArray:
-    """An array whose arithmetic is rounded into ``fmt``.
+    """An array whose arithmetic is rounded into `fmt`.
 
     Parameters
     ----------
     x : array_like
-        Initial values (rounded into ``fmt`` with the policy; an
-        :class:`EmulatedArray` of another format is converted).
+        Initial values (rounded into `fmt` with the policy; an
+        [`EmulatedArray`][numfmt.EmulatedArray] of another format is converted).
     fmt : str or format
         The emulated element format.
     rounding, saturation, nan, rbits
-        As in :func:`numfmt.encode`, used by every operation.
+        As in [`numfmt.encode`][numfmt.encode], used by every operation.
     random : int or numpy.random.Generator, optional
         Source of random bits for stochastic roundings; every operation draws
         new bits from it (an int seeds a new Generator).
     model : {"sequential", "fma"}, accumulation model, preset or model object, optional
-        Accumulation model of ``dot``/``@``/``matmul``: ``"sequential"`` (default) or
-        ``"fma"`` (:class:`SequentialModel`), a model of :mod:`numfmt.accum_models` or a
-        preset name such as ``"h100/e4m3"`` (:class:`HardwareModel`), or any object with
-        ``matmul(a, b, *, fmt, policy)``.
+        Accumulation model of `dot`/`@`/`matmul`: `"sequential"` (default) or
+        `"fma"` ([`SequentialModel`][numfmt.SequentialModel]), a model of `numfmt.accum_models` or a
+        preset name such as `"h100/e4m3"` (`HardwareModel`), or any object with
+        `matmul(a, b, *, fmt, policy)`.
 
     Returns
     -------
@@ -304,9 +304,9 @@ _REDUCE_OPS = {np.add: 0, np.multiply: 1}
 class EmulatedArray(np.ndarray):
     """An ndarray of values of one format whose arithmetic rounds into that format.
 
-    Create it with :func:`emulate`. Attributes: ``fmt`` (the format), ``policy``
-    (dict of rounding keywords), ``model`` (accumulation model), ``codes``
-    (the codes of the values), and ``to(fmt, **policy)`` converts.
+    Create it with [`emulate`][numfmt.emulate.emulate]. Attributes: `fmt` (the format), `policy`
+    (dict of rounding keywords), `model` (accumulation model), `codes`
+    (the codes of the values), and `to(fmt, **policy)` converts.
     """
 
     __array_priority__ = 20.0
@@ -324,17 +324,17 @@ class EmulatedArray(np.ndarray):
 
     @property
     def policy(self) -> dict:
-        """The rounding policy (keywords of :func:`numfmt.encode`)."""
+        """The rounding policy (keywords of [`numfmt.encode`][numfmt.encode])."""
         return dict(self._nf_policy)
 
     @property
     def model(self):
-        """The accumulation model of ``dot``/``@``."""
+        """The accumulation model of `dot`/`@`."""
         return self._nf_model
 
     @property
     def codes(self) -> np.ndarray:
-        """Codes of the values in ``fmt``."""
+        """Codes of the values in `fmt`."""
         f = self._nf_fmt
         v = self.view(np.ndarray)
         c = encode(v.reshape(-1), f, nan="zero" if f.code_of_nan is None else "raise")
@@ -379,7 +379,7 @@ class EmulatedArray(np.ndarray):
 
     # ------------------------------------------------------------ numpy protocols
     def _context(self, inputs, out):
-        """(fmt, policy, model) shared by the emulated operands, or the one ``out`` names."""
+        """(fmt, policy, model) shared by the emulated operands, or the one `out` names."""
         ems = [x for x in inputs if isinstance(x, EmulatedArray)]
         outs = [o for o in (out or ()) if isinstance(o, EmulatedArray)]
         if outs:
@@ -496,7 +496,7 @@ class EmulatedArray(np.ndarray):
         return super().__array_function__(func, types, args, kwargs)
 
     def dot(self, b, out=None):
-        """Dot product through the array's accumulation model (as ``np.dot``)."""
+        """Dot product through the array's accumulation model (as `np.dot`)."""
         return np.dot(self, b) if out is None else np.dot(self, b, out=out)
 
 
@@ -545,7 +545,7 @@ def _strip(kwargs):
 
 
 def _cast(values, f, policy):
-    """Round exact values into ``f`` once (encode then decode)."""
+    """Round exact values into `f` once (encode then decode)."""
     v = np.asarray(values, dtype=np.float64)
     codes = encode(v.reshape(-1), f, **policy)
     return decode(np.asarray(codes), f, dtype=_value_dtype(f)).reshape(v.shape)

@@ -26,7 +26,7 @@ _SIGN64 = np.uint64(1 << 63)
 
 
 def check_out(out, shape, dtype, name="out"):
-    """Validate a caller's ``out=`` array against the result's shape and dtype."""
+    """Validate a caller's `out=` array against the result's shape and dtype."""
     if out is None:
         return
     if not isinstance(out, np.ndarray):
@@ -40,7 +40,7 @@ def check_out(out, shape, dtype, name="out"):
 
 
 def deliver(res, out):
-    """The result: ``res`` (a scalar when 0-d), or ``out=`` holding it (copied unless written in place)."""
+    """The result: `res` (a scalar when 0-d), or `out=` holding it (copied unless written in place)."""
     if out is None:
         return res[()] if res.ndim == 0 else res
     if not np.may_share_memory(res, out):
@@ -49,7 +49,7 @@ def deliver(res, out):
 
 
 def nan_check(xa: np.ndarray, fmt) -> None:
-    """Refuse NaN inputs for a format without NaN under ``nan="raise"``."""
+    """Refuse NaN inputs for a format without NaN under `nan="raise"`."""
     if xa.dtype.kind != "f":
         return
     mask = np.isnan(xa)
@@ -76,7 +76,7 @@ _POOLS_LOCK = threading.Lock()
 
 
 def _pool(threads: int):
-    """A worker pool of ``threads`` threads, reused across calls (a cache with no effect on results;
+    """A worker pool of `threads` threads, reused across calls (a cache with no effect on results;
     keyed by process id too, since a forked child has none of its parent's threads)."""
     key = (os.getpid(), threads)
     with _POOLS_LOCK:
@@ -90,7 +90,7 @@ def _pool(threads: int):
 
 
 def chunks(n: int, threads: int):
-    """Run ``work(lo, hi)`` over [0, n) in chunks, on ``threads`` threads (kernels release the GIL).
+    """Run `work(lo, hi)` over [0, n) in chunks, on `threads` threads (kernels release the GIL).
 
     The results do not depend on the chunking (random bits are keyed by the global index).
     """
@@ -132,7 +132,7 @@ def _binary64_codes(xa: np.ndarray, plan, rkind, rarr, key, nbits, offset) -> np
 
 
 def run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
-    """Encode ``xa`` with ``plan`` into ``out`` (or a new array); random bits keyed from ``offset``."""
+    """Encode `xa` with `plan` into `out` (or a new array); random bits keyed from `offset`."""
     if plan.fmt.bits == 64:
         res = _binary64_codes(xa, plan, rkind, rarr, key, nbits, offset)
         if out is not None:
@@ -155,7 +155,7 @@ def run_encode(xa, plan, rkind, rarr, key, nbits, out, threads, offset=0):
 
 
 def encode_chunk(flat_x, dst, plan, rkind, rarr, key, nbits, lo, hi, offset=0):
-    """Encode ``flat_x[lo:hi]`` into ``dst``; random bits keyed by flat index ``offset + lo``."""
+    """Encode `flat_x[lo:hi]` into `dst`; random bits keyed by flat index `offset + lo`."""
     from ._kernels.encode import encode_flat  # lazy: numba loads on the first kernel call
 
     r = rarr[lo:hi] if rkind == 1 else rarr
@@ -189,14 +189,14 @@ def _decode_args(f):
 
 
 def decode_chunk(codes, dst, f) -> None:
-    """Values of the flat codes ``codes`` of ``f`` (below 64 bits) into the flat ``dst``."""
+    """Values of the flat codes `codes` of `f` (below 64 bits) into the flat `dst`."""
     from ._kernels import decode as K  # lazy: numba loads on the first kernel call
 
     K.decode_any(codes, dst, *_decode_args(f))
 
 
 def decode_into(codes, dst, f, threads: int = 1) -> None:
-    """Values of the flat codes ``codes`` of ``f`` into the flat ``dst``, chunked over ``threads``."""
+    """Values of the flat codes `codes` of `f` into the flat `dst`, chunked over `threads`."""
     if f.bits == 64:
         dst[...] = codes.astype(np.uint64).view(np.float64)
         return

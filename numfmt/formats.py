@@ -1,14 +1,14 @@
 """Number formats as plain immutable data.
 
-A :class:`FloatFormat` describes a sign-magnitude binary floating-point format of
+A [`FloatFormat`][numfmt.FloatFormat] describes a sign-magnitude binary floating-point format of
 2 to 32 bits (and binary64 as a pass-through) with any exponent width, trailing
 significand width and bias, and every convention for zeros, infinities and NaNs
 used by ML hardware: IEEE 754, OCP "fn", "fnuz", IEEE P3109 and NaN-less
-formats such as FP4. An :class:`IntFormat` describes a signed or unsigned
+formats such as FP4. An [`IntFormat`][numfmt.IntFormat] describes a signed or unsigned
 integer, optionally symmetric and optionally scaled by a power of two (fixed
 point, e.g. the MXINT8 element).
 
-Everything a kernel needs is derived from these fields by ``numfmt.plan`` (cached per
+Everything a kernel needs is derived from these fields by `numfmt.plan` (cached per
 format); this module imports nothing from the kernels.
 """
 
@@ -51,7 +51,7 @@ def _check_int(name: str, value: object) -> None:
 class FloatFormat:
     """A binary floating-point format.
 
-    Codes are unsigned integers: sign bit (if ``signed``) on top, then the
+    Codes are unsigned integers: sign bit (if `signed`) on top, then the
     biased exponent field, then the trailing significand field.
 
     Parameters
@@ -63,8 +63,8 @@ class FloatFormat:
     mantissa_bits : int
         Width of the trailing significand field, >= 0.
     bias : int
-        Exponent bias: a normal code with exponent field ``e`` has value
-        ``(1 + t / 2**mantissa_bits) * 2**(e - bias)``.
+        Exponent bias: a normal code with exponent field `e` has value
+        `(1 + t / 2**mantissa_bits) * 2**(e - bias)`.
     signed : bool
         Whether the format has a sign bit.
     subnormals : bool
@@ -75,18 +75,18 @@ class FloatFormat:
         Whether code 0 is zero. If False (E8M0), exponent field 0 is an ordinary
         normal binade and the format has no zero.
     inf : {"ieee", "p3109", "none"}
-        ``"ieee"``: the all-ones exponent with zero trailing field is ±inf.
-        ``"p3109"``: +inf is the largest positive code, -inf the largest
-        negative code (P3109 extended domain). ``"none"``: no infinities.
+        `"ieee"`: the all-ones exponent with zero trailing field is ±inf.
+        `"p3109"`: +inf is the largest positive code, -inf the largest
+        negative code (P3109 extended domain). `"none"`: no infinities.
     nan : {"ieee", "fn", "fnuz", "p3109", "none"}
-        ``"ieee"``: all-ones exponent with nonzero trailing field;
-        ``"fn"``: only the all-ones magnitude (one NaN per sign);
-        ``"fnuz"``/``"p3109"``: a single NaN at the negative-zero code for signed
-        formats (P3109 unsigned: the all-ones code); ``"none"``: no NaN.
+        `"ieee"`: all-ones exponent with nonzero trailing field;
+        `"fn"`: only the all-ones magnitude (one NaN per sign);
+        `"fnuz"`/`"p3109"`: a single NaN at the negative-zero code for signed
+        formats (P3109 unsigned: the all-ones code); `"none"`: no NaN.
     negative_zero : bool
-        Whether the code ``sign | 0`` is a distinct -0.
+        Whether the code `sign | 0` is a distinct -0.
     overflow_nan : bool
-        Under ``saturation="none"``, whether a format without infinities sends
+        Under `saturation="none"`, whether a format without infinities sends
         overflow to NaN (OCP) rather than to ±max (P3109 SatNone).
     p3109 : bool
         Apply the P3109 SatNone special cases (unsigned formats, to_odd).
@@ -161,7 +161,7 @@ class FloatFormat:
     # ------------------------------------------------------------------ layout
     @property
     def kind(self) -> str:
-        """``"float"``."""
+        """`"float"`."""
         return "float"
 
     @property
@@ -190,12 +190,12 @@ class FloatFormat:
 
     @property
     def nmant(self) -> int:
-        """Trailing significand bits (numpy ``finfo.nmant``)."""
+        """Trailing significand bits (numpy `finfo.nmant`)."""
         return self.mantissa_bits
 
     @property
     def nexp(self) -> int:
-        """Exponent field bits (numpy ``finfo.nexp``)."""
+        """Exponent field bits (numpy `finfo.nexp`)."""
         return self.exponent_bits
 
     @property
@@ -265,7 +265,7 @@ class FloatFormat:
         return top
 
     def is_nan_code(self, code: int) -> bool:
-        """Whether ``code`` is a NaN."""
+        """Whether `code` is a NaN."""
         mag = code & self._all_ones
         if self.nan == "ieee":
             return (mag >> self.mantissa_bits) == (1 << self.exponent_bits) - 1 and (
@@ -279,7 +279,7 @@ class FloatFormat:
 
     @property
     def emin(self) -> int:
-        """Exponent of the smallest normal binade (``1 - bias``; ``-bias`` without zero)."""
+        """Exponent of the smallest normal binade (`1 - bias`; `-bias` without zero)."""
         return -self.bias if not self.has_zero else 1 - self.bias
 
     @property
@@ -289,7 +289,7 @@ class FloatFormat:
 
     # ------------------------------------------------------------------ values
     def exact_value(self, code: int) -> Fraction | float:
-        """Exact value of ``code`` as a Fraction (``float`` for inf and NaN)."""
+        """Exact value of `code` as a Fraction (`float` for inf and NaN)."""
         code = int(code)
         if not 0 <= code < (1 << self.bits):
             raise ValueError(f"code {code:#x} out of range for {self.name}")
@@ -328,7 +328,7 @@ class FloatFormat:
 
     @property
     def min(self) -> float:
-        """Smallest finite value (``-max`` if signed)."""
+        """Smallest finite value (`-max` if signed)."""
         if self.signed:
             return -self.max
         return float(self.exact_value(0))
@@ -340,17 +340,17 @@ class FloatFormat:
 
     @property
     def tiny(self) -> float:
-        """Alias of ``smallest_normal`` (numpy name)."""
+        """Alias of `smallest_normal` (numpy name)."""
         return self.smallest_normal
 
     @property
     def smallest_subnormal(self) -> float:
-        """Smallest positive value (equals ``smallest_normal`` without subnormals)."""
+        """Smallest positive value (equals `smallest_normal` without subnormals)."""
         return float(self.exact_value(self._min_mag))
 
     @property
     def eps(self) -> float:
-        """Difference between 1.0 and the next larger value: ``2**-mantissa_bits``."""
+        """Difference between 1.0 and the next larger value: `2**-mantissa_bits`."""
         return 2.0 ** -self.mantissa_bits
 
     @property
@@ -364,17 +364,17 @@ class FloatFormat:
 
     @property
     def machep(self) -> int:
-        """Exponent of ``eps``."""
+        """Exponent of `eps`."""
         return -self.mantissa_bits
 
     @property
     def maxexp(self) -> int:
-        """Smallest power of two that overflows (numpy ``finfo.maxexp``)."""
+        """Smallest power of two that overflows (numpy `finfo.maxexp`)."""
         return self.emax + 1
 
     @property
     def minexp(self) -> int:
-        """Exponent of the smallest normal (numpy ``finfo.minexp``)."""
+        """Exponent of the smallest normal (numpy `finfo.minexp`)."""
         return self.emin
 
     @property
@@ -391,7 +391,7 @@ class FloatFormat:
 
     # ------------------------------------------------------------------ kernels
     def exact_in(self, dtype: np.dtype) -> bool:
-        """Whether every value of the format is exactly representable in ``dtype``."""
+        """Whether every value of the format is exactly representable in `dtype`."""
         info = np.finfo(dtype)
         if self.bits == 64:
             return np.dtype(dtype) == np.float64
@@ -407,8 +407,8 @@ class FloatFormat:
 class IntFormat:
     """A signed (two's complement) or unsigned integer, optionally fixed point.
 
-    The value of code ``c`` is ``int(c) * 2**scale_exp`` (``c`` read as two's
-    complement when ``signed``).
+    The value of code `c` is `int(c) * 2**scale_exp` (`c` read as two's
+    complement when `signed`).
 
     Parameters
     ----------
@@ -494,7 +494,7 @@ class IntFormat:
 
     @property
     def eps(self) -> float:
-        """One unit, ``2**scale_exp``."""
+        """One unit, `2**scale_exp`."""
         return self.smallest_subnormal
 
     def is_nan_code(self, code: int) -> bool:
@@ -511,7 +511,7 @@ class IntFormat:
         return code
 
     def exact_value(self, code: int) -> Fraction:
-        """Exact value of ``code``."""
+        """Exact value of `code`."""
         return Fraction(self.to_int(code)) * Fraction(2) ** self.scale_exp
 
     def values(self) -> np.ndarray:
@@ -519,7 +519,7 @@ class IntFormat:
         return _values(self)
 
     def exact_in(self, dtype: np.dtype) -> bool:
-        """Whether every value is exactly representable in ``dtype``."""
+        """Whether every value is exactly representable in `dtype`."""
         info = np.finfo(dtype)
         width = self.bits - int(self.signed)
         top = self.scale_exp + width
@@ -534,7 +534,7 @@ Format = FloatFormat | IntFormat
 
 @functools.cache
 def _values(f) -> np.ndarray:
-    """Exact value of every code of ``f`` (float64, read-only), computed once per format."""
+    """Exact value of every code of `f` (float64, read-only), computed once per format."""
     if f.bits > 16:
         raise ValueError(f"values() enumerates at most 2**16 codes; {f.name} has {f.bits} bits")
     v = np.array([float(f.exact_value(c)) for c in range(1 << f.bits)], np.float64)

@@ -26,7 +26,7 @@ __all__ = ["encode", "decode", "quantize"]
 
 def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
            block_options):
-    """``block_verb`` for a block format, ``element_verb`` for an element format, each with its keywords;
+    """`block_verb` for a block format, `element_verb` for an element format, each with its keywords;
     a dask array gets a lazy dask array (`numfmt.daskarray`)."""
     if is_dask(x):
         return _lazy(element_verb.__name__, x, fmt, out, threads, rounding=rounding, saturation=saturation, nan=nan,
@@ -58,7 +58,7 @@ def _lazy(verb, x, fmt, out, threads, **options):
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
            rbits=None, compat=None, threads=None, out=None, **block_options):
-    """Encode values into codes of ``fmt``.
+    """Encode values into codes of `fmt`.
 
     Parameters
     ----------
@@ -69,10 +69,10 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
         Target format (or a block format, see `numfmt.block`); a torch or
         ml_dtypes dtype names its format (`torch.float8_e4m3fn`).
     rounding : str
-        ``nearest_even`` (default), ``nearest_away``, ``toward_zero``,
-        ``toward_positive``, ``toward_negative``, ``to_odd``, ``stochastic``
+        `nearest_even` (default), `nearest_away`, `toward_zero`,
+        `toward_positive`, `toward_negative`, `to_odd`, `stochastic`
         (P3109 StochasticA: add N random bits to the discarded bits),
-        ``stochastic_b``, ``stochastic_c``; aliases rne, rna, rtz, rtp, rtn, rto, sr.
+        `stochastic_b`, `stochastic_c`; aliases rne, rna, rtz, rtp, rtn, rto, sr.
     saturation : {"none", "finite", "propagate"}
         Overflow rule, decided after rounding (see the semantics table).
     nan : {"raise", "zero", "max"}
@@ -87,7 +87,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     threads : int, optional
         Use numba's thread pool when > 1.
     out : ndarray, optional
-        Destination of the codes (shape of ``x``, the format's code dtype).
+        Destination of the codes (shape of `x`, the format's code dtype).
 
     Returns
     -------
@@ -109,7 +109,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
 
 
 def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
-    """Exact values of codes of ``fmt``.
+    """Exact values of codes of `fmt`.
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
     out : ndarray, optional
-        Destination (shape of ``codes``, dtype ``dtype``).
+        Destination (shape of `codes`, dtype `dtype`).
 
     Examples
     --------
@@ -145,7 +145,7 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
              rbits=None, compat=None, dtype=None, threads=None, out=None, **block_options):
-    """Round ``x`` to the values of ``fmt``: ``decode(encode(x))`` in one pass.
+    """Round `x` to the values of `fmt`: `decode(encode(x))` in one pass.
 
     Takes the keywords of [`encode`][numfmt.encode]. Returns `dtype` (a float dtype that
     holds every value of the format exactly) when given, else x's float dtype

@@ -4,17 +4,17 @@ numfmt computes on numpy arrays and **always returns numpy arrays**; torch
 tensors and ml_dtypes arrays are accepted as inputs and converted at the door:
 
 * A CPU torch tensor of a numpy-compatible dtype (float16/32/64, integers) is
-  read through ``tensor.numpy()``: no copy (``requires_grad`` tensors are
+  read through `tensor.numpy()`: no copy (`requires_grad` tensors are
   detached first, still without a copy).
-* torch's low-precision dtypes (``float8_*``, ``bfloat16``, ``float4_e2m1fn_x2``)
+* torch's low-precision dtypes (`float8_*`, `bfloat16`, `float4_e2m1fn_x2`)
   and ml_dtypes arrays are read **by their bits**: the bits are viewed as codes
   (no copy) and decoded exactly with the matching numfmt format. A
-  ``float4_e2m1fn_x2`` tensor of shape ``(..., n)`` holds ``2n`` elements,
-  element 0 in the low nibble (torch's layout), and reads as shape ``(..., 2n)``.
-* ml_dtypes sub-byte integers (``int4``, ``uint2`` ...) read as int8/uint8.
+  `float4_e2m1fn_x2` tensor of shape `(..., n)` holds `2n` elements,
+  element 0 in the low nibble (torch's layout), and reads as shape `(..., 2n)`.
+* ml_dtypes sub-byte integers (`int4`, `uint2` ...) read as int8/uint8.
 
 The other direction views codes as a library dtype without a copy:
-:func:`to_torch` and :func:`to_ml_dtypes`.
+[`to_torch`][numfmt.interop.to_torch] and [`to_ml_dtypes`][numfmt.interop.to_ml_dtypes].
 
 Examples
 --------
@@ -86,7 +86,7 @@ def _spec(f) -> tuple:
 
 
 def preset_name(f, table) -> str | None:
-    """The preset of ``table`` with the same semantics as format ``f`` (names do not matter)."""
+    """The preset of `table` with the same semantics as format `f` (names do not matter)."""
     if f.name in table and _spec(get_format(f.name)) == _spec(f):
         return f.name
     for name in table:
@@ -96,7 +96,7 @@ def preset_name(f, table) -> str | None:
 
 
 def _is_ml(dt: np.dtype) -> bool:
-    """Whether ``dt`` is an ml_dtypes type (their kind is "V", or "f" for some)."""
+    """Whether `dt` is an ml_dtypes type (their kind is "V", or "f" for some)."""
     return dt.kind in "Vf" and dt.type.__module__.startswith("ml_dtypes")
 
 
@@ -134,7 +134,7 @@ def _torch_numpy(t, name: str):
 
 
 def as_numpy(x, name: str = "x"):
-    """``x`` as something ``np.asarray`` reads exactly (numpy arrays pass through).
+    """`x` as something `np.asarray` reads exactly (numpy arrays pass through).
 
     Torch tensors become numpy arrays without a copy when their dtype exists in
     numpy, else (float8, bfloat16, float4_e2m1fn_x2) their bits are decoded
@@ -171,11 +171,11 @@ def as_numpy(x, name: str = "x"):
 
 
 def as_codes(codes, name: str = "codes"):
-    """``codes`` as an unsigned-integer numpy array; low-precision floats are read by their bits.
+    """`codes` as an unsigned-integer numpy array; low-precision floats are read by their bits.
 
     Integer arrays and tensors pass through (torch: without a copy); torch
     float8/bfloat16 tensors and ml_dtypes float arrays give their bits as
-    uint8/uint16 (a view), ``float4_e2m1fn_x2`` its nibbles (low first).
+    uint8/uint16 (a view), `float4_e2m1fn_x2` its nibbles (low first).
 
     Examples
     --------
@@ -199,7 +199,7 @@ def as_codes(codes, name: str = "codes"):
 
 
 def check_codes(codes, f, name="codes") -> np.ndarray:
-    """``codes`` as a C-ordered integer array of valid codes of format ``f`` (their bits for low-precision floats)."""
+    """`codes` as a C-ordered integer array of valid codes of format `f` (their bits for low-precision floats)."""
     codes = as_codes(codes, name)  # torch/ml_dtypes low-precision floats: their bits
     if isinstance(codes, (str, bytes)):
         raise TypeError(f"{name} must be an integer array, got {type(codes).__name__}")
@@ -280,17 +280,17 @@ def ml_dtypes_format(dtype) -> str:
 
 
 def to_torch(codes, fmt):
-    """Codes of ``fmt`` as a torch tensor of the matching dtype.
+    """Codes of `fmt` as a torch tensor of the matching dtype.
 
-    The tensor shares memory with ``codes`` when ``codes`` is a writeable
-    array of the format's code dtype. ``float4_e2m1fn`` codes are packed in pairs
-    along the last axis into ``torch.float4_e2m1fn_x2`` (element 0 in the low
+    The tensor shares memory with `codes` when `codes` is a writeable
+    array of the format's code dtype. `float4_e2m1fn` codes are packed in pairs
+    along the last axis into `torch.float4_e2m1fn_x2` (element 0 in the low
     nibble; a copy; the last axis must have even length).
 
     Raises
     ------
     ValueError
-        ``fmt`` has no torch dtype (e.g. ``float6_e3m2fn``, P3109 formats).
+        `fmt` has no torch dtype (e.g. `float6_e3m2fn`, P3109 formats).
 
     Examples
     --------
@@ -320,15 +320,15 @@ def to_torch(codes, fmt):
 
 
 def to_ml_dtypes(codes, fmt) -> np.ndarray:
-    """Codes of ``fmt`` viewed (no copy) as the matching ml_dtypes (or numpy) dtype.
+    """Codes of `fmt` viewed (no copy) as the matching ml_dtypes (or numpy) dtype.
 
-    The result shares memory with ``codes`` when ``codes`` already has the
-    format's code dtype (``fmt.code_dtype``) and is C-contiguous.
+    The result shares memory with `codes` when `codes` already has the
+    format's code dtype (`fmt.code_dtype`) and is C-contiguous.
 
     Raises
     ------
     ValueError
-        ``fmt`` has no matching dtype (e.g. ``ue4m3``, P3109 formats).
+        `fmt` has no matching dtype (e.g. `ue4m3`, P3109 formats).
 
     Examples
     --------
@@ -362,7 +362,7 @@ def to_ml_dtypes(codes, fmt) -> np.ndarray:
 
 
 def counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
-    """uint32 random bits of ``random_bits(key, i, nbits)`` for every i of ``index`` (uint64)."""
+    """uint32 random bits of `random_bits(key, i, nbits)` for every i of `index` (uint64)."""
     from ._kernels.streams import counter_bits  # (imports numba: kept out of `import numfmt`)
 
     idx = np.asarray(index, np.uint64)
@@ -370,7 +370,7 @@ def counter_bits(key: int, index: np.ndarray, nbits: int) -> np.ndarray:
 
 
 def global_index(location, shape) -> np.ndarray:
-    """Flat C-order indices (uint64) of the block ``location`` [(start, stop), ...] of an array of ``shape``."""
+    """Flat C-order indices (uint64) of the block `location` [(start, stop), ...] of an array of `shape`."""
     idx = np.zeros((), np.uint64)
     stride = 1
     strides = []
@@ -386,7 +386,7 @@ def global_index(location, shape) -> np.ndarray:
 def seed_spec(random, rbits, rounding):
     """(key, nbits) for a seed or Generator under a stochastic rounding; None when not stochastic.
 
-    Arrays of bits are the caller's business (returned as ``"array"``).
+    Arrays of bits are the caller's business (returned as `"array"`).
     """
 
     _, mode = parse_rounding(rounding)

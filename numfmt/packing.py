@@ -1,26 +1,26 @@
 """Sub-byte packing of codes: 1-, 2-, 4- and 6-bit codes into bytes, and back.
 
-Layouts (``order=``):
+Layouts (`order=`):
 
-``"low_first"`` (default)
-    Code ``k`` occupies bits ``[w*k, w*k + w)`` of the little-endian bit stream:
-    for 4-bit codes element ``2j`` is the low nibble of byte ``j`` (torch
-    ``float4_e2m1fn_x2``, torchao ``pack_uint4``, TransformerEngine, ModelOpt,
+`"low_first"` (default)
+    Code `k` occupies bits `[w*k, w*k + w)` of the little-endian bit stream:
+    for 4-bit codes element `2j` is the low nibble of byte `j` (torch
+    `float4_e2m1fn_x2`, torchao `pack_uint4`, TransformerEngine, ModelOpt,
     ONNX INT4/FLOAT4E2M1); for 6-bit codes four codes fill three bytes with code
-    0 in bits 5:0 of byte 0; for 1-bit codes this is ``numpy.packbits(...,
-    bitorder="little")``.
-``"high_first"``
-    The big-endian bit stream: element ``2j`` is the high nibble (breccia; PTX
-    ``cvt.rn.satfinite.e2m1x2.f32 d, x0, x1``, whose first operand lands in the
+    0 in bits 5:0 of byte 0; for 1-bit codes this is `numpy.packbits(...,
+    bitorder="little")`.
+`"high_first"`
+    The big-endian bit stream: element `2j` is the high nibble (breccia; PTX
+    `cvt.rn.satfinite.e2m1x2.f32 d, x0, x1`, whose first operand lands in the
     high half); for 6-bit codes code 0 is bits 7:2 of byte 0; for 1-bit codes
-    ``numpy.packbits`` (bitorder "big").
-``"ptx"`` (6-bit only)
-    The PTX ``e2m3x2`` / ``e3m2x2`` register layout of ``cvt... d, x1, x0``:
-    each 16-bit little-endian word holds element ``2j`` in bits 5:0 and element
-    ``2j + 1`` in bits 13:8, the two top bits of each byte zero, i.e. one code
+    `numpy.packbits` (bitorder "big").
+`"ptx"` (6-bit only)
+    The PTX `e2m3x2` / `e3m2x2` register layout of `cvt... d, x1, x0`:
+    each 16-bit little-endian word holds element `2j` in bits 5:0 and element
+    `2j + 1` in bits 13:8, the two top bits of each byte zero, i.e. one code
     per byte.
 
-``docs/block-formats.md`` has the full table.
+`docs/block-formats.md` has the full table.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _check(bits, order):
 
 
 def packed_size(count: int, bits: int) -> int:
-    """Bytes needed for ``count`` codes of ``bits`` bits (``order='low_first'``).
+    """Bytes needed for `count` codes of `bits` bits (`order='low_first'`).
 
     Examples
     --------
@@ -63,16 +63,16 @@ def packed_size(count: int, bits: int) -> int:
 
 
 def pack(codes, bits: int, *, order: str = "low_first") -> np.ndarray:
-    """Pack unsigned ``bits``-bit codes (flattened, C order) into bytes.
+    """Pack unsigned `bits`-bit codes (flattened, C order) into bytes.
 
     Parameters
     ----------
     codes : array_like of int
-        Codes in ``0 .. 2**bits - 1``; packed in flattened C order. A partial last
+        Codes in `0 .. 2**bits - 1`; packed in flattened C order. A partial last
         byte (or 3-byte group for 6-bit codes) is padded with zero codes.
     bits : {1, 2, 4, 6, 8}
     order : {"low_first", "high_first", "ptx"}
-        See the module notes; ``"ptx"`` is 6-bit only.
+        See the module notes; `"ptx"` is 6-bit only.
 
     Returns
     -------
@@ -126,7 +126,7 @@ def pack(codes, bits: int, *, order: str = "low_first") -> np.ndarray:
 
 
 def unpack(packed, bits: int, count: int, *, order: str = "low_first") -> np.ndarray:
-    """Unpack ``count`` codes of ``bits`` bits from bytes written by :func:`pack`.
+    """Unpack `count` codes of `bits` bits from bytes written by [`pack`][numfmt.pack].
 
     Examples
     --------

@@ -14,7 +14,7 @@ roundings) takes its parameters from `funnel_params`. A `Plan` holds
   (`numfmt.compat`), None otherwise;
 
 and derives the code and value dtypes, the precision and the random-bit setup
-(`random_spec`: ``random=``/``rbits=`` checked and turned into the kernels' arguments).
+(`random_spec`: `random=`/`rbits=` checked and turned into the kernels' arguments).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ EXACT_BITS = 60
 
 
 def value_dtype(f) -> np.dtype:
-    """float32 when every value of ``f`` is exact in it, else float64 (an error when neither holds)."""
+    """float32 when every value of `f` is exact in it, else float64 (an error when neither holds)."""
     if f.exact_in(np.float32):
         return np.dtype(np.float32)
     if not f.exact_in(np.float64):
@@ -54,10 +54,10 @@ def _seed_key(seed: int) -> int:
 
 
 def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
-    """Validate ``random=``/``rbits=`` and return (kind, array, key, nbits).
+    """Validate `random=`/`rbits=` and return (kind, array, key, nbits).
 
-    kind 0: no random bits; 1: an explicit array (broadcast to ``shape``, flat);
-    2: a counter-based stream with ``key``.
+    kind 0: no random bits; 1: an explicit array (broadcast to `shape`, flat);
+    2: a counter-based stream with `key`.
     """
     stochastic = is_stochastic(mode)
     if rbits is None:
@@ -98,7 +98,7 @@ def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
 
 @functools.cache
 def funnel_params(f) -> tuple[int, ...]:
-    """The parameters the rounding funnel rounds into ``f`` with: its kernel parameters, and for
+    """The parameters the rounding funnel rounds into `f` with: its kernel parameters, and for
     binary64 (whose codes do not fit the int64 slots) those of its magnitude."""
     if isinstance(f, FloatFormat) and f.bits == 64:
         # lazy: numba loads on the first kernel call (it doubles the time of import numfmt)
@@ -134,9 +134,9 @@ class Plan:
         return self.fmt.precision if isinstance(self.fmt, FloatFormat) else self.fmt.bits
 
     def random_setup(self, random, rbits, shape, *, exact: bool = False):
-        """(kind, array, key, nbits) of ``random=``/``rbits=`` for this rounding (`random_spec`).
+        """(kind, array, key, nbits) of `random=`/`rbits=` for this rounding (`random_spec`).
 
-        ``exact=True`` (the arithmetic kernels) also checks that precision + rbits fits their exact
+        `exact=True` (the arithmetic kernels) also checks that precision + rbits fits their exact
         intermediates.
         """
         rnd = random_spec(random, rbits, self.mode, shape)
@@ -150,7 +150,7 @@ class Plan:
 
 
 def make_plan(fmt, rounding="nearest_even", saturation="none", nan="raise", compat=None) -> Plan:
-    """The plan of a call: ``fmt`` (a name or format) under the policy keywords and a compat profile.
+    """The plan of a call: `fmt` (a name or format) under the policy keywords and a compat profile.
 
     Examples
     --------

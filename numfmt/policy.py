@@ -1,7 +1,7 @@
 """Rounding, saturation and NaN policies: names, aliases and validation.
 
 The policy is plain data handed to the kernels as small ints; see the
-semantics tables in ``docs/semantics.md``.
+semantics tables in `docs/semantics.md`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def parse_saturation(saturation: str) -> int:
 
 
 def parse_nan(nan: str) -> str:
-    """Validated ``nan=`` policy for formats without NaN."""
+    """Validated `nan=` policy for formats without NaN."""
     return check_choice("nan", nan, NAN_POLICIES)
 
 

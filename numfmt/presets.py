@@ -1,7 +1,7 @@
-"""Named formats and the registry: ``get_format(name)`` and ``list_formats()``.
+"""Named formats and the registry: `get_format(name)` and `list_formats()`.
 
-Canonical names follow ml_dtypes (``float8_e4m3fn`` ...), IEEE (``binary16``)
-and IEEE P3109 (``binary8p3se``: K=8 bits, precision P=3, signed, extended).
+Canonical names follow ml_dtypes (`float8_e4m3fn` ...), IEEE (`binary16`)
+and IEEE P3109 (`binary8p3se`: K=8 bits, precision P=3, signed, extended).
 Short aliases live only in the alias table.
 """
 
@@ -141,7 +141,7 @@ REGISTRY: dict = {}
 
 
 def register_format(fmt, *, aliases: tuple[str, ...] = ()) -> None:
-    """Add ``fmt`` (and aliases) to the registry; a name may be registered once.
+    """Add `fmt` (and aliases) to the registry; a name may be registered once.
 
     Examples
     --------
@@ -190,7 +190,7 @@ def get_format(fmt):
     Parameters
     ----------
     fmt : str or FloatFormat or IntFormat or dtype
-        A canonical name, an alias (``"e4m3"``, ``"bf16"``, ``"fp4"`` ...), any
+        A canonical name, an alias (`"e4m3"`, `"bf16"`, `"fp4"` ...), any
         P3109 name `binary{K}p{P}{s|u}{e|f}`, a format object, or a torch,
         ml_dtypes or numpy dtype (`torch.float8_e4m3fn`, `ml_dtypes.float8_e5m2`,
         `np.float16`).

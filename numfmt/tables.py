@@ -2,8 +2,8 @@
 properties, and every code of a format.
 
 Everything here is plain Python (rows are lists of dicts) plus one renderer,
-:func:`render`, that aligns columns. ``numfmt formats``, ``numfmt info`` and
-``numfmt table`` print these tables.
+[`render`][numfmt.tables.render], that aligns columns. `numfmt formats`, `numfmt info` and
+`numfmt table` print these tables.
 
 Examples
 --------
@@ -31,14 +31,14 @@ __all__ = [
 
 
 def hex_code(code: int, fmt) -> str:
-    """``code`` in hex, zero-padded to the format's width (``0x7e``, ``0x003c``)."""
+    """`code` in hex, zero-padded to the format's width (`0x7e`, `0x003c`)."""
     f = get_format(fmt)
     digits = max(1, (f.bits + 3) // 4)
     return f"0x{int(code):0{digits}x}"
 
 
 def fields(code: int, fmt) -> str:
-    """The bits of ``code`` split as ``sign|exponent|mantissa`` (ints: all bits)."""
+    """The bits of `code` split as `sign|exponent|mantissa` (ints: all bits)."""
     f = get_format(fmt)
     b = format(int(code), f"0{f.bits}b")
     if not isinstance(f, FloatFormat):
@@ -49,7 +49,7 @@ def fields(code: int, fmt) -> str:
 
 
 def code_class(code: int, fmt) -> str:
-    """``nan``, ``inf``, ``zero``, ``subnormal``, ``normal`` (floats) or ``int``."""
+    """`nan`, `inf`, `zero`, `subnormal`, `normal` (floats) or `int`."""
     f = get_format(fmt)
     code = int(code)
     if isinstance(f, IntFormat):
@@ -69,7 +69,7 @@ def code_class(code: int, fmt) -> str:
 
 
 def value_str(v) -> str:
-    """A value as the shortest float repr when exact, else ``p/q`` (Fractions)."""
+    """A value as the shortest float repr when exact, else `p/q` (Fractions)."""
     if isinstance(v, Fraction):
         if abs(v) < Fraction(2) ** 1024:
             fl = float(v)
@@ -185,7 +185,7 @@ def _pow2(v: float) -> str:
 
 
 def info_rows(fmt) -> list[dict]:
-    """``property``/``value`` rows describing one format (``numfmt info``)."""
+    """`property`/`value` rows describing one format (`numfmt info`)."""
     f = get_format(fmt)
     inf, nan, extra = _conventions(f)
     rows: list[tuple[str, object]] = [("name", f.name), ("kind", f.kind), ("bits", f.bits),

@@ -1,20 +1,21 @@
 """Hypothesis strategies and assertions for testing quantization code against numfmt.
 
-This module needs `Hypothesis <https://hypothesis.readthedocs.io>`_ (the
-``numfmt[test]`` extra); ``import numfmt`` itself never imports it.
+This module needs [Hypothesis](https://hypothesis.readthedocs.io) (the
+`numfmt[test]` extra); `import numfmt` itself never imports it.
 
 Strategies
 ----------
-:func:`formats`      preset formats and random custom float/int formats
-:func:`codes`        valid codes of a format
-:func:`values`       values a format represents exactly
-:func:`inputs`       inputs concentrated where conversions go wrong: exact ties,
+[`formats`][numfmt.testing.formats]      preset formats and random custom float/int formats
+[`codes`][numfmt.testing.codes]        valid codes of a format
+[`values`][numfmt.testing.values]       values a format represents exactly
+[`inputs`][numfmt.testing.inputs]       inputs concentrated where conversions go wrong: exact ties,
                      one input ulp either side of them, ±max ± ulp, the overflow
                      tie, subnormal boundaries, ±0, ±inf, NaN
-:func:`input_arrays` numpy arrays of :func:`inputs`
-:func:`blocks`       block inputs (one block per row) with planted element ties
+[`input_arrays`][numfmt.testing.input_arrays] numpy arrays of [`inputs`][numfmt.testing.inputs]
+[`blocks`][numfmt.testing.blocks]       block inputs (one block per row) with planted element ties
 
-:func:`assert_codes_equal` fails with the :func:`numfmt.compare` report.
+[`assert_codes_equal`][numfmt.testing.assert_codes_equal] fails with the
+[`numfmt.compare`][numfmt.compare.compare] report.
 
 Examples
 --------
@@ -119,7 +120,7 @@ def _custom_int(draw, max_bits: int):
 
 
 def formats(*, presets: bool = True, custom: bool = True, kinds=("float", "int"), max_bits: int = 16):
-    """Formats: the registered presets (up to ``max_bits`` bits) and random custom ones.
+    """Formats: the registered presets (up to `max_bits` bits) and random custom ones.
 
     Custom float formats cover every NaN/inf convention (IEEE, fn, fnuz,
     P3109, finite), signed and unsigned, with and without subnormals, and odd
@@ -181,7 +182,7 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
 
 @functools.cache
 def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> tuple[int, ...]:
-    """Every code of a format of <= 16 bits that the options allow (vectorised ``_allowed``)."""
+    """Every code of a format of <= 16 bits that the options allow (vectorised `_allowed`)."""
 
     c = np.arange(1 << f.bits, dtype=np.int64)
     kind, _, _ = code_info(c, f)
@@ -200,7 +201,7 @@ def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> tuple[int, 
 
 
 def codes(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_subnormal: bool = True):
-    """Valid codes (Python ints) of ``fmt``.
+    """Valid codes (Python ints) of `fmt`.
 
     Examples
     --------
@@ -233,7 +234,7 @@ def _float_of(f, c: int) -> float:
 
 
 def values(fmt, *, allow_nan: bool = True, allow_infinity: bool = True, allow_subnormal: bool = True):
-    """Values that ``fmt`` represents exactly, as Python floats (-0.0 included where it exists).
+    """Values that `fmt` represents exactly, as Python floats (-0.0 included where it exists).
 
     Examples
     --------
@@ -354,14 +355,14 @@ def _tricky_draw(draw, f, dt, allow_nan, allow_infinity):
 
 
 def inputs(fmt, *, dtype="float32", allow_nan: bool = True, allow_infinity: bool = True):
-    """Input values (Python floats exact in ``dtype``) concentrated where conversions go wrong.
+    """Input values (Python floats exact in `dtype`) concentrated where conversions go wrong.
 
     About 30% are exact ties between neighbouring values (including the
-    overflow tie ``max + ulp/2``), 15% lie one input ulp either side of a tie,
+    overflow tie `max + ulp/2`), 15% lie one input ulp either side of a tie,
     15% are representable values or one input ulp away, 15% sit around
-    ``±max`` (``max ± ulp/2``, ``max + ulp`` ...), 13% around the smallest
+    `±max` (`max ± ulp/2`, `max + ulp` ...), 13% around the smallest
     subnormal and normal numbers, 6% are ±0, ±inf and NaN, and the rest are
-    arbitrary finite floats of ``dtype``. Signs are random (negative inputs
+    arbitrary finite floats of `dtype`. Signs are random (negative inputs
     into unsigned formats included).
 
     Examples
@@ -380,7 +381,9 @@ def inputs(fmt, *, dtype="float32", allow_nan: bool = True, allow_infinity: bool
 
 
 def input_arrays(fmt, *, dtype="float32", shape=None, allow_nan: bool = True, allow_infinity: bool = True):
-    """numpy arrays of :func:`inputs` (``shape``: an int, a tuple or a strategy; default 1..64 elements).
+    """numpy arrays of [`inputs`][numfmt.testing.inputs].
+
+    `shape`: an int, a tuple or a strategy; default 1..64 elements.
 
     Examples
     --------
@@ -460,17 +463,17 @@ def _block_rows(draw, ef, k, nblocks, dt, exps, allow_nan, allow_infinity):
 
 def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=None, dtype="float32",
            scale_exponents=(-20, 20), allow_nan: bool = False, allow_infinity: bool = False):
-    """Block inputs, shape ``(nblocks, block_size)``, with planted element ties.
+    """Block inputs, shape `(nblocks, block_size)`, with planted element ties.
 
     Each row is one block. Its largest magnitude lies in the element format's
-    top binade times ``2**X`` (so the OCP scale is exactly ``2**X``), and about
-    half the other elements are exact ties of the element grid times ``2**X``.
+    top binade times `2**X` (so the OCP scale is exactly `2**X`), and about
+    half the other elements are exact ties of the element grid times `2**X`.
 
     Parameters
     ----------
     block_fmt : block format or name, optional
-        Anything with ``.element`` and ``.block_size`` (or ``.k``); or give
-        ``element=`` and ``block_size=``.
+        Anything with `.element` and `.block_size` (or `.k`); or give
+        `element=` and `block_size=`.
     nblocks : int or strategy
         Number of blocks (default 1 to 4).
     scale_exponents : (int, int)
@@ -498,7 +501,7 @@ def blocks(block_fmt=None, *, element=None, block_size=None, nblocks=None, dtype
 
 def assert_codes_equal(*args, actual=None, expected=None, fmt=None, x=None, max_examples: int = 10,
                        **options) -> None:
-    """Raise ``AssertionError`` with the :func:`numfmt.compare` report unless the codes are equal.
+    """Raise `AssertionError` with the [`numfmt.compare`][numfmt.compare.compare] report unless the codes are equal.
 
     Takes the keywords of [`numfmt.compare`][numfmt.compare.compare]; the old positional order
     `assert_codes_equal(actual, expected, fmt)` still works with a `DeprecationWarning`.

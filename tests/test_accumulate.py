@@ -1,12 +1,10 @@
-"""Accumulation models: recorded tensor-core outputs, literal vectors, a Fraction
-reference, properties, MMA-Sim agreement and bad input."""
+"""Accumulation models: presets, literal vectors, a Fraction reference (the recorded tensor-core
+outputs: test_accumulate_data.py), properties, MMA-Sim agreement and bad input."""
 
 from __future__ import annotations
 
 import dataclasses
-import glob
 import math
-import os
 from fractions import Fraction
 
 import numpy as np
@@ -26,11 +24,6 @@ from numfmt.accum_models import (
 )
 from numfmt.accumulate import dot, matmul
 
-HERE = os.path.dirname(__file__)
-SUBSET = os.path.join(HERE, "data", "tensor-cores")
-FILES = sorted(glob.glob(os.path.join(SUBSET, "*.npz")))
-FP8_FP16_OUT_UNMATCHED = {"h100", "h200", "b200"}  # binary16-output FP8 recordings: see docs
-
 
 def f32(x) -> np.ndarray:
     return np.asarray(x, np.float32)
@@ -40,54 +33,7 @@ def bits(x) -> np.ndarray:
     return np.asarray(x, np.float32).view(np.uint32)
 
 
-# ------------------------------------------------------------ recorded data
-def _load(path):
-    z = np.load(path)
-    g, fmt = os.path.basename(path)[:-4].split("_")
-    return g, fmt, z
-
-
-def test_subset_present():
-    assert len(FILES) == 32
-    assert os.path.exists(os.path.join(SUBSET, "LICENSE"))
-
-
-@pytest.mark.parametrize("path", FILES, ids=lambda p: os.path.basename(p)[:-4])
-def test_recorded_fp32(path):
-    g, fmt, z = _load(path)
-    a, b, c = z["a"].view(np.float32), z["b"].view(np.float32), z["c"].view(np.float32)
-    d = dot(a, b, c=c, model=accumulation_model(g, fmt))
-    assert d.dtype == np.float32
-    mism = np.nonzero(d.view(np.uint32) != z["d_fp32"])[0]
-    assert mism.size == 0, f"{g} {fmt}: rows {z['rows'][mism][:5]} differ"
-
-
-def _fp16_validated(path):
-    g, fmt = os.path.basename(path)[:-4].split("_")
-    if "d_fp16" not in np.load(path).files:
-        return False
-    return not (g in FP8_FP16_OUT_UNMATCHED and fmt in ("e4m3", "e5m2"))
-
-
-@pytest.mark.parametrize("path", [p for p in FILES if _fp16_validated(p)], ids=lambda p: os.path.basename(p)[:-4])
-def test_recorded_fp16_output(path):
-    g, fmt, z = _load(path)
-    a, b = z["a"].view(np.float32), z["b"].view(np.float32)
-    c16 = numfmt.quantize(z["c"].view(np.float32), "fp16")  # the recording converted c with __float2half
-    d = dot(a, b, c=c16, model=accumulation_model(g, fmt, out_format="fp16"))
-    assert (f32(d).view(np.uint32) == z["d_fp16"]).all()
-
-
-def test_b200_fp8_published_model_misses_subset_rows():
-    """The subset holds rows on which the aligned-addend (published) B200 model fails."""
-    g, fmt, z = _load(os.path.join(SUBSET, "b200_e4m3.npz"))
-    a, b, c = z["a"].view(np.float32), z["b"].view(np.float32), z["c"].view(np.float32)
-    m = accumulation_model(g, fmt)
-    pub = dataclasses.replace(m, addend="aligned")
-    assert (bits(dot(a, b, c=c, model=pub)) != z["d_fp32"]).sum() >= 100
-    assert (bits(dot(a, b, c=c, model=m)) == z["d_fp32"]).all()
-
-
+# ------------------------------------------------------------ presets
 def test_presets_cover_brief():
     ps = set(accumulation_presets())
     for g in ("a2", "a100", "ada", "l40s", "h100", "h200", "b200"):
@@ -137,7 +83,7 @@ def test_specs_7_3_vectors():
     assert dot([1, 2.0**-6], [1, 2.0**-7], model=h) == 1 + 2.0**-13
     assert dot([0.0, 0.0], [1.0, 1.0], c=1 + 2.0**-20, model=h) == 1.0
     assert dot([1, 2.0**-7], [1, 2.0**-7], model=b2) == 1 + 2.0**-14
-    # mmaemu / LIBRARIES.md §11: [448, 15 x 2**-6] . ones = 448 under Hopper (exact 448.234375)
+    # mmaemu 0.1.0 README: [448, 15 x 2**-6] . ones = 448 under Hopper (exact 448.234375)
     assert dot([448.0] + [2.0**-6] * 15, np.ones(16), model=h) == 448.0
 
 
@@ -264,7 +210,7 @@ def _floor_log2(x: Fraction) -> int:
 
 
 def ref_fused(a, b, c, m: FusedBlock) -> float:
-    """Pure-Python FusedBlock (SPECS.md §7.3 core, plus the model's options)."""
+    """Pure-Python FusedBlock (Khattak & Mikaitis Generic_BFMA_TC.m core, plus the model's options)."""
     fa, fb = (numfmt.get_format(f) for f in (m.in_format if isinstance(m.in_format, tuple) else (m.in_format,) * 2))
     out = numfmt.get_format(m.out_format)
     rf = m.result_format()

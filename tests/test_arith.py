@@ -397,7 +397,8 @@ def test_float64_intermediate_is_wrong_for_directed_modes():
 
 
 def test_stochastic_vectors_and_seed():
-    # SPECS 4.6: binary8p3se, X = 1.075, N = 4: A/B/C at R = 10, 11, 12
+    # IEEE P3109 Interim Report v4.0 stochastic modes (gfloat = A/B/C): binary8p3se, X = 1.075, N = 4:
+    # A/B/C at R = 10, 11, 12
     x = 1.075
     want = {"stochastic": [0x40, 0x40, 0x41], "stochastic_b": [0x40, 0x41, 0x41],
             "stochastic_c": [0x40, 0x41, 0x41]}

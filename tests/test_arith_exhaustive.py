@@ -129,7 +129,7 @@ def reference(t, op, a, b, mode, sat, nan_code):
         code = np.where(zero, np.where(neg & t.negzero, t.sign_bit, 0), code)
         ovf = _overflow(t, neg, np.zeros(neg.shape, bool), mode, sat)
         if mode == "to_odd" and sat == "none" and not f.p3109:
-            # ERRATA 5 / docs/semantics.md: past max after rounding toward zero (to_odd kept an odd
+            # IEEE 754-2019 §7.4 / docs/semantics.md: past max after rounding toward zero (to_odd kept an odd
             # truncation F on the unbounded grid, nu > 0) gives max, rounded away the overflow value
             q = np.where(over & (num > 0), num / den, 1.0)
             e = np.floor(np.log2(q))

@@ -24,7 +24,7 @@ def hexs(codes):
     return "".join(f"{int(c):X}" for c in np.ravel(codes))
 
 
-# --------------------------------------------------------------------------- SPECS §2.4 literal vectors
+# ------------------------------------------------ OCP MX v1.0 literal vectors (gfloat 0.5.2, torchao 0.18)
 
 V = ((np.arange(32) - 16) * 0.46875).astype(np.float32)
 
@@ -146,7 +146,7 @@ def test_decode_dtypes_and_nan_scale():
     assert numfmt.decode(ba).tolist() == [2.0 ** -128]  # float32 subnormal, exact
 
 
-# --------------------------------------------------------------------------- NVFP4 (SPECS §3.3)
+# ------------------------------------------------ NVFP4 (TransformerEngine, torchao 0.18, ModelOpt)
 
 XN = ((np.arange(16) - 8) * np.float32(0.37)).astype(np.float32)
 

@@ -70,7 +70,7 @@ def test_monotone(f, data, rounding, saturation):
     xs = data.draw(value_arrays(f, min_size=2, max_size=32))
     x = np.sort(np.array([v for v in xs if not math.isnan(v)] or [0.0]))
     if rounding == "to_odd" and saturation == "none" and not getattr(f, "p3109", False):
-        # Past max, ERRATA 5 decides by the direction taken: a value truncated onto an odd
+        # Past max, the direction taken decides (IEEE 754-2019 §7.4): a value truncated onto an odd
         # phantom code gives max, an exact or rounded-away one overflows. That rule is not
         # monotone (docs/semantics.md shows 490 -> max but 480 -> overflow), so check up to max.
         x = x[np.abs(x) <= f.max] if x[np.abs(x) <= f.max].size else np.array([0.0])
@@ -139,7 +139,7 @@ def test_nearest_within_half_ulp(f, data, rounding):
 
 # ------------------------------------------------------------------ stochastic rounding
 def _p3109_away(mode: str, nu: Fraction, R: int, N: int) -> bool:
-    """P3109 §4.7.4 RoundAway for the stochastic modes (SPECS §4.3), written out again here."""
+    """P3109 §4.7.4 RoundAway for the stochastic modes (IEEE P3109 Interim Report v4.0), written out again here."""
     if mode == "stochastic":
         return math.floor(nu * 2**N) + R >= 2**N
     if mode == "stochastic_b":
@@ -176,7 +176,8 @@ def test_stochastic_equals_p3109_formula(f, data, mode, N, dtype):
 
 
 def test_stochastic_vector_spec_6_2():
-    """SPECS §6.2: 0x3F800003 -> bf16 with 16 random bits rounds away iff R >= 65533."""
+    """PTX `cvt.rs` (random bits added to the discarded ones): 0x3F800003 -> bf16
+    with 16 random bits rounds away iff R >= 65533."""
     x = np.full(4, np.frombuffer(np.uint32(0x3F800003).tobytes(), np.float32)[0])
     R = np.array([0, 65532, 65533, 65535], np.uint32)
     got = numfmt.encode(x, "bfloat16", rounding="stochastic", random=R, rbits=16)

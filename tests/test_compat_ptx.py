@@ -1,4 +1,4 @@
-"""compat="ptx": NVIDIA ``cvt`` conversions, the rules of SPECS.md §3.5 taken literally.
+"""compat="ptx": NVIDIA ``cvt`` conversions, the rules of the PTX ISA `cvt` section taken literally.
 
 * cvt.rn.satfinite.{e4m3x2,e5m2x2,e2m1x2,e2m3x2,e3m2x2}.f32: RNE; |x| > MAX_NORM and
   +-inf -> sign-preserved MAX_NORM; NaN -> NaN for fp8 (canonical 0x7F, sign dropped,
@@ -37,7 +37,7 @@ def test_fp8_nan_is_canonical(name):
     assert numfmt.encode(u.view(np.float32), name, compat="ptx").tolist() == [0x7F] * 4
 
 
-# SPECS.md §2.4 element table (RNE + saturation), then the PTX NaN/inf rules
+# OCP MX v1.0 element conversions (RNE + saturation; gfloat 0.5.2 = ml_dtypes 0.6.0), then the PTX NaN/inf rules
 _X = [0.25, 0.26, 0.75, 1.25, 1.75, 2.5, 2.6, 3.5, 5.0, 5.1, 7.0, 100, -0.1, -2.5, -5.0, -0.0]
 _TABLE = {
     "float4_e2m1fn": [0, 1, 2, 2, 4, 4, 5, 6, 6, 7, 7, 7, 8, 0xC, 0xE, 8],
@@ -63,7 +63,7 @@ def test_fp4_fp6_nan_is_plus_max(name, top):
         enc([np.nan], name, nan="zero")
 
 
-# SPECS.md §2.4 E8M0 table: round-up (cvt.rp) and round-down (cvt.rz) rows
+# E8M0 conversions (OCP MX v1.0 scale format): round-up (cvt.rp) and round-down (cvt.rz) rows
 _E8X = [1.0, 1.49, 1.5, 1.51, 3.0, 6.0, 0.75, 2.0**-127, 2.0**127, 3 * 2.0**126]
 _E8 = {
     "toward_positive": [0x7F, 0x80, 0x80, 0x80, 0x81, 0x82, 0x7F, 0x00, 0xFE, 0xFE],

@@ -1,8 +1,10 @@
 """The documentation site: generated content (docs/hooks.py) and, when mkdocs is installed, a strict build.
 
-The fast tests load ``docs/hooks.py`` directly (numpy and numfmt only) and check that the generated
+The fast tests load `docs/hooks.py` directly (numpy and numfmt only) and check that the generated
 tables hold every registered format and the codes numfmt computes, that executed examples really
-run, and that the API page covers ``numfmt.__all__``. The slow test runs ``mkdocs build --strict``.
+run, that the API page covers `numfmt.__all__`, that docstrings carry no reStructuredText markup and
+that no file of the repository points outside it or tells its development history. The slow test
+runs `mkdocs build --strict` and greps the built pages for the same things.
 """
 
 from __future__ import annotations
@@ -21,6 +23,17 @@ import numfmt
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+
+# reST that mkdocstrings shows literally (roles, double back-ticks, `text <url>`_ links)
+REST_IN_HTML = re.compile(r":(?:func|class|mod|meth|attr):|``|`_")
+# material outside the repository, absolute machine paths, the history of development (written so that
+# this file does not match itself)
+OUTSIDE = re.compile(r"SPEC[S]\b|ERRAT[A]|LIBRARIE[S]\b|\.\./share[d]|/wor[k]/|/home/\w|"
+                     r"\b(?:first|second|third|this|previous|next|last|development) (?:s[e]ssion|roun[d])\b|"
+                     r"measured at the end o[f]")
+SKIP_DIRS = {".git", ".venv", "site", "__pycache__", "node_modules", ".ruff_cache", ".hypothesis", "build",
+             ".ipynb_checkpoints"}
+TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".toml", ".yml", ".yaml", ".txt", ".cfg", ".css", ""}
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +162,15 @@ def test_mkdocs_build_strict(tmp_path):
         assert (site / "img" / img).stat().st_size > 10_000, img
     formats_html = (site / "formats.html").read_text(encoding="utf-8")
     assert all(f"<code>{n}</code>" in formats_html for n in numfmt.list_formats())
+    accumulation_html = (site / "accumulation.html").read_text(encoding="utf-8")
+    assert accumulation_html.count("5000/5000") >= 32 and "subset" not in accumulation_html
+    bad = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for pattern in (REST_IN_HTML, OUTSIDE):
+            bad += [f"{page.relative_to(site)}: {text[max(m.start() - 40, 0):m.end() + 40]!r}"
+                    for m in pattern.finditer(text)]
+    assert not bad, "\n".join(bad[:20])
 
 
 def test_links_to_repository_files_are_published(hooks):
@@ -158,3 +180,41 @@ def test_links_to_repository_files_are_published(hooks):
     assert "](semantics.md)" in out  # pages inside docs/ are left to MkDocs
     assert hooks._rewrite_repo_links("[x](../no/such/file.py)", "index.md", DOCS) == "[x](../no/such/file.py)"
     assert "](../src/pyproject.toml)" in hooks._rewrite_repo_links("[c](../../pyproject.toml)", "sub/page.md", DOCS)
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("rest_to_markdown", ROOT / "tools" / "rest_to_markdown.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_docstrings_are_markdown():
+    """No reST in numfmt's docstrings (`python tools/rest_to_markdown.py` rewrites what is left)."""
+    tool = _tool()
+    left = []
+    for path in sorted((ROOT / "numfmt").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        for a, b in tool.docstring_spans("".join(lines)):
+            if tool.rest_markup("".join(lines[a:b])):
+                left.append(f"{path.relative_to(ROOT)}:{a + 1}")
+    assert not left, f"reST markup in docstrings (run tools/rest_to_markdown.py): {left}"
+
+
+def _repository_files():
+    for path in sorted(ROOT.rglob("*")):
+        rel = path.relative_to(ROOT)
+        if any(part in SKIP_DIRS or part.startswith(".venv") for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix in TEXT_SUFFIXES:
+            yield rel, path
+
+
+def test_repository_is_self_contained():
+    """No file refers to material outside the repository, to absolute paths or to its development history."""
+    hits = []
+    for rel, path in _repository_files():
+        for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if OUTSIDE.search(line):
+                hits.append(f"{rel}:{i}: {line.strip()[:80]}")
+    assert not hits, "\n".join(hits)

@@ -1,4 +1,5 @@
-"""Every test vector of SPECS.md §1.3, §2.1, §2.4 (element and E8M0 rows) and §4.6, literally.
+"""Test vectors of OCP FP8 v1.0, OCP MX v1.0 (element and E8M0 conversions) and IEEE P3109 Interim Report
+v4.0, literally.
 
 Each vector is checked against numfmt and against the slow reference
 (numfmt.reference), so a wrong vector, a wrong kernel and a wrong reference
@@ -38,7 +39,7 @@ def _check_code(x, fmt, want, **kw):
     return got, rkw
 
 
-# ---------------------------------------------------------------------------- SPECS §1.3
+# ---------------------------------------------------------------------------- OCP FP8 v1.0 (float32 -> FP8, RNE)
 def _f32(bits: int) -> float:
     return float(np.frombuffer(np.uint32(bits).tobytes(), np.float32)[0])
 
@@ -95,13 +96,13 @@ def test_ofp8_vectors(x, fmt, saturation, want):
 
 
 def test_ofp8_nan_codes():
-    """numfmt's canonical NaN: all-ones payload, sign kept (SPECS §1.3 leaves the code to the implementation)."""
+    """numfmt's canonical NaN: all-ones payload, sign kept (OCP FP8 v1.0 leaves the code to the implementation)."""
     x = np.array([math.nan, -math.nan], np.float32)
     assert numfmt.encode(x, "float8_e4m3fn").tolist() == [0x7F, 0xFF]
     assert numfmt.encode(x, "float8_e5m2").tolist() == [0x7F, 0xFF]
 
 
-# ---------------------------------------------------------------------------- SPECS §2.1
+# ---------------------------------------------------------------------------- OCP MX v1.0 element and scale formats
 #  name, bias, max, max code, min normal, min subnormal, emax, has inf, NaN codes, -0 code
 MX_PARAMS = [
     ("float8_e4m3fn", 7, 448.0, 0x7E, 2.0**-6, 2.0**-9, 8, False, [0x7F, 0xFF], 0x80),
@@ -138,7 +139,7 @@ def test_mxint8_element():
     assert got == [1.984375, -2.0, 0.015625, -0.015625]
     assert [ref.decode(c, f) for c in (0x7F, 0x80, 0x01, 0xFF)] == [
         Fraction(127, 64), Fraction(-2), Fraction(1, 64), Fraction(-1, 64)]
-    # SPECS §2.4 MXINT8 elements (scale 2**0): q = round(V * 64)
+    # OCP MX v1.0 MXINT8 elements (scale 2**0): q = round(V * 64)
     x = np.array([1.5, -1.0, 0.01, 1.99, -1.99, 0.0078125])
     assert numfmt.encode(x, f).tolist() == [0x60, 0xC0, 0x01, 0x7F, 0x81, 0x00]
     assert int(numfmt.encode(0.0078125, f, rounding="nearest_away")) == 0x01
@@ -157,7 +158,7 @@ def test_e2m1_and_e8m0_values():
         assert ref.decode(c, e8m0) * ref.decode(254 - c, e8m0) == 1
 
 
-# ---------------------------------------------------------------------------- SPECS §2.4
+# ---------------------------------------------------------------------------- OCP MX v1.0 conversions
 ELEM_X = [0.25, 0.26, 0.75, 1.25, 1.75, 2.5, 2.6, 3.5, 5.0, 5.1, 7.0, 100.0, -0.1, -2.5, -5.0, -0.0]
 ELEM = {
     "float4_e2m1fn": [0x0, 0x1, 0x2, 0x2, 0x4, 0x4, 0x5, 0x6, 0x6, 0x7, 0x7, 0x7, 0x8, 0xC, 0xE, 0x8],
@@ -200,12 +201,12 @@ def test_e8m0_rows(row):
 
 
 def test_e8m0_ml_dtypes_specials():
-    """ml_dtypes maps 0, -0 and negatives to NaN and rounds float32 subnormals up (SPECS §2.4)."""
+    """ml_dtypes maps 0, -0 and negatives to NaN and rounds float32 subnormals up (ml_dtypes 0.6.0)."""
     x = np.array([0.0, -0.0, -1.0, 1.4 * 2.0**-127], np.float32)
     assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes").tolist() == [0xFF, 0xFF, 0xFF, 0x01]
 
 
-# ---------------------------------------------------------------------------- SPECS §4.6
+# ---------------------------------------------------------------------------- IEEE P3109 Interim Report v4.0
 K4_TABLES = {
     "binary4p2sf": [0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, NAN, -0.25, -0.5, -0.75, -1, -1.5, -2, -3],
     "binary4p2se": [0, 0.25, 0.5, 0.75, 1, 1.5, 2, math.inf, NAN, -0.25, -0.5, -0.75, -1, -1.5, -2, -math.inf],
@@ -291,7 +292,7 @@ def test_p3109_directed_and_odd(x, rounding, want):
 
 @pytest.mark.parametrize("R, want", [(10, (0x40, 0x40, 0x40)), (11, (0x40, 0x41, 0x41)), (12, (0x41, 0x41, 0x41))])
 def test_p3109_stochastic_vector(R, want):
-    """Binary8p3se, X = 1.075 (nu = 0.3 of the 0.25 ulp), N = 4 (SPECS §4.6)."""
+    """Binary8p3se, X = 1.075 (nu = 0.3 of the 0.25 ulp), N = 4 (IEEE P3109 Interim Report v4.0; gfloat)."""
     for mode, w in zip(("stochastic", "stochastic_b", "stochastic_c"), want):
         for x in (1.075, Fraction(1075, 1000)):
             assert ref.encode(x, "binary8p3se", rounding=mode, R=R, N=4) == w
@@ -350,7 +351,7 @@ def test_gfloat_agrees(rounding):
     gfloat raises are skipped; (4) gfloat's TiesToAway rounds the float64 just below the tie
     between 0 and the smallest subnormal away from zero (a float-arithmetic slip in gfloat);
     there numfmt is checked against the exact reference instead. gfloat has no ToOdd, and its
-    stochastic modes are covered by the literal §4.6 vector above.
+    stochastic modes are covered by the literal P3109 vector above.
     """
     with np.errstate(invalid="ignore"):
         gfloat, fmts = _gfloat_formats()

@@ -63,10 +63,10 @@ FINITE, ZERO, INFINITE, NOTANUMBER = 0, 1, 2, 3
 
 @functools.cache
 def kernel_params(f) -> tuple[int, ...]:
-    """Kernel parameters of format ``f`` (a ``FloatFormat`` or ``IntFormat``), computed once per format.
+    """Kernel parameters of format `f` (a `FloatFormat` or `IntFormat`), computed once per format.
 
     64-bit float formats have none: their codes do not fit the int64 slots (the funnel rounds their
-    magnitudes instead, see ``magnitude.py``).
+    magnitudes instead, see `magnitude.py`).
     """
     if f.kind == "int":
         return pack_int_params(f)

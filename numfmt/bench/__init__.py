@@ -1,9 +1,9 @@
-"""Conversion benchmark: ``python -m numfmt.bench`` or ``numfmt bench``.
+"""Conversion benchmark: `python -m numfmt.bench` or `numfmt bench`.
 
 For N float32 values spread over each format's range it prints elements/s and
-the ratio to ``np.copyto`` of float32 of the same N, measured in the same
+the ratio to `np.copyto` of float32 of the same N, measured in the same
 process (only same-process ratios mean anything on a shared machine). Medians
-of ``--repeat`` runs after a warm-up call that compiles.
+of `--repeat` runs after a warm-up call that compiles.
 """
 
 from .arith import arith_rows

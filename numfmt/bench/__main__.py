@@ -1,4 +1,4 @@
-"""``python -m numfmt.bench``."""
+"""`python -m numfmt.bench`."""
 
 import sys
 

@@ -11,12 +11,12 @@ from .timing import timeit
 
 
 def arith_rows(n: int = 10_000_000, *, repeat: int = 5) -> list[dict]:
-    """Time 1-thread add, mul and fma of ``n`` float32 elements into E4M3 and bfloat16.
+    """Time 1-thread add, mul and fma of `n` float32 elements into E4M3 and bfloat16.
 
     Each row gives the median seconds and the ratio of elements/s to an
-    ``np.copyto`` of ``n`` float32 values timed in the same process (the goal is
+    `np.copyto` of `n` float32 values timed in the same process (the goal is
     >= 0.3 for add and mul, >= 0.15 for fma). Values rows allocate their result (its
-    page faults included) or write into a reused ``out=``; ``codes=True`` rows return codes.
+    page faults included) or write into a reused `out=`; `codes=True` rows return codes.
     Not a test: timings depend on the machine.
 
     Examples

@@ -9,11 +9,11 @@ from .timing import timeit
 
 
 def block_rows(n: int = 10_000_000, *, repeats: int = 5):
-    """Throughput rows ``(name, elements/s)`` of block encode/decode along the last axis.
+    """Throughput rows `(name, elements/s)` of block encode/decode along the last axis.
 
-    Includes ``np.copyto`` of float32 measured in the same process (ratios are
-    what matter). Single-threaded numba kernels; medians of ``repeats`` runs
-    after a warm-up; decode writes into a reused float32 buffer (``out=``),
+    Includes `np.copyto` of float32 measured in the same process (ratios are
+    what matter). Single-threaded numba kernels; medians of `repeats` runs
+    after a warm-up; decode writes into a reused float32 buffer (`out=`),
     encode allocates its BlockArray.
 
     Examples

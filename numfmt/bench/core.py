@@ -1,4 +1,4 @@
-"""encode/decode rows: each format's conversion rate against ``np.copyto`` of float32."""
+"""encode/decode rows: each format's conversion rate against `np.copyto` of float32."""
 
 from __future__ import annotations
 

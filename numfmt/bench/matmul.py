@@ -14,8 +14,8 @@ from ..codec import quantize
 def bench_matmul(n: int = 256, *, repeat: int = 3, with_mmasim: bool = True, seed: int = 0) -> dict:
     """Time an n x n x n E4M3 matmul under the H100 preset (one thread).
 
-    Returns a dict with ``numfmt_mac_per_s`` and, when MMA-Sim (``mmasim``)
-    is installed, ``mmasim_mac_per_s`` (its WGMMA Hopper m64n8k32 e4m3 model
+    Returns a dict with `numfmt_mac_per_s` and, when MMA-Sim (`mmasim`)
+    is installed, `mmasim_mac_per_s` (its WGMMA Hopper m64n8k32 e4m3 model
     over the same K, CPU) and whether both gave the same bits.
     Not a test; run it by hand::
 

@@ -1,4 +1,4 @@
-"""The table ``python -m numfmt.bench`` prints, and its command line."""
+"""The table `python -m numfmt.bench` prints, and its command line."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def spread(fmt, n: int, seed: int = 0) -> np.ndarray:
 
 
 def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
-    """(median, min, max) seconds of ``fn`` after one warm-up call."""
+    """(median, min, max) seconds of `fn` after one warm-up call."""
     fn()
     ts = []
     for _ in range(repeat):

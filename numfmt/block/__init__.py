@@ -1,6 +1,6 @@
 """Block-scaled formats: OCP Microscaling (MX), NVIDIA NVFP4 and custom ones.
 
-A block format is data (:class:`BlockFormat`): an element format, a scale
+A block format is data ([`BlockFormat`][numfmt.block.BlockFormat]): an element format, a scale
 format, a block size and whether a second-level float32 tensor scale is used.
 The verbs of the core codec accept block formats::
 
@@ -9,17 +9,17 @@ The verbs of the core codec accept block formats::
     y  = numfmt.quantize(x, "nvfp4", recipe="torchao")
 
 Every scale rule and recipe is named after the implementation whose bits it
-reproduces; ``docs/block-formats.md`` has the tables. In short:
+reproduces; `docs/block-formats.md` has the tables. In short:
 
-* power-of-two scales (MX): ``scale_rule`` = ``floor`` (OCP, default),
-  ``ceil``, ``even`` (torchao's definitions), ``rceil`` (NVIDIA/cuBLAS:
+* power-of-two scales (MX): `scale_rule` = `floor` (OCP, default),
+  `ceil`, `even` (torchao's definitions), `rceil` (NVIDIA/cuBLAS:
   amax * fp32(1/max) rounded *up* exactly to a power of two, PTX
-  ``cvt.rp.satfinite.ue8m0x2.f32``) and ``rceil_torchao`` (torchao 0.18's CPU
-  fallback: divide by max, ceil of a float32 log2). ``recipe="ocp"`` (default)
-  scales elements exactly by the decoded scale; ``recipe="torchao"`` reproduces
-  ``torchao.prototype.mx_formats.to_mx`` bit for bit, quirks included.
-* amax scales (NVFP4): ``scale_rule="amax"`` with ``recipe`` = ``te``
-  (TransformerEngine, default), ``torchao`` or ``modelopt``; each recipe's
+  `cvt.rp.satfinite.ue8m0x2.f32`) and `rceil_torchao` (torchao 0.18's CPU
+  fallback: divide by max, ceil of a float32 log2). `recipe="ocp"` (default)
+  scales elements exactly by the decoded scale; `recipe="torchao"` reproduces
+  `torchao.prototype.mx_formats.to_mx` bit for bit, quirks included.
+* amax scales (NVFP4): `scale_rule="amax"` with `recipe` = `te`
+  (TransformerEngine, default), `torchao` or `modelopt`; each recipe's
   float32 operations are done in the same order with IEEE float32 arithmetic.
 
 Elements are always encoded through the core rounding funnel (or its verified

@@ -1,4 +1,4 @@
-""":class:`BlockArray`: element codes plus one scale code per block."""
+"""[`BlockArray`][numfmt.block.BlockArray]: element codes plus one scale code per block."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class BlockArray:
     codes : ndarray
         Element codes (unpacked), the shape of the encoded array.
     scales : ndarray
-        Scale codes: ``codes.shape`` with ``axis`` reduced to ``ceil(n / block_size)``.
+        Scale codes: `codes.shape` with `axis` reduced to `ceil(n / block_size)`.
     format : BlockFormat
     axis : int
         The blocked axis (non-negative).
@@ -73,7 +73,7 @@ class BlockArray:
 
     @classmethod
     def _trusted(cls, codes, scales, f, axis: int, tensor_scale, scale_rule: str, recipe: str):
-        """Construction for encode's own output, without the validation of ``__init__``
+        """Construction for encode's own output, without the validation of `__init__`
         (no scan of the codes): the arguments are already checked, shaped and typed."""
         self = object.__new__(cls)
         self.codes = codes.astype(f.element.code_dtype, copy=False)
@@ -91,7 +91,7 @@ class BlockArray:
         return self.codes.shape
 
     def pack(self, *, order: str = "low_first") -> np.ndarray:
-        """Element codes packed along the flattened array (C order), see :func:`numfmt.pack`.
+        """Element codes packed along the flattened array (C order), see [`numfmt.pack`][numfmt.pack].
 
         Examples
         --------

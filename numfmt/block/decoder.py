@@ -1,4 +1,4 @@
-"""``decode`` (:class:`BlockArray` -> float32/float64 values): the fused float32 loops, the exact
+"""`decode` ([`BlockArray`][numfmt.block.BlockArray] -> float32/float64 values): the fused float32 loops, the exact
 float64 path."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from .values import all_values, elem_table, scale_values
 
 
 def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
-    """Values of a :class:`BlockArray`: ``element * scale (* tensor_scale)``.
+    """Values of a [`BlockArray`][numfmt.block.BlockArray]: `element * scale (* tensor_scale)`.
 
-    float32 results are computed as torchao does: ``fl(element * fl(scale *
-    tensor_scale))`` (one rounding without a tensor scale; exact unless the
+    float32 results are computed as torchao does: `fl(element * fl(scale *
+    tensor_scale))` (one rounding without a tensor scale; exact unless the
     product leaves the float32 range). float64 results are exact. A NaN scale
     makes its whole block NaN.
 
@@ -64,7 +64,7 @@ def _elem_arith(ef):
     """(arguments of the decode loops' arithmetic element value, the smallest
     magnitude code whose arithmetic value is not the table's (those codes take
     the table; 0: always the table), the float32 table); see
-    ``_kernels/block_fast.py:_elem_value``. Cached per format."""
+    `_kernels/block_fast.py:_elem_value`. Cached per format."""
     table = elem_table(ef, np.float32)
     spec = 0
     args = (0, 0, 0, 0, 0, 0, 0.0)

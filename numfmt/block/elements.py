@@ -15,7 +15,7 @@ SAT = {"finite": 1, "propagate": 2}
 
 
 def random_array(random, rbits, mode, shape, ax):
-    """(rkind, bits moved so that ``ax`` is last, flattened to 2D, nbits)."""
+    """(rkind, bits moved so that `ax` is last, flattened to 2D, nbits)."""
     rkind, rarr, key, nbits = random_spec(random, rbits, mode, shape)
     if rkind == 0:
         return 0, np.zeros((1, 1), np.uint32), nbits
@@ -60,7 +60,7 @@ def elem_rne_args(ef):
 
 
 def torchao_floatx_codes(v, ef):
-    """torchao ``_f32_to_floatx_unpacked`` (FP4/FP6): RNE with saturation; NaN -> its bit formula."""
+    """torchao `_f32_to_floatx_unpacked` (FP4/FP6): RNE with saturation; NaN -> its bit formula."""
 
     codes = np.asarray(_enc(np.where(np.isnan(v), np.float32(0), v), ef, saturation="finite"))
     nanm = np.isnan(v)

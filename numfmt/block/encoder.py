@@ -1,5 +1,5 @@
-"""``encode`` (x -> :class:`BlockArray`) and ``quantize``: argument checks, axis handling, and
-dispatch to the scale families (:mod:`.mx`, :mod:`.nvfp4`, :mod:`.p3109`)."""
+"""`encode` (x -> [`BlockArray`][numfmt.block.BlockArray]) and `quantize`: argument checks, axis handling, and
+dispatch to the scale families (`mx`, `nvfp4`, `p3109`)."""
 
 from __future__ import annotations
 
@@ -27,48 +27,48 @@ from .p3109 import encode_p3109
 def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: str = "nearest_even",
            random=None, rbits: int | None = None, recipe: str | None = None, tensor_scale=None,
            tensor_amax=None, nonfinite: str = "amax", scale_rounding: str | None = None) -> BlockArray:
-    """Encode ``x`` into a block format; blocks run along ``axis``.
+    """Encode `x` into a block format; blocks run along `axis`.
 
     Parameters
     ----------
     x : array_like of float
         float16/bfloat16/float32 (computed in float32) or float64.
     fmt : str or BlockFormat
-        ``"mxfp8_e4m3"``, ``"mxfp8_e5m2"``, ``"mxfp6_e3m2"``, ``"mxfp6_e2m3"``,
-        ``"mxfp4"`` (``"mxfp4_e2m1"``), ``"mxint8"``, ``"nvfp4"`` or a custom format.
+        `"mxfp8_e4m3"`, `"mxfp8_e5m2"`, `"mxfp6_e3m2"`, `"mxfp6_e2m3"`,
+        `"mxfp4"` (`"mxfp4_e2m1"`), `"mxint8"`, `"nvfp4"` or a custom format.
     axis : int
         Axis along which consecutive elements form blocks. When its length is
         not a multiple of the block size the last block is shorter; its scale
         comes from the elements it has.
     scale_rule : str, optional
-        ``floor`` (OCP; MX default), ``ceil``, ``even``, ``rceil`` (NVIDIA),
-        ``rceil_torchao``, ``amax`` (NVFP4 default) or ``max_abs_finite`` (P3109
+        `floor` (OCP; MX default), `ceil`, `even`, `rceil` (NVIDIA),
+        `rceil_torchao`, `amax` (NVFP4 default) or `max_abs_finite` (P3109
         ConvertToBlockMaxAbsFinite: the scale is the largest finite |x| rounded
-        with ``scale_rounding`` into the scale format, elements are x / scale
+        with `scale_rounding` into the scale format, elements are x / scale
         rounded once).
     rounding, random, rbits :
-        Element rounding, as in :func:`numfmt.encode` (stochastic roundings take
-        random bits per element of ``x``; see :func:`ptx_e2m1x4_rbits`).
+        Element rounding, as in [`numfmt.encode`][numfmt.encode] (stochastic roundings take
+        random bits per element of `x`; see `ptx_e2m1x4_rbits`).
     recipe : str, optional
-        Power-of-two rules: ``ocp`` (default, exact) or ``torchao`` (torchao 0.18
-        ``to_mx``, quirks included). ``amax``: ``te`` (default), ``torchao``,
-        ``modelopt``.
+        Power-of-two rules: `ocp` (default, exact) or `torchao` (torchao 0.18
+        `to_mx`, quirks included). `amax`: `te` (default), `torchao`,
+        `modelopt`.
     tensor_scale : None, False or float
-        ``amax`` rule only. None: the format's default (NVFP4: two-level, the
+        `amax` rule only. None: the format's default (NVFP4: two-level, the
         tensor scale computed from the tensor's amax by the recipe); False:
         one-level; a float: this float32 decode tensor scale.
     tensor_amax : float, optional
         A calibrated tensor amax to compute the tensor scale from.
     nonfinite : {"amax", "nan", "finite"}
-        Blocks with inf/NaN (power-of-two rules). ``amax`` (torchao): the scale
+        Blocks with inf/NaN (power-of-two rules). `amax` (torchao): the scale
         comes from the block maximum as it is (inf counts as 2**128; a NaN makes
-        the NaN scale); ``nan`` (OCP/microxcaling): any inf or NaN gives the NaN
-        scale; ``finite`` (P3109 ConvertToBlockMaxAbsFinite): the scale comes
+        the NaN scale); `nan` (OCP/microxcaling): any inf or NaN gives the NaN
+        scale; `finite` (P3109 ConvertToBlockMaxAbsFinite): the scale comes
         from the finite elements, infinities saturate or stay infinite per
         element, a NaN element keeps a NaN code (or makes the NaN scale when the
         element format has no NaN).
     scale_rounding : str, optional
-        Rounding of the scale for ``max_abs_finite`` (default ``toward_positive``).
+        Rounding of the scale for `max_abs_finite` (default `toward_positive`).
 
     Returns
     -------
@@ -122,7 +122,7 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
 
 
 def quantize(x, fmt, *, dtype=None, **options) -> np.ndarray:
-    """``decode(encode(x, fmt, **options))`` in x's float dtype (float32 for narrower inputs).
+    """`decode(encode(x, fmt, **options))` in x's float dtype (float32 for narrower inputs).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Block formats as data: :class:`BlockFormat`, the scale rules and recipes, the registry."""
+"""Block formats as data: [`BlockFormat`][numfmt.block.BlockFormat], the scale rules and recipes, the registry."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ NONFINITE = ("amax", "nan", "finite")
 
 @dataclass(frozen=True, kw_only=True)
 class BlockFormat:
-    """A block-scaled format: ``block_size`` elements share one scale.
+    """A block-scaled format: `block_size` elements share one scale.
 
-    The value of element ``i`` of a block is ``element(code_i) * scale(s)``
+    The value of element `i` of a block is `element(code_i) * scale(s)`
     (times the tensor scale when there is one).
 
     Parameters
@@ -44,17 +44,17 @@ class BlockFormat:
     name : str
         Name used by the registry.
     element : str or FloatFormat or IntFormat
-        Element format (``"e2m1"``, ``"e4m3"``, ``"mxint8_element"`` ...).
+        Element format (`"e2m1"`, `"e4m3"`, `"mxint8_element"` ...).
     scale : str or FloatFormat
-        Scale format (``"e8m0"``, ``"ue4m3"``, ``"binary32"``, ``"binary8p1uf"`` ...).
+        Scale format (`"e8m0"`, `"ue4m3"`, `"binary32"`, `"binary8p1uf"` ...).
     block_size : int
         Elements per block, >= 1 (32 for MX, 16 for NVFP4).
     scale_rule : str
-        Default scale rule: a power-of-two rule (``"floor"`` ...) or ``"amax"``.
+        Default scale rule: a power-of-two rule (`"floor"` ...) or `"amax"`.
     recipe : str
-        Default recipe (``"ocp"`` for power-of-two rules, ``"te"`` for amax).
+        Default recipe (`"ocp"` for power-of-two rules, `"te"` for amax).
     tensor_scale : bool
-        Whether ``encode`` computes a second-level float32 tensor scale by
+        Whether `encode` computes a second-level float32 tensor scale by
         default (NVFP4: True).
 
     Examples
@@ -147,7 +147,7 @@ BLOCK_FORMAT_NAMES.update(_BLOCK_REGISTRY, _BLOCK_ALIASES)  # get_format points 
 
 
 def register_block_format(fmt: BlockFormat, *, aliases: tuple[str, ...] = ()) -> None:
-    """Add a :class:`BlockFormat` to the registry (names are accepted by ``numfmt.encode``).
+    """Add a [`BlockFormat`][numfmt.block.BlockFormat] to the registry (names are accepted by `numfmt.encode`).
 
     Examples
     --------
@@ -193,7 +193,7 @@ def _lookup(fmt):
 
 
 def is_block_format(fmt) -> bool:
-    """Whether ``fmt`` names or is a block format.
+    """Whether `fmt` names or is a block format.
 
     Examples
     --------
@@ -205,7 +205,7 @@ def is_block_format(fmt) -> bool:
 
 
 def get_block_format(fmt) -> BlockFormat:
-    """The :class:`BlockFormat` of a name (or the format itself).
+    """The [`BlockFormat`][numfmt.block.BlockFormat] of a name (or the format itself).
 
     Examples
     --------

@@ -37,7 +37,7 @@ def to_f32(x: np.ndarray, why: str) -> np.ndarray:
 
 
 def blocked(a2: np.ndarray, bs: int, fill=0.0) -> np.ndarray:
-    """(rows, n) -> (rows, nb, bs), the last block padded with ``fill``."""
+    """(rows, n) -> (rows, nb, bs), the last block padded with `fill`."""
     rows, n = a2.shape
     nb = -(-n // bs)
     if nb * bs == n:

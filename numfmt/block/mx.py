@@ -1,4 +1,4 @@
-"""Power-of-two (MX) scaling: OCP exact elements, torchao ``to_mx``, the fused float32 kernel."""
+"""Power-of-two (MX) scaling: OCP exact elements, torchao `to_mx`, the fused float32 kernel."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def _fast_mx(x2, f, rule, recipe, nonfinite, mode):
 
 
 def _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits):
-    """Elements as torchao 0.18 ``to_mx`` computes them (float32 ops, then its casts)."""
+    """Elements as torchao 0.18 `to_mx` computes them (float32 ops, then its casts)."""
     ef, bs = f.element, f.block_size
     rows, n = x2.shape
     if not isinstance(ef, FloatFormat) or ef.bits not in (4, 6, 8):

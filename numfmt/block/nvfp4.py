@@ -201,7 +201,7 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode):
 @functools.cache
 def _scale_arith_args(sf):
     """Constants of the fused NVFP4 loop's arithmetic scale code and value
-    (``_kernels/block_fast.py:_scale_code_value``), or None when the scale format
+    (`_kernels/block_fast.py:_scale_code_value`), or None when the scale format
     does not allow them (the loop then uses the rounding table). Checked here
     against the rounding table (every binade, with and without sticky bits) and
     the scale values of every finite code. Cached per format."""

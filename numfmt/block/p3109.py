@@ -1,4 +1,4 @@
-"""P3109 ConvertToBlockMaxAbsFinite + BlockProject (SPECS §4.5)."""
+"""P3109 ConvertToBlockMaxAbsFinite + BlockProject (IEEE P3109 Interim Report v4.0 §5)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .inputs import blocked
 
 
 def encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
-    """P3109 ConvertToBlockMaxAbsFinite + BlockProject (SPECS §4.5)."""
+    """P3109 ConvertToBlockMaxAbsFinite + BlockProject (IEEE P3109 Interim Report v4.0 §5)."""
     from .._kernels import block as K  # lazy: numba loads on the first kernel call
 
     ef, sf, bs = f.element, f.scale, f.block_size

@@ -1,4 +1,4 @@
-"""PTX conventions: the random bits of ``cvt.rs.satfinite.e2m1x4.f32``."""
+"""PTX conventions: the random bits of `cvt.rs.satfinite.e2m1x4.f32`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 
 
 def ptx_e2m1x4_rbits(words, count: int | None = None) -> np.ndarray:
-    """Per-element random bits of ``cvt.rs.satfinite.e2m1x4.f32`` (8 per FP4 element).
+    """Per-element random bits of `cvt.rs.satfinite.e2m1x4.f32` (8 per FP4 element).
 
-    One 32-bit word serves four consecutive elements ``x0..x3`` issued as
-    ``cvt.rs... d, {x3, x2, x1, x0}, rbits`` (TransformerEngine and CUTLASS,
-    which gives ``x0`` in the low nibble). PTX gives operand a (= x3) bits
+    One 32-bit word serves four consecutive elements `x0..x3` issued as
+    `cvt.rs... d, {x3, x2, x1, x0}, rbits` (TransformerEngine and CUTLASS,
+    which gives `x0` in the low nibble). PTX gives operand a (= x3) bits
     31:24, b (= x2) bits 15:8, e (= x1) bits 23:16 and f (= x0) bits 7:0 [U:
-    from the ISA text, without its figure]. Use with ``rounding="stochastic",
-    rbits=8, random=ptx_e2m1x4_rbits(words)``.
+    from the ISA text, without its figure]. Use with `rounding="stochastic",
+    rbits=8, random=ptx_e2m1x4_rbits(words)`.
 
     Examples
     --------

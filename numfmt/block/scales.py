@@ -123,7 +123,7 @@ def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
 
 def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
-    +inf into the (power-of-two) scale format with saturation (``cvt.rp.satfinite``)."""
+    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`)."""
 
     with np.errstate(over="ignore", invalid="ignore"):
         d = (amax.astype(np.float32) * (np.float32(1.0) / np.float32(ef.max))).astype(np.float32)

@@ -14,7 +14,7 @@ from ..formats import IntFormat
 @functools.cache
 def all_values(fmt) -> np.ndarray:
     """float64 value of every code through the core decode (keeps -0.0, unlike
-    ``fmt.values()``); codes outside a symmetric integer range decode as 0. Cached per format."""
+    `fmt.values()`); codes outside a symmetric integer range decode as 0. Cached per format."""
     codes = np.arange(1 << fmt.bits, dtype=np.int64)
     if isinstance(fmt, IntFormat) and fmt.symmetric:
         codes[1 << (fmt.bits - 1)] = 0
@@ -24,7 +24,7 @@ def all_values(fmt) -> np.ndarray:
 
 @functools.cache
 def elem_table(ef, dt) -> np.ndarray:
-    """``all_values`` in dtype ``dt``; cached per (format, dtype)."""
+    """`all_values` in dtype `dt`; cached per (format, dtype)."""
     return all_values(ef).astype(dt)
 
 

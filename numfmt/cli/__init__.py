@@ -1,4 +1,4 @@
-"""The ``numfmt`` command (also ``python -m numfmt``).
+"""The `numfmt` command (also `python -m numfmt`).
 
 Subcommands::
 
@@ -13,8 +13,8 @@ Subcommands::
                                         (block formats: scale and element codes)
     numfmt bench                        the benchmark (numfmt.bench)
 
-Tables are aligned text; ``--json`` prints data instead. Exit status: 0 on
-success (``check``: every code matched), 1 when ``check`` found mismatches, 2
+Tables are aligned text; `--json` prints data instead. Exit status: 0 on
+success (`check`: every code matched), 1 when `check` found mismatches, 2
 on bad usage or bad input, with one line on stderr and no traceback.
 """
 
@@ -49,7 +49,7 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of the ``numfmt`` command."""
+    """The argparse parser of the `numfmt` command."""
 
     ap = _Parser(prog="numfmt", description="Bit-exact low-precision number formats: inspect formats, "
                  "encode/decode values, explain roundings and check hardware output.")
@@ -165,7 +165,7 @@ def _one_line(msg: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``numfmt`` command; returns the exit status.
+    """Run the `numfmt` command; returns the exit status.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""``numfmt check`` of element formats: emulate the inputs chunk by chunk, compare with the output codes."""
+"""`numfmt check` of element formats: emulate the inputs chunk by chunk, compare with the output codes."""
 
 from __future__ import annotations
 

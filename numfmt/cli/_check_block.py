@@ -1,4 +1,4 @@
-"""``numfmt check`` of block formats (MX, NVFP4): scale codes and element codes compared by block."""
+"""`numfmt check` of block formats (MX, NVFP4): scale codes and element codes compared by block."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _float_arg(s: str, flag: str) -> float:
 
 
 def _block_encode_kw(args, bf) -> dict:
-    """``numfmt.encode(x, block_fmt, **kw)`` keywords from the command line."""
+    """`numfmt.encode(x, block_fmt, **kw)` keywords from the command line."""
     if args.saturation is not None:
         raise UsageError("--saturation does not apply to block formats: their elements saturate to the finite range")
     if args.nan is not None:
@@ -68,7 +68,7 @@ def _block_encode_kw(args, bf) -> dict:
 
 
 def _take_shape(a: np.ndarray, shape: tuple, what: str, role: str) -> np.ndarray:
-    """``a`` as ``shape``: it must have that shape or be 1-D with that many entries."""
+    """`a` as `shape`: it must have that shape or be 1-D with that many entries."""
     n = math.prod(shape)
     if a.shape == shape:
         return a

@@ -1,4 +1,4 @@
-"""``numfmt encode`` and ``numfmt decode``: values to codes and back."""
+"""`numfmt encode` and `numfmt decode`: values to codes and back."""
 
 from __future__ import annotations
 

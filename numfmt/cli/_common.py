@@ -1,4 +1,4 @@
-"""Shared pieces of the ``numfmt`` command: the usage error, the parser class, argument parsing, output."""
+"""Shared pieces of the `numfmt` command: the usage error, the parser class, argument parsing, output."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading the input and output files of ``numfmt check`` (.npy, .npz, raw; packed byte offsets)."""
+"""Reading the input and output files of `numfmt check` (.npy, .npz, raw; packed byte offsets)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from ._common import UsageError
 def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_default=None):
     """A flat (memory-mapped where possible) array from .npy, .npz or a raw file.
 
-    ``flat=False`` keeps the shape of .npy/.npz arrays; ``npz_default`` is the
-    array an .npz holding several is read from when ``key`` is None."""
+    `flat=False` keeps the shape of .npy/.npz arrays; `npz_default` is the
+    array an .npz holding several is read from when `key` is None."""
     if not os.path.exists(path):
         raise UsageError(f"{role} file {path!r} does not exist")
     if os.path.isdir(path):
@@ -61,5 +61,5 @@ def packed_bytes(n: int, bits: int, order: str) -> int:
 
 
 def byte_offset(i: int, bits: int, order: str) -> int:
-    """First byte of code ``i`` (``i`` a multiple of 8, so it starts a byte and a 6-bit group)."""
+    """First byte of code `i` (`i` a multiple of 8, so it starts a byte and a 6-bit group)."""
     return i if order == "ptx" else i * bits // 8

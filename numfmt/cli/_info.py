@@ -1,4 +1,4 @@
-"""``numfmt formats``, ``numfmt info`` and ``numfmt table``: what the formats are."""
+"""`numfmt formats`, `numfmt info` and `numfmt table`: what the formats are."""
 
 from __future__ import annotations
 

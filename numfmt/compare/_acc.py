@@ -1,4 +1,5 @@
-"""The element comparison: flat expected/actual codes in (chunk by chunk), a :class:`CompareResult` out."""
+"""The element comparison: flat expected/actual codes in (chunk by chunk),
+a [`CompareResult`][numfmt.compare.CompareResult] out."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ._result import CompareResult, Mismatch
 
 
 class Acc:
-    """Accumulates a comparison over chunks (the CLI's ``check`` streams through it)."""
+    """Accumulates a comparison over chunks (the CLI's `check` streams through it)."""
 
     def __init__(self, f, *, max_examples=10, shape=None, label=""):
         if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) or max_examples < 0:

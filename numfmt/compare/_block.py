@@ -1,4 +1,5 @@
-""":func:`compare_block`: two block arrays compared part by part (scale codes, element codes) and by block."""
+"""[`compare_block`][numfmt.compare.compare_block]: two block arrays compared part by part (scale codes,
+element codes) and by block."""
 
 from __future__ import annotations
 
@@ -71,14 +72,14 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
     Parameters
     ----------
     actual : BlockArray
-        The block array under test (e.g. ``BlockArray(hw_codes, hw_scales, "mxfp4")``).
+        The block array under test (e.g. `BlockArray(hw_codes, hw_scales, "mxfp4")`).
     expected : BlockArray or None
-        Reference (e.g. ``numfmt.encode(x, "mxfp4")``). ``None`` computes it
+        Reference (e.g. `numfmt.encode(x, "mxfp4")`). `None` computes it
         from `x` with `numfmt.encode(x, actual.format, axis=actual.axis, **options)`.
     x : array_like, optional
         The inputs (shape of the element codes): listed with each mismatch, and
         used to recognise element ties broken the other way when the scales are
-        powers of two (the scaled input ``x / scale`` is then exact).
+        powers of two (the scaled input `x / scale` is then exact).
     max_examples : int
         How many mismatches each part keeps.
     policy : dict, optional
@@ -90,10 +91,10 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
     Returns
     -------
     BlockCompareResult
-        ``.scales`` and ``.elements`` (:class:`CompareResult` each), the number
+        `.scales` and `.elements` ([`CompareResult`][numfmt.compare.CompareResult] each), the number
         of blocks with a different scale, of blocks with a different element,
         of element mismatches inside blocks whose scale differs, and
-        ``.examples``: the first mismatches with their block, both scales,
+        `.examples`: the first mismatches with their block, both scales,
         both element codes, both decoded values and the input.
 
     Examples

@@ -11,7 +11,7 @@ FIN, ZERO, INF, NAN, _BAD = 0, 1, 2, 3, 4
 
 
 def code_info(c: np.ndarray, f):
-    """(kind, ordinal, neg) arrays for int64 codes ``c``."""
+    """(kind, ordinal, neg) arrays for int64 codes `c`."""
     c = c.astype(np.int64, copy=False)
     if isinstance(f, IntFormat):
         top = 1 << (f.bits - 1)

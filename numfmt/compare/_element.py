@@ -1,4 +1,5 @@
-""":func:`compare`: expected and actual codes (or values) of one element format, every mismatch classified."""
+"""[`compare`][numfmt.compare.compare]: expected and actual codes (or values) of one element format,
+every mismatch classified."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def compare(*args, actual=None, expected=None, fmt=None, values: bool = False, m
     fmt : str or format
         The element format (for block arrays it is taken from the arrays).
     values : bool
-        ``expected`` and ``actual`` hold values of the format instead of codes;
-        a value that no code holds is a ``not_representable`` mismatch.
+        `expected` and `actual` hold values of the format instead of codes;
+        a value that no code holds is a `not_representable` mismatch.
     max_examples : int
         How many mismatches to keep as examples (the first ones in flat order).
     x : array_like, optional

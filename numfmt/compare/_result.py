@@ -1,4 +1,4 @@
-"""Results of comparisons (:class:`CompareResult`, :class:`BlockCompareResult`), their mismatch rows and reports."""
+"""Results of comparisons (`CompareResult`, `BlockCompareResult`), their mismatch rows and reports."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _jfloat(v):
 class CompareResult:
     """Totals, mismatch classes and the first mismatches of one comparison.
 
-    ``str()`` is a readable report, ``to_dict()`` JSON-safe data, ``ok`` is
+    `str()` is a readable report, `to_dict()` JSON-safe data, `ok` is
     True when every code matched.
     """
 
@@ -142,9 +142,9 @@ def exclass(m: Mismatch) -> str:
 class BlockMismatch:
     """One mismatch of a block array, seen from its block: the element, its block's scale, the input.
 
-    ``what`` is ``"scale"`` (only the block's scale code differs), ``"element"``
-    (only the element code) or ``"scale and element"``; ``expected_value`` and
-    ``actual_value`` are the decoded values element * scale (* tensor scale),
+    `what` is `"scale"` (only the block's scale code differs), `"element"`
+    (only the element code) or `"scale and element"`; `expected_value` and
+    `actual_value` are the decoded values element * scale (* tensor scale),
     exact in float64.
     """
 
@@ -176,10 +176,10 @@ class BlockMismatch:
 
 @dataclass(frozen=True)
 class BlockCompareResult:
-    """Comparison of two block arrays: ``scales`` and ``elements`` results, and the mismatches by block.
+    """Comparison of two block arrays: `scales` and `elements` results, and the mismatches by block.
 
-    ``examples`` lists the first mismatches in flat element order as
-    :class:`BlockMismatch` rows (a block whose scale differs while all its
+    `examples` lists the first mismatches in flat element order as
+    [`BlockMismatch`][numfmt.compare.BlockMismatch] rows (a block whose scale differs while all its
     element codes match appears once, at its first element).
     """
 

@@ -1,29 +1,29 @@
-"""Quantize safetensors checkpoints, streaming: ``quantize_checkpoint(src, dst, fmt)``.
+"""Quantize safetensors checkpoints, streaming: `quantize_checkpoint(src, dst, fmt)`.
 
 The safetensors layout is read and written here directly (8-byte little-endian
-header length, a JSON header of ``dtype``/``shape``/``data_offsets``, then the
+header length, a JSON header of `dtype`/`shape`/`data_offsets`, then the
 raw bytes), so neither the whole file nor the whole output is ever in memory:
-tensors are read in slices of ``chunk_elements`` elements (whole rows for block
+tensors are read in slices of `chunk_elements` elements (whole rows for block
 formats), encoded, written at their place in the output and measured against
-the input. The ``safetensors`` package is not needed (files written here load
+the input. The `safetensors` package is not needed (files written here load
 with it).
 
-What is written, per quantized tensor ``name``:
+What is written, per quantized tensor `name`:
 
-* ``name``: the codes, stored with the safetensors dtype whose bits they are
-  (``F8_E4M3`` for ``float8_e4m3fn``, ``BF16``, ``F8_E8M0`` ...) or else as
-  unsigned integers ``U8``/``U16``/``U32`` (one code per element, unpacked);
-* block formats also ``name.scales`` (scale codes, blocks along the last axis)
-  and, for two-level formats (NVFP4), ``name.tensor_scale`` (float32, shape []).
+* `name`: the codes, stored with the safetensors dtype whose bits they are
+  (`F8_E4M3` for `float8_e4m3fn`, `BF16`, `F8_E8M0` ...) or else as
+  unsigned integers `U8`/`U16`/`U32` (one code per element, unpacked);
+* block formats also `name.scales` (scale codes, blocks along the last axis)
+  and, for two-level formats (NVFP4), `name.tensor_scale` (float32, shape []).
 
-Tensors not selected (``include``/``exclude``), integer and bool tensors are
+Tensors not selected (`include`/`exclude`), integer and bool tensors are
 copied unchanged. The header metadata keeps the source's entries and adds
-``numfmt.format``, ``numfmt.recipe``, ``numfmt.policy`` and ``numfmt.tensors``
-(JSON: the role and format of every output tensor). :func:`load_quantized`
-reads such a file back into codes and :class:`numfmt.block.BlockArray`.
+`numfmt.format`, `numfmt.recipe`, `numfmt.policy` and `numfmt.tensors`
+(JSON: the role and format of every output tensor). [`load_quantized`][numfmt.io.load_quantized]
+reads such a file back into codes and `numfmt.block.BlockArray`.
 
 The output is written to a temporary file in the destination directory and
-renamed at the end: on any error (corrupt input, NaN under ``nan="raise"``,
+renamed at the end: on any error (corrupt input, NaN under `nan="raise"`,
 Ctrl-C) no output file is left behind.
 
 Examples

@@ -1,4 +1,4 @@
-"""``quantize_checkpoint``: stream a safetensors file through an encoder, tensor by tensor."""
+"""`quantize_checkpoint`: stream a safetensors file through an encoder, tensor by tensor."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _code_dtype_name(f, native: bool) -> str:
 
 
 def _storage(codes: np.ndarray, st: str) -> bytes:
-    """Raw bytes of codes stored as safetensors dtype ``st`` (same bits, never a value conversion)."""
+    """Raw bytes of codes stored as safetensors dtype `st` (same bits, never a value conversion)."""
     return codes.astype(np.dtype(f"u{DTYPES[st][0].itemsize}"), copy=False).tobytes()
 
 
@@ -126,42 +126,42 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
                         saturation: str = "none", nan: str = "raise", random=None, rbits: int | None = None,
                         native_dtypes: bool = True, chunk_elements: int = 1 << 16, progress: bool | None = None,
                         **block_options) -> dict:
-    """Quantize the floating-point tensors of a safetensors file into ``fmt``; stream to ``dst``.
+    """Quantize the floating-point tensors of a safetensors file into `fmt`; stream to `dst`.
 
     Parameters
     ----------
     src, dst : str or path
-        Input and output files (different paths). ``dst`` appears only when
+        Input and output files (different paths). `dst` appears only when
         everything succeeded.
     fmt : str or format or BlockFormat
-        Element format (``"e4m3"``, ``"binary8p3se"`` ...) or block format
-        (``"mxfp4"``, ``"nvfp4"`` ...; blocks along the last axis).
+        Element format (`"e4m3"`, `"binary8p3se"` ...) or block format
+        (`"mxfp4"`, `"nvfp4"` ...; blocks along the last axis).
     include, exclude : glob pattern(s) or callable, optional
         Tensors to quantize (default: every floating-point tensor) and to leave
-        alone; names matched by ``fnmatch``. Others are copied unchanged.
+        alone; names matched by `fnmatch`. Others are copied unchanged.
     rounding, saturation, nan, random, rbits :
-        As in :func:`numfmt.encode` (block formats: ``saturation``/``nan`` do not
-        apply). ``random`` is an int seed or a Generator: tensor ``t`` gets
-        exactly the codes of ``numfmt.encode(t, fmt, random=seed)``.
+        As in [`numfmt.encode`][numfmt.encode] (block formats: `saturation`/`nan` do not
+        apply). `random` is an int seed or a Generator: tensor `t` gets
+        exactly the codes of `numfmt.encode(t, fmt, random=seed)`.
     native_dtypes : bool
         Store codes with the safetensors float dtype that has the same bits when
-        there is one (``F8_E4M3``, ``BF16`` ...); else always ``U8``/``U16``/``U32``.
+        there is one (`F8_E4M3`, `BF16` ...); else always `U8`/`U16`/`U32`.
     chunk_elements : int
         Elements processed at a time (memory use is a few bytes times this).
     progress : bool, optional
         Progress bar on stderr; default: when stderr is a terminal.
     **block_options :
-        ``scale_rule``, ``recipe``, ``nonfinite``, ``tensor_scale=False`` for block formats.
+        `scale_rule`, `recipe`, `nonfinite`, `tensor_scale=False` for block formats.
 
     Returns
     -------
     dict
-        ``{name: TensorError}`` for every quantized tensor, in file order.
+        `{name: TensorError}` for every quantized tensor, in file order.
 
     Raises
     ------
     ValueError
-        Truncated or corrupt ``src``, unsupported dtypes, a selected tensor that
+        Truncated or corrupt `src`, unsupported dtypes, a selected tensor that
         is not floating point, name clashes; nothing is written.
 
     Examples

@@ -1,5 +1,5 @@
 """The safetensors layout: 8-byte little-endian header length, a JSON header of
-``dtype``/``shape``/``data_offsets`` (and ``__metadata__``), then the raw bytes."""
+`dtype`/`shape`/`data_offsets` (and `__metadata__`), then the raw bytes."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def _bad(path, why: str) -> ValueError:
 def read_header(path) -> tuple[dict, list]:
     """(metadata, entries) of a safetensors file, validated against the file size.
 
-    Entries are ``(name, dtype, shape, begin, end)`` records (offsets relative to
+    Entries are `(name, dtype, shape, begin, end)` records (offsets relative to
     the data section), in file order.
 
     Examples
@@ -127,7 +127,7 @@ def data_start(path) -> int:
 
 
 def header_bytes(meta: dict, layout: list) -> bytes:
-    """JSON header (padded to 8 bytes) for ``layout`` = [(name, dtype, shape, nbytes)] in data order."""
+    """JSON header (padded to 8 bytes) for `layout` = [(name, dtype, shape, nbytes)] in data order."""
     header = {"__metadata__": meta} if meta else {}
     pos = 0
     for name, dt, shape, nbytes in layout:

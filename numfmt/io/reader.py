@@ -13,7 +13,7 @@ from .header import DTYPES, Entry, data_start, read_header
 
 
 def read_slice(f, data_start: int, e: Entry, a: int, b: int) -> np.ndarray:
-    """Raw elements a..b of entry ``e`` in its storage dtype."""
+    """Raw elements a..b of entry `e` in its storage dtype."""
     dt = DTYPES[e.dtype][0]
     buf = np.empty(b - a, dt)
     f.seek(data_start + e.begin + a * dt.itemsize)
@@ -33,11 +33,13 @@ def to_float(raw: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def load_quantized(path, names=None) -> dict:
-    """Read a file written by :func:`quantize_checkpoint`: codes, BlockArrays and copied tensors.
+    """Read a file written by [`quantize_checkpoint`][numfmt.io.quantize_checkpoint].
+
+    It holds codes, BlockArrays and copied tensors.
 
     Quantized tensors come back as code arrays (element formats) or
-    :class:`numfmt.block.BlockArray` (block formats); decode them with
-    :func:`numfmt.decode`. Copied tensors come back as stored (bfloat16/float8
+    `numfmt.block.BlockArray` (block formats); decode them with
+    [`numfmt.decode`][numfmt.decode]. Copied tensors come back as stored (bfloat16/float8
     as their codes).
 
     Examples

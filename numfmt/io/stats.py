@@ -19,12 +19,12 @@ class TensorError:
     name, source_dtype, shape :
         The tensor.
     max_abs : float
-        Largest ``|q - x|`` over the finite inputs (inf when a finite input
+        Largest `|q - x|` over the finite inputs (inf when a finite input
         became inf or NaN).
     rms : float
-        Root mean square of ``q - x`` over the finite inputs.
+        Root mean square of `q - x` over the finite inputs.
     relative : float
-        ``rms / rms(x)`` (0 when both are 0).
+        `rms / rms(x)` (0 when both are 0).
     nonfinite : int
         Number of inputs that are inf or NaN (not counted in the errors).
     """
@@ -51,7 +51,7 @@ class Stats:
         self.nonfinite = 0
 
     def add(self, x, q, piece: int = 1 << 15):
-        """Accumulate the errors of ``q`` against ``x`` (in float64, a piece at a time to bound memory)."""
+        """Accumulate the errors of `q` against `x` (in float64, a piece at a time to bound memory)."""
         x = np.asarray(x).reshape(-1)
         q = np.asarray(q).reshape(-1)
         for a in range(0, x.size, piece):

@@ -14,7 +14,7 @@ def save(tensors: dict, path, *, metadata: dict | None = None) -> None:
     """Write numpy arrays to a safetensors file (atomically).
 
     ml_dtypes arrays of bfloat16/float8 types are stored with their safetensors
-    dtype (``BF16``, ``F8_E4M3`` ...).
+    dtype (`BF16`, `F8_E4M3` ...).
 
     Examples
     --------
