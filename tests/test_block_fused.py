@@ -27,17 +27,14 @@ def test_block_amax_is_the_tensor_amax():
         assert np.int32(top).view(np.float32) == np.abs(x).max()
 
 
-@pytest.mark.parametrize("scale", ["ue4m3", "e4m3", "e5m2", "ue5m3", "e3m4"])
+@pytest.mark.parametrize("scale", ["ue4m3", "e4m3", "e5m2", "e3m4"])
 def test_scale_arithmetic_equals_rounding_table(scale):
     """The fused NVFP4 loop's arithmetic scale code and value against the round_pack table,
     on random positive float32 patterns (every exponent, infinity included)."""
     from numfmt import get_format
     from numfmt._kernels import block as K
 
-    try:
-        sf = get_format(scale)
-    except ValueError:
-        pytest.skip(f"no {scale} preset")
+    sf = get_format(scale)
     sa = block.nvfp4._scale_arith_args(sf)
     if scale == "ue4m3":
         assert sa is not None  # NVFP4 takes the vectorised path
