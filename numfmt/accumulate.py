@@ -24,7 +24,8 @@ from .accum_models import (
 )
 from .choices import did_you_mean
 from .codec import decode_dtype, quantize
-from .deprecation import deprecated
+from .deprecation import deprecated, moved_name
+from .interop import as_numpy
 from .plan import funnel_params
 
 __all__ = ["dot", "matmul"]
@@ -53,7 +54,7 @@ def _preset_names() -> list[str]:
 
 
 def _as_float(x, name: str) -> np.ndarray:
-    a = np.asarray(x)
+    a = np.asarray(as_numpy(x, name))  # torch tensors (bfloat16, float8, requires_grad) too
     if a.dtype == object or a.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
     return a.astype(np.float64)
@@ -337,3 +338,8 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
     out = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
     return _result(out, model, batch, dtype)
 
+
+
+def __getattr__(name: str):
+    """Deprecated aliases of names that moved."""
+    return moved_name(__name__, name, {"bench_matmul": "numfmt.bench.bench_matmul"})

@@ -41,8 +41,10 @@ from ._kernels import variants
 from ._kernels.params import kernel_params
 from .block.formats import is_block_format
 from .codec import decode, decode_dtype
+from .deprecation import moved_name
 from .engine import check_out, deliver
 from .formats import FloatFormat, IntFormat
+from .interop import as_numpy
 from .lazy import is_dask, lazy_call
 from .plan import EXACT_BITS, make_plan
 from .policy import is_stochastic
@@ -77,7 +79,7 @@ def as_float_input(x, name: str) -> np.ndarray:
         if abs(x) > 2**53:
             raise ValueError(f"{name}={x} is an int not exactly representable as a float64")
         return np.asarray(float(x))
-    arr = np.asarray(x)
+    arr = np.asarray(as_numpy(x, name))  # torch tensors (bfloat16, float8, requires_grad) too
     dt = arr.dtype
     with np.errstate(invalid="ignore"):
         if dt.kind == "f" and dt.type in _FLOATS:
@@ -393,3 +395,8 @@ def _sqrt(a, fmt, rounding, saturation, nan, random, rbits, codes, out):
     res = _codes_out(f, shape)
     bad = K.sqrt_loop(fa, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
     return _finish(res, bad, f, plan, shape, codes, "sqrt", out)
+
+
+def __getattr__(name: str):
+    """Deprecated aliases of names that moved."""
+    return moved_name(__name__, name, {"bench_rows": "numfmt.bench.arith_rows"})

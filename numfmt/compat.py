@@ -28,6 +28,7 @@ import numpy as np
 
 from ._kernels import params as _P
 from ._kernels.params import kernel_params, with_overrides
+from .choices import check_choice
 from .formats import IntFormat
 from .policy import parse_nan, parse_rounding, parse_saturation
 
@@ -71,8 +72,7 @@ def covered_formats(compat: str) -> tuple[str, ...]:
     >>> covered_formats("torch")
     ('float8_e5m2', 'float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu')
     """
-    if not isinstance(compat, str) or compat not in PROFILES:
-        raise ValueError(f"compat={compat!r} is not one of {list(PROFILES)}")
+    compat = check_choice("compat", compat, PROFILES)
     return _COVERED[compat]
 
 
@@ -110,8 +110,7 @@ def plan(f, *, rounding, saturation, nan, compat, Plan):
     >>> numfmt.encode([float("nan")], "float4_e2m1fn", compat="ml_dtypes").tolist()   # NaN -> -0
     [8]
     """
-    if not isinstance(compat, str) or compat not in PROFILES:
-        raise ValueError(f"compat={compat!r} is not one of {list(PROFILES)}")
+    compat = check_choice("compat", compat, PROFILES)
     rname, mode = parse_rounding(rounding)
     parse_saturation(saturation)  # validates the name
     nan = parse_nan(nan)

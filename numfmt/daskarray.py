@@ -35,13 +35,14 @@ import inspect
 
 import numpy as np
 
-from .block import BlockArray, get_block_format, is_block_format, norm_axis
+from .block import BlockArray, block_decode_dtype, get_block_format, is_block_format, norm_axis
 from .block import decode as block_decode
 from .block import encode as block_encode
 from .codec import decode as element_decode
 from .codec import decode_dtype
 from .codec import encode as element_encode
 from .codec import quantize as element_quantize
+from .frontend import check_block_keywords
 from .interop import counter_bits, global_index, seed_spec
 from .lazy import LAZY_VERBS
 from .presets import get_format
@@ -140,8 +141,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     """
     x = _as_dask(x)
     if is_block_format(fmt):
-        if saturation != "none" or nan != "raise" or compat is not None:
-            raise ValueError("saturation=, nan= and compat= do not apply to block formats")
+        check_block_keywords(saturation=saturation, nan=nan, compat=compat)
         return _block_encode(x, fmt, axis, rechunk, rounding, random, rbits, block_options)
     if block_options or axis != -1 or rechunk:
         raise TypeError("axis=, rechunk= and block options only apply to block formats")
@@ -167,8 +167,7 @@ def quantize(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none"
     """
     x = _as_dask(x)
     if is_block_format(fmt):
-        if saturation != "none" or nan != "raise" or compat is not None:
-            raise ValueError("saturation=, nan= and compat= do not apply to block formats")
+        check_block_keywords(saturation=saturation, nan=nan, compat=compat)
         dt = dtype if dtype is not None else np.float64 if x.dtype == np.float64 else np.float32
         return decode(_block_encode(x, fmt, axis, rechunk, rounding, random, rbits, block_options), dtype=dt)
     if block_options or axis != -1 or rechunk:
@@ -275,9 +274,7 @@ class DaskBlockArray:
                                  scale_rule=self.scale_rule, recipe=self.recipe)
 
     def _decode(self, dtype):
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        dt = block_decode_dtype(self.format, dtype)
         args = [self.codes, self.scales] + ([self.tensor_scale] if self.tensor_scale is not None else [])
         return _da().map_blocks(_block_decode_chunk, *args, dtype=dt, meta=np.empty((0,) * self.codes.ndim, dt),
                                 fmt=self.format, axis=self.axis, dt=dt, scale_rule=self.scale_rule,

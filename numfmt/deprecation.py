@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
-__all__ = ["deprecated", "legacy_positional", "legacy_policy"]
+__all__ = ["deprecated", "legacy_positional", "legacy_policy", "moved_name"]
 
 def deprecated(message: str, stacklevel: int = 3) -> None:
     """Warn that the caller's caller used a deprecated spelling."""
     warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)
+
+
+def moved_name(module: str, name: str, moved: dict[str, str]):
+    """The object that the deprecated `module.name` now is, with a `DeprecationWarning`.
+
+    For a module's `__getattr__`: `moved` maps each old name to its new home
+    `"package.module.name"`; any other name is an AttributeError.
+    """
+    if name not in moved:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    home, _, attr = moved[name].rpartition(".")
+    deprecated(f"{module}.{name} is deprecated: use {moved[name]}", stacklevel=4)
+    # deprecated alias: the new home is imported on use, so the old module does not depend on it
+    return getattr(importlib.import_module(home), attr)
 
 
 def legacy_positional(func: str, args: tuple, names: tuple[str, ...], given: dict) -> dict:

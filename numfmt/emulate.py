@@ -54,6 +54,7 @@ from . import arith as _arith
 from .accum_models import MODEL_TYPES
 from .accumulate import as_model, matmul
 from .block.formats import is_block_format
+from .choices import check_choice
 from .codec import decode, encode
 from .plan import funnel_params, make_plan
 from .policy import is_stochastic
@@ -169,8 +170,9 @@ class HardwareModel:
 def _as_emulate_model(model):
     if model is None:
         return _MODELS["sequential"]
-    if isinstance(model, str) and model in _MODELS:
-        return _MODELS[model]
+    if isinstance(model, str) and "/" not in model and ":" not in model:
+        return _MODELS[check_choice("model", model, _MODELS, unknown=f"model={model!r} is not one of "
+                                    f"{sorted(_MODELS)} or a preset name 'gpu/format' (e.g. 'h100/e4m3')")]
     if callable(getattr(model, "matmul", None)):
         return model
     if isinstance(model, MODEL_TYPES) or isinstance(model, (str, tuple)):

@@ -29,6 +29,7 @@ from ._kernels import params as P
 from .block.formats import is_block_format
 from .engine import to_float32
 from .formats import IntFormat
+from .interop import as_numpy
 from .plan import make_plan, random_spec
 from .policy import ROUNDINGS, SATURATIONS
 from .reference import Neighbour, Overrides, Trace, round_trace
@@ -166,7 +167,7 @@ def _input(x):
         raise TypeError(f"x must be a real number (float, int or numpy scalar), got {type(x).__name__}: {x!r}")
     if isinstance(x, Fraction):
         raise TypeError("x must be a float or int (encode cannot take a Fraction); got a Fraction")
-    arr = np.asarray(x)
+    arr = np.asarray(as_numpy(x))  # torch tensors (bfloat16, float8, requires_grad) too
     if arr.ndim != 0:
         raise ValueError(f"x must be one scalar value, got an array of shape {arr.shape}")
     dt = arr.dtype

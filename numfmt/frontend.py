@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .block import BlockArray, get_block_format, is_block_format
 from .block import decode as block_decode
 from .block import encode as block_encode
-from .block import is_block_format
 from .block import quantize as block_quantize
 from .codec import decode as element_decode
 from .codec import encode as element_encode
@@ -24,6 +24,16 @@ from .presets import get_format
 __all__ = ["encode", "decode", "quantize"]
 
 
+def check_block_keywords(*, saturation="none", nan="raise", compat=None, out=None, threads=None) -> None:
+    """TypeError unless each keyword has its default: block formats fix the saturation (elements
+    clamp to ±max) and the NaN rule, and take no `compat`, `out` or `threads`."""
+    fixed = {"saturation": (saturation, "none"), "nan": (nan, "raise")}
+    bad = [k for k, (v, default) in fixed.items() if not (isinstance(v, str) and v == default)]
+    bad += [k for k, v in {"compat": compat, "out": out, "threads": threads}.items() if v is not None]
+    if bad:
+        raise TypeError(f"keyword(s) {bad} are not supported with a block format")
+
+
 def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
            block_options):
     """`block_verb` for a block format, `element_verb` for an element format, each with its keywords;
@@ -33,12 +43,7 @@ def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, 
                      random=random, rbits=rbits, compat=compat, **block_options)
     x = as_numpy(x)  # torch tensors (also for block formats)
     if is_block_format(fmt):
-        # block formats fix saturation (elements clamp to ±max) and take no compat/out/threads
-        given = {"saturation": saturation, "nan": nan, "compat": compat, "out": out, "threads": threads}
-        defaults = {"saturation": "none", "nan": "raise", "compat": None, "out": None, "threads": None}
-        bad = [k for k, v in given.items() if v is not defaults[k] and v != defaults[k]]
-        if bad:
-            raise TypeError(f"keyword(s) {bad} are not supported with a block format")
+        check_block_keywords(saturation=saturation, nan=nan, compat=compat, out=out, threads=threads)
         return block_verb(x, fmt, rounding=rounding, random=random, rbits=rbits, **block_options)
     extra = {}
     if element_verb is element_quantize and "dtype" in block_options:  # (the element quantize takes dtype= too)
@@ -138,7 +143,10 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
             raise ValueError(f"codes of dtype {codes.dtype} hold {own} codes, not {get_format(fmt).name}: "
                              f"pass fmt={own!r} or fmt=None, or view the bits as integers first")
         fmt = own
-    if fmt is None:  # a BlockArray (numfmt.block) decodes itself
+    if isinstance(codes, BlockArray):  # it carries its format, and decodes itself
+        if fmt is not None and not (is_block_format(fmt) and get_block_format(fmt) == codes.format):
+            raise ValueError(f"a BlockArray carries its format ({codes.format.name}): pass fmt=None, not {fmt!r}")
+        check_block_keywords(threads=threads)
         return block_decode(codes, dtype=np.float32 if dtype is None else dtype, out=out)
     return element_decode(codes, fmt, dtype=dtype, out=out, threads=threads)
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .choices import check_choice
+
 __all__ = ["pack", "unpack", "PACK_ORDERS"]
 
 PACK_ORDERS = ("low_first", "high_first", "ptx")
@@ -38,13 +40,11 @@ def _check(bits, order):
         raise TypeError(f"bits must be an int, got {bits!r}")
     if bits not in _WIDTHS:
         raise ValueError(f"bits must be one of {_WIDTHS}, got {bits}")
-    if not isinstance(order, str):
-        raise TypeError(f"order must be a str, got {order!r}")
-    if order not in PACK_ORDERS:
-        raise ValueError(f"order={order!r} is not one of {list(PACK_ORDERS)}")
+    order = check_choice("order", order, PACK_ORDERS)
     if order == "ptx" and bits != 6:
         raise ValueError(f"order='ptx' is the 6-bit e2m3x2/e3m2x2 layout; for {bits}-bit codes use "
                          "'low_first' (cvt d, x1, x0) or 'high_first' (cvt d, x0, x1)")
+    return order
 
 
 def packed_size(count: int, bits: int) -> int:
@@ -88,7 +88,7 @@ def pack(codes, bits: int, *, order: str = "low_first") -> np.ndarray:
     >>> numfmt.pack([1, 2, 3, 4], 6).tolist()       # 4 codes in 3 bytes
     [129, 48, 16]
     """
-    _check(bits, order)
+    order = _check(bits, order)
     c = np.asarray(codes)
     if c.dtype.kind not in "iu":
         raise TypeError(f"codes must have an integer dtype, got {c.dtype}")
@@ -136,7 +136,7 @@ def unpack(packed, bits: int, count: int, *, order: str = "low_first") -> np.nda
     >>> numfmt.unpack(numfmt.pack([5, 63, 0, 17, 9], 6), 6, 5).tolist()
     [5, 63, 0, 17, 9]
     """
-    _check(bits, order)
+    order = _check(bits, order)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
         raise TypeError(f"count must be an int, got {count!r}")
     p = np.asarray(packed)

@@ -7,6 +7,7 @@ semantics tables in `docs/semantics.md`.
 from __future__ import annotations
 
 from .choices import check_choice
+from .deprecation import moved_name
 
 # rounding modes and saturations as the kernels receive them
 NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
@@ -56,3 +57,8 @@ def parse_nan(nan: str) -> str:
 def is_stochastic(mode: int) -> bool:
     """Whether a kernel rounding id consumes random bits."""
     return mode >= STOCHASTIC_A
+
+
+def __getattr__(name: str):
+    """Deprecated aliases of names that moved."""
+    return moved_name(__name__, name, {"random_spec": "numfmt.plan.random_spec"})

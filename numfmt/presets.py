@@ -233,7 +233,7 @@ def get_format(fmt):
     if key in BLOCK_FORMAT_NAMES:
         raise ValueError(f"unknown format {fmt!r}: that is a block format: use numfmt.block.get_block_format, "
                          f"or pass it to numfmt.encode / numfmt.quantize")
-    hint = did_you_mean(key, [*REGISTRY, *ALIASES], n=4)
+    hint = did_you_mean(key, [*REGISTRY, *ALIASES, *sorted(BLOCK_FORMAT_NAMES)], n=4)
     raise ValueError(f"unknown format {fmt!r}{hint} (numfmt.list_formats() lists them)")
 
 

@@ -41,8 +41,10 @@ from __future__ import annotations
 #   encoder   encode, quantize
 #   decoder   decode
 #   ptx       PTX random-bit layout
+from ..deprecation import moved_name
 from .array import BlockArray
 from .array import norm_axis as norm_axis  # numfmt.daskarray
+from .decoder import block_decode_dtype as block_decode_dtype  # numfmt.daskarray
 from .decoder import decode
 from .encoder import encode, quantize
 from .formats import AMAX_RECIPES as AMAX_RECIPES
@@ -66,3 +68,8 @@ __all__ = [
     "list_block_formats", "encode", "decode", "quantize", "scale_exponents", "ptx_e2m1x4_rbits",
     "SCALE_RULES", "RECIPES", "NONFINITE",
 ]
+
+
+def __getattr__(name: str):
+    """Deprecated aliases of names that moved."""
+    return moved_name(__name__, name, {"bench_rows": "numfmt.bench.block_rows"})

@@ -9,10 +9,20 @@ import numpy as np
 
 from .._kernels import variants
 from ..codec import decode as _dec
+from ..codec import decode_dtype
 from ..formats import FloatFormat
 from .array import BlockArray
 from .scales import is_e8m0
 from .values import all_values, elem_table, scale_values
+
+
+def block_decode_dtype(f, dtype) -> np.dtype:
+    """`dtype` checked for the values of block format `f` by the rule of `numfmt.codec.decode_dtype`
+    (a float dtype that holds every value, see `BlockFormat.exact_in`), and float32 or float64."""
+    dt = decode_dtype(f, dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
 
 
 def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
@@ -32,10 +42,8 @@ def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
     """
     if not isinstance(ba, BlockArray):
         raise TypeError(f"decode of a block format needs a BlockArray, got {type(ba).__name__}")
-    dt = np.dtype(dtype)
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
     f = ba.format
+    dt = block_decode_dtype(f, dtype)
     ef, sf, bs = f.element, f.scale, f.block_size
     ax = ba.axis
     c2 = np.ascontiguousarray(np.moveaxis(ba.codes, ax, -1))

@@ -105,6 +105,13 @@ class BlockFormat:
         """Storage bits per element, scale included (tensor scale excluded)."""
         return self.element.bits + self.scale.bits / self.block_size
 
+    def exact_in(self, dtype) -> bool:
+        """Whether `dtype` holds every element value and every scale (and the float32 tensor scale
+        when there is one): the float dtypes `numfmt.decode` may give the block's values in."""
+        dt = np.dtype(dtype)
+        return (self.element.exact_in(dt) and self.scale.exact_in(dt)
+                and (not self.tensor_scale or np.finfo(dt).bits >= 32))
+
     def __str__(self) -> str:
         return self.name
 
