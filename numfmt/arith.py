@@ -101,10 +101,14 @@ def _format(fmt):
     return f
 
 
-def _f32_eligible(f, plan, arrs) -> bool:
-    """Whether the vectorised float64-image loops apply (see `_kernels.arith_f32`)."""
+def _load_f32_kernels() -> None:
+    """Import `_kernels.arith_f32`, which registers the float32 variants."""
     from ._kernels import arith_f32  # noqa: F401  (lazy: numba loads on the first kernel call; registers the variants)
 
+
+def _f32_eligible(f, plan, arrs) -> bool:
+    """Whether the vectorised float64-image loops apply (see `_kernels.arith_f32`)."""
+    _load_f32_kernels()
     return (
         f.bits < 64
         and all(a.dtype == np.float32 for a in arrs)
@@ -148,8 +152,7 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     The loop writes straight into `dest` (the caller's `out=`) when it is contiguous
     and no error can be found after writing (a NaN result under `nan="raise"`).
     """
-    from ._kernels import arith_f32  # noqa: F401  (lazy: numba loads on the first kernel call; registers the variants)
-
+    _load_f32_kernels()
     size = int(np.prod(shape))
     if dest is not None and dest.flags.c_contiguous and not plan.nan_raise:
         out = dest.reshape(-1)

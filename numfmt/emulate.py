@@ -56,7 +56,7 @@ from .accumulate import as_model, matmul
 from .block.formats import is_block_format
 from .choices import check_choice
 from .codec import decode, encode
-from .plan import funnel_params, make_plan
+from .plan import funnel_params, make_plan, value_dtype
 from .policy import is_stochastic
 from .presets import get_format
 
@@ -208,15 +208,11 @@ def _reduce(x, op, keep, fmt, policy):
     x = np.ascontiguousarray(x, dtype=np.float64)
     rows, n = x.shape
     if keep and n == 0:
-        return np.empty((rows, 0), _value_dtype(f))
+        return np.empty((rows, 0), value_dtype(f))
     out = np.empty((rows, n if keep else 1), f.code_dtype)
     bad = K.reduce_loop(x, out, op, keep, plan.params, funnel_params(f), plan.mode, plan.sat, rk, key, nb)
     vals = _codes_to_values(out, f, plan, bad, "a reduction")
     return vals if keep else vals[:, 0]
-
-
-def _value_dtype(f):
-    return np.dtype(np.float32) if f.exact_in(np.float32) else np.dtype(np.float64)
 
 
 def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
@@ -275,13 +271,13 @@ def emulate(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     base = x.view(np.ndarray) if isinstance(x, EmulatedArray) else x
     xa = _arith.as_float_input(base, "x")
     codes = encode(xa, f, **{k: v for k, v in policy.items()})
-    vals = decode(np.asarray(codes).reshape(-1), f, dtype=_value_dtype(f)).reshape(xa.shape)
+    vals = decode(np.asarray(codes).reshape(-1), f, dtype=value_dtype(f)).reshape(xa.shape)
     return _wrap(vals, f, policy, model)
 
 
 def _wrap(values, f, policy, model) -> EmulatedArray:
     v = np.asarray(values)
-    dt = _value_dtype(f)
+    dt = value_dtype(f)
     if v.dtype != dt:
         v = v.astype(dt)
     out = v.view(EmulatedArray)
@@ -299,7 +295,6 @@ _BINARY = {
     np.add: _arith.add, np.subtract: _arith.sub, np.multiply: _arith.mul,
     np.true_divide: _arith.div,
 }
-_EXACT_PICK = (np.maximum, np.minimum, np.fmax, np.fmin, np.absolute, np.positive, np.copysign)
 _REDUCE_OPS = {np.add: 0, np.multiply: 1}
 
 
@@ -550,7 +545,7 @@ def _cast(values, f, policy):
     """Round exact values into `f` once (encode then decode)."""
     v = np.asarray(values, dtype=np.float64)
     codes = encode(v.reshape(-1), f, **policy)
-    return decode(np.asarray(codes), f, dtype=_value_dtype(f)).reshape(v.shape)
+    return decode(np.asarray(codes), f, dtype=value_dtype(f)).reshape(v.shape)
 
 
 def _matmul(a, b, f, policy, model):
