@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import pathlib
 import re
@@ -162,6 +163,17 @@ def test_block_quantize_takes_dtype(dtype):
     np.testing.assert_array_equal(numfmt.quantize(x, "mxfp4", dtype=dtype), numfmt.quantize(x, "mxfp4"))
 
 
+@pytest.mark.parametrize("fmt", ["mxfp4", "nvfp4"])
+def test_block_dtype_follows_the_element_rule(fmt):
+    x = np.linspace(-1, 1, 32, dtype=np.float32)
+    with pytest.raises(ValueError, match=f"dtype=float16 cannot hold every value of {fmt} exactly"):
+        numfmt.quantize(x, fmt, dtype=np.float16)
+    with pytest.raises(ValueError, match="cannot hold every value"):
+        numfmt.decode(numfmt.encode(x, fmt), dtype=np.float16)
+    with pytest.raises(TypeError, match="dtype must be float16, float32 or float64"):
+        numfmt.quantize(x, fmt, dtype=np.int32)
+
+
 def test_dtype_must_hold_the_format_exactly():
     with pytest.raises(ValueError, match="cannot hold every value"):
         numfmt.quantize([0.3], "binary32", dtype=np.float16)
@@ -191,6 +203,12 @@ def test_dtype_must_hold_the_format_exactly():
     (lambda: numfmt.accumulation_model("h10", "e4m3"), "did you mean 'h100'"),
     (lambda: numfmt.accumulation_model("h100", "e4m2"), "did you mean .*'e4m3'"),
     (lambda: numfmt.compare(actual=[1], expected=[1], fmt="e4m3x"), "did you mean"),
+    (lambda: numfmt.encode(np.ones(32), "nvfp5"), "did you mean 'nvfp4'"),
+    (lambda: numfmt.encode(1.0, "e4m3", compat="mldtypes"), "did you mean 'ml_dtypes'"),
+    (lambda: numfmt.emulate([1.0], "e4m3", model="fmma"), "did you mean 'fma'"),
+    (lambda: numfmt.emulate([1.0], "e4m3", model="sequental"), "did you mean 'sequential'"),
+    (lambda: numfmt.pack([1], 4, order="low"), "did you mean 'low_first'"),
+    (lambda: numfmt.unpack(np.zeros(1, np.uint8), 4, 2, order="hi_first"), "did you mean 'high_first'"),
 ])
 def test_unknown_values_are_value_errors_with_a_suggestion(call, match):
     with pytest.raises(ValueError, match=match):
@@ -332,3 +350,62 @@ def test_decode_infers_the_format_of_ml_dtypes_arrays():
     assert numfmt.decode(a).tolist() == [1.0, -2.0, 57344.0]
     with pytest.raises(ValueError, match="not float8_e4m3fn"):
         numfmt.decode(a, "e4m3")
+
+
+# ------------------------------------------------------------------ block formats: fixed keywords, BlockArray
+@pytest.mark.parametrize("kw", [dict(out=np.empty(32, np.uint8)), dict(threads=2), dict(compat="torch"),
+                                dict(saturation="finite"), dict(nan="zero")])
+@pytest.mark.parametrize("verb", [numfmt.encode, numfmt.quantize])
+def test_block_formats_refuse_the_element_keywords(verb, kw):
+    with pytest.raises(TypeError, match=rf"keyword\(s\) \['{next(iter(kw))}'\] are not supported with a block format"):
+        verb(np.ones(32), "mxfp4", **kw)
+
+
+@pytest.mark.parametrize("kw", [dict(compat="torch"), dict(saturation="finite"), dict(nan="zero")])
+@pytest.mark.parametrize("verb", [numfmt.encode, numfmt.quantize])
+def test_block_formats_refuse_the_element_keywords_for_dask_arrays(verb, kw):
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(TypeError, match="are not supported with a block format"):
+        verb(da.ones(32, chunks=32), "mxfp4", **kw)
+
+
+def test_decode_of_a_block_array_takes_its_own_format_only():
+    ba = numfmt.encode(np.linspace(-3, 3, 32), "mxfp4")
+    want = numfmt.decode(ba)
+    np.testing.assert_array_equal(numfmt.decode(ba, "mxfp4"), want)
+    np.testing.assert_array_equal(numfmt.decode(ba, get_block_format("MXFP4")), want)
+    for fmt in ("nvfp4", "e2m1"):
+        with pytest.raises(ValueError, match="a BlockArray carries its format"):
+            numfmt.decode(ba, fmt)
+    with pytest.raises(TypeError, match="threads"):
+        numfmt.decode(ba, threads=2)
+
+
+# ------------------------------------------------------------------ torch tensors in every verb
+def test_torch_tensors_in_arithmetic_accumulation_emulate_and_explain():
+    torch = pytest.importorskip("torch")
+    vals = [1.0, 0.5, -3.0]
+    tensors = [torch.tensor(vals, dtype=torch.bfloat16), torch.tensor(vals).to(torch.float8_e4m3fn),
+               torch.tensor(vals, requires_grad=True)]
+    for t in tensors:
+        np.testing.assert_array_equal(numfmt.add(t, t, "e4m3"), numfmt.add(vals, vals, "e4m3"))
+        assert numfmt.dot(t, t, model=H100) == numfmt.dot(vals, vals, model=H100)
+        np.testing.assert_array_equal(numfmt.matmul(t.reshape(1, 3), t.reshape(3, 1), model=H100),
+                                      numfmt.matmul(np.reshape(vals, (1, 3)), np.reshape(vals, (3, 1)), model=H100))
+        np.testing.assert_array_equal(numfmt.emulate(t, "e4m3"), numfmt.emulate(vals, "e4m3"))
+        assert numfmt.explain(t[1], "e4m3").code == numfmt.explain(0.5, "e4m3").code
+
+
+# ------------------------------------------------------------------ deprecated aliases of moved names
+@pytest.mark.parametrize("old, new", [
+    ("numfmt.block.bench_rows", "numfmt.bench.block_rows"),
+    ("numfmt.arith.bench_rows", "numfmt.bench.arith_rows"),
+    ("numfmt.accumulate.bench_matmul", "numfmt.bench.bench_matmul"),
+    ("numfmt.policy.random_spec", "numfmt.plan.random_spec"),
+])
+def test_moved_names_are_deprecated_aliases(old, new):
+    (om, on), (nm, nn) = old.rsplit(".", 1), new.rsplit(".", 1)
+    with pytest.deprecated_call(match=f"{old} is deprecated: use {new}"):
+        got = getattr(importlib.import_module(om), on)
+    assert got is getattr(importlib.import_module(nm), nn)
+    assert not hasattr(importlib.import_module(om), "no_such_name")
