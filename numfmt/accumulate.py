@@ -41,14 +41,14 @@ def as_model(model):
         return accumulation_model(*model)
     if isinstance(model, str):
         raise ValueError(f"model={model!r} is not a preset name 'gpu/format' (e.g. 'h100/e4m3'); "
-                         f"numfmt.accumulation_presets() lists them{did_you_mean(model, _preset_names())}")
+                         f"numfmt.accumulation_presets() lists them{did_you_mean(model, preset_names())}")
     raise TypeError(
         "model must be an accumulation model (Exact, Sequential, Pairwise, FusedBlock, Chunked), "
         f"a preset name 'gpu/format' or a (gpu, format) tuple; got {model!r}"
     )
 
 
-def _preset_names() -> list[str]:
+def preset_names() -> list[str]:
     """Every preset as `gpu/format`."""
     return ["/".join(p) for p in accumulation_presets()]
 

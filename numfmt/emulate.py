@@ -52,9 +52,9 @@ import numpy as np
 
 from . import arith as _arith
 from .accum_models import MODEL_TYPES
-from .accumulate import as_model, matmul
+from .accumulate import as_model, matmul, preset_names
 from .block.formats import is_block_format
-from .choices import check_choice
+from .choices import did_you_mean
 from .codec import decode, encode
 from .plan import funnel_params, make_plan, value_dtype
 from .policy import is_stochastic
@@ -171,8 +171,11 @@ def _as_emulate_model(model):
     if model is None:
         return _MODELS["sequential"]
     if isinstance(model, str) and "/" not in model and ":" not in model:
-        return _MODELS[check_choice("model", model, _MODELS, unknown=f"model={model!r} is not one of "
-                                    f"{sorted(_MODELS)} or a preset name 'gpu/format' (e.g. 'h100/e4m3')")]
+        key = model.strip().lower()
+        if key in _MODELS:
+            return _MODELS[key]
+        raise ValueError(f"model={model!r} is not one of {sorted(_MODELS)} or a preset name 'gpu/format' "
+                         f"(e.g. 'h100/e4m3'){did_you_mean(key, [*_MODELS, *preset_names()])}")
     if callable(getattr(model, "matmul", None)):
         return model
     if isinstance(model, MODEL_TYPES) or isinstance(model, (str, tuple)):

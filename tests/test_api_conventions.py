@@ -207,6 +207,7 @@ def test_dtype_must_hold_the_format_exactly():
     (lambda: numfmt.encode(1.0, "e4m3", compat="mldtypes"), "did you mean 'ml_dtypes'"),
     (lambda: numfmt.emulate([1.0], "e4m3", model="fmma"), "did you mean 'fma'"),
     (lambda: numfmt.emulate([1.0], "e4m3", model="sequental"), "did you mean 'sequential'"),
+    (lambda: numfmt.emulate([1.0], "e4m3", model="h100_e4m3"), "did you mean 'h100/e4m3'"),
     (lambda: numfmt.pack([1], 4, order="low"), "did you mean 'low_first'"),
     (lambda: numfmt.unpack(np.zeros(1, np.uint8), 4, 2, order="hi_first"), "did you mean 'high_first'"),
 ])
