@@ -148,6 +148,9 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
             raise ValueError(f"a BlockArray carries its format ({codes.format.name}): pass fmt=None, not {fmt!r}")
         check_block_keywords(threads=threads)
         return block_decode(codes, dtype=np.float32 if dtype is None else dtype, out=out)
+    if fmt is None:
+        raise TypeError(f"decode of {type(codes).__name__} codes needs fmt= (a BlockArray, a torch float8 "
+                        "tensor or an ml_dtypes array carries its format)")
     return element_decode(codes, fmt, dtype=dtype, out=out, threads=threads)
 
 

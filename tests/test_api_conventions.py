@@ -380,6 +380,8 @@ def test_decode_of_a_block_array_takes_its_own_format_only():
             numfmt.decode(ba, fmt)
     with pytest.raises(TypeError, match="threads"):
         numfmt.decode(ba, threads=2)
+    with pytest.raises(TypeError, match="needs fmt="):
+        numfmt.decode([1, 2])
 
 
 # ------------------------------------------------------------------ torch tensors in every verb
