@@ -143,7 +143,7 @@ def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbi
             nan_code = ef.max_code_magnitude  # PTX .satfinite / ModelOpt searchsorted: NaN -> +max
         codes = encode_elems(v, zero_shift, bs, ef, mode, SAT_FINITE, rkind, rarr, nbits, nan_code=nan_code)
         if recipe == "modelopt" and isinstance(ef, FloatFormat) and ef.negative_zero:
-            negz = (codes == ef._sign_bit) & ~(v < 0)
+            negz = (codes == ef.sign_bit) & ~(v < 0)
             codes = np.where(negz, 0, codes).astype(ef.code_dtype)
     return codes, scodes.astype(sf.code_dtype), ts
 
