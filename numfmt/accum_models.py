@@ -307,8 +307,6 @@ _TABLE["l40s"] = _TABLE["ada"]
 _TABLE["h200"] = _TABLE["h100"]
 _FILES = {"v100": "V100TC.m", "a2": "A2TC.m", "a100": "A100TC.m", "ada": "AdaTC.m", "l40s": "L40STC.m",
           "h100": "H100TC.m", "h200": "H200TC.m", "b200": "B200TC.m"}
-_INSTR = {"fp16": "wmma/mma.sync fp16", "bf16": "wmma bf16", "tf32": "wmma tf32", "e4m3": "mma.sync m16n8k32 e4m3",
-          "e5m2": "mma.sync m16n8k32 e5m2"}
 
 #: (gpu, format, out_format) -> (source, agreement with the recorded GPU outputs in
 #: data/tensor-cores, checked by tests/test_accumulate_data.py).

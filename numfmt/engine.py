@@ -182,8 +182,8 @@ def _decode_args(f):
         and f.exact_in(np.float32)
         and (f.inf == "ieee" or (f.max_code_magnitude >> f.mantissa_bits) <= 254)  # field 255 is float32 inf
     ):
-        special = [c & ~f._sign_bit for c in (f.code_of_inf, f.code_of_nan, f.code_of_negnan)
-                   if c is not None and c & ~f._sign_bit != 0]
+        special = [c & ~f.sign_bit for c in (f.code_of_inf, f.code_of_nan, f.code_of_negnan)
+                   if c is not None and c & ~f.sign_bit != 0]
         fast = (np.float32(2.0 ** (127 - f.bias)), min(special, default=0x7FFFFFFF))
     return kernel_params(f), fast
 

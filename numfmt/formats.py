@@ -199,8 +199,14 @@ class FloatFormat:
         return self.exponent_bits
 
     @property
-    def _sign_bit(self) -> int:
+    def sign_bit(self) -> int:
+        """The sign bit's mask in a code (0 for an unsigned format)."""
         return (1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def _sign_bit(self) -> int:
+        """Alias of `sign_bit`, still read by `numfmt.compat`."""
+        return self.sign_bit
 
     @property
     def _mag_bits(self) -> int:
@@ -214,7 +220,8 @@ class FloatFormat:
         return 1 if self.subnormals else (1 << self.mantissa_bits)
 
     @property
-    def _all_ones(self) -> int:
+    def all_ones(self) -> int:
+        """The magnitude mask of a code: every exponent and mantissa bit set."""
         return (1 << self._mag_bits) - 1
 
     # ------------------------------------------------------------------ special codes
@@ -224,7 +231,7 @@ class FloatFormat:
         if self.inf == "ieee":
             return ((1 << self.exponent_bits) - 1) << self.mantissa_bits
         if self.inf == "p3109":
-            return self._all_ones if self.signed else self._all_ones - 1
+            return self.all_ones if self.signed else self.all_ones - 1
         return None
 
     @property
@@ -232,28 +239,28 @@ class FloatFormat:
         """Code of -inf, or None."""
         if self.inf == "none" or not self.signed:
             return None
-        return self._sign_bit | self.code_of_inf  # type: ignore[operator]
+        return self.sign_bit | self.code_of_inf  # type: ignore[operator]
 
     @property
     def code_of_nan(self) -> int | None:
         """Canonical code of a positive NaN (all-ones payload), or None."""
         if self.nan in ("ieee", "fn"):
-            return self._all_ones
+            return self.all_ones
         if self.nan in ("fnuz", "p3109"):
-            return self._sign_bit if self.signed else self._all_ones
+            return self.sign_bit if self.signed else self.all_ones
         return None
 
     @property
     def code_of_negnan(self) -> int | None:
         """Canonical code of a negative NaN (the positive one if NaN is unsigned)."""
         if self.nan in ("ieee", "fn") and self.signed:
-            return self._sign_bit | self._all_ones
+            return self.sign_bit | self.all_ones
         return self.code_of_nan
 
     @property
     def max_code_magnitude(self) -> int:
         """Magnitude code (sign bit clear) of the largest finite value."""
-        top = self._all_ones
+        top = self.all_ones
         if self.inf == "ieee":
             return (((1 << self.exponent_bits) - 2) << self.mantissa_bits) | (
                 (1 << self.mantissa_bits) - 1
@@ -266,13 +273,13 @@ class FloatFormat:
 
     def is_nan_code(self, code: int) -> bool:
         """Whether `code` is a NaN."""
-        mag = code & self._all_ones
+        mag = code & self.all_ones
         if self.nan == "ieee":
             return (mag >> self.mantissa_bits) == (1 << self.exponent_bits) - 1 and (
                 mag & ((1 << self.mantissa_bits) - 1)
             ) != 0
         if self.nan == "fn":
-            return mag == self._all_ones
+            return mag == self.all_ones
         if self.nan in ("fnuz", "p3109"):
             return code == self.code_of_nan
         return False
@@ -299,8 +306,8 @@ class FloatFormat:
             return float("inf")
         if code == self.code_of_neginf:
             return float("-inf")
-        neg = bool(code & self._sign_bit)
-        mag = code & self._all_ones
+        neg = bool(code & self.sign_bit)
+        mag = code & self.all_ones
         e = mag >> self.mantissa_bits
         t = mag & ((1 << self.mantissa_bits) - 1)
         m = self.mantissa_bits
@@ -539,7 +546,7 @@ def _values(f) -> np.ndarray:
         raise ValueError(f"values() enumerates at most 2**16 codes; {f.name} has {f.bits} bits")
     v = np.array([float(f.exact_value(c)) for c in range(1 << f.bits)], np.float64)
     if f.kind == "float":
-        neg = (np.arange(1 << f.bits) & f._sign_bit) != 0
+        neg = (np.arange(1 << f.bits) & f.sign_bit) != 0
         v[neg & (v == 0)] = -0.0  # Fractions have no signed zero
     v.setflags(write=False)
     return v

@@ -30,7 +30,7 @@ from .formats import FloatFormat
 from .policy import is_stochastic, parse_nan, parse_rounding, parse_saturation
 from .presets import get_format
 
-__all__ = ["Plan", "make_plan", "funnel_params", "value_dtype", "random_spec"]
+__all__ = ["Plan", "make_plan", "funnel_params", "value_dtype", "random_spec", "with_nan_code"]
 
 # significant bits the arithmetic kernels' exact intermediates keep (>= 60, three of them
 # for the guard, round and sticky positions): precision + random bits must fit below
@@ -149,6 +149,11 @@ class Plan:
         return rnd
 
 
+def with_nan_code(params: tuple[int, ...], code: int) -> tuple[int, ...]:
+    """Kernel params whose NaN inputs (either sign) encode to `code`."""
+    return with_overrides(params, NAN=code, NNAN=code)
+
+
 def make_plan(fmt, rounding="nearest_even", saturation="none", nan="raise", compat=None) -> Plan:
     """The plan of a call: `fmt` (a name or format) under the policy keywords and a compat profile.
 
@@ -171,8 +176,8 @@ def make_plan(fmt, rounding="nearest_even", saturation="none", nan="raise", comp
         if nan_pol == "raise":
             nan_raise = True
         elif nan_pol == "zero":
-            params = with_overrides(params, NAN=0, NNAN=0)
+            params = with_nan_code(params, 0)
         else:
             pos_max = f.max_code_magnitude if isinstance(f, FloatFormat) else f.max_int
-            params = with_overrides(params, NAN=pos_max, NNAN=pos_max)
+            params = with_nan_code(params, pos_max)
     return Plan(f, params, mode, sat, nan_raise)

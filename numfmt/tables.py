@@ -60,7 +60,7 @@ def code_class(code: int, fmt) -> str:
         return "nan"
     if code in (f.code_of_inf, f.code_of_neginf):
         return "inf"
-    mag = code & f._all_ones
+    mag = code & f.all_ones
     if f.has_zero and mag >> f.mantissa_bits == 0:
         if mag == 0 or not f.subnormals:
             return "zero"
@@ -240,7 +240,7 @@ def code_rows(fmt) -> list[dict]:
         else:
             v = f.exact_value(c)
             val = value_str(v) if isinstance(v, Fraction) else repr(v)
-            if cls == "zero" and isinstance(f, FloatFormat) and c & f._sign_bit:
+            if cls == "zero" and isinstance(f, FloatFormat) and c & f.sign_bit:
                 val = "-0.0"
         rows.append({"code": hex_code(c, f), "fields": fields(c, f), "value": val, "class": cls})
     return rows

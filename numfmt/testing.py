@@ -173,7 +173,7 @@ def _allowed(f, allow_nan, allow_infinity, allow_subnormal):
             return allow_infinity
         if cls == "subnormal":
             return allow_subnormal
-        if cls == "zero" and isinstance(f, FloatFormat) and (c & f._all_ones) != 0:
+        if cls == "zero" and isinstance(f, FloatFormat) and (c & f.all_ones) != 0:
             return allow_subnormal  # non-canonical zero codes of a flush-to-zero format
         return True
 
@@ -195,7 +195,7 @@ def _allowed_codes(f, allow_nan, allow_infinity, allow_subnormal) -> tuple[int, 
         if f.symmetric:
             keep &= c != 1 << (f.bits - 1)
     elif not allow_subnormal and f.has_zero:
-        mag = c & f._all_ones
+        mag = c & f.all_ones
         keep &= ~(((mag >> f.mantissa_bits) == 0) & (mag != 0))
     return tuple(c[keep].tolist())
 
@@ -228,7 +228,7 @@ def _float_of(f, c: int) -> float:
     if isinstance(v, float):
         return v
     fl = float(v)
-    if fl == 0 and isinstance(f, FloatFormat) and f.negative_zero and c & f._sign_bit:
+    if fl == 0 and isinstance(f, FloatFormat) and f.negative_zero and c & f.sign_bit:
         return -0.0
     return fl
 
@@ -404,14 +404,8 @@ def input_arrays(fmt, *, dtype="float32", shape=None, allow_nan: bool = True, al
 
 def _block_parts(block_fmt, element, block_size):
     if block_fmt is not None:
-        bf = block_fmt
-        if isinstance(bf, str):
-            getter = getattr(block, "get_block_format", None) or getattr(block, "get_format", None)
-            if getter is None:
-                raise ValueError(f"unknown block format {bf!r}")
-            bf = getter(bf)
-        element = getattr(bf, "element", element)
-        block_size = getattr(bf, "block_size", None) or getattr(bf, "k", None) or block_size
+        bf = block.get_block_format(block_fmt)
+        element, block_size = bf.element, bf.block_size
     if element is None or block_size is None:
         raise ValueError("blocks() needs a block format, or element= and block_size=")
     if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:

@@ -119,9 +119,11 @@ def _sub_buffers():
 
 
 @jit
-def _sign_masks(negzero, ovf_p, ovf_n):
-    """(all ones when the element format has -0, the XOR of the overflow codes) for `_elem_code`."""
-    return (_I32(-1) if negzero != 0 else _I32(0)), _I32(ovf_p ^ ovf_n)
+def _driver_setup(xf, n, nb, bs, negzero, ovf_p, ovf_n):
+    """The encode drivers' set-up: (all ones when the element format has -0, the XOR of the
+    overflow codes) for `_elem_code`, then `_block_count`."""
+    total, subs = _block_count(xf, n, nb, bs)
+    return (_I32(-1) if negzero != 0 else _I32(0)), _I32(ovf_p ^ ovf_n), total, subs
 
 
 @jit
@@ -282,8 +284,7 @@ def mx_encode_f32(xf, n, nb, bs, rule, emax, mbits, inv_max, m, emin_b, cap_b, m
     """MX encode of the float32 patterns `xf` (flat (rows, n)) with the scale rule
     `rule` (see `pow2_exp`): E8M0 codes into `scales` (flat (rows, nb)),
     element codes into `codes` (flat)."""
-    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
-    total, subs = _block_count(xf, n, nb, bs)
+    nz, dov, total, subs = _driver_setup(xf, n, nb, bs, negzero, ovf_p, ovf_n)
     if subs:
         t1, am, kp, sm = _sub_buffers()
         for g0 in range(0, total, SUB):
@@ -425,8 +426,7 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
     num = np.float32(one / pts) if recipe == 1 else one
     dpts = pts if recipe == 1 else one
     ta = (stab, sk, sbase, stop, slow, scale_vals)
-    nz, dov = _sign_masks(negzero, ovf_p, ovf_n)
-    total, subs = _block_count(xf, n, nb, bs)
+    nz, dov, total, subs = _driver_setup(xf, n, nb, bs, negzero, ovf_p, ovf_n)
     if subs:
         t1, am, kp, em = _sub_buffers()
         for g0 in range(0, total, SUB):

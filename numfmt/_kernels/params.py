@@ -85,7 +85,7 @@ def pack_float_params(f) -> tuple[int, ...]:
     p[FTZ] = int(f.has_zero and not f.subnormals)
     p[MAXMAG] = f.max_code_magnitude
     p[MAXMAG_NEG] = f.max_code_magnitude if f.signed else -1
-    p[SIGNBIT] = f._sign_bit
+    p[SIGNBIT] = f.sign_bit
     p[TWOS] = 0
     p[MASK] = (1 << f.bits) - 1
     p[NEGZERO] = int(f.negative_zero)

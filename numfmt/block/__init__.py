@@ -47,7 +47,6 @@ from .array import norm_axis as norm_axis  # numfmt.daskarray
 from .decoder import block_decode_dtype as block_decode_dtype  # numfmt.daskarray
 from .decoder import decode
 from .encoder import encode, quantize
-from .formats import AMAX_RECIPES as AMAX_RECIPES
 from .formats import (
     NONFINITE,
     RECIPES,
@@ -58,8 +57,6 @@ from .formats import (
     list_block_formats,
     register_block_format,
 )
-from .formats import POW2_RECIPES as POW2_RECIPES
-from .formats import POW2_RULES as POW2_RULES
 from .ptx import ptx_e2m1x4_rbits
 from .scales import scale_exponents
 

@@ -9,9 +9,8 @@ from .._kernels import params as PP
 from .._kernels.params import kernel_params
 from ..codec import encode as _enc
 from ..formats import FloatFormat
-from ..plan import random_spec
-
-SAT = {"finite": 1, "propagate": 2}
+from ..plan import random_spec, with_nan_code
+from ..policy import NEAREST_EVEN, SAT_FINITE
 
 
 def random_array(random, rbits, mode, shape, ax):
@@ -34,7 +33,7 @@ def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=Non
 
     p = kernel_params(ef)
     if nan_code is not None:
-        p = PP.with_overrides(p, NAN=nan_code, NNAN=nan_code)
+        p = with_nan_code(p, nan_code)
     out = np.empty(v2.shape, ef.code_dtype)
     if v2.size:
         K.scaled_encode(v2, np.ascontiguousarray(shifts, np.int64), np.int64(bs), p, np.int64(mode),
@@ -53,10 +52,12 @@ def elem_rne_args(ef):
     # x * 2**-e below 2**-126 must round to zero: half the smallest subnormal >= 2**-125
     if not (F.eligible(p, magic=True) and p[PP.EMIN] - p[PP.M] - 1 >= -126):
         return None
-    c = F.constants(p, np.int64(SAT["finite"]))
-    if (c[6], c[7]) != (c[8], c[9]):  # an infinite product must saturate like an overflow
+    c = F.constants_any(p, np.int64(NEAREST_EVEN), np.int64(SAT_FINITE))
+    if (c.ovf_p, c.ovf_n) != (c.inf_p, c.inf_n):  # an infinite product must saturate like an overflow
         return None
-    return tuple(np.int32(v) for v in (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]))
+    # EMIN and ECAP biased like float32 exponent fields
+    return tuple(np.int32(v) for v in (c.m, c.emin + 127, c.ecap + 127, c.maxmag, c.signbit, c.negzero,
+                                       c.ovf_p, c.ovf_n))
 
 
 def torchao_floatx_codes(v, ef):

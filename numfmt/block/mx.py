@@ -6,7 +6,8 @@ import numpy as np
 
 from .._kernels import variants
 from ..formats import FloatFormat
-from .elements import SAT, elem_rne_args, encode_elems, nan_or_zero, torchao_floatx_codes
+from ..policy import SAT_FINITE, SAT_PROPAGATE
+from .elements import elem_rne_args, encode_elems, nan_or_zero, torchao_floatx_codes
 from .inputs import blocked, to_f32
 from .scales import elem_emax, elem_mbits, is_e8m0, pow2_scale_codes, rceil_round_pack, scale_exponents
 
@@ -38,7 +39,7 @@ def encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     scodes, ec, isnan = pow2_scale_codes(e, nan, sf, rule)
     if rule == "rceil" and sf.mantissa_bits == 0:
         scodes, ec = rceil_round_pack(amax, ef, sf, scodes, ec, isnan)
-    sat = SAT["propagate" if nonfinite == "finite" else "finite"]
+    sat = SAT_PROPAGATE if nonfinite == "finite" else SAT_FINITE
     if recipe == "torchao":
         codes = _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits)
     else:
@@ -98,8 +99,8 @@ def _torchao_mx_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits):
             v = np.where(np.isnan(v), v, np.clip(v, -mx, mx)).astype(np.float32)
     if mode != 0:  # stochastic or directed element rounding on torchao's scaled values
         return encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, mode,
-                             SAT["finite"], rkind, rarr, nbits, nan_code=nan_or_zero(ef))
+                             SAT_FINITE, rkind, rarr, nbits, nan_code=nan_or_zero(ef))
     if ef.bits == 8:
         return encode_elems(v, np.zeros((rows, max(1, -(-n // bs))), np.int64), bs, ef, 0,
-                             SAT["finite"], 0, rarr, nbits)
+                             SAT_FINITE, 0, rarr, nbits)
     return torchao_floatx_codes(v, ef)

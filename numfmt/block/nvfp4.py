@@ -12,7 +12,8 @@ from .._kernels import variants
 from .._kernels.params import kernel_params
 from ..codec import encode as _enc
 from ..formats import FloatFormat
-from .elements import SAT, elem_rne_args, encode_elems, torchao_floatx_codes
+from ..policy import NEAREST_EVEN, SAT_FINITE
+from .elements import elem_rne_args, encode_elems, torchao_floatx_codes
 from .inputs import blocked, to_f32
 from .values import rounding_table, scale_values
 
@@ -140,9 +141,9 @@ def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbi
         nan_code = None
         if ef.code_of_nan is None:
             nan_code = ef.max_code_magnitude  # PTX .satfinite / ModelOpt searchsorted: NaN -> +max
-        codes = encode_elems(v, zero_shift, bs, ef, mode, SAT["finite"], rkind, rarr, nbits, nan_code=nan_code)
+        codes = encode_elems(v, zero_shift, bs, ef, mode, SAT_FINITE, rkind, rarr, nbits, nan_code=nan_code)
         if recipe == "modelopt" and isinstance(ef, FloatFormat) and ef.negative_zero:
-            negz = (codes == ef._sign_bit) & ~(v < 0)
+            negz = (codes == ef.sign_bit) & ~(v < 0)
             codes = np.where(negz, 0, codes).astype(ef.code_dtype)
     return codes, scodes.astype(sf.code_dtype), ts
 
@@ -211,10 +212,10 @@ def _scale_arith_args(sf):
     sa = None
     p = kernel_params(sf)
     if isinstance(sf, FloatFormat) and sf.bits <= 16 and F.eligible(PP.with_overrides(p, SIGNED=1), magic=True):
-        c = F.constants(p, np.int64(SAT["finite"]))
+        c = F.constants_any(p, np.int64(NEAREST_EVEN), np.int64(SAT_FINITE))
         m, bias = sf.mantissa_bits, sf.bias
         if 1 - bias >= -126 and sf.emax <= 127:
-            sa = (np.int32(c[0]), np.int32(c[1]), np.int32(c[2]), np.int32(c[3]), np.int32(c[6]),
+            sa = (np.int32(c.m), np.int32(c.emin + 127), np.int32(c.ecap + 127), np.int32(c.maxmag), np.int32(c.ovf_p),
                   np.int32(23 - m), np.int32(1 << m), np.int32((127 - bias) << 23), np.float32(2.0 ** (1 - bias)))
             # every positive float32 class: exponents 0..255 x (top bits, sticky) patterns
             e = np.arange(256, dtype=np.int64)[:, None] << 23

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import params as PP
 from .._kernels.params import kernel_params
 from ..codec import decode as _dec
 from ..codec import encode as _enc
-from .elements import SAT
+from ..plan import with_nan_code
+from ..policy import SAT_PROPAGATE
 from .inputs import blocked
 
 
@@ -50,7 +50,7 @@ def encode_p3109(x2, f, scale_rounding, mode, rkind, rarr, nbits):
     if x2.size:
         p = kernel_params(ef)
         if ef.code_of_nan is None:
-            p = PP.with_overrides(p, NAN=0, NNAN=0)
-        K.divided_encode(x2, ssig, sexp, skind, np.int64(bs), p, np.int64(mode), np.int64(SAT["propagate"]),
+            p = with_nan_code(p, 0)
+        K.divided_encode(x2, ssig, sexp, skind, np.int64(bs), p, np.int64(mode), np.int64(SAT_PROPAGATE),
                          np.int64(rkind), rarr, np.int64(nbits), out)
     return out, scodes.astype(sf.code_dtype)

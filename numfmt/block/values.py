@@ -6,9 +6,10 @@ import functools
 
 import numpy as np
 
-from .._kernels.params import kernel_params, with_overrides
+from .._kernels.params import kernel_params
 from ..codec import decode
 from ..formats import IntFormat
+from ..plan import with_nan_code
 
 
 @functools.cache
@@ -46,7 +47,7 @@ def _rounding_table(p, mode: int, sat: int, nan_code):
     from .._kernels import block as K  # lazy: numba loads on the first kernel call (0.4 s at import)
 
     if nan_code is not None:
-        p = with_overrides(p, NAN=nan_code, NNAN=nan_code)
+        p = with_nan_code(p, nan_code)
     tab = K.build_table(p, np.int64(mode), np.int64(sat))
     if (tab < 0).any():
         tab = np.where(tab < 0, 0, tab).astype(np.int32)

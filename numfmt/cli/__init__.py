@@ -48,6 +48,15 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=None, help="seed of the random bits (stochastic rounding)")
 
 
+def _format_command(sub, name, func, help, description, fmt_help=None) -> argparse.ArgumentParser:
+    """A subcommand whose first argument is a format (FMT), with --json."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.add_argument("format", metavar="FMT", help=fmt_help)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=func)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the `numfmt` command."""
 
@@ -64,16 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_formats)
 
-    p = sub.add_parser("info", help="properties of one format", description="Properties of one format.")
-    p.add_argument("format", metavar="FMT", help="format name (e.g. e4m3, float8_e5m2, binary8p3se, int4)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_cmd_info)
-
-    p = sub.add_parser("table", help="every code of a format", description="Every code of a format (at most "
-                       "16 bits): hex, sign|exponent|mantissa fields, value, class.")
-    p.add_argument("format", metavar="FMT")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_cmd_table)
+    _format_command(sub, "info", _cmd_info, "properties of one format", "Properties of one format.",
+                    fmt_help="format name (e.g. e4m3, float8_e5m2, binary8p3se, int4)")
+    _format_command(sub, "table", _cmd_table, "every code of a format", "Every code of a format (at most 16 bits): "
+                    "hex, sign|exponent|mantissa fields, value, class.")
 
     p = sub.add_parser("encode", help="values -> codes", description="Encode values into codes. Values are "
                        "decimal, hex floats (0x1.8p3), inf or nan, parsed into --dtype first.")
@@ -84,11 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_flags(p)
     p.set_defaults(func=_cmd_encode)
 
-    p = sub.add_parser("decode", help="codes -> values", description="Decode codes (0x7e, 126, 0b01111110).")
-    p.add_argument("format", metavar="FMT")
+    p = _format_command(sub, "decode", _cmd_decode, "codes -> values", "Decode codes (0x7e, 126, 0b01111110).")
     p.add_argument("codes", metavar="CODE", nargs="+")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=_cmd_decode)
 
     p = sub.add_parser("explain", help="why a value rounds where it does", description="Explain the encoding "
                        "of one value: neighbours, position in ulps, guard/round/sticky, tie, rule, overflow.")

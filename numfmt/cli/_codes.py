@@ -13,7 +13,7 @@ from ._common import UsageError, dtype_arg, emit, format_arg, jv, parse_code, pa
 
 def _value_str(f, code: int) -> str:
     v = f.exact_value(code)
-    if code_class(code, f) == "zero" and getattr(f, "_sign_bit", 0) and code & f._sign_bit:
+    if code_class(code, f) == "zero" and getattr(f, "sign_bit", 0) and code & f.sign_bit:
         return "-0.0"
     return value_str(v) if not isinstance(v, float) else repr(v)
 

@@ -19,9 +19,9 @@ def code_info(c: np.ndarray, f):
         kind = np.where(c == 0, ZERO, FIN).astype(np.int8)
         return kind, ordv, ordv < 0
     m = f.mantissa_bits
-    ones = f._all_ones
+    ones = f.all_ones
     mag = c & ones
-    neg = (c & f._sign_bit) != 0 if f.signed else np.zeros(c.shape, bool)
+    neg = (c & f.sign_bit) != 0 if f.signed else np.zeros(c.shape, bool)
     if f.nan == "ieee":
         nan = ((mag >> m) == (1 << f.exponent_bits) - 1) & ((mag & ((1 << m) - 1)) != 0)
     elif f.nan == "fn":
@@ -65,7 +65,7 @@ def max_ord(f):
 def _maxcode(f, neg):
     if isinstance(f, IntFormat):
         return f.max_int if not neg else (f.min_int & ((1 << f.bits) - 1))
-    return f.max_code_magnitude | (f._sign_bit if neg else 0)
+    return f.max_code_magnitude | (f.sign_bit if neg else 0)
 
 
 def tie_mask(x: np.ndarray, f) -> np.ndarray:
@@ -96,7 +96,7 @@ def tie_mask(x: np.ndarray, f) -> np.ndarray:
 def fval(code: int, f) -> float:
     v = f.exact_value(code)
     fl = float(v)
-    if fl == 0 and isinstance(f, FloatFormat) and f.negative_zero and code & f._sign_bit:
+    if fl == 0 and isinstance(f, FloatFormat) and f.negative_zero and code & f.sign_bit:
         return -0.0
     return fl
 
