@@ -25,6 +25,7 @@ from .accum_models import (
 from .choices import did_you_mean
 from .codec import decode_dtype, quantize
 from .deprecation import deprecated, moved_name
+from .engine import check_out, deliver
 from .interop import as_numpy
 from .plan import funnel_params
 
@@ -62,7 +63,7 @@ def _as_float(x, name: str) -> np.ndarray:
 
 def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
     """Values of `x` in `fmt`: checked exact, or rounded when asked."""
-    if fmt.bits == 64:  # binary64 holds every float64 (and codec's binary64 path loses bits, see docs)
+    if fmt.bits == 64:  # binary64 holds every float64
         return x
     if round_inputs is not None:
         sat = "none" if fmt.code_of_inf is not None else "finite"
@@ -218,13 +219,19 @@ def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "c")):
     return X, Y, c
 
 
-def _result(out: np.ndarray, model, shape, dtype=None):
-    """The results in `dtype` (default float32 when the accumulator format fits it); 0-d: a scalar."""
-    res = out.reshape(shape).astype(decode_dtype(_acc_format(model), dtype))
-    return res[()] if res.ndim == 0 else res
+def _result_dtype(model, shape, dtype, out) -> np.dtype:
+    """The result dtype (default float32 when the accumulator format fits it), `out=` checked against it."""
+    dt = decode_dtype(_acc_format(model), dtype)
+    check_out(out, shape, dt)
+    return dt
 
 
-def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtype=None) -> np.ndarray:
+def _result(vals: np.ndarray, shape, dt, out):
+    """The float64 results `vals` in `dt`: a scalar when 0-d, or written into `out=`."""
+    return deliver(vals.reshape(shape).astype(dt), out)
+
+
+def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtype=None, out=None) -> np.ndarray:
     """`D = c + A @ B` evaluated under `model`, one dot product per element.
 
     Parameters
@@ -245,6 +252,8 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
     dtype : numpy dtype, optional
         Float dtype of the result; it must hold every value of the accumulator
         format exactly.
+    out : numpy.ndarray, optional
+        Destination of the result (shape (M, N), the result's dtype); checked before anything runs.
 
     Returns
     -------
@@ -279,14 +288,15 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
         Cf = np.broadcast_to(Cf, (M, N))
     except ValueError:
         raise ValueError(f"c of shape {Cf.shape} does not broadcast to {(M, N)}") from None
+    dt = _result_dtype(model, (M, N), dtype, out)
     Af, Bf, Cf = _prepare(model, Af, Bf, Cf, round_inputs)
     ia = np.repeat(np.arange(M, dtype=np.int64), N)
     ib = np.tile(np.arange(N, dtype=np.int64), M)
-    out = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel())
-    return _result(out, model, (M, N), dtype)
+    vals = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel())
+    return _result(vals, (M, N), dt, out)
 
 
-def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
+def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None, out=None):
     """`d = c + sum_k a[..., k] * b[..., k]` under `model` (batched over leading axes).
 
     Parameters
@@ -300,6 +310,8 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
         Round the inputs first (see [`matmul`][numfmt.matmul]).
     dtype : numpy dtype, optional
         Float dtype of the result (see [`matmul`][numfmt.matmul]).
+    out : numpy.ndarray, optional
+        Destination of the result (the batch shape, the result's dtype); not for vectors (0-d result).
 
     Returns
     -------
@@ -333,10 +345,11 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None):
         cf = np.broadcast_to(cf, batch).ravel()
     except ValueError:
         raise ValueError(f"c of shape {np.shape(cf)} does not broadcast to {batch}") from None
+    dt = _result_dtype(model, batch, dtype, out)
     af, bf, cf = _prepare(model, af, bf, cf, round_inputs, ("a", "b", "c"))
     idx = np.arange(T, dtype=np.int64)
-    out = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
-    return _result(out, model, batch, dtype)
+    vals = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
+    return _result(vals, batch, dt, out)
 
 
 

@@ -144,9 +144,9 @@ def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
         return Plan(f, params, mode, sat, False, _numpy_nan_payload(f), None)
     if f.inf == "ieee":  # quiet NaN with the input's sign: E5M2 0x7E/0xFE, bfloat16 0x7FC0/0xFFC0
         quiet = f.code_of_inf | (1 << (f.mantissa_bits - 1))
-        params = with_overrides(params, NAN=quiet, NNAN=quiet | f._sign_bit)
+        params = with_overrides(params, NAN=quiet, NNAN=quiet | f.sign_bit)
     if f.code_of_nan is None:  # FP4/FP6: quiet_NaN() is -0, and a negative NaN becomes +0
-        params = with_overrides(params, NAN=f._sign_bit, NNAN=0)
+        params = with_overrides(params, NAN=f.sign_bit, NNAN=0)
     if f.name == "float8_e8m0fnu":
         params = _e8m0_ml_params(params)
     return Plan(f, params, mode, sat, False, None, _to_float32)

@@ -204,11 +204,6 @@ class FloatFormat:
         return (1 << (self.bits - 1)) if self.signed else 0
 
     @property
-    def _sign_bit(self) -> int:
-        """Alias of `sign_bit`, still read by `numfmt.compat`."""
-        return self.sign_bit
-
-    @property
     def _mag_bits(self) -> int:
         return self.exponent_bits + self.mantissa_bits
 

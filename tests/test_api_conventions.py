@@ -43,9 +43,26 @@ def test_inputs_then_fmt_then_keyword_options(verb):
     positional = [n for n, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
     assert tuple(positional) == VERBS[verb]
     assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params.values())
-    if "out" in params:  # the last named keyword
-        assert params["out"].kind is params["out"].KEYWORD_ONLY and params["out"].default is None
-        assert [n for n, p in params.items() if p.kind is not p.VAR_KEYWORD][-1] == "out"
+    # every verb takes out=, its last named keyword
+    assert params["out"].kind is params["out"].KEYWORD_ONLY and params["out"].default is None
+    assert [n for n, p in params.items() if p.kind is not p.VAR_KEYWORD][-1] == "out"
+
+
+@pytest.mark.parametrize("call", [
+    lambda **kw: numfmt.dot([[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0], model=H100, **kw),
+    lambda **kw: numfmt.matmul([[1.0, 2.0], [3.0, 4.0]], [[1.0, 0.5], [1.0, 0.25]], model=H100, **kw),
+])
+def test_dot_and_matmul_write_into_out(call):
+    want = call()
+    out = np.full(want.shape, np.nan, want.dtype)
+    assert call(out=out) is out
+    assert out.tobytes() == want.tobytes()
+    wide = np.zeros(want.shape, np.float64)
+    assert call(dtype=np.float64, out=wide) is wide and np.array_equal(wide, want)
+    bad = np.zeros(want.shape, np.float64)
+    with pytest.raises(ValueError, match="dtype"):
+        call(out=bad)  # the default result dtype is float32
+    assert not bad.any()
 
 
 @pytest.mark.parametrize("fn", [numfmt.compare, numfmt.compare_block, assert_codes_equal], ids=lambda f: f.__name__)
