@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import params as _P
-from ._kernels.params import kernel_params, with_overrides
+from ._kernels.params import kernel_params
 from .choices import check_choice
 from .formats import IntFormat
 from .policy import parse_nan, parse_rounding, parse_saturation
@@ -92,7 +92,7 @@ def _e8m0_ml_params(params):
     EMIN = -126, OFF = 0, FTZ = 1 gives exactly this and leaves every normal code
     unchanged (code = E + 127 either way).
     """
-    return with_overrides(params, EMIN=-126, OFF=0, FTZ=1, EVEN_N=1)
+    return params._replace(EMIN=-126, OFF=0, FTZ=1, EVEN_N=1)
 
 
 def _to_float32(xa: np.ndarray, to_float32) -> np.ndarray:
@@ -144,9 +144,9 @@ def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
         return Plan(f, params, mode, sat, False, _numpy_nan_payload(f), None)
     if f.inf == "ieee":  # quiet NaN with the input's sign: E5M2 0x7E/0xFE, bfloat16 0x7FC0/0xFFC0
         quiet = f.code_of_inf | (1 << (f.mantissa_bits - 1))
-        params = with_overrides(params, NAN=quiet, NNAN=quiet | f.sign_bit)
+        params = params._replace(NAN=quiet, NNAN=quiet | f.sign_bit)
     if f.code_of_nan is None:  # FP4/FP6: quiet_NaN() is -0, and a negative NaN becomes +0
-        params = with_overrides(params, NAN=f.sign_bit, NNAN=0)
+        params = params._replace(NAN=f.sign_bit, NNAN=0)
     if f.name == "float8_e8m0fnu":
         params = _e8m0_ml_params(params)
     return Plan(f, params, mode, sat, False, None, _to_float32)
@@ -203,7 +203,7 @@ def _plan_int(f: IntFormat, Plan):
     if f.name == "uint32":
         hi = 2**32 - 1
     base = kernel_params(f)
-    params = with_overrides(
+    params = base._replace(
         base, MAXMAG=hi, MAXMAG_NEG=-lo, TWOS=1, SIGNED=1, MASK=(1 << f.bits) - 1, ECAP=33, NAN=0, NNAN=0
     )
     mask = (1 << f.bits) - 1
@@ -278,7 +278,7 @@ def _plan_ptx(f, rname, mode, saturation, nan, Plan):
         if nan != "raise":
             _conflict(compat, "nan", nan, "max")
         top = f.max_code_magnitude
-        params = with_overrides(params, NAN=top, NNAN=top)
+        params = params._replace(NAN=top, NNAN=top)
         return Plan(f, params, mode, sat, False, None, None)
     _conflict(compat, "nan", nan, "raise")
     if e8m0:
@@ -286,7 +286,7 @@ def _plan_ptx(f, rname, mode, saturation, nan, Plan):
         # below 2**-127 clamp to the smallest code 0x00 (2**-127).
         return Plan(f, params, mode, sat, False, _ptx_e8m0_post, None)
     # fp8: NaN -> canonical NaN 0x7F (sign dropped), as cuda_fp8.hpp's fallback path
-    params = with_overrides(params, NAN=0x7F, NNAN=0x7F)
+    params = params._replace(NAN=0x7F, NNAN=0x7F)
     return Plan(f, params, mode, sat, False, None, None)
 
 
@@ -298,7 +298,7 @@ def _plan_ptx_half(f, rname, mode, saturation, nan, Plan):
     if saturation == "propagate":
         _conflict("ptx", "saturation", saturation, "none")
     _conflict("ptx", "nan", nan, "raise")
-    params = with_overrides(kernel_params(f), NAN=0x7FFF, NNAN=0x7FFF)
+    params = kernel_params(f)._replace(NAN=0x7FFF, NNAN=0x7FFF)
     return Plan(f, params, mode, parse_saturation(saturation), False, None, None)
 
 

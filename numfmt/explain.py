@@ -181,10 +181,10 @@ def _input(x):
     raise TypeError(f"x must be a real number, got dtype {dt}")
 
 
-# the kernel-parameter slots whose changes Overrides expresses (the others follow from them)
-_NAN_SLOTS = (P.NAN, P.NNAN)
-_GRID_SLOTS = (P.EMIN, P.OFF, P.FTZ)
-_INT_SLOTS = (P.MAXMAG, P.MAXMAG_NEG, P.TWOS, P.SIGNED, P.MASK, P.ECAP)
+# the kernel-parameter fields whose changes Overrides expresses (the others follow from them)
+_NAN_FIELDS = {"NAN", "NNAN"}
+_GRID_FIELDS = {"EMIN", "OFF", "FTZ"}
+_INT_FIELDS = {"MAXMAG", "MAXMAG_NEG", "TWOS", "SIGNED", "MASK", "ECAP"}
 
 
 def _overrides(f, params) -> Overrides | None:
@@ -196,19 +196,19 @@ def _overrides(f, params) -> Overrides | None:
     if not params:  # 64-bit pass-through: the format's own rules
         return None
     own = P.kernel_params(f)
-    changed = {i for i, (a, b) in enumerate(zip(params, own)) if a != b}
-    known = set(_NAN_SLOTS) | {P.EVEN_N} | (set(_INT_SLOTS) if isinstance(f, IntFormat) else set(_GRID_SLOTS))
+    changed = {k for k in own._fields if getattr(params, k) != getattr(own, k)}
+    known = _NAN_FIELDS | {"EVEN_N"} | (_INT_FIELDS if isinstance(f, IntFormat) else _GRID_FIELDS)
     if changed - known:
-        raise NotImplementedError(f"explain cannot express kernel parameter slots {sorted(changed - known)}")
+        raise NotImplementedError(f"explain cannot express kernel parameter fields {sorted(changed - known)}")
     kw = {}
-    if changed & set(_NAN_SLOTS):
-        kw["nan_codes"] = (int(params[P.NAN]), int(params[P.NNAN]))
-    if params[P.EVEN_N]:
+    if changed & _NAN_FIELDS:
+        kw["nan_codes"] = (int(params.NAN), int(params.NNAN))
+    if params.EVEN_N:
         kw["parity"] = "significand"
-    if changed & set(_GRID_SLOTS) and not isinstance(f, IntFormat):
-        kw["flush_below"] = int(params[P.EMIN])
-    if changed & set(_INT_SLOTS) and isinstance(f, IntFormat):
-        kw["int_range"] = (-int(params[P.MAXMAG_NEG]), int(params[P.MAXMAG]))
+    if changed & _GRID_FIELDS and not isinstance(f, IntFormat):
+        kw["flush_below"] = int(params.EMIN)
+    if changed & _INT_FIELDS and isinstance(f, IntFormat):
+        kw["int_range"] = (-int(params.MAXMAG_NEG), int(params.MAXMAG))
     return Overrides(**kw) if kw else None
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels.params import kernel_params, with_overrides
+from ._kernels.params import KernelParams, kernel_params
 from .compat import plan as compat_plan
 from .formats import FloatFormat
 from .policy import is_stochastic, parse_nan, parse_rounding, parse_saturation
@@ -97,9 +97,9 @@ def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
 
 
 @functools.cache
-def funnel_params(f) -> tuple[int, ...]:
+def funnel_params(f) -> KernelParams:
     """The parameters the rounding funnel rounds into `f` with: its kernel parameters, and for
-    binary64 (whose codes do not fit the int64 slots) those of its magnitude."""
+    binary64 (whose codes do not fit the int64 fields) those of its magnitude."""
     if isinstance(f, FloatFormat) and f.bits == 64:
         # lazy: numba loads on the first kernel call (it doubles the time of import numfmt)
         from ._kernels.magnitude import magnitude_params
@@ -113,7 +113,7 @@ class Plan:
     """What a kernel call needs: format, parameters, rounding/saturation ids, NaN policy, compat steps."""
 
     fmt: object
-    params: tuple
+    params: KernelParams
     mode: int
     sat: int
     nan_raise: bool
@@ -149,9 +149,9 @@ class Plan:
         return rnd
 
 
-def with_nan_code(params: tuple[int, ...], code: int) -> tuple[int, ...]:
+def with_nan_code(params: KernelParams, code: int) -> KernelParams:
     """Kernel params whose NaN inputs (either sign) encode to `code`."""
-    return with_overrides(params, NAN=code, NNAN=code)
+    return params._replace(NAN=int(code), NNAN=int(code))
 
 
 def make_plan(fmt, rounding="nearest_even", saturation="none", nan="raise", compat=None) -> Plan:

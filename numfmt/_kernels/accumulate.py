@@ -143,10 +143,10 @@ def _pack(neg, sig, exp, p, mode, ovf_inf):
     inputs of <= 25 fraction bits), so the magnitude code stays below 2**63;
     `beyond` guards it anyway.
     """
-    if ovf_inf and exp + 63 - clz64(sig) >= p[P.ECAP]:
+    if ovf_inf and exp + 63 - clz64(sig) >= p.ECAP:
         return signed_value(neg, round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
     if is_magnitude(p):
-        sig, exp = beyond(P.FINITE, sig, exp, p[P.ECAP])
+        sig, exp = beyond(P.FINITE, sig, exp, p.ECAP)
     return signed_value(neg, round_pack(P.FINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
 
 

@@ -382,7 +382,7 @@ def mul_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
 def div_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, K):
     """out[i] = code of a[i*sa] / b[i*sb]."""
     bad = 0
-    p3109 = p[P.P3109] != 0
+    p3109 = p.P3109 != 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_div(np.float64(a[i * sa]), np.float64(b[i * sb]), K, p3109)
         r = element_bits(rkind, rarr, key, nbits, i, 0)
@@ -431,7 +431,7 @@ def _step(cls, neg, sig, exp, p, pd, mode, sat, rkind, key, nbits, counter):
     """
     wide = is_magnitude(p)
     if wide:
-        sig, exp = beyond(cls, sig, exp, p[P.ECAP])
+        sig, exp = beyond(cls, sig, exp, p.ECAP)
     r = _rb(rkind, key, nbits, counter)
     c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
     if c < 0:

@@ -31,8 +31,8 @@ def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, n
     op 0 add, 1 mul, 2 div, 3 fma, 4 sqrt (`a` only). NaN results are the positive NaN code
     of `p`.
     """
-    ecap = p[P.ECAP]
-    p3109 = p[P.P3109] != 0
+    ecap = p.ECAP
+    p3109 = p.P3109 != 0
     for i in range(out.size):
         x = np.float64(a[i * sa])
         if op == 0:

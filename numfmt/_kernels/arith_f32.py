@@ -77,16 +77,16 @@ def eligible(p) -> bool:
     (EMIN - M - 1 >= -1074).
     """
     return (
-        p[P.KIND] == 0
-        and p[P.HASZERO] == 1
-        and p[P.OFF] == 0
-        and p[P.FTZ] == 0
-        and p[P.SIGNED] == 1
-        and p[P.TWOS] == 0
-        and p[P.EVEN_N] == 0
-        and 1 <= p[P.M] <= 50
-        and p[P.EMIN] - p[P.M] - 1 >= -1074
-        and p[P.MAXMAG] < (1 << 40)
+        p.KIND == 0
+        and p.HASZERO == 1
+        and p.OFF == 0
+        and p.FTZ == 0
+        and p.SIGNED == 1
+        and p.TWOS == 0
+        and p.EVEN_N == 0
+        and 1 <= p.M <= 50
+        and p.EMIN - p.M - 1 >= -1074
+        and p.MAXMAG < (1 << 40)
     )
 
 
@@ -97,7 +97,7 @@ def eligible_rne32(p) -> bool:
     quantum >= 2**-147 (four float32 subnormal quanta); the magic numbers need
     EMIN >= -126; values and codes stay within float32 (ECAP <= 128).
     """
-    return eligible(p) and p[P.M] <= 21 and p[P.EMIN] >= -126 and p[P.EMIN] - p[P.M] >= -147 and p[P.ECAP] <= 128
+    return eligible(p) and p.M <= 21 and p.EMIN >= -126 and p.EMIN - p.M >= -147 and p.ECAP <= 128
 
 
 @intrinsic

@@ -119,18 +119,18 @@ def fill_random(key, nbits, out):
 
 def table_eligible(p) -> bool:
     """Whether a float element/scale format can be encoded through a rounding table."""
-    return (p[P.KIND] == 0 and p[P.M] <= 10 and p[P.EMIN] - p[P.M] - 2 >= -126
-            and p[P.ECAP] <= 127)
+    return (p.KIND == 0 and p.M <= 10 and p.EMIN - p.M - 2 >= -126
+            and p.ECAP <= 127)
 
 
 
 @jit
 def build_table(p, mode, sat):
     """Rounding table of a format for a deterministic mode (see the module notes)."""
-    m = p[P.M]
+    m = p.M
     k = m + 1
-    base = p[P.EMIN] - m - 2
-    nrows = p[P.ECAP] - base + 3
+    base = p.EMIN - m - 2
+    nrows = p.ECAP - base + 3
     width = np.int64(1) << (k + 1)
     tab = np.empty(nrows * 2 * width, np.int32)
     for row in range(nrows):
@@ -172,10 +172,10 @@ def tcode(b, tab, k, base_b, toprow, lowmask):
 
 def table_args(p):
     """(k, base_b, toprow, lowmask) for `tcode` as int32."""
-    m = p[P.M]
+    m = p.M
     k = m + 1
-    base = p[P.EMIN] - m - 2
-    return (np.int32(k), np.int32(base + 127), np.int32(p[P.ECAP] - base),
+    base = p.EMIN - m - 2
+    return (np.int32(k), np.int32(base + 127), np.int32(p.ECAP - base),
             np.int32((1 << (23 - k)) - 1))
 
 

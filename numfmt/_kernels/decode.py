@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from . import params as P
 from .bits import i32_as_f32
 from .jit import jit
 from .variants import register, select
@@ -27,31 +26,31 @@ __all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", 
 def decode_value(code, p):
     """Exact value of `code` as float64 (caller guarantees exactness)."""
     code = np.int64(code)
-    if code == p[P.NAN] or code == p[P.NNAN]:
+    if code == p.NAN or code == p.NNAN:
         return np.nan
-    if p[P.KIND] == 1:
+    if p.KIND == 1:
         v = code
-        if p[P.TWOS] != 0 and code > p[P.MASK] >> 1:
-            v = code - p[P.MASK] - 1
-        return math.ldexp(np.float64(v), p[P.EMIN] - p[P.M])
-    if code == p[P.INF]:
+        if p.TWOS != 0 and code > p.MASK >> 1:
+            v = code - p.MASK - 1
+        return math.ldexp(np.float64(v), p.EMIN - p.M)
+    if code == p.INF:
         return np.inf
-    if code == p[P.NINF]:
+    if code == p.NINF:
         return -np.inf
-    sb = p[P.SIGNBIT]
+    sb = p.SIGNBIT
     neg = sb != 0 and (code & sb) != 0
     mag = code & ~sb if sb != 0 else code
-    if p[P.INF] >= 0 and mag > p[P.INF]:  # IEEE NaN payloads sit above the inf code
+    if p.INF >= 0 and mag > p.INF:  # IEEE NaN payloads sit above the inf code
         return np.nan
-    m = p[P.M]
+    m = p.M
     e = mag >> m
     t = mag & ((np.int64(1) << m) - 1)
-    if p[P.HASZERO] == 0:
-        v = math.ldexp(np.float64(t + (np.int64(1) << m)), p[P.EMIN] + e - m)
+    if p.HASZERO == 0:
+        v = math.ldexp(np.float64(t + (np.int64(1) << m)), p.EMIN + e - m)
     elif e == 0:
-        v = 0.0 if p[P.FTZ] != 0 else math.ldexp(np.float64(t), p[P.EMIN] - m)
+        v = 0.0 if p.FTZ != 0 else math.ldexp(np.float64(t), p.EMIN - m)
     else:
-        v = math.ldexp(np.float64(t + (np.int64(1) << m)), p[P.EMIN] - 1 + e - m)
+        v = math.ldexp(np.float64(t + (np.int64(1) << m)), p.EMIN - 1 + e - m)
     return -v if neg else v
 
 
@@ -73,15 +72,15 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     three selects cover every special code (NaN comes out as the canonical quiet
     NaN; payloads are not carried into float values).
     """
-    m = p[P.M]
-    sb = np.int32(p[P.SIGNBIT])
+    m = p.M
+    sb = np.int32(p.SIGNBIT)
     sh = np.int32(23 - m)
-    if spec_mag > p[P.MASK] and not (p[P.NAN] == p[P.SIGNBIT] and sb != 0) and p[P.INF] < 0:
+    if spec_mag > p.MASK and not (p.NAN == p.SIGNBIT and sb != 0) and p.INF < 0:
         _decode_plain_f32(codes, out, sb, sh, scale)  # no special codes (FP4, FP6)
         return
     spec = np.int32(spec_mag)
-    zero_nan = sb if (p[P.NAN] == p[P.SIGNBIT] and sb != 0) else np.int32(-1)
-    inf_mag = np.int32(p[P.INF] & ~p[P.SIGNBIT]) if p[P.INF] >= 0 else np.int32(-1)
+    zero_nan = sb if (p.NAN == p.SIGNBIT and sb != 0) else np.int32(-1)
+    inf_mag = np.int32(p.INF & ~p.SIGNBIT) if p.INF >= 0 else np.int32(-1)
     qnan = np.float32(np.nan)
     pinf = np.float32(np.inf)
     for i in range(codes.size):
@@ -108,7 +107,7 @@ def _decode_plain_f32(codes, out, sb, sh, scale):
 @jit
 def decode_loop_int(codes, out, p, scale):
     """Fast decode of an integer format (codes sign-extended, times `scale` = 2**k)."""
-    sh = np.int32(32 - p[P.BITS]) if p[P.TWOS] != 0 else np.int32(0)
+    sh = np.int32(32 - p.BITS) if p.TWOS != 0 else np.int32(0)
     sh = np.int32(sh & np.int32(31))
     for i in range(codes.size):
         v = np.int32(np.int32(np.int32(codes[i]) << sh) >> sh)
@@ -153,14 +152,14 @@ _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float
 register(
     "decode.int", "decode",
     lambda codes, out, p, fast: decode_loop_int(codes, out, p, out.dtype.type(fast[0])),
-    lambda dt, p, fast: fast is not None and p[P.KIND] == 1 and dt in (_F32, _F64),
+    lambda dt, p, fast: fast is not None and p.KIND == 1 and dt in (_F32, _F64),
     "integer formats of <= 24 bits whose values are exact in float32 (fast = (2**k, -1)); "
     "float32 or float64 values",
 )
 register(
     "decode.f32", "decode",
     lambda codes, out, p, fast: decode_loop_f32(codes, out, p, fast[0], np.int64(fast[1])),
-    lambda dt, p, fast: fast is not None and p[P.KIND] == 0 and dt == _F32,
+    lambda dt, p, fast: fast is not None and p.KIND == 0 and dt == _F32,
     "float formats with zero, subnormals, <= 8 exponent and <= 23 trailing bits, every value "
     "exact in float32 (fast = (2**(127 - bias), smallest special magnitude)); float32 values",
 )

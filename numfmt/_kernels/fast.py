@@ -55,16 +55,16 @@ def eligible(p, magic: bool = False) -> bool:
     2**(Eq + 23 - M) to stay finite for every binade up to ECAP.
     """
     ok = (
-        p[P.KIND] == 0
-        and p[P.HASZERO] == 1
-        and p[P.FTZ] == 0
-        and p[P.SIGNED] == 1
-        and p[P.EVEN_N] == 0
-        and 1 <= p[P.M] <= 22
-        and p[P.EMIN] >= -126
-        and p[P.MAXMAG] < (1 << 30)
+        p.KIND == 0
+        and p.HASZERO == 1
+        and p.FTZ == 0
+        and p.SIGNED == 1
+        and p.EVEN_N == 0
+        and 1 <= p.M <= 22
+        and p.EMIN >= -126
+        and p.MAXMAG < (1 << 30)
     )
-    return ok and (not magic or p[P.ECAP] + 23 - p[P.M] <= 127)
+    return ok and (not magic or p.ECAP + 23 - p.M <= 127)
 
 
 _I32 = np.int32
@@ -81,7 +81,7 @@ def _biased32(c):
 
 @jit
 def constants(p, sat):
-    """The format slots the nearest-even loop needs, then the codes for overflow
+    """The format fields the nearest-even loop needs, then the codes for overflow
     (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode, as int32."""
     return _biased32(constants_any(p, P.NEAREST_EVEN, sat))
 
@@ -267,7 +267,7 @@ def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c):
     m, emin, maxmag, signbit, negzero = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero)
     ovf_p, ovf_n, tz_p, tz_n = _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
     # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
-    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p[P.M]:
+    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
         amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
                                shw, maskn)
     else:
@@ -283,7 +283,7 @@ def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
     for i in range(xb.size):
         ax = xb[i] & 0x7FFFFFFF
         eb = ax >> 23
-        s = max(eb - 127, p[P.EMIN]) - p[P.M] - (max(eb, 1) - 150)
+        s = max(eb - 127, p.EMIN) - p.M - (max(eb, 1) - 150)
         if ax >= 0x7F800000 or s > _SR_SMAX:
             r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
             cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
@@ -409,7 +409,7 @@ def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p
 
 
 class Codes(NamedTuple):
-    """The format slots and special codes of the mode-generic loops, for one mode and saturation."""
+    """The format fields and special codes of the mode-generic loops, for one mode and saturation."""
 
     m: int
     emin: int
@@ -431,10 +431,10 @@ class Codes(NamedTuple):
 def constants_any(p, mode, sat):
     """The `Codes` (int64) of a format under a rounding mode and saturation."""
     return Codes(
-        _I64(p[P.M]), _I64(p[P.EMIN]), _I64(p[P.ECAP]), _I64(p[P.MAXMAG]), _I64(p[P.SIGNBIT]), _I64(p[P.NEGZERO]),
+        _I64(p.M), _I64(p.EMIN), _I64(p.ECAP), _I64(p.MAXMAG), _I64(p.SIGNBIT), _I64(p.NEGZERO),
         _I64(overflow_code(False, False, p, mode, sat)), _I64(overflow_code(True, False, p, mode, sat)),
         _I64(overflow_code(False, True, p, mode, sat)), _I64(overflow_code(True, True, p, mode, sat)),
-        _I64(p[P.NAN]), _I64(p[P.NNAN]),
+        _I64(p.NAN), _I64(p.NNAN),
         _I64(overflow_code(False, False, p, mode, sat, False)), _I64(overflow_code(True, False, p, mode, sat, False)),
     )
 
@@ -443,9 +443,9 @@ def int_eligible(p) -> bool:
     """Whether an integer format allows `encode_f32_int`: at most 16 bits, a range inside
     +-2**22 and a scale 2**k with k <= 0, so x * 2**-k is exact in float32 (or overflows, which
     saturates)."""
-    k = p[P.EMIN] - p[P.M]
-    small = p[P.MAXMAG] < (1 << 22) and p[P.MAXMAG_NEG] < (1 << 22)  # (compat profiles may widen the range)
-    return p[P.KIND] == 1 and p[P.BITS] <= 16 and -126 <= k <= 0 and small
+    k = p.EMIN - p.M
+    small = p.MAXMAG < (1 << 22) and p.MAXMAG_NEG < (1 << 22)  # (compat profiles may widen the range)
+    return p.KIND == 1 and p.BITS <= 16 and -126 <= k <= 0 and small
 
 
 @jit
@@ -457,10 +457,10 @@ def encode_f32_int(xb, out, p, mode, sat):
     corrects for the other modes, as in `_dir_loop`. NaNs and infinities are
     redone through `round_pack`.
     """
-    inv = np.float32(2.0 ** (p[P.M] - p[P.EMIN]))
+    inv = np.float32(2.0 ** (p.M - p.EMIN))
     ovf_p = _I32(overflow_code(False, False, p, mode, sat))
     ovf_n = _I32(overflow_code(True, False, p, mode, sat))
-    amax = _int_loop(xb, out, inv, _I32(p[P.MAXMAG]), _I32(p[P.MAXMAG_NEG]), _I32(p[P.MASK]), ovf_p, ovf_n,
+    amax = _int_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n,
                      _I32(mode))
     if amax >= _I32(0x7F800000):
         for i in range(xb.size):

@@ -1,6 +1,6 @@
 """binary64 through the rounding funnel: magnitude codes, the sign put on top.
 
-binary64 codes do not fit the kernels' int64 parameter slots (sign bit 2**63), so
+binary64 codes do not fit the kernels' int64 parameter fields (sign bit 2**63), so
 the funnel rounds the *magnitude* with `magnitude_params` (sign bit 0,
 positive inf/NaN codes) and the caller puts the sign back on top. Exact values
 >= 2**1024 (products and quotients reach 2**2048) would push the magnitude code
@@ -21,20 +21,16 @@ __all__ = ["SIGN64", "magnitude_params", "is_magnitude", "signed_value", "beyond
 SIGN64 = np.int64(-0x8000000000000000)  # bit 63, as the int64 the kernels hold codes in
 
 
-def magnitude_params(f) -> tuple[int, ...]:
+def magnitude_params(f) -> P.KernelParams:
     """Kernel params of binary64 (`f`) for magnitude codes: sign bit 0, positive specials."""
-    p = list(P.pack_float_params(f))
-    p[P.SIGNBIT] = 0
-    p[P.MASK] = (1 << 63) - 1
-    p[P.NINF] = p[P.INF]
-    p[P.NNAN] = p[P.NAN]
-    return tuple(p)
+    p = P.pack_float_params(f)
+    return p._replace(SIGNBIT=0, MASK=(1 << 63) - 1, NINF=p.INF, NNAN=p.NAN)
 
 
 @jit
 def is_magnitude(p):
     """Whether `p` are magnitude params (a signed float format whose sign bit is 0)."""
-    return p[P.KIND] == 0 and p[P.SIGNED] != 0 and p[P.SIGNBIT] == 0
+    return p.KIND == 0 and p.SIGNED != 0 and p.SIGNBIT == 0
 
 
 @jit

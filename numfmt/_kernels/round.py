@@ -58,16 +58,16 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
     same quantum per binade, so a truncated code there has a parity (to_odd)
     like any other.
     """
-    m = p[P.M]
-    emin = p[P.EMIN]
+    m = p.M
+    emin = p.EMIN
     E = exp + 63 - clz64(sig)
-    ftz = p[P.FTZ] != 0 and E < emin
+    ftz = p.FTZ != 0 and E < emin
     Eq = max(E, emin)
     q = emin if ftz else Eq - m
     shift = q - exp
     if shift <= 0:  # exact; sig has at most M + 1 significant bits here
         n = sig << (-shift)
-        return ((Eq - emin) << m) + n - p[P.OFF], np.int64(1)
+        return ((Eq - emin) << m) + n - p.OFF, np.int64(1)
     if shift > 62:  # keep 62 bits, jam the rest into a sticky bit
         sig = shift_right_jam(sig, shift - 62)
         shift = 62
@@ -79,8 +79,8 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         base = np.int64(0)  # n == 0 here: the neighbours are 0 and 2**EMIN
         code_even = True
     else:
-        base = ((Eq - emin) << m) + n - p[P.OFF]
-        code_even = ((n if p[P.EVEN_N] != 0 else base) & 1) == 0
+        base = ((Eq - emin) << m) + n - p.OFF
+        code_even = ((n if p.EVEN_N != 0 else base) & 1) == 0
     inc = np.int64(0)
     if mode == P.NEAREST_EVEN:
         inc = np.int64(rem > half or (rem == half and not code_even))
@@ -112,7 +112,7 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         inc = np.int64(f + rbits >= (one << nbits))
     away = inc | np.int64(rem == 0)
     if ftz:
-        return (inc << m) - p[P.OFF], away
+        return (inc << m) - p.OFF, away
     return base + inc, away
 
 
@@ -125,9 +125,9 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
     non-P3109 formats by the IEEE 754 rule for the direction actually taken: rounded away past max gives the overflow
     value, truncated (toward zero) gives max. P3109 formats follow SatNone.
     """
-    maxc = p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]
-    inf = p[P.NINF] if neg else p[P.INF]
-    nan = p[P.NNAN] if neg else p[P.NAN]
+    maxc = p.MAXMAG_NEG if neg else p.MAXMAG
+    inf = p.NINF if neg else p.INF
+    nan = p.NNAN if neg else p.NAN
     to_max = False
     if sat == P.SAT_FINITE:
         to_max = True
@@ -135,17 +135,17 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
         to_max = not (is_inf and inf >= 0)
     elif is_inf:
         if inf < 0:
-            to_max = p[P.OVFNAN] == 0 or p[P.HASNAN] == 0
+            to_max = p.OVFNAN == 0 or p.HASNAN == 0
     elif (
         mode == P.TOWARD_ZERO
         or (mode == P.TOWARD_NEGATIVE and not neg)
         or (mode == P.TOWARD_POSITIVE and neg)
-        or (p[P.P3109] != 0 and mode == P.TO_ODD and p[P.SIGNED] == 0 and p[P.INF] >= 0)
-        or (p[P.P3109] == 0 and mode >= P.TO_ODD and not away)
+        or (p.P3109 != 0 and mode == P.TO_ODD and p.SIGNED == 0 and p.INF >= 0)
+        or (p.P3109 == 0 and mode >= P.TO_ODD and not away)
     ):
         to_max = True
     elif inf < 0:
-        to_max = p[P.OVFNAN] == 0 or p[P.HASNAN] == 0
+        to_max = p.OVFNAN == 0 or p.HASNAN == 0
     if to_max:
         return _sign(neg, maxc, p)
     if inf >= 0:
@@ -157,17 +157,17 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
 def _sign(neg, mag, p):
     if not neg:
         return mag
-    if p[P.TWOS] != 0:
-        return (-mag) & p[P.MASK]
-    return mag | p[P.SIGNBIT]
+    if p.TWOS != 0:
+        return (-mag) & p.MASK
+    return mag | p.SIGNBIT
 
 
 @jit
 def _zero(neg, p):
-    if p[P.HASZERO] == 0:
-        return p[P.NAN]
-    if neg and p[P.NEGZERO] != 0:
-        return p[P.SIGNBIT]
+    if p.HASZERO == 0:
+        return p.NAN
+    if neg and p.NEGZERO != 0:
+        return p.SIGNBIT
     return np.int64(0)
 
 
@@ -179,7 +179,7 @@ def _unsigned_negative(is_inf, p, mode, sat):
         return lo
     if not is_inf and (mode == P.TOWARD_ZERO or mode == P.TOWARD_POSITIVE):
         return lo
-    return p[P.NAN] if p[P.HASNAN] != 0 else lo
+    return p.NAN if p.HASNAN != 0 else lo
 
 
 @jit
@@ -190,21 +190,21 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
     `nan=` policy has no code for it).
     """
     if cls == P.NOTANUMBER:
-        return p[P.NNAN] if neg else p[P.NAN]
+        return p.NNAN if neg else p.NAN
     if cls == P.ZERO:
         return _zero(neg, p)
-    unsigned_neg = neg and p[P.SIGNED] == 0
+    unsigned_neg = neg and p.SIGNED == 0
     if cls == P.INFINITE:
         if unsigned_neg:
             return _unsigned_negative(True, p, mode, sat)
         return overflow_code(neg, True, p, mode, sat)
     mag, away = round_magnitude(neg, sig, exp, p, mode, rbits, nbits)
-    if p[P.HASZERO] == 0:
+    if p.HASZERO == 0:
         mag = max(mag, np.int64(0))
     elif mag == 0:
         return _zero(neg, p)
     if unsigned_neg:
         return _unsigned_negative(False, p, mode, sat)
-    if mag > (p[P.MAXMAG_NEG] if neg else p[P.MAXMAG]):
+    if mag > (p.MAXMAG_NEG if neg else p.MAXMAG):
         return overflow_code(neg, False, p, mode, sat, away != 0)
     return _sign(neg, mag, p)

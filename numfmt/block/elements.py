@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import params as PP
 from .._kernels.params import kernel_params
 from ..codec import encode as _enc
 from ..formats import FloatFormat
@@ -50,7 +49,7 @@ def elem_rne_args(ef):
         return None
     p = kernel_params(ef)
     # x * 2**-e below 2**-126 must round to zero: half the smallest subnormal >= 2**-125
-    if not (F.eligible(p, magic=True) and p[PP.EMIN] - p[PP.M] - 1 >= -126):
+    if not (F.eligible(p, magic=True) and p.EMIN - p.M - 1 >= -126):
         return None
     c = F.constants_any(p, np.int64(NEAREST_EVEN), np.int64(SAT_FINITE))
     if (c.ovf_p, c.ovf_n) != (c.inf_p, c.inf_n):  # an infinite product must saturate like an overflow

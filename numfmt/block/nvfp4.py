@@ -7,7 +7,6 @@ import functools
 
 import numpy as np
 
-from .._kernels import params as PP
 from .._kernels import variants
 from .._kernels.params import kernel_params
 from ..codec import encode as _enc
@@ -211,7 +210,7 @@ def _scale_arith_args(sf):
 
     sa = None
     p = kernel_params(sf)
-    if isinstance(sf, FloatFormat) and sf.bits <= 16 and F.eligible(PP.with_overrides(p, SIGNED=1), magic=True):
+    if isinstance(sf, FloatFormat) and sf.bits <= 16 and F.eligible(p._replace(SIGNED=1), magic=True):
         c = F.constants_any(p, np.int64(NEAREST_EVEN), np.int64(SAT_FINITE))
         m, bias = sf.mantissa_bits, sf.bias
         if 1 - bias >= -126 and sf.emax <= 127:
