@@ -204,7 +204,7 @@ def _plan_int(f: IntFormat, Plan):
         hi = 2**32 - 1
     base = kernel_params(f)
     params = base._replace(
-        base, MAXMAG=hi, MAXMAG_NEG=-lo, TWOS=1, SIGNED=1, MASK=(1 << f.bits) - 1, ECAP=33, NAN=0, NNAN=0
+        MAXMAG=hi, MAXMAG_NEG=-lo, TWOS=1, SIGNED=1, MASK=(1 << f.bits) - 1, ECAP=33, NAN=0, NNAN=0
     )
     mask = (1 << f.bits) - 1
     top = 2.0**32 if f.name == "uint32" else 2.0**31

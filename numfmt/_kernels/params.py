@@ -141,7 +141,3 @@ def pack_int_params(f) -> KernelParams:
         HASNAN=0,
     )
 
-
-def with_overrides(params: KernelParams, **fields: int) -> KernelParams:
-    """A copy of `params` with named fields replaced (`NAN=0` ...), kept plain ints (int64 for numba)."""
-    return params._replace(**{k: int(v) for k, v in fields.items()})
