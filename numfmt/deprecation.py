@@ -7,6 +7,7 @@ import warnings
 
 __all__ = ["deprecated", "legacy_positional", "legacy_policy", "moved_name"]
 
+
 def deprecated(message: str, stacklevel: int = 3) -> None:
     """Warn that the caller's caller used a deprecated spelling."""
     warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)
