@@ -22,9 +22,15 @@ copied unchanged. The header metadata keeps the source's entries and adds
 (JSON: the role and format of every output tensor). [`load_quantized`][numfmt.io.load_quantized]
 reads such a file back into codes and `numfmt.block.BlockArray`.
 
-The output is written to a temporary file in the destination directory and
-renamed at the end: on any error (corrupt input, NaN under `nan="raise"`,
-Ctrl-C) no output file is left behind.
+The output is written to a temporary file `.{name}.numfmt-tmp-<pid>` in the
+destination directory and renamed over `dst` at the end, so `dst` is always
+either the old file or the complete new one: on any error (corrupt input, NaN
+under `nan="raise"`, Ctrl-C, SIGTERM) the temporary file is removed, and one
+left by a killed process is removed by the next write to the same `dst`. A
+`dst` that is a directory or a special file (FIFO, device) is refused before
+anything is read, and so is a source that is not a regular file. Headers are
+validated as strictly as the safetensors library does (contiguous,
+non-overlapping offsets in order, no duplicate keys, sizes matching dtypes).
 
 Examples
 --------
@@ -38,6 +44,7 @@ Examples
 """
 
 # The package's modules, each one job:
+#   files       source/destination checks and the atomic output file
 #   header      the safetensors layout: dtypes, header parsing and writing
 #   writer      save
 #   reader      raw slices, float views of stored dtypes, load_quantized

@@ -11,10 +11,11 @@ import struct
 import numpy as np
 
 from .. import __version__, block
-from .._progress import Progress, atomic_write
+from .._progress import Progress
 from ..frontend import decode, encode
 from ..interop import counter_bits, preset_name, seed_spec
 from ..presets import get_format
+from .files import atomic_output, check_destination, check_source
 from .header import DTYPES, FLOAT_DTYPES, NATIVE, UNSIGNED, Entry, data_start, header_bytes, order, read_header
 from .reader import read_slice, to_float
 from .stats import Stats
@@ -131,8 +132,16 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
     Parameters
     ----------
     src, dst : str or path
-        Input and output files (different paths). `dst` appears only when
-        everything succeeded.
+        Input and output files (different paths). `src` must be a regular file
+        (a FIFO or device is refused, never opened). `dst` is checked before
+        anything is read: it must not be empty, a directory or an existing
+        special file (FIFO, device: refused, never replaced), and its directory
+        must exist and be writable. The output is written to
+        `.{name}.numfmt-tmp-<pid>` beside `dst` and renamed over it at the end,
+        so `dst` is always either the old file or the complete new one; the
+        temporary file is removed on any error, on Ctrl-C and on SIGTERM, and
+        one left by a killed process is removed by the next write to `dst`.
+        The new file gets mode `0o666` less the umask.
     fmt : str or format or BlockFormat
         Element format (`"e4m3"`, `"binary8p3se"` ...) or block format
         (`"mxfp4"`, `"nvfp4"` ...; blocks along the last axis).
@@ -162,7 +171,11 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
     ------
     ValueError
         Truncated or corrupt `src`, unsupported dtypes, a selected tensor that
-        is not floating point, name clashes; nothing is written.
+        is not floating point, name clashes, a NaN under `nan="raise"` (the
+        message names the file, the tensor and the element), an unusable
+        `src` or `dst`; nothing is written.
+    OSError
+        `src` cannot be read, `dst`'s directory is missing or not writable.
 
     Examples
     --------
@@ -175,8 +188,10 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
     >>> round(rep["w"].relative, 4), sorted(numfmt.io.read_header(dst)[1][i].name for i in range(3))
     (0.0965, ['step', 'w', 'w.scales'])
     """
-    if os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst):
-        raise ValueError(f"dst must differ from src, got {os.fspath(dst)!r} for both")
+    dst = check_destination(dst, "dst")  # before anything is read
+    src = check_source(src, "src")
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        raise ValueError(f"dst must differ from src, got {dst!r} for both")
     if isinstance(chunk_elements, bool) or not isinstance(chunk_elements, int) or chunk_elements < 1:
         raise ValueError(f"chunk_elements must be a positive int, got {chunk_elements!r}")
     inc, exc = _patterns(include, "include"), _patterns(exclude, "exclude")
@@ -231,7 +246,7 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
     total = sum(e.end - e.begin for e in entries)
     report = {}
     sel = {e.name for e in selected}
-    with open(src, "rb") as fin, atomic_write(dst) as fout, \
+    with open(src, "rb") as fin, atomic_output(dst, "dst") as fout, \
             Progress(total, "numfmt quantize", enabled=progress) as bar:
         fout.write(struct.pack("<Q", len(raw_header)) + raw_header)
         fout.truncate(pos)
@@ -243,7 +258,7 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
             if plan.block:
                 quantize_block(fin, fout, src_start, e, plan, offsets, chunk_elements, stats, bar)
             else:
-                quantize_elems(fin, fout, src_start, e, plan, offsets[e.name], chunk_elements, stats, bar)
+                quantize_elems(fin, fout, src_start, e, plan, offsets[e.name], chunk_elements, stats, bar, src)
             report[e.name] = stats.result(e)
     return report
 
@@ -292,14 +307,31 @@ def _copy(fin, fout, src_start, e, dst_off, chunk, bar) -> None:
         bar.update(len(buf), e.name)
 
 
-def quantize_elems(fin, fout, src_start, e, plan, dst_off, chunk, stats, bar) -> None:
+def _nan_error(src, e: Entry, a: int, x: np.ndarray, fmt) -> ValueError | None:
+    """The error for a NaN under nan="raise": the file, the tensor and the element's index in the tensor."""
+    mask = np.isnan(x) if x.dtype.kind == "f" else None
+    if mask is None or not mask.any():
+        return None
+    flat = a + int(np.argmax(mask))
+    idx = tuple(int(i) for i in np.unravel_index(flat, e.shape)) if e.shape else ()
+    return ValueError(f"tensor {e.name!r} in {src!r} has a NaN at element {idx} (flat index {flat}) and format "
+                      f"{fmt.name} has no NaN; pass nan='zero' or nan='max' to choose a code")
+
+
+def quantize_elems(fin, fout, src_start, e, plan, dst_off, chunk, stats, bar, src="src") -> None:
     itemsize = DTYPES[plan.code_st][0].itemsize
     in_size = DTYPES[e.dtype][0].itemsize
     for a in range(0, e.size, chunk):
         b = min(a + chunk, e.size)
         x = to_float(read_slice(fin, src_start, e, a, b), e.dtype)
         rnd = plan.random_for(a, b - a)
-        codes = np.atleast_1d(encode(x, plan.fmt, random=rnd, **plan.options))
+        try:
+            codes = np.atleast_1d(encode(x, plan.fmt, random=rnd, **plan.options))
+        except ValueError:
+            err = _nan_error(src, e, a, x, plan.fmt)
+            if err is None:
+                raise
+            raise err from None
         fout.seek(dst_off + a * itemsize)
         fout.write(_storage(codes, plan.code_st))
         stats.add(x, decode(codes, plan.fmt))

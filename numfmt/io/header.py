@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -11,6 +10,8 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+
+from .files import check_source
 
 MAX_HEADER = 100_000_000  # the safetensors limit
 
@@ -72,6 +73,7 @@ def read_header(path) -> tuple[dict, list]:
     >>> meta, [(e.name, e.dtype, e.shape) for e in entries]
     ({'k': 'v'}, [('a', 'F16', (2, 3))])
     """
+    path = check_source(path, "path")
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
@@ -82,12 +84,14 @@ def read_header(path) -> tuple[dict, list]:
             raise _bad(path, f"header length {n} does not fit in a file of {size} bytes (truncated or corrupt)")
         raw = f.read(n)
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise _bad(path, f"corrupt JSON header ({e})") from None
+    except _Duplicate as e:
+        raise _bad(path, f"duplicate key {e.args[0]!r} in the JSON header") from None
     if not isinstance(header, dict):
         raise _bad(path, f"header is a JSON {type(header).__name__}, expected an object")
-    meta = header.pop("__metadata__", None) or {}
+    meta = header.pop("__metadata__", {})
     if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
         raise _bad(path, "__metadata__ must map strings to strings")
     data_size = size - 8 - n
@@ -113,12 +117,34 @@ def read_header(path) -> tuple[dict, list]:
             raise _bad(path, f"tensor {name!r} ends at byte {offs[1]} of the data but the file holds only "
                              f"{data_size} data bytes (truncated file?)")
         entries.append(Entry(name, dt, tuple(shape), offs[0], offs[1]))
-    entries.sort(key=lambda e: e.begin)
-    for prev, e in itertools.pairwise(entries):
-        if e.begin < prev.end and e.end > e.begin:
-            raise _bad(path, f"tensors {prev.name!r} and {e.name!r} overlap (data_offsets {prev.begin}..{prev.end} "
-                             f"and {e.begin}..{e.end})")
+    # as the safetensors library: in offset order, every tensor starts where the previous one ended
+    # (empty tensors included), the first at 0, and the last ends at the end of the file
+    entries.sort(key=lambda e: (e.begin, e.end))
+    pos, prev = 0, None
+    for e in entries:
+        if e.begin != pos:
+            what = "overlaps" if e.begin < pos else "leaves a gap after"
+            after = f"tensor {prev.name!r} (data_offsets [{prev.begin}, {prev.end}])" if prev else "the data start"
+            raise _bad(path, f"tensor {e.name!r} (data_offsets [{e.begin}, {e.end}]) {what} {after}; "
+                             f"tensors must be contiguous and non-overlapping")
+        pos, prev = e.end, e
+    if pos != data_size:
+        raise _bad(path, f"the tensors end at data byte {pos} but the file holds {data_size} data bytes "
+                         f"(trailing bytes)")
     return meta, entries
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Duplicate(k)
+        out[k] = v
+    return out
 
 
 def data_start(path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -53,31 +54,61 @@ def load_quantized(path, names=None) -> dict:
     [[1.0, 2.0, -3.0, 0.0]]
     """
     meta, entries = read_header(path)
-    roles = json.loads(meta.get("numfmt.tensors", "{}"))
-    recipe = json.loads(meta.get("numfmt.recipe", "{}"))
+    path = os.fspath(path)
+    roles = _json_meta(path, meta, "numfmt.tensors")
+    recipe = _json_meta(path, meta, "numfmt.recipe")
     by_name = {e.name: e for e in entries}
     start = data_start(path)
     out = {}
     with open(path, "rb") as f:
-        def get(name):
+        def get(name, of):
+            if name not in by_name:
+                raise _inconsistent(path, of, f"tensor {name!r} is missing")
             e = by_name[name]
             return read_slice(f, start, e, 0, e.size).reshape(e.shape)
 
         for e in entries:
             info = roles.get(e.name, {"role": "copy"})
+            if not isinstance(info, dict) or info.get("role") not in ("copy", "codes", "scales", "tensor_scale"):
+                raise _inconsistent(path, e.name, f"unknown role entry {info!r}")
             if info["role"] in ("scales", "tensor_scale"):
                 continue
             if names is not None and e.name not in names:
                 continue
-            arr = get(e.name)
+            arr = get(e.name, e.name)
             if info["role"] == "codes":
-                arr = arr.view(get_format(info["format"]).code_dtype) if arr.dtype.kind != "u" else arr
-                if "block_format" in recipe:
-                    ts = None
-                    if e.name + ".tensor_scale" in by_name:
-                        ts = np.float32(get(e.name + ".tensor_scale"))
-                    arr = BlockArray(arr, get(e.name + ".scales"), recipe["block_format"], axis=-1,
-                                     tensor_scale=ts, scale_rule=recipe.get("scale_rule"),
-                                     recipe=recipe.get("recipe"))
+                try:
+                    arr = _codes(arr, info, recipe, e, lambda n, of=e.name: get(n, of), by_name)
+                except (KeyError, TypeError, ValueError) as err:
+                    if isinstance(err, ValueError) and str(err).startswith(f"{path!r}: tensor "):
+                        raise
+                    raise _inconsistent(path, e.name, f"{type(err).__name__}: {err}") from None
             out[e.name] = arr
     return out
+
+
+def _inconsistent(path: str, name: str, why: str) -> ValueError:
+    return ValueError(f"{path!r}: tensor {name!r}: the numfmt metadata does not match the file ({why})")
+
+
+def _json_meta(path: str, meta: dict, key: str) -> dict:
+    try:
+        value = json.loads(meta.get(key, "{}"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path!r}: metadata {key!r} is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path!r}: metadata {key!r} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _codes(arr, info, recipe, e, get, present):
+    """A codes tensor as its code array or BlockArray, from the role entry and the recipe."""
+    if arr.dtype.kind != "u":
+        arr = arr.view(get_format(info["format"]).code_dtype)
+    if "block_format" not in recipe:
+        return arr
+    ts = None
+    if e.name + ".tensor_scale" in present:
+        ts = np.float32(get(e.name + ".tensor_scale"))
+    return BlockArray(arr, get(e.name + ".scales"), recipe["block_format"], axis=-1, tensor_scale=ts,
+                      scale_rule=recipe.get("scale_rule"), recipe=recipe.get("recipe"))
