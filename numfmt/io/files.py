@@ -125,17 +125,21 @@ def _remove_stale(path: str) -> None:
                 os.unlink(t)
 
 
-def _create(path: str):
-    """Create the temporary file exclusively (mode 0o666 less the umask); (fd, name)."""
+def _create(path: str, guard):
+    """Create the temporary file exclusively (mode 0o666 less the umask); (fd, name).
+
+    `guard.tmp` names the file before it exists, so a signal arriving at any moment removes it."""
     directory, base = os.path.dirname(os.path.abspath(path)), os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     for k in range(1000):
         name = os.path.join(directory, f".{base}{TMP_TAG}{os.getpid()}" + (f"-{k}" if k else ""))
+        guard.tmp = name
         try:
             return os.open(name, flags, 0o666), name
         except FileExistsError:
             continue  # another thread of this process writes the same path
-    raise FileExistsError(17, "too many temporary files", name)
+    guard.tmp = None
+    raise FileExistsError(17, f"cannot create a temporary file beside {path!r}", name)
 
 
 class _SignalGuard:
@@ -143,8 +147,8 @@ class _SignalGuard:
 
     SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), signal.SIGINT) if s is not None)
 
-    def __init__(self, tmp: str):
-        self.tmp = tmp
+    def __init__(self):
+        self.tmp = None
         self.saved = {}
 
     def __enter__(self):
@@ -167,8 +171,9 @@ class _SignalGuard:
         if callable(prev):
             prev(signum, frame)  # e.g. KeyboardInterrupt: the writer's cleanup runs as it propagates
             return
-        with contextlib.suppress(OSError):
-            os.unlink(self.tmp)
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
         self.__exit__()  # the default action (terminate): restore it and deliver the signal again
         signal.raise_signal(signum)
 
@@ -178,15 +183,18 @@ def atomic_output(path, what: str = "dst"):
     """Binary file object writing to a temporary file renamed over `path` on success."""
     p = check_destination(path, what)
     _remove_stale(p)
-    fd, tmp = _create(p)
+    guard = _SignalGuard()
     try:
-        with _SignalGuard(tmp), os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
+        with guard:  # installed before the file exists: no moment where a signal leaves it behind
+            fd, tmp = _create(p, guard)
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, p)
+            guard.tmp = None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if guard.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(guard.tmp)
         raise

@@ -103,8 +103,11 @@ def _json_meta(path: str, meta: dict, key: str) -> dict:
 
 def _codes(arr, info, recipe, e, get, present):
     """A codes tensor as its code array or BlockArray, from the role entry and the recipe."""
+    code_dtype = get_format(info["format"]).code_dtype
+    if arr.dtype.itemsize != code_dtype.itemsize:
+        raise ValueError(f"{arr.dtype.itemsize}-byte elements cannot hold {info['format']} codes")
     if arr.dtype.kind != "u":
-        arr = arr.view(get_format(info["format"]).code_dtype)
+        arr = arr.view(code_dtype)
     if "block_format" not in recipe:
         return arr
     ts = None
