@@ -1,48 +1,11 @@
-"""Small helpers for long operations: a terminal progress bar and atomic file writes.
-
-`atomic_write(path)` writes to a temporary file in the destination's
-directory and renames it over `path` (`os.replace`) only when the block
-finishes without an exception; on any exception, `KeyboardInterrupt`
-included, the temporary file is removed and `path` is left untouched.
-
-Examples
---------
->>> import os, tempfile
->>> from numfmt._progress import atomic_write
->>> d = tempfile.mkdtemp()
->>> with atomic_write(os.path.join(d, "out.bin")) as f:
-...     _ = f.write(b"done")
->>> os.listdir(d)
-['out.bin']
-"""
+"""A terminal progress bar for long operations (the atomic file writer is `numfmt.io.files`)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 import time
 
-__all__ = ["Progress", "atomic_write"]
-
-
-@contextlib.contextmanager
-def atomic_write(path, mode: str = "wb"):
-    """Open a temporary file next to `path`; rename it to `path` on success, delete it on failure."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+__all__ = ["Progress"]
 
 
 class Progress:
