@@ -105,8 +105,8 @@ def temp_files(path) -> list:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    if pid == os.getpid() or os.name != "posix":
+        return True  # (on Windows os.kill would terminate the process: never removed there)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
