@@ -11,7 +11,8 @@
   `KeyboardInterrupt` included, or on SIGTERM/SIGINT (handled in the main thread;
   the previous handlers are restored afterwards) the temporary file is removed.
   A temporary file of the same `path` left by a killed process (SIGKILL cannot be
-  caught) is recognised by its name and removed by the next write to `path`. The
+  caught) is recognised by its name and removed by the next write to `path` once
+  its process is gone (POSIX; elsewhere it is left for the user to remove). The
   new file's mode is `0o666` less the umask, as for any file created by `open`.
 
 Examples
