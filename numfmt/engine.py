@@ -142,7 +142,7 @@ def _binary64_codes(xa: np.ndarray, plan, rkind, rarr, key, nbits, offset) -> np
         return codes
     v = np.asarray(xa, np.float64)
     if plan.sat == SAT_FINITE:  # the only overflow a float64 input can have is an infinity
-        v = np.clip(v, -np.finfo(np.float64).max, np.finfo(np.float64).max)
+        v = np.asarray(np.clip(v, -np.finfo(np.float64).max, np.finfo(np.float64).max))  # (0-d stays an array)
     codes = v.view(np.uint64).copy()
     nan = np.isnan(v)
     codes[nan] = np.where(np.signbit(v[nan]), np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0x7FFFFFFFFFFFFFFF))
