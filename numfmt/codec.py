@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import (CHUNK, check_out, chunks, decode_chunk, decode_into, deliver, encode_chunk, prepare, run_encode,
-                     unshared)
+from .engine import (
+    CHUNK,
+    check_out,
+    chunks,
+    decode_chunk,
+    decode_into,
+    deliver,
+    encode_chunk,
+    prepare,
+    run_encode,
+    unshared,
+)
 from .interop import as_numpy, check_codes
 from .plan import make_plan, value_dtype
 from .presets import get_format

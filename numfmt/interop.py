@@ -41,7 +41,8 @@ from .plan import random_spec, value_dtype
 from .policy import is_stochastic, parse_rounding
 from .presets import get_format
 
-__all__ = ["native", "as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
+__all__ = ["native", "as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format",
+           "ml_dtypes_format"]
 
 # torch dtype name -> numfmt format read by bits
 _TORCH_BITS = {

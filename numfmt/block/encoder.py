@@ -100,7 +100,6 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         raise ValueError(f"tensor_scale/tensor_amax need scale_rule='amax', got scale_rule={rule!r}")
     moved = np.moveaxis(xa, ax, -1)
     mshape = moved.shape
-    n = mshape[-1]
     x2 = as_rows(np.ascontiguousarray(moved))
     rkind, rarr, nbits = random_array(random, rbits, mode, xa.shape, ax)
     if scale_rounding is not None and rule != "max_abs_finite":

@@ -11,7 +11,6 @@ import numpy as np
 from ..packing import packed_size
 from ._common import UsageError
 
-
 # what reading a truncated or damaged .npz raises (zlib.error: a damaged deflated member)
 _NPZ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
