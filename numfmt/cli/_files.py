@@ -36,11 +36,7 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
             return a
         return a.reshape(-1) if a.flags.c_contiguous else np.asarray(a).reshape(-1)
     if low.endswith(".npz"):
-        try:
-            z = np.load(path, allow_pickle=False)
-        except _NPZ_ERRORS as e:
-            raise UsageError(f"cannot read {role} {path!r} as .npz: {type(e).__name__}: {e}") from None
-        keys = list(z.files)
+        keys = npz_keys(path, role)
         if key is None and npz_default in keys and len(keys) != 1:
             key = npz_default
         if key is None:
@@ -50,7 +46,8 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
         if key not in keys:
             raise UsageError(f"{path!r} has no array {key!r} (it has {keys})")
         try:
-            a = np.asarray(z[key])
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+                a = np.asarray(z[key])
         except _NPZ_ERRORS as e:  # a damaged member
             raise UsageError(f"cannot read array {key!r} of {role} {path!r}: {type(e).__name__}: {e}") from None
         return a if not flat else a.reshape(-1)
@@ -63,6 +60,15 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
     if size == 0:
         return np.empty(0, dtype)
     return np.memmap(path, dtype=dtype, mode="r")
+
+
+def npz_keys(path: str, role: str = "output") -> list[str]:
+    """The names of the arrays in the .npz file `path` (the file closed again, also when it is damaged)."""
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            return list(z.files)
+    except _NPZ_ERRORS as e:
+        raise UsageError(f"cannot read {role} {path!r} as .npz: {type(e).__name__}: {e}") from None
 
 
 def packed_bytes(n: int, bits: int, order: str) -> int:
