@@ -42,7 +42,7 @@ from ._kernels.params import kernel_params
 from .block.formats import is_block_format
 from .codec import decode, decode_dtype
 from .deprecation import moved_name
-from .engine import check_out, deliver
+from .engine import check_out, deliver, unshared
 from .formats import FloatFormat, IntFormat
 from .interop import as_numpy
 from .lazy import is_dask, lazy_call
@@ -142,6 +142,7 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
                 flat.append(np.ascontiguousarray(b, dtype=dt).reshape(-1))
                 steps.append(1)
     rkind, rarr, key, nbits = plan.random_setup(random, rbits, shape, exact=True)
+    *flat, rarr = unshared(out, *flat, rarr)
     K = min(EXACT_BITS, plan.precision + (nbits if is_stochastic(plan.mode) else 0) + 3)
     return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, f32
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import CHUNK, check_out, chunks, decode_chunk, decode_into, deliver, encode_chunk, prepare, run_encode
+from .engine import (
+    CHUNK,
+    check_out,
+    chunks,
+    decode_chunk,
+    decode_into,
+    deliver,
+    encode_chunk,
+    prepare,
+    run_encode,
+    unshared,
+)
 from .interop import as_numpy, check_codes
 from .plan import make_plan, value_dtype
 from .presets import get_format
@@ -55,7 +66,7 @@ def decode_dtype(f, dtype=None) -> np.dtype:
     (float32 when every value of `f` is exact in float32, else float64)."""
     if dtype is None:
         return value_dtype(f)
-    dt = np.dtype(dtype)
+    dt = np.dtype(dtype).newbyteorder("=")  # (results are in native byte order)
     if dt.type not in _FLOAT_KINDS:
         raise TypeError(f"dtype must be float16, float32 or float64, got {dt}")
     if not f.exact_in(dt):
@@ -70,6 +81,7 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     xa = as_input(x)
     check_out(out, xa.shape, plan.code_dtype)
     xa, rkind, rarr, key, nbits = prepare(plan, xa, random, rbits)
+    xa, rarr = unshared(out, xa, rarr)
     res = run_encode(xa, plan, rkind, rarr, key, nbits, out, threads_arg(threads))
     if out is None and res.ndim == 0:
         return res[()]
@@ -82,6 +94,7 @@ def decode(codes, fmt, *, dtype=None, out=None, threads=None):
     ca = check_codes(codes, f)
     dt = decode_dtype(f, dtype if out is None or dtype is not None else out.dtype)
     check_out(out, ca.shape, dt)
+    (ca,) = unshared(out, ca)
     nthreads = threads_arg(threads)
     direct = out is not None and out.flags.c_contiguous
     res = out if direct else np.empty(ca.shape, dt)
@@ -103,6 +116,7 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
         dt = decode_dtype(f, dtype)
     check_out(out, xa.shape, dt)
     xa, rkind, rarr, key, nbits = prepare(plan, xa, random, rbits)
+    xa, rarr = unshared(out, xa, rarr)
     if f.bits == 64:
         codes = run_encode(xa, plan, rkind, rarr, key, nbits, None, 1)
         return decode(codes, f, dtype=dt, out=out)

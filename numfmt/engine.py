@@ -18,7 +18,7 @@ from .formats import FloatFormat, IntFormat
 from .plan import make_plan
 from .policy import SAT_FINITE
 
-__all__ = ["CHUNK", "check_out", "deliver", "nan_check", "prepare", "chunks", "to_float32", "run_encode",
+__all__ = ["CHUNK", "check_out", "unshared", "deliver", "nan_check", "prepare", "chunks", "to_float32", "run_encode",
            "encode_chunk", "decode_chunk", "decode_into"]
 
 CHUNK = 1 << 16  # elements per work item: encode + decode of a chunk stay in cache
@@ -37,6 +37,24 @@ def check_out(out, shape, dtype, name="out"):
         raise ValueError(f"{name} has dtype {out.dtype}, expected {np.dtype(dtype)}")
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")
+
+
+def unshared(out, *arrays):
+    """`arrays`, each copied when it shares memory with `out=`, so that writing `out` cannot change an
+    input before it is read: the result is the same as into a new array (in place included)."""
+    if out is None:
+        return arrays
+    res = []
+    for a in arrays:
+        if isinstance(a, np.ndarray) and np.may_share_memory(a, out):
+            try:
+                shared = np.shares_memory(a, out, max_work=1 << 16)
+            except np.exceptions.TooHardError:  # (copying is always right)
+                shared = True
+            if shared:
+                a = a.copy()
+        res.append(a)
+    return tuple(res)
 
 
 def deliver(res, out):
@@ -124,7 +142,7 @@ def _binary64_codes(xa: np.ndarray, plan, rkind, rarr, key, nbits, offset) -> np
         return codes
     v = np.asarray(xa, np.float64)
     if plan.sat == SAT_FINITE:  # the only overflow a float64 input can have is an infinity
-        v = np.clip(v, -np.finfo(np.float64).max, np.finfo(np.float64).max)
+        v = np.asarray(np.clip(v, -np.finfo(np.float64).max, np.finfo(np.float64).max))  # (0-d stays an array)
     codes = v.view(np.uint64).copy()
     nan = np.isnan(v)
     codes[nan] = np.where(np.signbit(v[nan]), np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0x7FFFFFFFFFFFFFFF))

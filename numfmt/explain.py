@@ -25,12 +25,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._kernels import params as P
 from .block.formats import is_block_format
 from .engine import to_float32
 from .formats import IntFormat
 from .interop import as_numpy
-from .plan import make_plan, random_spec
+from .plan import funnel_params, make_plan, random_spec
 from .policy import ROUNDINGS, SATURATIONS
 from .reference import Neighbour, Overrides, Trace, round_trace
 from .reference import decode as exact_value
@@ -193,9 +192,7 @@ def _overrides(f, params) -> Overrides | None:
     A `nan=` policy code and a compatibility profile (see `numfmt.compat`)
     change a few kernel parameters; anything else is refused rather than silently ignored.
     """
-    if not params:  # 64-bit pass-through: the format's own rules
-        return None
-    own = P.kernel_params(f)
+    own = funnel_params(f)  # (64-bit formats: the magnitude funnel's parameters)
     changed = {k for k in own._fields if getattr(params, k) != getattr(own, k)}
     known = _NAN_FIELDS | {"EVEN_N"} | (_INT_FIELDS if isinstance(f, IntFormat) else _GRID_FIELDS)
     if changed - known:

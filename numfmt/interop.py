@@ -41,7 +41,8 @@ from .plan import random_spec, value_dtype
 from .policy import is_stochastic, parse_rounding
 from .presets import get_format
 
-__all__ = ["as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format", "ml_dtypes_format"]
+__all__ = ["native", "as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format",
+           "ml_dtypes_format"]
 
 # torch dtype name -> numfmt format read by bits
 _TORCH_BITS = {
@@ -133,6 +134,12 @@ def _torch_numpy(t, name: str):
         raise TypeError(f"{name} has torch dtype {t.dtype}, which numfmt cannot read ({e})") from None
 
 
+def native(a: np.ndarray) -> np.ndarray:
+    """`a` in the machine's byte order: a big-endian array on a little-endian machine is converted
+    once here (the kernels take native arrays only); a native array passes through."""
+    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+
+
 def as_numpy(x, name: str = "x"):
     """`x` as something `np.asarray` reads exactly (numpy arrays pass through).
 
@@ -155,7 +162,7 @@ def as_numpy(x, name: str = "x"):
     if isinstance(x, np.ndarray):
         if _is_ml(x.dtype) and x.dtype.name in _ML_INTS:
             return x.astype(np.uint8 if x.dtype.name.startswith("u") else np.int8)
-        return x
+        return native(x)
     if _is_torch_tensor(x):
         arr, fmt = _torch_numpy(x, name)
         if fmt is None:
@@ -185,6 +192,7 @@ def as_codes(codes, name: str = "codes"):
     [56, 192]
     """
     if isinstance(codes, np.ndarray):
+        codes = native(codes)
         dt = codes.dtype
         if _is_ml(dt) and dt.name in _ML_FLOATS:
             return codes.view(np.uint8 if dt.itemsize == 1 else np.uint16)

@@ -44,9 +44,16 @@ def format_table(rs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2), like the other commands."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(prog="numfmt bench",
+    ap = _Parser(prog="numfmt bench",
                                  description="numfmt conversion benchmark: rates and ratios to np.copyto")
     ap.add_argument("--n", type=int, default=10_000_000, help="elements per array (default 10M)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per row (median reported)")

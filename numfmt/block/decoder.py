@@ -12,6 +12,7 @@ from ..codec import decode as _dec
 from ..codec import decode_dtype
 from ..formats import FloatFormat
 from .array import BlockArray
+from .inputs import as_rows
 from .scales import is_e8m0
 from .values import all_values, elem_table, scale_values
 
@@ -48,9 +49,8 @@ def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
     ax = ba.axis
     c2 = np.ascontiguousarray(np.moveaxis(ba.codes, ax, -1))
     mshape = c2.shape
-    n = mshape[-1]
-    c2 = c2.reshape(-1, n)
-    s2 = np.ascontiguousarray(np.moveaxis(ba.scales, ax, -1)).reshape(c2.shape[0], -1)
+    c2 = as_rows(c2)
+    s2 = as_rows(np.ascontiguousarray(np.moveaxis(ba.scales, ax, -1)))
     if out is not None and (not isinstance(out, np.ndarray) or out.shape != ba.codes.shape or out.dtype != dt
                             or not out.flags.writeable):
         raise ValueError(f"out must be a writeable {dt} array of shape {ba.codes.shape}")

@@ -10,6 +10,7 @@ from ..codec import encode as _enc
 from ..formats import FloatFormat
 from ..plan import random_spec, with_nan_code
 from ..policy import NEAREST_EVEN, SAT_FINITE
+from .inputs import as_rows
 
 
 def random_array(random, rbits, mode, shape, ax):
@@ -23,7 +24,7 @@ def random_array(random, rbits, mode, shape, ax):
         rarr = np.empty(int(np.prod(shape)), np.uint32)
         fill_random(np.int64(key), np.int64(nbits), rarr)
     r = np.moveaxis(rarr.reshape(shape), ax, -1)
-    return 1, np.ascontiguousarray(r).reshape(-1, shape[ax] if shape[ax] else 1), nbits
+    return 1, as_rows(np.ascontiguousarray(r)), nbits
 
 
 def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=None):

@@ -18,7 +18,7 @@ from .formats import (
     get_block_format,
     recipes_for,
 )
-from .inputs import as_float
+from .inputs import as_float, as_rows
 from .mx import encode_pow2
 from .nvfp4 import encode_amax
 from .p3109 import encode_p3109
@@ -100,8 +100,7 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         raise ValueError(f"tensor_scale/tensor_amax need scale_rule='amax', got scale_rule={rule!r}")
     moved = np.moveaxis(xa, ax, -1)
     mshape = moved.shape
-    n = mshape[-1]
-    x2 = np.ascontiguousarray(moved).reshape(-1, n)
+    x2 = as_rows(np.ascontiguousarray(moved))
     rkind, rarr, nbits = random_array(random, rbits, mode, xa.shape, ax)
     if scale_rounding is not None and rule != "max_abs_finite":
         raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")

@@ -36,6 +36,12 @@ def to_f32(x: np.ndarray, why: str) -> np.ndarray:
     return y
 
 
+def as_rows(a: np.ndarray) -> np.ndarray:
+    """(..., n) -> (rows, n): one row per block line (also when n or the row count is 0, where
+    `reshape(-1, n)` cannot infer the row count)."""
+    return a.reshape(int(np.prod(a.shape[:-1], dtype=np.int64)), a.shape[-1])
+
+
 def blocked(a2: np.ndarray, bs: int, fill=0.0) -> np.ndarray:
     """(rows, n) -> (rows, nb, bs), the last block padded with `fill`."""
     rows, n = a2.shape

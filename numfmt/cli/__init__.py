@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
 
 from .. import __version__
 from ..bench import main as bench_main
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
-    except (ValueError, TypeError, OSError, OverflowError, KeyError) as e:
+    except (ValueError, TypeError, OSError, OverflowError, KeyError, EOFError, zipfile.BadZipFile) as e:
         msg = str(e)
         for kw, flag in (("random=", "--seed N"), ("nan='zero'", "--nan zero"), ("rbits", "--rbits N"),
                          ("recipe=", "--recipe"), ("scale_rule=", "--scale-rule"),

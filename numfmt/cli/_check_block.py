@@ -14,7 +14,7 @@ from ..compare import compare_block
 from ..explain import explain
 from ..packing import unpack
 from ._common import UsageError, dtype_arg
-from ._files import load_array, packed_bytes
+from ._files import load_array, npz_keys, packed_bytes
 
 # options of block formats only: (flag, argparse dest)
 BLOCK_ONLY = (("--scales", "scales"), ("--scales-key", "scales_key"), ("--scales-dtype", "scales_dtype"),
@@ -147,7 +147,7 @@ def cmd_check_block(args, bf) -> int:
         codes = _take_shape(np.asarray(y), shape, f"input has {n} elements", "output")
     codes_src = args.output
     if out_npz:
-        keys = list(np.load(args.output, allow_pickle=False).files)
+        keys = npz_keys(args.output)
         ckey = args.output_key or ("codes" if "codes" in keys or len(keys) != 1 else keys[0])
         codes_src = f"{args.output}[{ckey}]"
     _check_range(codes, ef, "output")
@@ -162,7 +162,7 @@ def cmd_check_block(args, bf) -> int:
         sc = load_array(args.scales, role="scales", dtype=s_dt, key=args.scales_key, flat=False)
         src = args.scales
     elif out_npz:
-        keys = list(np.load(args.output, allow_pickle=False).files)
+        keys = npz_keys(args.output)
         key = args.scales_key or "scales"
         if key not in keys:
             raise UsageError(f"{args.output!r} has no array {key!r} of scale codes (it has {keys}); "
@@ -184,8 +184,8 @@ def cmd_check_block(args, bf) -> int:
     if args.output_tensor_scale is not None:
         ts = _float_arg(args.output_tensor_scale, "--output-tensor-scale")
         ts_src = "--output-tensor-scale"
-    elif out_npz and "tensor_scale" in np.load(args.output, allow_pickle=False).files:
-        tsa = np.load(args.output, allow_pickle=False)["tensor_scale"]
+    elif out_npz and "tensor_scale" in npz_keys(args.output):
+        tsa = load_array(args.output, role="output", key="tensor_scale", flat=False)
         if tsa.size != 1 or tsa.dtype.kind not in "fiu":
             raise UsageError(f"{args.output!r}: 'tensor_scale' must be one number, got {tsa.dtype} {tsa.shape}")
         ts = float(tsa.reshape(-1)[0])

@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from ..codec import encode
+from ..interop import check_codes
 from ..tables import code_class, fields, hex_code, value_str
 from ._common import UsageError, dtype_arg, emit, format_arg, jv, parse_code, parse_value, policy_args
 
@@ -44,6 +45,7 @@ def _cmd_decode(args) -> int:
     for s, c in zip(args.codes, codes):
         if not 0 <= c <= top:
             raise UsageError(f"code {s} is outside 0..{top:#x} of {f.name}")
+    check_codes(np.array(codes, np.uint64), f)  # the API's checks (the symmetric formats' unused code)
     rows = [{"code": hex_code(c, f), "fields": fields(c, f), "value": _value_str(f, c),
              "class": code_class(c, f)} for c in codes]
     if args.json:

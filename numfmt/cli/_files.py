@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
 from ..packing import packed_size
 from ._common import UsageError
+
+# what reading a truncated or damaged .npz raises (zlib.error: a damaged deflated member)
+_NPZ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_default=None):
@@ -25,17 +30,13 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
             raise UsageError(f"--{role}-dtype is for raw files; {path!r} is .npy and has its own dtype")
         try:
             a = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise UsageError(f"cannot read {role} {path!r} as .npy: {e}") from None
+        except (ValueError, OSError, EOFError) as e:  # (EOFError: an empty file)
+            raise UsageError(f"cannot read {role} {path!r} as .npy: {type(e).__name__}: {e}") from None
         if not flat:
             return a
         return a.reshape(-1) if a.flags.c_contiguous else np.asarray(a).reshape(-1)
     if low.endswith(".npz"):
-        try:
-            z = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise UsageError(f"cannot read {role} {path!r} as .npz: {e}") from None
-        keys = list(z.files)
+        keys = npz_keys(path, role)
         if key is None and npz_default in keys and len(keys) != 1:
             key = npz_default
         if key is None:
@@ -44,7 +45,12 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
             key = keys[0]
         if key not in keys:
             raise UsageError(f"{path!r} has no array {key!r} (it has {keys})")
-        return np.asarray(z[key]) if not flat else np.asarray(z[key]).reshape(-1)
+        try:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+                a = np.asarray(z[key])
+        except _NPZ_ERRORS as e:  # a damaged member
+            raise UsageError(f"cannot read array {key!r} of {role} {path!r}: {type(e).__name__}: {e}") from None
+        return a if not flat else a.reshape(-1)
     if dtype is None:
         raise UsageError(f"raw {role} file {path!r} needs --{role}-dtype (or use .npy/.npz)")
     size = os.path.getsize(path)
@@ -54,6 +60,15 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
     if size == 0:
         return np.empty(0, dtype)
     return np.memmap(path, dtype=dtype, mode="r")
+
+
+def npz_keys(path: str, role: str = "output") -> list[str]:
+    """The names of the arrays in the .npz file `path` (the file closed again, also when it is damaged)."""
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            return list(z.files)
+    except _NPZ_ERRORS as e:
+        raise UsageError(f"cannot read {role} {path!r} as .npz: {type(e).__name__}: {e}") from None
 
 
 def packed_bytes(n: int, bits: int, order: str) -> int:
