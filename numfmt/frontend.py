@@ -83,10 +83,11 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     nan : {"raise", "zero", "max"}
         What a NaN input becomes in a format without NaN.
     random : int, numpy.random.Generator or array of unsigned ints, optional
-        Random bits for stochastic roundings: a seed (reproducible on every
-        machine and chunking), a Generator, or the exact bits R per element.
+        Random bits for stochastic roundings: a seed in 0 .. 2**64 - 1 (reproducible
+        on every machine and chunking), a Generator, or the exact bits R per element.
     rbits : int, optional
-        Number N of random bits, 1..32 (default 32).
+        Number N of random bits, 1..32 (default 32); only with a stochastic rounding
+        (like `random=`, a ValueError with a deterministic one).
     compat : {"ml_dtypes", "torch", "ptx"}, optional
         Reproduce another implementation's conversion bit for bit.
     threads : int, optional
