@@ -21,8 +21,8 @@ class BlockArray:
     axis : int
         The blocked axis (non-negative).
     tensor_scale : numpy.float32 or None
-        Second-level decode scale (values are multiplied by it): finite and non-negative
-        (NaN, an infinity or a value beyond float32 such as 1e40 is a ValueError).
+        Second-level decode scale (values are multiplied by it): non-negative and
+        exact in float32 (NaN or a value beyond float32 such as 1e40 is a ValueError).
     scale_rule, recipe : str
         How the array was encoded (informational).
 
@@ -64,8 +64,10 @@ class BlockArray:
         if tensor_scale is not None:
             with np.errstate(over="ignore"):
                 ts = np.float32(tensor_scale)
-            if not (np.isfinite(ts) and ts >= 0):  # NaN, an infinity or beyond float32 (1e40)
-                raise ValueError(f"tensor_scale must be a finite non-negative float32, got {tensor_scale!r}")
+            # NaN, a negative value or a finite value beyond float32 (1e40); +inf is what encode
+            # gives a tensor holding an infinity
+            if not ts >= 0 or (np.isinf(ts) and np.isfinite(float(tensor_scale))):
+                raise ValueError(f"tensor_scale must be a non-negative float32 (not NaN), got {tensor_scale!r}")
             if float(ts) != float(tensor_scale):
                 raise ValueError(f"tensor_scale {tensor_scale!r} is not exact in float32")
             tensor_scale = ts
