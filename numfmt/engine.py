@@ -129,6 +129,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
+def _run_all(threads: int, tasks: list) -> None:
+    """Run the callables `tasks` on the shared pool and wait for them (re-raising their errors).
+
+    A pool replaced by a larger one while tasks are being submitted refuses new ones: the rest go
+    to the new pool (the ones already submitted still run)."""
+    futures = []
+    pool = None
+    while len(futures) < len(tasks):
+        fresh = _pool(threads)
+        if fresh is pool:  # not replaced: a real refusal (interpreter shutdown)
+            raise RuntimeError("numfmt's worker pool refuses new work (interpreter shutdown?)")
+        pool = fresh
+        try:
+            for t in tasks[len(futures):]:
+                futures.append(pool.submit(t))
+        except RuntimeError:
+            continue
+    for fut in futures:
+        fut.result()
+
+
 def chunks(n: int, threads: int):
     """Run `work(lo, hi)` over [0, n) in chunks, on `threads` threads (kernels release the GIL).
 
@@ -142,7 +163,7 @@ def chunks(n: int, threads: int):
             work(0, n)
             return
         step = -(-n // (threads * 8))
-        list(_pool(threads).map(lambda lo: work(lo, min(lo + step, n)), range(0, n, step)))
+        _run_all(threads, [lambda lo=lo: work(lo, min(lo + step, n)) for lo in range(0, n, step)])
 
     return run
 

@@ -347,3 +347,18 @@ def test_threads_argument_checked(bad, exc):
 
 def test_threads_numpy_int_accepted():
     assert numfmt.encode(np.float32([1.0]), "e4m3", threads=np.int64(2)).tolist() == [0x38]
+
+
+def test_threads_concurrent_callers_while_pool_grows(monkeypatch):
+    """Callers on other threads asking for ever more threads while others run: every result is exact
+    (a pool replaced by a larger one hands the rest of the work to the new pool)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numfmt.engine
+
+    monkeypatch.setattr(numfmt.engine, "MAX_THREADS", 16)  # let the pool grow on a small machine
+    x = np.linspace(-400, 400, (1 << 20) + 5, dtype=np.float32)
+    want = numfmt.encode(x, "e4m3")
+    with ThreadPoolExecutor(6) as ex:
+        got = list(ex.map(lambda t: numfmt.encode(x, "e4m3", threads=t), [2, 3, 4, 5, 6, 7, 9, 11, 13, 16] * 2))
+    assert all(np.array_equal(g, want) for g in got)
