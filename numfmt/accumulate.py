@@ -55,14 +55,43 @@ def preset_names() -> list[str]:
 
 
 def _as_float(x, name: str) -> np.ndarray:
+    """`x` as float64, or as int64/uint64 when it holds an integer beyond 2**53 (which float64 may not
+    hold: `_check_values` checks or rounds those exactly)."""
     a = np.asarray(as_numpy(x, name))  # torch tensors (bfloat16, float8, requires_grad) too
     if a.dtype == object or a.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
+    if a.dtype.kind in "iu" and a.size and (int(a.max()) > 2**53 or int(a.min()) < -(2**53)):
+        return a.astype(np.uint64 if a.dtype.kind == "u" else np.int64)
     return a.astype(np.float64)
 
 
+def _int_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
+    """float64 values of the integers `x`: rounded exactly (no float64 step) when `round_inputs` is
+    given, else checked to be exact in float64 (the input formats are no wider)."""
+    if round_inputs is not None:
+        sat = "none" if fmt.code_of_inf is not None else "finite"
+        return np.asarray(quantize(x, fmt, rounding=round_inputs, saturation=sat, nan="raise"), np.float64)
+    f = x.astype(np.float64)
+    if x.dtype.kind == "u":
+        back = np.minimum(f, 2.0**64 - 2048).astype(np.uint64)  # the largest float64 below 2**64
+    else:
+        back = np.clip(f, -(2.0**63), 2.0**63 - 1024).astype(np.int64)
+    bad = back != x
+    if bad.any():
+        v = int(x[bad].ravel()[0])
+        raise ValueError(
+            f"{name} holds the integer {v}, which is not exactly representable in {fmt.name} "
+            f"(pass round_inputs='nearest_even' to round the inputs first)"
+        )
+    return f
+
+
 def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
-    """Values of `x` in `fmt`: checked exact, or rounded when asked."""
+    """Values of `x` in `fmt` (float64): checked exact, or rounded when asked."""
+    if x.dtype.kind in "iu":  # integers beyond 2**53 (see _as_float)
+        x = _int_values(x, fmt, name, round_inputs)
+        if round_inputs is not None:
+            return x
     if fmt.bits == 64:  # binary64 holds every float64
         return x
     if round_inputs is not None:

@@ -13,6 +13,7 @@ from .engine import (
     CHUNK,
     check_out,
     chunks,
+    clamp_threads,
     decode_chunk,
     decode_into,
     deliver,
@@ -54,11 +55,14 @@ def as_input(x, name: str = "x") -> np.ndarray:
 
 
 def threads_arg(threads) -> int:
+    """`threads=` checked (a positive int, or None for 1) and clamped to `engine.MAX_THREADS`."""
     if threads is None:
         return 1
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__} {threads!r}")
+    if threads < 1:
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-    return threads
+    return clamp_threads(int(threads))
 
 
 def decode_dtype(f, dtype=None) -> np.dtype:

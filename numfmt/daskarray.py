@@ -270,8 +270,7 @@ class DaskBlockArray:
         parts = [self.codes, self.scales] + ([self.tensor_scale] if self.tensor_scale is not None else [])
         got = dask.compute(*parts, **kwargs)
         ts = got[2] if self.tensor_scale is not None else None
-        return BlockArray(got[0], got[1], self.format, axis=self.axis, tensor_scale=ts,
-                                 scale_rule=self.scale_rule, recipe=self.recipe)
+        return _block_array(got[0], got[1], self.format, self.axis, ts, self.scale_rule, self.recipe)
 
     def _decode(self, dtype):
         dt = block_decode_dtype(self.format, dtype)
@@ -285,10 +284,20 @@ class DaskBlockArray:
                 f"chunks={self.codes.chunks})")
 
 
+def _block_array(codes, scales, fmt, axis, ts, scale_rule, recipe):
+    """The BlockArray of encoded parts. A NaN tensor scale (what encode gives a tensor holding a NaN
+    under the amax recipes) is set after the constructor's checks, which refuse it from a caller."""
+    nan_ts = ts is not None and bool(np.isnan(ts))
+    ba = BlockArray(codes, scales, fmt, axis=axis, tensor_scale=None if nan_ts else ts, scale_rule=scale_rule,
+                    recipe=recipe)
+    if nan_ts:
+        ba.tensor_scale = np.float32(np.nan)
+    return ba
+
+
 def _block_decode_chunk(cb, sb, *ts, fmt, axis, dt, scale_rule, recipe):
     t = np.float32(ts[0]) if ts else None
-    ba = BlockArray(cb, sb, fmt, axis=axis, tensor_scale=t, scale_rule=scale_rule, recipe=recipe)
-    return block_decode(ba, dtype=dt)
+    return block_decode(_block_array(cb, sb, fmt, axis, t, scale_rule, recipe), dtype=dt)
 
 
 def _block_chunk(xb, *rest, fmt, axis, opts, seed, shape, has_bits, has_amax, block_info=None):

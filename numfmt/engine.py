@@ -7,6 +7,7 @@ imported on first use: importing numba doubles the time of `import numfmt`.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import threading
@@ -18,8 +19,8 @@ from .formats import FloatFormat, IntFormat
 from .plan import make_plan
 from .policy import SAT_FINITE
 
-__all__ = ["CHUNK", "check_out", "unshared", "deliver", "nan_check", "prepare", "chunks", "to_float32", "run_encode",
-           "encode_chunk", "decode_chunk", "decode_into"]
+__all__ = ["CHUNK", "MAX_THREADS", "clamp_threads", "check_out", "unshared", "deliver", "nan_check", "prepare",
+           "chunks", "to_float32", "run_encode", "encode_chunk", "decode_chunk", "decode_into"]
 
 CHUNK = 1 << 16  # elements per work item: encode + decode of a chunk stay in cache
 _SIGN64 = np.uint64(1 << 63)
@@ -89,36 +90,98 @@ def prepare(plan, xa, random, rbits):
     return xa, rkind, rarr, key, nbits
 
 
-_POOLS: dict = {}  # (process id, thread count) -> a reused worker pool (threads cost ~0.1 ms to start)
+MAX_THREADS = max(1, os.cpu_count() or 1)
+"""The most worker threads numfmt runs (`os.cpu_count()`): a larger `threads=` is clamped to it."""
+
+_POOLS: dict = {}  # process id -> (size, the one shared worker pool of that process)
 _POOLS_LOCK = threading.Lock()
 
 
+def clamp_threads(threads: int) -> int:
+    """`threads` clamped to `MAX_THREADS` (results never depend on it)."""
+    return min(threads, MAX_THREADS)
+
+
 def _pool(threads: int):
-    """A worker pool of `threads` threads, reused across calls (a cache with no effect on results;
-    keyed by process id too, since a forked child has none of its parent's threads)."""
-    key = (os.getpid(), threads)
+    """The process's one shared worker pool, with at least `threads` threads (clamped to `MAX_THREADS`).
+
+    The pool grows to the largest request: a larger one replaces it (the old pool's threads finish
+    their work and exit). Its threads are named `numfmt-worker_<i>`; it is shut down at exit and keyed
+    by process id, since a forked child has none of its parent's threads and builds its own.
+    """
+    threads = clamp_threads(threads)
+    pid = os.getpid()
     with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
+        size, pool = _POOLS.get(pid, (0, None))
+        if pool is None or size < threads:
             # lazy: concurrent.futures (it loads logging) adds 9 ms to import numfmt; threads are opt-in
             from concurrent.futures import ThreadPoolExecutor
 
-            pool = _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="numfmt")
+            old = pool
+            pool = ThreadPoolExecutor(threads, thread_name_prefix="numfmt-worker")
+            _POOLS.clear()  # a parent's pool (after fork) is not ours to keep
+            _POOLS[pid] = (threads, pool)
+            if old is not None:
+                old.shutdown(wait=False)
         return pool
+
+
+def _shutdown_pools() -> None:
+    """Stop the worker threads (at exit)."""
+    with _POOLS_LOCK:
+        pools = [p for pid, (_, p) in _POOLS.items() if pid == os.getpid()]
+        _POOLS.clear()
+    for p in pools:
+        p.shutdown(wait=True)
+
+
+def _forget_pools_in_child() -> None:
+    """A forked child drops its parent's pool (its threads do not exist in the child)."""
+    global _POOLS_LOCK
+    _POOLS_LOCK = threading.Lock()
+    _POOLS.clear()
+
+
+atexit.register(_shutdown_pools)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
+def _run_all(threads: int, tasks: list) -> None:
+    """Run the callables `tasks` on the shared pool and wait for them (re-raising their errors).
+
+    A pool replaced by a larger one while tasks are being submitted refuses new ones: the rest go
+    to the new pool (the ones already submitted still run)."""
+    futures = []
+    pool = None
+    while len(futures) < len(tasks):
+        fresh = _pool(threads)
+        if fresh is pool:  # not replaced: a real refusal (interpreter shutdown)
+            raise RuntimeError("numfmt's worker pool refuses new work (interpreter shutdown?)")
+        pool = fresh
+        try:
+            for t in tasks[len(futures):]:
+                futures.append(pool.submit(t))
+        except RuntimeError:
+            continue
+    for fut in futures:
+        fut.result()
 
 
 def chunks(n: int, threads: int):
     """Run `work(lo, hi)` over [0, n) in chunks, on `threads` threads (kernels release the GIL).
 
-    The results do not depend on the chunking (random bits are keyed by the global index).
+    `threads` is clamped to `MAX_THREADS`. The results do not depend on the chunking (random bits
+    are keyed by the global index).
     """
+    threads = clamp_threads(threads)
 
     def run(work):
         if threads <= 1 or n < (1 << 20):
             work(0, n)
             return
         step = -(-n // (threads * 8))
-        list(_pool(threads).map(lambda lo: work(lo, min(lo + step, n)), range(0, n, step)))
+        _run_all(threads, [lambda lo=lo: work(lo, min(lo + step, n)) for lo in range(0, n, step)])
 
     return run
 

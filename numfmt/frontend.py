@@ -83,14 +83,18 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     nan : {"raise", "zero", "max"}
         What a NaN input becomes in a format without NaN.
     random : int, numpy.random.Generator or array of unsigned ints, optional
-        Random bits for stochastic roundings: a seed (reproducible on every
-        machine and chunking), a Generator, or the exact bits R per element.
+        Random bits for stochastic roundings: a seed in 0 .. 2**64 - 1 (reproducible
+        on every machine and chunking), a Generator, or the exact bits R per element.
     rbits : int, optional
-        Number N of random bits, 1..32 (default 32).
+        Number N of random bits, 1..32 (default 32); only with a stochastic rounding
+        (like `random=`, a ValueError with a deterministic one).
     compat : {"ml_dtypes", "torch", "ptx"}, optional
         Reproduce another implementation's conversion bit for bit.
     threads : int, optional
-        Use numba's thread pool when > 1.
+        Split the work over this many threads when > 1 (arrays of 1M elements or more);
+        clamped to `os.cpu_count()`. The threads come from one shared pool per process
+        (named `numfmt-worker_*`, stopped at exit); results never depend on `threads`.
+        A non-int is a TypeError, a value below 1 a ValueError.
     out : ndarray, optional
         Destination of the codes (shape of `x`, the format's code dtype).
 
@@ -126,6 +130,8 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
         different format is a ValueError); None for a `BlockArray` (it carries its format).
     dtype : numpy dtype, optional
         float32 when every value of the format is exact in float32, else float64.
+    threads : int, optional
+        Threads for large arrays, as in [`encode`][numfmt.encode] (clamped to `os.cpu_count()`).
     out : ndarray, optional
         Destination (shape of `codes`, dtype `dtype`).
 

@@ -72,14 +72,17 @@ def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
     if not stochastic:
         if random is not None:
             raise ValueError("random= is only used by stochastic roundings; got a value with a deterministic mode")
+        if rbits is not None:
+            raise ValueError(f"rbits= is only used by stochastic roundings; got rbits={rbits!r} with a "
+                             "deterministic mode")
         return 0, dummy, 0, nbits
     if random is None:
         raise ValueError("a stochastic rounding needs random= (an int seed, a numpy Generator or an array of bits)")
     if isinstance(random, bool):
         raise TypeError("random must be an int seed, a numpy.random.Generator or an unsigned-integer array")
     if isinstance(random, (int, np.integer)):
-        if random < 0:
-            raise ValueError(f"random seed must be >= 0, got {random}")
+        if not 0 <= random < 1 << 64:
+            raise ValueError(f"random seed must be in 0 .. 2**64 - 1, got {random}")
         return 2, dummy, _seed_key(int(random)), nbits
     if isinstance(random, np.random.Generator):
         return 2, dummy, int(random.integers(0, 1 << 63)), nbits

@@ -659,3 +659,28 @@ def test_binary64_fused_block_and_chunked(data):
              for i in range(0, K, every)]
     want = _seq64(np.array(parts), np.ones(len(parts)), c, mode)
     assert _same64(dot(a, b, c=c, model=ch), want)
+
+
+def test_int64_beyond_2_53_checked_exactly():
+    """An int64 above 2**53 is not converted to float64 before the check (2**60 + 1 is not bf16)."""
+    m = numfmt.Exact("fp64", in_format="bf16")
+    with pytest.raises(ValueError, match=r"a holds the integer 1152921504606846977.*bfloat16"):
+        numfmt.dot([2**60 + 1], [1.0], model=m)
+    with pytest.raises(ValueError, match=r"c holds the integer 1152921504606846977"):
+        numfmt.dot([1.0], [1.0], c=np.int64(2**60 + 1), model=m)
+    with pytest.raises(ValueError, match=r"B holds the integer"):
+        numfmt.matmul(np.ones((1, 1)), np.array([[2**60 + 1]]), model=m)
+    assert numfmt.dot([2**60], [1.0], model=m) == 2.0**60
+    assert numfmt.dot(np.array([2**64 - 2**56], np.uint64), [1.0], model=m) == 2.0**64 - 2**56
+
+
+def test_int64_beyond_2_53_rounded_exactly():
+    """round_inputs= rounds the integer itself: 2**60 + 2**52 + 1 is above the bf16 midpoint (a float64
+    step would make it the tie 2**60 + 2**52 and round it to even, 2**60)."""
+    m = numfmt.Exact("fp64", in_format="bf16")
+    x = 2**60 + 2**52 + 1
+    want = 2.0**60 * (1 + 2**-7)
+    assert numfmt.dot([x], [1.0], model=m, round_inputs="nearest_even") == want
+    assert numfmt.dot([-x], [1.0], model=m, round_inputs="nearest_even") == -want
+    got = numfmt.matmul(np.array([[x]]), np.ones((1, 1)), model=m, round_inputs="nearest_even")
+    assert got.tolist() == [[want]]

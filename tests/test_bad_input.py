@@ -43,6 +43,10 @@ ENCODE_CASES = [
      ValueError, r"random"),
     ("random with deterministic mode", lambda fn, out: fn(_x(), "e4m3", random=3, out=out),
      ValueError, r"random"),
+    ("rbits with deterministic mode", lambda fn, out: fn(_x(), "e4m3", rbits=8, out=out),
+     ValueError, r"rbits=8.*deterministic"),
+    ("seed beyond 2**64", lambda fn, out: fn(_x(), "e4m3", rounding="stochastic", random=2**64 + 5,
+                                                    out=out), ValueError, r"random seed.*18446744073709551621"),
     ("complex input", lambda fn, out: fn(_x() + 1j, "e4m3", out=out), TypeError, r"x.*complex"),
     ("object input", lambda fn, out: fn(_x().astype(object), "e4m3", out=out), TypeError, r"x.*object"),
     ("string input", lambda fn, out: fn(np.array(["1", "2", "3"]), "e4m3", out=out), TypeError,
@@ -153,3 +157,22 @@ def test_good_input_still_works_after_errors():
     out = np.full(3, SENTINEL, np.uint8)
     numfmt.encode(np.array([1.0, np.nan, 9.0]), "e2m1", nan="zero", out=out)
     assert out.tolist() == [0x2, 0x0, 0x7]
+
+
+def test_seed_below_2_64_is_its_own_stream():
+    """2**64 - 1 is the largest seed; 2**64 + 5 was silently the stream of 5."""
+    x = np.linspace(-3, 3, 64, dtype=np.float32)
+    top = numfmt.encode(x, "e4m3", rounding="stochastic", random=2**64 - 1)
+    assert top.shape == x.shape
+    with pytest.raises(ValueError, match="random seed"):
+        numfmt.quantize(x, "e4m3", rounding="stochastic", random=2**64)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: numfmt.add(np.float32([1.0]), np.float32([2.0]), "e4m3", rbits=4),
+    lambda: numfmt.encode(np.zeros(32, np.float32), "mxfp4", rbits=4),
+    lambda: numfmt.explain(1.0, "e4m3", rbits=4),
+])
+def test_rbits_with_deterministic_mode_everywhere(call):
+    with pytest.raises(ValueError, match="rbits"):
+        call()

@@ -519,3 +519,18 @@ def test_encode_output_equals_public_construction():
         assert repr(ba) == repr(pub)
     with pytest.raises(ValueError, match="outside"):
         BlockArray(np.array([16, 0]), np.array([127]), "mxfp4")
+
+
+@pytest.mark.parametrize("ts", [float("nan"), 1e40, -0.5, -np.inf])
+def test_block_array_tensor_scale_refused(ts):
+    """NaN (an all-NaN decode) and 1e40 (inf in float32) are not tensor scales."""
+    ba = numfmt.encode(XN, "nvfp4")
+    with pytest.raises(ValueError, match="tensor_scale"):
+        numfmt.BlockArray(ba.codes, ba.scales, "nvfp4", tensor_scale=ts)
+
+
+@pytest.mark.parametrize("amax", [-1.0, -1e-30, -np.inf])
+def test_encode_tensor_amax_refused(amax):
+    """A negative amax made a negative tensor scale (NaN and inf are what data holding them gives)."""
+    with pytest.raises(ValueError, match="tensor_amax"):
+        numfmt.encode(XN, "nvfp4", tensor_amax=amax)

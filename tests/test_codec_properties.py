@@ -320,3 +320,45 @@ def test_binary64_integer_inputs(ints, uints, rounding, saturation):
         got = numfmt.encode(arr, "binary64", rounding=rounding, saturation=saturation)
         want = [ref.encode(int(v), "binary64", rounding=rounding, saturation=saturation) for v in arr.tolist()]
         assert got.tolist() == want, (rounding, saturation)
+
+
+def test_threads_bounded_and_clamped():
+    """One shared pool per process: after threads=2..39 and threads=5000, numfmt's live worker
+    threads stay <= 2 x cores, and the results are those of one thread."""
+    import threading
+
+    x = np.linspace(-500, 500, (1 << 20) + 3, dtype=np.float32)
+    want = numfmt.encode(x, "e4m3")
+    for t in [*range(2, 40), 5000]:
+        assert np.array_equal(numfmt.encode(x, "e4m3", threads=t), want), t
+    assert np.array_equal(numfmt.decode(want, "e4m3", threads=5000).view(np.uint32),
+                          numfmt.decode(want, "e4m3").view(np.uint32))
+    live = [t for t in threading.enumerate() if t.name.startswith("numfmt")]
+    assert len(live) <= 2 * (os.cpu_count() or 1), [t.name for t in live]
+    assert all(t.name.startswith("numfmt-worker") for t in live)
+
+
+@pytest.mark.parametrize("bad, exc", [("2", TypeError), (1.5, TypeError), (True, TypeError), (0, ValueError),
+                                      (-3, ValueError)])
+def test_threads_argument_checked(bad, exc):
+    with pytest.raises(exc, match="threads"):
+        numfmt.encode(np.float32([1.0]), "e4m3", threads=bad)
+
+
+def test_threads_numpy_int_accepted():
+    assert numfmt.encode(np.float32([1.0]), "e4m3", threads=np.int64(2)).tolist() == [0x38]
+
+
+def test_threads_concurrent_callers_while_pool_grows(monkeypatch):
+    """Callers on other threads asking for ever more threads while others run: every result is exact
+    (a pool replaced by a larger one hands the rest of the work to the new pool)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numfmt.engine
+
+    monkeypatch.setattr(numfmt.engine, "MAX_THREADS", 16)  # let the pool grow on a small machine
+    x = np.linspace(-400, 400, (1 << 20) + 5, dtype=np.float32)
+    want = numfmt.encode(x, "e4m3")
+    with ThreadPoolExecutor(6) as ex:
+        got = list(ex.map(lambda t: numfmt.encode(x, "e4m3", threads=t), [2, 3, 4, 5, 6, 7, 9, 11, 13, 16] * 2))
+    assert all(np.array_equal(g, want) for g in got)

@@ -251,3 +251,63 @@ def test_compare_block_nvfp4_and_bad_input():
         compare_block(expected=nv, actual=nv.codes)
     with pytest.raises(ValueError, match="max_examples"):
         compare_block(expected=nv, actual=nv, max_examples=-1)
+
+
+_MEM_SCRIPT = """
+import sys, tracemalloc
+import numpy as np
+import numfmt
+n = 2_000_000
+e = np.random.default_rng(0).integers(0, 0x7E, n, dtype=np.uint8)
+a = (e + 1).astype(np.uint8)
+numfmt.compare(actual=a[:100], expected=e[:100], fmt="e4m3")
+tracemalloc.start()
+r = numfmt.compare(actual=a, expected=e, fmt="e4m3")
+print(r.different, tracemalloc.get_traced_memory()[1] / n)
+"""
+
+
+def test_compare_memory_per_element_is_bounded():
+    """All-different codes: compare streams in chunks and keeps bit-packed masks (was ~99 bytes per
+    element); measured in a fresh process (the chunk's working set is counted in full here)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(numfmt.__file__).resolve().parent.parent)
+    p = subprocess.run([sys.executable, "-c", _MEM_SCRIPT], capture_output=True, text=True, timeout=300,
+                       cwd=root, env={**__import__("os").environ, "PYTHONPATH": root})
+    assert p.returncode == 0, p.stderr
+    different, per_elem = p.stdout.split()
+    assert int(different) == 2_000_000
+    assert float(per_elem) <= 16, per_elem
+
+
+def test_compare_streams_across_chunks():
+    """Counts, examples (flat order, global indices) and masks across the streaming chunks."""
+    from numfmt.compare._element import STREAM_CHUNK
+
+    n = 2 * STREAM_CHUNK + 13
+    e = np.zeros(n, np.uint8)
+    a = e.copy()
+    idx = np.array([5, STREAM_CHUNK - 1, STREAM_CHUNK, 2 * STREAM_CHUNK + 12])
+    a[idx] = 1                     # +1 ulp
+    a[STREAM_CHUNK + 3] = 0x80     # signed zero
+    r = numfmt.compare(actual=a.reshape(1, -1), expected=e.reshape(1, -1), fmt="e4m3", max_examples=3)
+    assert r.different == 5 and r.classes == {"ulps": 4, "signed_zero": 1}
+    assert [m.index for m in r.examples] == [(0, 5), (0, STREAM_CHUNK - 1), (0, STREAM_CHUNK)]
+    assert r.mask().shape == (1, n)
+    assert r.indices().tolist() == sorted([*idx.tolist(), STREAM_CHUNK + 3])
+    assert r.indices("ulps").tolist() == idx.tolist()
+    assert r.indices("signed_zero").tolist() == [STREAM_CHUNK + 3]
+    assert r.indices("tie").tolist() == []
+    with pytest.raises(ValueError, match="cls='bogus'"):
+        r.mask("bogus")
+    v = numfmt.compare(actual=numfmt.decode(a, "e4m3"), expected=numfmt.decode(e, "e4m3"), fmt="e4m3",
+                       values=True)
+    assert v.classes == r.classes and v.indices().tolist() == r.indices().tolist()
+
+
+def test_compare_masks_when_all_equal():
+    r = numfmt.compare(actual=np.zeros(10, np.uint8), expected=np.zeros(10, np.uint8), fmt="e4m3")
+    assert not r.mask().any() and r.indices().size == 0

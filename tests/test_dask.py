@@ -175,3 +175,16 @@ def test_distributed_local_cluster():
         np.testing.assert_array_equal(codes, ref.codes)
         np.testing.assert_array_equal(scales, ref.scales)
         assert np.float32(ts).tobytes() == ref.tensor_scale.tobytes()
+
+
+def test_nvfp4_nan_tensor_scale_round_trips():
+    """A NaN tensor amax gives a NaN tensor scale (as numpy encode does), although a caller may not
+    pass tensor_scale=nan to BlockArray."""
+    x = np.ones((2, 32), np.float32)
+    x[0, 3] = np.nan
+    want = numfmt.encode(x, "nvfp4", recipe="torchao")
+    got = numfmt.encode(da.from_array(x, chunks=(1, 32)), "nvfp4", recipe="torchao").compute()
+    assert np.isnan(want.tensor_scale) and np.isnan(got.tensor_scale)
+    assert np.array_equal(got.codes, want.codes) and np.array_equal(got.scales, want.scales)
+    assert np.isnan(nda.decode(nda.encode(da.from_array(x, chunks=(1, 32)), "nvfp4", recipe="torchao"))
+                    .compute()).all()

@@ -21,7 +21,8 @@ class BlockArray:
     axis : int
         The blocked axis (non-negative).
     tensor_scale : numpy.float32 or None
-        Second-level decode scale (values are multiplied by it).
+        Second-level decode scale (values are multiplied by it): non-negative and
+        exact in float32 (NaN or a value beyond float32 such as 1e40 is a ValueError).
     scale_rule, recipe : str
         How the array was encoded (informational).
 
@@ -61,10 +62,13 @@ class BlockArray:
         self.format = f
         self.axis = ax
         if tensor_scale is not None:
-            ts = np.float32(tensor_scale)
-            if ts < 0:
-                raise ValueError(f"tensor_scale must be a non-negative float32, got {tensor_scale!r}")
-            if np.isfinite(ts) and float(ts) != float(tensor_scale):
+            with np.errstate(over="ignore"):
+                ts = np.float32(tensor_scale)
+            # NaN, a negative value or a finite value beyond float32 (1e40); +inf is what encode
+            # gives a tensor holding an infinity
+            if not ts >= 0 or (np.isinf(ts) and np.isfinite(float(tensor_scale))):
+                raise ValueError(f"tensor_scale must be a non-negative float32 (not NaN), got {tensor_scale!r}")
+            if float(ts) != float(tensor_scale):
                 raise ValueError(f"tensor_scale {tensor_scale!r} is not exact in float32")
             tensor_scale = ts
         self.tensor_scale = tensor_scale

@@ -58,7 +58,8 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         tensor scale computed from the tensor's amax by the recipe); False:
         one-level; a float: this float32 decode tensor scale.
     tensor_amax : float, optional
-        A calibrated tensor amax to compute the tensor scale from.
+        A calibrated tensor amax to compute the tensor scale from: non-negative
+        (NaN and inf act as the amax of a tensor holding them).
     nonfinite : {"amax", "nan", "finite"}
         Blocks with inf/NaN (power-of-two rules). `amax` (torchao): the scale
         comes from the block maximum as it is (inf counts as 2**128; a NaN makes

@@ -58,6 +58,11 @@ def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbi
         two_level = True
     if tensor_amax is not None and tensor_scale is not None:
         raise ValueError("pass tensor_scale or tensor_amax, not both")
+    if tensor_amax is not None:
+        if isinstance(tensor_amax, (bool, np.bool_)) or not isinstance(tensor_amax, (int, float, np.number)):
+            raise TypeError(f"tensor_amax must be a float, got {type(tensor_amax).__name__}")
+        if tensor_amax < 0:  # (NaN and inf act as an amax computed from data holding them)
+            raise ValueError(f"tensor_amax must be non-negative, got {tensor_amax!r}")
     ignore_nan = recipe == "te"  # CUDA fmaxf-based amax ignores NaN [U]
 
     def _amax(a):

@@ -63,7 +63,10 @@ def _block_encode_kw(args, bf) -> dict:
                 raise UsageError(f"--tensor-scale must be a positive finite float32 (or off), got {args.tensor_scale}")
             kw["tensor_scale"] = v
     if args.tensor_amax is not None:
-        kw["tensor_amax"] = _float_arg(args.tensor_amax, "--tensor-amax")
+        v = _float_arg(args.tensor_amax, "--tensor-amax")
+        if not (math.isfinite(v) and v >= 0):
+            raise UsageError(f"--tensor-amax must be a finite non-negative float32, got {args.tensor_amax}")
+        kw["tensor_amax"] = v
     return kw
 
 

@@ -16,7 +16,7 @@ from ._result import CompareResult, Mismatch
 class Acc:
     """Accumulates a comparison over chunks (the CLI's `check` streams through it)."""
 
-    def __init__(self, f, *, max_examples=10, shape=None, label=""):
+    def __init__(self, f, *, max_examples=10, shape=None, label="", masks=False):
         if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) or max_examples < 0:
             raise ValueError(f"max_examples must be a non-negative int, got {max_examples!r}")
         self.f = f
@@ -30,6 +30,24 @@ class Acc:
         self.max_ulp = 0
         self.examples: list[Mismatch] = []
         self.maxpos, self.maxneg = max_ord(f)
+        # class -> bit-packed mask over the flat elements (np.packbits order), when `masks` and `shape`
+        self.total = math.prod(shape) if (masks and shape is not None) else None
+        self.masks: dict[str, np.ndarray] = {}
+
+    def _mark(self, name: str, pos: np.ndarray, n: int, offset: int) -> None:
+        """Set the bits of the chunk-relative positions `pos` (of a chunk of `n` at `offset`) in
+        `name`'s packed mask."""
+        packed = self.masks.get(name)
+        if packed is None:
+            packed = self.masks[name] = np.zeros(-(-self.total // 8), np.uint8)
+        if offset % 8 == 0:
+            m = np.zeros(n, bool)
+            m[pos] = True
+            bits = np.packbits(m)
+            packed[offset // 8: offset // 8 + bits.size] |= bits
+        else:
+            g = pos.astype(np.int64) + offset
+            np.bitwise_or.at(packed, g >> 3, (np.uint8(0x80) >> (g & 7).astype(np.uint8)))
 
     def add(self, e, a, x=None, offset=0, bad_e=None, bad_a=None, ve=None, va=None):
         """Flat int64 expected/actual codes; x flat floats or None; bad_*: not-representable masks."""
@@ -86,9 +104,12 @@ class Acc:
         cls[free] = C["ulps"]
         k = (oa - oe).astype(np.int64)
         for i, name in enumerate(names):
-            c = int(np.count_nonzero(cls == i))
+            sel = cls == i
+            c = int(np.count_nonzero(sel))
             if c:
                 self.classes[name] += c
+                if self.total is not None:
+                    self._mark(name, idx[sel], n, offset)
         ul = cls == C["ulps"]
         if ul.any():
             vals, counts = np.unique(k[ul], return_counts=True)
@@ -123,7 +144,7 @@ class Acc:
             format=self.f, shape=tuple(self.shape) if self.shape is not None else (self.compared,),
             compared=self.compared, equal=self.equal, different=self.compared - self.equal,
             classes=dict(self.classes), ulp_histogram=dict(self.hist), max_ulp=self.max_ulp,
-            examples=tuple(exs), label=self.label,
+            examples=tuple(exs), label=self.label, masks=dict(self.masks),
         )
 
 
@@ -148,6 +169,12 @@ def _detail(name, ec, ac, ev, av, f) -> str:
 
 
 def as_codes(a, f, name) -> np.ndarray:
+    """Flat int64 codes of `a`, checked to lie in the format's range."""
+    return check_codes(a, f, name).astype(np.int64).reshape(-1)
+
+
+def check_codes(a, f, name) -> np.ndarray:
+    """`a` as a flat integer array (a view when it can be), checked to lie in the format's range."""
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{name} must be an integer array of codes, got {type(a).__name__}")
     arr = np.asarray(a)
@@ -158,4 +185,4 @@ def as_codes(a, f, name) -> np.ndarray:
         top = (1 << f.bits) - 1
         if lo < 0 or hi > top:
             raise ValueError(f"{name} contains {lo if lo < 0 else hi:#x}, outside 0..{top:#x} of {f.name}")
-    return arr.astype(np.int64).reshape(-1)
+    return arr.reshape(-1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..tables import fields, hex_code, render
 from ._classify import fval
 
@@ -71,11 +73,32 @@ class CompareResult:
     max_ulp: int = 0
     examples: tuple = ()
     label: str = ""
+    masks: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         """True when nothing differs."""
         return self.different == 0
+
+    def mask(self, cls: str | None = None):
+        """Boolean mask (of `shape`) of the differing elements, or of those of mismatch class `cls`.
+
+        Kept bit-packed (one bit per element and class that occurs); unpacked on request.
+        """
+        if cls is not None and cls not in CLASSES:
+            raise ValueError(f"cls={cls!r} is not a mismatch class; choose from {sorted(CLASSES)}")
+        n = math.prod(self.shape)
+        if self.different and not self.masks:
+            raise ValueError("this result keeps no masks (only numfmt.compare of element codes keeps them)")
+        packed = np.zeros(-(-n // 8), np.uint8)
+        for name, m in self.masks.items():
+            if cls is None or name == cls:
+                packed |= m
+        return np.unpackbits(packed, count=n).astype(bool).reshape(self.shape)
+
+    def indices(self, cls: str | None = None):
+        """Flat indices of the differing elements (or of class `cls`), in order: an int64 array."""
+        return np.flatnonzero(self.mask(cls))
 
     def to_dict(self) -> dict:
         """JSON-safe dict."""
