@@ -69,21 +69,29 @@ def _int_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
     """float64 values of the integers `x`: rounded exactly (no float64 step) when `round_inputs` is
     given, else checked to be exact in float64 (the input formats are no wider)."""
     if round_inputs is not None:
-        sat = "none" if fmt.code_of_inf is not None else "finite"
-        return np.asarray(quantize(x, fmt, rounding=round_inputs, saturation=sat, nan="raise"), np.float64)
+        return _rounded(x, fmt, round_inputs)
     f = x.astype(np.float64)
     if x.dtype.kind == "u":
         back = np.minimum(f, 2.0**64 - 2048).astype(np.uint64)  # the largest float64 below 2**64
     else:
         back = np.clip(f, -(2.0**63), 2.0**63 - 1024).astype(np.int64)
-    bad = back != x
+    _refuse_inexact(x, back != x, fmt, name, lambda v: f"the integer {int(v)}")
+    return f
+
+
+def _rounded(x: np.ndarray, fmt, round_inputs: str) -> np.ndarray:
+    """`x` rounded into `fmt` (formats without infinities saturate), as float64."""
+    sat = "none" if fmt.code_of_inf is not None else "finite"
+    return np.asarray(quantize(x, fmt, rounding=round_inputs, saturation=sat, nan="raise"), np.float64)
+
+
+def _refuse_inexact(x: np.ndarray, bad: np.ndarray, fmt, name: str, show) -> None:
+    """A ValueError naming (through `show`) the first element of `x` where `bad` holds (not exact in `fmt`)."""
     if bad.any():
-        v = int(x[bad].ravel()[0])
         raise ValueError(
-            f"{name} holds the integer {v}, which is not exactly representable in {fmt.name} "
+            f"{name} holds {show(x[bad].ravel()[0])}, which is not exactly representable in {fmt.name} "
             f"(pass round_inputs='nearest_even' to round the inputs first)"
         )
-    return f
 
 
 def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
@@ -95,8 +103,7 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
     if fmt.bits == 64:  # binary64 holds every float64
         return x
     if round_inputs is not None:
-        sat = "none" if fmt.code_of_inf is not None else "finite"
-        return np.asarray(quantize(x, fmt, rounding=round_inputs, saturation=sat, nan="raise"), np.float64)
+        return _rounded(x, fmt, round_inputs)
     fin = np.isfinite(x)
     if fin.all():
         xf = x
@@ -108,13 +115,7 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
         xf = x[fin]
     if xf.size:
         q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
-        bad = q != xf
-        if bad.any():
-            v = float(xf[bad].ravel()[0])
-            raise ValueError(
-                f"{name} holds {v!r}, which is not exactly representable in {fmt.name} "
-                f"(pass round_inputs='nearest_even' to round the inputs first)"
-            )
+        _refuse_inexact(xf, q != xf, fmt, name, lambda v: repr(float(v)))
     return x
 
 
