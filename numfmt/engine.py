@@ -40,23 +40,30 @@ def check_out(out, shape, dtype, name="out"):
         raise ValueError(f"{name} is read-only")
 
 
+def _same_elements(a: np.ndarray, out: np.ndarray) -> bool:
+    """Whether `a` and `out` are the same elements (truly in place: element i of the result is written
+    only after element i of the input was read, which every loop does)."""
+    return (a.dtype == out.dtype and a.shape == out.shape and a.strides == out.strides
+            and a.__array_interface__["data"][0] == out.__array_interface__["data"][0])
+
+
 def unshared(out, *arrays):
-    """`arrays`, each copied when it shares memory with `out=`, so that writing `out` cannot change an
-    input before it is read: the result is the same as into a new array (in place included)."""
+    """`arrays`, each copied when it overlaps `out=` other than element for element, so that writing
+    `out` cannot change an input before it is read: the result is the same as into a new array."""
     if out is None:
         return arrays
+    too_hard = getattr(np, "exceptions", np).TooHardError  # (numpy < 1.25: np.TooHardError)
     res = []
     for a in arrays:
-        if isinstance(a, np.ndarray) and np.may_share_memory(a, out):
+        if isinstance(a, np.ndarray) and np.may_share_memory(a, out) and not _same_elements(a, out):
             try:
                 shared = np.shares_memory(a, out, max_work=1 << 16)
-            except np.exceptions.TooHardError:  # (copying is always right)
+            except too_hard:  # (copying is always right)
                 shared = True
             if shared:
                 a = a.copy()
         res.append(a)
     return tuple(res)
-
 
 def deliver(res, out):
     """The result: `res` (a scalar when 0-d), or `out=` holding it (copied unless written in place)."""
@@ -152,7 +159,7 @@ def _run_all(threads: int, tasks: list) -> None:
 
     A pool replaced by a larger one while tasks are being submitted refuses new ones: the rest go
     to the new pool (the ones already submitted still run)."""
-    futures = []
+    futures: list = []
     pool = None
     while len(futures) < len(tasks):
         fresh = _pool(threads)
@@ -164,8 +171,14 @@ def _run_all(threads: int, tasks: list) -> None:
                 futures.append(pool.submit(t))
         except RuntimeError:
             continue
-    for fut in futures:
-        fut.result()
+    errors = []
+    for fut in futures:  # every task has finished (or failed) before the call returns
+        try:
+            fut.result()
+        except BaseException as e:  # (re-raised below, after the others finished)
+            errors.append(e)
+    if errors:
+        raise errors[0]
 
 
 def chunks(n: int, threads: int):
@@ -180,8 +193,25 @@ def chunks(n: int, threads: int):
         if threads <= 1 or n < (1 << 20):
             work(0, n)
             return
+        # `threads` runners take chunks from one queue: at most `threads` at once, however large the pool
         step = -(-n // (threads * 8))
-        _run_all(threads, [lambda lo=lo: work(lo, min(lo + step, n)) for lo in range(0, n, step)])
+        starts = iter(range(0, n, step))
+        lock = threading.Lock()
+        failed = threading.Event()
+
+        def runner():
+            while not failed.is_set():
+                with lock:
+                    lo = next(starts, None)
+                if lo is None:
+                    return
+                try:
+                    work(lo, min(lo + step, n))
+                except BaseException:
+                    failed.set()
+                    raise
+
+        _run_all(threads, [runner] * threads)
 
     return run
 

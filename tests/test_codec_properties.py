@@ -362,3 +362,26 @@ def test_threads_concurrent_callers_while_pool_grows(monkeypatch):
     with ThreadPoolExecutor(6) as ex:
         got = list(ex.map(lambda t: numfmt.encode(x, "e4m3", threads=t), [2, 3, 4, 5, 6, 7, 9, 11, 13, 16] * 2))
     assert all(np.array_equal(g, want) for g in got)
+
+
+def test_a_call_runs_on_at_most_its_threads(monkeypatch):
+    """After a large request grew the shared pool, `threads=2` still runs at most 2 chunks at once."""
+    import threading
+    import time
+
+    from numfmt import engine
+
+    monkeypatch.setattr(engine, "MAX_THREADS", 8)
+    engine.chunks(1 << 21, 8)(lambda lo, hi: None)  # grows the pool to 8 threads
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def work(lo, hi):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.002)
+        with lock:
+            running[0] -= 1
+
+    engine.chunks(1 << 21, 2)(work)
+    assert peak[0] <= 2

@@ -149,8 +149,21 @@ def test_temp_file_is_recognisable_and_in_dst_directory(tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint, "quantize_elems", spy)
     _q(src, dst)
-    assert f".o.safetensors.numfmt-tmp-{os.getpid()}" in seen
+    assert f".o.safetensors.numfmt-tmp-{os.getpid()}-{threading.get_ident()}" in seen
     assert sorted(os.listdir(tmp_path)) == ["o.safetensors", "src.safetensors"]
+
+
+def test_only_numfmt_temp_names_are_removed(tmp_path):
+    """A user file that merely starts like a temp name is kept; a leftover with this process's own pid
+    (a reused pid, e.g. PID 1 in a container) that this process is not writing is removed."""
+    dst = tmp_path / "w.safetensors"
+    mine = tmp_path / ".w.safetensors.numfmt-tmp-notes.txt"
+    mine.write_text("keep")
+    reused = tmp_path / f".w.safetensors.numfmt-tmp-{os.getpid()}-1"
+    reused.write_bytes(b"x" * 16)
+    nio.save({"a": np.zeros(4, np.float32)}, dst)
+    assert mine.read_text() == "keep"
+    assert not reused.exists()
 
 
 def _dead_pid() -> int:

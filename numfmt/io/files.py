@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import stat
 import threading
 
 __all__ = ["TMP_TAG", "atomic_output", "check_destination", "check_source", "temp_files"]
 
-TMP_TAG = ".numfmt-tmp-"  # temporary outputs are named f".{name}{TMP_TAG}{pid}"
+TMP_TAG = ".numfmt-tmp-"  # temporary outputs are named f".{name}{TMP_TAG}{pid}-{thread id}[-k]"
+_TMP_SUFFIX = re.compile(r"(\d+)(?:-\d+){0,2}")  # what follows TMP_TAG in such a name
+_OWN_TEMPS: set = set()  # the temporary files this process is writing now
 
 
 def _fspath(path, what: str) -> str:
@@ -120,8 +123,12 @@ def _alive(pid: int) -> bool:
 def _remove_stale(path: str) -> None:
     """Remove temporary files of `path` whose writing process is gone (killed by SIGKILL)."""
     for t in temp_files(path):
-        pid = t.rsplit(TMP_TAG, 1)[1].split("-", 1)[0]
-        if not pid.isdigit() or not _alive(int(pid)):
+        m = _TMP_SUFFIX.fullmatch(t.rsplit(TMP_TAG, 1)[1])
+        if m is None:
+            continue  # not a name numfmt writes: leave it alone
+        pid = int(m[1])
+        stale = t not in _OWN_TEMPS if pid == os.getpid() else not _alive(pid)  # (a reused pid: ours)
+        if stale:
             with contextlib.suppress(OSError):
                 os.unlink(t)
 
@@ -133,13 +140,16 @@ def _create(path: str, guard):
     directory, base = os.path.dirname(os.path.abspath(path)), os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     for k in range(1000):
-        name = os.path.join(directory, f".{base}{TMP_TAG}{os.getpid()}" + (f"-{k}" if k else ""))
+        name = os.path.join(directory, f".{base}{TMP_TAG}{os.getpid()}-{threading.get_ident()}"
+                            + (f"-{k}" if k else ""))
         guard.tmp = name
         try:
-            return os.open(name, flags, 0o666), name
+            fd = os.open(name, flags, 0o666)
         except FileExistsError:
-            continue  # another thread of this process writes the same path
-    guard.tmp = None
+            guard.tmp = None
+            continue  # a stale file of an earlier thread with the same id
+        _OWN_TEMPS.add(name)
+        return fd, name
     raise FileExistsError(17, f"cannot create a temporary file beside {path!r}", name)
 
 
@@ -185,6 +195,7 @@ def atomic_output(path, what: str = "dst"):
     p = check_destination(path, what)
     _remove_stale(p)
     guard = _SignalGuard()
+    tmp = None
     try:
         with guard:  # installed before the file exists: no moment where a signal leaves it behind
             fd, tmp = _create(p, guard)
@@ -199,3 +210,5 @@ def atomic_output(path, what: str = "dst"):
             with contextlib.suppress(OSError):
                 os.unlink(guard.tmp)
         raise
+    finally:
+        _OWN_TEMPS.discard(tmp)
