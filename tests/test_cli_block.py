@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -11,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from files import load_module
 
 import numfmt
 from numfmt.cli import main
@@ -287,9 +287,7 @@ def test_help_lists_block_options():
 
 
 def test_docs_example_runs(monkeypatch):
-    spec = importlib.util.spec_from_file_location("numfmt_docs_hooks_cli", ROOT / "docs" / "hooks.py")
-    hooks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hooks)
+    hooks = load_module(ROOT / "docs" / "hooks.py", "numfmt_docs_hooks_cli")
     monkeypatch.chdir(ROOT)
     text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     out = hooks.render_markdown(text, "validation.md")

@@ -9,7 +9,6 @@ runs `mkdocs build --strict` and greps the built pages for the same things.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from files import load_module
 
 import numfmt
 
@@ -38,10 +38,7 @@ TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".toml", ".yml", ".yaml", ".txt", ".cfg
 
 @pytest.fixture(scope="module")
 def hooks():
-    spec = importlib.util.spec_from_file_location("numfmt_docs_hooks", DOCS / "hooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(DOCS / "hooks.py", "numfmt_docs_hooks")
 
 
 def _nav_files() -> list[str]:
@@ -183,10 +180,7 @@ def test_links_to_repository_files_are_published(hooks):
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("rest_to_markdown", ROOT / "tools" / "rest_to_markdown.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(ROOT / "tools" / "rest_to_markdown.py", "rest_to_markdown")
 
 
 def test_docstrings_are_markdown():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pathlib
 import subprocess
@@ -10,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from files import load_module
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
@@ -152,10 +152,7 @@ def test_bad_arguments():
 
 
 def _load_example():
-    spec = importlib.util.spec_from_file_location("buggy_quantizer", ROOT / "examples" / "buggy_quantizer.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(ROOT / "examples" / "buggy_quantizer.py", "buggy_quantizer")
 
 
 def test_buggy_quantizer_is_caught_and_fixed_one_passes():
