@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..packing import pack
+from . import layout
 from .formats import get_block_format
 
 
@@ -105,6 +106,54 @@ class BlockArray:
         """
 
         return pack(self.codes.reshape(-1), self.format.element.bits, order=order)
+
+    def to_bytes(self) -> np.ndarray:
+        """The format's serialized layout (`BlockFormat.layout`) as a uint8 array.
+
+        GGUF formats give exactly llama.cpp's block bytes, shape `(n_blocks, bytes_per_block)`
+        (17 for `gguf_mxfp4`, 36 for `gguf_nvfp4`); they need blocks along the last axis and
+        a last axis that is a multiple of 32 (64). Other formats give the flat `"planar"`
+        layout: scale codes, then the packed element codes (docs/block-formats.md,
+        "Serialized layouts"). A tensor scale has no place in either: ValueError.
+
+        Examples
+        --------
+        >>> import numpy as np, numfmt
+        >>> x = np.zeros(32, np.float32); x[0], x[16] = 1.0, -6.0
+        >>> numfmt.encode(x, "gguf_mxfp4").to_bytes()[0, :3].tolist()   # E8M0 byte, then nibbles
+        [127, 242, 0]
+        """
+        return layout.to_bytes(self)
+
+    @classmethod
+    def from_bytes(cls, raw, fmt, shape, *, axis: int = -1) -> BlockArray:
+        """Read back the bytes of [`to_bytes`][numfmt.block.BlockArray.to_bytes] (a block format's
+        serialized layout) as a `BlockArray` of `shape`.
+
+        Parameters
+        ----------
+        raw : bytes or uint8 array
+            The serialized bytes (any array shape: read in C order).
+        fmt : str or BlockFormat
+        shape : tuple of int
+            Shape of the encoded array (GGUF: the tensor's numpy shape).
+        axis : int
+            The blocked axis (GGUF layouts: the last).
+
+        Examples
+        --------
+        >>> import numpy as np, numfmt
+        >>> ba = numfmt.encode(np.linspace(-3, 3, 64, dtype=np.float32), "gguf_nvfp4")
+        >>> back = numfmt.BlockArray.from_bytes(ba.to_bytes(), "gguf_nvfp4", (64,))
+        >>> bool((back.codes == ba.codes).all() and (back.scales == ba.scales).all())
+        True
+        """
+        f = get_block_format(fmt)
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        norm_axis(axis, len(tuple(shape)))
+        codes, scales, ax = layout.from_bytes(raw, f, tuple(shape), axis)
+        return cls(codes, scales, f, axis=ax)
 
     def __repr__(self) -> str:
         ts = "" if self.tensor_scale is None else f", tensor_scale={float(self.tensor_scale)!r}"

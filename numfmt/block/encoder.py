@@ -19,6 +19,7 @@ from .formats import (
     recipes_for,
 )
 from .inputs import as_float, as_rows
+from .gguf import encode_gguf
 from .mx import encode_pow2
 from .nvfp4 import encode_amax
 from .p3109 import encode_p3109
@@ -52,7 +53,9 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     recipe : str, optional
         Power-of-two rules: `ocp` (default, exact) or `torchao` (torchao 0.18
         `to_mx`, quirks included). `amax`: `te` (default), `torchao`,
-        `modelopt`.
+        `modelopt`. `gguf` (the default of `gguf_mxfp4`/`gguf_nvfp4`):
+        llama.cpp's reference quantizers, E2M1 elements with `floor` (MXFP4)
+        or `amax` (NVFP4) only.
     tensor_scale : None, False or float
         `amax` rule only. None: the format's default (NVFP4: two-level, the
         tensor scale computed from the tensor's amax by the recipe); False:
@@ -105,7 +108,11 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     rkind, rarr, nbits = random_array(random, rbits, mode, xa.shape, ax)
     if scale_rounding is not None and rule != "max_abs_finite":
         raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")
-    if rule == "amax":
+    if recipe == "gguf":
+        _check_gguf_options(mode, random, nonfinite, tensor_scale, tensor_amax)
+        codes2, scales2 = encode_gguf(x2, f, rule)
+        ts = None
+    elif rule == "amax":
         codes2, scales2, ts = encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
     elif rule == "max_abs_finite":
         codes2, scales2 = encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, rarr, nbits)
@@ -119,6 +126,17 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
     scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
     return BlockArray._trusted(np.ascontiguousarray(codes), np.ascontiguousarray(scales), f, ax, ts, rule, recipe)
+
+
+def _check_gguf_options(mode, random, nonfinite, tensor_scale, tensor_amax) -> None:
+    if mode != 0 or random is not None:
+        raise ValueError("recipe='gguf' rounds elements by llama.cpp's rule (nearest, ties to the smaller "
+                         "magnitude); rounding=/random= do not apply")
+    if nonfinite != "amax":
+        raise ValueError("recipe='gguf' treats NaN as llama.cpp does (skipped by amax, code 0); "
+                         "nonfinite= does not apply")
+    if tensor_scale not in (None, False) or tensor_amax is not None:
+        raise ValueError("recipe='gguf' (llama.cpp NVFP4) is one-level: tensor_scale/tensor_amax do not apply")
 
 
 def quantize(x, fmt, *, dtype=None, **options) -> np.ndarray:

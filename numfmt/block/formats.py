@@ -9,12 +9,14 @@ import numpy as np
 from ..choices import check_choice, did_you_mean
 from ..formats import FloatFormat, IntFormat
 from ..presets import ALIASES, BLOCK_FORMAT_NAMES, REGISTRY, get_format
+from .kinds import check_gguf
+from .layout import LAYOUTS, check_layout
 
 POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
 SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
-POW2_RECIPES = ("ocp", "torchao")
-AMAX_RECIPES = ("te", "torchao", "modelopt")
-RECIPES = ("ocp", "torchao", "te", "modelopt", "p3109")
+POW2_RECIPES = ("ocp", "torchao", "gguf")
+AMAX_RECIPES = ("te", "torchao", "modelopt", "gguf")
+RECIPES = ("ocp", "torchao", "te", "modelopt", "p3109", "gguf")
 
 
 def recipes_for(rule: str):
@@ -56,6 +58,10 @@ class BlockFormat:
     tensor_scale : bool
         Whether `encode` computes a second-level float32 tensor scale by
         default (NVFP4: True).
+    layout : {"planar", "gguf_mxfp4", "gguf_nvfp4"}
+        Serialized layout of [`BlockArray.to_bytes`][numfmt.block.BlockArray.to_bytes]:
+        `"planar"` (scales, then packed elements) or llama.cpp's `block_mxfp4` /
+        `block_nvfp4` bytes (docs/block-formats.md, "Serialized layouts").
 
     Examples
     --------
@@ -75,6 +81,7 @@ class BlockFormat:
     scale_rule: str = "floor"
     recipe: str | None = None
     tensor_scale: bool = False
+    layout: str = "planar"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -99,6 +106,10 @@ class BlockFormat:
         check_scale_capable(self.scale, rule)
         if isinstance(self.element, FloatFormat) and not self.element.signed:
             raise ValueError(f"element format {self.element.name} must be signed")
+        object.__setattr__(self, "layout", check_choice("layout", self.layout, LAYOUTS))
+        check_layout(self)
+        if recipe == "gguf":
+            check_gguf(self, rule)
 
     @property
     def bits_per_element(self) -> float:
@@ -147,6 +158,11 @@ _BLOCK_PRESETS = [
     BlockFormat(name="mxint8_symmetric", element=_MXINT8_SYM, scale="e8m0", block_size=32),
     BlockFormat(name="nvfp4", element="float4_e2m1fn", scale="ue4m3", block_size=16,
                 scale_rule="amax", tensor_scale=True),
+    # llama.cpp / GGUF: the exact bytes of quantize_row_mxfp4_ref / quantize_row_nvfp4_ref
+    BlockFormat(name="gguf_mxfp4", element="float4_e2m1fn", scale="e8m0", block_size=32, recipe="gguf",
+                layout="gguf_mxfp4"),
+    BlockFormat(name="gguf_nvfp4", element="float4_e2m1fn", scale="ue4m3", block_size=16, scale_rule="amax",
+                recipe="gguf", layout="gguf_nvfp4"),
 ]
 _BLOCK_ALIASES = {"mxfp4_e2m1": "mxfp4", "mxfp8": "mxfp8_e4m3", "mxfp6": "mxfp6_e2m3"}
 _BLOCK_REGISTRY: dict = {f.name: f for f in _BLOCK_PRESETS}

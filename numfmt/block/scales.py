@@ -10,6 +10,7 @@ from ..codec import decode as _dec
 from ..codec import encode as _enc
 from ..formats import FloatFormat, IntFormat
 from .formats import POW2_RULES, get_block_format, pow2_range
+from .kinds import is_e8m0 as is_e8m0  # numfmt.block.mx, decoder
 
 
 def _pow2_exps(v: np.ndarray, rule: str, ef) -> np.ndarray:
@@ -132,8 +133,3 @@ def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
     c = np.asarray(_enc(d, sf, rounding="toward_positive", saturation="finite")).astype(np.int64)
     e = np.frexp(np.asarray(_dec(c, sf, dtype=np.float64)))[1].astype(np.int64) - 1
     return np.where(isnan, scodes, c), np.where(isnan, ec, e)
-
-
-def is_e8m0(sf) -> bool:
-    return (isinstance(sf, FloatFormat) and sf.exponent_bits == 8 and sf.mantissa_bits == 0
-            and sf.bias == 127 and not sf.signed and not sf.has_zero and sf.code_of_nan == 255)
