@@ -17,7 +17,7 @@ import pathlib
 import pytest
 
 PKG = pathlib.Path(__file__).resolve().parent.parent / "numfmt"
-OPTIONAL = {"torch", "dask", "safetensors", "matplotlib", "ml_dtypes", "torchao", "mmasim", "IPython"}
+OPTIONAL = {"torch", "dask", "safetensors", "matplotlib", "ml_dtypes", "torchao", "mmasim", "IPython", "gguf"}
 DATA_MODULES = ("numfmt.formats", "numfmt.policy", "numfmt.presets", "numfmt.accum_models",
                 "numfmt.block.formats")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..packing import pack
-from . import layout
 from .formats import get_block_format
+from .layout import from_bytes as read_layout
+from .layout import to_bytes as write_layout
 
 
 class BlockArray:
@@ -123,7 +124,7 @@ class BlockArray:
         >>> numfmt.encode(x, "gguf_mxfp4").to_bytes()[0, :3].tolist()   # E8M0 byte, then nibbles
         [127, 242, 0]
         """
-        return layout.to_bytes(self)
+        return write_layout(self)
 
     @classmethod
     def from_bytes(cls, raw, fmt, shape, *, axis: int = -1) -> BlockArray:
@@ -152,7 +153,7 @@ class BlockArray:
         if isinstance(shape, (int, np.integer)):
             shape = (int(shape),)
         norm_axis(axis, len(tuple(shape)))
-        codes, scales, ax = layout.from_bytes(raw, f, tuple(shape), axis)
+        codes, scales, ax = read_layout(raw, f, tuple(shape), axis)
         return cls(codes, scales, f, axis=ax)
 
     def __repr__(self) -> str:

@@ -18,8 +18,8 @@ from .formats import (
     get_block_format,
     recipes_for,
 )
-from .inputs import as_float, as_rows
 from .gguf import encode_gguf
+from .inputs import as_float, as_rows
 from .mx import encode_pow2
 from .nvfp4 import encode_amax
 from .p3109 import encode_p3109

@@ -30,7 +30,7 @@ _PACK_WIDTHS = (1, 2, 4, 6, 8)
 def check_layout(f) -> None:
     """ValueError unless block format `f` fits its `layout`."""
     if f.layout in _GGUF:
-        per, _, bs = _GGUF[f.layout]
+        bs = _GGUF[f.layout][2]
         if f.element.bits != 4 or f.scale.bits > 8 or f.block_size != bs:
             raise ValueError(f"layout={f.layout!r} needs 4-bit elements, a scale of at most 8 bits and "
                              f"block_size={bs}; {f.name} has {f.element.bits}-bit elements, a {f.scale.bits}-bit "

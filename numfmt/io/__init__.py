@@ -50,10 +50,12 @@ Examples
 #   reader      raw slices, float views of stored dtypes, load_quantized
 #   stats       TensorError and its accumulation
 #   checkpoint  quantize_checkpoint (streaming, metadata from the encoder's own result)
+#   gguf        read_gguf (llama.cpp .gguf files, through the optional gguf package)
 from .checkpoint import quantize_checkpoint
+from .gguf import read_gguf
 from .header import DTYPES, read_header
 from .reader import load_quantized
 from .stats import TensorError
 from .writer import save
 
-__all__ = ["quantize_checkpoint", "load_quantized", "save", "read_header", "TensorError", "DTYPES"]
+__all__ = ["quantize_checkpoint", "load_quantized", "save", "read_header", "TensorError", "DTYPES", "read_gguf"]
