@@ -18,6 +18,7 @@ import numfmt
 from numfmt import BlockArray, block
 from numfmt._kernels import gguf as KG
 from numfmt.block.gguf import GRID
+from numfmt.block.tables import EDGE_CASES, edge_block, gguf_edge_cases_table, layouts_table
 
 F32 = np.float32
 KV = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]
@@ -228,6 +229,27 @@ def test_nvfp4_equals_transcription_on_hard_blocks(seed):
 @given(hnp.arrays(np.float32, (64,), elements=st.floats(width=32)))
 def test_nvfp4_equals_transcription(x):
     assert (numfmt.encode(x, "gguf_nvfp4").to_bytes() == c_nvfp4(x)).all()
+
+
+@pytest.mark.parametrize("row", range(len(EDGE_CASES)))
+def test_docs_edge_case_rows(row):
+    """Every row of the docs table (numfmt.block.tables.EDGE_CASES) against the transcription."""
+    fmt, _, vals = EDGE_CASES[row]
+    x = edge_block(fmt, vals)
+    xs = np.tile(x, 64 // x.size)
+    ba = numfmt.encode(xs, fmt)
+    a = np.abs(x[np.isfinite(x)]).max()
+    if fmt == "gguf_mxfp4" and 0 < a < 2.0 ** -125:  # undefined in C: numfmt's scale byte 0
+        assert (ba.scales == 0).all() and ba.codes.tolist() == [c_best_index(v, c_e8m0_half(0)) for v in xs]
+        return
+    ref = c_mxfp4(xs) if fmt == "gguf_mxfp4" else c_nvfp4(xs)
+    assert (ba.to_bytes() == ref).all()
+
+
+def test_docs_tables_generate():
+    t = gguf_edge_cases_table()
+    assert t.count("\n") == len(EDGE_CASES) + 1 and "| `gguf_nvfp4` |" in t
+    assert "`gguf_mxfp4` | 17 per 32" in layouts_table()
 
 
 # --------------------------------------------------------------------------- the element kernel

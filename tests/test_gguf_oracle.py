@@ -133,3 +133,14 @@ def test_read_gguf_round_trip(tmp_path):
         numfmt.io.read_gguf(p, names=["zz"])
     with pytest.raises(ValueError, match="type F32"):
         numfmt.io.read_gguf(p, names="f")
+
+
+def test_docs_edge_case_rows_equal_gguf():
+    """The MXFP4 rows of the docs table (numfmt.block.tables.EDGE_CASES) whose result C defines
+    and gguf-py computes the same way (no NaN: gguf-py's numpy max propagates it, C skips it)."""
+    from numfmt.block.tables import EDGE_CASES, edge_block
+
+    rows = [edge_block(f, v) for f, _, v in EDGE_CASES if f == "gguf_mxfp4"]
+    x = np.array([r for r in rows if not np.isnan(r).any()])
+    assert len(x) >= 7
+    _check_mxfp4(x)

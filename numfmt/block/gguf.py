@@ -98,3 +98,4 @@ def encode_gguf(x2: np.ndarray, f, rule: str):
         KG.grid_index(np.ascontiguousarray(x2), np.ascontiguousarray(step.reshape(rows, nb)), np.int64(bs), GRID,
                       codes)
     return codes, scodes.reshape(rows, nb)
+

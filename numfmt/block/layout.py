@@ -23,14 +23,14 @@ from ..packing import pack, packed_size, unpack
 
 LAYOUTS = ("planar", "gguf_mxfp4", "gguf_nvfp4")
 # (elements per serialized block, scale bytes per block, elements per scale)
-_GGUF = {"gguf_mxfp4": (32, 1, 32), "gguf_nvfp4": (64, 4, 16)}
+GGUF_BLOCKS = {"gguf_mxfp4": (32, 1, 32), "gguf_nvfp4": (64, 4, 16)}
 _PACK_WIDTHS = (1, 2, 4, 6, 8)
 
 
 def check_layout(f) -> None:
     """ValueError unless block format `f` fits its `layout`."""
-    if f.layout in _GGUF:
-        bs = _GGUF[f.layout][2]
+    if f.layout in GGUF_BLOCKS:
+        bs = GGUF_BLOCKS[f.layout][2]
         if f.element.bits != 4 or f.scale.bits > 8 or f.block_size != bs:
             raise ValueError(f"layout={f.layout!r} needs 4-bit elements, a scale of at most 8 bits and "
                              f"block_size={bs}; {f.name} has {f.element.bits}-bit elements, a {f.scale.bits}-bit "
@@ -53,8 +53,8 @@ def _le_bytes(a: np.ndarray) -> np.ndarray:
 def to_bytes(ba) -> np.ndarray:
     """The serialized layout of BlockArray `ba` (see the module notes)."""
     f = ba.format
-    if f.layout in _GGUF:
-        per, nsc, bs = _GGUF[f.layout]
+    if f.layout in GGUF_BLOCKS:
+        per, nsc, bs = GGUF_BLOCKS[f.layout]
         nblk = _gguf_rows(ba.codes.shape, ba.axis, per, f.layout)
         if ba.tensor_scale is not None:
             raise ValueError(f"layout={f.layout!r} has no tensor scale; this array has tensor_scale="
@@ -89,8 +89,8 @@ def from_bytes(raw, f, shape, axis: int):
     if not shape or any(s < 0 for s in shape):
         raise ValueError(f"shape must be a non-empty tuple of non-negative ints, got {shape}")
     ax = axis % len(shape)
-    if f.layout in _GGUF:
-        per, nsc, bs = _GGUF[f.layout]
+    if f.layout in GGUF_BLOCKS:
+        per, nsc, bs = GGUF_BLOCKS[f.layout]
         nblk = _gguf_rows(shape, ax, per, f.layout)
         if buf.size != nblk * (nsc + per // 2):
             raise ValueError(f"raw has {buf.size} bytes; shape {shape} in layout={f.layout!r} needs "
@@ -122,3 +122,4 @@ def from_bytes(raw, f, shape, axis: int):
     codes = (unpack(eb_raw, eb, count) if eb in _PACK_WIDTHS
              else eb_raw.view(np.dtype("<u2")).astype(np.uint16)).reshape(shape)
     return codes, scales, ax
+
