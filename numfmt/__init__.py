@@ -24,6 +24,7 @@ from .accum_models import (
 )
 from .accumulate import dot, matmul
 from .arith import add, div, fma, mul, sqrt, sub
+from .bias import with_bias
 from .block import BlockArray, BlockFormat, get_block_format, list_block_formats, register_block_format
 from .compare import compare, compare_block
 from .emulate import EmulatedArray, SequentialModel, emulate
@@ -77,4 +78,5 @@ __all__ = [
     "register_block_format",
     "pack",
     "unpack",
+    "with_bias",
 ]

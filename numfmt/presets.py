@@ -92,6 +92,16 @@ _PRESETS: list = [
         name="ue4m3", exponent_bits=4, mantissa_bits=3, bias=7, signed=False,
         inf="none", nan="fn", negative_zero=False,
     ),
+    FloatFormat(  # UE5M3 block scale (PTX ISA 13.4 "Alternate floating-point data formats")
+        name="ue5m3", exponent_bits=5, mantissa_bits=3, bias=15, signed=False,
+        inf="none", nan="fn", negative_zero=False,
+    ),
+    # configurable-bias families at their default bias (numfmt.bias.with_bias gives the others)
+    FloatFormat(name="cfloat8_1_4_3", exponent_bits=4, mantissa_bits=3, bias=7, inf="none", nan="none",
+                overflow_nan=False),
+    FloatFormat(name="cfloat8_1_5_2", exponent_bits=5, mantissa_bits=2, bias=15, inf="none", nan="none",
+                overflow_nan=False),
+    _ieee("gaudi2_e4m3", 4, 3),
     _finite("float6_e2m3fn", 2, 3),
     _finite("float6_e3m2fn", 3, 2),
     _finite("float4_e2m1fn", 2, 1),
