@@ -266,6 +266,34 @@ def _exact_rule_funnel(v):
     return np.where((c & 7) == 0, 0, c)
 
 
+def _literal_vs_fast(x, steps, bs):
+    a = np.empty(x.shape, np.uint8)
+    b = np.empty(x.shape, np.uint8)
+    KG.grid_index_literal(x, steps, np.int64(bs), GRID, a)
+    KG.grid_index(x, steps, np.int64(bs), b)
+    return a, b
+
+
+@given(hnp.arrays(np.float32, (3, 48), elements=st.floats(width=32)),
+       hnp.arrays(np.float32, (3, 3), elements=st.sampled_from(
+           [c_e8m0_half(e) for e in (0, 1, 2, 60, 127, 200, 252, 254, 255)] +
+           [c_ue4m3_to_fp32(c) for c in (0, 1, 7, 8, 0x38, 0x70, 0x7E)])))
+def test_kernel_equals_literal_c_loop(x, steps):
+    """grid_index (eight comparisons on |x|, then the sign) equals best_index_mxfp4 as written
+    (sixteen comparisons) on every float32, NaN, inf and step, huge and zero steps included."""
+    a, b = _literal_vs_fast(x, steps, 16)
+    assert (a == b).all()
+
+
+def test_kernel_equals_literal_c_loop_specials():
+    vals = np.float32([0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3.4e38, -3.4e38, 1e30, -1e30,
+                       0.25, -0.25, 0.75, -0.75, 5, -5, 7, -7, 2688, -2688, 1e-40, -1e-40])
+    for st_ in [c_e8m0_half(e) for e in range(256)] + [c_ue4m3_to_fp32(c) for c in range(128)]:
+        x = vals.reshape(1, -1)
+        a, b = _literal_vs_fast(x, np.full((1, 1), st_, np.float32), x.shape[1])
+        assert (a == b).all(), st_
+
+
 @given(st.integers(-126, 125), hnp.arrays(np.float64, 64, elements=st.floats(-15.99, 15.99)),
        st.sampled_from([0, 1, 23]))
 def test_kernel_equals_exact_rule_power_of_two_steps(k, u, low):
@@ -277,7 +305,7 @@ def test_kernel_equals_exact_rule_power_of_two_steps(k, u, low):
     if low:
         x[10] = np.nextafter(x[0], F32(0))
     out = np.empty((1, 64), np.uint8)
-    KG.grid_index(x.reshape(1, 64), np.full((1, 1), d, np.float32), np.int64(64), GRID, out)
+    KG.grid_index(x.reshape(1, 64), np.full((1, 1), d, np.float32), np.int64(64), out)
     assert out[0].tolist() == _exact_rule_funnel(x.astype(np.float64) / (2 * float(d))).tolist()
 
 
@@ -289,7 +317,7 @@ def test_kernel_equals_exact_rule_ue4m3_steps(sc, u):
     s = Fraction(float(d)) * 2
     x = (u * float(s)).astype(np.float32)
     out = np.empty((1, 32), np.uint8)
-    KG.grid_index(x.reshape(1, 32), np.full((1, 1), d, np.float32), np.int64(32), GRID, out)
+    KG.grid_index(x.reshape(1, 32), np.full((1, 1), d, np.float32), np.int64(32), out)
     for xi, c in zip(x, out[0]):
         q = Fraction(float(xi)) / s
         best = min(range(16), key=lambda i: (abs(Fraction(KV[i], 2) - q), abs(KV[i]), i))

@@ -19,7 +19,7 @@ import functools
 
 import numpy as np
 
-from .inputs import blocked, to_f32
+from .inputs import to_f32
 from .kinds import check_gguf
 from .values import all_values
 
@@ -76,13 +76,13 @@ def encode_gguf(x2: np.ndarray, f, rule: str):
     from .._kernels import gguf as KG  # lazy: numba loads on the first kernel call
 
     check_gguf(f, rule)
-    x2 = to_f32(x2, "recipe='gguf' (llama.cpp quantizes float32)")
+    x2 = np.ascontiguousarray(to_f32(x2, "recipe='gguf' (llama.cpp quantizes float32)"))
     rows, n = x2.shape
     bs = f.block_size
     nb = -(-n // bs)
-    ax = np.abs(x2)
-    amax = blocked(np.where(np.isnan(ax), np.float32(0), ax), bs).max(axis=-1) if n else np.zeros((rows, 0),
-                                                                                                  np.float32)
+    amax = np.zeros((rows, nb), np.float32)
+    if x2.size:
+        KG.block_amax(x2, np.int64(bs), amax)
     if rule == "floor":
         if np.isinf(amax).any():
             raise ValueError("recipe='gguf' (MXFP4): x holds an infinity, for which llama.cpp's reference "
@@ -95,7 +95,6 @@ def encode_gguf(x2: np.ndarray, f, rule: str):
         step = _ue4m3_half(f.scale)[scodes]
     codes = np.empty((rows, n), np.uint8)
     if x2.size:
-        KG.grid_index(np.ascontiguousarray(x2), np.ascontiguousarray(step.reshape(rows, nb)), np.int64(bs), GRID,
-                      codes)
+        KG.grid_index(x2, np.ascontiguousarray(step.reshape(rows, nb), np.float32), np.int64(bs), codes)
     return codes, scodes.reshape(rows, nb)
 
