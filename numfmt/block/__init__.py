@@ -21,9 +21,14 @@ reproduces; `docs/block-formats.md` has the tables. In short:
 * amax scales (NVFP4): `scale_rule="amax"` with `recipe` = `te`
   (TransformerEngine, default), `torchao` or `modelopt`; each recipe's
   float32 operations are done in the same order with IEEE float32 arithmetic.
+* llama.cpp / GGUF (`gguf_mxfp4`, `gguf_nvfp4`, `recipe="gguf"`): the bytes of
+  ggml's reference quantizers, serialized by `BlockArray.to_bytes()` as GGUF blocks.
 
-Elements are always encoded through the core rounding funnel (or its verified
-float32 nearest-even kernel), with saturation to the finite range.
+Elements are encoded through the core rounding funnel (or its verified
+float32 nearest-even kernel), with saturation to the finite range, except
+under `recipe="gguf"`, whose element rule (llama.cpp's `best_index_mxfp4`) runs in
+`numfmt/_kernels/gguf.py` and is proved equal to the funnel where its float32
+arithmetic is exact.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ from __future__ import annotations
 #   encoder   encode, quantize
 #   decoder   decode
 #   ptx       PTX random-bit layout
+#   gguf      llama.cpp / GGUF MXFP4 and NVFP4 (recipe="gguf")
+#   kinds     predicates on element/scale formats, the formats recipe="gguf" accepts
+#   layout    serialized layouts: BlockArray.to_bytes / from_bytes
+#   tables    docs tables generated from the package's data
 from ..deprecation import moved_name
 from .array import BlockArray
 from .array import norm_axis as norm_axis  # numfmt.daskarray
