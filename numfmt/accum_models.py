@@ -318,11 +318,11 @@ MMA_SYNC_FP8_HALVES: tuple[int, ...] = (tuple(k for k in range(32) if k % 4 < 2)
 #: data/tensor-cores, checked by tests/test_accumulate_data.py).
 PRESET_SOURCES: dict[tuple[str, str, str], tuple[str, str]] = {}
 _FP16_RATES = {("l40s", "e4m3"): "no recording", ("l40s", "e5m2"): "no recording"}
-_FP16_EMULATED = ("numfmt (this library): FP8 mma.sync.m16n8k32 with a binary16 accumulator, which sm_90 runs "
-                  "on the fp16 tensor core (NVIDIA/cutlass issue #1986): two 16-term fp16 blocks of the {gpu} "
-                  "fp16 model (k mod 4 in {{0, 1}}, then {{2, 3}}; the second takes the first's binary16 "
-                  "result as its addend), then c added by a binary16 round-to-nearest-even addition; "
-                  "block parameters from {src}")
+_FP16_EMULATED = ("numfmt (this library), found on the recordings: FP8 mma.sync.m16n8k32 with a binary16 "
+                  "accumulator runs on the fp16 tensor core (for sm_90: NVIDIA/cutlass issue #1986) as two "
+                  "16-term blocks of the {gpu} fp16 model (k mod 4 in {{0, 1}}, then {{2, 3}}; the second takes "
+                  "the first's binary16 result as its addend), then c added by a binary16 "
+                  "round-to-nearest-even addition; fp16 block parameters from {src}")
 for _g, _fm in _TABLE.items():
     for _f in _fm:
         _src = _KM.format(file=_FILES[_g])

@@ -3,9 +3,8 @@ Tensor Cores", arXiv 2512.07004), read by tests/test_accumulate_data.py and docs
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -44,5 +43,6 @@ def fp16_fp8_variants(g: str, fmt: str) -> dict:
         "halves with F = 13": late(dataclasses.replace(inner, extra_bits=-10)),
         "halves with F = 17": late(dataclasses.replace(inner, extra_bits=-6)),
         "halves with F = 18": late(dataclasses.replace(inner, extra_bits=-5)),
+        "halves without a minimum exponent": late(dataclasses.replace(inner, min_exp=None)),
         "preset": m,
     }
