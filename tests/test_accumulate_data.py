@@ -124,9 +124,11 @@ def _mmasim_fp16_output(arch: str, a, b, c16):
     lo, hi = list(MMA_SYNC_FP8_HALVES[:16]), list(MMA_SYNC_FP8_HALVES[16:])
     A = torch.from_numpy(np.asarray(a, np.float32)).to(torch.float16)
     B = torch.from_numpy(np.asarray(b, np.float32)).to(torch.float16)
-    x = op.dpa(A[:, lo], B[:, lo], torch.zeros(A.shape[0], dtype=torch.float16))
-    x = op.dpa(A[:, hi], B[:, hi], x)
-    d = x + torch.from_numpy(np.asarray(c16, np.float32)).to(torch.float16)
+    d = torch.from_numpy(np.asarray(c16, np.float32)).to(torch.float16)
+    for j in range(0, A.shape[1], 32):  # a chain of instructions: d of one is c of the next
+        Aj, Bj = A[:, j:j + 32], B[:, j:j + 32]
+        x = op.dpa(Aj[:, lo], Bj[:, lo], torch.zeros(A.shape[0], dtype=torch.float16))
+        d = op.dpa(Aj[:, hi], Bj[:, hi], x) + d
     return d.float().numpy()
 
 
@@ -157,15 +159,16 @@ def test_fp16_output_fp8_mmasim(path):
 @pytest.mark.parametrize("g", ["h100", "b200"])
 def test_fp16_output_fp8_mmasim_random(g, fmt):
     """The preset equals the MMA-Sim composition on random FP8 inputs (every code but NaN, so zeros,
-    subnormals, the largest values and binary16 overflow) and random binary16 addends."""
+    subnormals, the largest values and binary16 overflow) and random binary16 addends, K = 64 (two
+    chained instructions)."""
     rng = np.random.default_rng(14)
     codes = np.arange(256, dtype=np.uint8)
     vals = numfmt.decode(codes, fmt)
     vals = vals[np.isfinite(vals)]
     rows = 2000
     scale = rng.choice(vals, (rows, 1))  # rows of one magnitude as well as mixed rows
-    a = np.where(rng.random((rows, 32)) < 0.5, rng.choice(vals, (rows, 32)), scale)
-    b = rng.choice(vals, (rows, 32))
+    a = np.where(rng.random((rows, 64)) < 0.5, rng.choice(vals, (rows, 64)), scale)
+    b = rng.choice(vals, (rows, 64))
     c16 = numfmt.quantize(rng.standard_normal(rows) * 2.0 ** rng.integers(-24, 16, rows), "fp16")
     arch = "Blackwell" if g == "b200" else "Hopper"
     d = _mmasim_fp16_output(arch, a, b, c16)
