@@ -6,7 +6,7 @@ generated content in three ways:
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
     ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``,
-    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``api-rest``).
+    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``fp16-fp8-variants``, ``api-rest``).
     ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
     arguments) that returns Markdown, so any page can publish a table its module
     computes without editing this file.
@@ -281,13 +281,17 @@ def gen_notebooks() -> str:
 TENSOR_CORES = ROOT / "data" / "tensor-cores"
 
 
-def _recording(path: Path):
-    """(gpu, format, archive, a, b, c) of one ``data/tensor-cores`` file, read by the loader that
-    tests/test_accumulate_data.py uses (tests/tensor_cores.py)."""
+def _tensor_cores():
+    """tests/tensor_cores.py, the recordings' loader that tests/test_accumulate_data.py uses."""
     spec = importlib.util.spec_from_file_location("tensor_cores", ROOT / "tests" / "tensor_cores.py")
     loader = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loader)
-    return loader.load(path)
+    return loader
+
+
+def _recording(path: Path):
+    """(gpu, format, archive, a, b, c) of one ``data/tensor-cores`` file."""
+    return _tensor_cores().load(path)
 
 
 def _matches(d, recorded) -> int:
@@ -355,6 +359,26 @@ def gen_b200_fp8_variants() -> str:
     return _md_table(rows, ["variant", "e4m3", "e5m2"], {"e4m3": "E4M3 matches", "e5m2": "E5M2 matches"})
 
 
+def gen_fp16_fp8_variants() -> str:
+    """Matches of each binary16-output FP8 variant (``fp16_fp8_variants`` of tests/tensor_cores.py,
+    whose rates tests/test_accumulate_data.py pins) over the H100, H200 and B200 E4M3/E5M2 recordings."""
+    from numfmt.accumulate import dot
+
+    loader = _tensor_cores()
+    files = [(g, f) for g in ("h100", "h200", "b200") for f in ("e4m3", "e5m2")]
+    cols = {}
+    for g, f in files:
+        _, _, z, a, b, _c = loader.load(TENSOR_CORES / f"{g}_{f}.npz")
+        c16 = numfmt.quantize(z["c"].view(np.float32), "fp16")  # recorded with c converted by __float2half
+        cols[(g, f)] = {name: _matches(dot(a, b, c=c16, model=m), z["d_fp16"])
+                        for name, m in loader.fp16_fp8_variants(g, f).items()}
+    names = list(cols[files[0]])
+    keys = [f"{g}_{f}" for g, f in files]
+    rows = [{"variant": f"**{n}**" if n == "preset" else n, **{k: cols[gf][n] for k, gf in zip(keys, files)}}
+            for n in names]
+    return _md_table(rows, ["variant", *keys], {k: f"{g.upper()} {f.upper()}" for k, (g, f) in zip(keys, files)})
+
+
 def _documented_names(page_markdown: str) -> set[str]:
     """Public names a page documents with ``::: numfmt...`` directives (a module directive
     documents its ``members:`` list, or its ``__all__``)."""
@@ -393,6 +417,7 @@ GENERATORS = {
     "notebooks": gen_notebooks,
     "tensor-cores-table": gen_tensor_cores_table,
     "b200-fp8-variants": gen_b200_fp8_variants,
+    "fp16-fp8-variants": gen_fp16_fp8_variants,
 }
 
 

@@ -168,7 +168,8 @@ class FusedBlock:
         addend='late': d = round(late_rounding, out_format)(d_block + c)
 
     `d` of a block is `c` of the next (K padded with zeros to a multiple of
-    `terms`; `k_order` permutes K first). NaN/inf: any NaN, inf*0 or
+    `terms`; `k_order` permutes K first: a tuple may be longer than K, which
+    is then zero-padded to its length). NaN/inf: any NaN, inf*0 or
     +inf with -inf gives NaN, else the infinity; `overflow='inf'` sends a
     result >= 2**(emax+1) to infinity whatever the rounding (as the recordings
     and MMA-Sim do), `'ieee'` follows the rounding direction.
@@ -228,7 +229,7 @@ class FusedBlock:
                 raise ValueError(f"k_order must be 'sequential', 'interleaved' or a permutation tuple, got {ko!r}")
         elif isinstance(ko, tuple):
             if sorted(ko) != list(range(len(ko))) or not all(isinstance(i, int) for i in ko):
-                raise ValueError(f"k_order tuple must be a permutation of range(K), got {ko!r}")
+                raise ValueError(f"k_order tuple must be a permutation of range(n) (n >= K), got {ko!r}")
         else:
             raise TypeError(f"k_order must be a str or a tuple, got {type(ko).__name__}")
 
@@ -308,25 +309,33 @@ _TABLE["h200"] = _TABLE["h100"]
 _FILES = {"v100": "V100TC.m", "a2": "A2TC.m", "a100": "A100TC.m", "ada": "AdaTC.m", "l40s": "L40STC.m",
           "h100": "H100TC.m", "h200": "H200TC.m", "b200": "B200TC.m"}
 
+#: The order in which the binary16-output FP8 preset of H100/H200/B200 feeds the 32 products of one
+#: `mma.sync.m16n8k32` to its two 16-term fp16 blocks: k mod 4 in {0, 1} first, then k mod 4 in {2, 3}.
+MMA_SYNC_FP8_HALVES: tuple[int, ...] = (tuple(k for k in range(32) if k % 4 < 2)
+                                        + tuple(k for k in range(32) if k % 4 >= 2))
+
 #: (gpu, format, out_format) -> (source, agreement with the recorded GPU outputs in
 #: data/tensor-cores, checked by tests/test_accumulate_data.py).
 PRESET_SOURCES: dict[tuple[str, str, str], tuple[str, str]] = {}
-_FP16_RATES = {
-    ("h100", "e4m3"): "3113/5000", ("h100", "e5m2"): "3340/5000",
-    ("h200", "e4m3"): "3122/5000", ("h200", "e5m2"): "3400/5000",
-    ("b200", "e4m3"): "3108/5000", ("b200", "e5m2"): "3403/5000",
-    ("l40s", "e4m3"): "no recording", ("l40s", "e5m2"): "no recording",
-}
+_FP16_RATES = {("l40s", "e4m3"): "no recording", ("l40s", "e5m2"): "no recording"}
+_FP16_EMULATED = ("numfmt (this library), found on the recordings: FP8 mma.sync.m16n8k32 with a binary16 "
+                  "accumulator runs on the fp16 tensor core (for sm_90: NVIDIA/cutlass issue #1986) as two "
+                  "16-term blocks of the {gpu} fp16 model (k mod 4 in {{0, 1}}, then {{2, 3}}; the second takes "
+                  "the first's binary16 result as its addend), then c added by a binary16 "
+                  "round-to-nearest-even addition; fp16 block parameters from {src}")
 for _g, _fm in _TABLE.items():
     for _f in _fm:
         _src = _KM.format(file=_FILES[_g])
+        _src16 = _src
+        if _g in ("h100", "h200", "b200") and _f in ("e4m3", "e5m2"):
+            _src16 = _FP16_EMULATED.format(gpu=_g.upper(), src=_src)
         if _g == "b200" and _f in ("e4m3", "e5m2"):
             _src = ("numfmt (this library): the published B200 model with the addend added late, "
                     "after the products' RZ sum, by a binary32 round-to-nearest-even addition "
                     "(as mmaemu's experimental b200_mma_sync preset); block parameters from " + _src)
         PRESET_SOURCES[(_g, _f, "fp32")] = (_src, "5000/5000")
         if _TABLE[_g][_f][3] is not None:
-            PRESET_SOURCES[(_g, _f, "fp16")] = (_src, _FP16_RATES.get((_g, _f), "5000/5000"))
+            PRESET_SOURCES[(_g, _f, "fp16")] = (_src16, _FP16_RATES.get((_g, _f), "5000/5000"))
 
 
 def accumulation_presets() -> list[tuple[str, str]]:
@@ -339,7 +348,7 @@ def accumulation_presets() -> list[tuple[str, str]]:
     return [(g, f) for g in _TABLE for f in _TABLE[g]]
 
 
-def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") -> FusedBlock:
+def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") -> FusedBlock | Chunked:
     """The tensor-core model of `gpu` for `in_format` inputs.
 
     Parameters
@@ -356,9 +365,13 @@ def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") ->
 
     Returns
     -------
-    FusedBlock
-        Reproduces every recorded fp32 result of the configuration (5000/5000);
+    FusedBlock or Chunked
+        Reproduces every recorded result of the configuration (5000/5000);
         sources and match rates are in `PRESET_SOURCES` and docs/accumulation.md.
+        FP8 inputs on `"h100"`, `"h200"` and `"b200"` with `out_format="fp16"`
+        give a `Chunked` model: per `mma.sync.m16n8k32` (32 elements of K),
+        two 16-term fp16 blocks ordered by `MMA_SYNC_FP8_HALVES`, then `c`
+        added by a binary16 round-to-nearest-even addition.
 
     Examples
     --------
@@ -368,6 +381,9 @@ def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") ->
     (32, 25, 'late')
     >>> numfmt.dot([1.0, 2.0**-7], [1.0, 2.0**-7], model=m).item() == 1 + 2**-14
     True
+    >>> m16 = numfmt.accumulation_model("h100", "e4m3", out_format="fp16")
+    >>> (m16.every, m16.inner.terms, m16.outer.acc_format)
+    (32, 16, 'fp16')
     """
     g = _GPU_ALIASES[check_choice("gpu", gpu, _GPU_ALIASES,
                                   unknown=f"unknown GPU {gpu!r}; known: {sorted(_GPU_ALIASES)}")]
@@ -382,6 +398,8 @@ def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") ->
     if out_format == "fp16":
         if min16 is None:
             raise ValueError(f"{g} {f} has no binary16-output preset (binary16 output needs fp16 or FP8 inputs)")
+        if fp8 and g in ("h100", "h200", "b200"):
+            return _mma_sync_fp8_fp16(g, f)
         return FusedBlock(in_format=f, terms=terms, extra_bits=neab, min_exp=min16, out_format="fp16",
                           rounding="nearest_even")
     late = g == "b200" and fp8
@@ -389,3 +407,14 @@ def accumulation_model(gpu: str, in_format: str, *, out_format: str = "fp32") ->
         in_format=f, terms=terms, extra_bits=neab, min_exp=min32, out_format="fp32", rounding="toward_zero",
         result_bits=23 + neab if neab < 0 else None, addend="late" if late else "aligned",
     )
+
+
+def _mma_sync_fp8_fp16(gpu: str, f: str) -> Chunked:
+    """FP8 `mma.sync.m16n8k32` with binary16 accumulator and output on H100/H200/B200: the two
+    16-term blocks of the GPU's fp16 model (`MMA_SYNC_FP8_HALVES` order, the first block from 0,
+    the second with the first's result as its addend), then `+ c` rounded to nearest even in
+    binary16; chained instructions add their results the same way."""
+    terms, neab, _min32, min16 = _TABLE[gpu]["fp16"]
+    inner = FusedBlock(in_format=f, terms=terms, extra_bits=neab, min_exp=min16, out_format="fp16",
+                       rounding="nearest_even", k_order=MMA_SYNC_FP8_HALVES)
+    return Chunked(inner, Sequential("fp16", rounding="nearest_even", in_format="fp16"), every=32)

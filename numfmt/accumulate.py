@@ -153,9 +153,9 @@ def _k_perm(model, K: int):
     if ko == "interleaved":
         nb = -(-K // model.terms)
         return np.array([i for j in range(nb) for i in range(j, K, nb)], np.int64)
-    if len(ko) != K:
+    if len(ko) < K:
         raise ValueError(f"k_order has {len(ko)} entries but K = {K}")
-    return np.asarray(ko, np.int64)
+    return np.asarray(ko, np.int64)  # longer than K: K is zero-padded to len(k_order) (see _run)
 
 
 def _run(model, X, Y, ia, ib, c, round_inputs=None):
@@ -191,6 +191,10 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     if isinstance(model, FusedBlock):
         perm = _k_perm(model, K)
         if perm is not None:
+            if perm.size > K:  # a k_order longer than K: the missing elements are zeros
+                X = np.pad(X, ((0, 0), (0, perm.size - K)))
+                Y = np.pad(Y, ((0, 0), (0, perm.size - K)))
+                K = perm.size
             X = X[:, perm]
             Y = Y[:, perm]
     ftz = isinstance(model, FusedBlock) and model.flush_subnormal_inputs

@@ -338,6 +338,18 @@ def test_interleaved_k_order():
     assert dot(a, np.ones(4), model=dataclasses.replace(m, k_order="sequential")) == 0.125
 
 
+def test_k_order_longer_than_k_zero_pads():
+    m = FusedBlock(in_format="e4m3", terms=2, extra_bits=-20, k_order=(0, 2, 1, 3))  # F = 3
+    a = np.array([1.0, -1.0, 2.0**-4])
+    # K = 3 padded to 4: blocks (0, 2) = 1 + 2**-4 -> 1, then (1, pad) = 1 - 1 = 0
+    assert dot(a, np.ones(3), model=m) == 0.0
+    assert dot(np.append(a, 0.0), np.ones(4), model=m) == 0.0
+    # without the order: blocks (0, 1) = 0, then (2, pad) = 2**-4
+    assert dot(a, np.ones(3), model=dataclasses.replace(m, k_order="sequential")) == 2.0**-4
+    with pytest.raises(ValueError, match="k_order has 4 entries but K = 5"):
+        dot(np.ones(5), np.ones(5), model=m)
+
+
 def test_normalized_products_and_min_exp():
     # products 1.5*1.5 = 2.25: unnormalised exponent 0, normalised 1
     base = FusedBlock(in_format="fp16", terms=2, extra_bits=-21)  # F = 2
