@@ -23,7 +23,7 @@ BLOCK_ONLY = (("--scales", "scales"), ("--scales-key", "scales_key"), ("--scales
                ("--scale-rounding", "scale_rounding"), ("--output-tensor-scale", "output_tensor_scale"))
 
 
-def _parse_shape(s: str) -> tuple:
+def parse_shape(s: str) -> tuple:
     parts = [t for t in re.split(r"[,x ]+", s.strip()) if t]
     try:
         shape = tuple(int(t) for t in parts)
@@ -98,7 +98,7 @@ def cmd_check_block(args, bf) -> int:
     if x.dtype.kind not in "fiuV":
         raise UsageError(f"input {args.input!r} has dtype {x.dtype}; expected floats or integers")
     if args.shape is not None:
-        shape = _parse_shape(args.shape)
+        shape = parse_shape(args.shape)
         if math.prod(shape) != x.size:
             raise UsageError(f"--shape {args.shape} holds {math.prod(shape)} elements; the input has {x.size}")
         x = x.reshape(shape)
