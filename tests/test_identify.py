@@ -11,6 +11,7 @@ import numfmt
 from numfmt.identify import DEFAULT_VIAS, block_candidates, conversion_candidates, matmul_candidates
 from numfmt.identify._block import apply_block_rule
 from numfmt.identify._conv import ROUNDINGS
+from numfmt.identify._matmul import OUTER_ROUNDINGS
 
 FORMATS = ("e4m3", "e5m2", "e2m1", "e3m2", "binary16", "int8")
 
@@ -200,7 +201,7 @@ ACCS = ("fp32", "fp16", "bf16", "tf32")
 
 
 @given(kind=st.sampled_from(("sequential", "chunked")), acc=st.sampled_from(ACCS), r1=st.sampled_from(ROUNDINGS),
-       r2=st.sampled_from(ROUNDINGS), every=st.sampled_from((16, 32, 64)), seed=st.integers(0, 5))
+       r2=st.sampled_from(OUTER_ROUNDINGS), every=st.sampled_from((32, 64)), seed=st.integers(0, 5))
 def test_identify_matmul_recovers_random_sequential_and_chunked_models(kind, acc, r1, r2, every, seed):
     A, B = _inputs("e5m2", 6, 96, 6, seed)
     inner = numfmt.Sequential(acc, r1)

@@ -14,13 +14,16 @@ from ..interop import as_numpy
 from ._conv import ROUNDINGS
 from ._result import Identification
 
-__all__ = ["ACC_FORMATS", "CHUNKS", "matmul_candidates", "identify_matmul", "describe_model"]
+__all__ = ["ACC_FORMATS", "CHUNKS", "OUTER_ROUNDINGS", "matmul_candidates", "identify_matmul", "describe_model"]
 
 ACC_FORMATS = ("fp32", "fp16", "bf16", "tf32")
-CHUNKS = (128, 256, 64, 32, 16)
+CHUNKS = (128, 256, 64, 32)
+OUTER_ROUNDINGS = ("nearest_even", "toward_zero")  # the promoted partial sums' rounding (CUDA cores: RNE)
 IN_FORMATS = ("e4m3", "e5m2", "fp16", "bf16", "tf32")
 SAMPLE = 16  # rows of A and columns of B of the first sample (then 64 x 64, then all)
-CONFIRM = 12
+CONFIRM = 12  # models confirmed on every element during the search, at most
+TOP_CONFIRM = 3  # best results confirmed on every element (the others keep their sample fraction)
+KEEP = 1 << 22  # outputs of at most this many elements are kept for the residual classes
 
 
 def _holds(values: np.ndarray, fmt: str) -> bool:
@@ -59,7 +62,8 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
        `ACC_FORMATS` and each deterministic rounding (`Pairwise` models are slow to evaluate and
        left to `candidates=`);
     3. `Chunked(inner, Sequential("fp32", r), every)` for each preset or Sequential inner model,
-       each rounding r of the outer sum and each chunk length of `CHUNKS` shorter than K;
+       each rounding r of `OUTER_ROUNDINGS` for the outer sum and each chunk length of `CHUNKS`
+       shorter than K;
     4. (`fused_grid`) `FusedBlock` over block length (2..64 terms), fraction bits kept after
        alignment (`extra_bits` -12..3), block rounding (toward_zero, nearest_even), normalised
        products and the addend's placement (aligned, late).
@@ -88,7 +92,7 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     simple += seq
     K = Af.shape[1] if Af.ndim == 2 else 0
     everies = [e for e in CHUNKS if e < K] or [min(CHUNKS)]  # (one chunk holding all of K: inner + outer)
-    chunked = [Chunked(inner, Sequential(outs[0], r), every) for r in ROUNDINGS for every in everies
+    chunked = [Chunked(inner, Sequential(outs[0], r), every) for r in OUTER_ROUNDINGS for every in everies
                for inner in presets + seq]
     cands = presets + simple + chunked
     if fused_grid:
@@ -154,7 +158,8 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
     tuple of Identification
         Best first; `rule` is the model (pass it as `model=` to `numfmt.matmul`), `apply(A, B, c=None)`
         evaluates it. Candidates are run on a 16 x 16 sample of the output, then 64 x 64, then all;
-        the search stops at the first model reproducing every element.
+        the search stops at the first model reproducing every element. The three best results are
+        confirmed on every element; the others keep the fraction of the sample (`confirmed` False).
 
     Examples
     --------
@@ -191,10 +196,16 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
             stages.append((ri, ci))
     total = act.size
 
-    def score(model, stage):
+    outs: dict = {}  # order -> full output of a model run on everything (kept for the residual classes)
+
+    def score(model, stage, order=None):
         if stage is None:
             got = _run(model, Af, Bf, cf)
-            return None if got is None else int(_same(got, act).sum()), total
+            if got is None:
+                return None, total
+            if order is not None and got.size <= KEEP:
+                outs[order] = got
+            return int(_same(got, act).sum()), total
         ri, ci = stage
         got = _run(model, Af[ri], Bf[:, ci], cf[np.ix_(ri, ci)])
         return None if got is None else int(_same(got, act[np.ix_(ri, ci)]).sum()), ri.size * ci.size
@@ -202,7 +213,7 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
     first = stages[0] if stages else None
     scored, confirmed = [], {}
     for order, model in enumerate(cands):
-        m, size = score(model, first)
+        m, size = score(model, first, order)
         if m is None:
             continue
         scored.append((m / size, -order, model, m, size))
@@ -214,25 +225,26 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
                     ok = False
                     break
             if ok or first is None:
-                full = m if first is None else score(model, None)[0]
+                full = m if first is None else score(model, None, order)[0]
                 confirmed[order] = full
                 if full == total:
                     break
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     results = []
-    for _frac, neg, model, m, size in scored[: max_results * 2]:
+    for k, (_frac, neg, model, m, size) in enumerate(scored[:max_results]):
         order = -neg
-        if order not in confirmed and len(confirmed) < CONFIRM + max_results:
-            confirmed[order] = score(model, None)[0]
+        if order not in confirmed and k < TOP_CONFIRM:
+            confirmed[order] = score(model, None, order)[0]
         if order in confirmed:
             m, size = confirmed[order], total
         results.append((m / size, order in confirmed, order, model, m, size))
     results.sort(key=lambda t: (t[0], t[1], -t[2]), reverse=True)
     out = []
-    for i, (frac, conf, _, model, m, size) in enumerate(results[:max_results]):
+    for i, (frac, conf, order, model, m, size) in enumerate(results):
         residual = {}
-        if conf and frac < 1 and i < 3:
-            residual = _residual(matmul(Af, Bf, model=model, c=cf), act)
+        if conf and frac < 1 and i < TOP_CONFIRM:
+            got = outs.get(order)
+            residual = _residual(matmul(Af, Bf, model=model, c=cf) if got is None else got, act)
         out.append(Identification(fraction=frac, matched=m, total=size, description=describe_model(model), rule=model,
                                   kind="matmul", confirmed=conf, residual=residual, applier=_applier(model)))
     return tuple(out)
