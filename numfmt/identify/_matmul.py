@@ -77,7 +77,7 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     >>> from numfmt.identify._matmul import describe_model, matmul_candidates
     >>> ms = matmul_candidates(np.ones((2, 4)), np.ones((4, 2)), fused_grid=False)
     >>> describe_model(ms[0]), len(ms) > 100
-    ('the v100/fp16 preset', True)
+    ('the ada/e4m3 preset', True)
     """
     Af = np.asarray(as_numpy(A, "A"), np.float64)
     Bf = np.asarray(as_numpy(B, "B"), np.float64)
