@@ -110,10 +110,6 @@ class Acc:
             )
             cls[tie & free] = C["tie"]
             free = cls < 0
-            near = free & both_num & (np.abs(oe - oa) == 1)
-            if near.any():
-                cls[near & double_rounding_mask(xs, f)] = C["double_rounding"]
-                free = cls < 0
             zero_a = (ka == ZERO) & (ke == FIN) & free
             if zero_a.any():
                 cls[zero_a & input_subnormal_mask(xs)] = C["input_as_zero"]
@@ -121,6 +117,11 @@ class Acc:
         sub_e = (ke == FIN) & (ka == ZERO) & (ne == na) & subnormal_mask(ee, f) & free
         cls[sub_e] = C["flushed_to_zero"]
         free = cls < 0
+        if xs is not None:
+            near = free & both_num & (np.abs(oe - oa) == 1)
+            if near.any():
+                cls[near & double_rounding_mask(xs, f)] = C["double_rounding"]
+                free = cls < 0
         cls[satovf & free] = C["saturated_vs_overflowed"]
         free = cls < 0
         cls[((ke == NAN) | (ka == NAN)) & free] = C["nan_vs_number"]

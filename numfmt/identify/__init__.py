@@ -22,7 +22,7 @@ pass `candidates=` (a list of encode keyword dicts, or of models) to search anot
 from __future__ import annotations
 
 from ..block import is_block_format
-from ._block import block_candidates
+from ._block import apply_block_rule, block_candidates
 from ._block import search as block_search
 from ._conv import DEFAULT_VIAS, conversion_candidates, dump_codes
 from ._conv import search as element_search
@@ -30,6 +30,7 @@ from ._matmul import identify_matmul, matmul_candidates
 from ._result import Identification
 
 __all__ = ["identify", "identify_matmul", "Identification", "conversion_candidates", "block_candidates",
+           "apply_block_rule",
            "matmul_candidates", "dump_codes", "DEFAULT_VIAS"]
 
 
