@@ -77,8 +77,8 @@ from fractions import Fraction
 from .presets import get_format
 from .tables import fields, hex_code, value_str
 
-__all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decode", "encode", "max_value",
-           "quantize", "round_trace", "special_codes"]
+__all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decode", "encode", "flush_code",
+           "flush_input", "max_value", "quantize", "round_trace", "special_codes"]
 
 ROUNDINGS = (
     "nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative",
@@ -540,7 +540,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     '0x38'
     """
     if daz is not False and daz is not None:
-        x = _daz(x, daz)
+        x = flush_input(x, daz)
     if via is not None:
         v = _fmt(via)
         if _is_int(v):
@@ -549,7 +549,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     code = round_trace(x, fmt, rounding=rounding, saturation=saturation, nan_code=nan_code, R=R, N=N,
                        overrides=overrides).code
     if ftz:
-        code = _ftz(code, _fmt(fmt))
+        code = flush_code(code, _fmt(fmt))
     return code
 
 
@@ -561,8 +561,16 @@ def _tiny(f) -> Fraction:
 _INPUT_TYPES = {"float16": "binary16", "float32": "binary32", "float64": "binary64", "float": "binary64"}
 
 
-def _daz(x, rule):
-    """x, or a zero of its sign when it is a nonzero number below the smallest normal of its input format."""
+def flush_input(x, rule):
+    """`x`, or a zero of its sign when it is a nonzero number below the smallest normal of its input format
+    (`rule` True: x's own type; a format name: that format), as `daz=` does.
+
+    Examples
+    --------
+    >>> import numpy as np, numfmt.reference as ref
+    >>> ref.flush_input(np.float32(1e-40), True), ref.flush_input(1e-40, True), ref.flush_input(1e-40, "binary32")
+    (0.0, 1e-40, 0.0)
+    """
     if rule is True:
         name = _INPUT_TYPES.get(type(x).__name__)
         if name is None:  # Fraction, int: no subnormals
@@ -578,8 +586,16 @@ def _daz(x, rule):
     return x
 
 
-def _ftz(code: int, f) -> int:
-    """`code`, or the zero of its sign where it is a subnormal code of float format `f`."""
+def flush_code(code: int, f) -> int:
+    """`code`, or the zero of its sign where it is a subnormal code of float format `f`, as `ftz=` does.
+
+    Examples
+    --------
+    >>> import numfmt.reference as ref
+    >>> hex(ref.flush_code(0x82, "float8_e4m3fn")), hex(ref.flush_code(0x08, "float8_e4m3fn"))
+    ('0x80', '0x8')
+    """
+    f = _fmt(f)
     if _is_int(f):
         raise ValueError(f"ftz=True flushes subnormal results of a float format; {f.name} is not one")
     lay = _layout(f)

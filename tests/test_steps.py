@@ -105,3 +105,29 @@ def test_dask_inputs_refuse_the_steps():
     da = pytest.importorskip("dask.array")
     with pytest.raises(TypeError, match="non-dask"):
         numfmt.encode(da.from_array(np.float32([1.0])), "e4m3", ftz=True)
+
+
+@pytest.mark.parametrize("row", CASES, ids=lambda r: f"{r[0]}-{r[1]}-{r[3]}")
+def test_explain_agrees_and_notes_each_step(row):
+    fmt, xtext, dtype, opts, _ = row
+    x = _x(xtext, dtype)[()]
+    e = numfmt.explain(x, fmt, **opts)
+    assert e.code == int(numfmt.encode(x, fmt, **opts))
+    changed = int(numfmt.encode(x, fmt, **{k: v for k, v in opts.items() if k == "rounding"})) != e.code
+    if changed:
+        assert any(n.split(":")[0] in opts for n in e.notes)
+
+
+def test_cli_flags(capsys):
+    from numfmt.cli import main
+
+    assert main(["encode", "e4m3", "1.064453125", "0.00390625", "--via", "bfloat16", "--ftz", "--json"]) == 0
+    import json
+
+    assert [r["code_int"] for r in json.loads(capsys.readouterr().out)] == [0x38, 0x00]
+    assert main(["encode", "bfloat16", "1e-40", "--dtype", "float32", "--daz", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["code_int"] == 0
+    assert main(["explain", "e4m3", "0.00390625", "--ftz"]) == 0
+    assert "ftz: 0x02 is subnormal" in capsys.readouterr().out
+    assert main(["encode", "e4m3", "1", "--via", "bfloat17"]) == 2
+    assert "did you mean" in capsys.readouterr().err

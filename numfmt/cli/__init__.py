@@ -55,6 +55,9 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--compat", default=None, help="reproduce a library: ml_dtypes, torch or ptx")
     g.add_argument("--rbits", type=int, default=None, help="number of random bits for stochastic rounding")
     g.add_argument("--seed", type=int, default=None, help="seed of the random bits (stochastic rounding)")
+    g.add_argument("--via", default=None, metavar="FMT", help="round through this float format first (double rounding)")
+    g.add_argument("--daz", action="store_true", help="input subnormals (of the input dtype) are zero")
+    g.add_argument("--ftz", action="store_true", help="subnormal results are flushed to zero")
 
 
 def _dump_flags(p: argparse.ArgumentParser, *, conversion: bool) -> None:

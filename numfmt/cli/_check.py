@@ -16,6 +16,7 @@ from ..identify import identify
 from ..packing import unpack
 from ..plan import make_plan
 from ..policy import is_stochastic
+from ..steps import check_steps, flush_inputs, flush_outputs
 from ._check_block import BLOCK_ONLY, cmd_check_block, parse_shape
 from ._common import UsageError, dtype_arg, format_arg, policy_args
 from ._files import byte_offset, load_array, packed_bytes
@@ -25,8 +26,16 @@ def _encode_chunk(xs, f, policy, offset):
     """encode() of one chunk; stochastic seeds use the global element index."""
     plan = make_plan(f, policy["rounding"], policy["saturation"], policy["nan"], policy.get("compat"))
     if offset and is_stochastic(plan.mode) and isinstance(policy.get("random"), int):
-        xa, rkind, rarr, key, nbits = prepare(plan, as_input(xs), policy["random"], policy.get("rbits"))
-        return run_encode(xa, plan, rkind, rarr, key, nbits, None, 1, offset=offset)
+        steps = check_steps(plan.fmt, daz=policy.get("daz", False), ftz=policy.get("ftz", False),
+                            via=policy.get("via"), rounding=policy["rounding"], compat=policy.get("compat"))
+        xa = as_input(xs)
+        if steps.daz is not None:
+            xa = flush_inputs(xa, steps.daz, np.asarray(xs).dtype)
+        xa, rkind, rarr, key, nbits = prepare(plan, xa, policy["random"], policy.get("rbits"))
+        codes = run_encode(xa, plan, rkind, rarr, key, nbits, None, 1, offset=offset)
+        if steps.ftz:
+            flush_outputs(codes, plan.fmt)
+        return codes
     return encode(xs, f, **policy)
 
 

@@ -49,6 +49,8 @@ def _block_encode_kw(args, bf) -> dict:
         raise UsageError("--nan does not apply to block formats (blocks with inf/NaN: see --nonfinite)")
     if args.compat is not None:
         raise UsageError("--compat does not apply to block formats (choose the implementation with --recipe)")
+    if args.via is not None or args.daz or args.ftz:
+        raise UsageError("--via, --daz and --ftz apply to element formats only")
     kw: dict = {"rounding": args.rounding}
     given = {"random": args.seed, "rbits": args.rbits, "scale_rule": args.scale_rule, "recipe": args.recipe,
              "nonfinite": args.nonfinite, "scale_rounding": args.scale_rounding}
