@@ -93,6 +93,9 @@ def _check_range(a: np.ndarray, sub, role: str) -> None:
 
 
 def cmd_check_block(args, bf) -> int:
+    if args.mismatches is not None or args.identify:
+        raise UsageError("--mismatches and --identify take element formats; for a block dump use "
+                         "numfmt identify --format FMT with an .npz of scales and codes")
     kw = _block_encode_kw(args, bf)
     ef, sf = bf.element, bf.scale
     in_dt = dtype_arg(args.input_dtype) if args.input_dtype else None
