@@ -218,3 +218,13 @@ def test_identify_matmul_outside_the_space_reports_residual_classes():
     res = numfmt.identify_matmul(A, B, D, candidates=matmul_candidates(A, B, fused_grid=False)[:40])
     assert res[0].fraction < 1 and res[0].residual
     assert numfmt.identify_matmul(A, B, D, candidates=[numfmt.Pairwise("fp16", "toward_zero")])[0].exact
+
+
+@pytest.mark.parametrize("gpu,fmt", [("v100", "fp16"), ("h100", "e4m3"), ("a100", "fp16"), ("b200", "e5m2")])
+def test_identify_matmul_recovers_binary16_output_presets(gpu, fmt):
+    A, B = _inputs(fmt, 8, 64, 8, seed=2)
+    model = numfmt.accumulation_model(gpu, fmt, out_format="fp16")
+    D = numfmt.matmul(A, B, model=model)
+    for dump in (D, D.astype(np.float16)):  # (matmul gives float32; a dump may be float16)
+        best = numfmt.identify_matmul(A, B, dump)[0]
+        assert best.exact and np.array_equal(best.apply(A, B), D)

@@ -56,8 +56,8 @@ def _presets(in_fmts, out_formats):
 def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     """The default search space of `identify_matmul`: a list of accumulation models, likeliest first.
 
-    1. every GPU preset (`accumulation_presets`) whose input format holds A and B exactly
-       (binary16 output presets too when `out_dtype` is float16);
+    1. every GPU preset (`accumulation_presets`) whose input format holds A and B exactly, with
+       binary32 output and then with binary16 output (only these for a float16 `out_dtype`);
     2. `Exact(out, rounding)` and `Sequential(acc, rounding)` for each accumulator format of
        `ACC_FORMATS` and each deterministic rounding (`Pairwise` models are slow to evaluate and
        left to `candidates=`);
@@ -84,7 +84,8 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     vals = np.concatenate([Af.ravel(), Bf.ravel()])
     in_fmts = [f for f in IN_FORMATS if _holds(vals, f)]
     f16 = np.dtype(out_dtype) == np.float16
-    presets = [m for _, m in _presets(in_fmts, ("fp32", "fp16") if f16 else ("fp32",))]
+    presets = [m for _, m in _presets(in_fmts, ("fp16",) if f16 else ("fp32",))]
+    presets += [m for _, m in _presets(in_fmts, ("fp16",))] if not f16 else []  # (matmul gives float32 for both)
     outs = ("fp16",) if f16 else ("fp32",)
     accs = ("fp16",) if f16 else ACC_FORMATS
     simple = [Exact(o, r) for o in outs for r in ROUNDINGS]
