@@ -31,6 +31,7 @@ from .emulate import EmulatedArray, SequentialModel, emulate
 from .explain import explain
 from .formats import FloatFormat, IntFormat
 from .frontend import decode, encode, quantize
+from .identify import Identification, identify, identify_matmul
 from .interop import to_ml_dtypes, to_torch
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
@@ -63,6 +64,9 @@ __all__ = [
     "compare",
     "compare_block",
     "explain",
+    "Identification",
+    "identify",
+    "identify_matmul",
     "IntFormat",
     "decode",
     "encode",

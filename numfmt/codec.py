@@ -25,6 +25,7 @@ from .engine import (
 from .interop import as_numpy, check_codes
 from .plan import make_plan, value_dtype
 from .presets import get_format
+from .steps import check_steps, flush_inputs, flush_outputs
 
 __all__ = ["encode", "decode", "quantize"]
 
@@ -78,15 +79,29 @@ def decode_dtype(f, dtype=None) -> np.dtype:
     return dt
 
 
+def stepped_input(x, plan, steps, rounding, saturation, nan) -> np.ndarray:
+    """`x` as `as_input` gives it, then the `daz=` and `via=` steps (`numfmt.steps`) applied."""
+    x = as_numpy(x)
+    xa = as_input(x)
+    if steps.daz is not None:
+        xa = flush_inputs(xa, steps.daz, np.asarray(x).dtype)
+    if steps.via is not None:
+        xa = as_input(quantize(xa, steps.via, rounding=rounding, saturation=saturation, nan=nan))
+    return xa
+
+
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
-           compat=None, threads=None, out=None):
+           compat=None, daz=False, ftz=False, via=None, threads=None, out=None):
     """Codes of `x` in the element format `fmt`: `numfmt.encode` for a format that is not a block format."""
     plan = make_plan(fmt, rounding, saturation, nan, compat)
-    xa = as_input(x)
+    steps = check_steps(plan.fmt, daz=daz, via=via, ftz=ftz, rounding=rounding, compat=compat)
+    xa = stepped_input(x, plan, steps, rounding, saturation, nan) if steps.active else as_input(x)
     check_out(out, xa.shape, plan.code_dtype)
     xa, rkind, rarr, key, nbits = prepare(plan, xa, random, rbits)
     xa, rarr = unshared(out, xa, rarr)
     res = run_encode(xa, plan, rkind, rarr, key, nbits, out, threads_arg(threads))
+    if steps.ftz:
+        flush_outputs(res, plan.fmt)
     if out is None and res.ndim == 0:
         return res[()]
     return res
@@ -107,10 +122,11 @@ def decode(codes, fmt, *, dtype=None, out=None, threads=None):
 
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None, rbits=None,
-             compat=None, dtype=None, threads=None, out=None):
+             compat=None, daz=False, ftz=False, via=None, dtype=None, threads=None, out=None):
     """`decode(encode(x))` into the element format `fmt` in one pass: `numfmt.quantize` of an element format."""
     x = as_numpy(x)  # (its dtype decides the result's)
     plan = make_plan(fmt, rounding, saturation, nan, compat)
+    steps = check_steps(plan.fmt, daz=daz, via=via, ftz=ftz, rounding=rounding, compat=compat)
     xa = as_input(x)
     f = plan.fmt
     in_dt = np.asarray(x).dtype
@@ -119,6 +135,10 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     else:
         dt = decode_dtype(f, dtype)
     check_out(out, xa.shape, dt)
+    if steps.active:  # (the steps compose encode and decode)
+        codes = encode(x, f, rounding=rounding, saturation=saturation, nan=nan, random=random, rbits=rbits,
+                       compat=compat, daz=daz, ftz=ftz, via=via, threads=threads)
+        return decode(codes, f, dtype=dt, out=out, threads=threads)
     xa, rkind, rarr, key, nbits = prepare(plan, xa, random, rbits)
     xa, rarr = unshared(out, xa, rarr)
     if f.bits == 64:

@@ -31,8 +31,10 @@ from .formats import IntFormat
 from .interop import as_numpy
 from .plan import funnel_params, make_plan, random_spec
 from .policy import ROUNDINGS, SATURATIONS
-from .reference import Neighbour, Overrides, Trace, round_trace
+from .reference import Neighbour, Overrides, Trace, flush_code, flush_input, round_trace
 from .reference import decode as exact_value
+from .reference import encode as exact_encode
+from .steps import check_steps
 from .tables import fields, hex_code, value_str
 
 __all__ = ["explain", "Explanation", "Neighbour"]
@@ -211,7 +213,7 @@ def _overrides(f, params) -> Overrides | None:
 
 
 def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-            rbits=None, compat=None, index: int = 0) -> Explanation:
+            rbits=None, compat=None, daz=False, ftz=False, via=None, index: int = 0) -> Explanation:
     """Explain how one value is encoded into `fmt` under a policy.
 
     Parameters
@@ -220,8 +222,9 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         The value (float16/32/64 or an integer; its exact value is used).
     fmt : str or format
         Target element format.
-    rounding, saturation, nan, random, rbits, compat
-        As for [`numfmt.encode`][numfmt.encode]. For stochastic roundings `random` is a
+    rounding, saturation, nan, random, rbits, compat, daz, ftz, via
+        As for [`numfmt.encode`][numfmt.encode] (the `daz`, `via` and `ftz` steps appear as notes;
+        the trace is the rounding into `fmt`). For stochastic roundings `random` is a
         seed (bits of flat element `index`, as `encode` would draw them) or
         an array holding the one value R.
     index : int
@@ -277,6 +280,24 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         random_spec(random, rbits, plan.mode, (1,))
     notes: list[str] = []
     x_exact = None
+    steps = check_steps(f, daz=daz, via=via, ftz=ftz, rounding=rounding, compat=compat)
+    x_round = xv  # the value the rounding into fmt sees (after the daz and via steps)
+    if steps.daz is not None:
+        val = np.asarray(xarr).reshape(())[()]
+        flushed = flush_input(val, steps.daz if steps.daz is True else steps.daz.name)
+        if flushed is not val:
+            notes.append(f"daz: the input {_xstr(xv)} is subnormal in its input format: treated as {flushed}")
+            x_exact = Fraction(xv)
+            xarr = np.asarray(flushed)
+            x_round = flushed
+    if steps.via is not None:
+        vcode = exact_encode(x_round, steps.via, rounding=rname, saturation=sname)
+        vval = exact_value(vcode, steps.via)
+        notes.append(f"via: first rounded into {steps.via.name}: {hex_code(vcode, steps.via)} = {_vstr(vval)}")
+        if x_exact is None and (isinstance(xv, int) or math.isfinite(xv)):
+            x_exact = Fraction(xv)
+        x_round = vval
+        xarr = np.asarray(float(vval))
     if plan.pre is not None:
         pre = np.asarray(plan.pre(np.asarray(xarr).reshape(1), to_float32)).reshape(())
         new_xv = float(pre) if pre.dtype.kind == "f" else int(pre)
@@ -286,7 +307,7 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
             x_exact = Fraction(xv)
         xarr, xv_in = pre, new_xv
     else:
-        xv_in = xv
+        xv_in = x_round
     try:
         t = round_trace(xv_in, f, **kw)
     except ValueError:
@@ -303,9 +324,18 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
                          f"{hex_code(int(codes[0]), f)}")
             code = int(codes[0])
             value = exact_value(code, f)
+    if steps.ftz:
+        flushed = flush_code(code, f)
+        if flushed != code:
+            notes.append(f"ftz: {hex_code(code, f)} is subnormal: flushed to {hex_code(flushed, f)}")
+            code = flushed
+            value = exact_value(code, f)
+    for k, v in (("daz", daz), ("ftz", ftz), ("via", via)):
+        if v is not False and v is not None:
+            policy[k] = v if not hasattr(v, "name") else v.name
     return Explanation(
         x=xv, x_dtype=x_dtype, format=f, policy=policy, kind=t.kind, negative=t.negative,
-        x_exact=t.x if plan.pre is None else x_exact, exact=t.exact, toward_zero=t.toward_zero,
+        x_exact=t.x if (plan.pre is None and x_exact is None) else x_exact, exact=t.exact, toward_zero=t.toward_zero,
         away_from_zero=t.away_from_zero, ulp=t.ulp, position=t.position, guard=t.guard, round=t.round,
         sticky=t.sticky, tie=t.tie, random_bits=t.R, direction=t.direction, rule=t.rule, overflow=t.overflow,
         code=code, value=value, notes=tuple(notes), trace=t,

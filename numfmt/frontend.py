@@ -35,9 +35,13 @@ def check_block_keywords(*, saturation="none", nan="raise", compat=None, out=Non
 
 
 def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
-           block_options):
+           block_options, steps=None):
     """`block_verb` for a block format, `element_verb` for an element format, each with its keywords;
-    a dask array gets a lazy dask array (`numfmt.daskarray`)."""
+    a dask array gets a lazy dask array (`numfmt.daskarray`). `steps`: the `daz`/`ftz`/`via` keywords
+    (element formats only, `numfmt.steps`)."""
+    steps = {k: v for k, v in (steps or {}).items() if v is not None and v is not False}
+    if steps and (is_dask(x) or is_block_format(fmt)):
+        raise TypeError(f"keyword(s) {sorted(steps)} are only supported with an element format and a non-dask input")
     if is_dask(x):
         return _lazy(element_verb.__name__, x, fmt, out, threads, rounding=rounding, saturation=saturation, nan=nan,
                      random=random, rbits=rbits, compat=compat, **block_options)
@@ -51,7 +55,7 @@ def _route(block_verb, element_verb, x, fmt, rounding, saturation, nan, random, 
     if block_options:
         raise TypeError(f"unexpected keyword(s) {sorted(block_options)} for an element format")
     return element_verb(x, fmt, rounding=rounding, saturation=saturation, nan=nan, random=random, rbits=rbits,
-                        compat=compat, out=out, threads=threads, **extra)
+                        compat=compat, out=out, threads=threads, **steps, **extra)
 
 
 def _lazy(verb, x, fmt, out, threads, **options):
@@ -62,7 +66,7 @@ def _lazy(verb, x, fmt, out, threads, **options):
 
 
 def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-           rbits=None, compat=None, threads=None, out=None, **block_options):
+           rbits=None, compat=None, daz=False, ftz=False, via=None, threads=None, out=None, **block_options):
     """Encode values into codes of `fmt`.
 
     Parameters
@@ -90,6 +94,15 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
         (like `random=`, a ValueError with a deterministic one).
     compat : {"ml_dtypes", "torch", "ptx"}, optional
         Reproduce another implementation's conversion bit for bit.
+    daz : bool or str, optional
+        Input denormals are zero: a nonzero input below the smallest normal of its own
+        dtype (True) or of the named float format becomes a zero of its sign before rounding.
+    ftz : bool, optional
+        Output flush to zero: a result that is subnormal in `fmt` becomes the zero of its sign.
+    via : str or format, optional
+        Round first into this float format (same rounding, saturation and NaN policy), then
+        into `fmt`: double rounding, as a converter through bfloat16 or float16 does.
+        See `numfmt.steps` and the semantics page for the order (daz, via, round, ftz).
     threads : int, optional
         Split the work over this many threads when > 1 (arrays of 1M elements or more);
         clamped to `os.cpu_count()`. The threads come from one shared pool per process
@@ -112,9 +125,11 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     '0x7e'
     >>> numfmt.encode([0.25, 0.75, 2.5], "e2m1", rounding="nearest_away").tolist()
     [1, 2, 5]
+    >>> hex(numfmt.encode(2.0**-8, "e4m3", ftz=True))  # subnormal result flushed
+    '0x0'
     """
     return _route(block_encode, element_encode, x, fmt, rounding, saturation, nan, random, rbits, compat, out, threads,
-                  block_options)
+                  block_options, {"daz": daz, "ftz": ftz, "via": via})
 
 
 def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
@@ -161,7 +176,8 @@ def decode(codes, fmt=None, *, dtype=None, threads=None, out=None):
 
 
 def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", random=None,
-             rbits=None, compat=None, dtype=None, threads=None, out=None, **block_options):
+             rbits=None, compat=None, daz=False, ftz=False, via=None, dtype=None, threads=None, out=None,
+             **block_options):
     """Round `x` to the values of `fmt`: `decode(encode(x))` in one pass.
 
     Takes the keywords of [`encode`][numfmt.encode]. Returns `dtype` (a float dtype that
@@ -177,4 +193,4 @@ def quantize(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise",
     if dtype is not None:
         block_options["dtype"] = dtype
     return _route(block_quantize, element_quantize, x, fmt, rounding, saturation, nan, random, rbits, compat, out,
-                  threads, block_options)
+                  threads, block_options, {"daz": daz, "ftz": ftz, "via": via})

@@ -194,6 +194,11 @@ def dtype_format_name(fmt) -> str | None:
     return None
 
 
+# family names that are not one format, and the formats they stand for (the did-you-mean of get_format)
+AMBIGUOUS = {"fp8": ("e4m3", "e5m2"), "float8": ("e4m3", "e5m2"), "fp6": ("e2m3", "e3m2"),
+             "float6": ("e2m3", "e3m2"), "mxfp8": ("mxfp8_e4m3", "mxfp8_e5m2"), "mxfp6": ("mxfp6_e2m3", "mxfp6_e3m2")}
+
+
 def get_format(fmt):
     """Return the format object for a name (or the format itself).
 
@@ -244,6 +249,8 @@ def get_format(fmt):
         raise ValueError(f"unknown format {fmt!r}: that is a block format: use numfmt.block.get_block_format, "
                          f"or pass it to numfmt.encode / numfmt.quantize")
     hint = did_you_mean(key, [*REGISTRY, *ALIASES, *sorted(BLOCK_FORMAT_NAMES)], n=4)
+    if key in AMBIGUOUS:  # a family name: name its members
+        hint = f"; {key} is a family: did you mean {' or '.join(map(repr, AMBIGUOUS[key]))}?"
     raise ValueError(f"unknown format {fmt!r}{hint} (numfmt.list_formats() lists them)")
 
 

@@ -77,8 +77,8 @@ from fractions import Fraction
 from .presets import get_format
 from .tables import fields, hex_code, value_str
 
-__all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decode", "encode", "max_value",
-           "quantize", "round_trace", "special_codes"]
+__all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decode", "encode", "flush_code",
+           "flush_input", "max_value", "quantize", "round_trace", "special_codes"]
 
 ROUNDINGS = (
     "nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative",
@@ -489,7 +489,8 @@ def _check_policy(rounding, saturation, R, N):
 
 
 def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
-           nan_code: int | None = None, R: int = 0, N: int = 32, overrides: Overrides | None = None) -> int:
+           nan_code: int | None = None, R: int = 0, N: int = 32, overrides: Overrides | None = None,
+           daz=False, via=None, ftz: bool = False) -> int:
     """Encode one value exactly (slowly): round, saturate, pack.
 
     Parameters
@@ -509,11 +510,20 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
         (stochastic roundings only).
     overrides : Overrides, optional
         Rule changes of a compatibility profile.
+    daz : bool or str
+        Input denormals are zero: True takes the input's own type (numpy float16/float32
+        scalars, a Python or numpy float64; a Fraction or int has no subnormals), a format
+        name that format's smallest normal.
+    via : str, optional
+        Round first into this float format (same rounding and saturation), then into `fmt`.
+    ftz : bool
+        Output flush to zero: a subnormal result becomes the zero of its sign.
 
     Returns
     -------
     int
-        The code: `round_trace(...).code`.
+        The code: `round_trace(...).code` of the value after the `daz` and `via` steps, then
+        the `ftz` step (the order of `numfmt.steps`).
 
     Examples
     --------
@@ -524,9 +534,75 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     '0x7f'
     >>> ref.encode(-1.0, "binary8p1ue", rounding="toward_zero"), ref.encode(-1.0, "binary8p1ue")
     (0, 255)
+    >>> hex(ref.encode(2.0**-8, "float8_e4m3fn", ftz=True))
+    '0x0'
+    >>> hex(ref.encode(1.0634765625, "float8_e4m3fn", via="bfloat16"))
+    '0x38'
     """
-    return round_trace(x, fmt, rounding=rounding, saturation=saturation, nan_code=nan_code, R=R, N=N,
+    if daz is not False and daz is not None:
+        x = flush_input(x, daz)
+    if via is not None:
+        v = _fmt(via)
+        if _is_int(v):
+            raise ValueError(f"via= is an intermediate float format; {v.name} is not one")
+        x = decode(round_trace(x, v, rounding=rounding, saturation=saturation, nan_code=None, R=R, N=N).code, v)
+    code = round_trace(x, fmt, rounding=rounding, saturation=saturation, nan_code=nan_code, R=R, N=N,
                        overrides=overrides).code
+    if ftz:
+        code = flush_code(code, _fmt(fmt))
+    return code
+
+
+def _tiny(f) -> Fraction:
+    """Smallest normal magnitude of a float format."""
+    return _pow2(_layout(f).emin)
+
+
+_INPUT_TYPES = {"float16": "binary16", "float32": "binary32", "float64": "binary64", "float": "binary64"}
+
+
+def flush_input(x, rule):
+    """`x`, or a zero of its sign when it is a nonzero number below the smallest normal of its input format
+    (`rule` True: x's own type; a format name: that format), as `daz=` does.
+
+    Examples
+    --------
+    >>> import numpy as np, numfmt.reference as ref
+    >>> ref.flush_input(np.float32(1e-40), True), ref.flush_input(1e-40, True), ref.flush_input(1e-40, "binary32")
+    (0.0, 1e-40, 0.0)
+    """
+    if rule is True:
+        name = _INPUT_TYPES.get(type(x).__name__)
+        if name is None:  # Fraction, int: no subnormals
+            return x
+        f = _fmt(name)
+    else:
+        f = _fmt(rule)
+        if _is_int(f):
+            raise ValueError(f"daz= names a float format; {f.name} is not one")
+    kind, neg, a = _as_exact(x)
+    if kind == "finite" and a < _tiny(f):
+        return -0.0 if neg else 0.0
+    return x
+
+
+def flush_code(code: int, f) -> int:
+    """`code`, or the zero of its sign where it is a subnormal code of float format `f`, as `ftz=` does.
+
+    Examples
+    --------
+    >>> import numfmt.reference as ref
+    >>> hex(ref.flush_code(0x82, "float8_e4m3fn")), hex(ref.flush_code(0x08, "float8_e4m3fn"))
+    ('0x80', '0x8')
+    """
+    f = _fmt(f)
+    if _is_int(f):
+        raise ValueError(f"ftz=True flushes subnormal results of a float format; {f.name} is not one")
+    lay = _layout(f)
+    mag = code & lay.ones
+    if not (lay.has_zero and lay.subnormals and 0 < mag < (1 << lay.m)):
+        return code
+    return lay.sign_bit if (code & lay.sign_bit and lay.neg_zero) else 0
 
 
 def round_trace(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",

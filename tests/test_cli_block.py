@@ -89,7 +89,7 @@ def test_planted_mismatches_exit_1_name_blocks_and_elements(planted, capsys):
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "scales:   1 of 8 different" in out
-    assert "elements: 2 of 256 different, in 2 blocks (1 in blocks whose scale differs)" in out
+    assert "elements: 2 of 256 different, in 2 blocks (1 in blocks whose scale differs, 1 off with" in out
     assert "first 2 mismatches by block:" in out
     rows = [ln.split() for ln in out.splitlines() if ln.startswith("    0,5 ") or ln.startswith("    2,40 ")]
     assert rows[0][:7] == ["0,5", "0,0", "2.5", "0x7f=1.0", "0x7f=1.0", "0x4=2.0", "0x5=3.0"]

@@ -9,9 +9,10 @@ of `--repeat` runs after a warm-up call that compiles.
 from .arith import arith_rows
 from .block import block_rows
 from .core import FORMATS, rows
+from .identify import identify_rows
 from .matmul import bench_matmul
 from .report import extra_rows, format_table, main
 from .timing import spread, timeit
 
-__all__ = ["FORMATS", "arith_rows", "bench_matmul", "block_rows", "extra_rows", "format_table", "main", "rows",
-           "spread", "timeit"]
+__all__ = ["FORMATS", "arith_rows", "bench_matmul", "block_rows", "extra_rows", "format_table", "identify_rows",
+           "main", "rows", "spread", "timeit"]

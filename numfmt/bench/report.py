@@ -9,6 +9,7 @@ import sys
 from .arith import arith_rows
 from .block import block_rows
 from .core import FORMATS, rows
+from .identify import identify_rows
 from .matmul import bench_matmul
 
 
@@ -29,6 +30,7 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
     if m.get("mmasim_mac_per_s"):
         out.append({"op": "mmasim WGMMA same matmul", "format": "float8_e4m3fn", "mode": "MAC/s",
                     "rate": m["mmasim_mac_per_s"], "ratio": float("nan")})
+    out += identify_rows(min(n, 1 << 20))
     return out
 
 

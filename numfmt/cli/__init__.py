@@ -7,15 +7,22 @@ Subcommands::
     numfmt table FMT                    every code: hex, fields, value, class
     numfmt encode FMT VALUE...          values -> codes (policy flags)
     numfmt decode FMT CODE...           codes -> values
-    numfmt explain FMT VALUE            why a value rounds where it does (policy flags)
+    numfmt explain FMT VALUE...         why each value rounds where it does (policy flags)
     numfmt check --format FMT --input X --output Y [--scales S]
                                         emulate X, compare with the codes in Y, report
                                         (block formats: scale and element codes)
+    numfmt identify --format FMT --input X --output Y
+    numfmt identify --a A --b B --output D
+                                        find the rule (conversion, block format, GEMM model)
+    numfmt check-gemm --a A --b B --output D --model MODEL
+                                        a GEMM dump against a model, relative error vs Exact
     numfmt bench                        the benchmark (numfmt.bench)
 
 Tables are aligned text; `--json` prints data instead. Exit status: 0 on
-success (`check`: every code matched), 1 when `check` found mismatches, 2
-on bad usage or bad input, with one line on stderr and no traceback.
+success (`check`, `check-gemm`: every code matched; `identify`: a rule reproduces every
+element), 1 on mismatches (no rule reproduces everything), 2 on bad usage or bad input, with
+one line on stderr and no traceback. Code dumps written as signed integers (int8, int16) are
+read as the unsigned codes of the same width.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from ._check import _cmd_check
 from ._codes import _cmd_decode, _cmd_encode
 from ._common import UsageError, _Parser, choice
 from ._explain import _cmd_explain
+from ._identify import cmd_check_gemm, cmd_identify
 from ._info import _cmd_formats, _cmd_info, _cmd_table
 
 __all__ = ["main"]
@@ -47,6 +55,24 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--compat", default=None, help="reproduce a library: ml_dtypes, torch or ptx")
     g.add_argument("--rbits", type=int, default=None, help="number of random bits for stochastic rounding")
     g.add_argument("--seed", type=int, default=None, help="seed of the random bits (stochastic rounding)")
+    g.add_argument("--via", default=None, metavar="FMT", help="round through this float format first (double rounding)")
+    g.add_argument("--daz", action="store_true", help="input subnormals (of the input dtype) are zero")
+    g.add_argument("--ftz", action="store_true", help="subnormal results are flushed to zero")
+
+
+def _dump_flags(p: argparse.ArgumentParser, *, conversion: bool) -> None:
+    if conversion:
+        p.add_argument("--format", default=None, metavar="FMT", help="format of the codes (element or block format)")
+        p.add_argument("--input", default=None, metavar="X", help="inputs: .npy, .npz or raw (--dtype)")
+        p.add_argument("--output-dtype", default=None, help="dtype of a raw code file (default: the format's)")
+    p.add_argument("--a", default=None, metavar="A", help="GEMM: the M x K operand (.npy, .npz or raw)")
+    p.add_argument("--b", default=None, metavar="B", help="GEMM: the K x N operand")
+    p.add_argument("--c", default=None, metavar="C", help="GEMM: the addend (M x N), if any")
+    p.add_argument("--output", required=not conversion, default=None, metavar="Y",
+                   help="the dump: codes of a conversion or the GEMM's output")
+    p.add_argument("--dtype", default=None, help="dtype of raw input files (float32, <f2, bfloat16 ...)")
+    p.add_argument("--shape", default=None, help="shape of raw files: the input's (e.g. 128,64), or M,K,N of a GEMM")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _format_command(sub, name, func, help, description, fmt_help=None) -> argparse.ArgumentParser:
@@ -94,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="why a value rounds where it does", description="Explain the encoding "
                        "of one value: neighbours, position in ulps, guard/round/sticky, tie, rule, overflow.")
     p.add_argument("format", metavar="FMT")
-    p.add_argument("value", metavar="VALUE")
+    p.add_argument("value", metavar="VALUE", nargs="+", help="one or more values")
     p.add_argument("--dtype", default="float64", help="input dtype the value is parsed into (default float64)")
     p.add_argument("--index", type=int, default=0, help="element index whose random bits a --seed selects")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -125,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="elements per chunk (default 4194304; element formats only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
     p.add_argument("--no-explain", action="store_true", help="do not explain the first mismatch")
+    p.add_argument("--mismatches", default=None, metavar="FILE.npy",
+                   help="write the N-d index of every mismatch (element formats): an int64 array, one row per "
+                        "mismatch (np.argwhere of the mismatch mask)")
+    p.add_argument("--identify", action="store_true",
+                   help="on mismatches, also search for the rule that explains the output (numfmt.identify)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _policy_flags(p)
 
@@ -141,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scales-dtype", default=None,
                    help="dtype of a raw scales file (default: the scale format's code dtype, uint8)")
     g.add_argument("--axis", type=int, default=None, help="axis along which blocks run (default -1)")
-    g.add_argument("--shape", default=None, help="shape of the input, e.g. 128,64 (raw inputs are 1-D)")
+    g.add_argument("--shape", default=None, help="shape of the input, e.g. 128,64 (raw inputs are 1-D; element "
+                   "formats too)")
     g.add_argument("--scale-rule", default=None, type=choice("scale_rule", SCALE_RULES), metavar="RULE",
                    help="scale rule (default: the format's: floor for MX, amax for NVFP4)")
     g.add_argument("--recipe", default=None, type=choice("recipe", RECIPES), metavar="RECIPE",
@@ -156,6 +188,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-tensor-scale", default=None, metavar="T",
                    help="the tensor scale the hardware used or produced (instead of an .npz 'tensor_scale')")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("identify", help="find the rule a converter or a GEMM used",
+                       description="Search the documented space of rules (numfmt.identify) for the one that turns "
+                       "the inputs into the output: conversions (--format, --input, --output; block formats: an "
+                       ".npz output with 'scales' and 'codes') or GEMMs (--a, --b, [--c], --output). Exit 0 when a "
+                       "rule reproduces every element, 1 otherwise, 2 on bad usage.")
+    _dump_flags(p, conversion=True)
+    p.add_argument("--gemm", action="store_true", help="the dump is a GEMM output (implied by --a/--b)")
+    p.add_argument("--max-results", type=int, default=5, help="results to list (default 5)")
+    p.set_defaults(func=cmd_identify)
+
+    p = sub.add_parser("check-gemm", help="compare a GEMM dump with an accumulation model",
+                       description="Compute c + A @ B under --model, compare bit for bit with the output D, and "
+                       "report the relative error of both against the exact result. Exit 0 when every element "
+                       "matches, 1 on mismatches, 2 on bad usage.")
+    _dump_flags(p, conversion=False)
+    p.add_argument("--model", required=True, help="a preset gpu/format (h100/e4m3 ...), exact[:OUT[:ROUNDING]] or "
+                   "sequential:ACC[:ROUNDING]")
+    p.add_argument("--max-examples", type=int, default=10, help="mismatches to list (default 10)")
+    p.set_defaults(func=cmd_check_gemm)
 
     sub.add_parser("bench", help="run the benchmark (numfmt bench --help)", add_help=False)
     return ap

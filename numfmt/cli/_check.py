@@ -12,10 +12,12 @@ from ..codec import as_input, encode
 from ..compare._acc import Acc
 from ..engine import prepare, run_encode
 from ..explain import explain
+from ..identify import identify
 from ..packing import unpack
 from ..plan import make_plan
 from ..policy import is_stochastic
-from ._check_block import BLOCK_ONLY, cmd_check_block
+from ..steps import check_steps, flush_inputs, flush_outputs
+from ._check_block import BLOCK_ONLY, cmd_check_block, parse_shape
 from ._common import UsageError, dtype_arg, format_arg, policy_args
 from ._files import byte_offset, load_array, packed_bytes
 
@@ -24,8 +26,16 @@ def _encode_chunk(xs, f, policy, offset):
     """encode() of one chunk; stochastic seeds use the global element index."""
     plan = make_plan(f, policy["rounding"], policy["saturation"], policy["nan"], policy.get("compat"))
     if offset and is_stochastic(plan.mode) and isinstance(policy.get("random"), int):
-        xa, rkind, rarr, key, nbits = prepare(plan, as_input(xs), policy["random"], policy.get("rbits"))
-        return run_encode(xa, plan, rkind, rarr, key, nbits, None, 1, offset=offset)
+        steps = check_steps(plan.fmt, daz=policy.get("daz", False), ftz=policy.get("ftz", False),
+                            via=policy.get("via"), rounding=policy["rounding"], compat=policy.get("compat"))
+        xa = as_input(xs)
+        if steps.daz is not None:
+            xa = flush_inputs(xa, steps.daz, np.asarray(xs).dtype)
+        xa, rkind, rarr, key, nbits = prepare(plan, xa, policy["random"], policy.get("rbits"))
+        codes = run_encode(xa, plan, rkind, rarr, key, nbits, None, 1, offset=offset)
+        if steps.ftz:
+            flush_outputs(codes, plan.fmt)
+        return codes
     return encode(xs, f, **policy)
 
 
@@ -44,14 +54,20 @@ def _progress(done: int, total: int, enabled: bool) -> None:
 def _cmd_check(args) -> int:
     if block.is_block_format(args.format):
         return cmd_check_block(args, block.get_block_format(args.format))
-    given = [flag for flag, dest in BLOCK_ONLY if getattr(args, dest) is not None]
+    given = [flag for flag, dest in BLOCK_ONLY if getattr(args, dest) is not None and flag != "--shape"]
     if given:
         raise UsageError(f"{given[0]} is an option of block formats (mxfp4, nvfp4 ...); "
                          f"{args.format!r} is an element format")
     f = format_arg(args.format)
     p = policy_args(args)
     in_dt = dtype_arg(args.input_dtype) if args.input_dtype else None
-    x = load_array(args.input, role="input", dtype=in_dt, key=args.input_key)
+    x = load_array(args.input, role="input", dtype=in_dt, key=args.input_key, flat=False)
+    shape = x.shape
+    if args.shape:
+        shape = parse_shape(args.shape)
+        if int(np.prod(shape)) != x.size:
+            raise UsageError(f"--shape {args.shape} has {int(np.prod(shape))} elements, the input {x.size}")
+    x = x.reshape(-1) if x.flags.c_contiguous else np.asarray(x).reshape(-1)
     if x.dtype.kind not in "fiuV":
         raise UsageError(f"input {args.input!r} has dtype {x.dtype}; expected floats or integers")
     n = x.size
@@ -78,6 +94,8 @@ def _cmd_check(args) -> int:
         y = load_array(args.output, role="output", dtype=out_dt, key=args.output_key)
         if y.dtype.kind not in "iu":
             raise UsageError(f"output {args.output!r} must hold integer codes, got dtype {y.dtype}")
+        if y.dtype.kind == "i":  # int8/int16 dumps (tensor.view(torch.int8)): the unsigned codes of that width
+            y = y.view(y.dtype.str.replace("i", "u"))
         if y.size != n:
             raise UsageError(f"mismatched lengths: input has {n} elements, output has {y.size} codes")
     chunk = args.chunk_size
@@ -85,7 +103,7 @@ def _cmd_check(args) -> int:
         raise UsageError(f"--chunk-size must be >= 1, got {chunk}")
     chunk = -(-chunk // 8) * 8  # packed chunks start on byte boundaries
     top = (1 << f.bits) - 1
-    acc = Acc(f, max_examples=args.max_examples)
+    acc = Acc(f, max_examples=args.max_examples, shape=shape, masks=args.mismatches is not None)
     show = sys.stderr.isatty() and not args.no_progress and n > chunk
     first_x = None
     for s in range(0, n, chunk):
@@ -112,12 +130,29 @@ def _cmd_check(args) -> int:
         "input": args.input, "input_dtype": str(x.dtype), "elements": n, "output": args.output,
         "packed": bool(args.packed), "order": order if args.packed else None, "format": f.name, "policy": p,
     }
+    if args.mismatches is not None:
+        np.save(args.mismatches, res.indices(nd=True))
+        head["mismatches_file"] = args.mismatches
+    found = ()
+    if args.identify and not res.ok:
+        codes = (unpack(np.asarray(y), f.bits, n, order=order) if args.packed else np.asarray(y)).reshape(shape)
+        found = identify(np.asarray(x).reshape(shape), codes, f, max_results=3)
     if args.json:
-        print(json.dumps({**head, **res.to_dict()}, indent=1))
+        d = {**head, **res.to_dict()}
+        if not args.no_explain:
+            d["explanations"] = [_explain_dict(m, f, p) for m in res.examples]
+        if args.identify:
+            d["identification"] = [r.to_dict() for r in found]
+        print(json.dumps(d, indent=1))
     else:
         pol = ", ".join(f"{k}={v}" for k, v in p.items())
-        print(f"check {args.input} ({x.dtype}, {n} elements) against {args.output} as {f.name} ({pol})")
+        dims = "x".join(map(str, shape))
+        print(f"check {args.input} ({x.dtype}, shape ({dims})) against {args.output} as {f.name} ({pol})")
         print(res)
+        if found:
+            print("\nrules that explain the output (numfmt.identify):")
+            for i, r in enumerate(found, 1):
+                print(f"  {i}. {r}")
         if first_x is not None and not args.no_explain:
             idx, xv = first_x
             try:
@@ -127,3 +162,14 @@ def _cmd_check(args) -> int:
             except (ValueError, TypeError):
                 pass
     return 0 if res.ok else 1
+
+
+def _explain_dict(m, f, policy) -> dict | None:
+    """The explanation of the expected code of one mismatch (None where it cannot be explained)."""
+    if m.x is None:
+        return None
+    try:
+        return {"index": list(m.index), **explain(m.x, f, **{k: v for k, v in policy.items() if k != "random"})
+                .to_dict()}
+    except (ValueError, TypeError):
+        return None

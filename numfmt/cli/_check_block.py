@@ -23,7 +23,7 @@ BLOCK_ONLY = (("--scales", "scales"), ("--scales-key", "scales_key"), ("--scales
                ("--scale-rounding", "scale_rounding"), ("--output-tensor-scale", "output_tensor_scale"))
 
 
-def _parse_shape(s: str) -> tuple:
+def parse_shape(s: str) -> tuple:
     parts = [t for t in re.split(r"[,x ]+", s.strip()) if t]
     try:
         shape = tuple(int(t) for t in parts)
@@ -49,6 +49,8 @@ def _block_encode_kw(args, bf) -> dict:
         raise UsageError("--nan does not apply to block formats (blocks with inf/NaN: see --nonfinite)")
     if args.compat is not None:
         raise UsageError("--compat does not apply to block formats (choose the implementation with --recipe)")
+    if args.via is not None or args.daz or args.ftz:
+        raise UsageError("--via, --daz and --ftz apply to element formats only")
     kw: dict = {"rounding": args.rounding}
     given = {"random": args.seed, "rbits": args.rbits, "scale_rule": args.scale_rule, "recipe": args.recipe,
              "nonfinite": args.nonfinite, "scale_rounding": args.scale_rounding}
@@ -91,6 +93,9 @@ def _check_range(a: np.ndarray, sub, role: str) -> None:
 
 
 def cmd_check_block(args, bf) -> int:
+    if args.mismatches is not None or args.identify:
+        raise UsageError("--mismatches and --identify take element formats; for a block dump use "
+                         "numfmt identify --format FMT with an .npz of scales and codes")
     kw = _block_encode_kw(args, bf)
     ef, sf = bf.element, bf.scale
     in_dt = dtype_arg(args.input_dtype) if args.input_dtype else None
@@ -98,7 +103,7 @@ def cmd_check_block(args, bf) -> int:
     if x.dtype.kind not in "fiuV":
         raise UsageError(f"input {args.input!r} has dtype {x.dtype}; expected floats or integers")
     if args.shape is not None:
-        shape = _parse_shape(args.shape)
+        shape = parse_shape(args.shape)
         if math.prod(shape) != x.size:
             raise UsageError(f"--shape {args.shape} holds {math.prod(shape)} elements; the input has {x.size}")
         x = x.reshape(shape)

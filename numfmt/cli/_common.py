@@ -111,6 +111,10 @@ def policy_args(args) -> dict:
         p["rbits"] = args.rbits
     if args.seed is not None:
         p["random"] = args.seed
+    for k in ("via", "daz", "ftz"):
+        v = getattr(args, k, None)
+        if v is not None and v is not False:
+            p[k] = v
     return p
 
 

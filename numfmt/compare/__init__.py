@@ -16,6 +16,9 @@ class                   meaning
 `nan_vs_number`       NaN versus a number (not an overflow)
 `infinity`            ±inf versus a finite number (not ±max), or +inf versus -inf
 `not_representable`   (`values=True`) a value that no code of the format holds
+`double_rounding`     (`x=`) x rounds onto a midpoint of the format in an intermediate format
+`input_as_zero`       (`x=`) x is a subnormal of its dtype and came out zero
+`flushed_to_zero`     a subnormal expected, the zero of its sign got
 ======================  ==============================================================
 
 Block arrays (`numfmt.block.BlockArray`) are compared part by part by

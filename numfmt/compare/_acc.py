@@ -9,7 +9,21 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._classify import FIN, INF, NAN, ZERO, code_info, fval, max_ord, tie_mask
+from ._classify import (
+    FIN,
+    INF,
+    NAN,
+    ZERO,
+    bin_order,
+    code_info,
+    double_rounding_mask,
+    fval,
+    input_subnormal_mask,
+    max_ord,
+    subnormal_mask,
+    tie_mask,
+    ulp_bins,
+)
 from ._result import CompareResult, Mismatch
 
 
@@ -27,6 +41,7 @@ class Acc:
         self.equal = 0
         self.classes: Counter = Counter()
         self.hist: Counter = Counter()
+        self.bins: Counter = Counter()  # log-binned ulp distances by direction (`ulp_bins`)
         self.max_ulp = 0
         self.examples: list[Mismatch] = []
         self.maxpos, self.maxneg = max_ord(f)
@@ -66,7 +81,7 @@ class Acc:
         ka, oa, na = code_info(aa, f)
         cls = np.full(idx.size, -1, np.int8)
         names = ["ulps", "tie", "nan_payload", "signed_zero", "saturated_vs_overflowed", "nan_vs_number",
-                 "infinity", "not_representable"]
+                 "infinity", "not_representable", "double_rounding", "input_as_zero", "flushed_to_zero"]
         C = {n_: i for i, n_ in enumerate(names)}
         if bad_e is not None:
             nr = bad_e[idx] | bad_a[idx]
@@ -95,6 +110,18 @@ class Acc:
             )
             cls[tie & free] = C["tie"]
             free = cls < 0
+            zero_a = (ka == ZERO) & (ke == FIN) & free
+            if zero_a.any():
+                cls[zero_a & input_subnormal_mask(xs)] = C["input_as_zero"]
+                free = cls < 0
+        sub_e = (ke == FIN) & (ka == ZERO) & (ne == na) & subnormal_mask(ee, f) & free
+        cls[sub_e] = C["flushed_to_zero"]
+        free = cls < 0
+        if xs is not None:
+            near = free & both_num & (np.abs(oe - oa) == 1)
+            if near.any():
+                cls[near & double_rounding_mask(xs, f)] = C["double_rounding"]
+                free = cls < 0
         cls[satovf & free] = C["saturated_vs_overflowed"]
         free = cls < 0
         cls[((ke == NAN) | (ka == NAN)) & free] = C["nan_vs_number"]
@@ -115,6 +142,8 @@ class Acc:
             vals, counts = np.unique(k[ul], return_counts=True)
             for v_, c_ in zip(vals.tolist(), counts.tolist()):
                 self.hist[int(v_)] += int(c_)
+            for label, c_ in (ulp_bins(oe, oa) if ul.all() else ulp_bins(oe[ul], oa[ul])).items():
+                self.bins[label] += c_
         numeric = both_num & (cls != C["not_representable"])
         if numeric.any():
             self.max_ulp = max(self.max_ulp, int(np.abs(k[numeric]).max()))
@@ -144,6 +173,7 @@ class Acc:
             format=self.f, shape=tuple(self.shape) if self.shape is not None else (self.compared,),
             compared=self.compared, equal=self.equal, different=self.compared - self.equal,
             classes=dict(self.classes), ulp_histogram=dict(self.hist), max_ulp=self.max_ulp,
+            ulp_bins=dict(sorted(self.bins.items(), key=lambda kv: bin_order(kv[0]))),
             examples=tuple(exs), label=self.label, masks=dict(self.masks),
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codec import decode
+from ..codec import decode, quantize
 from ..formats import FloatFormat, IntFormat
 
 FIN, ZERO, INF, NAN, _BAD = 0, 1, 2, 3, 4
@@ -90,6 +90,94 @@ def tie_mask(x: np.ndarray, f) -> np.ndarray:
             q = np.where(e < f.emin, f.emin, q)
         s = np.ldexp(a, (-q).astype(np.int32))
     out[ok] = (s - np.floor(s)) == 0.5
+    return out
+
+
+# intermediate formats a converter may round through first (double rounding), by name
+INTERMEDIATES = ("bfloat16", "binary16", "tf32", "binary32")
+
+
+def double_rounding_mask(x: np.ndarray, f) -> np.ndarray:
+    """Whether rounding each x (nearest even) into one of `INTERMEDIATES` more precise than `f` (and
+    than x's own dtype) lands exactly on a midpoint of `f` while x itself is not one: the signature
+    of double rounding."""
+    from ..presets import get_format  # reason: presets is a data module; kept out of the module imports
+
+    xf = np.asarray(x)
+    out = np.zeros(xf.shape, bool)
+    if xf.dtype.kind != "f" or f.bits > 32:
+        return out
+    prec = f.precision if isinstance(f, FloatFormat) else f.bits
+    own = np.finfo(xf.dtype).nmant + 1
+    x64 = xf.astype(np.float64)
+    fin = np.isfinite(x64)
+    for name in INTERMEDIATES:
+        v = get_format(name)
+        if not prec < v.precision < own:
+            continue
+        q = np.zeros_like(x64)
+        q[fin] = np.asarray(quantize(x64[fin], v, saturation="finite"), np.float64)
+        out |= fin & (q != x64) & tie_mask(q, f)
+    return out & ~tie_mask(x64, f)
+
+
+def input_subnormal_mask(x: np.ndarray) -> np.ndarray:
+    """Whether each x is a nonzero subnormal of its own float dtype."""
+    xf = np.asarray(x)
+    if xf.dtype.kind != "f" or xf.dtype.type not in (np.float16, np.float32, np.float64):
+        return np.zeros(xf.shape, bool)
+    a = np.abs(xf)
+    return (a > 0) & (a < np.finfo(xf.dtype).tiny)
+
+
+def subnormal_mask(c: np.ndarray, f) -> np.ndarray:
+    """Whether each code is a nonzero subnormal of float format `f`."""
+    if not isinstance(f, FloatFormat) or not f.subnormals or not f.has_zero:
+        return np.zeros(c.shape, bool)
+    mag = c & f.all_ones
+    return (mag != 0) & (mag < (1 << f.mantissa_bits))
+
+
+# the bins of the ulp report: 1, 2, 3-4, 5-8, 9-64, 65-65536, more (each toward or away from zero)
+_EDGES = (1, 2, 4, 8, 64, 65536)
+
+
+def _bin(d: int) -> str:
+    lo = 1
+    for hi in _EDGES:
+        if d <= hi:
+            return f"{lo}" if lo == hi else f"{lo}-{hi}"
+        lo = hi + 1
+    return f">{_EDGES[-1]}"
+
+
+def bin_order(label: str) -> tuple:
+    """Sort key of a bin label: toward zero, away from zero, sign crossing; small distances first."""
+    if label == "sign crossing":
+        return (2, 0)
+    direction, _, rng = label.partition(" ")
+    first = rng.split(" ")[0].lstrip(">").split("-")[0]
+    return (0 if direction == "toward" else 1, int(first) + (rng.startswith(">")))
+
+
+def ulp_bins(oe: np.ndarray, oa: np.ndarray) -> dict:
+    """Counts of the ulp distances between ordinals `oe` (expected) and `oa` (actual), binned
+    logarithmically, by direction: `"toward 1"`, `"away 3-4"` (|actual| below / above |expected|), and
+    `"sign crossing"` (opposite nonzero signs)."""
+    cross = ((oe > 0) & (oa < 0)) | ((oe < 0) & (oa > 0))
+    code = np.searchsorted(_EDGES, np.abs(oa - oe))  # bin 0..len(_EDGES)
+    code += (len(_EDGES) + 1) * (np.abs(oa) > np.abs(oe))
+    code[cross] = 2 * (len(_EDGES) + 1)
+    counts = np.bincount(code, minlength=2 * (len(_EDGES) + 1) + 1)
+    labels = [_bin(1)] + [_bin(e) for e in _EDGES[1:]] + [_bin(_EDGES[-1] + 1)]
+    out: dict = {}
+    for i, c in enumerate(counts.tolist()):
+        if c:
+            if i == 2 * (len(_EDGES) + 1):
+                out["sign crossing"] = c
+            else:
+                direction = "away" if i > len(_EDGES) else "toward"
+                out[f"{direction} {labels[i % (len(_EDGES) + 1)]}"] = c
     return out
 
 

@@ -19,6 +19,9 @@ CLASSES = {
     "nan_vs_number": "NaN vs number",
     "infinity": "infinity vs finite",
     "not_representable": "value not representable",
+    "double_rounding": "double rounding (x rounds onto a midpoint in an intermediate format)",
+    "input_as_zero": "subnormal input treated as zero",
+    "flushed_to_zero": "subnormal result flushed to zero",
 }
 
 
@@ -74,6 +77,7 @@ class CompareResult:
     examples: tuple = ()
     label: str = ""
     masks: dict = field(default_factory=dict, repr=False, compare=False)
+    ulp_bins: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -96,9 +100,15 @@ class CompareResult:
                 packed |= m
         return np.unpackbits(packed, count=n).astype(bool).reshape(self.shape)
 
-    def indices(self, cls: str | None = None):
-        """Flat indices of the differing elements (or of class `cls`), in order: an int64 array."""
-        return np.flatnonzero(self.mask(cls))
+    def indices(self, cls: str | None = None, *, nd: bool = False):
+        """Indices of the differing elements (or of class `cls`), in order: flat (an int64 array), or
+        with `nd=True` one row per element holding its N-d index (`np.argwhere` of the mask)."""
+        m = self.mask(cls)
+        return np.argwhere(m) if nd else np.flatnonzero(m)
+
+    def nonzero(self, cls: str | None = None) -> tuple:
+        """`np.nonzero` of the mask: for every code, `np.nonzero(expected != actual)`."""
+        return np.nonzero(self.mask(cls))
 
     def to_dict(self) -> dict:
         """JSON-safe dict."""
@@ -107,6 +117,7 @@ class CompareResult:
             "compared": self.compared, "equal": self.equal, "different": self.different, "ok": self.ok,
             "classes": dict(self.classes),
             "ulp_histogram": {f"{k:+d}": v for k, v in sorted(self.ulp_histogram.items())},
+            "ulp_bins": dict(self.ulp_bins),
             "max_ulp": self.max_ulp,
             "examples": [m.to_dict(self.format) for m in self.examples],
         }
@@ -121,7 +132,10 @@ class CompareResult:
         lines = [head, "  mismatch classes:"]
         rows = []
         for cls, n in sorted(self.classes.items(), key=lambda kv: -kv[1]):
-            if cls == "ulps":
+            if cls == "ulps" and self.ulp_bins:
+                for label, c in self.ulp_bins.items():
+                    rows.append({"class": _bin_text(label), "count": c})
+            elif cls == "ulps":
                 for k, c in sorted(self.ulp_histogram.items(), key=lambda kv: (abs(kv[0]), kv[0])):
                     rows.append({"class": f"{k:+d} ulp{'s' if abs(k) != 1 else ''} apart", "count": c})
             else:
@@ -143,6 +157,15 @@ class CompareResult:
                 })
             lines += ["    " + s for s in render(erows, cols).splitlines()]
         return "\n".join(lines)
+
+
+def _bin_text(label: str) -> str:
+    """`"away 3-4"` -> `"3-4 ulps away from zero"`."""
+    if label == "sign crossing":
+        return "sign crossing (opposite signs)"
+    direction, _, rng = label.partition(" ")
+    unit = "ulp" if rng == "1" else "ulps"
+    return f"{rng} {unit} {direction} {'from' if direction == 'away' else ''} zero".replace("  ", " ")
 
 
 def _codestr(c, f) -> str:
@@ -228,6 +251,17 @@ class BlockCompareResult:
         """Scale plus element mismatches."""
         return self.scales.different + self.elements.different
 
+    @property
+    def scale_offsets(self) -> dict:
+        """k -> number of blocks whose scale code is k steps off (actual - expected; for power-of-two
+        scales a factor 2**k), NaN/inf scale mismatches left out."""
+        return dict(sorted(self.scales.ulp_histogram.items()))
+
+    @property
+    def elements_off_with_scale_right(self) -> int:
+        """Element mismatches in blocks whose scale matches."""
+        return self.elements.different - self.elements_in_scale_mismatch_blocks
+
     def to_dict(self) -> dict:
         """JSON-safe dict."""
         sf, ef = self.scales.format, self.elements.format
@@ -236,6 +270,8 @@ class BlockCompareResult:
                 "blocks_with_element_mismatch": self.blocks_with_element_mismatch,
                 "elements_in_scale_mismatch_blocks": self.elements_in_scale_mismatch_blocks,
                 "scales": self.scales.to_dict(), "elements": self.elements.to_dict(),
+                "scale_offsets": {f"{k:+d}": v for k, v in self.scale_offsets.items()},
+                "elements_off_with_scale_right": self.elements_off_with_scale_right,
                 "examples": [m.to_dict(sf, ef) for m in self.examples], "notes": list(self.notes)}
 
     def __str__(self) -> str:
@@ -246,12 +282,15 @@ class BlockCompareResult:
                 + (" -- all codes match" if self.ok else ""))
         lines = [head]
         if not self.ok:
-            lines.append(f"  scales:   {self.scales.different} of {self.blocks} different")
+            offs = ", ".join(f"{k:+d}: {v}" for k, v in self.scale_offsets.items())
+            lines.append(f"  scales:   {self.scales.different} of {self.blocks} different"
+                         + (f" (scale off by {offs})" if offs else ""))
             el = (f"  elements: {self.elements.different} of {self.elements.compared} different")
             if self.elements.different:
                 el += (f", in {self.blocks_with_element_mismatch} block"
                        f"{'s' if self.blocks_with_element_mismatch != 1 else ''}"
-                       f" ({self.elements_in_scale_mismatch_blocks} in blocks whose scale differs)")
+                       f" ({self.elements_in_scale_mismatch_blocks} in blocks whose scale differs, "
+                       f"{self.elements_off_with_scale_right} off with the scale right)")
             lines.append(el)
         if self.examples:
             sf, ef = self.scales.format, self.elements.format

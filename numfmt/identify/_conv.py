@@ -1,0 +1,190 @@
+"""`identify` for element formats: search encode keyword sets on a sample, confirm on every element."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..compare import compare
+from ..compat import PROFILES, covered_formats
+from ..formats import FloatFormat
+from ..frontend import encode
+from ..interop import as_numpy
+from ..presets import get_format
+from ._result import Identification
+
+__all__ = ["ROUNDINGS", "DEFAULT_VIAS", "conversion_candidates", "describe", "dump_codes", "search"]
+
+ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd")
+SATURATIONS = ("none", "finite", "propagate")
+DEFAULT_VIAS = ("bfloat16", "binary16", "tf32", "binary32")
+SAMPLE = 4096  # random elements of the search sample (plus up to as many the plain rule gets wrong)
+CONFIRM = 12  # candidates confirmed on every element at most (the best of the sample first)
+
+
+def dump_codes(actual, f, name: str = "actual") -> np.ndarray:
+    """`actual` as unsigned codes of `f`: int8/int16/int32/int64 dumps (`tensor.view(torch.int8)`) are
+    reinterpreted as the unsigned integers of the same width, then checked to lie in the format's range."""
+    arr = np.asarray(as_numpy(actual, name))
+    if arr.dtype.kind == "i":
+        arr = arr.view(arr.dtype.newbyteorder("=").str.replace("i", "u"))
+    if arr.dtype.kind not in "u":
+        raise TypeError(f"{name} must hold integer codes, got dtype {arr.dtype}")
+    if arr.size and int(arr.max()) >= (1 << f.bits):
+        raise ValueError(f"{name} contains {int(arr.max()):#x}, outside 0..{(1 << f.bits) - 1:#x} of {f.name}")
+    return arr
+
+
+def _has_input_subnormals(xa: np.ndarray) -> bool:
+    if xa.dtype.kind != "f" or xa.dtype.type not in (np.float16, np.float32, np.float64):
+        return False
+    a = np.abs(xa)
+    return bool(((a > 0) & (a < np.finfo(xa.dtype).tiny)).any())
+
+
+def conversion_candidates(fmt, x=None, *, vias=DEFAULT_VIAS):
+    """The default search space of `identify` for element format `fmt`: a list of encode keyword dicts,
+    simplest first (fewest non-default keywords).
+
+    Dimensions: `rounding` (the six deterministic modes), `saturation` (none/finite/propagate, when `x`
+    overflows or holds ±inf), `nan` (zero/max for a format without NaN when `x` holds NaN), `via`
+    (each of `vias` more precise than `fmt`; binary32 only for float64 inputs), `daz` (when `x` holds
+    subnormals of its dtype), `ftz` (float formats with subnormals), and each `compat` profile that
+    covers `fmt` (with the roundings). Knowing `x` prunes the dimensions that cannot matter.
+
+    Examples
+    --------
+    >>> from numfmt.identify import conversion_candidates
+    >>> c = conversion_candidates("e4m3", [1.0, 1000.0])
+    >>> c[0], len(c) > 100
+    ({}, True)
+    """
+    f = get_format(fmt)
+    xa = None if x is None else np.asarray(as_numpy(x))
+    flo = xa.dtype.kind == "f" if xa is not None else True
+    finite = None if xa is None or not flo else np.isfinite(xa)
+    dims = [("rounding", ROUNDINGS)]
+    if xa is None or (flo and (not finite.all() or (np.abs(np.where(finite, xa, 0)) > f.max).any())) or (
+            not flo and xa.size and np.abs(xa.astype(np.float64)).max() > f.max):
+        dims.append(("saturation", SATURATIONS))
+    nan_in = xa is None or (flo and np.isnan(xa).any())
+    if f.code_of_nan is None if isinstance(f, FloatFormat) else True:
+        dims.append(("nan", ("zero", "max") if nan_in else ("raise",)))
+    precision = f.precision if isinstance(f, FloatFormat) else f.bits
+    wide = xa is None or xa.dtype == np.float64 or not flo
+    via = [None] + [v for v in vias if get_format(v).precision > precision and get_format(v) != f
+                    and (get_format(v).name != "binary32" or wide)]
+    dims.append(("via", tuple(via)))
+    if xa is None or _has_input_subnormals(xa):
+        dims.append(("daz", (False, True)))
+    if isinstance(f, FloatFormat) and f.subnormals and f.mantissa_bits > 0:
+        dims.append(("ftz", (False, True)))
+    defaults = {"rounding": "nearest_even", "saturation": "none", "nan": "raise", "via": None, "daz": False,
+                "ftz": False}
+    out = []
+    for combo in itertools.product(*(vals for _, vals in dims)):
+        out.append({k: v for (k, _), v in zip(dims, combo, strict=True) if v != defaults[k]
+                    or (k == "nan" and v != "raise")})
+    for prof in PROFILES:
+        if f.name in covered_formats(prof):
+            out += [{"compat": prof, **({"rounding": r} if r != "nearest_even" else {})} for r in ROUNDINGS]
+            names = {k for k, _ in dims}
+            nan_opts = [{"nan": n} for n in ("zero", "max")] if "nan" in names and nan_in else [{}]
+            sats = ("finite", "propagate") if "saturation" in names else ()
+            out += [{"compat": prof, "saturation": s, **n} for s in sats for n in nan_opts]
+    out.sort(key=len)
+    return out
+
+
+def describe(rule: dict) -> str:
+    """One readable line for an encode keyword dict."""
+    if not rule:
+        return "round to nearest, ties to even (the defaults)"
+    parts = []
+    for k, v in rule.items():
+        if k == "via":
+            parts.append(f"through {get_format(v).name} first (double rounding)")
+        elif k == "daz":
+            parts.append("input subnormals as zero (daz)" if v is True else f"inputs below {v}'s normals as zero")
+        elif k == "ftz":
+            parts.append("subnormal results flushed to zero (ftz)")
+        elif k == "scale_offset":
+            parts.append(f"scale {v:+d} off the rule")
+        else:
+            parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+def _run(rule: dict, x, f):
+    try:
+        return encode(x, f, **rule)
+    except (ValueError, TypeError):
+        return None
+
+
+def search(x, actual, fmt, *, candidates=None, max_results=5, sample=SAMPLE, seed=0):
+    """`identify` for an element format (see there)."""
+    f = get_format(fmt)
+    xa = np.asarray(as_numpy(x, "x"))
+    if xa.dtype.kind not in "fiu":
+        raise TypeError(f"x must be numeric, got dtype {xa.dtype}")
+    codes = dump_codes(actual, f)
+    if codes.shape != xa.shape:
+        raise ValueError(f"actual has shape {codes.shape} but x has shape {xa.shape}")
+    cands = conversion_candidates(f, xa) if candidates is None else [dict(c) for c in candidates]
+    if not cands:
+        raise ValueError("candidates is empty")
+    xf, cf = xa.reshape(-1), codes.reshape(-1).astype(np.int64)
+    n = xf.size
+    rng = np.random.default_rng(seed)
+    idx = np.arange(n) if n <= 2 * sample else np.sort(rng.choice(n, sample, replace=False))
+    if n > 2 * sample:  # the elements the first candidate gets wrong tell the rules apart
+        first = _run(cands[0], xf, f)
+        if first is not None:
+            wrong = np.flatnonzero(first.astype(np.int64) != cf)[:sample]
+            idx = np.union1d(idx, wrong)
+    xs, cs = xf[idx], cf[idx]
+    scored = []  # (sample matches, -order, rule)
+    confirmed: dict[int, int] = {}
+    for order, rule in enumerate(cands):
+        got = _run(rule, xs, f)
+        if got is None:
+            continue
+        m = int((got.astype(np.int64) == cs).sum())
+        scored.append((m, -order, rule))
+        if m == idx.size and len(confirmed) < CONFIRM:
+            full = _run(rule, xf, f)
+            confirmed[order] = int((full.astype(np.int64) == cf).sum())
+            if confirmed[order] == n:
+                break
+    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    results = []
+    for m, neg, rule in scored[: max(max_results, 1) * 3]:
+        order = -neg
+        if order not in confirmed and len(confirmed) < CONFIRM + max_results:
+            full = _run(rule, xf, f)
+            confirmed[order] = int((full.astype(np.int64) == cf).sum())
+        if order in confirmed:
+            results.append((confirmed[order], True, order, rule))
+        else:
+            results.append((m, False, order, rule))
+    results.sort(key=lambda t: ((t[0] / n) if t[1] else (t[0] / idx.size), t[1], -t[2]), reverse=True)
+    out = []
+    for k, (m, conf, _, rule) in enumerate(results[:max_results]):
+        total = n if conf else idx.size
+        residual = {}
+        if conf and m < total and k < 3:
+            residual = dict(compare(actual=cf.reshape(codes.shape), expected=encode(xa, f, **rule), fmt=f,
+                                    x=xa if xa.dtype.kind == "f" else None, max_examples=0).classes)
+        out.append(Identification(fraction=m / total if total else 1.0, matched=m, total=total,
+                                  description=describe(rule), rule=dict(rule), kind="conversion", confirmed=conf,
+                                  residual=residual, applier=_applier(f, rule)))
+    return tuple(out)
+
+
+def _applier(f, rule):
+    def apply(x):
+        return encode(x, f, **rule)
+
+    return apply

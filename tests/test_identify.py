@@ -1,0 +1,230 @@
+"""numfmt.identify / identify_matmul: rules inside the search space are found at 100%, first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import numfmt
+from numfmt.identify import DEFAULT_VIAS, block_candidates, conversion_candidates, matmul_candidates
+from numfmt.identify._block import apply_block_rule
+from numfmt.identify._conv import ROUNDINGS
+from numfmt.identify._matmul import OUTER_ROUNDINGS
+
+FORMATS = ("e4m3", "e5m2", "e2m1", "e3m2", "binary16", "int8")
+
+
+def probe_inputs(fmt, n=1500, seed=0):
+    """Inputs that tell the rules apart: random values over the range, the format's ties, values near
+    the ties of the intermediate formats, float32 subnormals, the target's subnormals, overflow, ±inf, NaN."""
+    f = numfmt.get_format(fmt)
+    rng = np.random.default_rng(seed)
+    vals = numfmt.decode(np.arange(1 << min(f.bits, 10)), f).astype(np.float64) if f.bits <= 10 else \
+        rng.standard_normal(1024) * 2.0 ** rng.integers(-14, 15, 1024)
+    vals = vals[np.isfinite(vals)]
+    mids = (np.sort(vals)[1:] + np.sort(vals)[:-1]) / 2
+    eps = np.abs(mids) * 2.0**-10
+    parts = [vals, mids, mids + eps, mids - eps, mids + eps / 8, mids - eps / 8,
+             rng.standard_normal(n) * float(f.max) / 4, rng.standard_normal(64) * float(f.max) * 4,
+             rng.standard_normal(64) * float(f.smallest_normal),
+             np.float32([1e-40, -1e-41, 3e-39, np.inf, -np.inf, np.nan, 0.0, -0.0])]
+    with np.errstate(over="ignore"):  # (beyond float32: inf, also an input)
+        return np.concatenate([np.asarray(p, np.float64).astype(np.float32) for p in parts])
+
+
+def _check_found(x, dump, fmt, **kw):
+    res = numfmt.identify(x, dump, fmt, **kw)
+    best = res[0]
+    assert best.confirmed and best.fraction == 1.0 and best.exact
+    got = best.apply(x)
+    want = dump.view(dump.dtype.str.replace("i", "u")) if dump.dtype.kind == "i" else dump
+    assert np.array_equal(got, want)
+    return best
+
+
+@given(fmt=st.sampled_from(FORMATS), rounding=st.sampled_from(ROUNDINGS),
+       saturation=st.sampled_from(("none", "finite", "propagate")), via=st.sampled_from((None, *DEFAULT_VIAS)),
+       daz=st.booleans(), ftz=st.booleans(), nan=st.sampled_from(("zero", "max")))
+def test_rules_inside_the_space_are_found_first_at_100_percent(fmt, rounding, saturation, via, daz, ftz, nan):
+    f = numfmt.get_format(fmt)
+    if via is not None and numfmt.get_format(via).precision <= (f.precision if f.kind == "float" else f.bits):
+        via = None
+    if via == "binary32":  # (float32 inputs: through binary32 is no rounding at all)
+        via = None
+    ftz = ftz and f.kind == "float"
+    rule = {"rounding": rounding, "saturation": saturation, "via": via, "daz": daz, "ftz": ftz}
+    if f.code_of_nan is None if f.kind == "float" else True:
+        rule["nan"] = nan
+    x = probe_inputs(fmt)
+    dump = numfmt.encode(x, fmt, **rule)
+    _check_found(x, dump, fmt)
+
+
+def test_double_rounding_from_float64_through_binary32():
+    x = probe_inputs("bfloat16").astype(np.float64)
+    x = np.concatenate([x, 1 + 3 * 2.0**-8 - 2.0 ** -np.arange(30, 50)])
+    dump = numfmt.encode(x, "bfloat16", via="binary32")
+    best = _check_found(x, dump, "bfloat16")
+    assert best.rule == {"via": "binary32"}
+
+
+@pytest.mark.parametrize("rule", [{"saturation": "finite"}, {"via": "bfloat16"}, {"ftz": True},
+                                  {"rounding": "nearest_away"}, {"rounding": "toward_zero"},
+                                  {"rounding": "toward_positive", "daz": True}, {"compat": "torch"}])
+def test_named_rules_come_back_as_themselves_or_an_equivalent(rule):
+    x = probe_inputs("e4m3")
+    dump = numfmt.encode(x, "e4m3", **rule)
+    best = _check_found(x, dump, "e4m3")
+    if "compat" not in rule:
+        assert best.rule == rule
+
+
+def test_int8_and_int16_dumps_are_unsigned_codes():
+    x = probe_inputs("e4m3")
+    dump = numfmt.encode(x, "e4m3", saturation="finite")
+    assert _check_found(x, dump.view(np.int8), "e4m3").rule == {"saturation": "finite"}
+    x16 = probe_inputs("bfloat16")
+    d16 = numfmt.encode(x16, "bfloat16", rounding="toward_zero")
+    assert _check_found(x16, d16.view(np.int16), "bfloat16").rule == {"rounding": "toward_zero"}
+
+
+def test_a_rule_outside_the_space_gives_the_best_partial_match_and_residual_classes():
+    x = probe_inputs("e4m3")
+    dump = numfmt.encode(x, "e4m3", rounding="stochastic", random=7)
+    res = numfmt.identify(x, dump, "e4m3", max_results=3)
+    assert len(res) == 3
+    assert all(0 < r.fraction < 1 for r in res)
+    assert [r.fraction for r in res] == sorted((r.fraction for r in res), reverse=True)
+    best = res[0]
+    assert best.confirmed and best.residual and sum(best.residual.values()) == best.total - best.matched
+    assert best.matched == int((best.apply(x) == dump).sum())
+    assert "%" in str(best) and best.to_dict()["residual"] == best.residual
+
+
+def test_n_d_inputs_and_custom_candidates():
+    x = probe_inputs("e4m3")[:1200].reshape(30, 40)
+    dump = numfmt.encode(x, "e4m3", rounding="toward_positive")
+    res = numfmt.identify(x, dump, "e4m3", candidates=[{}, {"rounding": "toward_positive"}])
+    assert res[0].rule == {"rounding": "toward_positive"} and res[0].apply(x).shape == (30, 40)
+
+
+def test_large_inputs_are_searched_on_a_sample_and_confirmed_on_all():
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(200_000) * 300).astype(np.float32)
+    dump = numfmt.encode(x, "e4m3", via="binary16", saturation="finite")
+    dump[12345] ^= 1  # one element outside any rule
+    best = numfmt.identify(x, dump, "e4m3")[0]
+    assert best.confirmed and best.total == x.size and best.matched == x.size - 1
+
+
+def test_conversion_candidates_prune_what_cannot_matter():
+    small = conversion_candidates("e4m3", np.float32([1.0, 2.5]))
+    assert not any("saturation" in c or "daz" in c or c.get("nan") for c in small)
+    assert any("via" in c for c in small) and any(c.get("ftz") for c in small)
+    assert {"compat": "ml_dtypes"} in small and small[0] == {}
+    assert all("ftz" not in c for c in conversion_candidates("int8", np.float32([1.0])))
+
+
+@pytest.mark.parametrize("call,err", [
+    (lambda: numfmt.identify([1.0, 2.0], [0x38], "e4m3"), ValueError),
+    (lambda: numfmt.identify([1.0], [0x38], "e4m3", max_results=0), ValueError),
+    (lambda: numfmt.identify([1.0], [0x38], "e4m3", candidates=[]), ValueError),
+    (lambda: numfmt.identify([1.0], [1.5], "e4m3"), TypeError),
+    (lambda: numfmt.identify([1.0], [0x1FF], "e4m3"), ValueError),
+    (lambda: numfmt.identify(np.ones((1, 32), np.float32), np.ones((1, 32)), "mxfp4"), TypeError),
+    (lambda: numfmt.identify_matmul(np.ones((2, 3)), np.ones((3, 2)), np.ones((2, 3))), ValueError),
+    (lambda: numfmt.identify_matmul(np.ones((2, 3)), np.ones((3, 2)), np.ones((2, 2), np.int32)), TypeError),
+])
+def test_bad_arguments(call, err):
+    with pytest.raises(err):
+        call()
+
+
+# ------------------------------------------------------------------ block formats
+@pytest.mark.parametrize("fmt,rule", [
+    ("mxfp8_e4m3", {"scale_offset": 1}),
+    ("mxfp4", {"scale_offset": -1}),
+    ("mxfp4", {"scale_rule": "ceil"}),
+    ("mxfp6_e3m2", {"rounding": "toward_zero", "scale_rule": "rceil"}),
+    ("nvfp4", {"recipe": "modelopt"}),
+])
+def test_block_rules_are_found(fmt, rule):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((16, 128)) * 2.0 ** rng.integers(-6, 6, (16, 1))).astype(np.float32)
+    bf = numfmt.get_block_format(fmt)
+    full = {"rounding": "nearest_even", **rule}
+    if "scale_offset" in rule:
+        full.update(scale_rule="floor", recipe="ocp")
+    dump = apply_block_rule(x, bf, full)
+    res = numfmt.identify(x, dump, fmt)
+    best = res[0]
+    assert best.fraction == 1.0 and best.confirmed and best.kind == "block"
+    got = best.apply(x)
+    assert np.array_equal(got.codes, dump.codes) and np.array_equal(got.scales, dump.scales)
+    assert numfmt.identify(x, (dump.scales, dump.codes), fmt)[0].fraction == 1.0
+
+
+def test_scale_offset_zero_is_the_block_encode():
+    x = np.random.default_rng(2).standard_normal((4, 64)).astype(np.float32)
+    for fmt in ("mxfp8_e4m3", "mxfp4", "mxint8"):
+        bf = numfmt.get_block_format(fmt)
+        a = numfmt.encode(x, fmt)
+        b = apply_block_rule(x, bf, {"scale_rule": "floor", "recipe": "ocp", "scale_offset": 0})
+        assert np.array_equal(a.codes, b.codes) and np.array_equal(a.scales, b.scales)
+        c = apply_block_rule(x, bf, {"scale_rule": "floor", "recipe": "ocp", "scale_offset": 1})
+        assert np.array_equal(c.scales, a.scales + 1)
+    assert {"rounding": "nearest_even", "scale_rule": "amax", "recipe": "te"} in block_candidates("nvfp4")
+
+
+# ------------------------------------------------------------------ GEMMs
+def _inputs(fmt, M=8, K=96, N=8, seed=0):
+    rng = np.random.default_rng(seed)
+    A = numfmt.quantize(rng.standard_normal((M, K)) * 2.0 ** rng.integers(-4, 5, (M, K)), fmt, saturation="finite")
+    B = numfmt.quantize(rng.standard_normal((K, N)) * 2.0 ** rng.integers(-4, 5, (K, N)), fmt, saturation="finite")
+    return np.asarray(A, np.float64), np.asarray(B, np.float64)
+
+
+@pytest.mark.parametrize("preset", [f"{g}/{f}" for g, f in numfmt.accumulation_presets()])
+def test_identify_matmul_recovers_every_gpu_preset(preset):
+    fmt = preset.split("/")[1]
+    A, B = _inputs(fmt)
+    c = np.random.default_rng(1).standard_normal((8, 8)).astype(np.float32)
+    D = numfmt.matmul(A, B, model=preset, c=c)
+    best = numfmt.identify_matmul(A, B, D, c=c)[0]
+    assert best.fraction == 1.0 and best.confirmed and best.kind == "matmul"
+    assert np.array_equal(best.apply(A, B, c), D)
+
+
+ACCS = ("fp32", "fp16", "bf16", "tf32")
+
+
+@given(kind=st.sampled_from(("sequential", "chunked")), acc=st.sampled_from(ACCS), r1=st.sampled_from(ROUNDINGS),
+       r2=st.sampled_from(OUTER_ROUNDINGS), every=st.sampled_from((32, 64)), seed=st.integers(0, 5))
+def test_identify_matmul_recovers_random_sequential_and_chunked_models(kind, acc, r1, r2, every, seed):
+    A, B = _inputs("e5m2", 6, 96, 6, seed)
+    inner = numfmt.Sequential(acc, r1)
+    model = inner if kind == "sequential" else numfmt.Chunked(inner, numfmt.Sequential("fp32", r2), every=every)
+    D = numfmt.matmul(A, B, model=model)
+    best = numfmt.identify_matmul(A, B, D)[0]
+    assert best.fraction == 1.0 and best.confirmed
+    assert np.array_equal(best.apply(A, B), D, equal_nan=True)
+
+
+def test_identify_matmul_outside_the_space_reports_residual_classes():
+    A, B = _inputs("fp16", 8, 64, 8)
+    D = numfmt.matmul(A, B, model=numfmt.Pairwise("fp16", "toward_zero")).astype(np.float32)
+    res = numfmt.identify_matmul(A, B, D, candidates=matmul_candidates(A, B, fused_grid=False)[:40])
+    assert res[0].fraction < 1 and res[0].residual
+    assert numfmt.identify_matmul(A, B, D, candidates=[numfmt.Pairwise("fp16", "toward_zero")])[0].exact
+
+
+@pytest.mark.parametrize("gpu,fmt", [("v100", "fp16"), ("h100", "e4m3"), ("a100", "fp16"), ("b200", "e5m2")])
+def test_identify_matmul_recovers_binary16_output_presets(gpu, fmt):
+    A, B = _inputs(fmt, 8, 64, 8, seed=2)
+    model = numfmt.accumulation_model(gpu, fmt, out_format="fp16")
+    D = numfmt.matmul(A, B, model=model)
+    for dump in (D, D.astype(np.float16)):  # (matmul gives float32; a dump may be float16)
+        best = numfmt.identify_matmul(A, B, dump)[0]
+        assert best.exact and np.array_equal(best.apply(A, B), D)
