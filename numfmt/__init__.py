@@ -33,6 +33,7 @@ from .frontend import decode, encode, quantize
 from .interop import to_ml_dtypes, to_torch
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
+from .scaling import ErrorStats, ScaledCodes, ScaledValues, error_stats, scaled_encode, scaled_quantize
 
 __version__ = "0.1.0"
 
@@ -77,4 +78,10 @@ __all__ = [
     "register_block_format",
     "pack",
     "unpack",
+    "scaled_quantize",
+    "scaled_encode",
+    "error_stats",
+    "ScaledValues",
+    "ScaledCodes",
+    "ErrorStats",
 ]
