@@ -11,8 +11,10 @@ explicit keyword.
 
 from __future__ import annotations
 
-from . import daskarray  # noqa: F401  (registers the lazy verbs for dask inputs; dask loads on first use)
-from . import training  # noqa: F401  (numfmt.training: recipes as data, TransformerEngine's NVFP4 quantizer)
+from . import (
+    daskarray,  # noqa: F401  (registers the lazy verbs for dask inputs; dask loads on first use)
+    training,  # noqa: F401  (numfmt.training: recipes as data, TransformerEngine's NVFP4 quantizer)
+)
 from .accum_models import (
     PRESET_SOURCES,
     Chunked,

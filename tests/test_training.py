@@ -178,8 +178,9 @@ def _torch_ref(x, tile, mode, row_scaled, emax_g):
 
     def fp4(v):
         res = torch.zeros_like(v, dtype=torch.uint8)
-        for lo, hi, lc, hc, code in [(0, .25, 1, 1, 0), (.25, .75, 0, 0, 1), (.75, 1.25, 1, 1, 2), (1.25, 1.75, 0, 0, 3),
-                                     (1.75, 2.5, 1, 1, 4), (2.5, 3.5, 0, 0, 5), (3.5, 5, 1, 1, 6)]:
+        table = [(0, .25, 1, 1, 0), (.25, .75, 0, 0, 1), (.75, 1.25, 1, 1, 2), (1.25, 1.75, 0, 0, 3),
+                 (1.75, 2.5, 1, 1, 4), (2.5, 3.5, 0, 0, 5), (3.5, 5, 1, 1, 6)]  # (lo, hi, closed lo, closed hi, code)
+        for lo, hi, lc, hc, code in table:
             sel = ((v >= lo) if lc else (v > lo)) & ((v <= hi) if hc else (v < hi))
             res[sel] = code
             nsel = ((-v >= lo) if lc else (-v > lo)) & ((-v <= hi) if hc else (-v < hi)) & (v < -0.0)
