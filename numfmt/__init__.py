@@ -37,6 +37,7 @@ from .interop import to_ml_dtypes, to_torch
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
 from .scaling import ErrorStats, ScaledCodes, ScaledValues, error_stats, scaled_encode, scaled_quantize
+from .srkey import SRKey, sr_key
 
 __version__ = "0.1.0"
 
@@ -87,4 +88,6 @@ __all__ = [
     "ScaledValues",
     "ScaledCodes",
     "ErrorStats",
+    "SRKey",
+    "sr_key",
 ]
