@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .accumulate import matmul as nf_matmul
+from .block import is_block_format
 from .choices import check_choice
 from .frontend import quantize
 from .policy import is_stochastic, parse_rounding
@@ -55,7 +56,7 @@ def _forward_values(t, fmt, options):
     x = _to_numpy(t)
     if isinstance(fmt, OperandSpec):
         return quantize_operand(x, fmt, **options)
-    if any(k in options for k in _SCALED_KEYS) or options.get("scale_rule") in ("amax", "mse", "4over6"):
+    if not is_block_format(fmt) and (any(k in options for k in _SCALED_KEYS) or "scale_rule" in options):
         return scaled_quantize(x, fmt, **options).values
     return quantize(x, fmt, **options)
 
@@ -85,8 +86,8 @@ def fake_quant(t, fmt, *, ste: str = "identity", **options):
         A CPU float tensor (float16, bfloat16, float32, float64); the result has its dtype.
     fmt : str, format, block format or numfmt.training.OperandSpec
         An element or block format (forward: `numfmt.quantize(t, fmt, **options)`), the element
-        format of a scaled quantization when `options` has `granularity=`, `scale_format=` ...
-        (forward: `numfmt.scaled_quantize(...).values`), or a recipe operand spec (forward:
+        format of a scaled quantization when `options` has `granularity=`, `scale_format=`,
+        `scale_rule=` ... (forward: `numfmt.scaled_quantize(...).values`), or a recipe operand spec (forward:
         `numfmt.training.quantize_operand`, t 2-D with K last).
     ste : {"identity", "clipped"}
         Backward: the incoming gradient unchanged, or zero where |t| > max(fmt) (element

@@ -48,6 +48,9 @@ def test_forward_block_scaled_and_operand_spec():
     np.testing.assert_array_equal(
         fake_quant(x, "e2m1", granularity=("block", 16), scale_format="e4m3", tensor_scale=True).numpy(),
         numfmt.scaled_quantize(x, "e2m1", granularity=("block", 16), scale_format="e4m3", tensor_scale=True).values)
+    np.testing.assert_array_equal(fake_quant(x, "nvfp4", scale_rule="amax").numpy(), numfmt.quantize(x, "nvfp4"))
+    np.testing.assert_array_equal(fake_quant(x, "int4_symmetric", scale_rule="mse").numpy(),
+                                  numfmt.scaled_quantize(x, "int4_symmetric", scale_rule="mse").values)
     spec = training.nvfp4.fprop_weight
     np.testing.assert_array_equal(fake_quant(x, spec).numpy(), training.quantize_operand(x.numpy(), spec))
 
