@@ -318,8 +318,9 @@ class OperandSpec:
         `"e8m0"`, `"e4m3"`, or None (a float32 scale).
     scale_rule : str
         `"rceil"` / `"floor"` (power-of-two MX scales), `"amax"` (NVFP4, TE's arithmetic),
-        `"current"` (per-tensor FP8: scale = max / amax of this tensor) or `"delayed"` (the same
-        from the maximum of an amax history).
+        `"current"` (per-tensor FP8: scale = max / amax of this tensor), `"delayed"` (the same
+        from the maximum of an amax history) or `"none"` (the values rounded into the format, no
+        scale: BF16).
     tensor_scale : bool
         A second-level float32 tensor scale (NVFP4).
     transform : str or None
@@ -345,7 +346,7 @@ class OperandSpec:
             get_format(self.format)
         if self.scale_format is not None:
             get_format(self.scale_format)
-        check_choice("scale_rule", self.scale_rule, ("amax", "rceil", "floor", "current", "delayed"))
+        check_choice("scale_rule", self.scale_rule, ("none", "amax", "rceil", "floor", "current", "delayed"))
         if self.transform is not None:
             check_choice("transform", self.transform, TRANSFORMS)
         parse_rounding(self.rounding)
@@ -360,11 +361,11 @@ class OperandSpec:
         parts = [f]
         if self.block is not None:
             parts.append(f"{self.block[0]}x{self.block[1]}")
-        else:
+        elif self.scale_rule != "none":
             parts.append("per tensor")
         if self.scale_format:
             parts.append(f"{get_format(self.scale_format).name} scales")
-        parts.append(self.scale_rule)
+        parts.append(self.scale_rule if self.scale_rule != "none" else "no scale")
         if self.tensor_scale:
             parts.append("tensor scale")
         if self.four_over_six:
@@ -466,7 +467,7 @@ fp8_delayed = Recipe("fp8_delayed", "TransformerEngine DelayedScaling (HYBRID: E
                      **{k: OperandSpec(v, None, None, "delayed") for k, v in _F8.items()}, amax_history=16)
 fp8_current = Recipe("fp8_current", "TransformerEngine Float8CurrentScaling (HYBRID)",
                      **{k: OperandSpec(v, None, None, "current") for k, v in _F8.items()})
-bf16 = Recipe("bf16", "bfloat16 operands (the baseline)", **_same(OperandSpec("bfloat16", None, None, "current")))
+bf16 = Recipe("bf16", "bfloat16 operands (the baseline)", **_same(OperandSpec("bfloat16", None, None, "none")))
 
 RECIPES = {r.name: r for r in (bf16, fp8_delayed, fp8_current, mxfp8, mxfp8_floor, mxfp4, mxfp4_hadamard_sr,
                                nvfp4, nvfp4_4over6, nvfp4_row_scaled)}
@@ -555,13 +556,14 @@ def quantize_operand(x, spec: OperandSpec, *, random=None, amax=None) -> np.ndar
         return scaled_quantize(xa, spec.format, granularity=gran, scale_format=spec.scale_format,
                                scale_rule=spec.scale_rule, tensor_scale=spec.tensor_scale,
                                rounding=spec.rounding, **rnd).values.astype(np.float32)
+    if spec.scale_rule == "none":
+        return np.asarray(_decode(_encode(xa, spec.format, rounding=spec.rounding, **rnd), spec.format,
+                                  dtype=np.float32))
     if spec.scale_rule == "delayed":
         if amax is None:
             raise ValueError("delayed scaling needs amax= (the maximum of the amax history)")
     elif amax is None:
         amax = np.abs(xa).max() if xa.size else 0.0
-    if spec.scale_rule == "current" and get_format(spec.format).name == "bfloat16":
-        return np.asarray(_decode(_encode(xa, "bfloat16", **rnd), "bfloat16", dtype=np.float32))
     s = fp8_scale(amax, spec.format)
     with np.errstate(over="ignore"):
         v = (xa * s).astype(np.float32)

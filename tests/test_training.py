@@ -327,6 +327,7 @@ def test_quantize_operand_mx_and_fp8():
                                   numfmt.quantize(x, "mxfp8_e4m3", scale_rule="rceil"))
     np.testing.assert_array_equal(training.quantize_operand(x, training.mxfp4.fprop_input),
                                   numfmt.quantize(x, "mxfp4"))
+    np.testing.assert_array_equal(training.quantize_operand(x, training.bf16.wgrad_grad), numfmt.quantize(x, "bf16"))
     sr = training.mxfp4_hadamard_sr.wgrad_grad
     a = training.quantize_operand(x, sr, random=1)
     assert np.array_equal(a, training.quantize_operand(x, sr, random=1))
