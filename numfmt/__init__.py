@@ -11,7 +11,10 @@ explicit keyword.
 
 from __future__ import annotations
 
-from . import daskarray  # noqa: F401  (registers the lazy verbs for dask inputs; dask loads on first use)
+from . import (
+    daskarray,  # noqa: F401  (registers the lazy verbs for dask inputs; dask loads on first use)
+    training,  # noqa: F401  (numfmt.training: recipes as data, TransformerEngine's NVFP4 quantizer)
+)
 from .accum_models import (
     PRESET_SOURCES,
     Chunked,
@@ -35,6 +38,8 @@ from .identify import Identification, identify, identify_matmul
 from .interop import to_ml_dtypes, to_torch
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
+from .scaling import ErrorStats, ScaledCodes, ScaledValues, error_stats, scaled_encode, scaled_quantize
+from .srkey import SRKey, sr_key
 
 __version__ = "0.1.0"
 
@@ -83,4 +88,12 @@ __all__ = [
     "pack",
     "unpack",
     "with_bias",
+    "scaled_quantize",
+    "scaled_encode",
+    "error_stats",
+    "ScaledValues",
+    "ScaledCodes",
+    "ErrorStats",
+    "SRKey",
+    "sr_key",
 ]

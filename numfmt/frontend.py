@@ -86,9 +86,10 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
         Overflow rule, decided after rounding (see the semantics table).
     nan : {"raise", "zero", "max"}
         What a NaN input becomes in a format without NaN.
-    random : int, numpy.random.Generator or array of unsigned ints, optional
+    random : int, numpy.random.Generator, numfmt.sr_key or array of unsigned ints, optional
         Random bits for stochastic roundings: a seed in 0 .. 2**64 - 1 (reproducible
-        on every machine and chunking), a Generator, or the exact bits R per element.
+        on every machine and chunking), a Generator, a key `numfmt.sr_key(seed, step)`
+        (fresh bits per training step), or the exact bits R per element.
     rbits : int, optional
         Number N of random bits, 1..32 (default 32); only with a stochastic rounding
         (like `random=`, a ValueError with a deterministic one).

@@ -40,6 +40,7 @@ from .lazy import is_dask
 from .plan import random_spec, value_dtype
 from .policy import is_stochastic, parse_rounding
 from .presets import get_format
+from .srkey import SRKey
 
 __all__ = ["native", "as_numpy", "as_codes", "code_format", "to_torch", "to_ml_dtypes", "torch_format",
            "ml_dtypes_format"]
@@ -398,7 +399,7 @@ def seed_spec(random, rbits, rounding):
     """
 
     _, mode = parse_rounding(rounding)
-    if not is_stochastic(mode) or random is None or isinstance(random, (int, np.integer, np.random.Generator)):
+    if not is_stochastic(mode) or random is None or isinstance(random, (int, np.integer, np.random.Generator, SRKey)):
         kind, _, key, nbits = random_spec(random, rbits, mode, (1,))
         if kind == 0:
             return None

@@ -29,6 +29,7 @@ from .compat import plan as compat_plan
 from .formats import FloatFormat
 from .policy import is_stochastic, parse_nan, parse_rounding, parse_saturation
 from .presets import get_format
+from .srkey import SRKey
 
 __all__ = ["Plan", "make_plan", "funnel_params", "value_dtype", "random_spec", "with_nan_code"]
 
@@ -57,7 +58,7 @@ def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
     """Validate `random=`/`rbits=` and return (kind, array, key, nbits).
 
     kind 0: no random bits; 1: an explicit array (broadcast to `shape`, flat);
-    2: a counter-based stream with `key`.
+    2: a counter-based stream with `key` (an int seed, a Generator or a `numfmt.sr_key`).
     """
     stochastic = is_stochastic(mode)
     if rbits is None:
@@ -86,6 +87,8 @@ def random_spec(random, rbits, mode: int, shape: tuple[int, ...]):
         return 2, dummy, _seed_key(int(random)), nbits
     if isinstance(random, np.random.Generator):
         return 2, dummy, int(random.integers(0, 1 << 63)), nbits
+    if isinstance(random, SRKey):  # numfmt.sr_key(seed, step): the stream of that step
+        return 2, dummy, random.stream_key(), nbits
     arr = np.asarray(random)
     if arr.dtype.kind not in "ui":
         raise TypeError(f"random array must have an unsigned-integer dtype, got {arr.dtype}")

@@ -117,6 +117,9 @@ _PRESETS: list = [
     IntFormat(name="uint32", bits=32, signed=False),
     IntFormat(name="int8_symmetric", bits=8, symmetric=True),
     IntFormat(name="int4_symmetric", bits=4, symmetric=True),
+    # the narrow integers of quantization studies (Kumar et al. 2024 sweep int3 .. int8)
+    *(IntFormat(name=f"int{b}", bits=b) for b in (3, 5, 6, 7)),
+    *(IntFormat(name=f"int{b}_symmetric", bits=b, symmetric=True) for b in (2, 3, 5, 6, 7)),
     IntFormat(name="mxint8_element", bits=8, scale_exp=-6),
 ]
 _PRESETS += [
