@@ -149,8 +149,9 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
         Tensors to quantize (default: every floating-point tensor) and to leave
         alone; names matched by `fnmatch`. Others are copied unchanged.
     rounding, saturation, nan, random, rbits :
-        As in [`numfmt.encode`][numfmt.encode] (block formats: `saturation`/`nan` do not
-        apply: other than their defaults they are a TypeError, as in `encode`). `random` is an int seed or a Generator: tensor `t` gets
+        As in [`numfmt.encode`][numfmt.encode] (block formats: `saturation`/`nan`
+        do not apply: other than their defaults they are a TypeError, as in
+        `encode`). `random` is an int seed or a Generator: tensor `t` gets
         exactly the codes of `numfmt.encode(t, fmt, random=seed)`.
     native_dtypes : bool
         Store codes with the safetensors float dtype that has the same bits when
