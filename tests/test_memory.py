@@ -148,7 +148,37 @@ _BOUND = 1.5  # extra bytes beyond the output, per byte of input
                                   "quantize_mxfp8_axis0", "compare_block", "encode"])
 def test_peak_memory_per_element(case):
     """tools/memory.py in a fresh process on 2M elements: at most 1.5x the input beyond the output
-    (div, the general arithmetic path, was 2.1x; MX along axis 0 1.5x; compare_block 39x)."""
+    (div, the general arithmetic path, was 2.1x; MX quantize along axis 0 1.5x), compare_block at most
+    16 bytes per element (was 80)."""
     mem = load_module(ROOT / "tools" / "memory.py", "numfmt_tools_memory")
     r = mem.run_child(case, 2_000_000)
-    assert r["extra"] <= _BOUND * r["input"], r
+    if case.startswith("compare"):  # all codes differ: at most 16 bytes per element (the chunk's working set)
+        assert r["extra"] <= 16, r
+    else:
+        assert r["extra"] <= _BOUND * r["input"], r
+
+
+def test_compare_block_chunks_equal_one_pass(monkeypatch):
+    """compare_block streams the element codes: counts, per-block figures, examples (with ties found
+    through x) and the kept masks are those of one pass, along any axis."""
+    from numfmt.block import BlockArray
+    from numfmt.compare import _block
+
+    x = (RNG.standard_normal((96, 70)) * 4).astype(np.float32)
+    for axis in (0, -1):
+        e = numfmt.encode(x, "mxfp4", axis=axis)
+        codes, scales = e.codes.copy(), e.scales.copy()
+        codes.flat[::37] ^= 1
+        codes.flat[5::211] = 0x8
+        scales.flat[::5] += 1
+        a = BlockArray(codes, scales, "mxfp4", axis=axis)
+        monkeypatch.setattr(_block, "STREAM_CHUNK", 1 << 30)
+        want = numfmt.compare_block(actual=a, expected=e, x=x, max_examples=40)
+        monkeypatch.setattr(_block, "STREAM_CHUNK", 100)
+        got = numfmt.compare_block(actual=a, expected=e, x=x, max_examples=40)
+        assert got.to_dict() == want.to_dict() and str(got) == str(want)
+        assert got.elements.indices().tolist() == np.flatnonzero(codes != e.codes).tolist()
+        assert got.scales.indices().tolist() == np.flatnonzero(scales != e.scales).tolist()
+        for cls in got.elements.classes:
+            _same(got.elements.mask(cls), want.elements.mask(cls))
+        assert got.blocks_with_element_mismatch > 0 and got.elements_in_scale_mismatch_blocks > 0

@@ -117,19 +117,27 @@ def _case(name, n):
         nb = 2 * (e.codes.nbytes + e.scales.nbytes)
         return ((lambda: numfmt.compare_block(actual=as_, expected=es)),
                 (lambda: numfmt.compare_block(actual=a, expected=e)), nb)
-    if name == "encode_dask":
+    if name.startswith("dask"):  # a dask array of 1M-element chunks, computed to numpy
         import dask.array as da
         x = _floats(n)
         d = da.from_array(x, chunks=1 << 20)
-        return ((lambda: numfmt.encode(d[:4096], "e4m3", saturation="finite").compute()),
-                (lambda: numfmt.encode(d, "e4m3", saturation="finite").compute()), x.nbytes)
+        if name == "dask_encode":
+            def fn(a):
+                return numfmt.encode(a, "e4m3", saturation="finite")
+        elif name == "dask_encode_sr":  # seeded stochastic rounding: random bits per chunk
+            def fn(a):
+                return numfmt.encode(a, "e4m3", saturation="finite", rounding="stochastic", random=5)
+        else:  # dask_astype: the same graph shape without numfmt (dask's own materialisation)
+            def fn(a):
+                return a.map_blocks(lambda b: b.astype(np.uint8), dtype=np.uint8)
+        return (lambda: fn(d[:4096]).compute()), (lambda: fn(d).compute()), x.nbytes
     raise SystemExit(f"unknown case {name!r}")
 
 
 CASES = ["encode", "encode_int8", "decode", "quantize", "add", "sub", "mul", "div", "div_scalar", "add_int8",
          "div_int8", "mul_bf16", "add_binary64", "fma", "sqrt", "encode_mxfp8", "encode_mxfp4", "encode_nvfp4",
          "quantize_mxfp8", "encode_mxfp8_axis0", "quantize_mxfp8_axis0", "decode_mxfp8", "dot", "matmul",
-         "compare", "compare_block", "encode_dask"]
+         "compare", "compare_block", "dask_encode", "dask_encode_sr", "dask_astype"]
 
 
 def _nbytes(res) -> int:
