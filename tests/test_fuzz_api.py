@@ -405,7 +405,8 @@ def test_block_array_constructor(vals, fmt, scale_shift, ts, axis):
 @given(vals=values, fmt=st.sampled_from(FORMATS), how=st.sampled_from(["contiguous", "strided", "big_endian",
                                                                         "read_only", "float64", "int64"]))
 def test_to_other_libraries(target, vals, fmt, how):
-    pytest.importorskip(target)
+    lib = pytest.importorskip(target)
+    torch = lib if target == "torch" else None
     f = numfmt.get_format(fmt)
     top = (1 << min(f.bits, 62)) - 1
     c = np.minimum(np.abs(np.nan_to_num(np.array(vals), nan=1, posinf=1, neginf=1)), top)
@@ -415,6 +416,42 @@ def test_to_other_libraries(target, vals, fmt, how):
     r2, e2 = _call(fn, (_native(x), fmt), {})
     assert (e1 is None) == (e2 is None), (e1, e2)
     if r1 is not None:
-        b1 = r1.view(np.uint8) if target == "ml_dtypes" else r1.view(__import__("torch").uint8).numpy()
-        b2 = r2.view(np.uint8) if target == "ml_dtypes" else r2.view(__import__("torch").uint8).numpy()
+        b1, b2 = (np.ascontiguousarray(r1).view(np.uint8), np.ascontiguousarray(r2).view(np.uint8)) if (
+            target == "ml_dtypes") else (r1.contiguous().view(torch.uint8).numpy(),
+                                         r2.contiguous().view(torch.uint8).numpy())
         assert b1.tobytes() == b2.tobytes()
+
+
+# ------------------------------------------------------------------ regressions found by this module
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: numfmt.decode([1], "e4m3", dtype="bogus"), TypeError, r"dtype must be .*'bogus'"),
+    (lambda: numfmt.quantize([1.0], "e4m3", dtype="bogus"), TypeError, r"dtype must be .*'bogus'"),
+    (lambda: numfmt.add(1.0, 1.0, "e4m3", dtype="bogus"), TypeError, r"dtype must be .*'bogus'"),
+    (lambda: numfmt.dot([1.0], [1.0], model="h100/e4m3", round_inputs="nearest"), ValueError,
+     r"round_inputs='nearest'.*did you mean"),
+    (lambda: numfmt.get_format("binary8p9se"), ValueError, r"format 'binary8p9se': .*p=9"),
+    (lambda: numfmt.p3109_format(8, 3, signed="yes"), TypeError, r"signed must be a bool.*'yes'"),
+    (lambda: numfmt.p3109_format(8, 3, extended=None), TypeError, r"extended must be a bool"),
+])
+def test_fuzz_regressions_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_fuzz_regression_compare_binary64():
+    """compare of binary64 codes raised OverflowError (codes >= 2**63 as int64) for every call."""
+    x = np.array([1.0, -2.5, np.inf, -0.0, 5e-324, -np.inf])
+    e = numfmt.encode(x, "binary64")
+    a = e.copy()
+    a[0] += 1
+    a[1] += 3
+    a[2] = numfmt.encode(np.finfo(np.float64).max, "binary64")
+    a[3] = 0
+    r = numfmt.compare(actual=a, expected=e, fmt="binary64", x=x)
+    assert r.different == 4 and r.indices().tolist() == [0, 1, 2, 3]
+    assert r.classes == {"ulps": 2, "saturated_vs_overflowed": 1, "signed_zero": 1}
+    assert r.ulp_histogram == {1: 1, -3: 1}  # -2.5 -> three codes larger in magnitude: 3 ulps below
+    assert [m.expected for m in r.examples] == [int(c) for c in e[:4]]
+    assert numfmt.compare(actual=e, expected=e, fmt="binary64").ok
