@@ -23,7 +23,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 import numfmt
@@ -285,7 +285,7 @@ def test_block_layouts(vals, how, fmt, axis, extra):
     ba = _both(numfmt.encode, x, (fmt,), kw)
     _both(numfmt.quantize, x, (fmt,), kw)
     if ba is not None:
-        v, e = _call(numfmt.decode, (ba,), {})
+        _v, e = _call(numfmt.decode, (ba,), {})
         assert e is None
         r, e = _call(numfmt.compare_block, (), {"actual": ba, "expected": ba, "x": x})
         assert e is None and r.ok
@@ -352,7 +352,7 @@ def test_compare_layouts(vals, how, fmt, values_mode, max_examples):
                    st.just(np.float16(3)), st.just(np.array([1.0, 2.0])), st.just(np.array(2.5, ">f4"))),
        fmt=st.sampled_from(FORMATS), kw=policy, index=st.sampled_from([0, 5, -1, 2**70]))
 def test_explain(v, fmt, kw, index):
-    r, e = _call(numfmt.explain, (v, fmt), dict(kw, index=index))
+    r, _e = _call(numfmt.explain, (v, fmt), dict(kw, index=index))
     if r is not None:
         assert str(r)
 

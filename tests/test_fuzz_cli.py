@@ -98,7 +98,7 @@ def run(argv):
 
 
 def check_failure_is_clean(argv) -> int:
-    rc, out, err = run(argv)
+    rc, _out, err = run(argv)
     if rc == 0 or (rc == 1 and argv[0] == "check"):  # (check: 1 when codes differ, the report on stdout)
         assert "Traceback" not in err and "internal error" not in err, (argv, err)
         return rc
