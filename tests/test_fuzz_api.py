@@ -455,3 +455,13 @@ def test_fuzz_regression_compare_binary64():
     assert r.ulp_histogram == {1: 1, -3: 1}  # -2.5 -> three codes larger in magnitude: 3 ulps below
     assert [m.expected for m in r.examples] == [int(c) for c in e[:4]]
     assert numfmt.compare(actual=e, expected=e, fmt="binary64").ok
+
+
+def test_fuzz_regression_mxint8_amax_rule():
+    """encode(x, "mxint8", scale_rule="amax") raised AttributeError (an integer element format has no
+    max_code_magnitude): a NaN element becomes +max (127) like a float element format without NaN."""
+    x = np.array([-3.0, 100.0, np.nan, 64.0] + [1.0] * 28, np.float32)
+    ba = numfmt.encode(x, "mxint8", scale_rule="amax", tensor_scale=False)
+    assert ba.codes[2] == numfmt.get_block_format("mxint8").element.max_int
+    v = numfmt.decode(ba)
+    assert v[[0, 1, 3]].tolist() == [-3.0, 100.0, 64.0]

@@ -107,6 +107,14 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
         of element mismatches inside blocks whose scale differs, and
         `.examples`: the first mismatches with their block, both scales,
         both element codes, both decoded values and the input.
+        `.elements.mask(cls)` / `.scales.mask(cls)` give the differing codes.
+
+    Notes
+    -----
+    Element codes are compared in chunks of 2**18; the result keeps one bit per element for each
+    mismatch class that occurs, and one byte per block. Measured with tracemalloc in a fresh
+    process (`tools/memory.py`) on 10M all-different mxfp8_e4m3 element codes: 2.9 extra bytes per
+    element at the peak (was 80).
 
     Examples
     --------
