@@ -15,10 +15,12 @@ The default Hypothesis profile keeps it fast for `make test`; CI runs the `ci` p
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import math
 import os
 import re
+import shutil
 import tempfile
 
 import numpy as np
@@ -48,6 +50,7 @@ values = st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width
                             st.floats(-1e4, 1e4), st.sampled_from(SPECIALS)), min_size=1, max_size=10)
 seeds = st.one_of(st.none(), st.integers(0, 2**64 - 1), st.integers(-3, -1), st.just(2**64), st.just(1.5))
 _MEMMAP_DIR = tempfile.mkdtemp(prefix="numfmt-fuzz-")
+atexit.register(shutil.rmtree, _MEMMAP_DIR, True)
 _COUNT = [0]
 
 
@@ -130,7 +133,7 @@ def _call(fn, args, kw):
             params = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):  # pragma: no cover - builtins
             params = []
-        _check_error(e, params + list(kw) + ["x", "a", "b", "c", "fmt", "codes", "random", "rbits"])
+        _check_error(e, params + list(kw) + ["x", "a", "b", "c", "A", "B", "fmt", "codes", "random", "rbits"])
         return None, e
 
 

@@ -7,9 +7,11 @@ being opened (it would block).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 import zipfile
 
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from numfmt.cli import main
 
 DIR = tempfile.mkdtemp(prefix="numfmt-cli-fuzz-")
+atexit.register(shutil.rmtree, DIR, True)
 
 
 def _path(name: str) -> str:
