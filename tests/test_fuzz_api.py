@@ -468,3 +468,21 @@ def test_fuzz_regression_mxint8_amax_rule():
     assert ba.codes[2] == numfmt.get_block_format("mxint8").element.max_int
     v = numfmt.decode(ba)
     assert v[[0, 1, 3]].tolist() == [-3.0, 100.0, 64.0]
+
+
+def test_fuzz_regression_explain_index():
+    """explain(index=2**70) with a seed raised numba's TypingError or OverflowError; with an array of
+    bits a large index allocated index + 1 elements (the array was broadcast to them)."""
+    kw = {"rounding": "stochastic", "rbits": 4}
+    with pytest.raises(ValueError, match=r"index must be .*below 2\*\*63"):
+        numfmt.explain(1.3, "e4m3", random=5, index=2**70, **kw)
+    with pytest.raises(ValueError, match=r"index=1000000000000 is beyond the 3 elements"):
+        numfmt.explain(1.3, "e4m3", random=np.array([1, 2, 3], np.uint32), index=10**12, **kw)
+    x = np.full(3, 1.3, np.float32)
+    bits = np.array([1, 9, 15], np.uint32)
+    codes = numfmt.encode(x, "e4m3", random=bits, **kw)
+    for i in range(3):  # bits of element i of the array (was: only the last element's index)
+        assert numfmt.explain(x[i], "e4m3", random=bits, index=i, **kw).code == codes[i]
+    assert numfmt.explain(x[0], "e4m3", random=np.array([9], np.uint32), index=2**62, **kw).code == codes[1]
+    big = numfmt.explain(x[0], "e4m3", random=5, index=2**63 - 1, **kw)
+    assert big.code == numfmt.explain(x[0], "e4m3", random=5, index=2**63 - 1, **kw).code
