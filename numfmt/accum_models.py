@@ -52,7 +52,7 @@ def in_format_arg(value, name: str = "in_format") -> tuple[FloatFormat, FloatFor
 
 
 def rounding_mode_arg(value, name: str) -> int:
-    _key, mode = parse_rounding(value)
+    _key, mode = parse_rounding(value, name)
     if is_stochastic(mode):
         raise ValueError(f"{name}={value!r}: stochastic rounding is not supported in accumulation models")
     return mode

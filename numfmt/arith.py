@@ -42,7 +42,7 @@ from ._kernels.params import kernel_params
 from .block.formats import is_block_format
 from .codec import decode, decode_dtype
 from .deprecation import moved_name
-from .engine import check_out, deliver, unshared
+from .engine import CHUNK, check_out, deliver, unshared
 from .formats import FloatFormat, IntFormat
 from .interop import as_numpy
 from .lazy import is_dask, lazy_call
@@ -128,23 +128,55 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
         raise ValueError(f"operand shapes do not broadcast: {shapes}") from None
     check_out(out, shape, f.code_dtype if codes else plan.value_dtype)
     f32 = f32_ok and _f32_eligible(f, plan, arrs)
-    # the general loops read float64 (exact for every input): one specialisation per code dtype
-    dt = np.float32 if f32 else np.float64
     size = int(np.prod(shape))
     flat, steps = [], []
-    with np.errstate(invalid="ignore"):  # (casting a signalling NaN warns)
+    if f32:  # the float32 loops read flat float32 arrays
         for a in arrs:
             if a.size == 1 and size != 1:
-                flat.append(np.ascontiguousarray(a.reshape(-1), dtype=dt))
+                flat.append(np.ascontiguousarray(a.reshape(-1), dtype=np.float32))
                 steps.append(0)
             else:
                 b = np.broadcast_to(a, shape) if a.shape != shape else a
-                flat.append(np.ascontiguousarray(b, dtype=dt).reshape(-1))
+                flat.append(np.ascontiguousarray(b, dtype=np.float32).reshape(-1))
                 steps.append(1)
+    else:  # the general loops read float64, converted a chunk at a time (`_chunked`)
+        flat = [np.broadcast_to(a, shape) for a in arrs]
     rkind, rarr, key, nbits = plan.random_setup(random, rbits, shape, exact=True)
     *flat, rarr = unshared(out, *flat, rarr)
     K = min(EXACT_BITS, plan.precision + (nbits if is_stochastic(plan.mode) else 0) + 3)
     return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, f32
+
+
+def _chunked(loop, ops, shape, code_dtype, rnd) -> tuple:
+    """(codes, count of NaN results without a code) of `loop(parts, dst, rnd, offset)` run over the
+    operands `ops` (broadcast to `shape`) a chunk of `CHUNK` elements at a time, in C order.
+
+    Each chunk of each operand is converted to float64 (exact) into a buffer of the chunk's size,
+    so the general loops need no float64 copy of the whole input: beyond the codes, the working
+    memory is a few chunk buffers. Random bits are those of the whole call (an explicit array is
+    sliced, a seeded stream keyed by the flat index `offset`).
+    """
+    rk, ra, key, nb = rnd
+    codes = np.empty(shape, code_dtype)
+    dst = codes.reshape(-1)
+    bufs = [np.empty(min(CHUNK, dst.size), np.float64) for _ in ops]
+    bad = 0
+    pos = 0
+    with np.errstate(invalid="ignore"):  # (casting a signalling NaN warns)
+        it = np.nditer(list(ops), flags=["external_loop", "buffered", "zerosize_ok", "refs_ok"],
+                       op_flags=[["readonly"]] * len(ops), op_dtypes=[np.float64] * len(ops),
+                       buffersize=CHUNK, order="C", casting="safe")
+        with it:
+            while not it.finished:
+                parts = it.value if len(ops) > 1 else (it.value,)
+                n = parts[0].size
+                for buf, part in zip(bufs, parts):
+                    buf[:n] = part
+                r = ra[pos:pos + n] if rk == 1 else ra
+                bad += loop([buf[:n] for buf in bufs], dst[pos:pos + n], (rk, r, key, nb), pos)
+                pos += n
+                it.iternext()
+    return codes, bad
 
 
 def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
@@ -198,23 +230,23 @@ def _in_dtype(dtype, codes, fmt, out, run):
     return deliver(res.astype(dt), out)
 
 
-def _codes_out(f, shape):
-    return np.empty(int(np.prod(shape)), f.code_dtype)
-
-
 _OPS64 = {"add": 0, "mul": 1, "div": 2, "fma": 3, "sqrt": 4}
 
 
-def _run64(kind, flat, steps, f, plan, shape, rnd, K, want_codes, dest=None):
+def _run64(kind, flat, f, plan, shape, rnd, K, want_codes, dest=None):
     """binary64 results through `_kernels.arith64` (uint64 codes with the sign on top)."""
     from ._kernels.arith64 import arith64_loop  # lazy: numba loads on the first kernel call
 
-    out = _codes_out(f, shape)
-    fl = list(flat) + [flat[0]] * (3 - len(flat))
-    st = list(steps) + [0] * (3 - len(steps))
-    arith64_loop(_OPS64[kind], fl[0], st[0], fl[1], st[1], fl[2], st[2], out, plan.params, plan.mode, plan.sat,
-                 *rnd, K)
-    return _finish(out, 0, f, plan, shape, want_codes, kind, dest)
+    def loop(parts, dst, r, offset):
+        fl = list(parts) + [parts[0]] * (3 - len(parts))
+        arith64_loop(_OPS64[kind], fl[0], 1, fl[1], 1, fl[2], 1, dst, plan.params, plan.mode, plan.sat, *r, K,
+                     offset)
+        return 0
+
+    codes, _ = _chunked(loop, flat, shape, f.code_dtype, rnd)
+    if want_codes:
+        return deliver(codes, dest)
+    return deliver(codes.view(np.float64), dest)  # (binary64 values are their codes' bits: decode's result)
 
 
 def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, out):
@@ -227,16 +259,18 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
     if f32:
         return _f32_finish(kind, flat, steps, f, plan, shape, codes, out)
     if f.bits == 64:
-        return _run64(kind, flat, steps, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
-    (fa, fb), (sa, sb) = flat, steps
-    res = _codes_out(f, shape)
-    args = (fa, sa, fb, sb, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
+        return _run64(kind, flat, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
+    p, mode, sat = plan.params, plan.mode, plan.sat
     if kind == "add":
-        bad = K.add_loop(*args)
+        def loop(ops, dst, r, offset):
+            return K.add_loop(ops[0], 1, ops[1], 1, dst, p, mode, sat, *r, offset)
     elif kind == "mul":
-        bad = K.mul_loop(*args)
+        def loop(ops, dst, r, offset):
+            return K.mul_loop(ops[0], 1, ops[1], 1, dst, p, mode, sat, *r, offset)
     else:
-        bad = K.div_loop(*args, prec_bits)
+        def loop(ops, dst, r, offset):
+            return K.div_loop(ops[0], 1, ops[1], 1, dst, p, mode, sat, *r, prec_bits, offset)
+    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb))
     return _finish(res, bad, f, plan, shape, codes, kind, out)
 
 
@@ -362,10 +396,13 @@ def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
     if f32:
         return _f32_finish("fma", flat, steps, f, plan, shape, codes, out)
     if f.bits == 64:
-        return _run64("fma", flat, steps, f, plan, shape, (rk, ra, key, nb), 60, codes, out)
-    (fa, fb, fc), (sa, sb, sc) = flat, steps
-    res = _codes_out(f, shape)
-    bad = K.fma_loop(fa, sa, fb, sb, fc, sc, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb)
+        return _run64("fma", flat, f, plan, shape, (rk, ra, key, nb), 60, codes, out)
+    p, mode, sat = plan.params, plan.mode, plan.sat
+
+    def loop(ops, dst, r, offset):
+        return K.fma_loop(ops[0], 1, ops[1], 1, ops[2], 1, dst, p, mode, sat, *r, offset)
+
+    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb))
     return _finish(res, bad, f, plan, shape, codes, "fma", out)
 
 
@@ -391,13 +428,17 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
 def _sqrt(a, fmt, rounding, saturation, nan, random, rbits, codes, out):
     from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
-    f, plan, shape, (fa,), _, (rk, ra, key, nb), prec_bits, _ = _setup(
+    f, plan, shape, flat, _, (rk, ra, key, nb), prec_bits, _ = _setup(
         (a,), ("a",), fmt, rounding, saturation, nan, random, rbits, out=out, codes=codes
     )
     if f.bits == 64:
-        return _run64("sqrt", [fa], [1], f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
-    res = _codes_out(f, shape)
-    bad = K.sqrt_loop(fa, res, plan.params, plan.mode, plan.sat, rk, ra, key, nb, prec_bits)
+        return _run64("sqrt", flat, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
+    p, mode, sat = plan.params, plan.mode, plan.sat
+
+    def loop(ops, dst, r, offset):
+        return K.sqrt_loop(ops[0], dst, p, mode, sat, *r, prec_bits, offset)
+
+    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb))
     return _finish(res, bad, f, plan, shape, codes, "sqrt", out)
 
 

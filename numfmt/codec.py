@@ -71,7 +71,10 @@ def decode_dtype(f, dtype=None) -> np.dtype:
     (float32 when every value of `f` is exact in float32, else float64)."""
     if dtype is None:
         return value_dtype(f)
-    dt = np.dtype(dtype).newbyteorder("=")  # (results are in native byte order)
+    try:
+        dt = np.dtype(dtype).newbyteorder("=")  # (results are in native byte order)
+    except TypeError:
+        raise TypeError(f"dtype must be a numpy float dtype (float16, float32 or float64), got {dtype!r}") from None
     if dt.type not in _FLOAT_KINDS:
         raise TypeError(f"dtype must be float16, float32 or float64, got {dt}")
     if not f.exact_in(dt):

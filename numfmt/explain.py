@@ -226,9 +226,11 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         As for [`numfmt.encode`][numfmt.encode] (the `daz`, `via` and `ftz` steps appear as notes;
         the trace is the rounding into `fmt`). For stochastic roundings `random` is a
         seed (bits of flat element `index`, as `encode` would draw them) or
-        an array holding the one value R.
+        an array holding the one value R (or the bits of every element: element
+        `index` is used).
     index : int
-        Flat element index whose random bits a seed selects (default 0).
+        Flat element index whose random bits a seed or an array selects
+        (default 0; below 2**63).
 
     Returns
     -------
@@ -259,8 +261,8 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         raise ValueError(f"explain takes an element format, got block format {fmt!r}; "
                          "explain the element or scale format instead")
     xv, x_dtype, xarr = _input(x)
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
-        raise ValueError(f"index must be a non-negative int, got {index!r}")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < 1 << 63:
+        raise ValueError(f"index must be a non-negative int below 2**63 (a flat element index), got {index!r}")
     plan = make_plan(fmt, rounding, saturation, nan, compat)
     f = plan.fmt
     rname = next(k for k, v in ROUNDINGS.items() if v == plan.mode)
@@ -270,10 +272,14 @@ def explain(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", 
         policy["compat"] = compat
     kw = {"rounding": rname, "saturation": sname, "overrides": _overrides(f, plan.params)}
     if rname.startswith("stochastic"):
-        rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, (index + 1,))
+        # (an array of bits is checked as it is: never broadcast to index + 1 elements)
+        own = np.shape(random) if isinstance(random, (np.ndarray, list, tuple)) else (1,)
+        rkind, rarr, key, nbits = random_spec(random, rbits, plan.mode, own)
         policy["rbits"] = nbits
         from ._kernels.streams import random_bits  # lazy: numba loads on the first kernel call
 
+        if rkind == 1 and rarr.size != 1 and index >= rarr.size:
+            raise ValueError(f"index={index} is beyond the {rarr.size} elements of the random array")
         R = rarr[min(index, rarr.size - 1)] if rkind == 1 else random_bits(key, int(index), nbits)
         kw.update(R=int(R), N=nbits)
     else:

@@ -36,10 +36,11 @@ SATURATIONS = {"none": SAT_NONE, "finite": SAT_FINITE, "propagate": SAT_PROPAGAT
 NAN_POLICIES = ("raise", "zero", "max")
 
 
-def parse_rounding(rounding: str) -> tuple[str, int]:
-    """Canonical name and kernel id of a rounding mode (aliases accepted)."""
-    key = check_choice("rounding", rounding, ROUNDINGS, aliases=ROUNDING_ALIASES,
-                       unknown=f"rounding={rounding!r} is not one of {sorted(ROUNDINGS)} "
+def parse_rounding(rounding: str, name: str = "rounding") -> tuple[str, int]:
+    """Canonical name and kernel id of a rounding mode (aliases accepted); `name`: the keyword
+    that holds it (in the messages)."""
+    key = check_choice(name, rounding, ROUNDINGS, aliases=ROUNDING_ALIASES,
+                       unknown=f"{name}={rounding!r} is not one of {sorted(ROUNDINGS)} "
                                f"(aliases {sorted(ROUNDING_ALIASES)})")
     return key, ROUNDINGS[key]
 

@@ -55,6 +55,9 @@ def p3109_format(k: int, p: int, *, signed: bool = True, extended: bool = True) 
     for n, v in (("k", k), ("p", p)):
         if isinstance(v, bool) or not isinstance(v, int):
             raise TypeError(f"{n} must be an int, got {v!r}")
+    for n, v in (("signed", signed), ("extended", extended)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{n} must be a bool, got {type(v).__name__}: {v!r}")
     if not 2 <= k <= 32:
         raise ValueError(f"P3109 bit width k must be 2..32, got {k}")
     if not (0 < p < k if signed else 0 < p <= k):
@@ -246,8 +249,10 @@ def get_format(fmt):
         return f
     m = _P3109_RE.match(key)
     if m:
-        f = p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e")
-        return f
+        try:
+            return p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e")
+        except ValueError as e:
+            raise ValueError(f"format {fmt!r}: {e}") from None
     if key in BLOCK_FORMAT_NAMES:
         raise ValueError(f"unknown format {fmt!r}: that is a block format: use numfmt.block.get_block_format, "
                          f"or pass it to numfmt.encode / numfmt.quantize")

@@ -324,6 +324,18 @@ def test_bad_arguments(tmp_path):
     assert "o.safetensors" not in _ls(tmp_path)
 
 
+@pytest.mark.parametrize("kw", [{"saturation": "finite"}, {"nan": "zero"}, {"saturation": "none", "nan": "max"}])
+def test_block_format_rejects_saturation_and_nan_like_encode(tmp_path, kw):
+    """saturation=/nan= with a block format: the TypeError (and message) encode gives, nothing written."""
+    src, _ = _ckpt(tmp_path)
+    with pytest.raises(TypeError) as want:
+        numfmt.encode(np.ones((1, 32), np.float32), "mxfp4", **kw)
+    with pytest.raises(TypeError) as got:
+        nio.quantize_checkpoint(src, tmp_path / "o.safetensors", "mxfp4", progress=False, **kw)
+    assert str(got.value) == str(want.value) and "not supported with a block format" in str(got.value)
+    assert _ls(tmp_path) == ["src.safetensors"]
+
+
 def test_progress_bar_draws_on_request(tmp_path, capsys):
     src, _ = _ckpt(tmp_path)
     nio.quantize_checkpoint(src, tmp_path / "o.safetensors", "e4m3", saturation="finite", progress=True)

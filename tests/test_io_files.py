@@ -256,6 +256,50 @@ def test_signal_during_quantize_checkpoint_leaves_old_or_nothing(tmp_path, sig, 
         assert dst.read_bytes() == b"old"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("old", [True, False])
+def test_sigkill_during_quantize_checkpoint_then_next_write_cleans_up(tmp_path, old):
+    """kill -9 mid-write (no handler can run): dst is the old file or absent, the killed writer's
+    temp file is the only other new file and is recognisable; the next write to dst removes it and
+    leaves only the new dst."""
+    src = tmp_path / "big.safetensors"
+    n = 1 << 22  # 16 MiB of float32 in 4096 chunks: seconds of work
+    nio.save({"w": np.resize(np.float32([0.5, -1.25, 3.0, 7.5]), n)}, src)
+    dst = tmp_path / "out.safetensors"
+    if old:
+        dst.write_bytes(b"old")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(src), str(dst)], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not files.temp_files(dst):  # the write has started
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "the writer never started"
+            time.sleep(0.005)
+        time.sleep(0.05)  # mid-write: some chunks are out
+        p.send_signal(signal.SIGKILL)
+        out, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "finished" not in out, "the write ended before the signal: make the source larger"
+    assert p.returncode == -signal.SIGKILL
+    left = files.temp_files(dst)
+    assert len(left) == 1 and os.path.basename(left[0]).startswith(f".out.safetensors{files.TMP_TAG}{p.pid}-")
+    new = sorted(set(os.listdir(tmp_path)) - {"big.safetensors", "out.safetensors"})
+    assert new == [os.path.basename(left[0])]  # nothing else was created
+    if old:
+        assert dst.read_bytes() == b"old"
+    else:
+        assert not dst.exists()
+    _q(src, dst, chunk_elements=1 << 20)  # the next write to dst
+    assert files.temp_files(dst) == []
+    assert sorted(os.listdir(tmp_path)) == ["big.safetensors", "out.safetensors"]
+    assert nio.load_quantized(dst)["w"].shape == (n,)
+
+
 def test_signal_handlers_untouched_outside_the_main_thread(tmp_path):
     src, dst = _src(tmp_path), tmp_path / "o.safetensors"
     errors = []

@@ -357,59 +357,59 @@ def _store(out, i, c):
 
 
 @jit
-def add_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
+def add_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, offset=0):
     """out[i] = code of a[i*sa] + b[i*sb]; returns the count of NaN results without a code."""
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_add(np.float64(a[i * sa]), np.float64(b[i * sb]), mode)
-        r = element_bits(rkind, rarr, key, nbits, i, 0)
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
 
 @jit
-def mul_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits):
+def mul_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, offset=0):
     """out[i] = code of a[i*sa] * b[i*sb]."""
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_mul(np.float64(a[i * sa]), np.float64(b[i * sb]))
-        r = element_bits(rkind, rarr, key, nbits, i, 0)
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
 
 @jit
-def div_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, K):
+def div_loop(a, sa, b, sb, out, p, mode, sat, rkind, rarr, key, nbits, K, offset=0):
     """out[i] = code of a[i*sa] / b[i*sb]."""
     bad = 0
     p3109 = p.P3109 != 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_div(np.float64(a[i * sa]), np.float64(b[i * sb]), K, p3109)
-        r = element_bits(rkind, rarr, key, nbits, i, 0)
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
 
 @jit
-def fma_loop(a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits):
+def fma_loop(a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits, offset=0):
     """out[i] = code of a[i*sa] * b[i*sb] + c[i*sc] (one rounding)."""
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_fma(
             np.float64(a[i * sa]), np.float64(b[i * sb]), np.float64(c[i * sc]), mode
         )
-        r = element_bits(rkind, rarr, key, nbits, i, 0)
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 
 
 @jit
-def sqrt_loop(a, out, p, mode, sat, rkind, rarr, key, nbits, K):
+def sqrt_loop(a, out, p, mode, sat, rkind, rarr, key, nbits, K, offset=0):
     """out[i] = code of sqrt(a[i])."""
     bad = 0
     for i in range(out.size):
         cls, neg, sig, exp = exact_sqrt(np.float64(a[i]), K)
-        r = element_bits(rkind, rarr, key, nbits, i, 0)
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
         bad += _store(out, i, round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
     return bad
 

@@ -25,11 +25,11 @@ _SIGN = np.uint64(1) << np.uint64(63)
 
 
 @jit
-def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits, K):
+def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, nbits, K, offset=0):
     """out[i] (uint64) = binary64 code of the op on a[i*sa], b[i*sb], c[i*sc].
 
     op 0 add, 1 mul, 2 div, 3 fma, 4 sqrt (`a` only). NaN results are the positive NaN code
-    of `p`.
+    of `p`. Seeded random bits are keyed by flat index `offset + i`.
     """
     ecap = p.ECAP
     p3109 = p.P3109 != 0
@@ -46,6 +46,6 @@ def arith64_loop(op, a, sa, b, sb, c, sc, out, p, mode, sat, rkind, rarr, key, n
         else:
             cls, neg, sig, exp = exact_sqrt(x, K)
         sig, exp = beyond(cls, sig, exp, ecap)
-        r = element_bits(rkind, rarr, key, nbits, i, 0)
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
         code = np.uint64(round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits))
         out[i] = (code | _SIGN) if (neg and cls != P.NOTANUMBER) else code

@@ -14,6 +14,7 @@ from ..formats import FloatFormat
 from .array import BlockArray
 from .inputs import as_rows
 from .scales import is_e8m0
+from .slabs import slabs
 from .values import all_values, elem_table, scale_values
 
 
@@ -47,24 +48,27 @@ def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
     dt = block_decode_dtype(f, dtype)
     ef, sf, bs = f.element, f.scale, f.block_size
     ax = ba.axis
-    c2 = np.ascontiguousarray(np.moveaxis(ba.codes, ax, -1))
-    mshape = c2.shape
-    c2 = as_rows(c2)
-    s2 = as_rows(np.ascontiguousarray(np.moveaxis(ba.scales, ax, -1)))
     if out is not None and (not isinstance(out, np.ndarray) or out.shape != ba.codes.shape or out.dtype != dt
                             or not out.flags.writeable):
         raise ValueError(f"out must be a writeable {dt} array of shape {ba.codes.shape}")
-    direct = out is not None and ax == ba.codes.ndim - 1 and out.flags.c_contiguous
-    res = out.reshape(c2.shape) if direct else np.empty(c2.shape, dt)
-    if c2.size:
-        _decode2(c2, s2, ef, sf, bs, ba.tensor_scale, res)
-    if direct:
-        return out
-    res = np.moveaxis(res.reshape(mshape), -1, ax)
-    if out is not None:
+    res = np.empty(ba.codes.shape, dt) if out is None or np.may_share_memory(out, ba.codes) or (
+        np.may_share_memory(out, ba.scales)) else out
+    cm, sm, rm = (np.moveaxis(a, ax, -1) for a in (ba.codes, ba.scales, res))
+    others, n = cm.shape[:-1], cm.shape[-1]
+    for index, _, _ in slabs(others, n):  # (a slab at a time: no copy of the whole array)
+        c2 = as_rows(np.ascontiguousarray(cm[index]))
+        s2 = as_rows(np.ascontiguousarray(sm[index]))
+        dst = rm[index]
+        direct = dst.flags.c_contiguous  # (blocks along the last axis: the rows are dst's)
+        r2 = dst.reshape(c2.shape) if direct else np.empty(c2.shape, dt)
+        if c2.size:
+            _decode2(c2, s2, ef, sf, bs, ba.tensor_scale, r2)
+        if not direct:
+            dst[...] = r2.reshape(dst.shape)
+    if out is not None and res is not out:
         out[...] = res
         return out
-    return np.ascontiguousarray(res)
+    return res
 
 
 @functools.cache

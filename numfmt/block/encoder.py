@@ -23,6 +23,7 @@ from .inputs import as_float, as_rows
 from .mx import encode_pow2
 from .nvfp4 import encode_amax
 from .p3109 import encode_p3109
+from .slabs import slabs
 
 
 def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: str = "nearest_even",
@@ -102,30 +103,55 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     ax = norm_axis(axis, xa.ndim)
     if rule != "amax" and (tensor_scale not in (None, False) or tensor_amax is not None):
         raise ValueError(f"tensor_scale/tensor_amax need scale_rule='amax', got scale_rule={rule!r}")
-    moved = np.moveaxis(xa, ax, -1)
-    mshape = moved.shape
-    x2 = as_rows(np.ascontiguousarray(moved))
     rkind, rarr, nbits = random_array(random, rbits, mode, xa.shape, ax)
     if scale_rounding is not None and rule != "max_abs_finite":
         raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")
+    if recipe == "torchao" and rule == "rceil":
+        raise ValueError("recipe='torchao' computes rceil its own way: use scale_rule='rceil_torchao' "
+                         "(scale_rule='rceil' is NVIDIA's exact round-up)")
     if recipe == "gguf":
         _check_gguf_options(mode, random, nonfinite, tensor_scale, tensor_amax)
-        codes2, scales2 = encode_gguf(x2, f, rule)
-        ts = None
-    elif rule == "amax":
+        codes, scales = _by_slabs(lambda x2, r: encode_gguf(x2, f, rule), xa, ax, f, rarr, False)
+        return BlockArray._trusted(codes, scales, f, ax, None, rule, recipe)
+    if rule == "amax":  # the tensor scale comes from the whole tensor: one pass over a (moved) copy
+        moved = np.moveaxis(xa, ax, -1)
+        mshape = moved.shape
+        x2 = as_rows(np.ascontiguousarray(moved))
         codes2, scales2, ts = encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
-    elif rule == "max_abs_finite":
-        codes2, scales2 = encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, rarr, nbits)
-        ts = None
+        codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
+        scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
+        return BlockArray._trusted(np.ascontiguousarray(codes), np.ascontiguousarray(scales), f, ax, ts, rule,
+                                   recipe)
+    if rule == "max_abs_finite":
+        def run(x2, r):
+            return encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, r, nbits)
     else:
-        if recipe == "torchao" and rule == "rceil":
-            raise ValueError("recipe='torchao' computes rceil its own way: use scale_rule='rceil_torchao' "
-                             "(scale_rule='rceil' is NVIDIA's exact round-up)")
-        codes2, scales2 = encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits)
-        ts = None
-    codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
-    scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
-    return BlockArray._trusted(np.ascontiguousarray(codes), np.ascontiguousarray(scales), f, ax, ts, rule, recipe)
+        def run(x2, r):
+            return encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, r, nbits)
+    codes, scales = _by_slabs(run, xa, ax, f, rarr, rkind == 1)
+    return BlockArray._trusted(codes, scales, f, ax, None, rule, recipe)
+
+
+def _by_slabs(run, xa, ax, f, rarr, per_element: bool):
+    """Codes and scales (x's layout, blocks along `ax`) of `run(rows, random rows)` called on the
+    slabs (`numfmt.block.slabs`) of x with `ax` moved last, one at a time: no copy of the whole
+    input is made whatever the axis. `rarr`: the random bits, rows
+    aligned with those of x moved (`per_element`), or the dummy passed to every slab."""
+    moved = np.moveaxis(xa, ax, -1)
+    others, n = moved.shape[:-1], moved.shape[-1]
+    nb = -(-n // f.block_size)
+    codes = np.empty(xa.shape, f.element.code_dtype)
+    sshape = list(xa.shape)
+    sshape[ax] = nb
+    scales = np.empty(tuple(sshape), f.scale.code_dtype)
+    cm, sm = np.moveaxis(codes, ax, -1), np.moveaxis(scales, ax, -1)
+    for index, first, count in slabs(others, n):
+        part = moved[index]
+        r = rarr[first:first + count] if per_element else rarr
+        c2, s2 = run(as_rows(np.ascontiguousarray(part)), r)
+        cm[index] = c2.reshape(part.shape)
+        sm[index] = s2.reshape(part.shape[:-1] + (nb,))
+    return codes, scales
 
 
 def _check_gguf_options(mode, random, nonfinite, tensor_scale, tensor_amax) -> None:

@@ -143,8 +143,8 @@ def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbi
         codes = torchao_floatx_codes(v, ef)
     else:
         nan_code = None
-        if ef.code_of_nan is None:
-            nan_code = ef.max_code_magnitude  # PTX .satfinite / ModelOpt searchsorted: NaN -> +max
+        if ef.code_of_nan is None:  # PTX .satfinite / ModelOpt searchsorted: NaN -> +max
+            nan_code = ef.max_code_magnitude if isinstance(ef, FloatFormat) else ef.max_int
         codes = encode_elems(v, zero_shift, bs, ef, mode, SAT_FINITE, rkind, rarr, nbits, nan_code=nan_code)
         if recipe == "modelopt" and isinstance(ef, FloatFormat) and ef.negative_zero:
             negz = (codes == ef.sign_bit) & ~(v < 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 import zlib
 
@@ -20,10 +21,7 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
 
     `flat=False` keeps the shape of .npy/.npz arrays; `npz_default` is the
     array an .npz holding several is read from when `key` is None."""
-    if not os.path.exists(path):
-        raise UsageError(f"{role} file {path!r} does not exist")
-    if os.path.isdir(path):
-        raise UsageError(f"{role} path {path!r} is a directory")
+    _check_file(path, role)
     low = path.lower()
     if low.endswith(".npy"):
         if dtype is not None:
@@ -62,8 +60,19 @@ def load_array(path: str, *, role: str, dtype=None, key=None, flat=True, npz_def
     return np.memmap(path, dtype=dtype, mode="r")
 
 
+def _check_file(path: str, role: str) -> None:
+    """A UsageError unless `path` is an existing regular file (never opened here)."""
+    if not os.path.exists(path):
+        raise UsageError(f"{role} file {path!r} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"{role} path {path!r} is a directory")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # (a FIFO would block the read forever)
+        raise UsageError(f"{role} path {path!r} is not a regular file (a FIFO, socket or device)")
+
+
 def npz_keys(path: str, role: str = "output") -> list[str]:
     """The names of the arrays in the .npz file `path` (the file closed again, also when it is damaged)."""
+    _check_file(path, role)
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             return list(z.files)

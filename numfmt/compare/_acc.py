@@ -151,7 +151,7 @@ class Acc:
         for j in range(min(room, idx.size)):
             name = names[cls[j]]
             flat = int(idx[j]) + offset
-            ec, ac = int(ee[j]), int(aa[j])
+            ec, ac = int(ee[j]) % (1 << f.bits), int(aa[j]) % (1 << f.bits)  # (64-bit codes were wrapped)
             ev = float(ve[idx[j]]) if ve is not None else fval(ec, f)
             av = float(va[idx[j]]) if va is not None else fval(ac, f)
             xj = None if xs is None else (float(xs[j]) if xs.dtype.kind == "f" else int(xs[j]))

@@ -11,9 +11,20 @@ from ..deprecation import legacy_policy, legacy_positional
 from ..formats import FloatFormat
 from ..frontend import encode
 from ..presets import get_format
-from ._acc import Acc, as_codes
+from ._acc import Acc, check_codes
 from ._classify import decode64, fval
 from ._result import BlockCompareResult, BlockMismatch, exclass
+
+STREAM_CHUNK = 1 << 18  # elements compared at a time
+
+
+def _stream(acc, e, a) -> None:
+    """`acc.add` of the flat codes `e`, `a` a chunk at a time (int64 per chunk only)."""
+    if e.size == 0:
+        acc.add(e.astype(np.int64), a.astype(np.int64), None, 0)
+    for lo in range(0, e.size, STREAM_CHUNK):
+        hi = min(lo + STREAM_CHUNK, e.size)
+        acc.add(e[lo:hi].astype(np.int64), a[lo:hi].astype(np.int64), None, lo)
 
 
 def is_block_array(a) -> bool:
@@ -96,6 +107,14 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
         of element mismatches inside blocks whose scale differs, and
         `.examples`: the first mismatches with their block, both scales,
         both element codes, both decoded values and the input.
+        `.elements.mask(cls)` / `.scales.mask(cls)` give the differing codes.
+
+    Notes
+    -----
+    Element codes are compared in chunks of 2**18; the result keeps one bit per element for each
+    mismatch class that occurs, and one byte per block. Measured with tracemalloc in a fresh
+    process (`tools/memory.py`) on 10M all-different mxfp8_e4m3 element codes: 2.9 extra bytes per
+    element at the peak (was 80).
 
     Examples
     --------
@@ -157,22 +176,42 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
     shape, sshape = ce.shape, se.shape
     ax = int(getattr(expected, "axis", len(shape) - 1)) % max(len(shape), 1)
     bs = int(fe.block_size)
-    e_s, a_s = as_codes(se, sf, "expected.scales"), as_codes(sa, sf, "actual.scales")
-    e_c, a_c = as_codes(ce, ef, "expected.codes"), as_codes(ca, ef, "actual.codes")
-    s_acc = Acc(sf, max_examples=max_examples, shape=sshape, label="scales")
-    s_acc.add(e_s, a_s)
+    e_s, a_s = check_codes(se, sf, "expected.scales"), check_codes(sa, sf, "actual.scales")
+    e_c, a_c = check_codes(ce, ef, "expected.codes"), check_codes(ca, ef, "actual.codes")
+    s_acc = Acc(sf, max_examples=max_examples, shape=sshape, label="scales", masks=True)
+    _stream(s_acc, e_s, a_s)
     scale_bad = e_s != a_s
     # the scaled input x / scale is exact for power-of-two scales without a tensor scale: ties are recognisable
-    xs = None
+    sv = None
     if xa is not None and ts_e is None and isinstance(sf, FloatFormat) and sf.mantissa_bits == 0 and e_c.size:
-        sv = decode64(e_s, sf).reshape(sshape)
-        sv = np.where(np.isfinite(sv) & (sv > 0) & ~scale_bad.reshape(sshape), sv, np.nan)
-        per = np.take(sv, np.arange(shape[ax]) // bs, axis=ax).reshape(-1)
-        with np.errstate(all="ignore"):
-            xs = xa.astype(np.float64) / per
-        xs = np.where(np.isnan(per), 0.0, xs)
-    e_acc = Acc(ef, max_examples=max_examples, shape=shape, label="elements")
-    e_acc.add(e_c, a_c, xs)
+        sv = decode64(e_s.astype(np.int64), sf)
+        sv = np.where(np.isfinite(sv) & (sv > 0) & ~scale_bad, sv, np.nan)
+    e_acc = Acc(ef, max_examples=max_examples, shape=shape, label="elements", masks=True)
+    # elements a chunk at a time: working memory per chunk; kept: one bit per element and mismatch class
+    # that occurs, one byte per block
+    el_blocks = np.zeros(scale_bad.size, bool)  # blocks holding a differing element
+    first: list = []  # the first differing flat element indices
+    in_bad = 0
+    for lo in range(0, e_c.size, STREAM_CHUNK):
+        hi = min(lo + STREAM_CHUNK, e_c.size)
+        ec, ac = e_c[lo:hi].astype(np.int64), a_c[lo:hi].astype(np.int64)
+        blk = _block_index(np.arange(lo, hi, dtype=np.int64), shape, ax, bs, sshape)
+        xs = None
+        if sv is not None:
+            per = sv[blk]
+            with np.errstate(all="ignore"):
+                xs = xa[lo:hi].astype(np.float64) / per
+            xs = np.where(np.isnan(per), 0.0, xs)
+        e_acc.add(ec, ac, xs, lo)
+        d = np.flatnonzero(ec != ac)
+        if d.size:
+            db = blk[d]
+            el_blocks[db] = True
+            in_bad += int(np.count_nonzero(scale_bad[db]))
+            if len(first) < max_examples:
+                first += (d[:max_examples - len(first)] + lo).tolist()
+    if e_c.size == 0:
+        e_acc.add(e_c.astype(np.int64), a_c.astype(np.int64), None, 0)
     el_res = e_acc.result()
     if xa is not None and el_res.examples:
         def xval(m):
@@ -181,14 +220,11 @@ def compare_block(*args, actual=None, expected=None, x=None, max_examples: int =
             return float(v) if xa.dtype.kind == "f" else int(v)
 
         el_res = replace(el_res, examples=tuple(replace(m, x=xval(m)) for m in el_res.examples))
-    idx = np.flatnonzero(e_c != a_c)
-    eblk = _block_index(idx, shape, ax, bs, sshape)
     bad_blocks = np.flatnonzero(scale_bad)
-    n_el_blocks = int(np.unique(eblk).size)
-    in_bad = int(np.count_nonzero(scale_bad[eblk])) if eblk.size else 0
+    n_el_blocks = int(np.count_nonzero(el_blocks))
     # events: differing elements, and the first element of each scale-only block
-    only = np.setdiff1d(bad_blocks, eblk, assume_unique=False)
-    events = np.union1d(idx[:max_examples], _block_start(only[:max_examples], shape, ax, bs, sshape))
+    only = np.flatnonzero(scale_bad & ~el_blocks)
+    events = np.union1d(np.array(first, np.int64), _block_start(only[:max_examples], shape, ax, bs, sshape))
     events = events[:max_examples]
     ex_classes = {m.index: m for m in e_acc.examples}
     fts = 1.0 if ts_e is None else float(ts_e)

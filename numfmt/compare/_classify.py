@@ -10,8 +10,13 @@ from ..formats import FloatFormat, IntFormat
 FIN, ZERO, INF, NAN, _BAD = 0, 1, 2, 3, 4
 
 
+def _i64(v):
+    """A code constant as the int64 that `astype(np.int64)` makes of it (64-bit codes wrap)."""
+    return None if v is None else (v - (1 << 64) if v >= 1 << 63 else v)
+
+
 def code_info(c: np.ndarray, f):
-    """(kind, ordinal, neg) arrays for int64 codes `c`."""
+    """(kind, ordinal, neg) arrays for int64 codes `c` (64-bit codes wrapped to int64)."""
     c = c.astype(np.int64, copy=False)
     if isinstance(f, IntFormat):
         top = 1 << (f.bits - 1)
@@ -21,19 +26,19 @@ def code_info(c: np.ndarray, f):
     m = f.mantissa_bits
     ones = f.all_ones
     mag = c & ones
-    neg = (c & f.sign_bit) != 0 if f.signed else np.zeros(c.shape, bool)
+    neg = (c & _i64(f.sign_bit)) != 0 if f.signed else np.zeros(c.shape, bool)
     if f.nan == "ieee":
         nan = ((mag >> m) == (1 << f.exponent_bits) - 1) & ((mag & ((1 << m) - 1)) != 0)
     elif f.nan == "fn":
         nan = mag == ones
     elif f.nan in ("fnuz", "p3109"):
-        nan = c == f.code_of_nan
+        nan = c == _i64(f.code_of_nan)
     else:
         nan = np.zeros(c.shape, bool)
     inf = np.zeros(c.shape, bool)
     for ic in (f.code_of_inf, f.code_of_neginf):
         if ic is not None:
-            inf |= c == ic
+            inf |= c == _i64(ic)
     if f.has_zero:
         zero = ((mag >> m) == 0) & ((mag == 0) | (not f.subnormals)) & ~nan
     else:
@@ -52,13 +57,13 @@ def code_info(c: np.ndarray, f):
 
 def max_ord(f):
     """(ordinal of +max, ordinal of the most negative finite value or None)."""
-    _, o, _ = code_info(np.array([_maxcode(f, False)], np.int64), f)
+    _, o, _ = code_info(np.array([_i64(_maxcode(f, False))], np.int64), f)
     pos = int(o[0])
     if isinstance(f, IntFormat):
         return pos, (f.min_int if f.signed else None)
     if not f.signed:
         return pos, None
-    _, o, _ = code_info(np.array([_maxcode(f, True)], np.int64), f)
+    _, o, _ = code_info(np.array([_i64(_maxcode(f, True))], np.int64), f)
     return pos, int(o[0])
 
 

@@ -93,7 +93,7 @@ class CompareResult:
             raise ValueError(f"cls={cls!r} is not a mismatch class; choose from {sorted(CLASSES)}")
         n = math.prod(self.shape)
         if self.different and not self.masks:
-            raise ValueError("this result keeps no masks (only numfmt.compare of element codes keeps them)")
+            raise ValueError("this result keeps no masks (numfmt.compare and compare_block keep them)")
         packed = np.zeros(-(-n // 8), np.uint8)
         for name, m in self.masks.items():
             if cls is None or name == cls:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import __version__, block
 from .._progress import Progress
-from ..frontend import decode, encode
+from ..frontend import check_block_keywords, decode, encode
 from ..interop import counter_bits, preset_name, seed_spec
 from ..presets import get_format
 from .files import atomic_output, check_destination, check_source
@@ -149,8 +149,9 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
         Tensors to quantize (default: every floating-point tensor) and to leave
         alone; names matched by `fnmatch`. Others are copied unchanged.
     rounding, saturation, nan, random, rbits :
-        As in [`numfmt.encode`][numfmt.encode] (block formats: `saturation`/`nan` do not
-        apply). `random` is an int seed or a Generator: tensor `t` gets
+        As in [`numfmt.encode`][numfmt.encode] (block formats: `saturation`/`nan`
+        do not apply: other than their defaults they are a TypeError, as in
+        `encode`). `random` is an int seed or a Generator: tensor `t` gets
         exactly the codes of `numfmt.encode(t, fmt, random=seed)`.
     native_dtypes : bool
         Store codes with the safetensors float dtype that has the same bits when
@@ -174,6 +175,9 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
         is not floating point, name clashes, a NaN under `nan="raise"` (the
         message names the file, the tensor and the element), an unusable
         `src` or `dst`; nothing is written.
+    TypeError
+        `saturation=` or `nan=` other than the default with a block format,
+        block keywords with an element format.
     OSError
         `src` cannot be read, `dst`'s directory is missing or not writable.
 
@@ -197,8 +201,7 @@ def quantize_checkpoint(src, dst, fmt, *, include=None, exclude=None, rounding: 
     inc, exc = _patterns(include, "include"), _patterns(exclude, "exclude")
     options = dict(rounding=rounding, random=random, rbits=rbits)
     if block.is_block_format(fmt):
-        if saturation != "none" or nan != "raise":
-            raise ValueError("saturation= and nan= do not apply to block formats (elements saturate to finite)")
+        check_block_keywords(saturation=saturation, nan=nan)  # TypeError, as encode's
         options.update(block_options)
     else:
         if block_options:
