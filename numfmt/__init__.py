@@ -26,6 +26,7 @@ from .accumulate import dot, matmul
 from .arith import add, div, fma, mul, sqrt, sub
 from .block import BlockArray, BlockFormat, get_block_format, list_block_formats, register_block_format
 from .compare import compare, compare_block
+from .compat import compat_profiles
 from .emulate import EmulatedArray, SequentialModel, emulate
 from .explain import explain
 from .formats import FloatFormat, IntFormat
@@ -77,4 +78,5 @@ __all__ = [
     "register_block_format",
     "pack",
     "unpack",
+    "compat_profiles",
 ]

@@ -201,9 +201,12 @@ def test_e8m0_rows(row):
 
 
 def test_e8m0_ml_dtypes_specials():
-    """ml_dtypes maps 0, -0 and negatives to NaN and rounds float32 subnormals up (ml_dtypes 0.6.0)."""
+    """ml_dtypes maps 0, -0 and negatives to NaN; 0.6.0 rounds float32 subnormals above 2**-127 up,
+    0.7.0 to nearest (ties up)."""
     x = np.array([0.0, -0.0, -1.0, 1.4 * 2.0**-127], np.float32)
-    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes").tolist() == [0xFF, 0xFF, 0xFF, 0x01]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes==0.6").tolist() == [0xFF, 0xFF, 0xFF, 0x01]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes==0.7").tolist() == [0xFF, 0xFF, 0xFF, 0x00]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes").tolist() == [0xFF, 0xFF, 0xFF, 0x00]
 
 
 # ---------------------------------------------------------------------------- IEEE P3109 Interim Report v4.0
