@@ -1,7 +1,9 @@
-"""Bit-exactness against torchao 0.18 ``to_mx`` and ``nvfp4_quantize`` (CPU; skipped without torchao)."""
+"""Bit-exactness against torchao 0.18 ``to_mx`` and ``nvfp4_quantize`` (CPU; skipped without torchao), under
+the recipe of the installed version (``recipe="torchao==0.18"``)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import warnings
 
 import numpy as np
@@ -17,6 +19,11 @@ with warnings.catch_warnings():
     from torchao.prototype.mx_formats.constants import DTYPE_FP6_E2M3, DTYPE_FP6_E3M2
     from torchao.prototype.mx_formats.kernels import pack_uint4, unpack_uint4
     from torchao.prototype.mx_formats.nvfp4_tensor import nvfp4_quantize, per_tensor_amax_to_scale
+
+_TORCHAO_VERSION = numfmt.compat.major_minor(importlib.metadata.version("torchao"))
+RECIPE = f"torchao=={_TORCHAO_VERSION}"
+if RECIPE not in numfmt.block.RECIPES:
+    pytest.skip(f"torchao {_TORCHAO_VERSION}: no numfmt recipe for this version", allow_module_level=True)
 
 ELEMS = {"mxfp8_e4m3": torch.float8_e4m3fn, "mxfp8_e5m2": torch.float8_e5m2,
          "mxfp6_e2m3": DTYPE_FP6_E2M3, "mxfp6_e3m2": DTYPE_FP6_E3M2, "mxfp4": torch.float4_e2m1fn_x2}
@@ -57,7 +64,7 @@ def edge_data(seed=1):
 def test_to_mx_bit_exact(name, rule):
     x = edge_data()
     s, d = to_mx(x, name, rule)
-    ba = numfmt.encode(x, name, scale_rule=rule, recipe="torchao")
+    ba = numfmt.encode(x, name, scale_rule=rule, recipe=RECIPE)
     assert np.array_equal(ba.scales, s)
     assert np.array_equal(ba.codes, d)
 
@@ -90,7 +97,7 @@ def test_rceil_torchao_log2_boundaries(name):
     x[:, 0] = vals
     x[:, 1] = -np.asarray(vals, np.float32) / 3
     s, d = to_mx(x, name, "rceil_torchao")
-    ba = numfmt.encode(x, name, scale_rule="rceil_torchao", recipe="torchao")
+    ba = numfmt.encode(x, name, scale_rule="rceil_torchao", recipe=RECIPE)
     assert np.array_equal(ba.scales, s) and np.array_equal(ba.codes, d)
     # NVIDIA's exact rceil differs from torchao's on some of these
     assert (numfmt.encode(x, name, scale_rule="rceil").scales != s).any()
@@ -113,7 +120,7 @@ def test_nvfp4_quantize_bit_exact(scale, two_level, specials):
     s, d = nvfp4_quantize(torch.from_numpy(x), 16, pts)
     s = s.view(torch.uint8).numpy()
     d = unpack_uint4(d.view(torch.uint8)).numpy().reshape(x.shape)
-    ba = numfmt.encode(x, "nvfp4", recipe="torchao", tensor_scale=None if two_level else False)
+    ba = numfmt.encode(x, "nvfp4", recipe=RECIPE, tensor_scale=None if two_level else False)
     assert np.array_equal(ba.scales, s) and np.array_equal(ba.codes, d)
     if two_level and not specials:
         assert np.float32(ba.tensor_scale) == np.float32(pts.item())
@@ -132,7 +139,7 @@ def test_nvfp4_all_zero_tensor_two_level():
     x = np.zeros((2, 16), np.float32)
     pts = per_tensor_amax_to_scale(torch.tensor(0.0))
     s, d = nvfp4_quantize(torch.from_numpy(x), 16, pts)
-    ba = numfmt.encode(x, "nvfp4", recipe="torchao")
+    ba = numfmt.encode(x, "nvfp4", recipe=RECIPE)
     assert np.array_equal(ba.codes, unpack_uint4(d.view(torch.uint8)).numpy().reshape(x.shape))
     assert (s.view(torch.uint8).numpy() == 0xFF).all() and (ba.scales == 0x7F).all()
     assert ba.tensor_scale == 0.0

@@ -55,6 +55,7 @@ from .formats import (
     get_block_format,
     is_block_format,
     list_block_formats,
+    recipe_profiles,
     register_block_format,
 )
 from .ptx import ptx_e2m1x4_rbits
@@ -63,7 +64,7 @@ from .scales import scale_exponents
 __all__ = [
     "BlockFormat", "BlockArray", "is_block_format", "get_block_format", "register_block_format",
     "list_block_formats", "encode", "decode", "quantize", "scale_exponents", "ptx_e2m1x4_rbits",
-    "SCALE_RULES", "RECIPES", "NONFINITE",
+    "SCALE_RULES", "RECIPES", "NONFINITE", "recipe_profiles",
 ]
 
 

@@ -17,6 +17,7 @@ from .formats import (
     default_recipe,
     get_block_format,
     recipes_for,
+    resolve_recipe,
 )
 from .inputs import as_float, as_rows
 from .mx import encode_pow2
@@ -90,6 +91,7 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     if recipe is None:
         recipe = f.recipe if recipes_for(rule) == recipes_for(f.scale_rule) else default_recipe(rule)
     recipe = check_choice("recipe", recipe, recipes_for(rule))
+    recipe, impl = resolve_recipe(recipe, rule)
     nonfinite = check_choice("nonfinite", nonfinite, NONFINITE)
     check_scale_capable(f.scale, rule)
     _, mode = parse_rounding(rounding)
@@ -106,15 +108,19 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     if scale_rounding is not None and rule != "max_abs_finite":
         raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")
     if rule == "amax":
-        codes2, scales2, ts = encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
+        codes2, scales2, ts = encode_amax(x2, f, impl, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
     elif rule == "max_abs_finite":
         codes2, scales2 = encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, rarr, nbits)
         ts = None
     else:
-        if recipe == "torchao" and rule == "rceil":
-            raise ValueError("recipe='torchao' computes rceil its own way: use scale_rule='rceil_torchao' "
-                             "(scale_rule='rceil' is NVIDIA's exact round-up)")
-        codes2, scales2 = encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits)
+        if impl == "torchao" and rule == "rceil":
+            raise ValueError(f"recipe={recipe!r} computes rceil its own way: use scale_rule='rceil_torchao' "
+                             "(scale_rule='rceil' is NVIDIA's exact round-up, which recipe='torchao' (torchao's main "
+                             "branch) uses)")
+        if impl == "torchao_main" and rule == "rceil_torchao":
+            raise ValueError(f"scale_rule='rceil_torchao' is torchao 0.18's RCEIL; recipe={recipe!r} computes RCEIL "
+                             "as scale_rule='rceil' (or pass recipe='torchao==0.18')")
+        codes2, scales2 = encode_pow2(x2, f, rule, impl, nonfinite, mode, rkind, rarr, nbits)
         ts = None
     codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
     scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
