@@ -7,8 +7,10 @@ a rounding rule at all, a pre-step (convert the input to float32 first, as
 ml_dtypes and torch do, through the same rounding funnel) or a post-step that
 only rewrites codes bit by bit (NaN payloads, integer wrap-around).
 
-Every rule here was measured against the library it names (ml_dtypes 0.6.0 and
-numpy 2 on x86-64, torch 2.13 CPU); `tests/test_compat_*.py` hold the evidence.
+Profiles are versioned (`CompatProfile`): `compat="ml_dtypes==0.6"` pins ml_dtypes 0.6,
+the bare `compat="ml_dtypes"` means the newest version numfmt knows (0.7).
+Every rule here was measured against the library and version it names (ml_dtypes 0.6.0
+and 0.7.0 with numpy 2 on x86-64, torch 2.13 CPU); `tests/test_compat_*.py` hold the evidence.
 
 Examples
 --------
@@ -479,3 +481,23 @@ def _plan_ptx_half(f, rname, mode, saturation, nan, Plan):
 def _ptx_e8m0_post(x, codes):
     with np.errstate(invalid="ignore"):
         codes[(x <= 0)] = 0
+
+
+def profiles_markdown(profiles=None) -> str:
+    """Markdown tables of versioned profiles (default: [`compat_profiles`][numfmt.compat.compat_profiles]):
+    one summary table, then each profile's rules (the docs generate their tables with this)."""
+    profiles = _PROFILE_LIST if profiles is None else tuple(profiles)
+    bare = {p.library for p in profiles}
+    out = ["| profile | also spelled | measured on |", "|---|---|---|"]
+    for p in profiles:
+        also = [f"`{p.name}.0`"] if p.version is not None and p.library != "torchao" else []
+        if p.newest and p.library in bare and p.name != p.library:
+            also.insert(0, f"`{p.library}`")
+        out.append(f"| `{p.name}` | {', '.join(also) or '-'} | {p.measured} |")
+    for p in profiles:
+        first = next(q for q in profiles if q.library == p.library) is p
+        against = "numfmt's default rules" if first else "the profile before it"
+        out += ["", f"`{p.name}`{' (the newest: `' + p.library + '`)' if p.newest and p.name != p.library else ''}"
+                f" — rules that differ from {against}:", "", "| rule | behaviour |", "|---|---|"]
+        out += [f"| {r} | {b} |" for r, b in p.rules]
+    return "\n".join(out)

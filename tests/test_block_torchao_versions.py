@@ -51,6 +51,13 @@ def test_main_rules_literals():
     assert new.scales.tolist() == [[0xFF, 0x7F - 8 + 1]] and old.scales.tolist() == [[0xF7, 0x78]]
     assert set(new.codes[0, :32].tolist()) == {0x7F}
     assert old.codes[0, :32].tolist() == [0x7E if i == 3 else 0 for i in range(32)]
+    nan = np.ones(32, np.float32)
+    nan[9], nan[2] = np.nan, -1.0
+    new = numfmt.encode(nan, "mxfp8_e4m3", recipe="torchao")
+    old = numfmt.encode(nan, "mxfp8_e4m3", recipe="torchao==0.18")
+    assert new.scales.tolist() == old.scales.tolist() == [0xFF]
+    assert new.codes.tolist() == [0x7F] * 32  # x * NaN
+    assert old.codes.tolist() == [0x80 if i == 2 else 0x7F if i == 9 else 0 for i in range(32)]  # x / inf
     tiny = np.full((1, 32), np.float32(2.0 ** -140))  # scale code 0x00 (2**-127)
     for rule in ("floor", "rceil"):
         b = numfmt.encode(tiny, "mxfp8_e4m3", scale_rule=rule, recipe="torchao")

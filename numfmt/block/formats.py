@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..choices import check_choice, did_you_mean
-from ..compat import CompatProfile, warn_unknown_installed
+from ..compat import CompatProfile, profiles_markdown, warn_unknown_installed
 from ..formats import FloatFormat, IntFormat
 from ..presets import ALIASES, BLOCK_FORMAT_NAMES, REGISTRY, get_format
 
@@ -58,6 +58,11 @@ def recipe_profiles() -> tuple[CompatProfile, ...]:
     [('torchao==0.18', False), ('torchao==main-2026-08-21', True)]
     """
     return _TORCHAO_PROFILES
+
+
+def recipe_profiles_markdown() -> str:
+    """Markdown tables of the torchao recipe versions (generated into the docs)."""
+    return profiles_markdown(_TORCHAO_PROFILES)
 
 
 def resolve_recipe(recipe: str, rule: str) -> tuple[str, str]:
