@@ -620,6 +620,9 @@ class _FloatRounder(_Rounder):
     def zero_code(self) -> tuple[int, str]:
         lay, name = self.lay, self.f.name
         if not lay.has_zero:
+            if self.sat != "none":
+                return 0, (f"{name} has no zero: saturation='{self.sat}' clamps zero to the smallest value "
+                           f"{self.hx(0)}, like a negative or a tiny value")
             return self.nan_out(False), f"{name} has no zero: zero becomes NaN"
         if self.neg and lay.neg_zero:
             return lay.sign_bit, "negative zero keeps its sign"

@@ -200,6 +200,18 @@ def test_e8m0_rows(row):
         assert [ref.encode(float(v), "float8_e8m0fnu", **kw) for v in x] == got
 
 
+@pytest.mark.parametrize("saturation, want", [("none", [0xFF, 0xFF, 0xFF, 0x00]), ("finite", [0x00] * 4),
+                                                ("propagate", [0x00] * 4)])
+def test_e8m0_zero_under_saturation(saturation, want):
+    """E8M0 has no zero: +-0 is NaN without saturation; a saturating conversion clamps it to the smallest
+    value 0x00, as it does a negative and a tiny value (so it never gives NaN for a non-NaN input)."""
+    x = np.array([0.0, -0.0, -2.0, 2.0**-140], np.float32)
+    got = numfmt.encode(x, "float8_e8m0fnu", saturation=saturation).tolist()
+    assert got == want
+    assert [ref.encode(float(v), "float8_e8m0fnu", saturation=saturation) for v in x] == got
+    assert numfmt.sub(1.0, 1.0, "float8_e8m0fnu", saturation=saturation, codes=True) == want[0]
+
+
 def test_e8m0_ml_dtypes_specials():
     """ml_dtypes maps 0, -0 and negatives to NaN; 0.6.0 rounds float32 subnormals above 2**-127 up,
     0.7.0 to nearest (ties up)."""

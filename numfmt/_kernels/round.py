@@ -205,6 +205,8 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
     if cls == P.NOTANUMBER:
         return p.NNAN if neg else p.NAN
     if cls == P.ZERO:
+        if p.HASZERO == 0 and sat != P.SAT_NONE:
+            return np.int64(0)  # no zero (E8M0): saturation clamps it to the smallest value, as a negative
         return _zero(neg, p)
     unsigned_neg = neg and p.SIGNED == 0
     if cls == P.INFINITE:
