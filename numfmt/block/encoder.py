@@ -51,9 +51,11 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         Element rounding, as in [`numfmt.encode`][numfmt.encode] (stochastic roundings take
         random bits per element of `x`; see `ptx_e2m1x4_rbits`).
     recipe : str, optional
-        Power-of-two rules: `ocp` (default, exact) or `torchao` (torchao 0.18
-        `to_mx`, quirks included). `amax`: `te` (default), `torchao`,
-        `modelopt`.
+        Power-of-two rules: `ocp` (default, exact) or `torchao` (torchao `to_mx`,
+        quirks included: the newest rules numfmt knows, torchao's main branch of
+        2026-08-21; `torchao==0.18` pins 0.18.0, see `numfmt.block.recipe_profiles`).
+        `amax`: `te` (default), `torchao` (either version: the NVFP4 recipe did not
+        change), `modelopt`.
     tensor_scale : None, False or float
         `amax` rule only. None: the format's default (NVFP4: two-level, the
         tensor scale computed from the tensor's amax by the recipe); False:
