@@ -30,6 +30,7 @@ from .arith import add, div, fma, mul, sqrt, sub
 from .bias import with_bias
 from .block import BlockArray, BlockFormat, get_block_format, list_block_formats, register_block_format
 from .compare import compare, compare_block
+from .compat import compat_profiles
 from .emulate import EmulatedArray, SequentialModel, emulate
 from .explain import explain
 from .formats import FloatFormat, IntFormat
@@ -96,4 +97,5 @@ __all__ = [
     "ErrorStats",
     "SRKey",
     "sr_key",
+    "compat_profiles",
 ]

@@ -7,8 +7,10 @@ a rounding rule at all, a pre-step (convert the input to float32 first, as
 ml_dtypes and torch do, through the same rounding funnel) or a post-step that
 only rewrites codes bit by bit (NaN payloads, integer wrap-around).
 
-Every rule here was measured against the library it names (ml_dtypes 0.6.0 and
-numpy 2 on x86-64, torch 2.13 CPU); `tests/test_compat_*.py` hold the evidence.
+Profiles are versioned (`CompatProfile`): `compat="ml_dtypes==0.6"` pins ml_dtypes 0.6,
+the bare `compat="ml_dtypes"` means the newest version numfmt knows (0.7).
+Every rule here was measured against the library and version it names (ml_dtypes 0.6.0
+and 0.7.0 with numpy 2 on x86-64, torch 2.13 CPU); `tests/test_compat_*.py` hold the evidence.
 
 Examples
 --------
@@ -24,6 +26,11 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._kernels import params as _P
@@ -32,11 +39,45 @@ from .choices import check_choice
 from .formats import IntFormat
 from .policy import parse_nan, parse_rounding, parse_saturation
 
-__all__ = ["PROFILES", "covered_formats", "plan"]
+__all__ = ["PROFILES", "CompatProfile", "CompatVersionWarning", "compat_profiles", "covered_formats",
+           "plan", "resolve_profile"]
 
-PROFILES = ("ml_dtypes", "torch", "ptx")
 
-# ml_dtypes' own types, converted by ml_dtypes through float32.
+class CompatVersionWarning(UserWarning):
+    """The installed library has a version that no compat profile of numfmt was measured against."""
+
+
+@dataclass(frozen=True)
+class CompatProfile:
+    """One versioned compat profile: a library, the version its rules were measured on, and the rules.
+
+    Attributes
+    ----------
+    name : str
+        The pinned spelling (`"ml_dtypes==0.7"`); `compat=` also takes the bare library
+        name, which means the newest profile of that library.
+    library : str
+        `"ml_dtypes"`, `"torch"`, `"ptx"` (or `"torchao"` for block recipes).
+    version : str or None
+        The library's `major.minor` (None: the profile names no library version).
+    measured : str
+        What the rules were measured against.
+    newest : bool
+        Whether the bare library name means this profile.
+    rules : tuple of (str, str)
+        (rule, what the profile does) rows where it differs from the profile before it
+        (for the oldest profile of a library: from numfmt's default rules).
+    """
+
+    name: str
+    library: str
+    version: str | None
+    measured: str
+    newest: bool
+    rules: tuple[tuple[str, str], ...]
+
+
+# ml_dtypes' own types, converted by ml_dtypes through float32 (0.6) or directly (0.7).
 _ML_DTYPES_FLOATS = (
     "float8_e5m2", "float8_e4m3", "float8_e3m4", "float8_e4m3fn", "float8_e4m3fnuz",
     "float8_e4m3b11fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float6_e2m3fn",
@@ -62,6 +103,135 @@ _COVERED = {
     "ptx": _PTX,
 }
 
+_ML06_RULES = (
+    ("float64 / integer input → ml_dtypes float type",
+     "rounded to float32 first (RNE), then to the type: double rounding. float64 `1.5 - 2**-40` → "
+     "E8M0 `0x80` (direct: `0x7F`)"),
+    ("`float8_e8m0fnu` ties", "**up**: 1.5 → `0x80`, 3.0 → `0x81`, 0.75 → `0x7F` (the implicit bit is the "
+     "parity bit)"),
+    ("`float8_e8m0fnu`, float32 subnormal input",
+     "(0, 2^-127] → `0x00`, (2^-127, 2^-126) → `0x01`: the float32 exponent field 0 is kept and the "
+     "fraction rounded to nearest even at quantum 2^-126 (bit pattern `0x00400001` → `0x01`)"),
+    ("`float8_e8m0fnu`: 0, -0, negatives, ≥ 1.5·2^127, ±inf, NaN", "all `0xFF` (NaN)"),
+    ("float → `int2`/`int4`/`uint2`/`uint4`",
+     "truncate toward zero, keep the low bits (wrap): 7.9 → 7, -7.9 → `0x9`, 8 → `0x8` (-8), 20 → `0x4`. "
+     "NaN, ±inf and every x > 2^31 - 1 or ≤ -2^31 - 1 → 0"),
+)
+_ML07_RULES = (
+    ("float64 / integer input → ml_dtypes float type",
+     "rounded once, directly (no float32 step): float64 `-100.00000000000001` → E4M3 `0xED` (0.6: `0xEC`)"),
+    ("`float8_e8m0fnu`, float32 subnormal input",
+     "nearest on the E8M0 grid, ties up, below 2^-127 → `0x00`: bit pattern `0x00400001` → `0x00` "
+     "(0.6: `0x01`)"),
+    ("float → `int2`/`int4`/`uint2`/`uint4`",
+     "truncate toward zero; a result outside the type's range, NaN and ±inf → 0: int4 20 → `0x0` "
+     "(0.6: `0x4`), 8 → `0x0`, -8.5 → `0x8`; uint4 -7.9 → `0x0`"),
+)
+_TORCH_RULES = (
+    ("float64 input", "rounded to float32 first, like ml_dtypes 0.6"),
+    ("`float8_e4m3fn` finite overflow and ±inf", "±448 (`0x7E` / `0xFE`): torch ≥ 2.12 saturates"),
+    ("`float8_e8m0fnu` ties", "up (1.5 → `0x80`, 3.0 → `0x81`)"),
+    ("`float8_e8m0fnu` sign and ±0", "sign ignored (-2 → `0x80`); ±0 → `0x00`"),
+    ("`float8_e8m0fnu` float32 subnormals", "as ml_dtypes 0.6: (0, 2^-127] → `0x00`, (2^-127, 2^-126) → `0x01`"),
+)
+_PTX_RULES = (
+    ("finite overflow, ±inf", "±MAX_NORM (`.satfinite`)"),
+    ("NaN → E4M3 / E5M2", "`0x7F` for either sign"),
+    ("NaN → E2M1 / E2M3 / E3M2", "+MAX_NORM for either sign"),
+    ("ue8m0", "`cvt.rz` / `cvt.rp` only; zero and negatives → `0x00`"),
+)
+
+_PROFILE_LIST = (
+    CompatProfile("ml_dtypes==0.6", "ml_dtypes", "0.6", "ml_dtypes 0.6.0, numpy 2.4, x86-64", False, _ML06_RULES),
+    CompatProfile("ml_dtypes==0.7", "ml_dtypes", "0.7", "ml_dtypes 0.7.0, numpy 2.4, x86-64", True, _ML07_RULES),
+    CompatProfile("torch==2.13", "torch", "2.13", "torch 2.13.0 CPU", True, _TORCH_RULES),
+    CompatProfile("ptx", "ptx", None, "PTX ISA `cvt`; f16/bf16/e4m3/e5m2 on an H200", True, _PTX_RULES),
+)
+_BY_NAME = {p.name: p for p in _PROFILE_LIST}
+_NEWEST = {p.library: p.name for p in _PROFILE_LIST if p.newest}
+# every accepted spelling -> the pinned profile name
+_SPELLINGS = {**_NEWEST, **{p.name: p.name for p in _PROFILE_LIST},
+              **{f"{p.name}.0": p.name for p in _PROFILE_LIST if p.version is not None}}
+PROFILES = tuple(dict.fromkeys([*_NEWEST, *_BY_NAME]))
+
+# torchao versions the block recipes know (numfmt.block.formats names the recipes)
+_DIST = {"ml_dtypes": "ml_dtypes", "torch": "torch", "torchao": "torchao"}
+
+
+def compat_profiles() -> tuple[CompatProfile, ...]:
+    """Every versioned compat profile numfmt knows, with the rules each changes.
+
+    `compat=` takes a profile's pinned name (`"ml_dtypes==0.6"`) or the bare library name
+    (`"ml_dtypes"`), which means the newest profile of that library (the one with
+    `newest=True`), so results do not depend on what is installed. The block recipes'
+    versions (`recipe="torchao==0.18"`) are listed by
+    [`numfmt.block.recipe_profiles`][numfmt.block.recipe_profiles].
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> [(p.name, p.newest) for p in numfmt.compat_profiles()][:2]
+    [('ml_dtypes==0.6', False), ('ml_dtypes==0.7', True)]
+    >>> numfmt.encode([-100.00000000000001], "e4m3", compat="ml_dtypes==0.6").tolist()
+    [236]
+    >>> numfmt.encode([-100.00000000000001], "e4m3", compat="ml_dtypes").tolist()
+    [237]
+    """
+    return _PROFILE_LIST
+
+
+def resolve_profile(compat: str) -> CompatProfile:
+    """The [`CompatProfile`][numfmt.compat.CompatProfile] a `compat=` spelling means.
+
+    An unknown version of a known library is a ValueError listing the known ones; using a
+    profile while the installed library has a version no profile knows warns
+    ([`CompatVersionWarning`][numfmt.compat.CompatVersionWarning]).
+
+    Examples
+    --------
+    >>> from numfmt.compat import resolve_profile
+    >>> resolve_profile("ml_dtypes").name, resolve_profile("ml_dtypes==0.6.0").name
+    ('ml_dtypes==0.7', 'ml_dtypes==0.6')
+    """
+    if isinstance(compat, str) and "==" in compat:
+        lib = compat.split("==", 1)[0].strip().lower()
+        if lib in _NEWEST and compat.strip().lower() not in _SPELLINGS:
+            known = [p.name for p in _PROFILE_LIST if p.library == lib]
+            raise ValueError(f"compat={compat!r}: numfmt knows no profile for that version of {lib}; "
+                             f"known: {known} (and {lib!r} = {_NEWEST[lib]!r})")
+    name = _SPELLINGS[check_choice("compat", compat, tuple(_SPELLINGS))]
+    prof = _BY_NAME[name]
+    warn_unknown_installed(prof.library, [p.version for p in _PROFILE_LIST if p.library == prof.library])
+    return prof
+
+
+@functools.cache
+def _installed_version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def major_minor(version: str) -> str:
+    """`"2.13.0+cpu"` -> `"2.13"`."""
+    parts = version.split("+", 1)[0].split(".")
+    return ".".join(parts[:2])
+
+
+def warn_unknown_installed(library: str, known) -> None:
+    """Warn (`CompatVersionWarning`) when `library` is installed in a version none of `known` matches."""
+    dist = _DIST.get(library)
+    if dist is None:
+        return
+    v = _installed_version(dist)
+    if v is None or major_minor(v) in known:
+        return
+    warnings.warn(
+        f"{library} {v} is installed, but numfmt's {library} profiles were measured on "
+        f"{', '.join(k for k in known if k)}: results follow those rules, not necessarily {library} {v}",
+        CompatVersionWarning, stacklevel=4)
+
 
 def covered_formats(compat: str) -> tuple[str, ...]:
     """Canonical names of the formats a compat profile covers.
@@ -72,8 +242,7 @@ def covered_formats(compat: str) -> tuple[str, ...]:
     >>> covered_formats("torch")
     ('float8_e5m2', 'float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu')
     """
-    compat = check_choice("compat", compat, PROFILES)
-    return _COVERED[compat]
+    return _COVERED[resolve_profile(compat).library]
 
 
 def _conflict(compat, kw, given, fixed):
@@ -110,24 +279,26 @@ def plan(f, *, rounding, saturation, nan, compat, Plan):
     >>> numfmt.encode([float("nan")], "float4_e2m1fn", compat="ml_dtypes").tolist()   # NaN -> -0
     [8]
     """
-    compat = check_choice("compat", compat, PROFILES)
+    prof = resolve_profile(compat)
+    lib = prof.library
     rname, mode = parse_rounding(rounding)
     parse_saturation(saturation)  # validates the name
     nan = parse_nan(nan)
-    if f.name not in _COVERED[compat]:
+    if f.name not in _COVERED[lib]:
         raise ValueError(
-            f"compat={compat!r} does not cover format {f.name!r}; it covers {list(_COVERED[compat])}"
+            f"compat={compat!r} does not cover format {f.name!r}; it covers {list(_COVERED[lib])}"
         )
-    if compat == "ml_dtypes":
-        return _plan_ml_dtypes(f, rname, saturation, nan, Plan)
-    if compat == "torch":
+    if lib == "ml_dtypes":
+        return _plan_ml_dtypes(f, rname, saturation, nan, Plan, prof.version)
+    if lib == "torch":
         return _plan_torch(f, rname, saturation, nan, Plan)
     return _plan_ptx(f, rname, mode, saturation, nan, Plan)
 
 
 # ---------------------------------------------------------------- ml_dtypes / numpy
-def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
+def _plan_ml_dtypes(f, rname, saturation, nan, Plan, version):
     compat = "ml_dtypes"
+    v06 = version == "0.6"
     if isinstance(f, IntFormat):  # the default keyword, or the rule these casts really follow
         if rname != "nearest_even":
             _conflict(compat, "rounding", rname, "toward_zero")
@@ -136,7 +307,7 @@ def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
     _conflict(compat, "saturation", saturation, "none")
     _conflict(compat, "nan", nan, "raise")
     if isinstance(f, IntFormat):
-        return _plan_int(f, Plan)
+        return _plan_int(f, Plan, v06)
     params = kernel_params(f)
     mode = _P.NEAREST_EVEN
     sat = _P.SAT_NONE
@@ -147,9 +318,9 @@ def _plan_ml_dtypes(f, rname, saturation, nan, Plan):
         params = params._replace(NAN=quiet, NNAN=quiet | f.sign_bit)
     if f.code_of_nan is None:  # FP4/FP6: quiet_NaN() is -0, and a negative NaN becomes +0
         params = params._replace(NAN=f.sign_bit, NNAN=0)
-    if f.name == "float8_e8m0fnu":
-        params = _e8m0_ml_params(params)
-    return Plan(f, params, mode, sat, False, None, _to_float32)
+    if f.name == "float8_e8m0fnu":  # 0.7: ties up only; below 2**-127 -> 0x00 as the format clamps
+        params = _e8m0_ml_params(params) if v06 else params._replace(EVEN_N=1)
+    return Plan(f, params, mode, sat, False, None, _to_float32 if v06 else None)
 
 
 def _numpy_nan_payload(f):
@@ -187,7 +358,7 @@ def _numpy_nan_payload(f):
     return post
 
 
-def _plan_int(f: IntFormat, Plan):
+def _plan_int(f: IntFormat, Plan, v06: bool = True):
     """Float -> integer casts of ml_dtypes (intN) and numpy (int8..uint32) on x86-64.
 
     Truncate toward zero into the int32 range (the C cast compiles to cvttss2si /
@@ -198,6 +369,9 @@ def _plan_int(f: IntFormat, Plan):
     gives 0xFF). numpy's uint32 cast is
     `x >= 2**31 ? cvt(x - 2**31) ^ 0x80000000 : cvt(x)`: 0 for x >= 2**32.
     Integer inputs wrap (keep the low bits).
+
+    ml_dtypes 0.7's intN (`v06=False`): a float whose truncation lies outside the type's
+    range (NaN, ±inf included) gives 0 instead of the low bits.
     """
     lo, hi = -(2**31), 2**31 - 1
     if f.name == "uint32":
@@ -217,6 +391,8 @@ def _plan_int(f: IntFormat, Plan):
             inside = (x > -(2.0**31) - 1) & (x < top)
             if f.name in _ML_DTYPES_INTS:
                 inside &= x <= 2.0**31 - 1
+                if not v06:
+                    inside &= (x > f.min_int - 1) & (x < f.max_int + 1)
         codes &= codes.dtype.type(mask)
         indefinite = (2**31) & mask
         if f.name == "uint32":
@@ -305,3 +481,23 @@ def _plan_ptx_half(f, rname, mode, saturation, nan, Plan):
 def _ptx_e8m0_post(x, codes):
     with np.errstate(invalid="ignore"):
         codes[(x <= 0)] = 0
+
+
+def profiles_markdown(profiles=None) -> str:
+    """Markdown tables of versioned profiles (default: [`compat_profiles`][numfmt.compat.compat_profiles]):
+    one summary table, then each profile's rules (the docs generate their tables with this)."""
+    profiles = _PROFILE_LIST if profiles is None else tuple(profiles)
+    bare = {p.library for p in profiles}
+    out = ["| profile | also spelled | measured on |", "|---|---|---|"]
+    for p in profiles:
+        also = [f"`{p.name}.0`"] if p.version is not None and p.library != "torchao" else []
+        if p.newest and p.library in bare and p.name != p.library:
+            also.insert(0, f"`{p.library}`")
+        out.append(f"| `{p.name}` | {', '.join(also) or '-'} | {p.measured} |")
+    for p in profiles:
+        first = next(q for q in profiles if q.library == p.library) is p
+        against = "numfmt's default rules" if first else "the profile before it"
+        out += ["", f"`{p.name}`{' (the newest: `' + p.library + '`)' if p.newest and p.name != p.library else ''}"
+                f" — rules that differ from {against}:", "", "| rule | behaviour |", "|---|---|"]
+        out += [f"| {r} | {b} |" for r, b in p.rules]
+    return "\n".join(out)

@@ -30,6 +30,8 @@ NanStyle = Literal["ieee", "fn", "fnuz", "p3109", "none"]
 
 _INF_STYLES = ("ieee", "p3109", "none")
 _NAN_STYLES = ("ieee", "fn", "fnuz", "p3109", "none")
+# IEEE P3109 editions numfmt can cite, oldest first; the last is the default of `p3109_format`
+P3109_EDITIONS = ("interim-v4.0", "model-2026-07-07")
 
 
 def _code_dtype(bits: int) -> np.dtype:
@@ -90,6 +92,13 @@ class FloatFormat:
         overflow to NaN (OCP) rather than to ±max (P3109 SatNone).
     p3109 : bool
         Apply the P3109 SatNone special cases (unsigned formats, to_odd).
+    p3109_edition : {"interim-v4.0", "model-2026-07-07"}, optional
+        Which P3109 text the SatNone rules follow (with `p3109=True`): `"interim-v4.0"`
+        (IEEE P3109 Interim Report v4.0, 2026-06-26; also what None means) sends to_odd
+        overflow of an unsigned extended format to max; `"model-2026-07-07"` (the P3109
+        formal model, imandra-ai/ieee-p3109, change "Saturate to NaN in finite domains"
+        of 2026-07-07) sends it to +inf. The finite-domain overflow rule of each edition
+        is `overflow_nan` (`numfmt.p3109_format` sets both).
 
     Examples
     --------
@@ -111,6 +120,7 @@ class FloatFormat:
     negative_zero: bool = True
     overflow_nan: bool = True
     p3109: bool = False
+    p3109_edition: str | None = None
 
     def __post_init__(self) -> None:
         for n in ("exponent_bits", "mantissa_bits", "bias"):
@@ -149,6 +159,8 @@ class FloatFormat:
             raise ValueError("nan='p3109' on a signed format needs negative_zero=False")
         if self.inf == "p3109" and self.nan != "p3109":
             raise ValueError("inf='p3109' needs nan='p3109'")
+        if self.p3109_edition is not None and self.p3109_edition not in P3109_EDITIONS:
+            raise ValueError(f"p3109_edition must be one of {P3109_EDITIONS} or None, got {self.p3109_edition!r}")
         if not self.signed and self.negative_zero:
             raise ValueError("an unsigned format cannot have negative_zero")
         if not self.has_zero and (self.negative_zero or self.subnormals):

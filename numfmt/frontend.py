@@ -93,8 +93,10 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
     rbits : int, optional
         Number N of random bits, 1..32 (default 32); only with a stochastic rounding
         (like `random=`, a ValueError with a deterministic one).
-    compat : {"ml_dtypes", "torch", "ptx"}, optional
-        Reproduce another implementation's conversion bit for bit.
+    compat : {"ml_dtypes", "torch", "ptx"} or a pinned version, optional
+        Reproduce another implementation's conversion bit for bit. The bare name is the newest
+        version numfmt knows; `"ml_dtypes==0.6"`, `"ml_dtypes==0.7"`, `"torch==2.13"` pin one
+        (`numfmt.compat_profiles()` lists them).
     daz : bool or str, optional
         Input denormals are zero: a nonzero input below the smallest normal of its own
         dtype (True) or of the named float format becomes a zero of its sign before rounding.

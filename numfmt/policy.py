@@ -11,7 +11,7 @@ from .deprecation import moved_name
 
 # rounding modes and saturations as the kernels receive them
 NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
-STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C = 6, 7, 8
+STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C, STOCHASTIC_ODD = 6, 7, 8, 9
 SAT_NONE, SAT_FINITE, SAT_PROPAGATE = 0, 1, 2
 
 __all__ = ["ROUNDINGS", "SATURATIONS", "NAN_POLICIES", "parse_rounding", "parse_saturation", "parse_nan",
@@ -27,10 +27,13 @@ ROUNDINGS = {
     "stochastic": STOCHASTIC_A,
     "stochastic_b": STOCHASTIC_B,
     "stochastic_c": STOCHASTIC_C,
+    "stochastic_odd": STOCHASTIC_ODD,
 }
 ROUNDING_ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
     "rtn": "toward_negative", "rto": "to_odd", "sr": "stochastic", "stochastic_a": "stochastic",
+    # IEEE P3109 Release 3.1 / gfloat 0.5.2 names: Stochastic, StochasticFast, StochasticFastest
+    "stochastic_rtne": "stochastic_c", "stochastic_fast": "stochastic_b", "stochastic_fastest": "stochastic",
 }
 SATURATIONS = {"none": SAT_NONE, "finite": SAT_FINITE, "propagate": SAT_PROPAGATE}
 NAN_POLICIES = ("raise", "zero", "max")

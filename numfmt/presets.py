@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from .choices import did_you_mean
-from .formats import FloatFormat, IntFormat
+from .choices import check_choice, did_you_mean
+from .formats import P3109_EDITIONS, FloatFormat, IntFormat
 
 __all__ = ["get_format", "list_formats", "p3109_format", "register_format"]
 
@@ -42,8 +42,26 @@ def _finite(name: str, e: int, m: int) -> FloatFormat:
     )
 
 
-def p3109_format(k: int, p: int, *, signed: bool = True, extended: bool = True) -> FloatFormat:
-    """The IEEE P3109 format Binary{K}p{P}{s|u}{e|f} (Interim Report v4.0 §3).
+def p3109_format(k: int, p: int, *, signed: bool = True, extended: bool = True,
+                 edition: str = P3109_EDITIONS[-1]) -> FloatFormat:
+    """The IEEE P3109 format Binary{K}p{P}{s|u}{e|f} (Interim Report v4.0 §3), under the rules of `edition`.
+
+    Parameters
+    ----------
+    k, p : int
+        Bit width K and precision P.
+    signed, extended : bool
+        Signedness and domain (extended: with infinities; finite: without).
+    edition : {"model-2026-07-07", "interim-v4.0"}
+        Which P3109 text the saturation rules follow. `"model-2026-07-07"` (default: the
+        newest public material, the P3109 formal model imandra-ai/ieee-p3109, change
+        "Saturate to NaN in finite domains" of 2026-07-07, as gfloat 0.5.2 also rounds):
+        under `saturation="none"` overflow and ±inf into a finite-domain format give NaN
+        (except a finite value under a rounding toward zero for its sign, which gives max),
+        and to_odd overflow of an unsigned extended format gives +inf.
+        `"interim-v4.0"` (IEEE P3109 Interim Report v4.0, 2026-06-26): both give max.
+        The name of a non-default edition's format ends in `@edition`
+        (`"binary8p3sf@interim-v4.0"`, also accepted by `numfmt.get_format`).
 
     Examples
     --------
@@ -51,6 +69,8 @@ def p3109_format(k: int, p: int, *, signed: bool = True, extended: bool = True) 
     >>> f = numfmt.p3109_format(8, 3)
     >>> f.name, f.bias, f.max
     ('binary8p3se', 16, 49152.0)
+    >>> numfmt.encode([1e9], "binary8p3sf").tolist(), numfmt.encode([1e9], "binary8p3sf@interim-v4.0").tolist()
+    ([128], [127])
     """
     for n, v in (("k", k), ("p", p)):
         if isinstance(v, bool) or not isinstance(v, int):
@@ -58,6 +78,7 @@ def p3109_format(k: int, p: int, *, signed: bool = True, extended: bool = True) 
     for n, v in (("signed", signed), ("extended", extended)):
         if not isinstance(v, (bool, np.bool_)):
             raise TypeError(f"{n} must be a bool, got {type(v).__name__}: {v!r}")
+    edition = check_choice("edition", edition, P3109_EDITIONS)
     if not 2 <= k <= 32:
         raise ValueError(f"P3109 bit width k must be 2..32, got {k}")
     if not (0 < p < k if signed else 0 < p <= k):
@@ -67,11 +88,41 @@ def p3109_format(k: int, p: int, *, signed: bool = True, extended: bool = True) 
         raise ValueError(f"P3109 format with k={k}, p={p} has {e} exponent bits; at most 11 are supported")
     bias = 1 << (k - p - 1) if signed else 1 << (k - p)
     name = f"binary{k}p{p}{'s' if signed else 'u'}{'e' if extended else 'f'}"
+    if edition != P3109_EDITIONS[-1]:
+        name += f"@{edition}"
     return FloatFormat(
         name=name, exponent_bits=e, mantissa_bits=p - 1, bias=bias, signed=signed,
         inf="p3109" if extended else "none", nan="p3109", negative_zero=False,
-        overflow_nan=False, p3109=True,
+        overflow_nan=edition != "interim-v4.0", p3109=True, p3109_edition=edition,
     )
+
+
+_EDITION_ROWS = (  # (rule, format, x, rounding)
+    ("finite-domain overflow, saturation='none'", "binary8p4sf", 1e9, "nearest_even"),
+    ("+inf into a finite-domain format, inward rounding", "binary8p4sf", float("inf"), "toward_zero"),
+    ("-inf into a signed finite-domain format", "binary8p4sf", float("-inf"), "nearest_even"),
+    ("finite overflow, inward rounding", "binary8p4sf", 1e9, "toward_zero"),
+    ("to_odd overflow, unsigned extended", "binary8p3ue", 1e30, "to_odd"),
+    ("to_odd overflow, signed extended", "binary8p3se", 1e30, "to_odd"),
+)
+
+
+def p3109_editions_markdown() -> str:
+    """A Markdown table of the P3109 editions' SatNone rules with the codes numfmt gives (for the docs)."""
+    from .codec import encode  # reason: codec imports this module (format lookup)
+
+    head = "| rule | format | x | rounding | " + " | ".join(f"`{e}`" for e in P3109_EDITIONS) + " |"
+    out = [head, "|---|---|---|---|" + "---|" * len(P3109_EDITIONS)]
+    for rule, name, x, rounding in _EDITION_ROWS:
+        cells = []
+        for ed in P3109_EDITIONS:
+            f = get_format(name if ed == P3109_EDITIONS[-1] else f"{name}@{ed}")
+            c = int(encode([x], f, rounding=rounding)[0])
+            what = ("NaN" if f.is_nan_code(c) else "+inf" if c == f.code_of_inf else
+                    "±max" if c & (f.max_code_magnitude) == f.max_code_magnitude else "")
+            cells.append(f"`{c:#04x}` {what}".strip())
+        out.append(f"| {rule} | `{name}` | {x!r} | `{rounding}` | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 _PRESETS: list = [
@@ -181,7 +232,7 @@ def register_format(fmt, *, aliases: tuple[str, ...] = ()) -> None:
 for _f in _PRESETS:
     REGISTRY[_f.name] = _f
 
-_P3109_RE = re.compile(r"^binary(\d+)p(\d+)([su])([ef])$")
+_P3109_RE = re.compile(r"^binary(\d+)p(\d+)([su])([ef])(?:@(.+))?$")
 
 BLOCK_FORMAT_NAMES: set = set()  # names and aliases of block formats (numfmt.block.formats adds them)
 
@@ -250,7 +301,8 @@ def get_format(fmt):
     m = _P3109_RE.match(key)
     if m:
         try:
-            return p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e")
+            return p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e",
+                                edition=m[5] or P3109_EDITIONS[-1])
         except ValueError as e:
             raise ValueError(f"format {fmt!r}: {e}") from None
     if key in BLOCK_FORMAT_NAMES:

@@ -82,12 +82,13 @@ __all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decod
 
 ROUNDINGS = (
     "nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative",
-    "to_odd", "stochastic", "stochastic_b", "stochastic_c",
+    "to_odd", "stochastic", "stochastic_b", "stochastic_c", "stochastic_odd",
 )
 SATURATIONS = ("none", "finite", "propagate")
 _ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
     "rtn": "toward_negative", "rto": "to_odd", "sr": "stochastic", "stochastic_a": "stochastic",
+    "stochastic_rtne": "stochastic_c", "stochastic_fast": "stochastic_b", "stochastic_fastest": "stochastic",
 }
 
 
@@ -123,6 +124,15 @@ def _rnite(v: Fraction) -> int:
     return f
 
 
+def _rnito(v: Fraction) -> int:
+    """Round to the nearest integer, ties to odd."""
+    f = math.floor(v)
+    r = v - f
+    if r > Fraction(1, 2) or (r == Fraction(1, 2) and f % 2 == 0):
+        return f + 1
+    return f
+
+
 # --------------------------------------------------------------------- float layout
 class _Layout:
     """Everything the reference needs about a FloatFormat, derived from its fields."""
@@ -142,6 +152,7 @@ class _Layout:
         self.nan_style = f.nan
         self.overflow_nan = f.overflow_nan
         self.p3109 = f.p3109
+        self.p3109_v4 = f.p3109 and f.p3109_edition != "model-2026-07-07"
         # exponent of the lowest normal binade
         self.emin = 1 - self.bias if self.has_zero else -self.bias
         # special codes (IEEE 754-2019 §3.4, OFP8 §5, IEEE P3109 Interim Report v4.0 §4.1)
@@ -446,6 +457,8 @@ def _decide(mode: str, nu: Fraction, neg: bool, even: bool, even_why: str, R: in
         s, what = math.floor(nu * 2**N), "floor"
     elif mode == "stochastic_c":
         s, what = _rnite(nu * 2**N), "rne"
+    elif mode == "stochastic_odd":
+        s, what = _rnito(nu * 2**N), "nearest-ties-to-odd"
     else:
         raise AssertionError(mode)
     away = s + R >= 2**N
@@ -530,8 +543,8 @@ def encode(x, fmt, *, rounding: str = "nearest_even", saturation: str = "none",
     >>> import numfmt.reference as ref
     >>> [hex(ref.encode(v, "float8_e5m2")) for v in (61439.0, 61440.0, -float("inf"))]
     ['0x7b', '0x7c', '0xfc']
-    >>> hex(ref.encode(1e9, "binary8p4sf", saturation="none"))
-    '0x7f'
+    >>> hex(ref.encode(1e9, "binary8p4sf", saturation="none")), hex(ref.encode(1e9, "binary8p4sf@interim-v4.0"))
+    ('0x80', '0x7f')
     >>> ref.encode(-1.0, "binary8p1ue", rounding="toward_zero"), ref.encode(-1.0, "binary8p1ue")
     (0, 255)
     >>> hex(ref.encode(2.0**-8, "float8_e4m3fn", ftz=True))
@@ -683,6 +696,9 @@ class _FloatRounder(_Rounder):
     def zero_code(self) -> tuple[int, str]:
         lay, name = self.lay, self.f.name
         if not lay.has_zero:
+            if self.sat != "none":
+                return 0, (f"{name} has no zero: saturation='{self.sat}' clamps zero to the smallest value "
+                           f"{self.hx(0)}, like a negative or a tiny value")
             return self.nan_out(False), f"{name} has no zero: zero becomes NaN"
         if self.neg and lay.neg_zero:
             return lay.sign_bit, "negative zero keeps its sign"
@@ -794,8 +810,8 @@ class _FloatRounder(_Rounder):
                       or (mode == "toward_positive" and self.neg))
             if inward:
                 to_max, why = True, "saturation='none' but the rounding is toward zero for this sign, so"
-            elif lay.p3109 and mode == "to_odd" and not lay.signed and lay.pinf is not None:
-                # P3109 SatNone: X > Mhi and ToOdd and Unsigned&Extended -> Mhi
+            elif lay.p3109_v4 and mode == "to_odd" and not lay.signed and lay.pinf is not None:
+                # P3109 Interim Report v4.0 SatNone: X > Mhi and ToOdd and Unsigned&Extended -> Mhi
                 to_max, why = True, "saturation='none', to_odd into an unsigned extended P3109 format gives"
             elif toward_zero_taken and not lay.p3109 and (mode == "to_odd" or mode.startswith("stochastic")):
                 # the rule of IEEE 754-2019 §7.4 for the direction actually taken

@@ -23,7 +23,7 @@ import numfmt.reference as ref
 from numfmt._kernels.params import kernel_params
 
 DET_MODES = ["nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd"]
-SR_MODES = ["stochastic", "stochastic_b", "stochastic_c"]
+SR_MODES = ["stochastic", "stochastic_b", "stochastic_c", "stochastic_odd"]
 SATS = ["none", "finite", "propagate"]
 OPS = ["add", "sub", "mul", "div", "fma", "sqrt"]
 ARITY = {"add": 2, "sub": 2, "mul": 2, "div": 2, "fma": 3, "sqrt": 1}

@@ -38,10 +38,11 @@ _LITERAL_MXFP4 = [
 ]
 
 
-# (rceil is NVIDIA's rule; torchao's is rceil_torchao, so the torchao recipe does not take rceil)
+# (rceil is NVIDIA's rule; torchao 0.18's is rceil_torchao, so torchao==0.18 does not take rceil, and
+# torchao's main branch (recipe="torchao") computes NVIDIA's rule and does not take rceil_torchao)
 @pytest.mark.parametrize("rule, scale, codes, recipe", [
-    (*row, recipe) for row in _LITERAL_MXFP4 for recipe in ("ocp", "torchao")
-    if (row[0], recipe) != ("rceil", "torchao")
+    (*row, recipe) for row in _LITERAL_MXFP4 for recipe in ("ocp", "torchao==0.18", "torchao")
+    if (row[0], recipe) not in (("rceil", "torchao==0.18"), ("rceil_torchao", "torchao"))
 ])
 def test_mxfp4_literal_block(rule, scale, codes, recipe):
     ba = numfmt.encode(V, "mxfp4", scale_rule=rule, recipe=recipe)
@@ -409,7 +410,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="scale_rule"):
         numfmt.encode(x, "mxfp4", scale_rule="round")
     with pytest.raises(ValueError, match="rceil_torchao"):
-        numfmt.encode(x, "mxfp4", scale_rule="rceil", recipe="torchao")
+        numfmt.encode(x, "mxfp4", scale_rule="rceil", recipe="torchao==0.18")
     with pytest.raises(ValueError, match="recipe"):
         numfmt.encode(x, "mxfp4", recipe="te")
     with pytest.raises(ValueError, match="tensor_scale"):

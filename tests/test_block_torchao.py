@@ -1,7 +1,9 @@
-"""Bit-exactness against torchao 0.18 ``to_mx`` and ``nvfp4_quantize`` (CPU; skipped without torchao)."""
+"""Bit-exactness against torchao 0.18 ``to_mx`` and ``nvfp4_quantize`` (CPU; skipped without torchao), under
+the recipe of the installed version (``recipe="torchao==0.18"``)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import warnings
 
 import numpy as np
@@ -17,6 +19,11 @@ with warnings.catch_warnings():
     from torchao.prototype.mx_formats.constants import DTYPE_FP6_E2M3, DTYPE_FP6_E3M2
     from torchao.prototype.mx_formats.kernels import pack_uint4, unpack_uint4
     from torchao.prototype.mx_formats.nvfp4_tensor import nvfp4_quantize, per_tensor_amax_to_scale
+
+_TORCHAO_VERSION = numfmt.compat.major_minor(importlib.metadata.version("torchao"))
+RECIPE = f"torchao=={_TORCHAO_VERSION}"
+if RECIPE not in numfmt.block.RECIPES:
+    pytest.skip(f"torchao {_TORCHAO_VERSION}: no numfmt recipe for this version", allow_module_level=True)
 
 ELEMS = {"mxfp8_e4m3": torch.float8_e4m3fn, "mxfp8_e5m2": torch.float8_e5m2,
          "mxfp6_e2m3": DTYPE_FP6_E2M3, "mxfp6_e3m2": DTYPE_FP6_E3M2, "mxfp4": torch.float4_e2m1fn_x2}
@@ -57,7 +64,7 @@ def edge_data(seed=1):
 def test_to_mx_bit_exact(name, rule):
     x = edge_data()
     s, d = to_mx(x, name, rule)
-    ba = numfmt.encode(x, name, scale_rule=rule, recipe="torchao")
+    ba = numfmt.encode(x, name, scale_rule=rule, recipe=RECIPE)
     assert np.array_equal(ba.scales, s)
     assert np.array_equal(ba.codes, d)
 
@@ -90,7 +97,7 @@ def test_rceil_torchao_log2_boundaries(name):
     x[:, 0] = vals
     x[:, 1] = -np.asarray(vals, np.float32) / 3
     s, d = to_mx(x, name, "rceil_torchao")
-    ba = numfmt.encode(x, name, scale_rule="rceil_torchao", recipe="torchao")
+    ba = numfmt.encode(x, name, scale_rule="rceil_torchao", recipe=RECIPE)
     assert np.array_equal(ba.scales, s) and np.array_equal(ba.codes, d)
     # NVIDIA's exact rceil differs from torchao's on some of these
     assert (numfmt.encode(x, name, scale_rule="rceil").scales != s).any()
@@ -108,15 +115,51 @@ def test_nvfp4_quantize_bit_exact(scale, two_level, specials):
     if specials:
         x[1, 3], x[2, 5], x[5, 20] = np.inf, np.nan, -np.nan
     pts = None
-    if two_level:
-        pts = per_tensor_amax_to_scale(torch.tensor(np.max(np.abs(x)))).reshape(())
+    if two_level:  # as torchao's NVFP4Tensor computes it (its NaN is 0xFFFFFFFF)
+        pts = per_tensor_amax_to_scale(torch.max(torch.abs(torch.from_numpy(x)))).reshape(())
     s, d = nvfp4_quantize(torch.from_numpy(x), 16, pts)
     s = s.view(torch.uint8).numpy()
     d = unpack_uint4(d.view(torch.uint8)).numpy().reshape(x.shape)
-    ba = numfmt.encode(x, "nvfp4", recipe="torchao", tensor_scale=None if two_level else False)
-    assert np.array_equal(ba.scales, s) and np.array_equal(ba.codes, d)
+    ba = numfmt.encode(x, "nvfp4", recipe=RECIPE, tensor_scale=None if two_level else False)
+    assert np.array_equal(_ue4m3_bytes(s), ba.scales) and np.array_equal(ba.codes, d)
     if two_level and not specials:
         assert np.float32(ba.tensor_scale) == np.float32(pts.item())
+
+
+def _ue4m3_bytes(s):
+    """torchao stores NVFP4 scales as float8_e4m3fn bytes: a NaN scale keeps the NaN's sign (0x7F or
+    0xFF); UE4M3 has the single NaN 0x7F. Every other byte is the same."""
+    return np.where(s == 0xFF, 0x7F, s).astype(np.uint8)
+
+
+@pytest.mark.parametrize("case", ["nan", "-nan", "inf", "-inf", "nan+inf", "all-nan", "all-inf"])
+def test_nvfp4_nonfinite_tensor_two_level(case):
+    """A tensor holding NaN or inf, two-level scaling with the tensor scale from the data: torchao's amax
+    `torch.max(torch.abs(x))` is the NaN 0xFFFFFFFF (numpy's max gives 0x7FC00000), and its sign decides
+    every element code. An inf tensor: tensor scale inf, the inf's block NaN, every other block 2**-6
+    (0x08) with +-0 elements."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 64)).astype(np.float32)
+    special = {"nan": np.nan, "-nan": -np.nan, "inf": np.inf, "-inf": -np.inf}
+    if case in special:
+        x[2, 5] = special[case]
+    elif case == "nan+inf":
+        x[2, 5], x[6, 40] = np.nan, np.inf
+    else:
+        x[...] = np.nan if case == "all-nan" else np.inf
+    t = torch.from_numpy(x)
+    s, d = nvfp4_quantize(t, 16, per_tensor_amax_to_scale(torch.max(torch.abs(t))))
+    s = s.view(torch.uint8).numpy()
+    d = unpack_uint4(d.view(torch.uint8)).numpy().reshape(x.shape)
+    ba = numfmt.encode(x, "nvfp4", recipe=RECIPE)
+    assert np.array_equal(ba.codes, d)
+    assert np.array_equal(_ue4m3_bytes(s), ba.scales)
+    if case in ("inf", "-inf"):
+        assert ba.tensor_scale == np.inf
+        nan_block = np.zeros(ba.scales.shape, bool)
+        nan_block[2, 0] = True
+        assert (ba.scales[nan_block] == 0x7F).all() and (ba.scales[~nan_block] == 0x08).all()
+        assert (ba.codes[~np.repeat(nan_block, 16, axis=1)] & 0x7 == 0).all()  # +-0
 
 
 def test_pack_layout_matches_torchao():
@@ -132,7 +175,7 @@ def test_nvfp4_all_zero_tensor_two_level():
     x = np.zeros((2, 16), np.float32)
     pts = per_tensor_amax_to_scale(torch.tensor(0.0))
     s, d = nvfp4_quantize(torch.from_numpy(x), 16, pts)
-    ba = numfmt.encode(x, "nvfp4", recipe="torchao")
+    ba = numfmt.encode(x, "nvfp4", recipe=RECIPE)
     assert np.array_equal(ba.codes, unpack_uint4(d.view(torch.uint8)).numpy().reshape(x.shape))
     assert (s.view(torch.uint8).numpy() == 0xFF).all() and (ba.scales == 0x7F).all()
     assert ba.tensor_scale == 0.0

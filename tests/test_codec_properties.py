@@ -139,14 +139,16 @@ def test_nearest_within_half_ulp(f, data, rounding):
 
 # ------------------------------------------------------------------ stochastic rounding
 def _p3109_away(mode: str, nu: Fraction, R: int, N: int) -> bool:
-    """P3109 §4.7.4 RoundAway for the stochastic modes (IEEE P3109 Interim Report v4.0), written out again here."""
+    """P3109 §4.7.4 RoundAway for the stochastic modes (IEEE P3109 Interim Report v4.0; StochasticOdd as
+    gfloat 0.5.2 defines it), written out again here."""
     if mode == "stochastic":
         return math.floor(nu * 2**N) + R >= 2**N
     if mode == "stochastic_b":
         return math.floor(nu * 2 ** (N + 1)) + 2 * R + 1 >= 2 ** (N + 1)
-    t = nu * 2**N  # stochastic_c: round to nearest integer, ties to even
+    t = nu * 2**N  # stochastic_c: round to nearest integer, ties to even; stochastic_odd: ties to odd
     k = math.floor(t)
-    if t - k > Fraction(1, 2) or (t - k == Fraction(1, 2) and k % 2):
+    odd_tie = k % 2 == 0 if mode == "stochastic_odd" else k % 2 == 1
+    if t - k > Fraction(1, 2) or (t - k == Fraction(1, 2) and odd_tie):
         k += 1
     return k + R >= 2**N
 

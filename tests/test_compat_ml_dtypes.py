@@ -1,29 +1,38 @@
-"""compat="ml_dtypes": numfmt reproduces ml_dtypes 0.6 (and numpy) ``astype`` bit for bit.
+"""compat="ml_dtypes": numfmt reproduces ml_dtypes (and numpy) ``astype`` bit for bit.
 
-Default run: a stratified 2**24 sample of float32 bit patterns per type (every
-exponent and sign, random trailing fields, every value of the target format,
-every midpoint between neighbours and the float32 patterns one ulp either side,
-NaN payloads, float32 subnormals) plus float64 and integer inputs.
+The oracle tests run against the installed ml_dtypes under the profile of its version
+(``compat="ml_dtypes"`` when it is the newest numfmt knows, 0.7.0 in CI); the recorded
+vectors (data/compat/ml_dtypes_0.6.npz) check ``compat="ml_dtypes==0.6"`` without 0.6.0.
+
+Default run: a stratified 2**24 sample of float32 bit patterns per type
+(tests/ml_dtypes_inputs.py) plus float64 and integer inputs.
 ``-m exhaustive``: all 2**32 float32 patterns per type, in chunks.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pathlib
 import time
+import warnings
 
 import numpy as np
 import pytest
+from ml_dtypes_inputs import FLOATS, INTS, float64_sample, input_sets, int_inputs, integer_sample, stratified_float32
 
 import numfmt
+from numfmt import compat as C
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 
-FLOATS = [
-    "float8_e4m3fn", "float8_e4m3fnuz", "float8_e4m3b11fnuz", "float8_e5m2", "float8_e5m2fnuz",
-    "float8_e3m4", "float8_e4m3", "float8_e8m0fnu", "float6_e2m3fn", "float6_e3m2fn",
-    "float4_e2m1fn", "bfloat16", "binary16",
-]
-INTS = ["int2", "int4", "uint2", "uint4", "int8", "uint8", "int16", "uint16", "int32", "uint32"]
+VERSIONS = [p.version for p in numfmt.compat_profiles() if p.library == "ml_dtypes"]
+INSTALLED = C.major_minor(ml_dtypes.__version__)
+NEWEST = next(p.version for p in numfmt.compat_profiles() if p.library == "ml_dtypes" and p.newest)
+# the profile of the installed version (the bare name when it is the newest)
+PROFILE = "ml_dtypes" if INSTALLED == NEWEST else f"ml_dtypes=={INSTALLED}"
+oracle = pytest.mark.skipif(INSTALLED not in VERSIONS,
+                            reason=f"ml_dtypes {ml_dtypes.__version__}: no numfmt profile for this version")
+DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "compat" / "ml_dtypes_0.6.npz"
 
 
 def ref_dtype(name: str) -> np.dtype:
@@ -49,41 +58,6 @@ def _report(x, got, want):
     return f"{bad.size} mismatches; first: " + "; ".join(rows)
 
 
-# --------------------------------------------------------------------------- inputs
-def _format_points(name: str) -> np.ndarray:
-    """float32 patterns at every value of the format, every midpoint, and one ulp either side."""
-    f = numfmt.get_format(name)
-    with np.errstate(invalid="ignore", over="ignore"):
-        v = np.unique(np.abs(f.values()[~np.isnan(f.values())]))
-        v = v[np.isfinite(v)]
-        mids = (v[:-1] + v[1:]) / 2  # exact in float64; rounded to float32 below (ties stay ties when exact)
-        ext = [v[-1] + (v[-1] - v[-2]) / 2, v[-1] * 2, v[0] / 2, v[0] * 0.75, v[0] * 1.5]
-        pts = np.concatenate([v, mids, ext]).astype(np.float32)
-    u = pts.view(np.uint32)
-    u = np.concatenate([u - 1, u, u + 1, u - 2, u + 2])
-    return np.concatenate([u, u | np.uint32(1 << 31)])
-
-
-def _specials() -> np.ndarray:
-    s = [0, 1, 2, 0x7FFFFF, 0x400000, 0x400001, 0x3FFFFF, 0x800000, 0x7F7FFFFF, 0x7F800000,
-         0x7F800001, 0x7FC00000, 0x7FFFFFFF, 0x7FA12345, 0x7F802000, 0x7F801FFF, 0x7FE00000]
-    u = np.array(s, np.uint32)
-    # every float32 subnormal range boundary and 2**k (1 +- ulp) for all k
-    k = np.arange(0, 256, dtype=np.uint32) << np.uint32(23)
-    u = np.concatenate([u, k, k + 1, k - 1, k | np.uint32(0x400000), k | np.uint32(0x400001)])
-    return np.concatenate([u, u | np.uint32(1 << 31)])
-
-
-def stratified_float32(name: str, n: int = 1 << 24, seed: int = 0) -> np.ndarray:
-    """About ``n`` float32 patterns: 512 (sign, exponent) strata of random trailing fields + boundaries."""
-    rng = np.random.default_rng(seed)
-    extra = np.concatenate([_format_points(name), _specials()])
-    per = max(1, (n - extra.size) // 512)
-    se = np.repeat(np.arange(512, dtype=np.uint32), per) << np.uint32(23)
-    frac = rng.integers(0, 1 << 23, se.size, dtype=np.uint32)
-    return np.concatenate([se | frac, extra]).view(np.float32)
-
-
 # --------------------------------------------------------------------------- sweeps
 def sweep_float32(name: str, start: int = 0, stop: int = 1 << 32, chunk: int = 1 << 26) -> tuple[int, str]:
     """Encode float32 patterns ``start..stop-1`` both ways; (mismatch count, first mismatches)."""
@@ -93,7 +67,7 @@ def sweep_float32(name: str, start: int = 0, stop: int = 1 << 32, chunk: int = 1
     for lo in range(start, stop, chunk):
         hi = min(lo + chunk, stop)
         x = np.arange(lo, hi, dtype=np.uint32).view(np.float32)
-        got = numfmt.encode(x, name, compat="ml_dtypes", out=buf[: hi - lo])
+        got = numfmt.encode(x, name, compat=PROFILE, out=buf[: hi - lo])
         want = ref_codes(x, name)
         if not np.array_equal(got, want):
             msg = _report(x, got, want)
@@ -102,11 +76,12 @@ def sweep_float32(name: str, start: int = 0, stop: int = 1 << 32, chunk: int = 1
     return total, first
 
 
-# --------------------------------------------------------------------------- tests
+# --------------------------------------------------------------------------- oracle tests
+@oracle
 @pytest.mark.parametrize("name", FLOATS)
 def test_encode_stratified_float32(name):
     x = stratified_float32(name)
-    got = numfmt.encode(x, name, compat="ml_dtypes")
+    got = numfmt.encode(x, name, compat=PROFILE)
     want = ref_codes(x, name)
     assert got.dtype == want.dtype
     assert not _report(x, got, want), _report(x, got, want)
@@ -124,111 +99,99 @@ def test_decode_every_code(name):
     assert np.array_equal(got.view(ib)[~nan], want.view(ib)[~nan])  # bits: signs of zero included
 
 
-def _float64_sample(n=1 << 18, seed=1):
-    rng = np.random.default_rng(seed)
-    e = rng.integers(1023 - 160, 1023 + 140, n, dtype=np.uint64)
-    m = rng.integers(0, 1 << 52, n, dtype=np.uint64)
-    s = rng.integers(0, 2, n, dtype=np.uint64) << np.uint64(63)
-    u = s | (e << np.uint64(52)) | m
-    few = s | (e << np.uint64(52)) | ((m >> np.uint64(40)) << np.uint64(40))  # ties of every narrow grid
-    nans = np.uint64(0x7FF0000000000001) + (rng.integers(0, 1 << 52, 64, dtype=np.uint64) >> np.uint64(1))
-    sp = np.array([np.inf, -np.inf, 0.0, -0.0, 1e300, -1e300, 5e-324, 3.4028235677973366e38,
-                   2.0**-127 * (1 + 2.0**-40), 1.5 - 2.0**-40], np.float64).view(np.uint64)
-    neg_nans = nans | np.uint64(1 << 63)
-    parts = [u, few, few + np.uint64(1), few - np.uint64(1), nans, neg_nans, sp]
-    return np.concatenate(parts).view(np.float64)
-
-
+@oracle
 @pytest.mark.parametrize("name", FLOATS)
 def test_encode_float64_inputs(name):
-    """ml_dtypes rounds float64 to float32 first (double rounding); numpy's float16 does not."""
-    x = _float64_sample()
-    got = numfmt.encode(x, name, compat="ml_dtypes")
+    """ml_dtypes 0.6 rounds float64 to float32 first (double rounding), 0.7 directly; numpy's float16
+    directly."""
+    x = float64_sample()
+    got = numfmt.encode(x, name, compat=PROFILE)
     want = ref_codes(x, name)
     assert not _report(x, got, want), _report(x, got, want)
 
 
-def test_float64_double_rounding_literal():
-    # 1.5 - 2**-40 rounds to 1.5 in float32, which ties up to 2 in E8M0 (0x80); direct would give 0x7F
+@pytest.mark.parametrize("version", VERSIONS)
+def test_float64_literals(version):
+    # 1.5 - 2**-40 rounds to 1.5 in float32, which ties up to 2 in E8M0 (0x80); direct gives 0x7F
     x = np.array([1.5 - 2.0**-40, 2.0**-127 * (1 + 2.0**-40)])
-    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes").tolist() == [0x80, 0x00]
+    prof = f"ml_dtypes=={version}"
+    want = {"0.6": [0x80, 0x00], "0.7": [0x7F, 0x00]}[version]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat=prof).tolist() == want
+    want = {"0.6": 0xEC, "0.7": 0xED}[version]
+    assert numfmt.encode(np.float64(-100.00000000000001), "float8_e4m3fn", compat=prof) == want
     # binary16 follows numpy: float64 -> float16 directly. 1 + 2**-11 + 2**-40 is above the tie
     # in float64 but rounds to the tie 1 + 2**-11 in float32 (which would give 0x3C00)
-    assert numfmt.encode(1 + 2.0**-11 + 2.0**-40, "binary16", compat="ml_dtypes") == 0x3C01
+    assert numfmt.encode(1 + 2.0**-11 + 2.0**-40, "binary16", compat=prof) == 0x3C01
+    if version == INSTALLED:
+        assert ref_codes(x, "float8_e8m0fnu").tolist() == numfmt.encode(x, "float8_e8m0fnu", compat=prof).tolist()
 
 
+@oracle
 @pytest.mark.parametrize("name", ["float8_e5m2", "bfloat16", "float8_e8m0fnu", "float4_e2m1fn", "binary16"])
 @pytest.mark.parametrize("itype", [np.int64, np.uint64, np.int32, np.int8])
 def test_encode_integer_inputs(name, itype):
-    rng = np.random.default_rng(5)
-    info = np.iinfo(itype)
-    v = np.concatenate([
-        rng.integers(info.min, info.max, 1 << 14, dtype=itype, endpoint=True),
-        (rng.integers(1, 1 << 20, 1 << 14) << rng.integers(0, 40, 1 << 14)).astype(itype),
-        np.array([0, 1, info.max, info.min, 0x1008001 & info.max], itype),
-    ])
-    got = numfmt.encode(v, name, compat="ml_dtypes")
+    v = integer_sample(itype)
+    got = numfmt.encode(v, name, compat=PROFILE)
     assert not _report(v, got, ref_codes(v, name))
 
 
-# literal quirks (each found by the sweep)
-@pytest.mark.parametrize(("name", "x", "code"), [
-    ("float8_e5m2", np.nan, 0x7E), ("float8_e5m2", -np.nan, 0xFE),
-    ("float8_e4m3", np.nan, 0x7C), ("float8_e3m4", -np.nan, 0xF8), ("bfloat16", -np.nan, 0xFFC0),
-    ("float8_e4m3fn", np.nan, 0x7F), ("float8_e4m3fn", 1e9, 0x7F), ("float8_e4m3fn", -np.inf, 0xFF),
-    ("float8_e4m3fnuz", -np.nan, 0x80), ("float8_e4m3fnuz", -0.0, 0x00), ("float8_e5m2fnuz", np.inf, 0x80),
-    ("float4_e2m1fn", np.nan, 0x8), ("float4_e2m1fn", -np.nan, 0x0), ("float4_e2m1fn", np.inf, 0x7),
-    ("float6_e2m3fn", np.nan, 0x20), ("float6_e3m2fn", -np.nan, 0x00),
-    ("float8_e8m0fnu", 3.0, 0x81), ("float8_e8m0fnu", 0.75, 0x7F), ("float8_e8m0fnu", 1.5, 0x80),
-    ("float8_e8m0fnu", 0.0, 0xFF), ("float8_e8m0fnu", -2.0, 0xFF), ("float8_e8m0fnu", 3 * 2.0**126, 0xFF),
-    ("float8_e8m0fnu", 2.0**-127, 0x00), ("float8_e8m0fnu", 1.4 * 2.0**-127, 0x01),
-    ("float8_e8m0fnu", 2.0**-149, 0x00), ("float8_e8m0fnu", 2.0**-126 * 1.5, 0x02),
+# literal quirks (each found by the sweep): (name, x, code under 0.6, code under 0.7)
+@pytest.mark.parametrize(("name", "x", "c06", "c07"), [
+    ("float8_e5m2", np.nan, 0x7E, 0x7E), ("float8_e5m2", -np.nan, 0xFE, 0xFE),
+    ("float8_e4m3", np.nan, 0x7C, 0x7C), ("float8_e3m4", -np.nan, 0xF8, 0xF8), ("bfloat16", -np.nan, 0xFFC0, 0xFFC0),
+    ("float8_e4m3fn", np.nan, 0x7F, 0x7F), ("float8_e4m3fn", 1e9, 0x7F, 0x7F), ("float8_e4m3fn", -np.inf, 0xFF, 0xFF),
+    ("float8_e4m3fnuz", -np.nan, 0x80, 0x80), ("float8_e4m3fnuz", -0.0, 0x00, 0x00),
+    ("float8_e5m2fnuz", np.inf, 0x80, 0x80),
+    ("float4_e2m1fn", np.nan, 0x8, 0x8), ("float4_e2m1fn", -np.nan, 0x0, 0x0), ("float4_e2m1fn", np.inf, 0x7, 0x7),
+    ("float6_e2m3fn", np.nan, 0x20, 0x20), ("float6_e3m2fn", -np.nan, 0x00, 0x00),
+    ("float8_e8m0fnu", 3.0, 0x81, 0x81), ("float8_e8m0fnu", 0.75, 0x7F, 0x7F), ("float8_e8m0fnu", 1.5, 0x80, 0x80),
+    ("float8_e8m0fnu", 0.0, 0xFF, 0xFF), ("float8_e8m0fnu", -2.0, 0xFF, 0xFF),
+    ("float8_e8m0fnu", 3 * 2.0**126, 0xFF, 0xFF),
+    ("float8_e8m0fnu", 2.0**-127, 0x00, 0x00), ("float8_e8m0fnu", 1.4 * 2.0**-127, 0x01, 0x00),
+    ("float8_e8m0fnu", 1.5 * 2.0**-127, 0x01, 0x01), ("float8_e8m0fnu", 2.0**-149, 0x00, 0x00),
+    ("float8_e8m0fnu", 2.0**-126 * 1.5, 0x02, 0x02),
+    ("int4", 20.0, 0x4, 0x0), ("int4", 8.0, 0x8, 0x0), ("int4", -8.5, 0x8, 0x8), ("uint4", -7.9, 0x9, 0x0),
+    ("int2", 2.5, 0x2, 0x0), ("uint2", 2.5, 0x2, 0x2), ("uint4", 15.5, 0xF, 0xF),
 ])
-def test_literal_quirks(name, x, code):
+def test_literal_quirks(name, x, c06, c07):
     arr = np.array([x], np.float32)
-    assert numfmt.encode(arr, name, compat="ml_dtypes")[0] == code
-    assert ref_codes(arr, name)[0] == code  # the reference agrees (guards the literal itself)
+    for version, code in (("0.6", c06), ("0.7", c07)):
+        assert numfmt.encode(arr, name, compat=f"ml_dtypes=={version}")[0] == code
+        if version == INSTALLED:
+            assert ref_codes(arr, name)[0] == code  # the installed reference agrees (guards the literal)
+    assert numfmt.encode(arr, name, compat="ml_dtypes")[0] == {"0.6": c06, "0.7": c07}[NEWEST]
 
 
-def test_e8m0_float32_subnormal_rule():
-    """(0, 2**-127] -> 0x00, (2**-127, 2**-126) -> 0x01: checked on all 2**23 float32 subnormals."""
+@pytest.mark.parametrize("version", VERSIONS)
+def test_e8m0_float32_subnormals(version):
+    """0.6: (0, 2**-127] -> 0x00, (2**-127, 2**-126) -> 0x01; 0.7: nearest with ties up, so
+    [1.5 * 2**-127, 2**-126) -> 0x01. Checked on all 2**23 float32 subnormals."""
     x = np.arange(1, 1 << 23, dtype=np.uint32).view(np.float32)
-    got = numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes")
-    assert np.array_equal(got, np.where(x.view(np.uint32) > 0x400000, 1, 0).astype(np.uint8))
-    assert np.array_equal(got, ref_codes(x, "float8_e8m0fnu"))
+    got = numfmt.encode(x, "float8_e8m0fnu", compat=f"ml_dtypes=={version}")
+    edge = 0x400000 if version == "0.6" else 0x5FFFFF
+    assert np.array_equal(got, np.where(x.view(np.uint32) > edge, 1, 0).astype(np.uint8))
+    if version == INSTALLED:
+        assert np.array_equal(got, ref_codes(x, "float8_e8m0fnu"))
 
 
 def test_binary16_nan_payload():
     u = np.array([0x7FA12345, 0xFFA12345, 0x7F800001, 0x7FC00000, 0xFFFFFFFF], np.uint32)
-    got = numfmt.encode(u.view(np.float32), "binary16", compat="ml_dtypes")
-    assert got.tolist() == [0x7D09, 0xFD09, 0x7C01, 0x7E00, 0xFFFF]
+    for prof in ("ml_dtypes", "ml_dtypes==0.6", "ml_dtypes==0.7"):
+        got = numfmt.encode(u.view(np.float32), "binary16", compat=prof)
+        assert got.tolist() == [0x7D09, 0xFD09, 0x7C01, 0x7E00, 0xFFFF]
 
 
 # integers -------------------------------------------------------------------
-def _int_inputs(seed=4):
-    rng = np.random.default_rng(seed)
-    x32 = np.concatenate([rng.integers(0, 1 << 32, 1 << 18, dtype=np.uint64).astype(np.uint32),
-                          np.arange(0, 1 << 16, dtype=np.uint32) << np.uint32(16)]).view(np.float32)
-    e = rng.integers(1023 - 10, 1023 + 80, 1 << 16, dtype=np.uint64)
-    m = rng.integers(0, 1 << 52, 1 << 16, dtype=np.uint64)
-    s = rng.integers(0, 2, 1 << 16, dtype=np.uint64) << np.uint64(63)
-    edges = np.array([2.0**31 - 1, 2.0**31 - 0.75, 2.0**31 - 0.5, 2.0**31, 2.0**31 + 1, 2.0**32 - 1,
-                      2.0**32 - 0.5, 2.0**32, 2.0**32 + 5, -(2.0**31), -(2.0**31) - 0.5, -(2.0**31) - 1,
-                      2.0**63, -(2.0**63), 2.0**64, 1e300, -1e300, np.inf, -np.inf, np.nan, -np.nan,
-                      7.9, -7.9, 8.0, 9.0, -9.0, 20.0, 2.5, -0.0, 0.99, -0.99, 255.5, 256.0, -129.0])
-    x64 = np.concatenate([(s | (e << np.uint64(52)) | m).view(np.float64), edges,
-                          edges + 1.5, edges - 1.5, -edges])
-    return x32, x64
-
-
+@oracle
 @pytest.mark.parametrize("name", INTS)
 def test_int_casts(name):
-    for x in _int_inputs():
-        got = numfmt.encode(x, name, compat="ml_dtypes")
+    for x in int_inputs():
+        got = numfmt.encode(x, name, compat=PROFILE)
         want = ref_codes(x, name)
         assert not _report(x, got, want), (x.dtype, _report(x, got, want))
 
 
+@oracle
 @pytest.mark.parametrize("name", INTS)
 def test_int_casts_from_integers(name):
     rng = np.random.default_rng(6)
@@ -237,16 +200,45 @@ def test_int_casts_from_integers(name):
     for x in (v, v.view(np.uint64), v.astype(np.int16)):
         with np.errstate(over="ignore"):
             want = x.astype(ref_dtype(name)).view(numfmt.get_format(name).code_dtype)
-        assert np.array_equal(numfmt.encode(x, name, compat="ml_dtypes"), want)
+        assert np.array_equal(numfmt.encode(x, name, compat=PROFILE), want)
 
 
 def test_int4_literals():
     x = np.array([2.5, 7.6, 8.0, 9.0, -9.0, 20.0, np.nan, np.inf, -7.9, 2147483647.25, 2147483647.0])
-    assert numfmt.encode(x, "int4", compat="ml_dtypes").tolist() == [2, 7, 8, 9, 7, 4, 0, 0, 9, 0, 15]
-    assert numfmt.encode(x, "int8", compat="ml_dtypes").tolist()[-2:] == [0xFF, 0xFF]
+    assert numfmt.encode(x, "int4", compat="ml_dtypes==0.6").tolist() == [2, 7, 8, 9, 7, 4, 0, 0, 9, 0, 15]
+    assert numfmt.encode(x, "int4", compat="ml_dtypes==0.7").tolist() == [2, 7, 0, 0, 0, 0, 0, 0, 9, 0, 0]
+    for prof in ("ml_dtypes==0.6", "ml_dtypes==0.7"):  # numpy's own int8 did not change
+        assert numfmt.encode(x, "int8", compat=prof).tolist()[-2:] == [0xFF, 0xFF]
 
 
-# keyword conflicts ------------------------------------------------------------
+# the recorded ml_dtypes 0.6.0 vectors ------------------------------------------------
+@pytest.fixture(scope="module")
+def recorded():
+    with np.load(DATA) as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.mark.parametrize("name", FLOATS + INTS)
+def test_recorded_ml_dtypes_06(name, recorded):
+    """compat="ml_dtypes==0.6" gives exactly the codes ml_dtypes 0.6.0 gave on every input set (SHA-256
+    of the whole code array), and where 0.6.0 and 0.7.0 differ, "==0.7" gives 0.7.0's code."""
+    assert recorded["versions"].tolist() == ["0.6.0", "0.7.0"]
+    for key, x in input_sets(name).items():
+        p = f"{name}.{key}"
+        assert x.size == int(recorded[p + ".n"])
+        got = numfmt.encode(x, name, compat="ml_dtypes==0.6")
+        assert hashlib.sha256(got.tobytes()).digest() == recorded[p + ".sha256"].tobytes(), p
+        dx = recorded[p + ".x"]  # the first (up to 1024) inputs where 0.6.0 and 0.7.0 differ
+        assert dx.size == min(1024, int(recorded[p + ".ndiff"]))
+        assert np.array_equal(numfmt.encode(dx, name, compat="ml_dtypes==0.6"), recorded[p + ".old"])
+        assert np.array_equal(numfmt.encode(dx, name, compat="ml_dtypes==0.7"), recorded[p + ".new"])
+        if dx.size:
+            assert not np.array_equal(recorded[p + ".old"], recorded[p + ".new"])
+        if INSTALLED == "0.7" and dx.size:
+            assert np.array_equal(ref_codes(dx, name), recorded[p + ".new"])
+
+
+# keyword conflicts and profile names ---------------------------------------------
 @pytest.mark.parametrize("kw", [{"rounding": "toward_zero"}, {"saturation": "finite"}, {"nan": "zero"},
                                 {"rounding": "stochastic", "random": 1}])
 def test_conflicting_keywords(kw):
@@ -271,7 +263,31 @@ def test_bad_profile():
         numfmt.encode([1.0], "e4m3", compat="jax")
 
 
+def test_profile_versions():
+    assert C.resolve_profile("ml_dtypes").name == f"ml_dtypes=={NEWEST}" == "ml_dtypes==0.7"
+    assert C.resolve_profile("ML_dtypes==0.6.0").name == "ml_dtypes==0.6"
+    with pytest.raises(ValueError, match=r"known: \['ml_dtypes==0.6', 'ml_dtypes==0.7'\]"):
+        numfmt.encode([1.0], "e4m3", compat="ml_dtypes==0.5")
+    with pytest.raises(ValueError, match=r"known: .*torch==2\.13"):
+        numfmt.encode([1.0], "e4m3", compat="torch==2.12")
+
+
+def test_unknown_installed_version_warns(monkeypatch):
+    monkeypatch.setattr(C, "_installed_version", lambda dist: "9.1.0")
+    with pytest.warns(C.CompatVersionWarning, match="ml_dtypes 9.1.0 is installed"):
+        numfmt.encode([1.0], "e4m3", compat="ml_dtypes")
+    monkeypatch.setattr(C, "_installed_version", lambda dist: "0.6.0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        numfmt.encode([1.0], "e4m3", compat="ml_dtypes")  # a known version: no warning
+    monkeypatch.setattr(C, "_installed_version", lambda dist: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        numfmt.encode([1.0], "e4m3", compat="ml_dtypes")  # not installed: nothing to compare
+
+
 # exhaustive --------------------------------------------------------------------
+@oracle
 @pytest.mark.exhaustive
 @pytest.mark.parametrize("name", FLOATS)
 def test_exhaustive_float32(name, request):
@@ -279,14 +295,16 @@ def test_exhaustive_float32(name, request):
         pytest.skip("exhaustive sweep: run with -m exhaustive")
     t = time.perf_counter()
     total, first = sweep_float32(name)
-    print(f"{name}: 2**32 float32 patterns, {total} mismatches, {time.perf_counter() - t:.0f} s")
+    print(f"{name} ({PROFILE}, ml_dtypes {ml_dtypes.__version__}): 2**32 float32 patterns, {total} mismatches, "
+          f"{time.perf_counter() - t:.0f} s")
     assert total == 0, first
 
 
+@oracle
 def test_binary32_numpy():
     """float32 -> float32 is the identity (NaN payloads too); float64 -> float32 as numpy (x86 cvtsd2ss)."""
     x32 = stratified_float32("bfloat16", n=1 << 20, seed=9)
-    assert np.array_equal(numfmt.encode(x32, "binary32", compat="ml_dtypes"), x32.view(np.uint32))
-    x64 = _float64_sample(n=1 << 16, seed=10)
-    got = numfmt.encode(x64, "binary32", compat="ml_dtypes")
+    assert np.array_equal(numfmt.encode(x32, "binary32", compat=PROFILE), x32.view(np.uint32))
+    x64 = float64_sample(n=1 << 16, seed=10)
+    got = numfmt.encode(x64, "binary32", compat=PROFILE)
     assert not _report(x64, got, ref_codes(x64, "binary32"))

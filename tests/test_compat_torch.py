@@ -14,7 +14,9 @@ import numfmt
 
 torch = pytest.importorskip("torch")
 
-from test_compat_ml_dtypes import _float64_sample, _report, stratified_float32  # noqa: E402
+from ml_dtypes_inputs import float64_sample as _float64_sample  # noqa: E402
+from ml_dtypes_inputs import stratified_float32  # noqa: E402
+from test_compat_ml_dtypes import _report  # noqa: E402
 
 TYPES = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu"]
 
@@ -81,3 +83,13 @@ def test_conflicts(kw):
 def test_uncovered(name):
     with pytest.raises(ValueError, match="does not cover"):
         numfmt.encode([1.0], name, compat="torch")
+
+
+def test_torch_profile_versions():
+    """"torch" is the newest torch profile numfmt knows (2.13); the pinned spelling gives the same codes."""
+    x = stratified_float32("float8_e8m0fnu", n=1 << 16, seed=3)
+    assert numfmt.compat.resolve_profile("torch").name == "torch==2.13"
+    for name in TYPES:
+        assert np.array_equal(numfmt.encode(x, name, compat="torch==2.13"), numfmt.encode(x, name, compat="torch"))
+    with pytest.raises(ValueError, match=r"known: \['torch==2.13'\]"):
+        numfmt.encode(x, "e4m3", compat="torch==2.11")

@@ -200,10 +200,25 @@ def test_e8m0_rows(row):
         assert [ref.encode(float(v), "float8_e8m0fnu", **kw) for v in x] == got
 
 
+@pytest.mark.parametrize("saturation, want", [("none", [0xFF, 0xFF, 0xFF, 0x00]), ("finite", [0x00] * 4),
+                                                ("propagate", [0x00] * 4)])
+def test_e8m0_zero_under_saturation(saturation, want):
+    """E8M0 has no zero: +-0 is NaN without saturation; a saturating conversion clamps it to the smallest
+    value 0x00, as it does a negative and a tiny value (so it never gives NaN for a non-NaN input)."""
+    x = np.array([0.0, -0.0, -2.0, 2.0**-140], np.float32)
+    got = numfmt.encode(x, "float8_e8m0fnu", saturation=saturation).tolist()
+    assert got == want
+    assert [ref.encode(float(v), "float8_e8m0fnu", saturation=saturation) for v in x] == got
+    assert numfmt.sub(1.0, 1.0, "float8_e8m0fnu", saturation=saturation, codes=True) == want[0]
+
+
 def test_e8m0_ml_dtypes_specials():
-    """ml_dtypes maps 0, -0 and negatives to NaN and rounds float32 subnormals up (ml_dtypes 0.6.0)."""
+    """ml_dtypes maps 0, -0 and negatives to NaN; 0.6.0 rounds float32 subnormals above 2**-127 up,
+    0.7.0 to nearest (ties up)."""
     x = np.array([0.0, -0.0, -1.0, 1.4 * 2.0**-127], np.float32)
-    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes").tolist() == [0xFF, 0xFF, 0xFF, 0x01]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes==0.6").tolist() == [0xFF, 0xFF, 0xFF, 0x01]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes==0.7").tolist() == [0xFF, 0xFF, 0xFF, 0x00]
+    assert numfmt.encode(x, "float8_e8m0fnu", compat="ml_dtypes").tolist() == [0xFF, 0xFF, 0xFF, 0x00]
 
 
 # ---------------------------------------------------------------------------- IEEE P3109 Interim Report v4.0
@@ -249,21 +264,21 @@ def test_p3109_parameters():
     assert numfmt.get_format("binary8p4se").smallest_subnormal == 2.0**-10
 
 
-#   X             p4se SatFinite  p4se SatNone  p4sf SatFinite  p4sf SatNone (v4.0)
+#   X             p4se SatFinite  p4se SatNone  p4sf SatFinite  p4sf SatNone (v4.0)  p4sf SatNone (model 2026-07-07)
 P3109_SAT = [
-    (1.0, 0x40, 0x40, 0x40, 0x40),
-    (-1.0, 0xC0, 0xC0, 0xC0, 0xC0),
-    (2.0, 0x48, 0x48, 0x48, 0x48),
-    (232.0, 0x7E, 0x7E, 0x7E, 0x7E),
-    (232.01, 0x7E, 0x7F, 0x7F, 0x7F),
-    (248.0, 0x7E, 0x7F, 0x7F, 0x7F),
-    (1e9, 0x7E, 0x7F, 0x7F, 0x7F),
-    (math.inf, 0x7E, 0x7F, 0x7F, 0x7F),
-    (-math.inf, 0xFE, 0xFF, 0xFF, 0xFF),
-    (math.nan, 0x80, 0x80, 0x80, 0x80),
-    (-0.0, 0x00, 0x00, 0x00, 0x00),
-    (2.0**-11, 0x00, 0x00, 0x00, 0x00),
-    (2.0**-11 * 1.01, 0x01, 0x01, 0x01, 0x01),
+    (1.0, 0x40, 0x40, 0x40, 0x40, 0x40),
+    (-1.0, 0xC0, 0xC0, 0xC0, 0xC0, 0xC0),
+    (2.0, 0x48, 0x48, 0x48, 0x48, 0x48),
+    (232.0, 0x7E, 0x7E, 0x7E, 0x7E, 0x7E),
+    (232.01, 0x7E, 0x7F, 0x7F, 0x7F, 0x7F),
+    (248.0, 0x7E, 0x7F, 0x7F, 0x7F, 0x80),
+    (1e9, 0x7E, 0x7F, 0x7F, 0x7F, 0x80),
+    (math.inf, 0x7E, 0x7F, 0x7F, 0x7F, 0x80),
+    (-math.inf, 0xFE, 0xFF, 0xFF, 0xFF, 0x80),
+    (math.nan, 0x80, 0x80, 0x80, 0x80, 0x80),
+    (-0.0, 0x00, 0x00, 0x00, 0x00, 0x00),
+    (2.0**-11, 0x00, 0x00, 0x00, 0x00, 0x00),
+    (2.0**-11 * 1.01, 0x01, 0x01, 0x01, 0x01, 0x01),
 ]
 
 
@@ -271,7 +286,8 @@ P3109_SAT = [
     pytest.param(row[0], (fmt, sat, row[1 + i]), id=f"{fmt}-{sat}-{row[0]!r}")
     for row in P3109_SAT
     for i, (fmt, sat) in enumerate([("binary8p4se", "finite"), ("binary8p4se", "none"),
-                                    ("binary8p4sf", "finite"), ("binary8p4sf", "none")])
+                                    ("binary8p4sf", "finite"), ("binary8p4sf@interim-v4.0", "none"),
+                                    ("binary8p4sf", "none")])
 ])
 def test_p3109_saturation_table(x, want):
     fmt, sat, code = want

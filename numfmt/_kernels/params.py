@@ -42,7 +42,7 @@ class KernelParams(NamedTuple):
     NAN: int  # code written for a positive NaN, or -1
     NNAN: int  # code written for a negative NaN, or -1
     OVFNAN: int  # saturation="none" sends overflow to NaN when there is no inf
-    P3109: int  # P3109 SatNone special cases
+    P3109: int  # P3109 SatNone special cases: 0 none, 1 Interim Report v4.0, 2 formal model 2026-07-07
     SIGNED: int
     ECAP: int  # any value >= 2**ECAP overflows
     EVEN_N: int  # ties-to-even looks at the significand's parity, not the code's (ml_dtypes E8M0)
@@ -60,6 +60,7 @@ from ..policy import (  # noqa: E402, F401  (re-exported: the kernels read P.NEA
     STOCHASTIC_A,
     STOCHASTIC_B,
     STOCHASTIC_C,
+    STOCHASTIC_ODD,
     TO_ODD,
     TOWARD_NEGATIVE,
     TOWARD_POSITIVE,
@@ -104,7 +105,8 @@ def pack_float_params(f) -> KernelParams:
         NAN=-1 if f.code_of_nan is None else f.code_of_nan,
         NNAN=-1 if f.code_of_negnan is None else f.code_of_negnan,
         OVFNAN=int(f.overflow_nan),
-        P3109=int(f.p3109),
+        # 0: not P3109; 1: Interim Report v4.0 rules; 2: the formal model of 2026-07-07
+        P3109=0 if not f.p3109 else 2 if f.p3109_edition == "model-2026-07-07" else 1,
         SIGNED=int(f.signed),
         ECAP=f.emax + 1,
         EVEN_N=0,

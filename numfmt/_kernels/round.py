@@ -110,6 +110,17 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         else:
             f = rem << (nbits - shift)
         inc = np.int64(f + rbits >= (one << nbits))
+    elif mode == P.STOCHASTIC_ODD:  # as C, the N-bit fraction rounded to nearest with ties to odd
+        if shift > nbits:
+            k = shift - nbits
+            f = rem >> k
+            r2 = rem & ((one << k) - 1)
+            h2 = one << (k - 1)
+            if r2 > h2 or (r2 == h2 and (f & 1) == 0):
+                f += 1
+        else:
+            f = rem << (nbits - shift)
+        inc = np.int64(f + rbits >= (one << nbits))
     away = inc | np.int64(rem == 0)
     if ftz:
         return (inc << m) - p.OFF, away
@@ -123,7 +134,9 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
     `away` is False when the rounding truncated an inexact value. Under
     `saturation="none"` it decides to_odd and the stochastic modes of
     non-P3109 formats by the IEEE 754 rule for the direction actually taken: rounded away past max gives the overflow
-    value, truncated (toward zero) gives max. P3109 formats follow SatNone.
+    value, truncated (toward zero) gives max. P3109 formats follow SatNone of their edition (Interim Report
+    v4.0: to_odd into an unsigned extended format gives max; the 2026-07-07 formal model: +inf; its NaN for
+    finite-domain overflow comes from `OVFNAN`).
     """
     maxc = p.MAXMAG_NEG if neg else p.MAXMAG
     inf = p.NINF if neg else p.INF
@@ -140,7 +153,7 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
         mode == P.TOWARD_ZERO
         or (mode == P.TOWARD_NEGATIVE and not neg)
         or (mode == P.TOWARD_POSITIVE and neg)
-        or (p.P3109 != 0 and mode == P.TO_ODD and p.SIGNED == 0 and p.INF >= 0)
+        or (p.P3109 == 1 and mode == P.TO_ODD and p.SIGNED == 0 and p.INF >= 0)
         or (p.P3109 == 0 and mode >= P.TO_ODD and not away)
     ):
         to_max = True
@@ -192,6 +205,8 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
     if cls == P.NOTANUMBER:
         return p.NNAN if neg else p.NAN
     if cls == P.ZERO:
+        if p.HASZERO == 0 and sat != P.SAT_NONE:
+            return np.int64(0)  # no zero (E8M0): saturation clamps it to the smallest value, as a negative
         return _zero(neg, p)
     unsigned_neg = neg and p.SIGNED == 0
     if cls == P.INFINITE:

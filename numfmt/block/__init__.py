@@ -17,7 +17,9 @@ reproduces; `docs/block-formats.md` has the tables. In short:
   `cvt.rp.satfinite.ue8m0x2.f32`) and `rceil_torchao` (torchao 0.18's CPU
   fallback: divide by max, ceil of a float32 log2). `recipe="ocp"` (default)
   scales elements exactly by the decoded scale; `recipe="torchao"` reproduces
-  `torchao.prototype.mx_formats.to_mx` bit for bit, quirks included.
+  `torchao.prototype.mx_formats.to_mx` bit for bit, quirks included (the newest
+  rules numfmt knows: torchao's main branch of 2026-08-21; `"torchao==0.18"` pins
+  0.18.0; `recipe_profiles()` lists them).
 * amax scales (NVFP4): `scale_rule="amax"` with `recipe` = `te`
   (TransformerEngine, default), `torchao` or `modelopt`; each recipe's
   float32 operations are done in the same order with IEEE float32 arithmetic.
@@ -64,6 +66,7 @@ from .formats import (
     get_block_format,
     is_block_format,
     list_block_formats,
+    recipe_profiles,
     register_block_format,
 )
 from .ptx import ptx_e2m1x4_rbits
@@ -72,7 +75,7 @@ from .scales import scale_exponents
 __all__ = [
     "BlockFormat", "BlockArray", "is_block_format", "get_block_format", "register_block_format",
     "list_block_formats", "encode", "decode", "quantize", "scale_exponents", "ptx_e2m1x4_rbits",
-    "SCALE_RULES", "RECIPES", "NONFINITE",
+    "SCALE_RULES", "RECIPES", "NONFINITE", "recipe_profiles",
 ]
 
 

@@ -17,6 +17,7 @@ from .formats import (
     default_recipe,
     get_block_format,
     recipes_for,
+    resolve_recipe,
 )
 from .gguf import encode_gguf
 from .inputs import as_float, as_rows
@@ -52,9 +53,11 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         Element rounding, as in [`numfmt.encode`][numfmt.encode] (stochastic roundings take
         random bits per element of `x`; see `ptx_e2m1x4_rbits`).
     recipe : str, optional
-        Power-of-two rules: `ocp` (default, exact) or `torchao` (torchao 0.18
-        `to_mx`, quirks included). `amax`: `te` (default), `torchao`,
-        `modelopt`. `gguf` (the default of `gguf_mxfp4`/`gguf_nvfp4`):
+        Power-of-two rules: `ocp` (default, exact) or `torchao` (torchao `to_mx`,
+        quirks included: the newest rules numfmt knows, torchao's main branch of
+        2026-08-21; `torchao==0.18` pins 0.18.0, see `numfmt.block.recipe_profiles`).
+        `amax`: `te` (default), `torchao` (either version: the NVFP4 recipe did not
+        change), `modelopt`. `gguf` (the default of `gguf_mxfp4`/`gguf_nvfp4`):
         llama.cpp's reference quantizers, E2M1 elements with `floor` (MXFP4)
         or `amax` (NVFP4) only.
     tensor_scale : None, False or float
@@ -94,6 +97,7 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     if recipe is None:
         recipe = f.recipe if recipes_for(rule) == recipes_for(f.scale_rule) else default_recipe(rule)
     recipe = check_choice("recipe", recipe, recipes_for(rule))
+    recipe, impl = resolve_recipe(recipe, rule)
     nonfinite = check_choice("nonfinite", nonfinite, NONFINITE)
     check_scale_capable(f.scale, rule)
     _, mode = parse_rounding(rounding)
@@ -106,9 +110,13 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
     rkind, rarr, nbits = random_array(random, rbits, mode, xa.shape, ax)
     if scale_rounding is not None and rule != "max_abs_finite":
         raise ValueError(f"scale_rounding is used by scale_rule='max_abs_finite', not {rule!r}")
-    if recipe == "torchao" and rule == "rceil":
-        raise ValueError("recipe='torchao' computes rceil its own way: use scale_rule='rceil_torchao' "
-                         "(scale_rule='rceil' is NVIDIA's exact round-up)")
+    if impl == "torchao" and rule == "rceil":
+        raise ValueError(f"recipe={recipe!r} computes rceil its own way: use scale_rule='rceil_torchao' "
+                         "(scale_rule='rceil' is NVIDIA's exact round-up, which recipe='torchao' (torchao's main "
+                         "branch) uses)")
+    if impl == "torchao_main" and rule == "rceil_torchao":
+        raise ValueError(f"scale_rule='rceil_torchao' is torchao 0.18's RCEIL; recipe={recipe!r} computes RCEIL "
+                         "as scale_rule='rceil' (or pass recipe='torchao==0.18')")
     if recipe == "gguf":
         _check_gguf_options(mode, random, nonfinite, tensor_scale, tensor_amax)
         codes, scales = _by_slabs(lambda x2, r: encode_gguf(x2, f, rule), xa, ax, f, rarr, False)
@@ -117,7 +125,7 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         moved = np.moveaxis(xa, ax, -1)
         mshape = moved.shape
         x2 = as_rows(np.ascontiguousarray(moved))
-        codes2, scales2, ts = encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
+        codes2, scales2, ts = encode_amax(x2, f, impl, tensor_scale, tensor_amax, mode, rkind, rarr, nbits)
         codes = np.moveaxis(codes2.reshape(mshape), -1, ax)
         scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
         return BlockArray._trusted(np.ascontiguousarray(codes), np.ascontiguousarray(scales), f, ax, ts, rule,
@@ -127,7 +135,7 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
             return encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, r, nbits)
     else:
         def run(x2, r):
-            return encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, r, nbits)
+            return encode_pow2(x2, f, rule, impl, nonfinite, mode, rkind, r, nbits)
     codes, scales = _by_slabs(run, xa, ax, f, rarr, rkind == 1)
     return BlockArray._trusted(codes, scales, f, ax, None, rule, recipe)
 

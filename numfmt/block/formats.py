@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..choices import check_choice, did_you_mean
+from ..compat import CompatProfile, profiles_markdown, warn_unknown_installed
 from ..formats import FloatFormat, IntFormat
 from ..presets import ALIASES, BLOCK_FORMAT_NAMES, REGISTRY, get_format
 from .kinds import check_gguf
@@ -14,9 +15,68 @@ from .layout import LAYOUTS, check_layout
 
 POW2_RULES = ("floor", "ceil", "even", "rceil", "rceil_torchao")
 SCALE_RULES = (*POW2_RULES, "amax", "max_abs_finite")
-POW2_RECIPES = ("ocp", "torchao", "gguf")
-AMAX_RECIPES = ("te", "torchao", "modelopt", "gguf")
-RECIPES = ("ocp", "torchao", "te", "modelopt", "p3109", "gguf")
+# torchao's versions: 0.18.0 (the last release) and its main branch at commit 36027d8 (2026-08-21);
+# the bare "torchao" means the newest
+TORCHAO_018 = "torchao==0.18"
+TORCHAO_MAIN = "torchao==main-2026-08-21"
+TORCHAO = (TORCHAO_018, TORCHAO_MAIN)
+POW2_RECIPES = ("ocp", "torchao", *TORCHAO, "gguf")
+AMAX_RECIPES = ("te", "torchao", *TORCHAO, "modelopt", "gguf")
+RECIPES = ("ocp", "torchao", *TORCHAO, "te", "modelopt", "p3109", "gguf")
+
+_TORCHAO_PROFILES = (
+    CompatProfile(TORCHAO_018, "torchao", "0.18", "torchao 0.18.0 CPU, torch 2.13", False, (
+        ("block holding ±inf (floor/ceil/even)", "scale from inf's bit pattern (2^128): E4M3 FLOOR `0xF7`"),
+        ("element division (floor/ceil/even)", "x / max(scale, 2^-126): a block with scale code `0x00` is divided "
+                                               "by 2^-126"),
+        ("NaN-scale block elements", "x / inf: ±0 (`0x00`/`0x80`), NaN elements NaN"),
+        ("RCEIL", "`scale_rule=\"rceil_torchao\"`: ceil(float32 log2(amax / max)) clamped to ±127, inf → `0xFE`; "
+                  "scale code 0 multiplies by 1.0; elements clamped to ±max"),
+    )),
+    CompatProfile(TORCHAO_MAIN, "torchao", "main", "pytorch/ao main at commit 36027d8 (2026-08-21), CPU, torch 2.13",
+                  True, (
+        ("block holding ±inf (floor/ceil/even)", "scale `0xFF` (NaN), like a NaN block"),
+        ("element scaling (floor/ceil/even/rceil)", "x * 2^(127 - code) in float32 (scale code `0x00`: * 2^127), "
+                                                    "i.e. exact division by the decoded scale"),
+        ("NaN-scale block elements", "x * NaN: every element NaN (E4M3/E5M2 `0x7F`)"),
+        ("RCEIL", "`scale_rule=\"rceil\"`: fp32(amax * fp32(1/max)) rounded up to a power of two without "
+                  "saturation (> 2^127, ±inf, NaN → `0xFF`); no element clamp (E5M2 may overflow to inf). "
+                  "`rceil_torchao` is 0.18's rule only"),
+    )),
+)
+
+
+def recipe_profiles() -> tuple[CompatProfile, ...]:
+    """The versioned torchao recipes numfmt knows, with the rules each changes.
+
+    `recipe="torchao"` means the newest (`newest=True`): torchao's main branch as of the date in
+    its name, since no release after 0.18.0 exists; `recipe="torchao==0.18"` pins 0.18.0. The
+    amax (NVFP4) recipe is the same in both. A block array records the pinned name.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> [(p.name, p.newest) for p in numfmt.block.recipe_profiles()]
+    [('torchao==0.18', False), ('torchao==main-2026-08-21', True)]
+    """
+    return _TORCHAO_PROFILES
+
+
+def recipe_profiles_markdown() -> str:
+    """Markdown tables of the torchao recipe versions (generated into the docs)."""
+    return profiles_markdown(_TORCHAO_PROFILES)
+
+
+def resolve_recipe(recipe: str, rule: str) -> tuple[str, str]:
+    """(name to record, implementation) of a checked recipe spelling: the bare `"torchao"` is the
+    newest torchao profile; the implementation of a torchao recipe is `"torchao"` (0.18's rules, and
+    the amax recipe of both versions) or `"torchao_main"`."""
+    if not recipe.startswith("torchao"):
+        return recipe, recipe
+    warn_unknown_installed("torchao", ("0.18",))
+    pinned = TORCHAO_MAIN if recipe == "torchao" else recipe
+    impl = "torchao_main" if pinned == TORCHAO_MAIN and rule in POW2_RULES else "torchao"
+    return pinned, impl
 
 
 def recipes_for(rule: str):

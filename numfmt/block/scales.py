@@ -122,14 +122,19 @@ def pow2_scale_codes(e, nan, sf: FloatFormat, rule: str):
     return codes, ec, isnan
 
 
-def rceil_round_pack(amax, ef, sf, scodes, ec, isnan):
+def rceil_round_pack(amax, ef, sf, scodes, ec, isnan, saturation="finite"):
     """NVIDIA rceil through the rounding funnel: fp32(amax * fp32(1/max)) rounded toward
-    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`)."""
+    +inf into the (power-of-two) scale format with saturation (`cvt.rp.satfinite`), or without
+    (`saturation="none"`, `cvt.rp`: past the largest power of two, inf and NaN give the NaN code)."""
 
     with np.errstate(over="ignore", invalid="ignore"):
         d = (amax.astype(np.float32) * (np.float32(1.0) / np.float32(ef.max))).astype(np.float32)
     lo, _ = pow2_range(sf)
     d = np.where(isnan | (d <= 0), np.float32(2.0 ** max(lo, -149)), d).astype(np.float32)
+    if saturation == "none":
+        bad = isnan | np.isnan(amax) | np.isinf(amax)
+        d = np.where(bad, np.float32(np.inf), d).astype(np.float32)
+        return np.asarray(_enc(d, sf, rounding="toward_positive")).astype(np.int64), None
     c = np.asarray(_enc(d, sf, rounding="toward_positive", saturation="finite")).astype(np.int64)
     e = np.frexp(np.asarray(_dec(c, sf, dtype=np.float64)))[1].astype(np.int64) - 1
     return np.where(isnan, scodes, c), np.where(isnan, ec, e)

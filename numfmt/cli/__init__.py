@@ -52,7 +52,9 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
                         "to_odd, stochastic, stochastic_b, stochastic_c (aliases rne, rna, rtz, rtp, rtn, rto, sr)")
     g.add_argument("--saturation", default=None, help="none (default), finite or propagate")
     g.add_argument("--nan", default=None, help="NaN input into a format without NaN: raise (default), zero, max")
-    g.add_argument("--compat", default=None, help="reproduce a library: ml_dtypes, torch or ptx")
+    g.add_argument("--compat", default=None,
+                   help="reproduce a library: ml_dtypes, torch or ptx (the newest version numfmt knows), "
+                        "or a pinned one: ml_dtypes==0.6")
     g.add_argument("--rbits", type=int, default=None, help="number of random bits for stochastic rounding")
     g.add_argument("--seed", type=int, default=None, help="seed of the random bits (stochastic rounding)")
     g.add_argument("--via", default=None, metavar="FMT", help="round through this float format first (double rounding)")
