@@ -31,6 +31,7 @@ from .explain import explain
 from .formats import FloatFormat, IntFormat
 from .frontend import decode, encode, quantize
 from .interop import to_ml_dtypes, to_torch
+from .mma import mma_instructions, mma_model
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
 
@@ -47,6 +48,8 @@ __all__ = [
     "accumulation_presets",
     "dot",
     "matmul",
+    "mma_instructions",
+    "mma_model",
     "to_ml_dtypes",
     "to_torch",
     "EmulatedArray",

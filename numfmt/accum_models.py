@@ -173,6 +173,21 @@ class FusedBlock:
     result >= 2**(emax+1) to infinity whatever the rounding (as the recordings
     and MMA-Sim do), `'ieee'` follows the rounding direction.
 
+    Fields describing one matrix instruction (models from
+    [`numfmt.mma_model`][numfmt.mma_model] set them; see docs/instructions.md):
+    `c_format` is the addend's format when it differs from `out_format` (its
+    exponent is clamped at that format's emin in the first block; later blocks
+    get the previous block's `out_format` result); `plus_zero` makes every zero
+    result +0; `group_size` G > 1 sums each group of G products exactly before the
+    alignment, the group taking the exponent emin_a + emin_b (+ its scales'
+    exponents) unnormalised; `scale_format` and `scale_block` describe block-scaled
+    operands (one scale of A's row and one of B's column per `scale_block`
+    elements of K, passed as `a_scales=` / `b_scales=`), whose exponents add to
+    the product (or group) exponents and whose significands multiply the terms.
+    Zero terms (a zero product, an all-zero group, a zero scale) take no part in the
+    block's maximum exponent, which is at least `min_exp`. Such a model also
+    applies the NaN/infinity rule block by block.
+
     >>> import numfmt
     >>> m = numfmt.accumulation_model("h100", "e4m3")
     >>> m.terms, m.extra_bits, m.fraction_bits
@@ -195,10 +210,16 @@ class FusedBlock:
     flush_subnormal_inputs: bool = False
     k_order: str | tuple = "sequential"
     overflow: str = "inf"
+    c_format: FormatLike | None = None
+    plus_zero: bool = False
+    group_size: int = 1
+    scale_format: FormatLike | None = None
+    scale_block: int = 32
 
     def __post_init__(self) -> None:
         in_format_arg(self.in_format)
         out = float_format_arg(self.out_format, "out_format")
+        self._check_instruction_fields(out)
         _check_int("terms", self.terms, 1, 4096)
         _check_int("extra_bits", self.extra_bits, -23, 40)
         _check_bool("sticky", self.sticky)
@@ -231,6 +252,38 @@ class FusedBlock:
                 raise ValueError(f"k_order tuple must be a permutation of range(K), got {ko!r}")
         else:
             raise TypeError(f"k_order must be a str or a tuple, got {type(ko).__name__}")
+
+    def _check_instruction_fields(self, out: FloatFormat) -> None:
+        """Checks of the fields that describe one matrix instruction (addend format, zero results,
+        groups, block scales)."""
+        if self.c_format is not None:
+            cf = float_format_arg(self.c_format, "c_format")
+            if cf.bits > out.bits:
+                raise ValueError(f"c_format={cf.name!r} is wider than out_format={out.name!r}")
+        _check_bool("plus_zero", self.plus_zero)
+        _check_int("group_size", self.group_size, 1, 4096)
+        _check_int("scale_block", self.scale_block, 1, 4096)
+        if self.terms % self.group_size:
+            raise ValueError(f"group_size={self.group_size} must divide terms={self.terms}")
+        if self.scale_format is not None:
+            sf = float_format_arg(self.scale_format, "scale_format")
+            if sf.bits > 8:
+                raise ValueError(f"scale_format={sf.name!r}: block scales are 8-bit formats")
+            if self.scale_block % self.group_size:
+                raise ValueError(f"group_size={self.group_size} must divide scale_block={self.scale_block}")
+        if self.instruction_datapath and (self.addend != "aligned" or self.sticky or self.normalized_products
+                                          or self.k_order != "sequential"):
+            raise ValueError("plus_zero, group_size > 1 and scale_format describe one matrix instruction: they "
+                             "need addend='aligned', sticky=False, normalized_products=False, "
+                             "k_order='sequential'")
+
+    @property
+    def instruction_datapath(self) -> bool:
+        """True when a field of one matrix instruction is set (plus_zero, group_size > 1,
+        scale_format): such a model runs on the instruction kernel, which also applies the
+        NaN/infinity rule block by block (an overflow of one block meets the next block's
+        infinities)."""
+        return self.plus_zero or self.group_size != 1 or self.scale_format is not None
 
     @property
     def fraction_bits(self) -> int:

@@ -1,0 +1,141 @@
+"""Accumulation models of single matrix instructions (tensor cores and matrix cores).
+
+[`mma_model`][numfmt.mma_model] turns one instruction of one architecture into an
+accumulation model (plain data: a [`FusedBlock`][numfmt.FusedBlock] or a
+[`Sequential`][numfmt.Sequential]) that [`numfmt.dot`][numfmt.dot] and
+[`numfmt.matmul`][numfmt.matmul] evaluate; [`mma_instructions`][numfmt.mma_instructions]
+lists one instruction per modelled family. The families and their parameters are
+the rows of `numfmt.mma_table`.
+"""
+
+from __future__ import annotations
+
+from .accum_models import FusedBlock, Sequential
+from .choices import check_choice, did_you_mean
+from .mma_table import ARCH_ALIASES, ARCHS, FAMILIES, InstructionFamily, normalize_arch
+
+__all__ = ["mma_model", "mma_instructions", "mma_family"]
+
+_BY_KEY: dict = {}
+for _fam in FAMILIES:
+    if _fam.api == "v_mfma":
+        for _s in _fam.shapes:
+            _BY_KEY[(_fam.arch, _s)] = _fam
+    else:
+        _BY_KEY[(_fam.arch, _fam.types)] = _fam
+
+
+def supported(fam: InstructionFamily) -> bool:
+    """Whether numfmt evaluates `fam`: the fused datapaths and binary32 FMA chains (binary64 FMA
+    chains and AMD's exact, flush-to-zero and two-stage datapaths are not modelled)."""
+    return fam.datapath == "fused" or (fam.datapath == "fma" and fam.a_format == "binary32")
+
+
+def _arch(arch) -> str:
+    if not isinstance(arch, str):
+        raise TypeError(f"arch must be a str, got {type(arch).__name__}: {arch!r}")
+    names = {normalize_arch(a): a for a in ARCHS}
+    aliases = {normalize_arch(k): normalize_arch(v) for k, v in ARCH_ALIASES.items()}
+    key = check_choice("arch", normalize_arch(arch), names, aliases=aliases,
+                       unknown=f"unknown architecture {arch!r}; known: {list(ARCHS)} (or aliases such as "
+                               f"'sm_90', 'gfx942')")
+    return names[key]
+
+
+def mma_family(arch: str, instruction: str) -> tuple[InstructionFamily, str]:
+    """The family row of `instruction` on `arch` and the instruction's shape (NVIDIA `mMnNkK`,
+    AMD the MFMA suffix). ValueError with the close matches when there is none."""
+    a = _arch(arch)
+    if not isinstance(instruction, str):
+        raise TypeError(f"instruction must be a str, got {type(instruction).__name__}: {instruction!r}")
+    ins = instruction.strip()
+    if a.startswith("CDNA"):
+        shape = ins.lower().removeprefix("v_mfma_")
+        fam = _BY_KEY.get((a, shape))
+    else:
+        shape, _, types = ins.partition(".")
+        shape = shape.lower()
+        fam = _BY_KEY.get((a, types))
+        if fam is not None and shape not in fam.shapes:
+            raise ValueError(f"{a} issues {types} with the shapes {list(fam.shapes[:6])}"
+                             f"{' ...' if len(fam.shapes) > 6 else ''}, not {shape!r}"
+                             f"{did_you_mean(shape, fam.shapes)}")
+    if fam is None:
+        known = [f.instruction(s) for f in FAMILIES if f.arch == a for s in f.shapes[:2]]
+        raise ValueError(f"unknown instruction {instruction!r} on {a}{did_you_mean(ins, known, n=4)} "
+                         f"(numfmt.mma_instructions({a!r}) lists one per family)")
+    if not supported(fam):
+        raise ValueError(f"{a} {instruction!r} ({fam.api} {fam.types}, datapath {fam.datapath!r} on "
+                         f"{fam.a_format}) is not modelled by numfmt yet; numfmt.mma_instructions() lists "
+                         f"the modelled families")
+    return fam, shape
+
+
+def model_of(fam: InstructionFamily, shape: str):
+    """The accumulation model of `fam` at `shape` (plain data)."""
+    if fam.datapath == "fma":
+        return Sequential(acc_format=fam.d_format, in_format=(fam.a_format, fam.b_format))
+    F, L, e_zero = fam.params(shape)
+    return FusedBlock(
+        in_format=(fam.a_format, fam.b_format), terms=L, extra_bits=F - 23, min_exp=e_zero,
+        out_format=fam.d_format, rounding=fam.rounding, result_bits=fam.result_bits,
+        c_format=None if fam.c_format == fam.d_format else fam.c_format, plus_zero=True,
+        group_size=fam.group_size, scale_format=fam.scale_format, scale_block=fam.scale_block or 32,
+    )
+
+
+def mma_model(arch: str, instruction: str):
+    """The accumulation model of one matrix instruction.
+
+    Parameters
+    ----------
+    arch : str
+        `"Volta"`, `"Turing"`, `"Ampere"`, `"Ada Lovelace"`, `"Hopper"`,
+        `"Blackwell"`, `"RTX Blackwell"`, `"CDNA1"`, `"CDNA2"` or `"CDNA3"`
+        (case-insensitive; aliases such as `"sm_90"`, `"hopper"`, `"gfx942"`).
+    instruction : str
+        NVIDIA: shape and types as MMA-Sim spells them, e.g.
+        `"m16n8k16.f32.f16.f16.f32"` (`mma`), `"m64n8k32.f32.e4m3.e4m3"`
+        (`wgmma`), `"m64n8k32.kind::f8f6f4.f32.e2m1.e3m2"` (`tcgen05.mma`, whose
+        types sit in the instruction descriptor),
+        `"m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3"` (block-scaled).
+        AMD: the MFMA suffix, e.g. `"f32_32x32x2f32"`.
+
+    Returns
+    -------
+    FusedBlock or Sequential
+        A chain of fused blocks of L = min(K, L_max) products (one instruction is
+        K/L blocks; a longer K is a chain of instructions, the result fed back as c),
+        or a chain of fused multiply-adds for the FP32 MFMA instructions.
+
+    Raises
+    ------
+    ValueError
+        Unknown architecture or instruction (the message names the close matches).
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> m = numfmt.mma_model("sm_90", "m64n8k32.f32.e4m3.e4m3")
+    >>> m.terms, m.fraction_bits, m.result_bits
+    (32, 13, 13)
+    >>> numfmt.dot([1.0, 2.0**-7], [1.0, 2.0**-7], model=m).item()  # 1 + 2**-14 truncated
+    1.0
+    """
+    fam, shape = mma_family(arch, instruction)
+    return model_of(fam, shape)
+
+
+def mma_instructions(arch: str | None = None) -> list[tuple[str, str]]:
+    """The modelled `(arch, instruction)` pairs, one per family (its first shape).
+
+    [`mma_model`][numfmt.mma_model] takes every shape of a listed family.
+
+    Examples
+    --------
+    >>> import numfmt
+    >>> ("Hopper", "m64n8k32.f32.e4m3.e4m3") in numfmt.mma_instructions("hopper")
+    True
+    """
+    a = None if arch is None else _arch(arch)
+    return [(f.arch, f.instruction(f.shapes[0])) for f in FAMILIES if supported(f) and (a is None or f.arch == a)]
