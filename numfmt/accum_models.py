@@ -83,6 +83,11 @@ class Exact:
           ...  │
            c  ─┘
 
+    With `terms` = L, K is taken in blocks of L products, each block's exact sum
+    with c rounded once and fed back as the next block's c (AMD CDNA1 MFMA as
+    MMA-Sim models it). `plus_zero`: an exact zero sum is +0 (a nonzero sum
+    rounded to zero keeps its sign).
+
     >>> import numfmt
     >>> numfmt.dot([1.0, 2.0**-30], [1.0, 1.0], model=numfmt.Exact("fp32")).item()
     1.0
@@ -91,11 +96,16 @@ class Exact:
     out_format: FormatLike = "fp32"
     rounding: str = "nearest_even"
     in_format: FormatLike | tuple = "fp32"
+    terms: int | None = None
+    plus_zero: bool = False
 
     def __post_init__(self) -> None:
         float_format_arg(self.out_format, "out_format")
         rounding_mode_arg(self.rounding, "rounding")
         in_format_arg(self.in_format)
+        if self.terms is not None:
+            _check_int("terms", self.terms, 1, 1 << 30)
+        _check_bool("plus_zero", self.plus_zero)
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,16 @@ class FusedBlock:
     block's maximum exponent, which is at least `min_exp`. Such a model also
     applies the NaN/infinity rule block by block.
 
+    `addend='two_stage'` (AMD CDNA3 MFMA as MMA-Sim models it): the products of
+    each of `lanes` lanes (2: even and odd positions of K) are truncated to F
+    fraction bits below the lane's largest exponent and summed, the lanes combined
+    rounding toward -inf to F bits below the larger one; then, Mx being the larger
+    of that exponent and c's, the product sum is rounded toward -inf to
+    `sum_bits` + 1 fraction bits below Mx and c to F (dropped when its exponent is
+    below Mx - F - 1 and `drop_small_c`); their sum is rounded toward -inf to
+    `sum_bits` fraction bits below its leading bit, then by `rounding` into
+    `out_format`. Products at or above 2**(emax+1) of `out_format` are infinities.
+
     >>> import numfmt
     >>> m = numfmt.accumulation_model("h100", "e4m3")
     >>> m.terms, m.extra_bits, m.fraction_bits
@@ -215,6 +235,9 @@ class FusedBlock:
     group_size: int = 1
     scale_format: FormatLike | None = None
     scale_block: int = 32
+    lanes: int = 1
+    sum_bits: int = 31
+    drop_small_c: bool = False
 
     def __post_init__(self) -> None:
         in_format_arg(self.in_format)
@@ -227,8 +250,8 @@ class FusedBlock:
         _check_bool("flush_subnormal_inputs", self.flush_subnormal_inputs)
         if self.min_exp is not None:
             _check_int("min_exp", self.min_exp, -100000, 100000)
-        if self.addend not in ("aligned", "late"):
-            raise ValueError(f"addend must be 'aligned' or 'late', got {self.addend!r}")
+        if self.addend not in ("aligned", "late", "two_stage"):
+            raise ValueError(f"addend must be 'aligned', 'late' or 'two_stage', got {self.addend!r}")
         if self.overflow not in ("inf", "ieee"):
             raise ValueError(f"overflow must be 'inf' or 'ieee', got {self.overflow!r}")
         rounding_mode_arg(self.rounding, "rounding")
@@ -271,11 +294,19 @@ class FusedBlock:
                 raise ValueError(f"scale_format={sf.name!r}: block scales are 8-bit formats")
             if self.scale_block % self.group_size:
                 raise ValueError(f"group_size={self.group_size} must divide scale_block={self.scale_block}")
-        if self.instruction_datapath and (self.addend != "aligned" or self.sticky or self.normalized_products
+        _check_int("lanes", self.lanes, 1, 2)
+        _check_int("sum_bits", self.sum_bits, self.fraction_bits - 1, 52)
+        _check_bool("drop_small_c", self.drop_small_c)
+        if self.addend == "two_stage":
+            if self.group_size != 1 or self.scale_format is not None:
+                raise ValueError("addend='two_stage' takes no groups or block scales")
+        elif self.lanes != 1 or self.drop_small_c:
+            raise ValueError("lanes and drop_small_c belong to addend='two_stage'")
+        if self.instruction_datapath and (self.addend == "late" or self.sticky or self.normalized_products
                                           or self.k_order != "sequential"):
-            raise ValueError("plus_zero, group_size > 1 and scale_format describe one matrix instruction: they "
-                             "need addend='aligned', sticky=False, normalized_products=False, "
-                             "k_order='sequential'")
+            raise ValueError("plus_zero, group_size > 1, scale_format and addend='two_stage' describe one matrix "
+                             "instruction: they need sticky=False, normalized_products=False, "
+                             "k_order='sequential' and an addend that is not 'late'")
 
     @property
     def instruction_datapath(self) -> bool:
@@ -283,7 +314,8 @@ class FusedBlock:
         scale_format): such a model runs on the instruction kernel, which also applies the
         NaN/infinity rule block by block (an overflow of one block meets the next block's
         infinities)."""
-        return self.plus_zero or self.group_size != 1 or self.scale_format is not None
+        return (self.plus_zero or self.group_size != 1 or self.scale_format is not None
+                or self.addend == "two_stage")
 
     @property
     def fraction_bits(self) -> int:

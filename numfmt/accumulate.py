@@ -8,6 +8,8 @@ returns, bit for bit. Models and presets live in `numfmt.accum_models`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .accum_models import (
@@ -225,12 +227,23 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
     outf = float_format_arg(model.out_format, "out_format")
+    if isinstance(model, Exact) and model.terms is not None and K > model.terms:
+        L = model.terms  # a chain of exact blocks, each result the next block's c
+        for k0 in range(0, K, L):
+            c = _run(dataclasses.replace(model, terms=None), X[:, k0:k0 + L], Y[:, k0:k0 + L], ia, ib, c)
+        return c
     if isinstance(model, Exact):
         lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
                       funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        if model.plus_zero:  # an exact zero sum (every term a zero) is +0; an underflow keeps its sign
+            zero = out == 0
+            if zero.any():
+                t = np.flatnonzero(zero)
+                exact0 = ~((X[ia[t]] * Y[ib[t]]) != 0).any(axis=1) & (c[t] == 0)
+                out[t[exact0]] = 0.0
         return out
     # FusedBlock
     try:

@@ -10,7 +10,7 @@ the rows of `numfmt.mma_table`.
 
 from __future__ import annotations
 
-from .accum_models import FusedBlock, Sequential
+from .accum_models import Exact, FusedBlock, Sequential
 from .choices import check_choice, did_you_mean
 from .mma_table import ARCH_ALIASES, ARCHS, FAMILIES, InstructionFamily, normalize_arch
 
@@ -28,7 +28,7 @@ for _fam in FAMILIES:
 def supported(fam: InstructionFamily) -> bool:
     """Whether numfmt evaluates `fam`: the fused datapaths and binary32 FMA chains (binary64 FMA
     chains and AMD's exact, flush-to-zero and two-stage datapaths are not modelled)."""
-    return fam.datapath == "fused" or (fam.datapath == "fma" and fam.a_format == "binary32")
+    return fam.datapath in ("fused", "two_stage", "exact") or (fam.datapath == "fma" and fam.a_format == "binary32")
 
 
 def _arch(arch) -> str:
@@ -76,6 +76,13 @@ def model_of(fam: InstructionFamily, shape: str):
     if fam.datapath == "fma":
         return Sequential(acc_format=fam.d_format, in_format=(fam.a_format, fam.b_format))
     F, L, e_zero = fam.params(shape)
+    if fam.datapath == "exact":
+        return Exact(out_format=fam.d_format, in_format=(fam.a_format, fam.b_format), terms=L, plus_zero=True)
+    if fam.datapath == "two_stage":
+        fp8 = fam.a_format.startswith("float8")
+        return FusedBlock(in_format=(fam.a_format, fam.b_format), terms=L, extra_bits=F - 23,
+                          addend="two_stage", lanes=2 if fp8 else 1, sum_bits=31, drop_small_c=fp8,
+                          out_format=fam.d_format, rounding=fam.rounding)
     return FusedBlock(
         in_format=(fam.a_format, fam.b_format), terms=L, extra_bits=F - 23, min_exp=e_zero,
         out_format=fam.d_format, rounding=fam.rounding, result_bits=fam.result_bits,

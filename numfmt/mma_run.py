@@ -103,6 +103,15 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.
         scls = sbcls = np.zeros(1, np.int8)
         man_s = 0
     out = np.empty(T, np.float64)
+    if model.addend == "two_stage":
+        outf = float_format_arg(model.out_format, "out_format")
+        KM.two_stage_dots(am, aE, acls, bm, bE, bcls, K, np.ascontiguousarray(ia, np.int64),
+                          np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,
+                          np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
+                          fa.mantissa_bits + fb.mantissa_bits, model.terms, model.lanes, model.fraction_bits,
+                          model.sum_bits, model.drop_small_c, c_format_of(model).emin, outf.emax + 1,
+                          funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        return out
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     KM.mma_dots(am, aE, acls, bm, bE, bcls, K, np.ascontiguousarray(ia, np.int64),
                 np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,

@@ -48,33 +48,28 @@ def _decode(codes, fmt):
     return np.asarray(numfmt.decode(codes.astype(_codes_dtype(fmt)), fmt), np.float64)
 
 
-def _finite_codes(rng, fmt, shape, lo_exp=None, hi_exp=None):
-    """Random codes of finite values (every exponent unless bounded)."""
+def _finite_codes(rng, fmt, shape):
+    """Values of random codes, the non-finite ones drawn again (every exponent of the format)."""
     codes = rng.integers(0, 1 << fmt.bits, shape, dtype=np.int64)
     v = _decode(codes, fmt)
     bad = ~np.isfinite(v)
-    if lo_exp is not None:
-        with np.errstate(divide="ignore"):
-            e = np.floor(np.log2(np.abs(v)))
-        bad |= (v != 0) & ((e < lo_exp) | (e > hi_exp))
     while bad.any():
-        new = rng.integers(0, 1 << fmt.bits, int(bad.sum()), dtype=np.int64)
-        codes[bad] = new
+        codes[bad] = rng.integers(0, 1 << fmt.bits, int(bad.sum()), dtype=np.int64)
         v = _decode(codes, fmt)
         bad = ~np.isfinite(v)
-        if lo_exp is not None:
-            with np.errstate(divide="ignore"):
-                e = np.floor(np.log2(np.abs(v)))
-            bad |= (v != 0) & ((e < lo_exp) | (e > hi_exp))
     return v
 
 
 def _values(rng, fmt, shape, kind):
     if kind == "range":  # the whole range: spread beyond the window, subnormals, overflow
         return _finite_codes(rng, fmt, shape)
-    if kind == "narrow":  # realistic: exponents within a few binades
-        mid = max(fmt.emin, 0) if fmt.emax > 4 else 0
-        return _finite_codes(rng, fmt, shape, min(mid - 3, fmt.emax), min(mid + 3, fmt.emax))
+    if kind == "narrow":  # realistic: normal values within a few binades around 1
+        lo, hi = max(fmt.emin, -3), min(fmt.emax, 3)
+        m = rng.integers(1 << fmt.mantissa_bits, 2 << fmt.mantissa_bits, shape)
+        e = rng.integers(lo, hi + 1, shape)
+        v = np.ldexp(m.astype(np.float64), e - fmt.mantissa_bits)
+        v = np.minimum(v, fmt.max)
+        return np.where(rng.random(shape) < 0.5, -v, v) * (rng.random(shape) > 0.05)
     if kind == "subnormal":
         v = _finite_codes(rng, fmt, shape)
         sub = 2.0 ** (fmt.emin - fmt.mantissa_bits) * rng.integers(0, 1 << fmt.mantissa_bits, shape)
@@ -103,8 +98,7 @@ def _specials(rng, fmt, v):
 def _c_values(rng, cfmt, T, kind):
     if kind == "zero":
         return np.where(rng.random(T) < 0.5, -0.0, 0.0)
-    c = _finite_codes(rng, cfmt, T) if kind == "range" else _finite_codes(
-        rng, cfmt, T, -4, 4)
+    c = _values(rng, cfmt, T, "range" if kind == "range" else "narrow")
     c[rng.random(T) < 0.15] = 0.0
     c[rng.random(T) < 0.1] = -0.0
     if kind == "special":

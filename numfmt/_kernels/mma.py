@@ -198,3 +198,160 @@ def mma_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, ma
                 if plus_zero:
                     cv += 0.0  # -0.0 (a negative sum rounded to zero) becomes +0.0
         out[t] = cv
+
+
+@jit
+def _ceil_shift(mag, sh):
+    """ceil(mag * 2**-sh) for mag >= 0, sh >= 0."""
+    if sh == 0:
+        return mag
+    if sh >= 63:
+        return np.int64(1) if mag != 0 else np.int64(0)
+    return (mag + (np.int64(1) << sh) - 1) >> sh
+
+
+@jit
+def _floor_signed(v, sh):
+    """floor(v * 2**sh) of a signed integer (a left shift when sh >= 0)."""
+    if sh >= 0:
+        return v << sh
+    return v >> min(-sh, 63)
+
+
+@jit
+def two_stage_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, terms, lanes, F, F2,
+                   drop_small_c, c_emin, ovf_exp, p, mode):
+    """out[t] = chain of two-stage blocks (the CDNA3 MFMA datapath as MMA-Sim 2.1.1 models it).
+
+    Per block: the products of each lane (lanes=2: even and odd positions) are truncated to F
+    fraction bits below the lane's largest exponent and summed; lanes are combined rounding toward
+    -inf to F bits below the larger lane exponent. With Mx = max(that exponent, c's exponent
+    clamped at c_emin), the product sum is rounded toward -inf to F2 + 1 fraction bits below Mx,
+    c to F bits (dropped when its exponent is below Mx - F - 1 and `drop_small_c`); the sum is
+    rounded toward -inf to F2 fraction bits below its own leading bit (clamped at c_emin), then
+    to the result format with `mode`. Products >= 2**ovf_exp are infinities.
+    """
+    NOEXP = -(1 << 40)
+    for t in range(out.size):
+        arow = ia[t] * K
+        brow = ib[t] * K
+        cv = c[t]
+        for k0 in range(0, K, terms):
+            k1 = min(k0 + terms, K)
+            # the NaN / infinity rule, overflowing products counting as infinities
+            nan = False
+            pinf = False
+            ninf = False
+            for k in range(k0, k1):
+                ca = acls[arow + k]
+                cb = bcls[brow + k]
+                neg = (am[arow + k] < 0) != (bm[brow + k] < 0)
+                if ca == C_NAN or cb == C_NAN:
+                    nan = True
+                elif ca == C_INF or cb == C_INF:
+                    if ca == C_PZERO or ca == C_NZERO or cb == C_PZERO or cb == C_NZERO:
+                        nan = True
+                    elif neg:
+                        ninf = True
+                    else:
+                        pinf = True
+                else:
+                    pm = am[arow + k] * bm[brow + k]
+                    if pm != 0:
+                        mag = -pm if pm < 0 else pm
+                        if aE[arow + k] + bE[brow + k] - man_ab + 63 - clz64(mag) >= ovf_exp:
+                            if pm < 0:
+                                ninf = True
+                            else:
+                                pinf = True
+            if not np.isfinite(cv) and drop_small_c and not (nan or pinf or ninf):
+                # MMA-Sim gives a NaN or infinite c the exponent -1 (frexp's), and drops it like any
+                # c below Mx - F - 1: the products' largest exponent above F decides
+                e_top = NOEXP
+                for k in range(k0, k1):
+                    if am[arow + k] * bm[brow + k] != 0:
+                        e_top = max(e_top, aE[arow + k] + bE[brow + k])
+                if -1 < e_top - F - 1:
+                    cv = 0.0
+            if np.isnan(cv):
+                nan = True
+            elif np.isinf(cv):
+                if cv > 0:
+                    pinf = True
+                else:
+                    ninf = True
+            if nan or (pinf and ninf):
+                cv = np.nan
+                continue
+            if pinf or ninf:
+                cv = np.inf if pinf else -np.inf
+                continue
+            # stage 1: lane sums
+            e_dot = NOEXP
+            S = np.int64(0)
+            e_l0 = NOEXP
+            S_l0 = np.int64(0)
+            for lane in range(lanes):
+                e_l = NOEXP
+                for k in range(k0 + lane, k1, lanes):
+                    if am[arow + k] * bm[brow + k] != 0:
+                        e_l = max(e_l, aE[arow + k] + bE[brow + k])
+                S_l = np.int64(0)
+                if e_l != NOEXP:
+                    for k in range(k0 + lane, k1, lanes):
+                        pm = am[arow + k] * bm[brow + k]
+                        if pm == 0:
+                            continue
+                        neg = pm < 0
+                        v = _shift(-pm if neg else pm, aE[arow + k] + bE[brow + k] - man_ab - (e_l - F))
+                        S_l += -v if neg else v
+                if lane == 0:
+                    e_l0 = e_l
+                    S_l0 = S_l
+                else:  # combine two lanes toward -inf at F bits below the larger exponent
+                    e_dot = max(e_l0, e_l)
+                    S = np.int64(0)
+                    if e_l0 != NOEXP:
+                        S += _floor_signed(S_l0, e_l0 - e_dot)
+                    if e_l != NOEXP:
+                        S += _floor_signed(S_l, e_l - e_dot)
+            if lanes == 1:
+                e_dot = e_l0
+                S = S_l0
+            # stage 2: with c
+            cneg = False
+            csig = np.int64(0)
+            cexp = np.int64(0)
+            e_c = c_emin
+            if cv != 0.0:
+                _cc, cneg, csig, cexp = decompose(cv)
+                e_c = max(cexp + 63 - clz64(csig), c_emin)
+            Mx = max(e_dot, e_c)
+            unit = Mx - F2 - 1  # exponent of the sum's last bit
+            V = np.int64(0)
+            if S != 0:
+                V = _floor_signed(S, (e_dot - F) - unit)
+            if csig != 0 and not (drop_small_c and e_c < Mx - F - 1):
+                sh = cexp - (Mx - F)
+                if sh >= 0:
+                    cq = csig << sh
+                elif cneg:
+                    cq = _ceil_shift(csig, -sh)
+                else:
+                    cq = _shift(csig, sh)
+                V += (-cq if cneg else cq) << (F2 + 1 - F)
+            if V == 0:
+                cv = 0.0
+                continue
+            neg = V < 0
+            mag = -V if neg else V
+            e_n = max(unit + 63 - clz64(mag), c_emin)
+            sh = (e_n - F2) - unit
+            if sh > 0:
+                V = V >> min(sh, 63)  # toward -inf
+                unit2 = e_n - F2
+            else:
+                unit2 = unit
+            neg = V < 0
+            cv = _round_value(neg, -V if neg else V, unit2, p, mode, True)
+        out[t] = cv
