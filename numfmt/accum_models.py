@@ -295,9 +295,12 @@ class FusedBlock:
             if self.scale_block % self.group_size:
                 raise ValueError(f"group_size={self.group_size} must divide scale_block={self.scale_block}")
         _check_int("lanes", self.lanes, 1, 2)
-        _check_int("sum_bits", self.sum_bits, self.fraction_bits - 1, 52)
+        _check_int("sum_bits", self.sum_bits, 1, 52)
         _check_bool("drop_small_c", self.drop_small_c)
         if self.addend == "two_stage":
+            if self.sum_bits + 1 < self.fraction_bits:
+                raise ValueError(f"addend='two_stage' needs sum_bits + 1 >= fraction_bits "
+                                 f"({self.fraction_bits}), got sum_bits={self.sum_bits}")
             if self.group_size != 1 or self.scale_format is not None:
                 raise ValueError("addend='two_stage' takes no groups or block scales")
         elif self.lanes != 1 or self.drop_small_c:

@@ -146,3 +146,50 @@ def mma_instructions(arch: str | None = None) -> list[tuple[str, str]]:
     """
     a = None if arch is None else _arch(arch)
     return [(f.arch, f.instruction(f.shapes[0])) for f in FAMILIES if supported(f) and (a is None or f.arch == a)]
+
+
+_ROUNDING_SHORT = {"toward_zero": "RZ", "nearest_even": "RNE"}
+
+
+def instruction_rows() -> list[dict]:
+    """One dict per family (modelled or not): its names and the parameters of its model at the
+    family's first shape (the documentation's instruction table; each row is checked by a test)."""
+    rows = []
+    for f in FAMILIES:
+        shape = f.shapes[0]
+        ins = f.instruction(shape)
+        row = {"arch": f.arch, "api": f.api, "instruction": ins, "shapes": len(f.shapes),
+               "inputs": f"{f.a_format} x {f.b_format}", "c_d": f"{f.c_format} → {f.d_format}",
+               "datapath": f.datapath, "modelled": supported(f)}
+        if supported(f):
+            m = model_of(f, shape)
+            if isinstance(m, FusedBlock):
+                row.update(L=m.terms, F=m.fraction_bits, zero_exp="-" if m.min_exp is None else m.min_exp,
+                           rounding=_ROUNDING_SHORT[m.rounding] + (f" to {m.result_bits} bits" if m.result_bits
+                                                                    else ""),
+                           G=m.group_size, scales="-" if m.scale_format is None
+                           else f"{m.scale_format} / {m.scale_block}")
+                if m.addend == "two_stage":
+                    row["datapath"] = f"two_stage ({m.lanes} lane{'s' if m.lanes > 1 else ''}, sum_bits " \
+                                      f"{m.sum_bits}{', small c dropped' if m.drop_small_c else ''})"
+            elif isinstance(m, Exact):
+                row.update(L=m.terms, F="exact", zero_exp="-", rounding="RNE", G=1, scales="-")
+            else:
+                row.update(L=1, F="FMA", zero_exp="-", rounding="RNE", G=1, scales="-")
+        rows.append(row)
+    return rows
+
+
+def instructions_table() -> str:
+    """The Markdown table of every instruction family (docs/instructions.md publishes it)."""
+    cols = ["arch", "api", "instruction", "shapes", "inputs", "c_d", "datapath", "L", "F", "zero_exp", "rounding",
+            "G", "scales"]
+    head = {"arch": "architecture", "instruction": "instruction (first shape)", "c_d": "c → d",
+            "zero_exp": "zero exponent", "L": "L", "G": "G"}
+    out = ["| " + " | ".join(head.get(c, c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for r in instruction_rows():
+        vals = [str(r.get(c, "not modelled" if c == "L" else "")) for c in cols]
+        vals[2] = f"`{vals[2]}`"
+        out.append("| " + " | ".join(v.replace("|", "\\|") for v in vals) + " |")
+    n = sum(r["modelled"] for r in instruction_rows())
+    return "\n".join(out) + f"\n\n{n} of {len(FAMILIES)} families modelled."

@@ -238,3 +238,72 @@ def test_mxfp4_block32_operands_on_a_block16_instruction():
     m16 = numfmt.mma_model("Blackwell", "m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue8m0")
     m32 = numfmt.mma_model("Blackwell", "m128n8k64.kind::mxf4nvf4.block32.f32.e2m1.e2m1.ue8m0")
     assert (bits32(numfmt.matmul(A, B, model=m16)) == bits32(numfmt.matmul(A, B, model=m32))).all()
+
+
+# ------------------------------------------------------ against the recordings
+_REC_ARCH = {"v100": "Volta", "a2": "Ampere", "a100": "Ampere", "ada": "Ada Lovelace", "l40s": "Ada Lovelace",
+             "h100": "Hopper", "h200": "Hopper", "b200": "Blackwell"}
+_REC_INS = {("fp16", 4): "m8n8k4.f32.f16.f16.f32", ("fp16", 8): "m16n8k8.f32.f16.f16.f32",
+            ("fp16", 16): "m16n8k16.f32.f16.f16.f32", ("bf16", 8): "m16n8k8.f32.bf16.bf16.f32",
+            ("bf16", 16): "m16n8k16.f32.bf16.bf16.f32", ("tf32", 4): "m16n8k4.f32.tf32.tf32.f32",
+            ("e4m3", 32): "m16n8k32.f32.e4m3.e4m3.f32", ("e5m2", 32): "m16n8k32.f32.e5m2.e5m2.f32"}
+
+
+def _recordings():
+    from tensor_cores import DATA
+
+    # B200 FP8 was recorded with mma.sync, which MMA-Sim does not model on Blackwell (its
+    # tcgen05.mma fuses c, the recorded instruction adds it late: the accumulation preset)
+    return [p for p in sorted(DATA.glob("*.npz")) if not (p.stem.startswith("b200_e"))]
+
+
+@pytest.mark.parametrize("path", _recordings(), ids=lambda p: p.stem)
+def test_instruction_models_reproduce_the_recordings(path):
+    """The recorded instruction's model (parameters from MMA-Sim) gives every recorded fp32 result."""
+    from tensor_cores import load
+
+    g, fmt, z, a, b, c = load(path)
+    ins = _REC_INS[(fmt, a.shape[1])]
+    if g in ("h100", "h200") and fmt in ("e4m3", "e5m2"):
+        ins = f"m64n8k32.f32.{fmt}.{fmt}"  # wgmma, recorded with c = 0
+        c = np.zeros_like(c)
+    d = numfmt.dot(a, b, c=c, model=numfmt.mma_model(_REC_ARCH[g], ins))
+    assert int((bits32(d) == z["d_fp32"]).sum()) == len(a)
+
+
+# ------------------------------------------------------------ the docs table
+def test_every_table_row_is_the_model():
+    from numfmt.mma import instruction_rows, instructions_table
+
+    rows = instruction_rows()
+    assert len(rows) == len(FAMILIES) == 238
+    modelled = [r for r in rows if r["modelled"]]
+    assert [(r["arch"], r["instruction"]) for r in modelled] == numfmt.mma_instructions()
+    for r in modelled:
+        m = numfmt.mma_model(r["arch"], r["instruction"])
+        if isinstance(m, numfmt.FusedBlock):
+            assert (r["L"], r["F"], r["G"]) == (m.terms, m.fraction_bits, m.group_size)
+            assert r["zero_exp"] == ("-" if m.min_exp is None else m.min_exp)
+            assert r["rounding"].startswith({"toward_zero": "RZ", "nearest_even": "RNE"}[m.rounding])
+            assert (r["scales"] == "-") == (m.scale_format is None)
+        elif isinstance(m, numfmt.Exact):
+            assert (r["L"], r["F"]) == (m.terms, "exact")
+        else:
+            assert r["F"] == "FMA" and isinstance(m, numfmt.Sequential)
+    table = instructions_table()
+    assert table.count("\n| ") == len(rows) and f"{len(modelled)} of 238 families modelled" in table
+
+
+@pytest.mark.parametrize("kw,err", [
+    ({"group_size": 3, "terms": 64}, "group_size=3 must divide terms=64"),
+    ({"group_size": 16, "terms": 64, "scale_format": "ue4m3", "scale_block": 8}, "must divide scale_block=8"),
+    ({"scale_format": "fp16"}, "block scales are 8-bit formats"),
+    ({"plus_zero": True, "addend": "late"}, "describe one matrix instruction"),
+    ({"lanes": 2}, "lanes and drop_small_c belong to addend='two_stage'"),
+    ({"addend": "two_stage", "scale_format": "e8m0"}, "takes no groups or block scales"),
+    ({"addend": "two_stage", "extra_bits": 12, "sum_bits": 20}, "needs sum_bits \\+ 1 >= fraction_bits"),
+    ({"c_format": "fp32", "out_format": "fp16"}, "wider than out_format"),
+])
+def test_instruction_fields_checked(kw, err):
+    with pytest.raises(ValueError, match=err):
+        numfmt.FusedBlock(**kw)
