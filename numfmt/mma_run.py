@@ -113,7 +113,12 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.
                           funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
         return out
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
-    KM.mma_dots(am, aE, acls, bm, bE, bcls, K, np.ascontiguousarray(ia, np.int64),
+    if G > 1:  # elements as integers in units of the format's smallest subnormal (exact group sums)
+        afix = am << (aE - fa.emin).clip(0, 62)
+        bfix = bm << (bE - fb.emin).clip(0, 62)
+    else:
+        afix = bfix = np.zeros(1, np.int64)
+    KM.mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, np.ascontiguousarray(ia, np.int64),
                 np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,
                 np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
                 fa.mantissa_bits + fb.mantissa_bits, fa.emin + fb.emin,
@@ -197,9 +202,14 @@ def block_operand(x, scales, name: str, scale_name: str, k_axis: int, model):
     if x.codes.shape[k_axis] % f.block_size:
         raise ValueError(f"{name} has K = {x.codes.shape[k_axis]}, not a multiple of the scale block "
                          f"{f.block_size}")
-    vals = np.asarray(decode(x.codes, f.element), np.float64)
-    s = np.repeat(np.asarray(decode(x.scales, f.scale), np.float64), f.block_size // m.scale_block, axis=k_axis)
+    vals = _decode_table(f.element)[x.codes]
+    s = np.repeat(_decode_table(f.scale)[x.scales], f.block_size // m.scale_block, axis=k_axis)
     return vals, s, x.tensor_scale
+
+
+def _decode_table(fmt) -> np.ndarray:
+    """float64 value of every code of an 8-bit (or narrower) format, indexed by code."""
+    return np.asarray(decode(np.arange(1 << fmt.bits, dtype=np.uint8), fmt), np.float64)
 
 
 def epilogue_alpha(ts_a, ts_b):

@@ -99,20 +99,20 @@ def _block_special(acls, am, arow, bcls, bm, brow, k0, k1, scaled, scls, sam, sr
 
 
 @jit
-def _group_sum(am, aE, arow, bm, bE, brow, g0, g1, emin_ab):
-    """(exact sum of the products g0..g1 in units of 2**(emin_a + emin_b - man_a - man_b), any nonzero)."""
+def _group_sum(afix, arow, bfix, brow, g0, g1):
+    """(exact sum of the products g0..g1 in units of 2**(emin_a + emin_b - man_a - man_b), any nonzero);
+    `afix`/`bfix` hold the elements as integers in units of their format's smallest subnormal."""
     s = np.int64(0)
     nz = False
     for k in range(g0, g1):
-        pm = am[arow + k] * bm[brow + k]
-        if pm != 0:
-            nz = True
-            s += pm << (aE[arow + k] + bE[brow + k] - emin_ab)
+        pm = afix[arow + k] * bfix[brow + k]
+        nz |= pm != 0
+        s += pm
     return s, nz
 
 
 @jit
-def mma_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, emin_ab,
+def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a, flags_b, man_ab, emin_ab,
              scaled, sam, saE, scls, sbm, sbE, sbcls, nsb, scale_block, man_s,
              terms, G, F, min_exp, c_emin0, c_emin, p, mode, ovf_inf, plus_zero):
     """out[t] = instruction chain of row ia[t] of A with row ib[t] of B^T, addend c[t].
@@ -124,6 +124,10 @@ def mma_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, ma
     clamped at `c_emin0` (its own format's emin) in the first block, at `c_emin` (the
     result format's) in the blocks after it, whose c is the previous block's result.
     """
+    fast = not scaled and G == 1
+    Lsh = max(F - man_ab, 0)
+    gsum = np.zeros(terms // G + 1, np.int64)
+    gnz = np.zeros(terms // G + 1, np.bool_)
     for t in range(out.size):
         arow = ia[t] * K
         brow = ib[t] * K
@@ -147,6 +151,40 @@ def mma_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, ma
             if cv != 0.0:
                 _cc, cneg, csig, cexp = decompose(cv)
                 Mx = max(Mx, max(cexp + 63 - clz64(csig), c_emin0 if k0 == 0 else c_emin))
+            if fast:
+                # unscaled single products, branch-free: a zero element has the exponent ZERO_E, far
+                # below min_exp, so it never sets the maximum and its shift r saturates at 63
+                for k in range(k0, k1):
+                    e = aE[arow + k] + bE[brow + k]
+                    if e > Mx:
+                        Mx = e
+                base = Mx - F
+                r0 = Lsh + man_ab + base
+                acc = np.int64(0)
+                for k in range(k0, k1):
+                    pm = am[arow + k] * bm[brow + k]
+                    sg = pm >> 63
+                    mag = (pm ^ sg) - sg
+                    r = min(r0 - aE[arow + k] - bE[brow + k], 63)
+                    v = (mag << Lsh) >> r
+                    acc += (v ^ sg) - sg
+                if csig != 0:
+                    v = _shift(csig, cexp - base)
+                    acc += -v if cneg else v
+                if acc == 0:
+                    cv = 0.0
+                else:
+                    neg = acc < 0
+                    cv = _round_value(neg, -acc if neg else acc, base, p, mode, ovf_inf)
+                    if plus_zero:
+                        cv += 0.0
+                continue
+            ng = 0
+            for g0 in range(k0, k1, G):  # exact group sums (G > 1), once
+                if G > 1:
+                    gsum[ng], gnz[ng] = _group_sum(afix, arow, bfix, brow, g0, min(g0 + G, k1))
+                ng += 1
+            gi = 0
             for g0 in range(k0, k1, G):
                 es = 0
                 if scaled:
@@ -159,15 +197,18 @@ def mma_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, ma
                         continue
                     e = aE[arow + g0] + bE[brow + g0] + es
                 else:
-                    _s, nz = _group_sum(am, aE, arow, bm, bE, brow, g0, min(g0 + G, k1), emin_ab)
-                    if not nz:
+                    if not gnz[gi]:
+                        gi += 1
                         continue
                     e = es + emin_ab
+                gi += 1
                 if e > Mx:
                     Mx = e
             base = Mx - F  # exponent of the window's last kept bit
             acc = np.int64(0)
+            gi = -1
             for g0 in range(k0, k1, G):
+                gi += 1
                 sm = np.int64(1)
                 es = 0
                 if scaled:
@@ -180,7 +221,7 @@ def mma_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, ma
                     pm = am[arow + g0] * bm[brow + g0]
                     lsb = aE[arow + g0] + bE[brow + g0] + es - man_ab - man_s
                 else:
-                    pm, _nz = _group_sum(am, aE, arow, bm, bE, brow, g0, min(g0 + G, k1), emin_ab)
+                    pm = gsum[gi]
                     lsb = es + emin_ab - man_ab - man_s
                 if pm == 0:
                     continue
