@@ -33,8 +33,8 @@ def float_format_arg(value, name: str) -> FloatFormat:
     return f
 
 
-def in_format_arg(value, name: str = "in_format") -> tuple[FloatFormat, FloatFormat]:
-    """An input format, or a pair (format of a, format of b)."""
+def in_format_arg(value, name: str = "in_format", max_mant: int = _MAX_IN_MANT) -> tuple[FloatFormat, FloatFormat]:
+    """An input format, or a pair (format of a, format of b), of at most `max_mant` fraction bits."""
     if isinstance(value, tuple):
         if len(value) != 2:
             raise ValueError(f"{name} must be a format or a pair (a_format, b_format), got {value!r}")
@@ -43,10 +43,11 @@ def in_format_arg(value, name: str = "in_format") -> tuple[FloatFormat, FloatFor
         f = float_format_arg(value, name)
         pair = (f, f)
     for f in pair:
-        if f.mantissa_bits > _MAX_IN_MANT:
+        if f.mantissa_bits > max_mant:
             raise ValueError(
                 f"{name}={f.name!r} has {f.mantissa_bits} fraction bits; accumulation models take "
-                f"inputs of at most {_MAX_IN_MANT} fraction bits (binary32 and narrower)"
+                f"inputs of at most {_MAX_IN_MANT} fraction bits (binary32 and narrower; binary64 only "
+                f"for a Sequential FMA chain in binary64)"
             )
     return pair
 
@@ -124,7 +125,16 @@ class _RoundedSum:
         if self.product_format is not None:
             float_format_arg(self.product_format, "product_format")
         rounding_mode_arg(self.product_rounding, "product_rounding")
-        in_format_arg(self.in_format)
+        in_format_arg(self.in_format, max_mant=self.max_input_bits())
+
+    def max_input_bits(self) -> int:
+        """The most fraction bits an input may have: 52 for a binary64 FMA chain (a Sequential
+        model with a binary64 accumulator, no product format, rounding to nearest even), else 25."""
+        acc = float_format_arg(self.acc_format, "acc_format")
+        if (type(self).__name__ == "Sequential" and acc.name == "binary64" and self.product_format is None
+                and self.rounding == "nearest_even"):
+            return 52
+        return _MAX_IN_MANT
 
 
 @dataclass(frozen=True)
@@ -156,10 +166,39 @@ class Pairwise(_RoundedSum):
               └───+─────┘
                   └── + c ── d
 
+    With `terms` = P (2 or 4; AMD CDNA2 MFMA as MMA-Sim models it), K is taken in
+    groups of P products, each group's tree sum added to the running sum (c
+    first). `flush_subnormals`: subnormal inputs read as +0, every product and
+    sum below the accumulator's normal range becomes a zero of its sign, and c
+    reads as +0 when it is a zero or subnormal at the start of every
+    `instruction_k` elements of K (the instruction's depth; all of K when None).
+    These need binary32 products and accumulator, rounded to nearest even.
+
     >>> import numfmt
     >>> numfmt.dot([1.0] * 3, [2.0**24, 1.0, 1.0], model=numfmt.Pairwise("fp32")).item()
     16777216.0
     """
+
+    terms: int | None = None
+    flush_subnormals: bool = False
+    instruction_k: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.terms is not None and self.terms not in (2, 4):
+            raise ValueError(f"terms must be None, 2 or 4, got {self.terms!r}")
+        _check_bool("flush_subnormals", self.flush_subnormals)
+        if self.instruction_k is not None:
+            _check_int("instruction_k", self.instruction_k, 1)
+        if self.terms is not None or self.flush_subnormals:
+            acc = float_format_arg(self.acc_format, "acc_format")
+            prod = acc if self.product_format is None else float_format_arg(self.product_format, "product_format")
+            if acc.name != "binary32" or prod.name != "binary32" or self.rounding != "nearest_even" \
+                    or self.product_rounding != "nearest_even":
+                raise ValueError("Pairwise with terms or flush_subnormals needs binary32 products and accumulator "
+                                 "rounded to nearest even")
+            if self.terms is None:
+                raise ValueError("flush_subnormals needs terms (2 or 4)")
 
 
 

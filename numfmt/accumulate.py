@@ -29,7 +29,16 @@ from .codec import decode_dtype, quantize
 from .deprecation import deprecated, moved_name
 from .engine import check_out, deliver
 from .interop import as_numpy
-from .mma_run import block_operand, c_format_of, epilogue_alpha, prepare_scales, run_instruction, scaled_model
+from .mma_run import (
+    block_operand,
+    c_format_of,
+    epilogue_alpha,
+    prepare_scales,
+    run_fma64,
+    run_ftz_pairs,
+    run_instruction,
+    scaled_model,
+)
 from .plan import funnel_params
 
 __all__ = ["dot", "matmul"]
@@ -146,6 +155,8 @@ def _acc_format(model):
 def _in_formats(model):
     if isinstance(model, Chunked):
         return _in_formats(model.inner)
+    if isinstance(model, (Sequential, Pairwise)):
+        return in_format_arg(model.in_format, max_mant=model.max_input_bits())
     return in_format_arg(model.in_format)
 
 
@@ -197,6 +208,10 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
 
     if isinstance(model, FusedBlock) and model.instruction_datapath:
         return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)))
+    if isinstance(model, Pairwise) and model.terms is not None:
+        return run_ftz_pairs(model, X, Y, ia, ib, c)
+    if isinstance(model, Sequential) and max(f.mantissa_bits for f in _in_formats(model)) > 25:
+        return run_fma64(X, Y, ia, ib, c)
     fa, fb = in_format_arg(model.in_format)
     if isinstance(model, FusedBlock):
         perm = _k_perm(model, K)

@@ -10,7 +10,7 @@ the rows of `numfmt.mma_table`.
 
 from __future__ import annotations
 
-from .accum_models import Exact, FusedBlock, Sequential
+from .accum_models import Exact, FusedBlock, Pairwise, Sequential
 from .choices import check_choice, did_you_mean
 from .mma_table import ARCH_ALIASES, ARCHS, FAMILIES, InstructionFamily, normalize_arch
 
@@ -26,9 +26,8 @@ for _fam in FAMILIES:
 
 
 def supported(fam: InstructionFamily) -> bool:
-    """Whether numfmt evaluates `fam`: the fused datapaths and binary32 FMA chains (binary64 FMA
-    chains and AMD's exact, flush-to-zero and two-stage datapaths are not modelled)."""
-    return fam.datapath in ("fused", "two_stage", "exact") or (fam.datapath == "fma" and fam.a_format == "binary32")
+    """Whether numfmt evaluates `fam` (every datapath of the table)."""
+    return fam.datapath in ("fma", "fused", "two_stage", "exact", "ftz_pairs")
 
 
 def _arch(arch) -> str:
@@ -76,6 +75,9 @@ def model_of(fam: InstructionFamily, shape: str):
     if fam.datapath == "fma":
         return Sequential(acc_format=fam.d_format, in_format=(fam.a_format, fam.b_format))
     F, L, e_zero = fam.params(shape)
+    if fam.datapath == "ftz_pairs":
+        return Pairwise(acc_format=fam.d_format, in_format=(fam.a_format, fam.b_format), terms=fam.max_terms,
+                        flush_subnormals=True, instruction_k=fam.k_of(shape))
     if fam.datapath == "exact":
         return Exact(out_format=fam.d_format, in_format=(fam.a_format, fam.b_format), terms=L, plus_zero=True)
     if fam.datapath == "two_stage":
@@ -110,10 +112,12 @@ def mma_model(arch: str, instruction: str):
 
     Returns
     -------
-    FusedBlock or Sequential
+    FusedBlock, Exact, Pairwise or Sequential
         A chain of fused blocks of L = min(K, L_max) products (one instruction is
-        K/L blocks; a longer K is a chain of instructions, the result fed back as c),
-        or a chain of fused multiply-adds for the FP32 MFMA instructions.
+        K/L blocks; a longer K is a chain of instructions, the result fed back as c);
+        AMD's datapaths as MMA-Sim models them: exact blocks (CDNA1), flush-to-zero
+        binary32 pairs (CDNA2), two-stage blocks (CDNA3); a chain of fused
+        multiply-adds for the FP32 and FP64 instructions.
 
     Raises
     ------
@@ -172,6 +176,8 @@ def instruction_rows() -> list[dict]:
                 if m.addend == "two_stage":
                     row["datapath"] = f"two_stage ({m.lanes} lane{'s' if m.lanes > 1 else ''}, sum_bits " \
                                       f"{m.sum_bits}{', small c dropped' if m.drop_small_c else ''})"
+            elif isinstance(m, Pairwise):
+                row.update(L=m.terms, F="pairs, FTZ", zero_exp="-", rounding="RNE", G=1, scales="-")
             elif isinstance(m, Exact):
                 row.update(L=m.terms, F="exact", zero_exp="-", rounding="RNE", G=1, scales="-")
             else:

@@ -219,3 +219,50 @@ def epilogue_alpha(ts_a, ts_b):
         return None
     one = np.float32(1.0)
     return np.float32(one if ts_a is None else ts_a) * np.float32(one if ts_b is None else ts_b)
+
+
+def run_ftz_pairs(model, X, Y, ia, ib, c) -> np.ndarray:
+    """A `Pairwise` model with `terms` (groups of 2 or 4 products) in binary32 arithmetic (IEEE
+    round to nearest even, numpy float32), optionally flushing subnormals (float64 results)."""
+    fa, fb = in_format_arg(model.in_format)
+    P = model.terms
+    K = X.shape[1]
+    if K % P:
+        raise ValueError(f"K = {K} is not a multiple of the model's group of {P} products")
+    Ki = model.instruction_k or max(K, 1)
+    ftz = model.flush_subnormals
+    tiny = np.float32(2.0**-126)
+    zero = np.float32(0.0)
+
+    def flush(v, keep_sign):
+        if not ftz:
+            return v
+        return np.where(np.abs(v) < tiny, v * zero if keep_sign else zero, v).astype(np.float32)
+
+    Xa = X.astype(np.float32)
+    Ya = Y.astype(np.float32)
+    if ftz:
+        Xa = np.where(np.abs(Xa) < np.float32(2.0**fa.emin), zero, Xa).astype(np.float32)
+        Ya = np.where(np.abs(Ya) < np.float32(2.0**fb.emin), zero, Ya).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        prods = flush(Xa[ia] * Ya[ib], True)
+        acc = c.astype(np.float32)
+        for k0 in range(0, K, P):
+            if k0 % Ki == 0:
+                acc = flush(acc, False)
+            s = flush(prods[:, k0] + prods[:, k0 + 1], True)
+            if P == 4:
+                s = flush(s + flush(prods[:, k0 + 2] + prods[:, k0 + 3], True), True)
+            acc = flush(acc + s, True)
+    return acc.astype(np.float64)
+
+
+def run_fma64(X, Y, ia, ib, c) -> np.ndarray:
+    """A chain of binary64 fused multiply-adds, c first (`numfmt.fma`, exact then rounded once to
+    nearest even), over K: a Sequential model with binary64 inputs and accumulator."""
+    from .arith import fma  # reason: arith loads the arithmetic kernels; only binary64 chains need them
+
+    acc = np.array(c, np.float64)
+    for k in range(X.shape[1]):
+        acc = np.asarray(fma(X[ia, k], Y[ib, k], acc, "binary64", dtype=np.float64), np.float64)
+    return acc

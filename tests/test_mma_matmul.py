@@ -49,6 +49,14 @@ def test_family_parameters():
     m = numfmt.mma_model("Blackwell", "m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3")
     assert (m.terms, m.group_size, m.fraction_bits, m.scale_format, m.scale_block) == (64, 16, 35, "ue4m3", 16)
     assert isinstance(numfmt.mma_model("CDNA3", "f32_16x16x4_f32"), numfmt.Sequential)
+    m = numfmt.mma_model("Hopper", "m16n8k16.f64.f64.f64.f64")
+    assert isinstance(m, numfmt.Sequential) and numfmt.get_format(m.acc_format).name == "binary64"
+    m = numfmt.mma_model("CDNA2", "f32_32x32x8f16")
+    assert (m.terms, m.flush_subnormals, m.instruction_k) == (4, True, 8)
+    assert numfmt.mma_model("CDNA2", "f32_32x32x4bf16").terms == 2
+    assert numfmt.mma_model("CDNA1", "f32_32x32x4bf16").terms == 2
+    m = numfmt.mma_model("CDNA3", "f32_32x32x16_fp8_fp8")
+    assert (m.addend, m.lanes, m.terms, m.drop_small_c) == ("two_stage", 2, 16, True)
 
 
 @pytest.mark.parametrize("arch,ins,match", [
@@ -57,7 +65,7 @@ def test_family_parameters():
     ("Hopper", "m64n7k32.f32.e4m3.e4m3", "not 'm64n7k32'.*did you mean"),
     ("Volta", "m16n8k16.f32.bf16.bf16.f32", "unknown instruction"),
     ("CDNA3", "f32_32x32x16_fp8_fp9", "did you mean 'f32_32x32x16_fp8_fp8'"),
-    ("Hopper", "m16n8k16.f64.f64.f64.f64", "not modelled"),
+    ("Hopper", "m16n8k16.f64.f64.f64.f32", "unknown instruction"),
 ])
 def test_bad_names(arch, ins, match):
     with pytest.raises(ValueError, match=match):
@@ -278,6 +286,7 @@ def test_every_table_row_is_the_model():
     rows = instruction_rows()
     assert len(rows) == len(FAMILIES) == 238
     modelled = [r for r in rows if r["modelled"]]
+    assert len(modelled) == 238
     assert [(r["arch"], r["instruction"]) for r in modelled] == numfmt.mma_instructions()
     for r in modelled:
         m = numfmt.mma_model(r["arch"], r["instruction"])
@@ -288,6 +297,8 @@ def test_every_table_row_is_the_model():
             assert (r["scales"] == "-") == (m.scale_format is None)
         elif isinstance(m, numfmt.Exact):
             assert (r["L"], r["F"]) == (m.terms, "exact")
+        elif isinstance(m, numfmt.Pairwise):
+            assert (r["L"], r["F"]) == (m.terms, "pairs, FTZ") and m.flush_subnormals
         else:
             assert r["F"] == "FMA" and isinstance(m, numfmt.Sequential)
     table = instructions_table()
@@ -307,3 +318,24 @@ def test_every_table_row_is_the_model():
 def test_instruction_fields_checked(kw, err):
     with pytest.raises(ValueError, match=err):
         numfmt.FusedBlock(**kw)
+
+
+def test_pairwise_and_sequential_instruction_fields_checked():
+    with pytest.raises(ValueError, match="terms must be None, 2 or 4"):
+        numfmt.Pairwise(terms=3)
+    with pytest.raises(ValueError, match="needs binary32 products and accumulator"):
+        numfmt.Pairwise("fp16", terms=2)
+    with pytest.raises(ValueError, match="flush_subnormals needs terms"):
+        numfmt.Pairwise(flush_subnormals=True)
+    with pytest.raises(ValueError, match="binary64 only for a Sequential FMA chain"):
+        numfmt.Sequential("fp32", in_format="binary64")
+    with pytest.raises(ValueError, match="K = 6 is not a multiple of the model's group of 4"):
+        numfmt.dot(np.ones(6), np.ones(6), model=numfmt.Pairwise(terms=4))
+
+
+def test_binary64_fma_chain():
+    m = numfmt.Sequential("binary64", in_format="binary64")
+    a = np.array([1.0 + 2.0**-52, 2.0**-60])
+    # fma(a0, a0, -1) keeps 2**-51 + 2**-104 exactly rounded; then + 2**-120
+    d = numfmt.dot(a, a, c=-1.0, model=m)
+    assert d == np.float64(2.0**-51 + 2.0**-104) + 2.0**-120 and d.dtype == np.float64

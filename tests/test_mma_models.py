@@ -26,6 +26,7 @@ N_DOTS = 2000
 
 _TORCH = {
     "binary16": torch.float16, "bfloat16": torch.bfloat16, "binary32": torch.float32, "tf32": torch.float32,
+    "binary64": torch.float64,
     "float8_e4m3fn": torch.float8_e4m3fn, "float8_e5m2": torch.float8_e5m2,
     "float8_e4m3fnuz": torch.float8_e4m3fnuz, "float8_e5m2fnuz": torch.float8_e5m2fnuz,
 }
@@ -50,6 +51,9 @@ def _decode(codes, fmt):
 
 def _finite_codes(rng, fmt, shape):
     """Values of random codes, the non-finite ones drawn again (every exponent of the format)."""
+    if fmt.bits == 64:
+        v = rng.integers(0, 2**64, shape, dtype=np.uint64, endpoint=False).view(np.float64)
+        return np.where(np.isfinite(v), v, 1.0)
     codes = rng.integers(0, 1 << fmt.bits, shape, dtype=np.int64)
     v = _decode(codes, fmt)
     bad = ~np.isfinite(v)
@@ -180,7 +184,7 @@ def _to_torch(v, fmt_name, packed=False):
         elif fmt.bits == 4:
             codes = codes << 2  # FP4 sits in bits 5:2, FP6 in bits 5:0
         return torch.tensor(codes.astype(np.uint8))
-    t = torch.tensor(v.astype(np.float32))
+    t = torch.tensor(v.astype(np.float64 if fmt.bits == 64 else np.float32))
     return t.to(_TORCH[fmt_name])
 
 
@@ -194,7 +198,8 @@ def _oracle(fam, shape, a, b, c, sa, sb, n, K):
     packed = fam.group_size > 1
     at = _to_torch(a, fam.a_format, packed)
     bt = _to_torch(b, fam.b_format, packed)
-    ct = torch.tensor(c.astype(np.float32)).to(torch.float16 if fam.c_format == "binary16" else torch.float32)
+    cdt = {"binary16": torch.float16, "binary64": torch.float64}.get(fam.c_format, torch.float32)
+    ct = torch.tensor(c.astype(np.float64)).to(cdt)
     w = K // 2 if packed else K
     for j in range(n):
         sl = slice(j * w, (j + 1) * w)
@@ -213,7 +218,7 @@ def _oracle(fam, shape, a, b, c, sa, sb, n, K):
 def _bits_equal(ours, ref):
     ours = np.asarray(ours).astype(ref.dtype)
     both_nan = np.isnan(ours) & np.isnan(ref)
-    iv = np.uint16 if ref.dtype == np.float16 else np.uint32
+    iv = {2: np.uint16, 4: np.uint32, 8: np.uint64}[ref.dtype.itemsize]
     same = (ours.view(iv) == ref.view(iv)) | both_nan
     return same
 
