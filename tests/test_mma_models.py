@@ -227,23 +227,30 @@ def _families():
     out = []
     for arch, ins in numfmt.mma_instructions():
         fam, _ = mma_family(arch, ins)
-        by_k = {}
-        for s in fam.shapes:
-            by_k.setdefault(fam.k_of(s), s)
-        for _k, s in sorted(by_k.items()):
-            out.append(pytest.param(fam, s, id=f"{arch}-{fam.instruction(s)}"))
+        out.append(pytest.param(fam, id=f"{arch}-{ins}"))
     return out
 
 
-@pytest.mark.parametrize("fam,shape", _families())
-def test_family_matches_mmasim(fam, shape):
-    model = numfmt.mma_model(fam.arch, fam.instruction(shape))
-    K = fam.k_of(shape)
-    rng = np.random.default_rng(abs(hash((fam.arch, fam.types, shape))) % 2**32)
+def _runs(fam):
+    """(shape, chain length) pairs: every instruction depth K of the family (one shape each),
+    chains of 1 to 3 instructions."""
+    by_k = {}
+    for s in fam.shapes:
+        by_k.setdefault(fam.k_of(s), s)
+    shapes = [s for _k, s in sorted(by_k.items())]
+    return [(shapes[i % len(shapes)], n) for i, n in enumerate((1, 2, 3) * max(1, -(-len(shapes) // 3)))]
+
+
+@pytest.mark.parametrize("fam", _families())
+def test_family_matches_mmasim(fam):
+    """2,000 dot products or more per family, split over its depths K and chain lengths."""
+    runs = _runs(fam)
+    rng = np.random.default_rng(sum(map(ord, fam.arch + fam.types)))
     done = 0
-    for n in (1, 2, 3):  # chains of n instructions
-        T = -(-N_DOTS // 3)
-        a, b, c, sa, sb = _cases(rng, fam, K, n, T)
+    for shape, n in runs:
+        model = numfmt.mma_model(fam.arch, fam.instruction(shape))
+        K = fam.k_of(shape)
+        a, b, c, sa, sb = _cases(rng, fam, K, n, -(-N_DOTS // len(runs)))
         T = len(c)
         ref = _oracle(fam, shape, a, b, c, sa, sb, n, K)
         kw = {} if sa is None else {"a_scales": sa[1], "b_scales": sb[1]}
