@@ -339,3 +339,29 @@ def test_binary64_fma_chain():
     # fma(a0, a0, -1) keeps 2**-51 + 2**-104 exactly rounded; then + 2**-120
     d = numfmt.dot(a, a, c=-1.0, model=m)
     assert d == np.float64(2.0**-51 + 2.0**-104) + 2.0**-120 and d.dtype == np.float64
+
+
+def test_zero_scale_then_all_zero_group_matches_mmasim():
+    """A zero UE4M3 scale leaves the maximum alone, and so does the all-zero group after it
+    (whose scales are large): the tiny third group is not truncated away."""
+    torch = pytest.importorskip("torch")
+    sim = pytest.importorskip("mmasim.nv_ptx")
+    ins = "m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3"
+    a = np.zeros(64)
+    a[:16] = 6.0
+    a[32] = 0.5
+    b = np.ones(64)
+    b[32] = 0.5
+    sa_codes = np.array([0x00, 0x7E, 0x01, 0x38], np.uint8)  # 0, 448, 2**-9, 1
+    sb_codes = np.array([0x38, 0x7E, 0x01, 0x38], np.uint8)
+    sa, sb = (np.asarray(numfmt.decode(x, "ue4m3"), np.float64) for x in (sa_codes, sb_codes))
+    m = numfmt.mma_model("Blackwell", ins)
+    ours = numfmt.dot(a, b, model=m, a_scales=sa, b_scales=sb)
+    codes = np.asarray(numfmt.encode(a, "e2m1"), np.uint8)
+    bcodes = np.asarray(numfmt.encode(b, "e2m1"), np.uint8)
+    op = sim.TCGen05MMABlockScale("Blackwell", ins)
+    ref = op.dpa(torch.tensor(((codes[0::2] << 4) | codes[1::2])[None]),
+                 torch.tensor(((bcodes[0::2] << 4) | bcodes[1::2])[None]), torch.zeros(1),
+                 torch.tensor(sa_codes[None]).view(torch.float8_e4m3fn),
+                 torch.tensor(sb_codes[None]).view(torch.float8_e4m3fn))
+    assert bits32(ours) == bits32(ref.numpy()[0]) and ours == 2.0**-20

@@ -103,12 +103,12 @@ def _group_sum(afix, arow, bfix, brow, g0, g1):
     """(exact sum of the products g0..g1 in units of 2**(emin_a + emin_b - man_a - man_b), any nonzero);
     `afix`/`bfix` hold the elements as integers in units of their format's smallest subnormal."""
     s = np.int64(0)
-    nz = False
+    orv = np.int64(0)
     for k in range(g0, g1):
         pm = afix[arow + k] * bfix[brow + k]
-        nz |= pm != 0
+        orv |= pm
         s += pm
-    return s, nz
+    return s, orv != 0
 
 
 @jit
@@ -127,7 +127,7 @@ def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a,
     fast = not scaled and G == 1
     Lsh = max(F - man_ab, 0)
     gsum = np.zeros(terms // G + 1, np.int64)
-    gnz = np.zeros(terms // G + 1, np.bool_)
+    glsb = np.zeros(terms // G + 1, np.int64)
     for t in range(out.size):
         arow = ia[t] * K
         brow = ib[t] * K
@@ -179,54 +179,36 @@ def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a,
                     if plus_zero:
                         cv += 0.0
                 continue
+            # one pass: each term (a product, or a group's exact sum) times its scales, its exponent
             ng = 0
-            for g0 in range(k0, k1, G):  # exact group sums (G > 1), once
-                if G > 1:
-                    gsum[ng], gnz[ng] = _group_sum(afix, arow, bfix, brow, g0, min(g0 + G, k1))
-                ng += 1
-            gi = 0
             for g0 in range(k0, k1, G):
-                es = 0
-                if scaled:
-                    j = g0 // scale_block
-                    if sam[srow_a + j] == 0 or sbm[srow_b + j] == 0:
-                        continue
-                    es = saE[srow_a + j] + sbE[srow_b + j]
-                if G == 1:
-                    if am[arow + g0] * bm[brow + g0] == 0:
-                        continue
-                    e = aE[arow + g0] + bE[brow + g0] + es
-                else:
-                    if not gnz[gi]:
-                        gi += 1
-                        continue
-                    e = es + emin_ab
-                gi += 1
-                if e > Mx:
-                    Mx = e
-            base = Mx - F  # exponent of the window's last kept bit
-            acc = np.int64(0)
-            gi = -1
-            for g0 in range(k0, k1, G):
-                gi += 1
                 sm = np.int64(1)
                 es = 0
                 if scaled:
                     j = g0 // scale_block
                     sm = sam[srow_a + j] * sbm[srow_b + j]
-                    if sm == 0:
-                        continue
                     es = saE[srow_a + j] + sbE[srow_b + j]
                 if G == 1:
                     pm = am[arow + g0] * bm[brow + g0]
-                    lsb = aE[arow + g0] + bE[brow + g0] + es - man_ab - man_s
+                    nz = pm != 0
+                    e = aE[arow + g0] + bE[brow + g0] + es
                 else:
-                    pm = gsum[gi]
-                    lsb = es + emin_ab - man_ab - man_s
+                    pm, nz = _group_sum(afix, arow, bfix, brow, g0, min(g0 + G, k1))
+                    e = es + emin_ab
+                # zero terms (a zero product, an all-zero group, a zero scale) leave the maximum alone
+                if nz and sm != 0 and e > Mx:
+                    Mx = e
+                gsum[ng] = pm * sm
+                glsb[ng] = e - man_ab - man_s
+                ng += 1
+            base = Mx - F  # exponent of the window's last kept bit
+            acc = np.int64(0)
+            for gi in range(ng):
+                pm = gsum[gi]
                 if pm == 0:
                     continue
                 neg = pm < 0
-                v = _shift((-pm if neg else pm) * sm, lsb - base)
+                v = _shift(-pm if neg else pm, glsb[gi] - base)
                 acc += -v if neg else v
             if csig != 0:
                 v = _shift(csig, cexp - base)
