@@ -124,10 +124,19 @@ def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a,
     clamped at `c_emin0` (its own format's emin) in the first block, at `c_emin` (the
     result format's) in the blocks after it, whose c is the previous block's result.
     """
-    fast = not scaled and G == 1
+    fast = not scaled and G == 1 and man_ab <= 28  # products of the int32 copies below fit 31 bits
     Lsh = max(F - man_ab, 0)
     gsum = np.zeros(terms // G + 1, np.int64)
     glsb = np.zeros(terms // G + 1, np.int64)
+    ebuf = np.zeros(terms, np.int64)
+    pbuf = np.zeros(terms, np.int64)
+    if fast:  # narrow copies: |m| < 2**26, exponents within int32 (ZERO_E = -2**30)
+        am32 = am.astype(np.int32)
+        bm32 = bm.astype(np.int32)
+        aE32 = aE.astype(np.int32)
+        bE32 = bE.astype(np.int32)
+    else:
+        am32 = bm32 = aE32 = bE32 = np.zeros(1, np.int32)
     for t in range(out.size):
         arow = ia[t] * K
         brow = ib[t] * K
@@ -155,17 +164,19 @@ def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a,
                 # unscaled single products, branch-free: a zero element has the exponent ZERO_E, far
                 # below min_exp, so it never sets the maximum and its shift r saturates at 63
                 for k in range(k0, k1):
-                    e = aE[arow + k] + bE[brow + k]
+                    e = np.int64(aE32[arow + k]) + bE32[brow + k]
+                    ebuf[k - k0] = e
+                    pbuf[k - k0] = np.int64(am32[arow + k] * bm32[brow + k])
                     if e > Mx:
                         Mx = e
                 base = Mx - F
                 r0 = Lsh + man_ab + base
                 acc = np.int64(0)
-                for k in range(k0, k1):
-                    pm = am[arow + k] * bm[brow + k]
+                for i in range(k1 - k0):
+                    pm = pbuf[i]
                     sg = pm >> 63
                     mag = (pm ^ sg) - sg
-                    r = min(r0 - aE[arow + k] - bE[brow + k], 63)
+                    r = min(r0 - ebuf[i], 63)
                     v = (mag << Lsh) >> r
                     acc += (v ^ sg) - sg
                 if csig != 0:
