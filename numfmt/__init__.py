@@ -37,6 +37,7 @@ from .formats import FloatFormat, IntFormat
 from .frontend import decode, encode, quantize
 from .identify import Identification, identify, identify_matmul
 from .interop import to_ml_dtypes, to_torch
+from .mma import mma_instructions, mma_model
 from .packing import pack, unpack
 from .presets import get_format, list_formats, p3109_format, register_format
 from .scaling import ErrorStats, ScaledCodes, ScaledValues, error_stats, scaled_encode, scaled_quantize
@@ -55,6 +56,8 @@ __all__ = [
     "accumulation_presets",
     "dot",
     "matmul",
+    "mma_instructions",
+    "mma_model",
     "to_ml_dtypes",
     "to_torch",
     "EmulatedArray",

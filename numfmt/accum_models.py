@@ -33,8 +33,8 @@ def float_format_arg(value, name: str) -> FloatFormat:
     return f
 
 
-def in_format_arg(value, name: str = "in_format") -> tuple[FloatFormat, FloatFormat]:
-    """An input format, or a pair (format of a, format of b)."""
+def in_format_arg(value, name: str = "in_format", max_mant: int = _MAX_IN_MANT) -> tuple[FloatFormat, FloatFormat]:
+    """An input format, or a pair (format of a, format of b), of at most `max_mant` fraction bits."""
     if isinstance(value, tuple):
         if len(value) != 2:
             raise ValueError(f"{name} must be a format or a pair (a_format, b_format), got {value!r}")
@@ -43,10 +43,11 @@ def in_format_arg(value, name: str = "in_format") -> tuple[FloatFormat, FloatFor
         f = float_format_arg(value, name)
         pair = (f, f)
     for f in pair:
-        if f.mantissa_bits > _MAX_IN_MANT:
+        if f.mantissa_bits > max_mant:
             raise ValueError(
                 f"{name}={f.name!r} has {f.mantissa_bits} fraction bits; accumulation models take "
-                f"inputs of at most {_MAX_IN_MANT} fraction bits (binary32 and narrower)"
+                f"inputs of at most {_MAX_IN_MANT} fraction bits (binary32 and narrower; binary64 only "
+                f"for a Sequential FMA chain in binary64)"
             )
     return pair
 
@@ -83,6 +84,11 @@ class Exact:
           ...  │
            c  ─┘
 
+    With `terms` = L, K is taken in blocks of L products, each block's exact sum
+    with c rounded once and fed back as the next block's c (AMD CDNA1 MFMA as
+    MMA-Sim models it). `plus_zero`: an exact zero sum is +0 (a nonzero sum
+    rounded to zero keeps its sign).
+
     >>> import numfmt
     >>> numfmt.dot([1.0, 2.0**-30], [1.0, 1.0], model=numfmt.Exact("fp32")).item()
     1.0
@@ -91,11 +97,16 @@ class Exact:
     out_format: FormatLike = "fp32"
     rounding: str = "nearest_even"
     in_format: FormatLike | tuple = "fp32"
+    terms: int | None = None
+    plus_zero: bool = False
 
     def __post_init__(self) -> None:
         float_format_arg(self.out_format, "out_format")
         rounding_mode_arg(self.rounding, "rounding")
         in_format_arg(self.in_format)
+        if self.terms is not None:
+            _check_int("terms", self.terms, 1, 1 << 30)
+        _check_bool("plus_zero", self.plus_zero)
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,16 @@ class _RoundedSum:
         if self.product_format is not None:
             float_format_arg(self.product_format, "product_format")
         rounding_mode_arg(self.product_rounding, "product_rounding")
-        in_format_arg(self.in_format)
+        in_format_arg(self.in_format, max_mant=self.max_input_bits())
+
+    def max_input_bits(self) -> int:
+        """The most fraction bits an input may have: 52 for a binary64 FMA chain (a Sequential
+        model with a binary64 accumulator, no product format, rounding to nearest even), else 25."""
+        acc = float_format_arg(self.acc_format, "acc_format")
+        if (type(self).__name__ == "Sequential" and acc.name == "binary64" and self.product_format is None
+                and self.rounding == "nearest_even"):
+            return 52
+        return _MAX_IN_MANT
 
 
 @dataclass(frozen=True)
@@ -146,10 +166,39 @@ class Pairwise(_RoundedSum):
               └───+─────┘
                   └── + c ── d
 
+    With `terms` = P (2 or 4; AMD CDNA2 MFMA as MMA-Sim models it), K is taken in
+    groups of P products, each group's tree sum added to the running sum (c
+    first). `flush_subnormals`: subnormal inputs read as +0, every product and
+    sum below the accumulator's normal range becomes a zero of its sign, and c
+    reads as +0 when it is a zero or subnormal at the start of every
+    `instruction_k` elements of K (the instruction's depth; all of K when None).
+    These need binary32 products and accumulator, rounded to nearest even.
+
     >>> import numfmt
     >>> numfmt.dot([1.0] * 3, [2.0**24, 1.0, 1.0], model=numfmt.Pairwise("fp32")).item()
     16777216.0
     """
+
+    terms: int | None = None
+    flush_subnormals: bool = False
+    instruction_k: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.terms is not None and self.terms not in (2, 4):
+            raise ValueError(f"terms must be None, 2 or 4, got {self.terms!r}")
+        _check_bool("flush_subnormals", self.flush_subnormals)
+        if self.instruction_k is not None:
+            _check_int("instruction_k", self.instruction_k, 1)
+        if self.terms is not None or self.flush_subnormals:
+            acc = float_format_arg(self.acc_format, "acc_format")
+            prod = acc if self.product_format is None else float_format_arg(self.product_format, "product_format")
+            if acc.name != "binary32" or prod.name != "binary32" or self.rounding != "nearest_even" \
+                    or self.product_rounding != "nearest_even":
+                raise ValueError("Pairwise with terms or flush_subnormals needs binary32 products and accumulator "
+                                 "rounded to nearest even")
+            if self.terms is None:
+                raise ValueError("flush_subnormals needs terms (2 or 4)")
 
 
 
@@ -174,6 +223,31 @@ class FusedBlock:
     result >= 2**(emax+1) to infinity whatever the rounding (as the recordings
     and MMA-Sim do), `'ieee'` follows the rounding direction.
 
+    Fields describing one matrix instruction (models from
+    [`numfmt.mma_model`][numfmt.mma_model] set them; see docs/instructions.md):
+    `c_format` is the addend's format when it differs from `out_format` (its
+    exponent is clamped at that format's emin in the first block; later blocks
+    get the previous block's `out_format` result); `plus_zero` makes every zero
+    result +0; `group_size` G > 1 sums each group of G products exactly before the
+    alignment, the group taking the exponent emin_a + emin_b (+ its scales'
+    exponents) unnormalised; `scale_format` and `scale_block` describe block-scaled
+    operands (one scale of A's row and one of B's column per `scale_block`
+    elements of K, passed as `a_scales=` / `b_scales=`), whose exponents add to
+    the product (or group) exponents and whose significands multiply the terms.
+    Zero terms (a zero product, an all-zero group, a zero scale) take no part in the
+    block's maximum exponent, which is at least `min_exp`. Such a model also
+    applies the NaN/infinity rule block by block.
+
+    `addend='two_stage'` (AMD CDNA3 MFMA as MMA-Sim models it): the products of
+    each of `lanes` lanes (2: even and odd positions of K) are truncated to F
+    fraction bits below the lane's largest exponent and summed, the lanes combined
+    rounding toward -inf to F bits below the larger one; then, Mx being the larger
+    of that exponent and c's, the product sum is rounded toward -inf to
+    `sum_bits` + 1 fraction bits below Mx and c to F (dropped when its exponent is
+    below Mx - F - 1 and `drop_small_c`); their sum is rounded toward -inf to
+    `sum_bits` fraction bits below its leading bit, then by `rounding` into
+    `out_format`. Products at or above 2**(emax+1) of `out_format` are infinities.
+
     >>> import numfmt
     >>> m = numfmt.accumulation_model("h100", "e4m3")
     >>> m.terms, m.extra_bits, m.fraction_bits
@@ -196,10 +270,19 @@ class FusedBlock:
     flush_subnormal_inputs: bool = False
     k_order: str | tuple = "sequential"
     overflow: str = "inf"
+    c_format: FormatLike | None = None
+    plus_zero: bool = False
+    group_size: int = 1
+    scale_format: FormatLike | None = None
+    scale_block: int = 32
+    lanes: int = 1
+    sum_bits: int = 31
+    drop_small_c: bool = False
 
     def __post_init__(self) -> None:
         in_format_arg(self.in_format)
         out = float_format_arg(self.out_format, "out_format")
+        self._check_instruction_fields(out)
         _check_int("terms", self.terms, 1, 4096)
         _check_int("extra_bits", self.extra_bits, -23, 40)
         _check_bool("sticky", self.sticky)
@@ -207,8 +290,8 @@ class FusedBlock:
         _check_bool("flush_subnormal_inputs", self.flush_subnormal_inputs)
         if self.min_exp is not None:
             _check_int("min_exp", self.min_exp, -100000, 100000)
-        if self.addend not in ("aligned", "late"):
-            raise ValueError(f"addend must be 'aligned' or 'late', got {self.addend!r}")
+        if self.addend not in ("aligned", "late", "two_stage"):
+            raise ValueError(f"addend must be 'aligned', 'late' or 'two_stage', got {self.addend!r}")
         if self.overflow not in ("inf", "ieee"):
             raise ValueError(f"overflow must be 'inf' or 'ieee', got {self.overflow!r}")
         rounding_mode_arg(self.rounding, "rounding")
@@ -232,6 +315,50 @@ class FusedBlock:
                 raise ValueError(f"k_order tuple must be a permutation of range(n) (n >= K), got {ko!r}")
         else:
             raise TypeError(f"k_order must be a str or a tuple, got {type(ko).__name__}")
+
+    def _check_instruction_fields(self, out: FloatFormat) -> None:
+        """Checks of the fields that describe one matrix instruction (addend format, zero results,
+        groups, block scales)."""
+        if self.c_format is not None:
+            cf = float_format_arg(self.c_format, "c_format")
+            if cf.bits > out.bits:
+                raise ValueError(f"c_format={cf.name!r} is wider than out_format={out.name!r}")
+        _check_bool("plus_zero", self.plus_zero)
+        _check_int("group_size", self.group_size, 1, 4096)
+        _check_int("scale_block", self.scale_block, 1, 4096)
+        if self.terms % self.group_size:
+            raise ValueError(f"group_size={self.group_size} must divide terms={self.terms}")
+        if self.scale_format is not None:
+            sf = float_format_arg(self.scale_format, "scale_format")
+            if sf.bits > 8:
+                raise ValueError(f"scale_format={sf.name!r}: block scales are 8-bit formats")
+            if self.scale_block % self.group_size:
+                raise ValueError(f"group_size={self.group_size} must divide scale_block={self.scale_block}")
+        _check_int("lanes", self.lanes, 1, 2)
+        _check_int("sum_bits", self.sum_bits, 1, 52)
+        _check_bool("drop_small_c", self.drop_small_c)
+        if self.addend == "two_stage":
+            if self.sum_bits + 1 < self.fraction_bits:
+                raise ValueError(f"addend='two_stage' needs sum_bits + 1 >= fraction_bits "
+                                 f"({self.fraction_bits}), got sum_bits={self.sum_bits}")
+            if self.group_size != 1 or self.scale_format is not None:
+                raise ValueError("addend='two_stage' takes no groups or block scales")
+        elif self.lanes != 1 or self.drop_small_c:
+            raise ValueError("lanes and drop_small_c belong to addend='two_stage'")
+        if self.instruction_datapath and (self.addend == "late" or self.sticky or self.normalized_products
+                                          or self.k_order != "sequential"):
+            raise ValueError("plus_zero, group_size > 1, scale_format and addend='two_stage' describe one matrix "
+                             "instruction: they need sticky=False, normalized_products=False, "
+                             "k_order='sequential' and an addend that is not 'late'")
+
+    @property
+    def instruction_datapath(self) -> bool:
+        """True when a field of one matrix instruction is set (plus_zero, group_size > 1,
+        scale_format): such a model runs on the instruction kernel, which also applies the
+        NaN/infinity rule block by block (an overflow of one block meets the next block's
+        infinities)."""
+        return (self.plus_zero or self.group_size != 1 or self.scale_format is not None
+                or self.addend == "two_stage")
 
     @property
     def fraction_bits(self) -> int:

@@ -8,6 +8,8 @@ returns, bit for bit. Models and presets live in `numfmt.accum_models`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .accum_models import (
@@ -27,6 +29,16 @@ from .codec import decode_dtype, quantize
 from .deprecation import deprecated, moved_name
 from .engine import check_out, deliver
 from .interop import as_numpy
+from .mma_run import (
+    block_operand,
+    c_format_of,
+    epilogue_alpha,
+    prepare_scales,
+    run_fma64,
+    run_ftz_pairs,
+    run_instruction,
+    scaled_model,
+)
 from .plan import funnel_params
 
 __all__ = ["dot", "matmul"]
@@ -143,6 +155,8 @@ def _acc_format(model):
 def _in_formats(model):
     if isinstance(model, Chunked):
         return _in_formats(model.inner)
+    if isinstance(model, (Sequential, Pairwise)):
+        return in_format_arg(model.in_format, max_mant=model.max_input_bits())
     return in_format_arg(model.in_format)
 
 
@@ -158,7 +172,7 @@ def _k_perm(model, K: int):
     return np.asarray(ko, np.int64)  # longer than K: K is zero-padded to len(k_order) (see _run)
 
 
-def _run(model, X, Y, ia, ib, c, round_inputs=None):
+def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
 
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
@@ -175,7 +189,12 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         partial = np.empty((T, nc), np.float64)
         zero = np.zeros(T, np.float64)
         for j in range(nc):
-            partial[:, j] = _run(model.inner, X[:, j * n:(j + 1) * n], Y[:, j * n:(j + 1) * n], ia, ib, zero)
+            sc = None
+            if scales is not None:  # prepare_scales checked that `every` is a multiple of the scale block
+                q = n // scaled_model(model.inner).scale_block
+                sc = (scales[0][:, j * q:(j + 1) * q], scales[1][:, j * q:(j + 1) * q])
+            partial[:, j] = _run(model.inner, X[:, j * n:(j + 1) * n], Y[:, j * n:(j + 1) * n], ia, ib, zero,
+                                 scales=sc)
         fa, fb = _in_formats(model.outer)
         try:
             _check_values(partial, fa, "partial sums", None)
@@ -187,6 +206,12 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
         ones = np.ones((1, nc), np.float64)
         return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c)
 
+    if isinstance(model, FusedBlock) and model.instruction_datapath:
+        return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)))
+    if isinstance(model, Pairwise) and model.terms is not None:
+        return run_ftz_pairs(model, X, Y, ia, ib, c)
+    if isinstance(model, Sequential) and max(f.mantissa_bits for f in _in_formats(model)) > 25:
+        return run_fma64(X, Y, ia, ib, c)
     fa, fb = in_format_arg(model.in_format)
     if isinstance(model, FusedBlock):
         perm = _k_perm(model, K)
@@ -221,12 +246,23 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None):
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
     outf = float_format_arg(model.out_format, "out_format")
+    if isinstance(model, Exact) and model.terms is not None and K > model.terms:
+        L = model.terms  # a chain of exact blocks, each result the next block's c
+        for k0 in range(0, K, L):
+            c = _run(dataclasses.replace(model, terms=None), X[:, k0:k0 + L], Y[:, k0:k0 + L], ia, ib, c)
+        return c
     if isinstance(model, Exact):
         lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
                       funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        if model.plus_zero:  # an exact zero sum (every term a zero) is +0; an underflow keeps its sign
+            zero = out == 0
+            if zero.any():
+                t = np.flatnonzero(zero)
+                exact0 = ~((X[ia[t]] * Y[ib[t]]) != 0).any(axis=1) & (c[t] == 0)
+                out[t[exact0]] = 0.0
         return out
     # FusedBlock
     try:
@@ -249,8 +285,15 @@ def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "c")):
     fa, fb = _in_formats(model)
     X = _check_values(X, fa, names[0], round_inputs)
     Y = _check_values(Y, fb, names[1], round_inputs)
-    c = _check_values(c, _acc_format(model), names[2], round_inputs)
+    c = _check_values(c, _c_format(model), names[2], round_inputs)
     return X, Y, c
+
+
+def _c_format(model):
+    """The format of the addend c (an instruction's `c_format`, else the accumulator format)."""
+    if isinstance(model, FusedBlock):
+        return c_format_of(model)
+    return _acc_format(model)
 
 
 def _result_dtype(model, shape, dtype, out) -> np.dtype:
@@ -265,20 +308,38 @@ def _result(vals: np.ndarray, shape, dt, out):
     return deliver(vals.reshape(shape).astype(dt), out)
 
 
-def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtype=None, out=None) -> np.ndarray:
+def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str | None = None,
+           dtype=None, out=None) -> np.ndarray:
     """`D = c + A @ B` evaluated under `model`, one dot product per element.
 
     Parameters
     ----------
-    A : array_like, shape (M, K)
-    B : array_like, shape (K, N)
-        Values exactly representable in the model's input format(s).
+    A : array_like or BlockArray, shape (M, K)
+    B : array_like or BlockArray, shape (K, N)
+        Values exactly representable in the model's input format(s). With a
+        block-scaled instruction model, a `BlockArray` from
+        `numfmt.encode(x, "mxfp4" | "nvfp4" | "mxfp8_e4m3" | ..., axis=...)` blocked
+        along K (A: axis=1, B: axis=0) supplies its elements and scales; its
+        tensor scale (NVFP4) is not an instruction operand: the product of the two
+        tensor scales, rounded to float32, multiplies the result in one float32
+        multiplication (the GEMM epilogue's alpha, as cuBLAS and TransformerEngine
+        apply it; c, the accumulator's initial value, is multiplied by it too).
     C : array_like, optional
         Deprecated: the addend given by position; pass `c=`.
     model : model, preset name `"h100/e4m3"` or tuple `("h100", "e4m3")`
+        Or an instruction model from [`numfmt.mma_model`][numfmt.mma_model]: K is
+        consumed as the hardware issues the instruction (a chain of instructions,
+        each result fed back as the next one's c; see docs/instructions.md).
     c : array_like, optional
         Addend, broadcast to (M, N); values in the model's accumulator format
-        (default +0), as in `dot`.
+        (an instruction's c type; default +0), as in `dot`.
+    a_scales, b_scales : array_like, optional
+        Block scales of a block-scaled instruction model (`scale_format` set):
+        `a_scales` (M, K / block) and `b_scales` (K / block, N), values of the
+        scale format (E8M0 powers of two, UE4M3 values; NaN where the format has
+        it). Applied inside the dot product as the instruction does (scale
+        exponents added to the product exponents before alignment). K must be a
+        multiple of the block.
     round_inputs : str, optional
         A rounding name: round A, B (to the input format, saturating formats
         without infinities) and c (to the accumulator format) first instead of
@@ -309,6 +370,9 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
         deprecated("matmul(A, B, C): the positional addend is deprecated; pass c=C as dot does")
         c = C
     model = as_model(model)
+    A, a_scales, ts_a = block_operand(A, a_scales, "A", "a_scales", 1, model)
+    B, b_scales, ts_b = block_operand(B, b_scales, "B", "b_scales", 0, model)
+    alpha = epilogue_alpha(ts_a, ts_b)
     Af = _as_float(A, "A")
     Bf = _as_float(B, "B")
     if Af.ndim != 2 or Bf.ndim != 2:
@@ -324,13 +388,17 @@ def matmul(A, B, C=None, *, model, c=None, round_inputs: str | None = None, dtyp
         raise ValueError(f"c of shape {Cf.shape} does not broadcast to {(M, N)}") from None
     dt = _result_dtype(model, (M, N), dtype, out)
     Af, Bf, Cf = _prepare(model, Af, Bf, Cf, round_inputs)
+    scales = prepare_scales(model, a_scales, b_scales, K, (M,), (N,), b_by_columns=True)
     ia = np.repeat(np.arange(M, dtype=np.int64), N)
     ib = np.tile(np.arange(N, dtype=np.int64), M)
-    vals = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel())
+    vals = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel(), scales=scales)
+    if alpha is not None:  # the epilogue: one float32 multiply by the tensor scales' product
+        vals = (vals.astype(np.float32) * alpha).astype(np.float64)
     return _result(vals, (M, N), dt, out)
 
 
-def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None, out=None):
+def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str | None = None, dtype=None,
+        out=None):
     """`d = c + sum_k a[..., k] * b[..., k]` under `model` (batched over leading axes).
 
     Parameters
@@ -340,6 +408,9 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None, out
     model : model, preset name `"h100/e4m3"` or tuple `("h100", "e4m3")`
     c : array_like, optional
         Addend broadcast to the batch shape (default +0).
+    a_scales, b_scales : array_like, shape (..., K / block), optional
+        Block scales of a block-scaled instruction model (see [`matmul`][numfmt.matmul]),
+        broadcast to the batch shape.
     round_inputs : str, optional
         Round the inputs first (see [`matmul`][numfmt.matmul]).
     dtype : numpy dtype, optional
@@ -381,8 +452,21 @@ def dot(a, b, *, model, c=None, round_inputs: str | None = None, dtype=None, out
         raise ValueError(f"c of shape {np.shape(cf)} does not broadcast to {batch}") from None
     dt = _result_dtype(model, batch, dtype, out)
     af, bf, cf = _prepare(model, af, bf, cf, round_inputs, ("a", "b", "c"))
+    scales = None
+    if a_scales is not None or b_scales is not None:
+        sa, sb = (None if s is None else np.asarray(s, np.float64) for s in (a_scales, b_scales))
+        try:
+            sa, sb = (None if s is None else np.broadcast_to(s, batch + s.shape[-1:]).reshape(T, s.shape[-1])
+                      for s in (sa, sb))
+        except ValueError:
+            raise ValueError(f"a_scales of shape {np.shape(a_scales)} and b_scales of shape {np.shape(b_scales)} "
+                             f"must broadcast to the batch shape {batch} plus one scale per block") from None
+        scales = prepare_scales(model, sa, sb, K, (T,), (T,), k_names=("a", "b"))
+    else:
+        scales = prepare_scales(model, None, None, K, (T,), (T,), k_names=("a", "b"))
     idx = np.arange(T, dtype=np.int64)
-    vals = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf))
+    vals = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf),
+                scales=scales)
     return _result(vals, batch, dt, out)
 
 

@@ -457,4 +457,12 @@ def test_binary64_hardware_models():
                                          r"in binary32"):
         numfmt.emulate([[0.1]], "binary64", model=numfmt.Sequential("binary64")) @ np.ones((1, 1))
     with pytest.raises(ValueError, match="in_format='binary64' has 52 fraction bits"):
-        numfmt.emulate([1.0], "binary64", model=numfmt.Sequential("binary64", in_format="binary64"))
+        numfmt.emulate([1.0], "binary64", model=numfmt.Sequential("binary64", in_format="binary64",
+                                                                   product_format="binary64"))
+    # binary64 inputs are taken by the binary64 FMA chain (the FP64 matrix instructions)
+    m = numfmt.Sequential("binary64", in_format="binary64")
+    x = np.array([[0.1, 0.2]])
+    y = np.array([[0.3], [0.7]])
+    want = float(numfmt.fma(0.2, 0.7, float(numfmt.fma(0.1, 0.3, 0.0, "binary64", dtype=np.float64)), "binary64",
+                            dtype=np.float64))
+    assert (numfmt.emulate(x, "binary64", model=m) @ y)[0, 0] == want

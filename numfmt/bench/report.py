@@ -11,6 +11,7 @@ from .block import block_rows
 from .core import FORMATS, rows
 from .identify import identify_rows
 from .matmul import bench_matmul
+from .mma import bench_mma
 
 
 def extra_rows(n: int, repeat: int) -> list[dict]:
@@ -31,6 +32,12 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
         out.append({"op": "mmasim WGMMA same matmul", "format": "float8_e4m3fn", "mode": "MAC/s",
                     "rate": m["mmasim_mac_per_s"], "ratio": float("nan")})
     out += identify_rows(min(n, 1 << 20))
+    for r in bench_mma(repeat=min(repeat, 3)):  # ratio: numfmt's rate over MMA-Sim's, same run
+        out.append({"op": f"mma_model {r['case']}", "format": "instruction", "mode": "MAC/s",
+                    "rate": r["numfmt_mac_per_s"], "ratio": r.get("speedup", float("nan"))})
+        if r.get("mmasim_mac_per_s"):
+            out.append({"op": f"mmasim {r['case']}", "format": "instruction", "mode": "MAC/s",
+                        "rate": r["mmasim_mac_per_s"], "ratio": 1.0})
     return out
 
 
