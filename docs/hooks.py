@@ -288,7 +288,8 @@ TRAINING_FIGURES = (("training-curves.png", "Loss curves of the tiny transformer
 def training_data() -> dict:
     """The full run of ``notebooks/07-training-recipes.ipynb`` (``NUMFMT_NOTEBOOK_FULL=1``), as it wrote it."""
     if not TRAINING_DATA.is_file():
-        raise GenerationError(f"{TRAINING_DATA.relative_to(ROOT)} is missing: run the notebook's full configuration")
+        raise GenerationError(f"docs/data/{TRAINING_DATA.name} is missing: run the full configuration of "
+                              "notebooks/07-training-recipes.ipynb")
     return json.loads(TRAINING_DATA.read_text(encoding="utf-8"))
 
 
@@ -304,6 +305,7 @@ def training_rows(data: dict) -> list[dict]:
             "val": f"{r['val_loss'][-1]:.4f}",
             "gap": "-" if ref is None else f"{r['val_loss'][-1] - ref:+.4f}",
             "train": f"{float(np.mean(r['train_loss'][-tail:])):.4f}",
+            "base": f"{r['ptq_base_loss']:.4f}",
             "time": f"{r['time_s']:.0f}",
         }
         for k, p in enumerate(data["ptq_formats"]):
@@ -326,11 +328,14 @@ def gen_training_recipes() -> str:
             "from that file when the documentation is built.")
     figs = "\n\n".join(f"![{alt}](img/{name})" for name, alt in TRAINING_FIGURES)
     ptq = {f"ptq{k}": f"δ_PTQ {p} (weight SQNR)" for k, p in enumerate(d["ptq_formats"])}
-    table = _md_table(training_rows(d), ["recipe", "val", "gap", "train", *ptq, "time"], {
+    table = _md_table(training_rows(d), ["recipe", "val", "gap", "train", "base", *ptq, "time"], {
         "val": "final validation loss", "gap": "minus BF16's", "train": f"training loss, last {tail} steps",
-        **ptq, "time": "training time (s)"})
-    note = ("Losses are cross-entropies in nats per character; δ_PTQ is the validation loss after "
-            "quantizing the trained blocks' weights once (BF16 GEMM operands) minus the loss before.")
+        "base": "validation loss, BF16 operands", **ptq, "time": "training time (s)"})
+    note = ("Losses are cross-entropies in nats per character. The final validation loss runs the GEMMs "
+            "as the recipe trained them; δ_PTQ is the validation loss after quantizing the trained blocks' "
+            "weights once, with BF16 GEMM operands, minus the validation loss with BF16 operands before "
+            "quantizing (the column before the δ_PTQ columns). Training times are wall times on a machine "
+            "shared with other jobs: indicative only.")
     return "\n\n".join([head, figs, table, note])
 
 

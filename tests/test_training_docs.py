@@ -94,8 +94,9 @@ def test_table_rows_come_from_the_data(hooks, data):
         cells = rows[name]
         assert cells[1] == f"{r['val_loss'][-1]:.4f}"
         assert cells[2] == f"{r['val_loss'][-1] - ref:+.4f}"
+        assert cells[4] == f"{r['ptq_base_loss']:.4f}"
         for k, p in enumerate(data["ptq_formats"]):
-            assert cells[4 + k] == f"{r['ptq'][p]['delta']:+.4f} ({r['ptq'][p]['sqnr_db']:.1f} dB)"
+            assert cells[5 + k] == f"{r['ptq'][p]['delta']:+.4f} ({r['ptq'][p]['sqnr_db']:.1f} dB)"
     for field in (data["command"], data["date"][:10], data["versions"]["torch"], data["versions"]["numpy"]):
         assert field in text
 
@@ -109,7 +110,7 @@ def test_table_follows_the_file(hooks, data, tmp_path, monkeypatch):
     path.write_text(json.dumps(changed), encoding="utf-8")
     monkeypatch.setattr(hooks, "TRAINING_DATA", path)
     cells = _table(hooks.gen_training_recipes(), {last})[last]
-    assert cells[1] == "9.8765" and cells[4].startswith("-1.5000 ")
+    assert cells[1] == "9.8765" and cells[5].startswith("-1.5000 ")
     monkeypatch.setattr(hooks, "TRAINING_DATA", tmp_path / "absent.json")
     with pytest.raises(hooks.GenerationError, match="full configuration"):
         hooks.gen_training_recipes()
