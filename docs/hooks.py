@@ -6,7 +6,8 @@ generated content in three ways:
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
     ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``,
-    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``fp16-fp8-variants``, ``api-rest``).
+    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``fp16-fp8-variants``, ``training-recipes``,
+    ``api-rest``).
     ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
     arguments) that returns Markdown, so any page can publish a table its module
     computes without editing this file.
@@ -278,6 +279,66 @@ def gen_notebooks() -> str:
     return _md_table(rows, ["nb", "title", "purpose"], {"nb": "notebook"})
 
 
+TRAINING_DATA = ROOT / "docs" / "data" / "training-recipes-full.json"
+#: (figure file, alt text) of the training-recipe figures drawn from ``TRAINING_DATA``.
+TRAINING_FIGURES = (("training-curves.png", "Loss curves of the tiny transformer under each training recipe"),
+                    ("training-ptq.png", "Validation loss increase after post-training weight quantization"))
+
+
+def training_data() -> dict:
+    """The full run of ``notebooks/07-training-recipes.ipynb`` (``NUMFMT_NOTEBOOK_FULL=1``), as it wrote it."""
+    if not TRAINING_DATA.is_file():
+        raise GenerationError(f"docs/data/{TRAINING_DATA.name} is missing: run the full configuration of "
+                              "notebooks/07-training-recipes.ipynb")
+    return json.loads(TRAINING_DATA.read_text(encoding="utf-8"))
+
+
+def training_rows(data: dict) -> list[dict]:
+    """One row per recipe of the full run: final losses, gap to BF16, each PTQ's loss increase and SQNR."""
+    recipes = data["recipes"]
+    ref = recipes["bf16"]["val_loss"][-1] if "bf16" in recipes else None
+    tail = max(1, data["config"]["eval_every"])
+    rows = []
+    for name, r in recipes.items():
+        row = {
+            "recipe": f"`{name}`",
+            "val": f"{r['val_loss'][-1]:.4f}",
+            "gap": "-" if ref is None else f"{r['val_loss'][-1] - ref:+.4f}",
+            "train": f"{float(np.mean(r['train_loss'][-tail:])):.4f}",
+            "base": f"{r['ptq_base_loss']:.4f}",
+            "time": f"{r['time_s']:.0f}",
+        }
+        for k, p in enumerate(data["ptq_formats"]):
+            row[f"ptq{k}"] = f"{r['ptq'][p]['delta']:+.4f} ({r['ptq'][p]['sqnr_db']:.1f} dB)"
+        rows.append(row)
+    return rows
+
+
+def gen_training_recipes() -> str:
+    """Provenance, figures and final numbers of the notebook 07 full run (``TRAINING_DATA``)."""
+    d = training_data()
+    c, m, v, sd = d["config"], d["machine"], d["versions"], d["seeds"]
+    tail = max(1, c["eval_every"])
+    head = (f"Measured by `{d['command']}` on {d['date'][:10]} ({m['cpu_count']}-core CPU, "
+            f"{m['torch_threads']} torch thread, Python {m['python']}, torch {v['torch']}, numpy {v['numpy']}, "
+            f"numfmt {v['numfmt']}; {d['notebook_time_s']:.0f} s in all): {c['steps']} AdamW steps per recipe "
+            f"of {c['batch']} sequences of {c['context']} characters, one seed (weights {sd['init']}, batches "
+            f"{sd['batches']}, stochastic rounding {sd['stochastic_rounding']}). The notebook wrote the "
+            "numbers to `docs/data/" + TRAINING_DATA.name + "`; the figures and the table are drawn "
+            "from that file when the documentation is built.")
+    figs = "\n\n".join(f"![{alt}](img/{name})" for name, alt in TRAINING_FIGURES)
+    ptq = {f"ptq{k}": f"δ_PTQ {p} (weight SQNR)" for k, p in enumerate(d["ptq_formats"])}
+    table = _md_table(training_rows(d), ["recipe", "val", "gap", "train", "base", *ptq, "time"], {
+        "val": "final validation loss", "gap": "minus BF16's", "train": f"training loss, last {tail} steps",
+        "base": "validation loss, BF16 operands", **ptq, "time": "training time (s)"})
+    note = ("Losses are cross-entropies in nats per character. The final validation loss runs the GEMMs "
+            "as the recipe trained them; δ_PTQ is the validation loss after quantizing the trained blocks' "
+            "weights once, with BF16 GEMM operands, minus the validation loss with BF16 operands before "
+            "quantizing (the column before the δ_PTQ columns). Training times are wall times on a machine "
+            "shared with other jobs: indicative only.")
+    return "\n\n".join([head, figs, table, note])
+
+
 TENSOR_CORES = ROOT / "data" / "tensor-cores"
 
 
@@ -418,6 +479,7 @@ GENERATORS = {
     "tensor-cores-table": gen_tensor_cores_table,
     "b200-fp8-variants": gen_b200_fp8_variants,
     "fp16-fp8-variants": gen_fp16_fp8_variants,
+    "training-recipes": gen_training_recipes,
 }
 
 
@@ -521,6 +583,53 @@ def render_markdown(markdown: str, where: str = "<page>") -> str:
 
 
 # =========================================================================== figures
+
+
+def training_figures(plt, save) -> None:
+    """Loss curves and the PTQ bar chart of the notebook 07 full run (``TRAINING_DATA``)."""
+    d = training_data()
+    recipes = d["recipes"]
+    win = max(1, d["config"]["eval_every"])
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    for name, r in recipes.items():
+        t = np.asarray(r["train_loss"])
+        smooth = np.convolve(t, np.ones(win) / win, mode="valid")
+        axes[0].plot(np.arange(win, len(t) + 1), smooth, lw=1.2, label=name)
+        axes[1].plot(r["val_steps"], r["val_loss"], "-o", ms=3, label=name)
+        if "bf16" in recipes:
+            gap = np.asarray(r["val_loss"]) - np.asarray(recipes["bf16"]["val_loss"])
+            axes[2].plot(r["val_steps"], gap, "-o", ms=3, label=name)
+    axes[0].set_title(f"Training loss (mean of the last {win} steps)")
+    axes[1].set_title("Validation loss")
+    axes[2].set_title("Validation loss minus the BF16 run's")
+    axes[2].axhline(0, color="k", lw=0.8)
+    for ax in axes:
+        ax.set_xlabel("optimizer step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("cross-entropy (nats per character)")
+    axes[1].set_ylabel("cross-entropy (nats per character)")
+    axes[2].set_ylabel("difference (nats per character)")
+    # the untrained model's loss (step 0) would flatten the curves: the axis starts at the first evaluation
+    axes[1].set_ylim(top=max(max(r["val_loss"][1:] or r["val_loss"]) for r in recipes.values()) + 0.05)
+    fig.tight_layout()
+    save(TRAINING_FIGURES[0][0], fig)
+
+    ptq = d["ptq_formats"]
+    names = list(recipes)
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    wd = 0.8 / len(ptq)
+    for k, p in enumerate(ptq):
+        ax.bar(np.arange(len(names)) + (k - (len(ptq) - 1) / 2) * wd,
+               [recipes[n]["ptq"][p]["delta"] for n in names], wd, label=p)
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("training recipe")
+    ax.set_ylabel("validation loss increase after PTQ (δ_PTQ)")
+    ax.set_title("Post-training weight quantization of each trained model")
+    ax.legend()
+    ax.grid(alpha=0.3, axis="y")
+    save(TRAINING_FIGURES[1][0], fig)
 
 
 def _figures() -> dict[str, bytes]:
@@ -634,6 +743,9 @@ def _figures() -> dict[str, bytes]:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     save("relative-spacing.png", fig)
+
+    # --- training recipes (notebook 07, full run)
+    training_figures(plt, save)
     return figs
 
 
