@@ -74,6 +74,7 @@ import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .formats import P3109_EDITIONS
 from .presets import get_format
 from .tables import fields, hex_code, value_str
 
@@ -920,3 +921,30 @@ def quantize(x, fmt, **kw) -> Fraction | float:
     """
     f = _fmt(fmt)
     return decode(encode(x, f, **kw), f)
+
+
+_EDITION_ROWS = (  # (rule, format, x, rounding)
+    ("finite-domain overflow, saturation='none'", "binary8p4sf", 1e9, "nearest_even"),
+    ("+inf into a finite-domain format, inward rounding", "binary8p4sf", float("inf"), "toward_zero"),
+    ("-inf into a signed finite-domain format", "binary8p4sf", float("-inf"), "nearest_even"),
+    ("finite overflow, inward rounding", "binary8p4sf", 1e9, "toward_zero"),
+    ("to_odd overflow, unsigned extended", "binary8p3ue", 1e30, "to_odd"),
+    ("to_odd overflow, signed extended", "binary8p3se", 1e30, "to_odd"),
+)
+
+
+def p3109_editions_markdown() -> str:
+    """A Markdown table of the P3109 editions' SatNone rules with the codes of the exact reference (for the
+    docs; `tests/test_p3109_editions.py` checks the same cases against `numfmt.encode` and gfloat)."""
+    head = "| rule | format | x | rounding | " + " | ".join(f"`{e}`" for e in P3109_EDITIONS) + " |"
+    out = [head, "|---|---|---|---|" + "---|" * len(P3109_EDITIONS)]
+    for rule, name, x, rounding in _EDITION_ROWS:
+        cells = []
+        for ed in P3109_EDITIONS:
+            f = get_format(name if ed == P3109_EDITIONS[-1] else f"{name}@{ed}")
+            c = encode(x, f, rounding=rounding)
+            what = ("NaN" if f.is_nan_code(c) else "+inf" if c == f.code_of_inf else
+                    "±max" if c & (f.max_code_magnitude) == f.max_code_magnitude else "")
+            cells.append(f"`{c:#04x}` {what}".strip())
+        out.append(f"| {rule} | `{name}` | {x!r} | `{rounding}` | " + " | ".join(cells) + " |")
+    return "\n".join(out)

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .codec import encode
-from .formats import P3109_EDITIONS, FloatFormat, IntFormat
+from .formats import FloatFormat, IntFormat
 from .presets import get_format, list_formats
 
 __all__ = [
@@ -245,29 +244,3 @@ def code_rows(fmt) -> list[dict]:
                 val = "-0.0"
         rows.append({"code": hex_code(c, f), "fields": fields(c, f), "value": val, "class": cls})
     return rows
-
-
-_EDITION_ROWS = (  # (rule, format, x, rounding)
-    ("finite-domain overflow, saturation='none'", "binary8p4sf", 1e9, "nearest_even"),
-    ("+inf into a finite-domain format, inward rounding", "binary8p4sf", float("inf"), "toward_zero"),
-    ("-inf into a signed finite-domain format", "binary8p4sf", float("-inf"), "nearest_even"),
-    ("finite overflow, inward rounding", "binary8p4sf", 1e9, "toward_zero"),
-    ("to_odd overflow, unsigned extended", "binary8p3ue", 1e30, "to_odd"),
-    ("to_odd overflow, signed extended", "binary8p3se", 1e30, "to_odd"),
-)
-
-
-def p3109_editions_markdown() -> str:
-    """A Markdown table of the P3109 editions' SatNone rules with the codes numfmt gives (for the docs)."""
-    head = "| rule | format | x | rounding | " + " | ".join(f"`{e}`" for e in P3109_EDITIONS) + " |"
-    out = [head, "|---|---|---|---|" + "---|" * len(P3109_EDITIONS)]
-    for rule, name, x, rounding in _EDITION_ROWS:
-        cells = []
-        for ed in P3109_EDITIONS:
-            f = get_format(name if ed == P3109_EDITIONS[-1] else f"{name}@{ed}")
-            c = int(encode([x], f, rounding=rounding)[0])
-            what = ("NaN" if f.is_nan_code(c) else "+inf" if c == f.code_of_inf else
-                    "±max" if c & (f.max_code_magnitude) == f.max_code_magnitude else "")
-            cells.append(f"`{c:#04x}` {what}".strip())
-        out.append(f"| {rule} | `{name}` | {x!r} | `{rounding}` | " + " | ".join(cells) + " |")
-    return "\n".join(out)

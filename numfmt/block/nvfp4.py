@@ -83,9 +83,10 @@ def encode_amax(x2, f, recipe, tensor_scale, tensor_amax, mode, rkind, rarr, nbi
         bamax = np.zeros((rows, nb), np.float32)
     if two_level and given_ts is None:
         g = _f32(tensor_amax) if tensor_amax is not None else _amax(ax2)
-        if recipe == "torchao" and tensor_amax is None and np.isnan(g):
+        if recipe == "torchao" and np.isnan(g):
             # torch.max(torch.abs(x)) of a tensor holding NaN is the NaN 0xFFFFFFFF (sign set), numpy's
-            # max 0x7FC00000; that NaN's sign reaches every element through the scales (torch 2.13 CPU)
+            # max 0x7FC00000; that NaN's sign reaches every element through the scales (torch 2.13 CPU).
+            # A NaN tensor_amax acts as the amax of data holding NaN.
             g = _TORCH_MAX_NAN
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         # ---------------- tensor scale
