@@ -228,3 +228,28 @@ def test_identify_matmul_recovers_binary16_output_presets(gpu, fmt):
     for dump in (D, D.astype(np.float16)):  # (matmul gives float32; a dump may be float16)
         best = numfmt.identify_matmul(A, B, dump)[0]
         assert best.exact and np.array_equal(best.apply(A, B), D)
+
+
+def _one_instruction_per_arch():
+    """(arch, instruction) of the first unscaled binary32-output family of each architecture."""
+    picked = {}
+    for arch, ins in numfmt.mma_instructions():
+        m = numfmt.mma_model(arch, ins)
+        out = getattr(m, "out_format", None) or getattr(m, "acc_format", None)
+        if arch not in picked and getattr(m, "scale_format", None) is None and out in ("binary32", "fp32"):
+            picked[arch] = ins
+    return sorted(picked.items())
+
+
+@pytest.mark.parametrize("arch,ins", _one_instruction_per_arch())
+def test_identify_matmul_recovers_instruction_models(arch, ins):
+    model = numfmt.mma_model(arch, ins)
+    fa, fb = numfmt.accum_models.in_format_arg(model.in_format)
+    rng = np.random.default_rng(3)
+    A = np.asarray(numfmt.quantize(rng.standard_normal((8, 128)) * 2.0 ** rng.integers(-4, 5, (8, 128)), fa,
+                                   saturation="finite"), np.float64)
+    B = np.asarray(numfmt.quantize(rng.standard_normal((128, 8)) * 2.0 ** rng.integers(-4, 5, (128, 8)), fb,
+                                   saturation="finite"), np.float64)
+    D = numfmt.matmul(A, B, model=model)
+    best = numfmt.identify_matmul(A, B, D)[0]
+    assert best.exact and np.array_equal(best.apply(A, B), D, equal_nan=True)

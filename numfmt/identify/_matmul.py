@@ -6,15 +6,27 @@ import itertools
 
 import numpy as np
 
-from ..accum_models import Chunked, Exact, FusedBlock, Pairwise, Sequential, accumulation_model, accumulation_presets
+from ..accum_models import (
+    Chunked,
+    Exact,
+    FusedBlock,
+    Pairwise,
+    Sequential,
+    accumulation_model,
+    accumulation_presets,
+    in_format_arg,
+)
 from ..accumulate import matmul
 from ..codec import quantize
 from ..compare import compare
 from ..interop import as_numpy
+from ..mma import mma_instructions, mma_model
+from ..presets import get_format
 from ._conv import ROUNDINGS
 from ._result import Identification
 
-__all__ = ["ACC_FORMATS", "CHUNKS", "OUTER_ROUNDINGS", "matmul_candidates", "identify_matmul", "describe_model"]
+__all__ = ["ACC_FORMATS", "CHUNKS", "OUTER_ROUNDINGS", "matmul_candidates", "instruction_candidates",
+           "identify_matmul", "describe_model"]
 
 ACC_FORMATS = ("fp32", "fp16", "bf16", "tf32")
 CHUNKS = (128, 256, 64, 32)
@@ -53,11 +65,38 @@ def _presets(in_fmts, out_formats):
     return uniq
 
 
+def instruction_candidates(A, B, *, out_dtype=np.float32) -> list:
+    """The unscaled matrix-instruction models (`numfmt.mma_model` of every family in
+    `numfmt.mma_instructions()`) whose input formats hold A and B exactly and whose output has
+    `out_dtype`'s width, one per distinct model, in the order of `mma_instructions()`."""
+    Af = np.asarray(as_numpy(A, "A"), np.float64)
+    Bf = np.asarray(as_numpy(B, "B"), np.float64)
+    bits = 16 if np.dtype(out_dtype) == np.float16 else 32
+    holds: dict = {}
+    out, seen = [], set()
+    for arch, ins in mma_instructions():
+        m = mma_model(arch, ins)
+        if getattr(m, "scale_format", None) is not None or m in seen:
+            continue
+        out_fmt = getattr(m, "out_format", None) or getattr(m, "acc_format", None)
+        if out_fmt is None or get_format(out_fmt).bits != bits:
+            continue
+        fa, fb = in_format_arg(m.in_format)
+        for f, v in ((fa, Af), (fb, Bf)):
+            if (f.name, id(v)) not in holds:
+                holds[(f.name, id(v))] = _holds(v.ravel(), f.name)
+        if holds[(fa.name, id(Af))] and holds[(fb.name, id(Bf))]:
+            seen.add(m)
+            out.append(m)
+    return out
+
+
 def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     """The default search space of `identify_matmul`: a list of accumulation models, likeliest first.
 
     1. every GPU preset (`accumulation_presets`) whose input format holds A and B exactly, with
-       binary32 output and then with binary16 output (only these for a float16 `out_dtype`);
+       binary32 output and then with binary16 output (only these for a float16 `out_dtype`),
+       then every unscaled matrix-instruction model that holds them (`instruction_candidates`);
     2. `Exact(out, rounding)` and `Sequential(acc, rounding)` for each accumulator format of
        `ACC_FORMATS` and each deterministic rounding (`Pairwise` models are slow to evaluate and
        left to `candidates=`);
@@ -68,8 +107,8 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
        alignment (`extra_bits` -12..3), block rounding (toward_zero, nearest_even), normalised
        products and the addend's placement (aligned, late).
 
-    Models from elsewhere (an instruction-level model) are added by passing
-    `candidates=matmul_candidates(A, B) + [more...]` to `identify_matmul`.
+    Other models are added by passing `candidates=matmul_candidates(A, B) + [more...]` to
+    `identify_matmul`.
 
     Examples
     --------
@@ -86,6 +125,8 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     f16 = np.dtype(out_dtype) == np.float16
     presets = [m for _, m in _presets(in_fmts, ("fp16",) if f16 else ("fp32",))]
     presets += [m for _, m in _presets(in_fmts, ("fp16",))] if not f16 else []  # (matmul gives float32 for both)
+    known = set(presets)
+    presets += [m for m in instruction_candidates(Af, Bf, out_dtype=out_dtype) if m not in known]
     outs = ("fp16",) if f16 else ("fp32",)
     accs = ("fp16",) if f16 else ACC_FORMATS
     simple = [Exact(o, r) for o in outs for r in ROUNDINGS]
