@@ -11,7 +11,8 @@ Subcommands::
     numfmt check --format FMT --input X --output Y [--scales S]
                                         emulate X, compare with the codes in Y, report
                                         (block formats: scale and element codes)
-    numfmt bench                        the benchmark (numfmt.bench)
+    numfmt bench                        the benchmark (numfmt.bench); --cold: first-call times
+    numfmt warmup [--all | VERB...]     compile and cache the kernels ahead of time (numfmt.warmup)
 
 Tables are aligned text; `--json` prints data instead. Exit status: 0 on
 success (`check`: every code matched), 1 when `check` found mismatches, 2
@@ -33,6 +34,7 @@ from ._codes import _cmd_decode, _cmd_encode
 from ._common import UsageError, _Parser, choice
 from ._explain import _cmd_explain
 from ._info import _cmd_formats, _cmd_info, _cmd_table
+from ._warmup import add_warmup
 
 __all__ = ["main"]
 
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the tensor scale the hardware used or produced (instead of an .npz 'tensor_scale')")
     p.set_defaults(func=_cmd_check)
 
+    add_warmup(sub)
     sub.add_parser("bench", help="run the benchmark (numfmt bench --help)", add_help=False)
     return ap
 
