@@ -44,6 +44,8 @@ FORMATS = [
     "binary8p3uf", "binary8p1se", "float8_e8m0fnu",
     "int8", "uint8", "int4", "uint4", "int2", "int16", "uint16", "int8_symmetric", "mxint8_element",
     "binary32",
+    # subnormals that are float32 subnormals under another bias (decode.f32 multiplies them)
+    numfmt.FloatFormat(name="e7m10b125", exponent_bits=7, mantissa_bits=10, bias=125),
     # arithmetic only: precision above 22 bits or exponents beyond float32
     numfmt.FloatFormat(name="e3m28", exponent_bits=3, mantissa_bits=28, bias=3),
     numfmt.FloatFormat(name="e10m12", exponent_bits=10, mantissa_bits=12, bias=511),
