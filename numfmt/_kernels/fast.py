@@ -7,6 +7,8 @@ on them in tests/test_variants.py:
 * `encode.f32.rne` / `encode.f32.dir` (`encode_f32_rne` / `encode_f32_dir`):
   nearest-even through the FPU (below), and nearest-away and the directed modes as a
   +-1 correction of it;
+* `encode.f32.top` (`encode_f32_top`): nearest-even by integer rounding of the bit pattern, for
+  formats whose codes are float32's top bits (bfloat16, TF32);
 * `encode.f32.det` (`encode_f32_det`): every deterministic mode in branch-free int32
   (formats the FPU trick does not fit, e.g. bfloat16);
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
@@ -42,7 +44,7 @@ from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
 
-__all__ = ["eligible", "int_eligible", "Codes", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
+__all__ = ["eligible", "int_eligible", "top_eligible", "encode_f32_top", "Codes", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
            "encode_f32_det", "encode_f32_sr", "encode_f32_int"]
 
 
@@ -165,6 +167,43 @@ def encode_f32_dir(xb, out, p, mode, sat):
     """nearest_away / toward_zero / toward_positive / toward_negative through `_dir_loop`."""
     c = _biased32(constants_any(p, mode, sat))
     _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], mode)
+
+
+def top_eligible(p) -> bool:
+    """Whether a format's codes are the top bits of float32's (bfloat16, TF32): `eligible`, EMIN = -126
+    and max = float32's largest exponent field, so a magnitude code is |x|'s bits shifted right."""
+    return eligible(p) and p.EMIN == -126 and p.MAXMAG == (255 << p.M) - 1
+
+
+@jit
+def encode_f32_top(xb, out, p, sat):
+    """Encode float32 bit patterns `xb` with nearest-even into a format of `top_eligible`."""
+    c = _biased32(constants_any(p, P.NEAREST_EVEN, sat))
+    _top_loop(xb, out, _I32(23) - c[0], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11])
+
+
+@jit
+def _top_loop(xb, out, k, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
+    """Nearest-even on the bit pattern: add half an ulp less one plus the kept last bit, drop `k`
+    bits (the classic float32 -> bfloat16 rounding; the carry runs into the exponent field, and
+    past the largest finite into the infinity's magnitude, which `pack_code` turns into the
+    overflow code). Subnormals need nothing else: the format shares float32's exponent range.
+    Infinities and NaNs are rewritten by a scalar pass (as in `_rne_loop`)."""
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    km = _I32(k & _I32(31))
+    half = _I32(_I32(_I32(1) << _I32(_I32(k - _I32(1)) & _I32(31))) - _I32(1))
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        a = min(ax, _I32(0x7F800000))  # (NaN patterns would carry past int32; redone below)
+        mag = _I32(_I32(_I32(a + half) + _I32(_I32(a >> km) & _I32(1))) >> km)
+        negm = _I32(b >> _I32(31))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
 _I64 = np.int64
@@ -529,6 +568,13 @@ register(
                               and eligible(p, magic=True)),
     "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
     "toward_negative; every saturation",
+)
+register(
+    "encode.f32.top", "encode",
+    lambda x, out, p, mode, sat, *_: encode_f32_top(x.view(np.int32), out, p, sat),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and top_eligible(p),
+    "float32 input; formats whose codes are float32's top bits (top_eligible: bfloat16, tf32); nearest_even; "
+    "every saturation",
 )
 register(
     "encode.f32.det", "encode",
