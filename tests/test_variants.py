@@ -57,6 +57,7 @@ F32 = np.dtype(np.float32)
 
 CASES = {
     "encode.f32.int": {"inputs": "classes+exhaustive", "modes": DET},
+    "encode.f32.int_sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "encode.f32.rne": {"inputs": "classes+exhaustive", "modes": (0,)},
     "encode.f32.dir": {"inputs": "classes+exhaustive", "modes": (1, 2, 3, 4)},
     "encode.f32.top": {"inputs": "classes+exhaustive", "modes": (0,)},
@@ -95,6 +96,7 @@ def _classes(f):
     if isinstance(f, numfmt.IntFormat):  # quarters of the quantum, past both ends
         lo, hi = float(f.values().min()), float(f.values().max())
         x.append(np.arange(lo - 3, hi + 3, 0.25 * 2.0**f.scale_exp).astype(np.float32))
+        x.append(rng.uniform(lo - 3, hi + 3, 4096).astype(np.float32))  # every fraction bit in play
     if f.bits <= 16:
         fin = np.unique(np.abs(f.values()[np.isfinite(f.values())]))
         mids = ((fin[1:] + fin[:-1]) / 2).astype(np.float32)

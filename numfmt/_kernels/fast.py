@@ -13,7 +13,8 @@ on them in tests/test_variants.py:
   (formats the FPU trick does not fit, e.g. bfloat16);
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
-* `encode.f32.int` (`encode_f32_int`): integer formats through the FPU.
+* `encode.f32.int` (`encode_f32_int`): integer formats through the FPU;
+* `encode.f32.int_sr` (`encode_f32_int_sr`): integer formats, stochastic modes (the carry loop).
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
@@ -44,8 +45,9 @@ from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
 
-__all__ = ["eligible", "int_eligible", "top_eligible", "encode_f32_top", "Codes", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
-           "encode_f32_det", "encode_f32_sr", "encode_f32_int"]
+__all__ = ["eligible", "int_eligible", "top_eligible", "encode_f32_top", "Codes", "constants", "constants_any",
+           "encode_f32_rne", "encode_f32_dir",
+           "encode_f32_det", "encode_f32_sr", "encode_f32_int", "encode_f32_int_sr"]
 
 
 def eligible(p, magic: bool = False) -> bool:
@@ -535,6 +537,98 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
     return amax
 
 
+@jit
+def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+    """float32 -> integer codes with stochastic rounding (the formats of `encode_f32_int`).
+
+    Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_loop`; infinities, NaNs
+    and values so small that more than 29 bits are discarded are redone through `round_pack`.
+    """
+    c = constants_any(p, mode, sat)
+    inv = np.float32(2.0 ** (p.M - p.EMIN))
+    lw = field_bits(nbits)
+    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+    n = xb.size
+    words = np.empty(_SR_STEP // 2 + 2, np.uint64)
+    for lo in range(0, n, _SR_STEP):
+        hi = min(lo + _SR_STEP, n)
+        x, o = xb[lo:hi], out[lo:hi]
+        if rkind == 1:
+            _int_sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, c, inv)
+            continue
+        par = fill_words(words, key, offset + lo, hi - lo, nbits)
+        if lw == 3:
+            _int_sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c, inv)
+        elif lw == 4:
+            _int_sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c, inv)
+        else:
+            _int_sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c, inv)
+
+
+@jit
+def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
+    """One chunk of `encode_f32_int_sr`: the vectorised loop, then the funnel where it cannot hold."""
+    amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                              _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+        for i in range(x.size):
+            ax = _I32(x[i] & _I32(0x7FFFFFFF))
+            yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
+            if ax >= _I32(0x7F800000) or _I32(150) - max(_I32(yb >> _I32(23)), _I32(1)) > _SR_SMAX:
+                r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
+                cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
+                o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+
+
+@jit
+def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """|x| * 2**-k (exact; clamped at 2**22, past every range) has 150 - e discarded bits below
+    the integer point (e its float32 exponent field); the carry sum of `_sr_long` rounds it with
+    R, then the sign and the range as in `_int_loop`. Returns the running max of |x|'s bits and
+    of the discarded-bit count (the chunk's funnel pass needs them)."""
+    one = _I32(1)
+    nb = _I32(nbits)
+    delta = one if mode == P.STOCHASTIC_B else _I32(0)
+    am1 = _I32(0) if mode == P.STOCHASTIC_A else one
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
+    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
+    cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
+    cap = np.float32(2.0**22)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
+    amax = _I32(0)
+    smax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        yb = f32_as_i32(min(i32_as_f32(ax) * inv, cap))
+        eb = _I32(yb >> _I32(23))
+        sig = _I32(_I32(yb & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
+        s = _I32(_I32(150) - max(eb, one))
+        smax = max(smax, s)
+        s = _I32(min(s, _I32(_SR_SMAX)))
+        d = _I32(s - nb)
+        k = _I32(d - delta)
+        kp = _I32(k & _I32(31))
+        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
+        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
+        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
+        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
+        al = left if k >= _I32(0) else right
+        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
+        n = _I32(_I32(_I32(sig << one) + t) >> _I32(_I32(s + one) & _I32(31)))
+        trunc = _I32(-_I32(_I32(n << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
+        lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
+        v = _I32(_I32(n ^ negm) - negm)
+        v = _I32(v & _I32(~_I32(negm & uns)))
+        code = _I32(v & mask)
+        ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
+        out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
+    return amax, smax
+
+
 # ---------------------------------------------------------------- the registered encode variants
 # Dispatch (`encode.encode_flat`) calls `kernel(x, out, p, mode, sat, rkind, rarr, key, nbits,
 # offset)` with a flat float array `x` and asks `applies(x.dtype, p, mode, sat)`; the first
@@ -553,6 +647,14 @@ register(
     lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and int_eligible(p),
     "float32 input; integer formats of <= 16 bits, range inside +-2**22, scale 2**k with "
     "-126 <= k <= 0 (int_eligible); the six deterministic modes; every saturation",
+)
+register(
+    "encode.f32.int_sr", "encode",
+    lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_int_sr(
+        x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and not _deterministic(mode) and int_eligible(p),
+    "float32 input; the formats of encode.f32.int; stochastic_a, _b, _c with 1 <= N <= 32 random bits, "
+    "explicit or seeded; every saturation",
 )
 register(
     "encode.f32.rne", "encode",
