@@ -501,13 +501,38 @@ def encode_f32_int(xb, out, p, mode, sat):
     inv = np.float32(2.0 ** (p.M - p.EMIN))
     ovf_p = _I32(overflow_code(False, False, p, mode, sat))
     ovf_n = _I32(overflow_code(True, False, p, mode, sat))
-    amax = _int_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n,
-                     _I32(mode))
+    if mode == P.NEAREST_EVEN:
+        amax = _int_rne_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n)
+    else:
+        amax = _int_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n,
+                         _I32(mode))
     if amax >= _I32(0x7F800000):
         for i in range(xb.size):
             if xb[i] & 0x7FFFFFFF >= 0x7F800000:
                 cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
                 out[i] = max(round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(0), 1), 0)
+
+
+@jit
+def _int_rne_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n):
+    """`_int_loop` for nearest-even: the signed y = x * 2**-k (clamped to +-2**22) plus 1.5 * 2**23 keeps
+    its sum in one binade, so the sum's bits less the magic's are the rounded signed integer (RNE
+    is symmetric); then two range selects (`maxneg` < 0: unsigned, negatives give 0)."""
+    magic = np.float32(1.5 * 2.0**23)
+    cap = np.float32(2.0**22)
+    mb = f32_as_i32(magic)
+    amax = _I32(0)
+    uns = maxneg < _I32(0)
+    lo = _I32(0) if uns else _I32(-maxneg)
+    low_code = _I32(0) if uns else ovf_n
+    for i in range(xb.size):
+        b = xb[i]
+        amax = max(amax, _I32(b & _I32(0x7FFFFFFF)))
+        y = max(min(i32_as_f32(b) * inv, cap), -cap)
+        n = _I32(f32_as_i32(y + magic) - mb)
+        code = low_code if n < lo else _I32(n & mask)
+        out[i] = ovf_p if n > maxpos else code
+    return amax
 
 
 @jit
