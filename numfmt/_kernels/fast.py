@@ -270,7 +270,16 @@ _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
 
 
-@jit
+def _sr_fields(rkind, rarr, nbits):
+    """The random-word buffer and the array the loops read R's fields from: the explicit array, or
+    the buffer viewed as W-bit fields. Chosen here, outside numba, so that a call compiles its
+    loops for one field type only."""
+    words = np.empty(_SR_STEP // 2 + 2, np.uint64)  # (W = 32: two fields per word)
+    if rkind == 1:
+        return words, rarr
+    return words, words.view(np.uint8 if nbits <= 8 else (np.uint16 if nbits <= 16 else np.uint32))
+
+
 def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> small float with stochastic rounding into `out`.
 
@@ -278,44 +287,43 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     stream's words, read as W-bit fields and shifted to N bits in the loop), then
     a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
     values so small that more than 29 bits are discarded) are redone through
-    `round_pack`.
+    `round_pack`. Only the loop the call needs is compiled: `_sr_short` when every
+    shift of R is to the left (N, +1 for B, <= 23 - M, the fewest discarded bits),
+    else `_sr_long`.
     """
-    c = constants_any(p, mode, sat)
-    lw = field_bits(nbits)
-    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
-    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
-    n = xb.size
-    words = np.empty(_SR_STEP // 2 + 2, np.uint64)  # (W = 32: two fields per word)
-    for lo in range(0, n, _SR_STEP):
-        hi = min(lo + _SR_STEP, n)
-        x, o = xb[lo:hi], out[lo:hi]
-        if rkind == 1:
-            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, c)
-            continue
-        par = fill_words(words, key, offset + lo, hi - lo, nbits)
-        if lw == 3:
-            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
-        elif lw == 4:
-            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
-        else:
-            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
+    words, src = _sr_fields(rkind, rarr, nbits)
+    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M
+    (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset)
 
 
-@jit
-def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c):
-    """One chunk: the vectorised loop, then the funnel for the elements it cannot hold.
-    `rb` holds R as W-bit fields: R = (field >> shw) & maskn; `c` the `Codes`."""
-    m, emin, maxmag, signbit, negzero = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero)
-    ovf_p, ovf_n, tz_p, tz_n = _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
-    # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
-    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
-        amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
-                               shw, maskn)
-    else:
-        amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
-                              shw, maskn)
-    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
-        _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+def _sr_driver(short):
+    """The chunk loop of `encode_f32_sr` around one of the two stochastic loops."""
+    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset):
+        c = constants_any(p, mode, sat)
+        lw = field_bits(nbits)
+        shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        m, emin, maxmag, signbit = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit)
+        negzero, ovf_p, ovf_n, tz_p, tz_n = _I32(c.negzero), _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
+        for lo in range(0, xb.size, _SR_STEP):
+            hi = min(lo + _SR_STEP, xb.size)
+            x, o = xb[lo:hi], out[lo:hi]
+            if rkind == 1:
+                rb = src[lo:hi]
+            else:
+                par = fill_words(words, key, offset + lo, hi - lo, nbits)
+                rb = src[par:par + hi - lo]
+            if short:
+                amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                       nbits, shw, maskn)
+            else:
+                amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                      nbits, shw, maskn)
+            if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+                _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+
+    run.__name__ = run.__qualname__ = "_sr_run_short" if short else "_sr_run_long"  # (one cache entry each)
+    return jit(run)
 
 
 @jit
@@ -428,6 +436,10 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
         t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
         out[i] = _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz)
     return amax, smax
+
+
+_sr_run_short = _sr_driver(True)
+_sr_run_long = _sr_driver(False)
 
 
 @jit
@@ -562,33 +574,32 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
     return amax
 
 
-@jit
 def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> integer codes with stochastic rounding (the formats of `encode_f32_int`).
 
     Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_loop`; infinities, NaNs
     and values so small that more than 29 bits are discarded are redone through `round_pack`.
     """
+    words, src = _sr_fields(rkind, rarr, nbits)
+    _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset)
+
+
+@jit
+def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset):
+    """The chunk loop of `encode_f32_int_sr`."""
     c = constants_any(p, mode, sat)
     inv = np.float32(2.0 ** (p.M - p.EMIN))
     lw = field_bits(nbits)
     shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
     maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
-    n = xb.size
-    words = np.empty(_SR_STEP // 2 + 2, np.uint64)
-    for lo in range(0, n, _SR_STEP):
-        hi = min(lo + _SR_STEP, n)
-        x, o = xb[lo:hi], out[lo:hi]
+    for lo in range(0, xb.size, _SR_STEP):
+        hi = min(lo + _SR_STEP, xb.size)
         if rkind == 1:
-            _int_sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, c, inv)
-            continue
-        par = fill_words(words, key, offset + lo, hi - lo, nbits)
-        if lw == 3:
-            _int_sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c, inv)
-        elif lw == 4:
-            _int_sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c, inv)
+            rb = src[lo:hi]
         else:
-            _int_sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c, inv)
+            par = fill_words(words, key, offset + lo, hi - lo, nbits)
+            rb = src[par:par + hi - lo]
+        _int_sr_chunk(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn, c, inv)
 
 
 @jit

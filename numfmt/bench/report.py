@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import platform
@@ -90,6 +91,10 @@ def _names(arg: str, allowed, what: str) -> list[str]:
     names = [s for s in arg.split(",") if s]
     bad = [s for s in names if s not in allowed]
     if bad:
+        if len(allowed) > 12:
+            close = difflib.get_close_matches(bad[0], allowed, 3, 0.6)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see numfmt.warmup.CALLS"
+            raise ValueError(f"unknown {what} {bad[0]!r}; {hint}")
         raise ValueError(f"unknown {what} {bad[0]!r}; choose from {', '.join(allowed)}")
     return names
 
