@@ -260,3 +260,16 @@ def test_arith_variants_random(combo, bits, data):
     more = data.draw(hnp.arrays(np.uint32, 2 * n))
     _arith_check(name, f, plan, mode, kind, bits.view(np.float32), more[:n].view(np.float32),
                  more[n:].view(np.float32))
+
+
+def test_codes_py_equals_constants_any():
+    """The Python-side constants of the fast loops (`fast.codes_py`) are `fast.constants_any`'s."""
+    from numfmt._kernels import fast as F
+
+    for fname in FORMATS:
+        f = numfmt.get_format(fname)
+        for sat in SATS:
+            for plan in _plans(f, sat):
+                for mode in (*DET, *STOCH):
+                    assert tuple(F.codes_py(plan.params, mode, plan.sat)) == tuple(
+                        int(v) for v in F.constants_any(plan.params, mode, plan.sat)), (f.name, mode, sat)

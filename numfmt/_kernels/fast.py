@@ -33,6 +33,7 @@ branch-free so the loop vectorises.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -184,6 +185,12 @@ def encode_f32_top(xb, out, p, sat):
     _top_loop(xb, out, _I32(23) - c[0], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11])
 
 
+def _top_call(xb, out, p, sat):
+    """`encode_f32_top` with the constants computed in Python (`codes_py`)."""
+    c = _b32(codes_py(p, P.NEAREST_EVEN, sat))
+    _top_loop(xb, out, _I32(23 - c[0]), *c[3:])
+
+
 @jit
 def _top_loop(xb, out, k, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
     """Nearest-even on the bit pattern: add half an ulp less one plus the kept last bit, drop `k`
@@ -218,6 +225,12 @@ def encode_f32_det(xb, out, p, mode, sat):
     _det_loop(xb, out, _I32(c.m), _I32(c.emin), _I32(c.ecap), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
               _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n), _I32(mode),
               _I32(c.tz_p), _I32(c.tz_n))
+
+
+def _det_call(xb, out, p, mode, sat):
+    """`encode_f32_det` with the constants computed in Python (`codes_py`)."""
+    c = _i32(codes_py(p, mode, sat))
+    _det_loop(xb, out, *c[:12], _I32(mode), c[12], c[13])
 
 
 @jit
@@ -293,13 +306,13 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """
     words, src = _sr_fields(rkind, rarr, nbits)
     short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M
-    (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset)
+    (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
+                                               _i32(codes_py(p, mode, sat)))
 
 
 def _sr_driver(short):
     """The chunk loop of `encode_f32_sr` around one of the two stochastic loops."""
-    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset):
-        c = constants_any(p, mode, sat)
+    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
         lw = field_bits(nbits)
         shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
         maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
@@ -492,6 +505,31 @@ def constants_any(p, mode, sat):
     )
 
 
+@functools.cache
+def codes_py(p, mode, sat) -> Codes:
+    """`constants_any` computed in Python (`round.overflow_code` run as Python): a fast loop called
+    with these compiles neither `constants_any` nor `overflow_code`, about half of its first call's
+    compile time. The same function of the same params as `constants_any` (tests compare them)."""
+    oc = overflow_code.py_func
+    return Codes(
+        int(p.M), int(p.EMIN), int(p.ECAP), int(p.MAXMAG), int(p.SIGNBIT), int(p.NEGZERO),
+        int(oc(False, False, p, mode, sat)), int(oc(True, False, p, mode, sat)),
+        int(oc(False, True, p, mode, sat)), int(oc(True, True, p, mode, sat)),
+        int(p.NAN), int(p.NNAN),
+        int(oc(False, False, p, mode, sat, False)), int(oc(True, False, p, mode, sat, False)),
+    )
+
+
+def _b32(c: Codes) -> tuple:
+    """`_biased32` in Python: the first twelve codes as int32, EMIN and ECAP biased like float32 fields."""
+    return (_I32(c.m), _I32(c.emin + 127), _I32(c.ecap + 127), *(_I32(v) for v in c[3:12]))
+
+
+def _i32(c: Codes) -> Codes:
+    """`c` with every field an int32."""
+    return Codes(*(_I32(v) for v in c))
+
+
 def int_eligible(p) -> bool:
     """Whether an integer format allows `encode_f32_int`: at most 16 bits, a range inside
     +-2**22 and a scale 2**k with k <= 0, so x * 2**-k is exact in float32 (or overflows, which
@@ -501,28 +539,29 @@ def int_eligible(p) -> bool:
     return p.KIND == 1 and p.BITS <= 16 and -126 <= k <= 0 and small
 
 
-@jit
 def encode_f32_int(xb, out, p, mode, sat):
     """float32 -> integer codes for the deterministic modes, through the FPU.
 
     y = x * 2**-k (exact), |y| clamped at 2**22 (far past every <= 16-bit range),
     then the magic add 2**23 rounds it to an integer (nearest-even) and a compare
     corrects for the other modes, as in `_dir_loop`. NaNs and infinities are
-    redone through `round_pack`.
+    redone through `round_pack` (compiled only when an input has one).
     """
     inv = np.float32(2.0 ** (p.M - p.EMIN))
-    ovf_p = _I32(overflow_code(False, False, p, mode, sat))
-    ovf_n = _I32(overflow_code(True, False, p, mode, sat))
-    if mode == P.NEAREST_EVEN:
-        amax = _int_rne_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n)
-    else:
-        amax = _int_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n,
-                         _I32(mode))
-    if amax >= _I32(0x7F800000):
-        for i in range(xb.size):
-            if xb[i] & 0x7FFFFFFF >= 0x7F800000:
-                cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
-                out[i] = max(round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(0), 1), 0)
+    c = codes_py(p, mode, sat)
+    args = (xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p), _I32(c.ovf_n))
+    amax = _int_rne_loop(*args) if mode == P.NEAREST_EVEN else _int_loop(*args, _I32(mode))
+    if amax >= 0x7F800000:
+        _int_fix(xb, out, p, mode, sat)
+
+
+@jit
+def _int_fix(xb, out, p, mode, sat):
+    """Scalar pass of `encode_f32_int`: infinities and NaNs through the funnel."""
+    for i in range(xb.size):
+        if xb[i] & 0x7FFFFFFF >= 0x7F800000:
+            cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
+            out[i] = max(round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(0), 1), 0)
 
 
 @jit
@@ -581,13 +620,12 @@ def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     and values so small that more than 29 bits are discarded are redone through `round_pack`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
-    _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset)
+    _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
 
 
 @jit
-def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset):
+def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
     """The chunk loop of `encode_f32_int_sr`."""
-    c = constants_any(p, mode, sat)
     inv = np.float32(2.0 ** (p.M - p.EMIN))
     lw = field_bits(nbits)
     shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
@@ -694,14 +732,14 @@ register(
 )
 register(
     "encode.f32.rne", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_rne(x.view(np.int32), out, p, sat),
+    lambda x, out, p, mode, sat, *_: _rne_loop(x.view(np.int32), out, *_b32(codes_py(p, P.NEAREST_EVEN, sat))),
     lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and eligible(p, magic=True),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126, "
     "ECAP + 23 - M <= 127 (eligible(p, magic=True)); nearest_even; every saturation",
 )
 register(
     "encode.f32.dir", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_dir(x.view(np.int32), out, p, mode, sat),
+    lambda x, out, p, mode, sat, *_: _dir_loop(x.view(np.int32), out, *_b32(codes_py(p, mode, sat)), _I32(mode)),
     lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
                               and eligible(p, magic=True)),
     "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
@@ -709,14 +747,14 @@ register(
 )
 register(
     "encode.f32.top", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_top(x.view(np.int32), out, p, sat),
+    lambda x, out, p, mode, sat, *_: _top_call(x.view(np.int32), out, p, sat),
     lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and top_eligible(p),
     "float32 input; formats whose codes are float32's top bits (top_eligible: bfloat16, tf32); nearest_even; "
     "every saturation",
 )
 register(
     "encode.f32.det", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_det(x.view(np.int32), out, p, mode, sat),
+    lambda x, out, p, mode, sat, *_: _det_call(x.view(np.int32), out, p, mode, sat),
     lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and eligible(p),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126 "
     "(eligible(p)); the six deterministic modes; every saturation",
