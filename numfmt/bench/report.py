@@ -28,10 +28,10 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
         out.append({"op": op, "format": r["fmt"], "mode": "nearest_even", "dist": "-", "seconds": r["seconds"],
                     "rate": n / r["seconds"], "ratio": r["ratio"]})
     m = bench_matmul(256, repeat=min(repeat, 3))
-    out.append({"op": "matmul 256^3 h100/e4m3", "format": "float8_e4m3fn", "mode": "MAC/s", "dist": "gaussian",
+    out.append({"op": "matmul 256^3 h100/e4m3", "format": "float8_e4m3fn", "mode": "MAC/s", "dist": "-",
                 "rate": m["numfmt_mac_per_s"], "ratio": float("nan")})
     if m.get("mmasim_mac_per_s"):
-        out.append({"op": "mmasim WGMMA same matmul", "format": "float8_e4m3fn", "mode": "MAC/s", "dist": "gaussian",
+        out.append({"op": "mmasim WGMMA same matmul", "format": "float8_e4m3fn", "mode": "MAC/s", "dist": "-",
                     "rate": m["mmasim_mac_per_s"], "ratio": float("nan")})
     return out
 
@@ -48,8 +48,9 @@ def machine() -> dict:
         numba_version = metadata.version("numba")  # (without importing it)
     except metadata.PackageNotFoundError:  # pragma: no cover - numba is a dependency
         numba_version = None
+    load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-            "numpy": np.__version__, "numba": numba_version, "numfmt": __version__}
+            "numpy": np.__version__, "numba": numba_version, "numfmt": __version__, "loadavg_at_end": load}
 
 
 def _ratio(r) -> str:
@@ -177,7 +178,9 @@ def markdown(doc: dict) -> str:
     m = doc["meta"]
     head = (f"Measured with `{m['command']}`: N = {m['n']:,} float32 elements, median of {m['repeat']} runs, "
             f"{m['threads']} thread(s), on {m.get('cpu', '?')} ({m.get('cores', '?')} cores), numpy {m.get('numpy')}, "
-            f"numba {m.get('numba')}. Ratio = elements/s ÷ `np.copyto` of float32 elements/s in the same process; "
+            f"numba {m.get('numba')}"
+            + (f", load average {m['loadavg_at_end'][0]} at the end of the run" if m.get("loadavg_at_end") else "")
+            + ". Ratio = elements/s ÷ `np.copyto` of float32 elements/s in the same process; "
             "each row's results were compared with the exact path before it was timed.")
     rs = [r for r in doc["rows"] if r.get("dist", "-") in DISTRIBUTIONS]
     dists = [d for d in DISTRIBUTIONS if any(r["dist"] == d for r in rs)]
