@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import platform
@@ -13,6 +12,7 @@ from importlib import metadata
 import numpy as np
 
 from .. import __version__
+from ..choices import did_you_mean
 from .arith import arith_rows
 from .block import BLOCK_FORMATS, block_dist_rows
 from .core import FORMATS, rows
@@ -93,9 +93,8 @@ def _names(arg: str, allowed, what: str) -> list[str]:
     bad = [s for s in names if s not in allowed]
     if bad:
         if len(allowed) > 12:
-            close = difflib.get_close_matches(bad[0], allowed, 3, 0.6)
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see numfmt.warmup.CALLS"
-            raise ValueError(f"unknown {what} {bad[0]!r}; {hint}")
+            raise ValueError(f"unknown {what} {bad[0]!r}" + (did_you_mean(bad[0], allowed) or
+                                                            "; see numfmt.warmup.CALLS"))
         raise ValueError(f"unknown {what} {bad[0]!r}; choose from {', '.join(allowed)}")
     return names
 
