@@ -81,3 +81,13 @@ def test_every_call_runs():
             continue  # (same kernels as their float32 / toward_zero neighbours; kept short)
         CALLS[name]()
     assert numfmt.decode(numfmt.encode(1.0, "e4m3"), "e4m3") == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["encode float8_e4m3fn nearest_even float64", "dot h100 e4m3"])
+def test_second_process_hits_the_cache(tmp_path, name):
+    """A kernel compiled by one process is loaded, not recompiled, by the next (a closure over a
+    dispatcher in a kernel's definition would change numba's cache key in every process)."""
+    cache = str(tmp_path)
+    assert cold.run_child(name, cache)["cache_files_written"] > 0
+    assert cold.run_child(name, cache)["cache_files_written"] == 0
