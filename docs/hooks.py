@@ -5,7 +5,7 @@ generated content in three ways:
 
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
-    ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``, ``bench-measured``,
+    ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``, ``bench-measured``, ``bench-cold``,
     ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``api-rest``).
     ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
     arguments) that returns Markdown, so any page can publish a table its module
@@ -259,6 +259,13 @@ def gen_bench_measured() -> str:
     return markdown(json.loads((ROOT / "docs" / "data" / "bench_run.json").read_text(encoding="utf-8")))
 
 
+def gen_bench_cold() -> str:
+    """The committed first-call run (``docs/data/cold_run.json``, ``numfmt bench --cold --json``) as a table."""
+    from numfmt.bench.cold import markdown_cold
+
+    return markdown_cold(json.loads((ROOT / "docs" / "data" / "cold_run.json").read_text(encoding="utf-8")))
+
+
 def gen_notebooks() -> str:
     """One row per notebook: title and its first sentence of purpose (read from the notebook)."""
     rows = []
@@ -387,6 +394,7 @@ GENERATORS = {
     "specials-table": gen_specials_table,
     "bench": gen_bench,
     "bench-measured": gen_bench_measured,
+    "bench-cold": gen_bench_cold,
     "notebooks": gen_notebooks,
     "tensor-cores-table": gen_tensor_cores_table,
     "b200-fp8-variants": gen_b200_fp8_variants,

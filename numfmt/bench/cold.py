@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-__all__ = ["COLD_CALLS", "cold_rows", "format_cold"]
+__all__ = ["COLD_CALLS", "cold_rows", "format_cold", "markdown_cold"]
 
 COLD_CALLS = (
     "encode float8_e4m3fn nearest_even float32",
@@ -119,3 +119,36 @@ def format_cold(rows: list[dict]) -> str:
                      f"{e.get('cache_files_written', 0):>6} {w.get('first_call_s', nan):>7.3f} "
                      f"({w.get('first_call_cpu_s', nan):>6.3f}) {w.get('import_numfmt_s', nan):>7.3f}")
     return "\n".join(lines)
+
+
+def markdown_cold(doc: dict) -> str:
+    """Markdown of a `numfmt bench --cold --json` document: per call, the first call's wall and CPU
+    seconds with an empty and a warm cache, and the cache files written.
+
+    Examples
+    --------
+    >>> from numfmt.bench.cold import markdown_cold
+    >>> row = {"call": "explain float8_e4m3fn", "first_call_s": 0.01, "first_call_cpu_s": 0.01,
+    ...        "import_numfmt_s": 0.2, "cache_files_written": 0}
+    >>> doc = {"meta": {"command": "numfmt bench --cold", "cpu": "x", "cores": 2},
+    ...        "rows": [dict(row, cache="empty"), dict(row, cache="warm")]}
+    >>> print(markdown_cold(doc).splitlines()[-1])
+    | explain float8_e4m3fn | 0.01 | 0.01 | 0 | 0.010 | 0.010 | 0 | 0.200 |
+    """
+    m = doc["meta"]
+    load = m.get("loadavg_at_end")
+    head = (f"Measured with `{m['command']}` on {m.get('cpu', '?')} ({m.get('cores', '?')} cores), numpy "
+            f"{m.get('numpy')}, numba {m.get('numba')}" + (f", load average {load[0]} at the end" if load else "")
+            + ". Seconds of the first call after the import; CPU seconds are the process's own (steadier than "
+            "wall time on a shared machine).")
+    by: dict = {}
+    for r in doc["rows"]:
+        by.setdefault(r["call"], {})[r["cache"]] = r
+    lines = ["| first call | empty cache: wall | CPU | files written | warm cache: wall | CPU | files written "
+             "| `import numfmt` (warm) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, c in by.items():
+        e, w = c["empty"], c["warm"]
+        lines.append(f"| {name} | {e['first_call_s']:.2f} | {e['first_call_cpu_s']:.2f} | {e['cache_files_written']} "
+                     f"| {w['first_call_s']:.3f} | {w['first_call_cpu_s']:.3f} | {w['cache_files_written']} "
+                     f"| {w['import_numfmt_s']:.3f} |")
+    return head + "\n\n" + "\n".join(lines)
