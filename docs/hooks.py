@@ -5,7 +5,7 @@ generated content in three ways:
 
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
-    ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``,
+    ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``, ``bench-measured``, ``bench-cold``,
     ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``fp16-fp8-variants``, ``training-recipes``,
     ``api-rest``).
     ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
@@ -239,29 +239,32 @@ def gen_specials_table() -> str:
 
 
 def gen_bench() -> str:
-    """A small benchmark run on the machine that builds the docs."""
+    """A small benchmark run on the machine that builds the docs (three formats, every distribution)."""
     n = int(os.environ.get("NUMFMT_DOCS_BENCH_N", str(1 << 18)))
     if n <= 0:
         return "*(The benchmark was skipped in this build: `NUMFMT_DOCS_BENCH_N=0`.)*"
     from numfmt import bench
+    from numfmt.bench.report import machine, markdown
 
-    rs = bench.rows(n, 3)
-    out = []
-    for r in rs:
-        rate = r.get("rate")
-        out.append({
-            "op": r["op"], "format": r["format"], "mode": r["mode"],
-            "rate": "-" if not rate else f"{rate / 1e6:.0f}",
-            "ratio": f"{r['ratio']:.2f}",
-        })
-    import platform
+    fmts = ("float8_e4m3fn", "float4_e2m1fn", "bfloat16")
+    meta = {"command": f"numfmt bench --n {n} --repeat 3 --core-only --formats {','.join(fmts)}", "n": n,
+            "repeat": 3, "threads": 1, **machine()}
+    return ("Measured while building these docs (small N on a possibly busy build machine: indicative "
+            "only). " + markdown({"meta": meta, "rows": bench.rows(n, 3, fmts)}))
 
-    head = (f"Measured while building these docs: N = {n:,} float32 elements, median of 3 runs, "
-            f"one thread, {platform.machine()} / Python {platform.python_version()} / "
-            f"numpy {np.__version__}. Small N and a busy build machine make these numbers indicative "
-            "only; rerun with the full N as shown above.")
-    return head + "\n\n" + _md_table(out, ["op", "format", "mode", "rate", "ratio"], {
-        "op": "operation", "rate": "M elements/s", "ratio": "rate ÷ `np.copyto` rate"})
+
+def gen_bench_measured() -> str:
+    """The committed measured run (``docs/data/bench_run.json``, ``numfmt bench --json``) as a table."""
+    from numfmt.bench.report import markdown
+
+    return markdown(json.loads((ROOT / "docs" / "data" / "bench_run.json").read_text(encoding="utf-8")))
+
+
+def gen_bench_cold() -> str:
+    """The committed first-call run (``docs/data/cold_run.json``, ``numfmt bench --cold --json``) as a table."""
+    from numfmt.bench.cold import markdown_cold
+
+    return markdown_cold(json.loads((ROOT / "docs" / "data" / "cold_run.json").read_text(encoding="utf-8")))
 
 
 def gen_notebooks() -> str:
@@ -475,6 +478,8 @@ GENERATORS = {
     "block-formats-table": gen_block_formats_table,
     "specials-table": gen_specials_table,
     "bench": gen_bench,
+    "bench-measured": gen_bench_measured,
+    "bench-cold": gen_bench_cold,
     "notebooks": gen_notebooks,
     "tensor-cores-table": gen_tensor_cores_table,
     "b200-fp8-variants": gen_b200_fp8_variants,

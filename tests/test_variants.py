@@ -44,6 +44,8 @@ FORMATS = [
     "binary8p3uf", "binary8p1se", "float8_e8m0fnu",
     "int8", "uint8", "int4", "uint4", "int2", "int16", "uint16", "int8_symmetric", "mxint8_element",
     "binary32",
+    # subnormals that are float32 subnormals under another bias (decode.f32 multiplies them)
+    numfmt.FloatFormat(name="e7m10b125", exponent_bits=7, mantissa_bits=10, bias=125),
     # arithmetic only: precision above 22 bits or exponents beyond float32
     numfmt.FloatFormat(name="e3m28", exponent_bits=3, mantissa_bits=28, bias=3),
     numfmt.FloatFormat(name="e10m12", exponent_bits=10, mantissa_bits=12, bias=511),
@@ -55,8 +57,10 @@ F32 = np.dtype(np.float32)
 
 CASES = {
     "encode.f32.int": {"inputs": "classes+exhaustive", "modes": DET},
+    "encode.f32.int_sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "encode.f32.rne": {"inputs": "classes+exhaustive", "modes": (0,)},
     "encode.f32.dir": {"inputs": "classes+exhaustive", "modes": (1, 2, 3, 4)},
+    "encode.f32.top": {"inputs": "classes+exhaustive", "modes": (0,)},
     "encode.f32.det": {"inputs": "classes+exhaustive", "modes": DET},
     "encode.f32.sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "decode.int": {"dtypes": (np.float32, np.float64)},
@@ -92,6 +96,7 @@ def _classes(f):
     if isinstance(f, numfmt.IntFormat):  # quarters of the quantum, past both ends
         lo, hi = float(f.values().min()), float(f.values().max())
         x.append(np.arange(lo - 3, hi + 3, 0.25 * 2.0**f.scale_exp).astype(np.float32))
+        x.append(rng.uniform(lo - 3, hi + 3, 4096).astype(np.float32))  # every fraction bit in play
     if f.bits <= 16:
         fin = np.unique(np.abs(f.values()[np.isfinite(f.values())]))
         mids = ((fin[1:] + fin[:-1]) / 2).astype(np.float32)
@@ -255,3 +260,16 @@ def test_arith_variants_random(combo, bits, data):
     more = data.draw(hnp.arrays(np.uint32, 2 * n))
     _arith_check(name, f, plan, mode, kind, bits.view(np.float32), more[:n].view(np.float32),
                  more[n:].view(np.float32))
+
+
+def test_codes_py_equals_constants_any():
+    """The Python-side constants of the fast loops (`fast.codes_py`) are `fast.constants_any`'s."""
+    from numfmt._kernels import fast as F
+
+    for fname in FORMATS:
+        f = numfmt.get_format(fname)
+        for sat in SATS:
+            for plan in _plans(f, sat):
+                for mode in (*DET, *STOCH):
+                    assert tuple(F.codes_py(plan.params, mode, plan.sat)) == tuple(
+                        int(v) for v in F.constants_any(plan.params, mode, plan.sat)), (f.name, mode, sat)

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .bits import i32_as_f32
+from .bits import f32_as_i32, i32_as_f32
 from .jit import jit
 from .variants import register, select
 
@@ -71,37 +71,69 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     Every magnitude code from `spec_mag` up is NaN except the infinity's, so
     three selects cover every special code (NaN comes out as the canonical quiet
     NaN; payloads are not carried into float values).
+
+    No float32 subnormal enters an arithmetic operation (x86 CPUs take a slow
+    assist for each one, 10-100x the cost of the loop): a normal code's bits are
+    re-biased by an integer add, a subnormal code's value is its integer trailing
+    field converted to float32 times the normal power of two 2**(EMIN - M); a
+    format with bias 127 needs neither (its codes are float32's own bit fields).
+    Formats whose subnormals are float32 subnormals with another bias take the
+    multiply (`how` 2).
     """
     m = p.M
     sb = np.int32(p.SIGNBIT)
     sh = np.int32(23 - m)
+    emin = p.EMIN
+    how = 0 if emin == -126 else (1 if emin - m >= -126 else 2)
+    adj = np.int32((126 + emin) << 23) if how == 1 else np.int32(0)
+    sscale = np.float32(2.0 ** (emin - m)) if how == 1 else scale
     if spec_mag > p.MASK and not (p.NAN == p.SIGNBIT and sb != 0) and p.INF < 0:
-        _decode_plain_f32(codes, out, sb, sh, scale)  # no special codes (FP4, FP6)
+        _decode_plain_f32(codes, out, sb, sh, scale, np.int32(m), adj, sscale, np.int32(how))  # no specials
         return
     spec = np.int32(spec_mag)
     zero_nan = sb if (p.NAN == p.SIGNBIT and sb != 0) else np.int32(-1)
     inf_mag = np.int32(p.INF & ~p.SIGNBIT) if p.INF >= 0 else np.int32(-1)
-    qnan = np.float32(np.nan)
-    pinf = np.float32(np.inf)
-    for i in range(codes.size):
-        c = np.int32(codes[i])
-        mag = np.int32(c & ~sb)
-        neg = (c & sb) != 0
-        w = i32_as_f32(np.int32(mag << np.int32(sh & np.int32(31)))) * scale  # `& 31`: no shift guard
-        w = -w if neg else w
-        w = qnan if (mag >= spec) | (c == zero_nan) else w
-        w = (-pinf if neg else pinf) if mag == inf_mag else w
-        out[i] = w
+    _decode_special_f32(codes, out, sb, sh, scale, np.int32(m), adj, sscale, np.int32(how), spec, zero_nan,
+                        inf_mag)
 
 
 @jit
-def _decode_plain_f32(codes, out, sb, sh, scale):
-    """`decode_loop_f32` for formats without infinities or NaNs: two ops fewer per code."""
-    sh = np.int32(sh & np.int32(31))
+def _mag_bits(mag, sh, scale, m, adj, sscale, how):
+    """float32 bits of the magnitude code `mag` (see `decode_loop_f32`; `how` is loop-invariant)."""
+    placed = np.int32(mag << np.int32(sh & np.int32(31)))  # `& 31`: no shift guard
+    if how == 0:
+        return placed
+    if how == 1:
+        sub = f32_as_i32(np.float32(mag) * sscale)  # exact: a small integer times a normal power of two
+        return sub if np.int32(mag >> np.int32(m & np.int32(31))) == np.int32(0) else np.int32(placed + adj)
+    return f32_as_i32(i32_as_f32(placed) * scale)
+
+
+@jit
+def _decode_special_f32(codes, out, sb, sh, scale, m, adj, sscale, how, spec, zero_nan, inf_mag):
+    """The loop of `decode_loop_f32` for formats with infinities or NaNs, in int32 bits."""
+    qnan = np.int32(0x7FC00000)
+    pinf = np.int32(0x7F800000)
+    smask = np.int32(-0x80000000)
     for i in range(codes.size):
         c = np.int32(codes[i])
-        w = i32_as_f32(np.int32(np.int32(c & ~sb) << sh)) * scale
-        out[i] = -w if (c & sb) != 0 else w
+        mag = np.int32(c & ~sb)
+        negm = np.int32(-np.int32((c & sb) != 0))
+        w = np.int32(_mag_bits(mag, sh, scale, m, adj, sscale, how) | np.int32(negm & smask))
+        w = qnan if (mag >= spec) | (c == zero_nan) else w
+        w = np.int32(pinf | np.int32(negm & smask)) if mag == inf_mag else w
+        out[i] = i32_as_f32(w)
+
+
+@jit
+def _decode_plain_f32(codes, out, sb, sh, scale, m, adj, sscale, how):
+    """`decode_loop_f32` for formats without infinities or NaNs: the selects fall away."""
+    smask = np.int32(-0x80000000)
+    for i in range(codes.size):
+        c = np.int32(codes[i])
+        negm = np.int32(-np.int32((c & sb) != 0))
+        w = _mag_bits(np.int32(c & ~sb), sh, scale, m, adj, sscale, how)
+        out[i] = i32_as_f32(np.int32(w | np.int32(negm & smask)))
 
 
 @jit

@@ -33,29 +33,37 @@ def _int_decompose(v):
     return P.FINITE, neg, np.int64(u), exp
 
 
-def _exact_loop(exact, name, doc):
-    """The exact encode loop over a flat array whose elements `exact` decomposes."""
-    def loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
-        bad = 0
-        for i in range(x.size):
-            cls, neg, sig, exp = exact(x[i])
-            r = element_bits(rkind, rarr, key, nbits, i, offset)
-            c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
-            if c < 0:
-                bad += 1
-                c = 0
-            out[i] = c
-        return bad
+# The two exact loops are written out, not made by a factory: numba keys its on-disk cache on the
+# pickled closure, and a closed-over dispatcher pickles differently in every process (the cache
+# would never hit and would grow by one entry per process).
+@jit
+def encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+    """Encode the flat float array `x` into `out`; returns the number of -1 codes (written as 0)."""
+    bad = 0
+    for i in range(x.size):
+        cls, neg, sig, exp = decompose(x[i])
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
+        c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+        if c < 0:
+            bad += 1
+            c = 0
+        out[i] = c
+    return bad
 
-    loop.__name__ = loop.__qualname__ = name  # (one numba cache entry per loop)
-    loop.__doc__ = doc
-    return jit(loop)
 
-
-encode_loop = _exact_loop(
-    decompose, "encode_loop",
-    "Encode the flat float array `x` into `out`; returns the number of -1 codes (written as 0).")
-encode_int_loop = _exact_loop(_int_decompose, "encode_int_loop", "Encode a flat int64/uint64 array exactly.")
+@jit
+def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+    """Encode a flat int64/uint64 array exactly (as `encode_loop`)."""
+    bad = 0
+    for i in range(x.size):
+        cls, neg, sig, exp = _int_decompose(x[i])
+        r = element_bits(rkind, rarr, key, nbits, i, offset)
+        c = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+        if c < 0:
+            bad += 1
+            c = 0
+        out[i] = c
+    return bad
 
 
 def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):

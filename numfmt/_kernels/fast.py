@@ -7,11 +7,14 @@ on them in tests/test_variants.py:
 * `encode.f32.rne` / `encode.f32.dir` (`encode_f32_rne` / `encode_f32_dir`):
   nearest-even through the FPU (below), and nearest-away and the directed modes as a
   +-1 correction of it;
+* `encode.f32.top` (`encode_f32_top`): nearest-even by integer rounding of the bit pattern, for
+  formats whose codes are float32's top bits (bfloat16, TF32);
 * `encode.f32.det` (`encode_f32_det`): every deterministic mode in branch-free int32
   (formats the FPU trick does not fit, e.g. bfloat16);
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
-* `encode.f32.int` (`encode_f32_int`): integer formats through the FPU.
+* `encode.f32.int` (`encode_f32_int`): integer formats through the FPU;
+* `encode.f32.int_sr` (`encode_f32_int_sr`): integer formats, stochastic modes (the carry loop).
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
@@ -30,6 +33,7 @@ branch-free so the loop vectorises.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -42,8 +46,9 @@ from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
 
-__all__ = ["eligible", "int_eligible", "Codes", "constants", "constants_any", "encode_f32_rne", "encode_f32_dir",
-           "encode_f32_det", "encode_f32_sr", "encode_f32_int"]
+__all__ = ["eligible", "int_eligible", "top_eligible", "encode_f32_top", "Codes", "constants", "constants_any",
+           "encode_f32_rne", "encode_f32_dir",
+           "encode_f32_det", "encode_f32_sr", "encode_f32_int", "encode_f32_int_sr"]
 
 
 def eligible(p, magic: bool = False) -> bool:
@@ -167,6 +172,49 @@ def encode_f32_dir(xb, out, p, mode, sat):
     _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], mode)
 
 
+def top_eligible(p) -> bool:
+    """Whether a format's codes are the top bits of float32's (bfloat16, TF32): `eligible`, EMIN = -126
+    and max = float32's largest exponent field, so a magnitude code is |x|'s bits shifted right."""
+    return eligible(p) and p.EMIN == -126 and p.MAXMAG == (255 << p.M) - 1
+
+
+@jit
+def encode_f32_top(xb, out, p, sat):
+    """Encode float32 bit patterns `xb` with nearest-even into a format of `top_eligible`."""
+    c = _biased32(constants_any(p, P.NEAREST_EVEN, sat))
+    _top_loop(xb, out, _I32(23) - c[0], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11])
+
+
+def _top_call(xb, out, p, sat):
+    """`encode_f32_top` with the constants computed in Python (`codes_py`)."""
+    c = _b32(codes_py(p, P.NEAREST_EVEN, sat))
+    _top_loop(xb, out, _I32(23 - c[0]), *c[3:])
+
+
+@jit
+def _top_loop(xb, out, k, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
+    """Nearest-even on the bit pattern: add half an ulp less one plus the kept last bit, drop `k`
+    bits (the classic float32 -> bfloat16 rounding; the carry runs into the exponent field, and
+    past the largest finite into the infinity's magnitude, which `pack_code` turns into the
+    overflow code). Subnormals need nothing else: the format shares float32's exponent range.
+    Infinities and NaNs are rewritten by a scalar pass (as in `_rne_loop`)."""
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    km = _I32(k & _I32(31))
+    half = _I32(_I32(_I32(1) << _I32(_I32(k - _I32(1)) & _I32(31))) - _I32(1))
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        a = min(ax, _I32(0x7F800000))  # (NaN patterns would carry past int32; redone below)
+        mag = _I32(_I32(_I32(a + half) + _I32(_I32(a >> km) & _I32(1))) >> km)
+        negm = _I32(b >> _I32(31))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
+
+
 _I64 = np.int64
 
 
@@ -177,6 +225,12 @@ def encode_f32_det(xb, out, p, mode, sat):
     _det_loop(xb, out, _I32(c.m), _I32(c.emin), _I32(c.ecap), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
               _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n), _I32(mode),
               _I32(c.tz_p), _I32(c.tz_n))
+
+
+def _det_call(xb, out, p, mode, sat):
+    """`encode_f32_det` with the constants computed in Python (`codes_py`)."""
+    c = _i32(codes_py(p, mode, sat))
+    _det_loop(xb, out, *c[:12], _I32(mode), c[12], c[13])
 
 
 @jit
@@ -229,7 +283,16 @@ _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
 
 
-@jit
+def _sr_fields(rkind, rarr, nbits):
+    """The random-word buffer and the array the loops read R's fields from: the explicit array, or
+    the buffer viewed as W-bit fields. Chosen here, outside numba, so that a call compiles its
+    loops for one field type only."""
+    words = np.empty(_SR_STEP // 2 + 2, np.uint64)  # (W = 32: two fields per word)
+    if rkind == 1:
+        return words, rarr
+    return words, words.view(np.uint8 if nbits <= 8 else (np.uint16 if nbits <= 16 else np.uint32))
+
+
 def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> small float with stochastic rounding into `out`.
 
@@ -237,44 +300,43 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     stream's words, read as W-bit fields and shifted to N bits in the loop), then
     a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
     values so small that more than 29 bits are discarded) are redone through
-    `round_pack`.
+    `round_pack`. Only the loop the call needs is compiled: `_sr_short` when every
+    shift of R is to the left (N, +1 for B, <= 23 - M, the fewest discarded bits),
+    else `_sr_long`.
     """
-    c = constants_any(p, mode, sat)
-    lw = field_bits(nbits)
-    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
-    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
-    n = xb.size
-    words = np.empty(_SR_STEP // 2 + 2, np.uint64)  # (W = 32: two fields per word)
-    for lo in range(0, n, _SR_STEP):
-        hi = min(lo + _SR_STEP, n)
-        x, o = xb[lo:hi], out[lo:hi]
-        if rkind == 1:
-            _sr_chunk(x, rarr[lo:hi], o, p, mode, sat, nbits, shw, maskn, c)
-            continue
-        par = fill_words(words, key, offset + lo, hi - lo, nbits)
-        if lw == 3:
-            _sr_chunk(x, words.view(np.uint8)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
-        elif lw == 4:
-            _sr_chunk(x, words.view(np.uint16)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
-        else:
-            _sr_chunk(x, words.view(np.uint32)[par:par + hi - lo], o, p, mode, sat, nbits, shw, maskn, c)
+    words, src = _sr_fields(rkind, rarr, nbits)
+    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M
+    (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
+                                               _i32(codes_py(p, mode, sat)))
 
 
-@jit
-def _sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c):
-    """One chunk: the vectorised loop, then the funnel for the elements it cannot hold.
-    `rb` holds R as W-bit fields: R = (field >> shw) & maskn; `c` the `Codes`."""
-    m, emin, maxmag, signbit, negzero = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero)
-    ovf_p, ovf_n, tz_p, tz_n = _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
-    # every shift of R is to the left when N (+1 for B) <= the fewest discarded bits, 23 - M
-    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
-        amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
-                               shw, maskn)
-    else:
-        amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits,
-                              shw, maskn)
-    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
-        _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+def _sr_driver(short):
+    """The chunk loop of `encode_f32_sr` around one of the two stochastic loops."""
+    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
+        lw = field_bits(nbits)
+        shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        m, emin, maxmag, signbit = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit)
+        negzero, ovf_p, ovf_n, tz_p, tz_n = _I32(c.negzero), _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
+        for lo in range(0, xb.size, _SR_STEP):
+            hi = min(lo + _SR_STEP, xb.size)
+            x, o = xb[lo:hi], out[lo:hi]
+            if rkind == 1:
+                rb = src[lo:hi]
+            else:
+                par = fill_words(words, key, offset + lo, hi - lo, nbits)
+                rb = src[par:par + hi - lo]
+            if short:
+                amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                       nbits, shw, maskn)
+            else:
+                amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                      nbits, shw, maskn)
+            if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+                _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+
+    run.__name__ = run.__qualname__ = "_sr_run_short" if short else "_sr_run_long"  # (one cache entry each)
+    return jit(run)
 
 
 @jit
@@ -389,6 +451,10 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     return amax, smax
 
 
+_sr_run_short = _sr_driver(True)
+_sr_run_long = _sr_driver(False)
+
+
 @jit
 def _f32_parts(ax, m, emin):
     """(binade, 24-bit significand, discarded-bit count) of |x| (float32 bits `ax`), int32."""
@@ -439,6 +505,31 @@ def constants_any(p, mode, sat):
     )
 
 
+@functools.cache
+def codes_py(p, mode, sat) -> Codes:
+    """`constants_any` computed in Python (`round.overflow_code` run as Python): a fast loop called
+    with these compiles neither `constants_any` nor `overflow_code`, about half of its first call's
+    compile time. The same function of the same params as `constants_any` (tests compare them)."""
+    oc = overflow_code.py_func
+    return Codes(
+        int(p.M), int(p.EMIN), int(p.ECAP), int(p.MAXMAG), int(p.SIGNBIT), int(p.NEGZERO),
+        int(oc(False, False, p, mode, sat)), int(oc(True, False, p, mode, sat)),
+        int(oc(False, True, p, mode, sat)), int(oc(True, True, p, mode, sat)),
+        int(p.NAN), int(p.NNAN),
+        int(oc(False, False, p, mode, sat, False)), int(oc(True, False, p, mode, sat, False)),
+    )
+
+
+def _b32(c: Codes) -> tuple:
+    """`_biased32` in Python: the first twelve codes as int32, EMIN and ECAP biased like float32 fields."""
+    return (_I32(c.m), _I32(c.emin + 127), _I32(c.ecap + 127), *(_I32(v) for v in c[3:12]))
+
+
+def _i32(c: Codes) -> Codes:
+    """`c` with every field an int32."""
+    return Codes(*(_I32(v) for v in c))
+
+
 def int_eligible(p) -> bool:
     """Whether an integer format allows `encode_f32_int`: at most 16 bits, a range inside
     +-2**22 and a scale 2**k with k <= 0, so x * 2**-k is exact in float32 (or overflows, which
@@ -448,25 +539,51 @@ def int_eligible(p) -> bool:
     return p.KIND == 1 and p.BITS <= 16 and -126 <= k <= 0 and small
 
 
-@jit
 def encode_f32_int(xb, out, p, mode, sat):
     """float32 -> integer codes for the deterministic modes, through the FPU.
 
     y = x * 2**-k (exact), |y| clamped at 2**22 (far past every <= 16-bit range),
     then the magic add 2**23 rounds it to an integer (nearest-even) and a compare
     corrects for the other modes, as in `_dir_loop`. NaNs and infinities are
-    redone through `round_pack`.
+    redone through `round_pack` (compiled only when an input has one).
     """
     inv = np.float32(2.0 ** (p.M - p.EMIN))
-    ovf_p = _I32(overflow_code(False, False, p, mode, sat))
-    ovf_n = _I32(overflow_code(True, False, p, mode, sat))
-    amax = _int_loop(xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), ovf_p, ovf_n,
-                     _I32(mode))
-    if amax >= _I32(0x7F800000):
-        for i in range(xb.size):
-            if xb[i] & 0x7FFFFFFF >= 0x7F800000:
-                cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
-                out[i] = max(round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(0), 1), 0)
+    c = codes_py(p, mode, sat)
+    args = (xb, out, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p), _I32(c.ovf_n))
+    amax = _int_rne_loop(*args) if mode == P.NEAREST_EVEN else _int_loop(*args, _I32(mode))
+    if amax >= 0x7F800000:
+        _int_fix(xb, out, p, mode, sat)
+
+
+@jit
+def _int_fix(xb, out, p, mode, sat):
+    """Scalar pass of `encode_f32_int`: infinities and NaNs through the funnel."""
+    for i in range(xb.size):
+        if xb[i] & 0x7FFFFFFF >= 0x7F800000:
+            cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
+            out[i] = max(round_pack(cls, neg, sig, exp, p, mode, sat, np.int64(0), 1), 0)
+
+
+@jit
+def _int_rne_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n):
+    """`_int_loop` for nearest-even: the signed y = x * 2**-k (clamped to +-2**22) plus 1.5 * 2**23 keeps
+    its sum in one binade, so the sum's bits less the magic's are the rounded signed integer (RNE
+    is symmetric); then two range selects (`maxneg` < 0: unsigned, negatives give 0)."""
+    magic = np.float32(1.5 * 2.0**23)
+    cap = np.float32(2.0**22)
+    mb = f32_as_i32(magic)
+    amax = _I32(0)
+    uns = maxneg < _I32(0)
+    lo = _I32(0) if uns else _I32(-maxneg)
+    low_code = _I32(0) if uns else ovf_n
+    for i in range(xb.size):
+        b = xb[i]
+        amax = max(amax, _I32(b & _I32(0x7FFFFFFF)))
+        y = max(min(i32_as_f32(b) * inv, cap), -cap)
+        n = _I32(f32_as_i32(y + magic) - mb)
+        code = low_code if n < lo else _I32(n & mask)
+        out[i] = ovf_p if n > maxpos else code
+    return amax
 
 
 @jit
@@ -496,6 +613,96 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
     return amax
 
 
+def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
+    """float32 -> integer codes with stochastic rounding (the formats of `encode_f32_int`).
+
+    Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_loop`; infinities, NaNs
+    and values so small that more than 29 bits are discarded are redone through `round_pack`.
+    """
+    words, src = _sr_fields(rkind, rarr, nbits)
+    _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
+
+
+@jit
+def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
+    """The chunk loop of `encode_f32_int_sr`."""
+    inv = np.float32(2.0 ** (p.M - p.EMIN))
+    lw = field_bits(nbits)
+    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+    for lo in range(0, xb.size, _SR_STEP):
+        hi = min(lo + _SR_STEP, xb.size)
+        if rkind == 1:
+            rb = src[lo:hi]
+        else:
+            par = fill_words(words, key, offset + lo, hi - lo, nbits)
+            rb = src[par:par + hi - lo]
+        _int_sr_chunk(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn, c, inv)
+
+
+@jit
+def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
+    """One chunk of `encode_f32_int_sr`: the vectorised loop, then the funnel where it cannot hold."""
+    amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                              _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+        for i in range(x.size):
+            ax = _I32(x[i] & _I32(0x7FFFFFFF))
+            yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
+            if ax >= _I32(0x7F800000) or _I32(150) - max(_I32(yb >> _I32(23)), _I32(1)) > _SR_SMAX:
+                r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
+                cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
+                o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+
+
+@jit
+def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """|x| * 2**-k (exact; clamped at 2**22, past every range) has 150 - e discarded bits below
+    the integer point (e its float32 exponent field); the carry sum of `_sr_long` rounds it with
+    R, then the sign and the range as in `_int_loop`. Returns the running max of |x|'s bits and
+    of the discarded-bit count (the chunk's funnel pass needs them)."""
+    one = _I32(1)
+    nb = _I32(nbits)
+    delta = one if mode == P.STOCHASTIC_B else _I32(0)
+    am1 = _I32(0) if mode == P.STOCHASTIC_A else one
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
+    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
+    cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
+    cap = np.float32(2.0**22)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
+    amax = _I32(0)
+    smax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        yb = f32_as_i32(min(i32_as_f32(ax) * inv, cap))
+        eb = _I32(yb >> _I32(23))
+        sig = _I32(_I32(yb & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
+        s = _I32(_I32(150) - max(eb, one))
+        smax = max(smax, s)
+        s = _I32(min(s, _I32(_SR_SMAX)))
+        d = _I32(s - nb)
+        k = _I32(d - delta)
+        kp = _I32(k & _I32(31))
+        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
+        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
+        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
+        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
+        al = left if k >= _I32(0) else right
+        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
+        n = _I32(_I32(_I32(sig << one) + t) >> _I32(_I32(s + one) & _I32(31)))
+        trunc = _I32(-_I32(_I32(n << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
+        lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
+        v = _I32(_I32(n ^ negm) - negm)
+        v = _I32(v & _I32(~_I32(negm & uns)))
+        code = _I32(v & mask)
+        ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
+        out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
+    return amax, smax
+
+
 # ---------------------------------------------------------------- the registered encode variants
 # Dispatch (`encode.encode_flat`) calls `kernel(x, out, p, mode, sat, rkind, rarr, key, nbits,
 # offset)` with a flat float array `x` and asks `applies(x.dtype, p, mode, sat)`; the first
@@ -516,23 +723,38 @@ register(
     "-126 <= k <= 0 (int_eligible); the six deterministic modes; every saturation",
 )
 register(
+    "encode.f32.int_sr", "encode",
+    lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_int_sr(
+        x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and not _deterministic(mode) and int_eligible(p),
+    "float32 input; the formats of encode.f32.int; stochastic_a, _b, _c with 1 <= N <= 32 random bits, "
+    "explicit or seeded; every saturation",
+)
+register(
     "encode.f32.rne", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_rne(x.view(np.int32), out, p, sat),
+    lambda x, out, p, mode, sat, *_: _rne_loop(x.view(np.int32), out, *_b32(codes_py(p, P.NEAREST_EVEN, sat))),
     lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and eligible(p, magic=True),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126, "
     "ECAP + 23 - M <= 127 (eligible(p, magic=True)); nearest_even; every saturation",
 )
 register(
     "encode.f32.dir", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_dir(x.view(np.int32), out, p, mode, sat),
+    lambda x, out, p, mode, sat, *_: _dir_loop(x.view(np.int32), out, *_b32(codes_py(p, mode, sat)), _I32(mode)),
     lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
                               and eligible(p, magic=True)),
     "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
     "toward_negative; every saturation",
 )
 register(
+    "encode.f32.top", "encode",
+    lambda x, out, p, mode, sat, *_: _top_call(x.view(np.int32), out, p, sat),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and top_eligible(p),
+    "float32 input; formats whose codes are float32's top bits (top_eligible: bfloat16, tf32); nearest_even; "
+    "every saturation",
+)
+register(
     "encode.f32.det", "encode",
-    lambda x, out, p, mode, sat, *_: encode_f32_det(x.view(np.int32), out, p, mode, sat),
+    lambda x, out, p, mode, sat, *_: _det_call(x.view(np.int32), out, p, mode, sat),
     lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and eligible(p),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126 "
     "(eligible(p)); the six deterministic modes; every saturation",

@@ -38,8 +38,8 @@ def identify_rows(n: int = 1 << 20, gemm: int = 256, seed: int = 0) -> list[dict
              ("identify e4m3 (outside)", encode(x, "e4m3", rounding="stochastic", random=1))]
     for name, dump in cases:
         s, res = _timed(lambda d=dump: identify(x, d, "e4m3"))
-        out.append({"op": name, "format": "float8_e4m3fn", "mode": f"{res[0].fraction:.4f} found", "seconds": s,
-                    "rate": n / s, "ratio": float("nan")})
+        out.append({"op": name, "format": "float8_e4m3fn", "mode": f"{res[0].fraction:.4f} found", "dist": "-",
+                    "seconds": s, "rate": n / s, "ratio": float("nan")})
     vals = np.asarray(quantize(rng.standard_normal((2, gemm, gemm)), "e4m3", saturation="finite"), np.float64)
     A, B = vals[0], vals[1]
     h100 = accumulation_model("h100", "e4m3")
@@ -49,6 +49,6 @@ def identify_rows(n: int = 1 << 20, gemm: int = 256, seed: int = 0) -> list[dict
     for name, model in models:
         D = matmul(A, B, model=model)
         s, res = _timed(lambda d=D: identify_matmul(A, B, d))
-        out.append({"op": name, "format": f"{gemm}^3 e4m3", "mode": f"{res[0].fraction:.4f} found", "seconds": s,
-                    "rate": gemm**3 / s, "ratio": float("nan")})
+        out.append({"op": name, "format": f"{gemm}^3 e4m3", "mode": f"{res[0].fraction:.4f} found", "dist": "-",
+                    "seconds": s, "rate": gemm**3 / s, "ratio": float("nan")})
     return out

@@ -32,3 +32,10 @@ def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
     return float(np.median(ts)), min(ts), max(ts)
 
 
+
+
+def copyto_rate(n: int, repeat: int) -> float:
+    """Elements/s of `np.copyto` of `n` float32 values (median of `repeat` after a warm-up)."""
+    src = np.ones(n, np.float32)
+    dst = np.empty_like(src)
+    return n / timeit(lambda: np.copyto(dst, src), repeat)[0]

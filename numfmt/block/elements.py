@@ -52,7 +52,7 @@ def elem_rne_args(ef):
     # x * 2**-e below 2**-126 must round to zero: half the smallest subnormal >= 2**-125
     if not (F.eligible(p, magic=True) and p.EMIN - p.M - 1 >= -126):
         return None
-    c = F.constants_any(p, np.int64(NEAREST_EVEN), np.int64(SAT_FINITE))
+    c = F.codes_py(p, NEAREST_EVEN, SAT_FINITE)  # (computed in Python: nothing to compile)
     if (c.ovf_p, c.ovf_n) != (c.inf_p, c.inf_n):  # an infinite product must saturate like an overflow
         return None
     # EMIN and ECAP biased like float32 exponent fields

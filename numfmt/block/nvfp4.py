@@ -222,7 +222,7 @@ def _scale_arith_args(sf):
     sa = None
     p = kernel_params(sf)
     if isinstance(sf, FloatFormat) and sf.bits <= 16 and F.eligible(p._replace(SIGNED=1), magic=True):
-        c = F.constants_any(p, np.int64(NEAREST_EVEN), np.int64(SAT_FINITE))
+        c = F.codes_py(p, NEAREST_EVEN, SAT_FINITE)  # (computed in Python: nothing to compile)
         m, bias = sf.mantissa_bits, sf.bias
         if 1 - bias >= -126 and sf.emax <= 127:
             sa = (np.int32(c.m), np.int32(c.emin + 127), np.int32(c.ecap + 127), np.int32(c.maxmag), np.int32(c.ovf_p),

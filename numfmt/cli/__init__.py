@@ -16,7 +16,8 @@ Subcommands::
                                         find the rule (conversion, block format, GEMM model)
     numfmt check-gemm --a A --b B --output D --model MODEL
                                         a GEMM dump against a model, relative error vs Exact
-    numfmt bench                        the benchmark (numfmt.bench)
+    numfmt bench                        the benchmark (numfmt.bench); --cold: first-call times
+    numfmt warmup [--all | VERB...]     compile and cache the kernels ahead of time (numfmt.warmup)
 
 Tables are aligned text; `--json` prints data instead. Exit status: 0 on
 success (`check`, `check-gemm`: every code matched; `identify`: a rule reproduces every
@@ -41,6 +42,7 @@ from ._common import UsageError, _Parser, choice
 from ._explain import _cmd_explain
 from ._identify import cmd_check_gemm, cmd_identify
 from ._info import _cmd_formats, _cmd_info, _cmd_table
+from ._warmup import add_warmup
 
 __all__ = ["main"]
 
@@ -211,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-examples", type=int, default=10, help="mismatches to list (default 10)")
     p.set_defaults(func=cmd_check_gemm)
 
+    add_warmup(sub)
     sub.add_parser("bench", help="run the benchmark (numfmt bench --help)", add_help=False)
     return ap
 

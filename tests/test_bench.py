@@ -1,0 +1,129 @@
+"""The benchmark's inputs, its honesty checks and its command line (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import numfmt
+from numfmt import bench
+from numfmt.bench import check, inputs
+from numfmt.bench.report import format_table, markdown
+from numfmt.cli import main
+
+
+@pytest.mark.parametrize("name", ["e4m3", "e5m2", "e3m2", "e2m3", "e2m1", "bfloat16", "binary16", "int8", "int4"])
+def test_distributions(name):
+    f = numfmt.get_format(name)
+    n = 20000
+    g = inputs.sample(f, n, "gaussian_absmax")
+    assert g.dtype == np.float32 and g.size == n
+    assert float(np.abs(g).max()) == float(f.max)
+    li = inputs.sample(f, n, "loguniform_inside")
+    a = np.abs(li.astype(np.float64))
+    assert (a >= f.smallest_subnormal).all() and (a <= f.max).all()
+    assert (li > 0).any() and (li < 0).any()
+    # every binade of the finite range is hit, the subnormal one included
+    assert a.min() < 2.0 * f.smallest_subnormal and a.max() > f.max / 2
+    sp = inputs.sample(f, n, "spread")
+    s = np.abs(sp.astype(np.float64))
+    assert (s < f.smallest_subnormal).any() and (s > f.max).any()
+    # a real-data input rounds onto codes: nothing overflows, a Gaussian rarely underflows
+    codes = numfmt.encode(g, f, saturation="finite")
+    assert np.isfinite(numfmt.decode(codes, f)).all()
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "nvfp4"])
+@pytest.mark.parametrize("dist", inputs.BLOCK_DISTRIBUTIONS)
+def test_block_distributions(name, dist):
+    f = numfmt.block.get_block_format(name)
+    x = inputs.block_sample(name, 100 * f.block_size, dist).reshape(100, f.block_size).astype(np.float64)
+    amax = np.abs(x).max(axis=1)
+    assert np.isfinite(x).all() and (amax > 0).all()
+    assert amax.max() / amax.min() > 2.0**4  # block magnitudes differ
+    if dist == "loguniform_inside":  # each block spans the element range below its own max
+        ratio = np.abs(x).min(axis=1) / amax
+        assert (ratio >= f.element.smallest_subnormal / f.element.max * (1 - 1e-6)).all()
+
+
+def test_unknown_distribution():
+    with pytest.raises(ValueError, match="dist"):
+        inputs.sample("e4m3", 10, "uniform")
+    with pytest.raises(ValueError, match="dist"):
+        inputs.block_sample("mxfp4", 10, "spread")
+
+
+@pytest.mark.parametrize("kw", [{}, {"rounding": "toward_zero"}, {"rounding": "stochastic", "random": 3, "rbits": 8},
+                                {"rounding": "stochastic", "random": np.arange(40000, dtype=np.uint32)}])
+def test_check_encode_passes_and_catches(kw):
+    x = inputs.sample("e2m3", 40000, "loguniform_inside")
+    codes = numfmt.encode(x, "e2m3", nan="max", **kw)
+    assert check.check_encode(x, codes, "e2m3", nan="max", **kw) == 2 * check.SAMPLE
+    for i in (5, 20000):  # an error in either checked stretch is found
+        bad = codes.copy()
+        bad[i] ^= 1
+        with pytest.raises(check.BenchMismatch, match=f"element {i}"):
+            check.check_encode(x, bad, "e2m3", nan="max", **kw)
+
+
+def test_check_decode_passes_and_catches():
+    codes = numfmt.encode(inputs.sample("e4m3", 5000, "gaussian_absmax"), "e4m3")
+    vals = numfmt.decode(codes, "e4m3")
+    assert check.check_decode(codes, vals, "e4m3") == 5000
+    vals[17] = np.nextafter(vals[17], np.float32(np.inf))
+    with pytest.raises(check.BenchMismatch, match="element 17"):
+        check.check_decode(codes, vals, "e4m3")
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "mxfp8_e4m3", "nvfp4"])
+def test_check_block_passes_and_catches(name):
+    x = inputs.block_sample(name, 4096, "gaussian_absmax")
+    ba = numfmt.encode(x, name)
+    assert check.check_block_encode(x, ba, name) == 4096
+    y = numfmt.decode(ba)
+    assert check.check_block_decode(ba, y) == 4096
+    ba.codes[100] ^= 1
+    with pytest.raises(check.BenchMismatch, match="element codes"):
+        check.check_block_encode(x, ba, name)
+    with pytest.raises(check.BenchMismatch, match="block decode"):
+        check.check_block_decode(ba, y)
+
+
+def test_rows_every_distribution_checked():
+    rs = bench.rows(3000, 1, formats=["e2m1", "int4"])
+    timed = [r for r in rs if r["op"].startswith(("encode", "decode"))]
+    assert {r["dist"] for r in timed} == set(inputs.DISTRIBUTIONS)
+    assert {(r["format"], r["mode"]) for r in timed if r["op"] == "encode out="} == {
+        (f, m) for f in ("float4_e2m1fn", "int4")
+        for m in ("nearest_even", "toward_zero", "stochastic N=8", "stochastic N=32")}
+    assert all(r["checked"] > 0 and r["ratio"] > 0 for r in timed)
+    table = format_table(rs)
+    assert all(d in table.splitlines()[0] for d in inputs.DISTRIBUTIONS)
+
+
+def test_block_dist_rows():
+    rs = bench.block_dist_rows(2048, 1, formats=["mxfp4", "nvfp4"])
+    assert {(r["op"], r["dist"]) for r in rs} == {
+        (f"{f} {op}", d) for f in ("mxfp4", "nvfp4") for op in ("encode", "decode out=")
+        for d in inputs.BLOCK_DISTRIBUTIONS}
+    assert all(r["checked"] > 0 for r in rs)
+
+
+def test_cli_json_and_markdown(capsys):
+    assert main(["bench", "--n", "2000", "--repeat", "1", "--core-only", "--formats", "e2m1",
+                 "--dists", "gaussian_absmax,spread", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    meta = doc["meta"]
+    assert meta["n"] == 2000 and meta["cores"] >= 1 and meta["numpy"] == np.__version__ and meta["numba"]
+    assert meta["command"].startswith("numfmt bench --n 2000")
+    assert {r["dist"] for r in doc["rows"] if r["op"] == "encode out="} == {"gaussian_absmax", "spread"}
+    md = markdown(doc)
+    assert "| encode out= | float4_e2m1fn | nearest_even |" in md and "`loguniform_inside`" not in md
+
+
+def test_cli_bad_distribution(capsys):
+    assert main(["bench", "--dists", "gaussian", "--n", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gaussian_absmax" in err
