@@ -726,7 +726,7 @@ register(
     "encode.f32.int_sr", "encode",
     lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_int_sr(
         x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
-    lambda dt, p, mode, sat: dt == _FLOAT32 and not _deterministic(mode) and int_eligible(p),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and P.STOCHASTIC_A <= mode <= P.STOCHASTIC_C and int_eligible(p),
     "float32 input; the formats of encode.f32.int; stochastic_a, _b, _c with 1 <= N <= 32 random bits, "
     "explicit or seeded; every saturation",
 )
