@@ -5,9 +5,9 @@ generated content in three ways:
 
 ``<!-- numfmt:NAME -->``
     replaced by the Markdown that generator ``NAME`` returns (see ``GENERATORS``:
-    ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``, ``bench-measured``, ``bench-cold``,
-    ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``, ``fp16-fp8-variants``, ``training-recipes``,
-    ``api-rest``).
+    ``formats-table``, ``block-formats-table``, ``specials-table``, ``bench``, ``bench-measured``,
+    ``bench-goals``, ``bench-cold``, ``notebooks``, ``tensor-cores-table``, ``b200-fp8-variants``,
+    ``fp16-fp8-variants``, ``training-recipes``, ``api-rest``).
     ``<!-- numfmt:call numfmt.mod:function -->`` calls a function of the package (no
     arguments) that returns Markdown, so any page can publish a table its module
     computes without editing this file.
@@ -260,6 +260,13 @@ def gen_bench_measured() -> str:
     return markdown(json.loads((ROOT / "docs" / "data" / "bench_run.json").read_text(encoding="utf-8")))
 
 
+def gen_bench_goals() -> str:
+    """The speed goals checked against the committed measured run (``numfmt.bench.goals``)."""
+    from numfmt.bench.goals import goals_markdown
+
+    return goals_markdown(json.loads((ROOT / "docs" / "data" / "bench_run.json").read_text(encoding="utf-8")))
+
+
 def gen_bench_cold() -> str:
     """The committed first-call run (``docs/data/cold_run.json``, ``numfmt bench --cold --json``) as a table."""
     from numfmt.bench.cold import markdown_cold
@@ -479,6 +486,7 @@ GENERATORS = {
     "specials-table": gen_specials_table,
     "bench": gen_bench,
     "bench-measured": gen_bench_measured,
+    "bench-goals": gen_bench_goals,
     "bench-cold": gen_bench_cold,
     "notebooks": gen_notebooks,
     "tensor-cores-table": gen_tensor_cores_table,

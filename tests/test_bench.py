@@ -127,3 +127,22 @@ def test_cli_bad_distribution(capsys):
     assert main(["bench", "--dists", "gaussian", "--n", "10"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "gaussian_absmax" in err
+
+
+def test_every_speed_goal_covers_rows_of_the_committed_run():
+    """Each goal of numfmt.bench.goals selects rows of docs/data/bench_run.json (a goal matching
+    nothing would be reported as 'not in this run'), and met means every selected row reaches it."""
+    from pathlib import Path
+
+    from numfmt.bench.goals import GOALS, goal_rows
+
+    doc = json.loads((Path(__file__).parents[1] / "docs" / "data" / "bench_run.json").read_text(encoding="utf-8"))
+    rows = goal_rows(doc)
+    assert [r["goal"] for r in rows] == list(GOALS)
+    for r in rows:
+        assert r["met"] is not None, r["goal"].label
+        assert r["met"] == (r["low"] >= r["goal"].goal)
+    fake = {"rows": [{"op": "decode out=", "format": "int8", "mode": "-", "dist": "spread", "ratio": 0.99},
+                     {"op": "decode out=", "format": "int4", "mode": "-", "dist": "spread", "ratio": 2.0}]}
+    dec = next(r for r in goal_rows(fake) if r["goal"].label.startswith("decode"))
+    assert (dec["low"], dec["high"], dec["met"]) == (0.99, 2.0, False)
