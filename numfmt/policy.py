@@ -33,7 +33,8 @@ ROUNDINGS = {
 }
 ROUNDING_ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
-    "rtn": "toward_negative", "rto": "to_odd", "rnz": "nearest_toward_zero", "sr": "stochastic", "stochastic_a": "stochastic",
+    "rtn": "toward_negative", "rto": "to_odd", "rnz": "nearest_toward_zero", "sr": "stochastic",
+    "stochastic_a": "stochastic",
     # IEEE P3109 Release 3.1 / gfloat 0.5.2 names: Stochastic, StochasticFast, StochasticFastest
     "stochastic_rtne": "stochastic_c", "stochastic_fast": "stochastic_b", "stochastic_fastest": "stochastic",
 }
