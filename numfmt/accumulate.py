@@ -43,6 +43,8 @@ from .plan import funnel_params
 
 __all__ = ["dot", "matmul"]
 
+CHUNK = 1 << 16  # input elements (rows x K) that dot and matmul check, split and evaluate at a time
+
 
 def as_model(model):
     if isinstance(model, (Exact, Sequential, Pairwise, FusedBlock, Chunked)):
@@ -66,15 +68,22 @@ def preset_names() -> list[str]:
     return ["/".join(p) for p in accumulation_presets()]
 
 
-def _as_float(x, name: str) -> np.ndarray:
-    """`x` as float64, or as int64/uint64 when it holds an integer beyond 2**53 (which float64 may not
-    hold: `_check_values` checks or rounds those exactly)."""
+def _raw(x, name: str):
+    """(`x` as a numpy array, the dtype its values are checked in): float64, or int64/uint64 when it
+    holds an integer beyond 2**53 (which float64 may not hold: `_check_values` checks or rounds those
+    exactly). The conversion is left to the caller, a piece at a time."""
     a = np.asarray(as_numpy(x, name))  # torch tensors (bfloat16, float8, requires_grad) too
     if a.dtype == object or a.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
     if a.dtype.kind in "iu" and a.size and (int(a.max()) > 2**53 or int(a.min()) < -(2**53)):
-        return a.astype(np.uint64 if a.dtype.kind == "u" else np.int64)
-    return a.astype(np.float64)
+        return a, np.dtype(np.uint64 if a.dtype.kind == "u" else np.int64)
+    return a, np.dtype(np.float64)
+
+
+def _as_float(x, name: str) -> np.ndarray:
+    """`x` converted whole as `_raw` describes."""
+    a, dt = _raw(x, name)
+    return a.astype(dt)
 
 
 def _int_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
@@ -142,6 +151,47 @@ def _split(x: np.ndarray, fmt, ftz: bool = False):
     if bad >= 0:  # pragma: no cover - _check_values catches it first
         raise ValueError(f"value {flat[bad]!r} is not representable in {fmt.name}")
     return m, E, cls
+
+
+
+def _piece(raw: np.ndarray, dt, fmt, name: str, round_inputs, one_pass) -> np.ndarray:
+    """The values of the piece `raw` of an operand (converted to `dt`) in `fmt`, checked or rounded.
+
+    Every check is per element, so a piece fails only when the whole operand does; then `one_pass()`
+    checks all the operands at once and raises the error one pass gives (the first operand, its
+    first element)."""
+    try:
+        return _check_values(raw.astype(dt), fmt, name, round_inputs)
+    except ValueError:
+        one_pass()
+        raise  # pragma: no cover - one_pass() raises: the piece's elements are among its elements
+
+
+def _k_step(model, K: int) -> int:
+    """Elements of K per piece of a long dot product: K (one pass) unless the model is a chain whose
+    only state between steps is its running result, a value of the addend's format, so that the
+    result of a piece is exactly the next piece's addend c:
+
+    - `Sequential`: s = c, then s = round(s + a_k b_k) for each k (`sequential_dots`; binary64
+      inputs: a chain of `fma`), the accumulator format being the format of c: any split of K;
+    - `Exact` with `terms` = L: blocks of L, each exact sum rounded once and fed to the next block
+      as c (`_run`): a split at multiples of L.
+
+    Other models (a pairwise tree, fused blocks and instructions, whose special values are decided
+    over the whole row, `Chunked`) evaluate K in one pass.
+    """
+    if K <= CHUNK:
+        return max(K, 1)
+    if isinstance(model, Sequential):
+        return CHUNK
+    if isinstance(model, Exact) and model.terms is not None:
+        return max(1, CHUNK // model.terms) * model.terms
+    return K
+
+
+def _spans(n: int, step: int) -> list[tuple[int, int]]:
+    """[(start, stop)] covering range(n) in steps of `step` (one empty span when n = 0)."""
+    return [(i, min(i + step, n)) for i in range(0, max(n, 1), step)]
 
 
 def _acc_format(model):
@@ -373,25 +423,55 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
     A, a_scales, ts_a = block_operand(A, a_scales, "A", "a_scales", 1, model)
     B, b_scales, ts_b = block_operand(B, b_scales, "B", "b_scales", 0, model)
     alpha = epilogue_alpha(ts_a, ts_b)
-    Af = _as_float(A, "A")
-    Bf = _as_float(B, "B")
-    if Af.ndim != 2 or Bf.ndim != 2:
-        raise ValueError(f"A and B must be 2-D, got shapes {Af.shape} and {Bf.shape}")
-    M, K = Af.shape
-    if Bf.shape[0] != K:
-        raise ValueError(f"inner dimensions disagree: A is {Af.shape}, B is {Bf.shape}")
-    N = Bf.shape[1]
-    Cf = np.zeros((M, N)) if c is None else _as_float(c, "c")
+    Araw, adt = _raw(A, "A")
+    Braw, bdt = _raw(B, "B")
+    if Araw.ndim != 2 or Braw.ndim != 2:
+        raise ValueError(f"A and B must be 2-D, got shapes {Araw.shape} and {Braw.shape}")
+    M, K = Araw.shape
+    if Braw.shape[0] != K:
+        raise ValueError(f"inner dimensions disagree: A is {Araw.shape}, B is {Braw.shape}")
+    N = Braw.shape[1]
+    Craw, cdt = (np.zeros((M, N)), np.dtype(np.float64)) if c is None else _raw(c, "c")
     try:
-        Cf = np.broadcast_to(Cf, (M, N))
+        Craw = np.broadcast_to(Craw, (M, N))
     except ValueError:
-        raise ValueError(f"c of shape {Cf.shape} does not broadcast to {(M, N)}") from None
+        raise ValueError(f"c of shape {Craw.shape} does not broadcast to {(M, N)}") from None
     dt = _result_dtype(model, (M, N), dtype, out)
-    Af, Bf, Cf = _prepare(model, Af, Bf, Cf, round_inputs)
-    scales = prepare_scales(model, a_scales, b_scales, K, (M,), (N,), b_by_columns=True)
-    ia = np.repeat(np.arange(M, dtype=np.int64), N)
-    ib = np.tile(np.arange(N, dtype=np.int64), M)
-    vals = _run(model, Af, np.ascontiguousarray(Bf.T), ia, ib, np.ascontiguousarray(Cf).ravel(), scales=scales)
+    if round_inputs is not None:
+        rounding_mode_arg(round_inputs, "round_inputs")
+    fa, fb = _in_formats(model)
+    fc = _c_format(model)
+
+    def one_pass():
+        _prepare(model, Araw.astype(adt), Braw.astype(bdt), Craw.astype(cdt), round_inputs)
+
+    try:
+        scales = prepare_scales(model, a_scales, b_scales, K, (M,), (N,), b_by_columns=True)
+    except ValueError:
+        one_pass()  # the values are checked first
+        raise
+    # Each element of D depends on its row of A and column of B only: tiles of rows of A and columns
+    # of B of about CHUNK elements each, and pieces of K where the model is a chain (`_k_step`).
+    step = max(1, CHUNK // max(K, 1))
+    cols = _spans(N, step)
+    ks = _spans(K, max(K, 1) if scales is not None else _k_step(model, K))
+    keep_b = len(cols) == 1 and len(ks) == 1  # B is one piece: checked and split once
+    Yk = None
+    vals = np.empty((M, N))
+    for i0, i1 in _spans(M, step):
+        for j0, j1 in cols:
+            m, n = i1 - i0, j1 - j0
+            ia = np.repeat(np.arange(m, dtype=np.int64), n)
+            ib = np.tile(np.arange(n, dtype=np.int64), m)
+            acc = np.ascontiguousarray(_piece(Craw[i0:i1, j0:j1], cdt, fc, "c", round_inputs, one_pass)).ravel()
+            sc = None if scales is None else (scales[0][i0:i1], scales[1][j0:j1])
+            for k0, k1 in ks:
+                X = np.ascontiguousarray(_piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
+                if Yk is None or not keep_b:
+                    Yk = np.ascontiguousarray(_piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass).T)
+                acc = _run(model, X, Yk, ia, ib, acc, scales=sc)
+            vals[i0:i1, j0:j1] = acc.reshape(m, n)
+    vals = vals.ravel()
     if alpha is not None:  # the epilogue: one float32 multiply by the tensor scales' product
         vals = (vals.astype(np.float32) * alpha).astype(np.float64)
     return _result(vals, (M, N), dt, out)
@@ -431,44 +511,68 @@ def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str 
     True
     """
     model = as_model(model)
-    af = _as_float(a, "a")
-    bf = _as_float(b, "b")
-    if af.ndim == 0 or bf.ndim == 0:
+    araw, adt = _raw(a, "a")
+    braw, bdt = _raw(b, "b")
+    if araw.ndim == 0 or braw.ndim == 0:
         raise ValueError("a and b must have at least one axis (the K axis)")
-    if af.shape[-1] != bf.shape[-1]:
-        raise ValueError(f"inner dimensions disagree: a has K={af.shape[-1]}, b has K={bf.shape[-1]}")
+    if araw.shape[-1] != braw.shape[-1]:
+        raise ValueError(f"inner dimensions disagree: a has K={araw.shape[-1]}, b has K={braw.shape[-1]}")
     try:
-        batch = np.broadcast_shapes(af.shape[:-1], bf.shape[:-1])
+        batch = np.broadcast_shapes(araw.shape[:-1], braw.shape[:-1])
     except ValueError:
-        raise ValueError(f"a of shape {af.shape} and b of shape {bf.shape} do not broadcast") from None
-    K = af.shape[-1]
+        raise ValueError(f"a of shape {araw.shape} and b of shape {braw.shape} do not broadcast") from None
+    K = araw.shape[-1]
     T = int(np.prod(batch, dtype=np.int64))
-    af = np.broadcast_to(af, batch + (K,)).reshape(T, K)
-    bf = np.broadcast_to(bf, batch + (K,)).reshape(T, K)
-    cf = np.zeros(batch) if c is None else _as_float(c, "c")
+    araw = np.broadcast_to(araw, batch + (K,)).reshape(T, K)
+    braw = np.broadcast_to(braw, batch + (K,)).reshape(T, K)
+    craw, cdt = (np.zeros(batch), np.dtype(np.float64)) if c is None else _raw(c, "c")
     try:
-        cf = np.broadcast_to(cf, batch).ravel()
+        craw = np.broadcast_to(craw, batch).ravel()
     except ValueError:
-        raise ValueError(f"c of shape {np.shape(cf)} does not broadcast to {batch}") from None
+        raise ValueError(f"c of shape {np.shape(craw)} does not broadcast to {batch}") from None
     dt = _result_dtype(model, batch, dtype, out)
-    af, bf, cf = _prepare(model, af, bf, cf, round_inputs, ("a", "b", "c"))
-    scales = None
-    if a_scales is not None or b_scales is not None:
-        sa, sb = (None if s is None else np.asarray(s, np.float64) for s in (a_scales, b_scales))
-        try:
-            sa, sb = (None if s is None else np.broadcast_to(s, batch + s.shape[-1:]).reshape(T, s.shape[-1])
-                      for s in (sa, sb))
-        except ValueError:
-            raise ValueError(f"a_scales of shape {np.shape(a_scales)} and b_scales of shape {np.shape(b_scales)} "
-                             f"must broadcast to the batch shape {batch} plus one scale per block") from None
-        scales = prepare_scales(model, sa, sb, K, (T,), (T,), k_names=("a", "b"))
-    else:
-        scales = prepare_scales(model, None, None, K, (T,), (T,), k_names=("a", "b"))
-    idx = np.arange(T, dtype=np.int64)
-    vals = _run(model, np.ascontiguousarray(af), np.ascontiguousarray(bf), idx, idx, np.ascontiguousarray(cf),
-                scales=scales)
+    if round_inputs is not None:
+        rounding_mode_arg(round_inputs, "round_inputs")
+    fa, fb = _in_formats(model)
+    fc = _c_format(model)
+
+    def one_pass():
+        _prepare(model, araw.astype(adt), braw.astype(bdt), craw.astype(cdt), round_inputs, ("a", "b", "c"))
+
+    try:
+        scales = _dot_scales(model, a_scales, b_scales, batch, T, K)
+    except ValueError:
+        one_pass()  # the values are checked first
+        raise
+    # rows of about CHUNK elements; pieces of K where the model is a chain (`_k_step`), each piece's
+    # result the next piece's c
+    ks = _spans(K, max(K, 1) if scales is not None else _k_step(model, K))
+    vals = np.empty(T)
+    for t0, t1 in _spans(T, max(1, CHUNK // max(K, 1))):
+        idx = np.arange(t1 - t0, dtype=np.int64)
+        acc = np.ascontiguousarray(_piece(craw[t0:t1], cdt, fc, "c", round_inputs, one_pass))
+        sc = None if scales is None else (scales[0][t0:t1], scales[1][t0:t1])
+        for k0, k1 in ks:
+            x = np.ascontiguousarray(_piece(araw[t0:t1, k0:k1], adt, fa, "a", round_inputs, one_pass))
+            y = np.ascontiguousarray(_piece(braw[t0:t1, k0:k1], bdt, fb, "b", round_inputs, one_pass))
+            acc = _run(model, x, y, idx, idx, acc, scales=sc)
+        vals[t0:t1] = acc
     return _result(vals, batch, dt, out)
 
+
+
+def _dot_scales(model, a_scales, b_scales, batch, T: int, K: int):
+    """`dot`'s block scales broadcast to the batch and checked (`prepare_scales`)."""
+    if a_scales is None and b_scales is None:
+        return prepare_scales(model, None, None, K, (T,), (T,), k_names=("a", "b"))
+    sa, sb = (None if s is None else np.asarray(s, np.float64) for s in (a_scales, b_scales))
+    try:
+        sa, sb = (None if s is None else np.broadcast_to(s, batch + s.shape[-1:]).reshape(T, s.shape[-1])
+                  for s in (sa, sb))
+    except ValueError:
+        raise ValueError(f"a_scales of shape {np.shape(a_scales)} and b_scales of shape {np.shape(b_scales)} "
+                         f"must broadcast to the batch shape {batch} plus one scale per block") from None
+    return prepare_scales(model, sa, sb, K, (T,), (T,), k_names=("a", "b"))
 
 
 def __getattr__(name: str):

@@ -272,6 +272,8 @@ def get_format(fmt):
         return f
     m = _P3109_RE.match(key)
     if m:
+        if m[5] is not None and m[5] not in P3109_EDITIONS:
+            raise ValueError(f"unknown format {fmt!r}: P3109 edition {m[5]!r} is not one of {list(P3109_EDITIONS)}")
         try:
             return p3109_format(int(m[1]), int(m[2]), signed=m[3] == "s", extended=m[4] == "e",
                                 edition=m[5] or P3109_EDITIONS[-1])

@@ -12,9 +12,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from files import load_module
+from hypothesis import given
+from hypothesis import strategies as st
 
 import numfmt
-from numfmt import arith, reference
+from numfmt import accumulate, arith, reference
+from numfmt.accum_models import Chunked, Exact, FusedBlock, Pairwise, Sequential
 from numfmt.block import encoder, slabs
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -145,11 +148,11 @@ _BOUND = 1.5  # extra bytes beyond the output, per byte of input
 
 
 @pytest.mark.parametrize("case", ["div", "add_int8", "sqrt", "add_binary64", "encode_mxfp8_axis0",
-                                  "quantize_mxfp8_axis0", "compare_block", "encode"])
+                                  "quantize_mxfp8_axis0", "compare_block", "encode", "dot", "matmul"])
 def test_peak_memory_per_element(case):
     """tools/memory.py in a fresh process on 2M elements: at most 1.5x the input beyond the output
-    (div, the general arithmetic path, was 2.1x; MX quantize along axis 0 1.5x), compare_block at most
-    16 bytes per element (was 80)."""
+    (div, the general arithmetic path, was 2.1x; MX quantize along axis 0 1.5x; dot and matmul with a
+    Sequential model 6.3x), compare_block at most 16 bytes per element (was 80)."""
     mem = load_module(ROOT / "tools" / "memory.py", "numfmt_tools_memory")
     r = mem.run_child(case, 2_000_000)
     if case.startswith("compare"):  # all codes differ: at most 16 bytes per element (the chunk's working set)
@@ -182,3 +185,86 @@ def test_compare_block_chunks_equal_one_pass(monkeypatch):
         for cls in got.elements.classes:
             _same(got.elements.mask(cls), want.elements.mask(cls))
         assert got.blocks_with_element_mismatch > 0 and got.elements_in_scale_mismatch_blocks > 0
+
+
+# ------------------------------------------------------------------ dot / matmul: pieces == one pass
+_DOT_MODELS = [
+    Sequential("fp32", in_format="e4m3"),                                   # fused steps
+    Sequential("fp16", "toward_negative", product_format="fp16", product_rounding="toward_zero",
+               in_format="e4m3"),                                           # rounded products, overflow
+    Sequential("bf16", "toward_positive", in_format="e4m3"),
+    Sequential("binary64", "toward_negative"),                              # chain of binary64 fma
+    Exact("fp16", "nearest_even", in_format="e4m3", terms=3),               # chain of exact blocks
+    Exact("fp32", "toward_zero", in_format="e4m3", terms=8),
+    Pairwise("fp16", in_format="e4m3"),                                     # one pass (a tree)
+    FusedBlock(in_format="e4m3", terms=4),                                  # one pass
+    Chunked(FusedBlock(in_format="e4m3", terms=4), Sequential("fp32"), every=8),
+    numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3"),
+]
+_E4M3 = np.asarray(numfmt.decode(np.arange(256, dtype=np.uint8), "e4m3"), np.float64)
+
+
+def _values(model, codes):
+    if isinstance(model, Sequential) and model.acc_format == "binary64":
+        return np.ldexp(codes.astype(np.float64) - 128, (codes % 7).astype(int) - 3)
+    v = _E4M3[codes]
+    return np.where(np.isnan(v), 0.0, v) if isinstance(model, FusedBlock) and model.instruction_datapath else v
+
+
+def _both(chunk, f):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accumulate, "CHUNK", 1 << 40)
+        want = f()
+        mp.setattr(accumulate, "CHUNK", chunk)
+        got = f()
+    _same(got, want)
+
+
+@given(m=st.sampled_from(_DOT_MODELS), K=st.integers(0, 70), T=st.integers(1, 4),
+       chunk=st.integers(1, 40), seed=st.integers(0, 2**32 - 1), special=st.booleans())
+def test_dot_pieces_equal_one_pass(m, K, T, chunk, seed, special):
+    """dot in pieces of rows and (Sequential, Exact with terms) of K, each piece's result the next
+    piece's c: the bits of one pass, zeros, infinities, NaN and overflow included."""
+    rng = np.random.default_rng(seed)
+    K -= K % 32 if isinstance(m, FusedBlock) and m.instruction_datapath and K > 32 else 0
+    codes = rng.integers(0, 256 if special else 120, (2, T, K), dtype=np.uint8)
+    codes[:, :, ::3] &= 0x87  # small values and zeros next to large ones
+    a, b = _values(m, codes[0]), _values(m, codes[1])
+    c = rng.integers(-64, 64, T) * 0.25  # a value of every accumulator format here
+    if isinstance(m, FusedBlock) and m.instruction_datapath and K % 32:
+        return
+    _both(chunk, lambda: numfmt.dot(a, b, c=c, model=m))
+    _both(chunk, lambda: numfmt.dot(a[0], b[0], model=m))
+
+
+@given(m=st.sampled_from(_DOT_MODELS), M=st.integers(0, 6), N=st.integers(0, 6), K=st.sampled_from([0, 1, 5, 32, 64]),
+       chunk=st.integers(1, 200), seed=st.integers(0, 2**32 - 1))
+def test_matmul_tiles_equal_one_pass(m, M, N, K, chunk, seed):
+    """matmul in tiles of rows of A and columns of B (and pieces of K for chains): one pass's bits."""
+    if isinstance(m, FusedBlock) and m.instruction_datapath and K % 32:
+        K = 32
+    rng = np.random.default_rng(seed)
+    A = _values(m, rng.integers(0, 256, (M, K), dtype=np.uint8))
+    B = _values(m, rng.integers(0, 256, (K, N), dtype=np.uint8))
+    _both(chunk, lambda: numfmt.matmul(A, B, model=m))
+
+
+def test_pieces_raise_the_one_pass_error(monkeypatch):
+    """A bad value in a later piece, or in B while A has one further on: the error of one pass."""
+    m = Sequential("fp32", in_format="e4m3")
+    a = np.ones(100)
+    b = np.ones(100)
+    a[90], b[10] = 0.3, 0.3
+    errs = []
+    for chunk in (1 << 40, 8):
+        monkeypatch.setattr(accumulate, "CHUNK", chunk)
+        for f in (lambda: numfmt.dot(a, b, model=m),
+                  lambda: numfmt.matmul(a.reshape(10, 10), b.reshape(10, 10), model=m),
+                  lambda: numfmt.dot(b, b, c=np.array(np.nan), model=Sequential("fp32", in_format="e4m3"))):
+            with pytest.raises(ValueError) as e:
+                f()
+            errs.append(str(e.value))
+    assert errs[:3] == errs[3:] and "A holds 0.3" in errs[1]
+    monkeypatch.setattr(accumulate, "CHUNK", 8)
+    assert numfmt.dot(a, b, model=m, round_inputs="nearest_even") == numfmt.dot(
+        numfmt.quantize(a, "e4m3"), numfmt.quantize(b, "e4m3"), model=m)

@@ -92,11 +92,11 @@ def _case(name, n):
         ba = numfmt.encode(_floats(n).reshape(-1, 1024), "mxfp8_e4m3")
         sm = numfmt.encode(_floats(8192).reshape(-1, 1024), "mxfp8_e4m3")
         return (lambda: numfmt.decode(sm)), (lambda: numfmt.decode(ba)), ba.codes.nbytes + ba.scales.nbytes
-    if name in ("dot", "matmul"):
-        from numfmt.accum_models import Sequential
+    if name in ("dot", "matmul", "dot_pairwise"):
+        from numfmt.accum_models import Pairwise, Sequential
         m = int(np.sqrt(n))  # matmul: A (m, m) @ B (m, k), k small: n = m * m inputs
-        model = Sequential("fp32")
-        if name == "dot":
+        model = Pairwise("fp32") if name == "dot_pairwise" else Sequential("fp32")
+        if name != "matmul":
             a, b = _floats(n, 1), _floats(n, 2)
             return ((lambda: numfmt.dot(a[:4096], b[:4096], model=model)),
                     (lambda: numfmt.dot(a, b, model=model)), a.nbytes + b.nbytes)
@@ -136,7 +136,8 @@ def _case(name, n):
 
 CASES = ["encode", "encode_int8", "decode", "quantize", "add", "sub", "mul", "div", "div_scalar", "add_int8",
          "div_int8", "mul_bf16", "add_binary64", "fma", "sqrt", "encode_mxfp8", "encode_mxfp4", "encode_nvfp4",
-         "quantize_mxfp8", "encode_mxfp8_axis0", "quantize_mxfp8_axis0", "decode_mxfp8", "dot", "matmul",
+         "quantize_mxfp8", "encode_mxfp8_axis0", "quantize_mxfp8_axis0", "decode_mxfp8", "dot",
+         "dot_pairwise", "matmul",
          "compare", "compare_block", "dask_encode", "dask_encode_sr", "dask_astype"]
 
 
