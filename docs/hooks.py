@@ -681,12 +681,14 @@ def _figures() -> dict[str, bytes]:
     save("codes-values.png", fig)
 
     # --- deterministic rounding modes
-    modes = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd")
+    modes = ("nearest_even", "nearest_away", "nearest_toward_zero", "toward_zero", "toward_positive",
+             "toward_negative", "to_odd")
     f = numfmt.get_format("float4_e2m1fn")
     x = np.linspace(-4.2, 4.2, 4001)
     grid = f.values()[np.isfinite(f.values())]
     grid = np.unique(grid[np.abs(grid) <= 4])
-    fig, axes = plt.subplots(2, 3, figsize=(12, 7), sharex=True, sharey=True)
+    fig, axes = plt.subplots(2, 4, figsize=(15, 7), sharex=True, sharey=True)
+    axes.flat[-1].axis("off")
     for ax, mode in zip(axes.flat, modes):
         y = numfmt.quantize(x, f, rounding=mode)
         ax.plot(x, y, lw=1.5)

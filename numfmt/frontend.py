@@ -78,10 +78,11 @@ def encode(x, fmt, *, rounding="nearest_even", saturation="none", nan="raise", r
         Target format (or a block format, see `numfmt.block`); a torch or
         ml_dtypes dtype names its format (`torch.float8_e4m3fn`).
     rounding : str
-        `nearest_even` (default), `nearest_away`, `toward_zero`,
-        `toward_positive`, `toward_negative`, `to_odd`, `stochastic`
-        (P3109 StochasticA: add N random bits to the discarded bits),
-        `stochastic_b`, `stochastic_c`; aliases rne, rna, rtz, rtp, rtn, rto, sr.
+        `nearest_even` (default), `nearest_away`, `nearest_toward_zero`
+        (ties toward zero), `toward_zero`, `toward_positive`, `toward_negative`,
+        `to_odd`, `stochastic` (P3109 StochasticA: add N random bits to the
+        discarded bits), `stochastic_b`, `stochastic_c`, `stochastic_odd`;
+        aliases rne, rna, rnz, rtz, rtp, rtn, rto, sr.
     saturation : {"none", "finite", "propagate"}
         Overflow rule, decided after rounding (see the semantics table).
     nan : {"raise", "zero", "max"}

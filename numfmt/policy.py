@@ -12,6 +12,7 @@ from .deprecation import moved_name
 # rounding modes and saturations as the kernels receive them
 NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, TO_ODD = range(6)
 STOCHASTIC_A, STOCHASTIC_B, STOCHASTIC_C, STOCHASTIC_ODD = 6, 7, 8, 9
+NEAREST_TOWARD_ZERO = 10  # round to nearest, ties toward zero (after the stochastic ids: they keep theirs)
 SAT_NONE, SAT_FINITE, SAT_PROPAGATE = 0, 1, 2
 
 __all__ = ["ROUNDINGS", "SATURATIONS", "NAN_POLICIES", "parse_rounding", "parse_saturation", "parse_nan",
@@ -20,6 +21,7 @@ __all__ = ["ROUNDINGS", "SATURATIONS", "NAN_POLICIES", "parse_rounding", "parse_
 ROUNDINGS = {
     "nearest_even": NEAREST_EVEN,
     "nearest_away": NEAREST_AWAY,
+    "nearest_toward_zero": NEAREST_TOWARD_ZERO,
     "toward_zero": TOWARD_ZERO,
     "toward_positive": TOWARD_POSITIVE,
     "toward_negative": TOWARD_NEGATIVE,
@@ -31,7 +33,8 @@ ROUNDINGS = {
 }
 ROUNDING_ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
-    "rtn": "toward_negative", "rto": "to_odd", "sr": "stochastic", "stochastic_a": "stochastic",
+    "rtn": "toward_negative", "rto": "to_odd", "rnz": "nearest_toward_zero", "sr": "stochastic",
+    "stochastic_a": "stochastic",
     # IEEE P3109 Release 3.1 / gfloat 0.5.2 names: Stochastic, StochasticFast, StochasticFastest
     "stochastic_rtne": "stochastic_c", "stochastic_fast": "stochastic_b", "stochastic_fastest": "stochastic",
 }
@@ -60,7 +63,7 @@ def parse_nan(nan: str) -> str:
 
 def is_stochastic(mode: int) -> bool:
     """Whether a kernel rounding id consumes random bits."""
-    return mode >= STOCHASTIC_A
+    return STOCHASTIC_A <= mode <= STOCHASTIC_ODD
 
 
 def __getattr__(name: str):

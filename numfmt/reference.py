@@ -82,14 +82,15 @@ __all__ = ["ROUNDINGS", "SATURATIONS", "Neighbour", "Overrides", "Trace", "decod
            "flush_input", "max_value", "quantize", "round_trace", "special_codes"]
 
 ROUNDINGS = (
-    "nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative",
+    "nearest_even", "nearest_away", "nearest_toward_zero", "toward_zero", "toward_positive", "toward_negative",
     "to_odd", "stochastic", "stochastic_b", "stochastic_c", "stochastic_odd",
 )
 SATURATIONS = ("none", "finite", "propagate")
 _ALIASES = {
     "rne": "nearest_even", "rna": "nearest_away", "rtz": "toward_zero", "rtp": "toward_positive",
-    "rtn": "toward_negative", "rto": "to_odd", "sr": "stochastic", "stochastic_a": "stochastic",
-    "stochastic_rtne": "stochastic_c", "stochastic_fast": "stochastic_b", "stochastic_fastest": "stochastic",
+    "rtn": "toward_negative", "rto": "to_odd", "rnz": "nearest_toward_zero", "sr": "stochastic",
+    "stochastic_a": "stochastic", "stochastic_rtne": "stochastic_c", "stochastic_fast": "stochastic_b",
+    "stochastic_fastest": "stochastic",
 }
 
 
@@ -439,6 +440,10 @@ def _decide(mode: str, nu: Fraction, neg: bool, even: bool, even_why: str, R: in
     if mode == "nearest_away":
         if nu == half:
             return True, f"{mode}: a tie, ties go away from zero"
+        return nu > half, f"{mode}: {side} the midpoint, round {way}"
+    if mode == "nearest_toward_zero":
+        if nu == half:
+            return False, f"{mode}: a tie, ties go toward zero (keep it)"
         return nu > half, f"{mode}: {side} the midpoint, round {way}"
     if mode == "toward_zero":
         return False, f"{mode}: truncate"

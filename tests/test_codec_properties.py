@@ -121,7 +121,7 @@ def test_directed_modes_bracket(f, data, saturation):
                 assert not np.any((grid > lo) & (grid < hi)), (f, xi, lo, hi)
 
 
-@given(f=FORMATS, data=st.data(), rounding=st.sampled_from(["nearest_even", "nearest_away"]))
+@given(f=FORMATS, data=st.data(), rounding=st.sampled_from(["nearest_even", "nearest_away", "nearest_toward_zero"]))
 def test_nearest_within_half_ulp(f, data, rounding):
     xs = [v for v in data.draw(value_arrays(f, max_size=32)) if _in_range(f, v)]
     assume(xs)
@@ -135,6 +135,8 @@ def test_nearest_within_half_ulp(f, data, rounding):
         assert 2 * err <= Fraction(hi) - Fraction(lo), (f, xi, qi, lo, hi)
         if 2 * err == Fraction(hi) - Fraction(lo) and lo != hi and rounding == "nearest_away":
             assert abs(qi) == max(abs(lo), abs(hi))
+        if 2 * err == Fraction(hi) - Fraction(lo) and lo != hi and rounding == "nearest_toward_zero":
+            assert abs(qi) == min(abs(lo), abs(hi))
 
 
 # ------------------------------------------------------------------ stochastic rounding

@@ -253,3 +253,22 @@ def test_identify_matmul_recovers_instruction_models(arch, ins):
     D = numfmt.matmul(A, B, model=model)
     best = numfmt.identify_matmul(A, B, D)[0]
     assert best.exact and np.array_equal(best.apply(A, B), D, equal_nan=True)
+
+
+@pytest.mark.parametrize("fmt", ["e4m3", "e2m1", "bfloat16", "int8"])
+def test_ties_toward_zero_is_found_first_and_told_apart_from_even_and_away(fmt):
+    f = numfmt.get_format(fmt)
+    vals = np.sort(np.unique(numfmt.decode(np.arange(min(1 << f.bits, 1 << 12)), f).astype(np.float64)))
+    vals = vals[np.isfinite(vals)]
+    ties = ((vals[1:] + vals[:-1]) / 2).astype(np.float32)  # exact in float32 for these formats
+    assert np.array_equal(ties.astype(np.float64), (vals[1:] + vals[:-1]) / 2)
+    x = np.concatenate([ties, probe_inputs(fmt, n=300)])
+    x = x[~np.isnan(x)]  # (no nan= policy needed for formats without NaN)
+    dump = numfmt.encode(x, fmt, rounding="nearest_toward_zero")
+    for other in ("nearest_even", "nearest_away"):  # the ties make them differ
+        assert not np.array_equal(numfmt.encode(x, fmt, rounding=other), dump)
+    res = numfmt.identify(x, dump, fmt)
+    best = _check_found(x, dump, fmt)
+    assert best.rule == {"rounding": "nearest_toward_zero"}, best
+    assert all(r.fraction < 1.0 for r in res[1:] if r.rule.get("rounding") in ("nearest_even", "nearest_away")
+               and len(r.rule) == 1)

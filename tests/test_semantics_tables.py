@@ -46,3 +46,19 @@ def test_row(fmt, x, rounding, saturation, nan, code, why):
                 continue
         got = numfmt.encode(np.array(v, dtype), fmt, rounding=rounding, saturation=saturation, nan=nan)
         assert int(got) == int(code, 16), (why, dtype)
+
+
+def test_rounding_mode_table_lists_every_mode_with_its_aliases():
+    """The "Rounding modes" table names each mode of `numfmt.policy.ROUNDINGS` once, with its aliases."""
+    from numfmt.policy import ROUNDING_ALIASES, ROUNDINGS  # (policy data, used by this test only)
+
+    text = DOC.read_text()
+    section = text[text.index("## Rounding modes"):text.index("## Saturation")]
+    table = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            table[cells[0].strip("`")] = {a.strip() for a in cells[1].split(",") if a.strip()}
+    assert set(table) == set(ROUNDINGS)
+    for name, aliases in table.items():
+        assert aliases == {a for a, m in ROUNDING_ALIASES.items() if m == name and a != "stochastic_a"}, name

@@ -15,7 +15,9 @@ holds, the variant and the exact path run on the same inputs and must give ident
   the integer kernels of ``numfmt._kernels.arith``, codes and values.
 
 A Hypothesis test per op adds random inputs over every covered (format, mode, saturation).
-Registering a variant without a ``CASES`` entry, or deleting one, fails ``test_every_variant_has_a_proof``.
+Registering a variant without a ``CASES`` entry, or deleting one, fails ``test_every_variant_has_a_proof``;
+a variant whose ``applies`` holds for a rounding mode its entry does not prove (e.g. a mode added
+later) fails ``test_variants_claim_only_proved_modes``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from numfmt._kernels import variants as V
 from numfmt._kernels.arith_f32 import f32_arith  # noqa: F401  (registers the arithmetic variants)
 from numfmt._kernels.params import kernel_params
 from numfmt.plan import make_plan
+from numfmt.policy import ROUNDINGS
 
 OPS = ("encode", "decode", "arith")
 FORMATS = [
@@ -52,6 +55,7 @@ FORMATS = [
 ]
 DET = tuple(range(6))
 STOCH = (6, 7, 8)
+RNZ = ROUNDINGS["nearest_toward_zero"]
 SATS = ("none", "finite", "propagate")
 F32 = np.dtype(np.float32)
 
@@ -61,7 +65,7 @@ CASES = {
     "encode.f32.rne": {"inputs": "classes+exhaustive", "modes": (0,)},
     "encode.f32.dir": {"inputs": "classes+exhaustive", "modes": (1, 2, 3, 4)},
     "encode.f32.top": {"inputs": "classes+exhaustive", "modes": (0,)},
-    "encode.f32.det": {"inputs": "classes+exhaustive", "modes": DET},
+    "encode.f32.det": {"inputs": "classes+exhaustive", "modes": (*DET, RNZ)},
     "encode.f32.sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "decode.int": {"dtypes": (np.float32, np.float64)},
     "decode.f32": {"dtypes": (np.float32,)},
@@ -73,6 +77,21 @@ CASES = {
 
 def test_every_variant_has_a_proof():
     assert set(CASES) == {v.name for v in V.variants() if v.op in OPS}
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n.startswith(("encode.", "arith."))])
+def test_variants_claim_only_proved_modes(name):
+    """No variant applies to a rounding mode outside its proof (the general loop handles those)."""
+    v, proved = _variant(name), set(CASES[name]["modes"])
+    for fname in FORMATS:
+        f = numfmt.get_format(fname)
+        for sat in SATS:
+            for plan in _plans(f, sat):
+                for mode in set(ROUNDINGS.values()) - proved:
+                    args = (F32, plan.params, mode, plan.sat)
+                    claims = (v.applies(*args) if name.startswith("encode.")
+                              else any(v.applies(kind, *args) for kind in (0, 1, 2)))
+                    assert not claims, (name, f.name, sat, mode)
 
 
 def _variant(name):

@@ -9,7 +9,7 @@ on them in tests/test_variants.py:
   +-1 correction of it;
 * `encode.f32.top` (`encode_f32_top`): nearest-even by integer rounding of the bit pattern, for
   formats whose codes are float32's top bits (bfloat16, TF32);
-* `encode.f32.det` (`encode_f32_det`): every deterministic mode in branch-free int32
+* `encode.f32.det` (`encode_f32_det`): every deterministic mode (nearest_toward_zero too) in branch-free int32
   (formats the FPU trick does not fit, e.g. bfloat16);
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
@@ -249,6 +249,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
     m_up = _I32(-1) if mode == 3 else _I32(0)  # toward_positive: away for positives
     m_dn = _I32(-1) if mode == 4 else _I32(0)  # toward_negative: away for negatives
     m_odd = _I32(-1) if mode == 5 else _I32(0)
+    m_rnz = _I32(-1) if mode == P.NEAREST_TOWARD_ZERO else _I32(0)
     nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
     for i in range(xb.size):
@@ -267,6 +268,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
         inc = _I32(
             (m_rne & (above | (tie & odd)))
             | (m_rna & (above | tie))
+            | (m_rnz & above)
             | (m_up & inexact & ~negm)
             | (m_dn & inexact & negm)
             | (m_odd & inexact & ~odd)
@@ -712,7 +714,13 @@ _FLOAT32 = np.dtype(np.float32)
 
 
 def _deterministic(mode) -> bool:
+    """The six deterministic modes the integer and `.det` loops share (not nearest_toward_zero)."""
     return mode <= P.TO_ODD
+
+
+def _stochastic(mode) -> bool:
+    """The stochastic modes the `_sr` loops implement (stochastic_a, _b, _c)."""
+    return P.STOCHASTIC_A <= mode <= P.STOCHASTIC_C
 
 
 register(
@@ -726,7 +734,7 @@ register(
     "encode.f32.int_sr", "encode",
     lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_int_sr(
         x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
-    lambda dt, p, mode, sat: dt == _FLOAT32 and P.STOCHASTIC_A <= mode <= P.STOCHASTIC_C and int_eligible(p),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and _stochastic(mode) and int_eligible(p),
     "float32 input; the formats of encode.f32.int; stochastic_a, _b, _c with 1 <= N <= 32 random bits, "
     "explicit or seeded; every saturation",
 )
@@ -755,15 +763,16 @@ register(
 register(
     "encode.f32.det", "encode",
     lambda x, out, p, mode, sat, *_: _det_call(x.view(np.int32), out, p, mode, sat),
-    lambda dt, p, mode, sat: dt == _FLOAT32 and _deterministic(mode) and eligible(p),
+    lambda dt, p, mode, sat: (dt == _FLOAT32 and (_deterministic(mode) or mode == P.NEAREST_TOWARD_ZERO)
+                              and eligible(p)),
     "float32 input; signed float formats with zero and subnormals, 1 <= M <= 22, EMIN >= -126 "
-    "(eligible(p)); the six deterministic modes; every saturation",
+    "(eligible(p)); the six deterministic modes and nearest_toward_zero; every saturation",
 )
 register(
     "encode.f32.sr", "encode",
     lambda x, out, p, mode, sat, rkind, rarr, key, nbits, offset: encode_f32_sr(
         x.view(np.int32), out, p, mode, sat, rkind, rarr, key, nbits, offset),
-    lambda dt, p, mode, sat: dt == _FLOAT32 and P.STOCHASTIC_A <= mode <= P.STOCHASTIC_C and eligible(p),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and _stochastic(mode) and eligible(p),
     "float32 input; the formats of encode.f32.det; stochastic_a, _b, _c with 1 <= N <= 32 random "
     "bits, explicit or seeded; every saturation",
 )

@@ -54,6 +54,7 @@ class KernelParams(NamedTuple):
 from ..policy import (  # noqa: E402, F401  (re-exported: the kernels read P.NEAREST_EVEN ...)
     NEAREST_AWAY,
     NEAREST_EVEN,
+    NEAREST_TOWARD_ZERO,
     SAT_FINITE,
     SAT_NONE,
     SAT_PROPAGATE,

@@ -86,6 +86,8 @@ def round_magnitude(neg, sig, exp, p, mode, rbits, nbits):
         inc = np.int64(rem > half or (rem == half and not code_even))
     elif mode == P.NEAREST_AWAY:
         inc = np.int64(rem >= half)
+    elif mode == P.NEAREST_TOWARD_ZERO:
+        inc = np.int64(rem > half)
     elif mode == P.TOWARD_POSITIVE:
         inc = np.int64(rem != 0 and not neg)
     elif mode == P.TOWARD_NEGATIVE:
@@ -134,7 +136,8 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
     `away` is False when the rounding truncated an inexact value. Under
     `saturation="none"` it decides to_odd and the stochastic modes of
     non-P3109 formats by the IEEE 754 rule for the direction actually taken: rounded away past max gives the overflow
-    value, truncated (toward zero) gives max. P3109 formats follow SatNone of their edition (Interim Report
+    value, truncated (toward zero) gives max. The three nearest modes (ties to even, away, toward zero) overflow
+    alike. P3109 formats follow SatNone of their edition (Interim Report
     v4.0: to_odd into an unsigned extended format gives max; the 2026-07-07 formal model: +inf; its NaN for
     finite-domain overflow comes from `OVFNAN`).
     """
@@ -154,7 +157,7 @@ def overflow_code(neg, is_inf, p, mode, sat, away=True):
         or (mode == P.TOWARD_NEGATIVE and not neg)
         or (mode == P.TOWARD_POSITIVE and neg)
         or (p.P3109 == 1 and mode == P.TO_ODD and p.SIGNED == 0 and p.INF >= 0)
-        or (p.P3109 == 0 and mode >= P.TO_ODD and not away)
+        or (p.P3109 == 0 and P.TO_ODD <= mode <= P.STOCHASTIC_ODD and not away)
     ):
         to_max = True
     elif inf < 0:

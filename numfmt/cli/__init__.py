@@ -50,8 +50,9 @@ __all__ = ["main"]
 def _policy_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("conversion policy (as numfmt.encode)")
     g.add_argument("--rounding", default="nearest_even",
-                   help="nearest_even (default), nearest_away, toward_zero, toward_positive, toward_negative, "
-                        "to_odd, stochastic, stochastic_b, stochastic_c (aliases rne, rna, rtz, rtp, rtn, rto, sr)")
+                   help="nearest_even (default), nearest_away, nearest_toward_zero, toward_zero, toward_positive, "
+                        "toward_negative, to_odd, stochastic, stochastic_b, stochastic_c, stochastic_odd "
+                        "(aliases rne, rna, rnz, rtz, rtp, rtn, rto, sr)")
     g.add_argument("--saturation", default=None, help="none (default), finite or propagate")
     g.add_argument("--nan", default=None, help="NaN input into a format without NaN: raise (default), zero, max")
     g.add_argument("--compat", default=None,

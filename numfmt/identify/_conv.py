@@ -16,7 +16,8 @@ from ._result import Identification
 
 __all__ = ["ROUNDINGS", "DEFAULT_VIAS", "conversion_candidates", "describe", "dump_codes", "search"]
 
-ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd")
+ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd",
+             "nearest_toward_zero")  # (the deterministic modes; ties broken to even, away, toward zero)
 SATURATIONS = ("none", "finite", "propagate")
 DEFAULT_VIAS = ("bfloat16", "binary16", "tf32", "binary32")
 SAMPLE = 4096  # random elements of the search sample (plus up to as many the plain rule gets wrong)
@@ -47,7 +48,8 @@ def conversion_candidates(fmt, x=None, *, vias=DEFAULT_VIAS):
     """The default search space of `identify` for element format `fmt`: a list of encode keyword dicts,
     simplest first (fewest non-default keywords).
 
-    Dimensions: `rounding` (the six deterministic modes), `saturation` (none/finite/propagate, when `x`
+    Dimensions: `rounding` (the seven deterministic modes: ties to even, away and toward zero, the three
+    directed modes, to_odd), `saturation` (none/finite/propagate, when `x`
     overflows or holds ±inf), `nan` (zero/max for a format without NaN when `x` holds NaN), `via`
     (each of `vias` more precise than `fmt`; binary32 only for float64 inputs), `daz` (when `x` holds
     subnormals of its dtype), `ftz` (float formats with subnormals), and each `compat` profile that
