@@ -86,8 +86,10 @@ class Exact:
 
     With `terms` = L, K is taken in blocks of L products, each block's exact sum
     with c rounded once and fed back as the next block's c (AMD CDNA1 MFMA as
-    MMA-Sim models it). `plus_zero`: an exact zero sum is +0 (a nonzero sum
-    rounded to zero keeps its sign).
+    MMA-Sim models it). `plus_zero`: a zero result whose products (of the block)
+    and c are all zeros is +0; products that cancel exactly keep the IEEE 754 sign
+    (+0, or -0 under `toward_negative`), and a nonzero sum rounded to zero keeps
+    its sign.
 
     >>> import numfmt
     >>> numfmt.dot([1.0, 2.0**-30], [1.0, 1.0], model=numfmt.Exact("fp32")).item()

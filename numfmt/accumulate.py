@@ -28,7 +28,7 @@ from .choices import did_you_mean
 from .codec import decode_dtype, quantize
 from .deprecation import deprecated, moved_name
 from .engine import check_out, deliver
-from .interop import as_numpy
+from .interop import as_numpy, real_array
 from .mma_run import (
     block_operand,
     c_format_of,
@@ -307,7 +307,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
         L = (hi - lo) // 32 + 4
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
                       funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
-        if model.plus_zero:  # an exact zero sum (every term a zero) is +0; an underflow keeps its sign
+        if model.plus_zero:  # every product and c a zero: +0; exact cancellation and underflow keep their sign
             zero = out == 0
             if zero.any():
                 t = np.flatnonzero(zero)
@@ -565,7 +565,7 @@ def _dot_scales(model, a_scales, b_scales, batch, T: int, K: int):
     """`dot`'s block scales broadcast to the batch and checked (`prepare_scales`)."""
     if a_scales is None and b_scales is None:
         return prepare_scales(model, None, None, K, (T,), (T,), k_names=("a", "b"))
-    sa, sb = (None if s is None else np.asarray(s, np.float64) for s in (a_scales, b_scales))
+    sa, sb = (None if s is None else real_array(s, n) for s, n in ((a_scales, "a_scales"), (b_scales, "b_scales")))
     try:
         sa, sb = (None if s is None else np.broadcast_to(s, batch + s.shape[-1:]).reshape(T, s.shape[-1])
                   for s in (sa, sb))

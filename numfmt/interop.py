@@ -178,6 +178,25 @@ def as_numpy(x, name: str = "x"):
     return x
 
 
+def real_array(x, name: str) -> np.ndarray:
+    """`x` (array_like, torch tensors too) as a float64 array; a TypeError naming `name` when it
+    does not hold real numbers (strings, complex, objects).
+
+    Examples
+    --------
+    >>> from numfmt.interop import real_array
+    >>> real_array([1, 0.5], "scale").tolist()
+    [1.0, 0.5]
+    """
+    try:
+        a = np.asarray(as_numpy(x, name))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}") from None
+    if a.dtype.kind not in "biuf" and not _is_ml(a.dtype):
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    return a.astype(np.float64)
+
+
 def as_codes(codes, name: str = "codes"):
     """`codes` as an unsigned-integer numpy array; low-precision floats are read by their bits.
 

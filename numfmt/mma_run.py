@@ -12,6 +12,7 @@ import numpy as np
 
 from .accum_models import Chunked, FusedBlock, float_format_arg, in_format_arg, rounding_mode_arg
 from .codec import decode
+from .interop import real_array
 from .plan import funnel_params
 
 __all__ = ["run_instruction", "scale_values", "c_format_of"]
@@ -41,7 +42,7 @@ def scale_values(s, fmt, name: str, shape: tuple[int, int]) -> np.ndarray:
     Values must be exactly representable (NaN where the format has it); E8M0 holds
     the powers of two 2**-127 .. 2**127.
     """
-    a = np.asarray(s, dtype=np.float64) if not isinstance(s, np.ndarray) else s.astype(np.float64)
+    a = real_array(s, name)
     if a.shape != shape:
         raise ValueError(f"{name} must have shape {shape} (one {fmt.name} scale per block of K), got {a.shape}")
     fin = a[np.isfinite(a)]

@@ -45,7 +45,7 @@ from .codec import decode as _decode
 from .codec import encode as _encode
 from .engine import check_out
 from .formats import FloatFormat
-from .interop import as_numpy
+from .interop import as_numpy, real_array
 from .policy import parse_rounding
 from .presets import get_format
 
@@ -152,6 +152,8 @@ class _Layout:
             self.p, self.m, self.n = int(np.prod(lead, dtype=np.int64)), m, n
             self.r, self.c = r, (c if c is not None else max(n, 1))
         self.mt, self.nt = -(-self.m // self.r), -(-self.n // self.c)
+        if kind == "tensor":
+            self.nt = 1  # one scale, also for an empty x
 
     def groups(self, a: np.ndarray) -> np.ndarray:
         """(G, r * c) zero-padded groups of `a` (x's shape)."""
@@ -289,7 +291,8 @@ def _run(x, fmt, granularity, axis, scale_format, scale_rule, tensor_scale, roun
     _, mode = parse_rounding(rounding)
     rkind, rarr, nbits = random_array(random, rbits, mode, x.shape, x.ndim - 1)
     bits = rarr.reshape(x.shape) if rkind else None
-    amax = lay.groups(np.abs(x)).max(axis=1) if x.size else np.zeros(0, w)
+    grp = lay.groups(np.abs(x))
+    amax = grp.max(axis=1) if grp.size else np.zeros(grp.shape[0], w)
     emax = w.type(ef.max)
     ts = None
     scodes = None
@@ -483,9 +486,15 @@ def error_stats(x, q, *, fmt=None, scale=None) -> ErrorStats:
         rel = math.sqrt(se / sx) if sx > 0 else math.inf
         sqnr = 10 * math.log10(sx / se) if sx > 0 else -math.inf
     sat = None
+    sc = None
+    if scale is not None:
+        sc = real_array(scale, "scale")
+        try:
+            sc = np.broadcast_to(sc, xa.shape)
+        except ValueError:
+            raise ValueError(f"scale of shape {sc.shape} does not broadcast to x's shape {xa.shape}") from None
     if fmt is not None:
-        top = get_format(fmt).max * (1.0 if scale is None else np.broadcast_to(
-            np.asarray(as_numpy(scale), np.float64), xa.shape))
+        top = get_format(fmt).max * (1.0 if sc is None else sc)
         sat = float(np.mean(np.abs(xa) > top)) if n else 0.0
     return ErrorStats(
         rel_rms=rel, sqnr_db=sqnr,

@@ -219,12 +219,15 @@ class QuantLinear(torch.nn.Linear):
         kw = {}
         if spec.format is not None and is_stochastic(parse_rounding(spec.rounding)[1]):
             kw["random"] = sr_key((self.seed * 6 + idx) % (1 << 64), step)
+        if spec.format is not None and spec.scale_rule in ("current", "delayed"):
+            kw["margin"] = self.recipe.margin
         if spec.scale_rule == "delayed":
             amax = float(np.abs(a).max()) if a.size else 0.0
             hist = self.history.setdefault((gemm, role), [])
             kw["amax"] = max(hist) if hist else amax
-            hist.append(amax)
-            del hist[: max(0, len(hist) - self.recipe.amax_history)]
+            if self.training:  # eval() forwards use the history without recording into it
+                hist.append(amax)
+                del hist[: max(0, len(hist) - self.recipe.amax_history)]
         return quantize_operand(a, spec, **kw)
 
     def forward(self, x):

@@ -245,8 +245,8 @@ def nvfp4_quantize(x, *, tile=(1, 16), rht: bool = False, four_over_six=None, ro
         raise ValueError(f"x must be 2-D, got shape {xa.shape}")
     if not np.isfinite(xa).all():
         raise ValueError("x must be finite")
-    tile = tuple(tile) if isinstance(tile, (tuple, list)) else tile
-    if tile not in ((1, 16), (16, 16)):
+    tile = tuple(np.asarray(tile).tolist()) if isinstance(tile, (tuple, list, np.ndarray)) else tile
+    if not isinstance(tile, tuple) or tile not in ((1, 16), (16, 16)):
         raise ValueError(f"tile must be (1, 16) or (16, 16), got {tile!r}")
     if four_over_six is not None:
         four_over_six = check_choice("four_over_six", four_over_six, ("mae", "mse"))
@@ -350,8 +350,37 @@ class OperandSpec:
         if self.transform is not None:
             check_choice("transform", self.transform, TRANSFORMS)
         parse_rounding(self.rounding)
-        if self.block is not None and (len(self.block) != 2 or min(self.block) < 1):
-            raise ValueError(f"block must be (rows, cols), got {self.block!r}")
+        if self.block is not None:
+            if not isinstance(self.block, (tuple, list)) or not all(
+                    isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in self.block):
+                raise TypeError(f"block must be a (rows, cols) tuple of ints or None, got {self.block!r}")
+            if len(self.block) != 2 or min(self.block) < 1:
+                raise ValueError(f"block must be (rows, cols) with rows, cols >= 1, got {self.block!r}")
+            if self.scale_rule not in ("amax", "rceil", "floor"):
+                raise ValueError(f"scale_rule={self.scale_rule!r} is a per-tensor rule: a spec with block="
+                                 f"{tuple(self.block)} needs scale_rule 'amax', 'rceil' or 'floor'")
+        else:
+            if self.scale_rule not in ("none", "current", "delayed"):
+                raise ValueError(f"scale_rule={self.scale_rule!r} needs a block: with block=None use "
+                                 "'current', 'delayed' or 'none'")
+            if self.scale_format is not None or self.tensor_scale:
+                raise ValueError("scale_format and tensor_scale need a block (block=None scales per tensor "
+                                 "with a float32 scale)")
+        if self.four_over_six is not None:
+            check_choice("four_over_six", self.four_over_six, ("mae", "mse"))
+        if not isinstance(self.row_scaled, bool):
+            raise TypeError(f"row_scaled must be a bool, got {self.row_scaled!r}")
+        if (self.four_over_six is not None or self.row_scaled) and not self.is_nvfp4:
+            raise ValueError("four_over_six and row_scaled apply to NVFP4 specs only (format 'e2m1', "
+                             "tensor_scale=True)")
+        if self.is_nvfp4 and self.transform not in (None, "rht16"):
+            raise ValueError(f"transform={self.transform!r}: NVFP4 applies the 16-point RHT only (use 'rht16')")
+
+    @property
+    def is_nvfp4(self) -> bool:
+        """True for an NVFP4 spec (E2M1 elements with a tensor scale)."""
+        return (self.tensor_scale and self.format is not None
+                and get_format(self.format).name == "float4_e2m1fn")
 
     def describe(self) -> str:
         """One line: format, block, scale, transform, rounding."""
@@ -390,7 +419,9 @@ class Recipe:
     amax_history : int
         Length of the amax history of `delayed` scaling (0: none).
     margin : int
-        FP8 scaling margin (scale divided by 2**margin).
+        FP8 scaling margin of the per-tensor `current` / `delayed` rules: the scale is divided by
+        2**margin ([`fp8_scale`][numfmt.training.fp8_scale]); `QuantLinear` passes it to
+        [`quantize_operand`][numfmt.training.quantize_operand].
 
     Examples
     --------
@@ -409,6 +440,14 @@ class Recipe:
     wgrad_input: OperandSpec
     amax_history: int = 0
     margin: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("amax_history", "margin"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {v!r}")
+            if v < 0:
+                raise ValueError(f"{name} must be >= 0, got {v}")
 
     def operand(self, gemm: str, role: str) -> OperandSpec:
         """The spec of `role` ("input", "weight", "grad") in `gemm` ("fprop", "dgrad", "wgrad")."""
@@ -496,7 +535,7 @@ def get_recipe(recipe) -> Recipe:
 
 def fp8_scale(amax, fmt, *, margin: int = 0) -> np.float32:
     """TransformerEngine's FP8 scale of an amax (float32): fl(fl(max / amax) / 2**margin); 1 for
-    an amax of 0 or a non-finite scale.
+    an amax of 0 or a non-finite scale. `amax` must be finite and >= 0 (ValueError otherwise).
 
     Examples
     --------
@@ -505,20 +544,30 @@ def fp8_scale(amax, fmt, *, margin: int = 0) -> np.float32:
     128.0
     """
     mx = np.float32(get_format(fmt).max)
-    a = np.float32(amax)
+    try:
+        a = np.float32(amax)
+    except (TypeError, ValueError):
+        raise TypeError(f"amax must be a real number, got {amax!r}") from None
+    if not np.isfinite(a) or a < 0:
+        raise ValueError(f"amax must be finite and >= 0, got {amax!r}")
+    if isinstance(margin, bool) or not isinstance(margin, (int, np.integer)):
+        raise TypeError(f"margin must be an int, got {margin!r}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         s = np.float32(np.float32(mx / a) / np.float32(2.0**margin))
     return np.float32(1) if (a == 0 or not np.isfinite(s)) else s
 
 
-def quantize_operand(x, spec: OperandSpec, *, random=None, amax=None) -> np.ndarray:
+def quantize_operand(x, spec: OperandSpec, *, random=None, amax=None, margin: int = 0) -> np.ndarray:
     """The values `spec` gives the operand `x` (2-D, K last), float32.
 
     With a transform, the values are those of the *transformed* operand (a GEMM of two operands
     transformed along K by the same orthogonal transform equals the GEMM of the originals).
-    `amax` is the amax `delayed` scaling uses (e.g. the maximum of a history); `current` scaling
-    and the block rules compute their own. Per-tensor FP8: q = Q(fl(x * S)) * fl(1 / S) with
-    S = `fp8_scale(amax)`. MX: [`scaled_quantize`][numfmt.scaled_quantize] with E8M0 scales.
+    `amax` is the amax of the per-tensor rules: `delayed` scaling needs it (e.g. the maximum of a
+    history); `current` scaling uses it when given and max |x| otherwise. The block rules and
+    `none` compute their own scales and reject `amax` and a nonzero `margin` (ValueError).
+    Per-tensor FP8: q = Q(fl(x * S)) * fl(1 / S) with S = `fp8_scale(amax, margin=margin)`. MX: [`scaled_quantize`][numfmt.scaled_quantize] with E8M0 scales.
     NVFP4: [`nvfp4_quantize`][numfmt.training.nvfp4_quantize], decoded.
 
     Examples
@@ -535,9 +584,16 @@ def quantize_operand(x, spec: OperandSpec, *, random=None, amax=None) -> np.ndar
     xa = to_f32(xa if xa.dtype == np.float64 else xa.astype(np.float32), "quantize_operand")
     if xa.ndim != 2:
         raise ValueError(f"x must be 2-D (K last), got shape {xa.shape}")
+    per_tensor = spec.format is not None and spec.scale_rule in ("current", "delayed")
+    if amax is not None and not per_tensor:
+        raise ValueError(f"amax= is only used by the per-tensor 'current' / 'delayed' rules, not by "
+                         f"scale_rule={spec.scale_rule!r}")
+    if margin and not per_tensor:
+        raise ValueError(f"margin= is only used by the per-tensor 'current' / 'delayed' rules, not by "
+                         f"scale_rule={spec.scale_rule!r}")
     if spec.format is None:
         return xa.copy()
-    nv = spec.tensor_scale and get_format(spec.format).name == "float4_e2m1fn"
+    nv = spec.is_nvfp4
     if spec.transform is not None and not nv:
         xa = random_hadamard(xa, size=int(spec.transform[3:]))
     stoch = parse_rounding(spec.rounding)[1] != 0
@@ -564,7 +620,7 @@ def quantize_operand(x, spec: OperandSpec, *, random=None, amax=None) -> np.ndar
             raise ValueError("delayed scaling needs amax= (the maximum of the amax history)")
     elif amax is None:
         amax = np.abs(xa).max() if xa.size else 0.0
-    s = fp8_scale(amax, spec.format)
+    s = fp8_scale(amax, spec.format, margin=margin)
     with np.errstate(over="ignore"):
         v = (xa * s).astype(np.float32)
     kw = {"random": random} if stoch else {}

@@ -696,3 +696,15 @@ def test_int64_beyond_2_53_rounded_exactly():
     assert numfmt.dot([-x], [1.0], model=m, round_inputs="nearest_even") == -want
     got = numfmt.matmul(np.array([[x]]), np.ones((1, 1)), model=m, round_inputs="nearest_even")
     assert got.tolist() == [[want]]
+
+
+def test_exact_plus_zero_sign_rules():
+    """`Exact(plus_zero=True)`: +0 only when every product and c are zeros; an exact
+    cancellation keeps the IEEE sign (-0 under toward_negative), as documented."""
+    m = Exact("fp32", "toward_negative", in_format="e4m3", plus_zero=True)
+    assert np.signbit(dot([1.0, 1.0], [1.0, -1.0], model=m))  # cancellation: -0
+    assert not np.signbit(dot([-0.0, 0.0], [1.0, 1.0], model=m))  # every product a zero: +0
+    assert not np.signbit(dot([-0.0, -0.0], [1.0, 1.0], model=m, c=-0.0))
+    m_rne = dataclasses.replace(m, rounding="nearest_even")
+    assert not np.signbit(dot([1.0, 1.0], [1.0, -1.0], model=m_rne))
+    assert "cancel exactly keep the IEEE 754 sign" in " ".join(Exact.__doc__.split())

@@ -365,3 +365,14 @@ def test_zero_scale_then_all_zero_group_matches_mmasim():
                  torch.tensor(sa_codes[None]).view(torch.float8_e4m3fn),
                  torch.tensor(sb_codes[None]).view(torch.float8_e4m3fn))
     assert bits32(ours) == bits32(ref.numpy()[0]) and ours == 2.0**-20
+
+
+@pytest.mark.parametrize("bad,exc", [("x", TypeError), (np.ones((2, 2), complex), TypeError),
+                                     (np.array([["a", "b"], ["c", "d"]]), TypeError)])
+def test_non_real_scales_name_the_argument(bad, exc):
+    m = numfmt.mma_model("RTX Blackwell", MXF4)
+    with pytest.raises(exc, match="a_scales"):
+        numfmt.matmul(np.zeros((2, 64)), np.zeros((64, 3)), model=m, a_scales=bad, b_scales=np.ones((2, 3)))
+    m1 = numfmt.mma_model("RTX Blackwell", "m16n8k32.kind::mxf8f6f4.block32.f32.e4m3.e4m3.f32.ue8m0")
+    with pytest.raises(TypeError, match="b_scales"):
+        numfmt.dot(np.zeros(32), np.zeros(32), model=m1, a_scales=[1.0], b_scales="x")

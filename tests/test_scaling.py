@@ -271,3 +271,27 @@ def test_integer_preset_family():
         f = numfmt.get_format(f"int{b}" + ("_symmetric" if sym else ""))
         assert f.bits == b and f.max == 2 ** (b - 1) - 1 and f.min == (-f.max if sym else -(2 ** (b - 1)))
     assert numfmt.quantize([3.6, -9.0], "int3_symmetric").tolist() == [3.0, -3.0]
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (4, 0), (0,)])
+@pytest.mark.parametrize("kw", [{}, {"scale_format": "e8m0", "scale_rule": "floor"},
+                                {"scale_format": "e4m3", "tensor_scale": True}])
+def test_tensor_granularity_empty_input(shape, kw):
+    r = numfmt.scaled_quantize(np.zeros(shape, np.float32), "e4m3", **kw)
+    assert r.values.shape == shape and r.values.dtype == np.float32
+    # the one scale of an empty tensor is that of an all-zero tensor
+    z = numfmt.scaled_quantize(np.zeros((1,) * len(shape), np.float32), "e4m3", **kw)
+    assert r.scales.shape == (1,) * len(shape)
+    assert r.scales.tobytes() == z.scales.tobytes()
+
+
+def test_error_stats_bad_scale():
+    x = np.float32([1.0, 2.0, 3.0, 4.0]).reshape(2, 2)
+    with pytest.raises(ValueError, match="scale of shape"):
+        numfmt.error_stats(x, x, fmt="e4m3", scale=np.ones(3))
+    with pytest.raises(TypeError, match="scale"):
+        numfmt.error_stats(x, x, fmt="e4m3", scale="a")
+    with pytest.raises(TypeError, match="scale"):
+        numfmt.error_stats(x, x, fmt="e4m3", scale=np.ones(2, complex))
+    st = numfmt.error_stats(x, x, fmt="e4m3", scale=np.float32([[1.0], [0.0078125]]))
+    assert st.frac_saturated == 0.25  # only 4.0 > 448 * 2**-7

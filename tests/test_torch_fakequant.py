@@ -169,3 +169,41 @@ def test_quantize_linear_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_quant_linear_applies_the_recipe_margin():
+    import dataclasses  # reason: only this test builds a recipe variant
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 32) * torch.logspace(-4, 0, 32)  # small values: the margin moves them into subnormals
+    rec = dataclasses.replace(training.fp8_current, margin=3)
+    model = numfmt.Sequential("bf16")
+    layer = QuantLinear(32, 8, recipe=rec, bias=False, model=model)
+    y = layer(x)
+    xq = training.quantize_operand(x.numpy(), rec.fprop_input, margin=3)
+    wq = training.quantize_operand(layer.weight.detach().numpy(), rec.fprop_weight, margin=3)
+    np.testing.assert_array_equal(y.detach().numpy(), numfmt.matmul(xq, wq.T, model=model))
+    assert layer.operand(x.numpy(), "fprop", "input").tobytes() == xq.tobytes()
+    plain = QuantLinear(32, 8, recipe="fp8_current", bias=False, model=model)
+    plain.load_state_dict(layer.state_dict())
+    assert plain.operand(x.numpy(), "fprop", "input").tobytes() != xq.tobytes()
+
+
+def test_quant_linear_eval_does_not_record_amax_history():
+    torch.manual_seed(0)
+    model = numfmt.Sequential("bf16")
+    layer = QuantLinear(32, 8, recipe="fp8_delayed", bias=False, model=model)
+    x = torch.randn(4, 32)
+    layer(x)
+    hist = dict((k, list(v)) for k, v in layer.history.items())
+    layer.eval()
+    with torch.no_grad():
+        y_eval = layer(x * 100)
+    assert layer.history == hist  # eval forwards leave the history alone
+    xq = training.quantize_operand((x * 100).numpy(), training.fp8_delayed.fprop_input, amax=float(x.abs().max()))
+    wq = training.quantize_operand(layer.weight.detach().numpy(), training.fp8_delayed.fprop_weight,
+                                   amax=hist[("fprop", "weight")][0])
+    np.testing.assert_array_equal(y_eval.numpy(), numfmt.matmul(xq, wq.T, model=model))
+    layer.train()
+    layer(x)
+    assert layer.history[("fprop", "input")] == [float(x.abs().max())] * 2

@@ -3,6 +3,8 @@ its published rules, and a torch restatement of those rules as an oracle), recip
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -338,3 +340,79 @@ def test_quantize_operand_mx_and_fp8():
     with pytest.raises(ValueError, match="amax="):
         training.quantize_operand(x, training.fp8_delayed.fprop_input)
     assert training.fp8_scale(0.0, "e4m3") == 1.0 and training.fp8_scale(448.0, "e4m3", margin=1) == 0.5
+
+
+def test_margin_divides_the_fp8_scale():
+    x = np.float32([[0.3, -2.0, 5.0, 100.0, 0.003]])  # 0.003: subnormal after the scale, so margin shows
+    spec = training.fp8_current.fprop_input
+    s0 = training.fp8_scale(100.0, "e4m3")
+    assert training.fp8_scale(100.0, "e4m3", margin=3) == np.float32(s0 / 8)
+    got = training.quantize_operand(x, spec, margin=3)
+    xs = (x * np.float32(s0 / 8)).astype(np.float32)
+    want = (numfmt.quantize(xs, "e4m3", saturation="finite") * (np.float32(1) / np.float32(s0 / 8))).astype(np.float32)
+    assert got.tobytes() == want.tobytes()
+    assert got.tobytes() != training.quantize_operand(x, spec).tobytes()
+    with pytest.raises(ValueError, match="margin"):
+        training.quantize_operand(x, training.mxfp8.fprop_input, margin=1)
+    with pytest.raises(ValueError, match="margin"):
+        dataclasses.replace(training.fp8_current, margin=-1)
+    with pytest.raises(TypeError, match="amax_history"):
+        dataclasses.replace(training.fp8_delayed, amax_history=1.5)
+
+
+@pytest.mark.parametrize("amax", [np.inf, -np.inf, np.nan, -1.0])
+def test_fp8_scale_rejects_bad_amax(amax):
+    with pytest.raises(ValueError, match="amax"):
+        training.fp8_scale(amax, "e4m3")
+    with pytest.raises(ValueError, match="amax"):
+        training.quantize_operand(np.ones((2, 4), np.float32), training.fp8_delayed.fprop_input, amax=amax)
+    with pytest.raises(TypeError, match="amax"):
+        training.fp8_scale("big", "e4m3")
+
+
+def test_amax_is_refused_where_it_is_not_used():
+    x = np.ones((2, 32), np.float32)
+    for spec in (training.mxfp8.fprop_input, training.nvfp4.fprop_input, training.bf16.fprop_input):
+        with pytest.raises(ValueError, match="amax"):
+            training.quantize_operand(x, spec, amax=2.0)
+    # current scaling uses a given amax instead of max |x|
+    spec = training.fp8_current.fprop_input
+    assert (training.quantize_operand(x, spec, amax=4.0).tobytes()
+            == training.quantize_operand(x, training.fp8_delayed.fprop_input, amax=4.0).tobytes())
+
+
+@pytest.mark.parametrize("kw,exc,match", [
+    ({"format": "e2m1", "block": (1, 16), "scale_format": "e4m3", "tensor_scale": True, "four_over_six": "xyz"},
+     ValueError, "four_over_six"),
+    ({"format": "e4m3", "block": (1, 32), "scale_format": "e8m0", "scale_rule": "rceil", "four_over_six": "mae"},
+     ValueError, "four_over_six"),
+    ({"format": "e4m3", "block": (1, 32), "scale_format": "e8m0", "scale_rule": "rceil", "row_scaled": True},
+     ValueError, "row_scaled"),
+    ({"format": "e4m3", "block": None, "scale_format": "e8m0", "scale_rule": "rceil"}, ValueError, "scale_rule"),
+    ({"format": "e4m3", "block": None, "scale_format": "e8m0", "scale_rule": "current"}, ValueError,
+     "scale_format"),
+    ({"format": "e4m3", "block": 16, "scale_format": "e8m0", "scale_rule": "rceil"}, TypeError, "block"),
+    ({"format": "e4m3", "block": (1, 32), "scale_rule": "current"}, ValueError, "scale_rule"),
+    ({"format": "e2m1", "block": (1, 16), "scale_format": "e4m3", "tensor_scale": True, "transform": "rht32"},
+     ValueError, "transform"),
+])
+def test_operand_spec_rejects_inconsistent_fields(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        training.OperandSpec(**kw)
+
+
+def test_every_recipe_spec_is_valid():
+    for r in training.RECIPES.values():
+        for _, _, spec in r.rows():
+            assert dataclasses.replace(spec) == spec
+
+
+def test_nvfp4_tile_as_array():
+    x = np.ones((16, 16), np.float32)
+    want = nvfp4_quantize(x, tile=(16, 16))
+    got = nvfp4_quantize(x, tile=np.array([16, 16]))
+    assert got.codes.tobytes() == want.codes.tobytes() and got.scales.tobytes() == want.scales.tobytes()
+    with pytest.raises(ValueError, match="tile must be"):
+        nvfp4_quantize(x, tile=np.array([1, 32]))
+    with pytest.raises(ValueError, match="tile must be"):
+        nvfp4_quantize(x, tile=16)
