@@ -176,7 +176,9 @@ class QuantLinear(torch.nn.Linear):
     float32 or through `model` (a numfmt accumulation model). Stochastic rounding takes
     `numfmt.sr_key(seed * 6 + operand, step)`, `step` counting the forward calls of the layer
     (`layer.step`); `delayed` scaling keeps an amax history per operand (`recipe.amax_history`
-    long; the first step uses the current amax).
+    long; the first step uses the current amax), recorded in training mode only (an `eval()`
+    forward uses the history without changing it); the per-tensor FP8 rules apply
+    `recipe.margin`.
 
     Parameters
     ----------

@@ -567,7 +567,8 @@ def quantize_operand(x, spec: OperandSpec, *, random=None, amax=None, margin: in
     `amax` is the amax of the per-tensor rules: `delayed` scaling needs it (e.g. the maximum of a
     history); `current` scaling uses it when given and max |x| otherwise. The block rules and
     `none` compute their own scales and reject `amax` and a nonzero `margin` (ValueError).
-    Per-tensor FP8: q = Q(fl(x * S)) * fl(1 / S) with S = `fp8_scale(amax, margin=margin)`. MX: [`scaled_quantize`][numfmt.scaled_quantize] with E8M0 scales.
+    Per-tensor FP8: q = Q(fl(x * S)) * fl(1 / S) with S = `fp8_scale(amax, margin=margin)`.
+    MX: [`scaled_quantize`][numfmt.scaled_quantize] with E8M0 scales.
     NVFP4: [`nvfp4_quantize`][numfmt.training.nvfp4_quantize], decoded.
 
     Examples
