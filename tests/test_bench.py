@@ -53,6 +53,20 @@ def test_unknown_distribution():
         inputs.sample("e4m3", 10, "uniform")
     with pytest.raises(ValueError, match="dist"):
         inputs.block_sample("mxfp4", 10, "spread")
+    with pytest.raises(ValueError, match="did you mean 'gaussian_absmax'"):
+        inputs.sample("e4m3", 10, "gaussian_absmx")
+
+
+@pytest.mark.parametrize("dist", inputs.DISTRIBUTIONS)
+def test_sample_sizes(dist):
+    assert inputs.sample("e4m3", 0, dist).shape == (0,)
+    assert inputs.sample("e4m3", 0, dist).dtype == np.float32
+    if dist in inputs.BLOCK_DISTRIBUTIONS:
+        assert inputs.block_sample("mxfp8", 0, dist).shape == (0,)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        inputs.sample("e4m3", -1, dist)
+    with pytest.raises(TypeError, match="n must be an int"):
+        inputs.sample("e4m3", 2.5, dist)
 
 
 @pytest.mark.parametrize("kw", [{}, {"rounding": "toward_zero"}, {"rounding": "stochastic", "random": 3, "rbits": 8},
