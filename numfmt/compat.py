@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -230,7 +232,18 @@ def warn_unknown_installed(library: str, known) -> None:
     warnings.warn(
         f"{library} {v} is installed, but numfmt's {library} profiles were measured on "
         f"{', '.join(k for k in known if k)}: results follow those rules, not necessarily {library} {v}",
-        CompatVersionWarning, stacklevel=4)
+        CompatVersionWarning, stacklevel=_caller_stacklevel())
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_stacklevel() -> int:
+    """The `stacklevel` that attributes a warning raised here to the first frame outside numfmt."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def covered_formats(compat: str) -> tuple[str, ...]:

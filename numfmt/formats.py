@@ -159,6 +159,9 @@ class FloatFormat:
             raise ValueError("nan='p3109' on a signed format needs negative_zero=False")
         if self.inf == "p3109" and self.nan != "p3109":
             raise ValueError("inf='p3109' needs nan='p3109'")
+        if self.p3109_edition is not None and not isinstance(self.p3109_edition, str):
+            raise TypeError(f"p3109_edition must be a str or None, got {type(self.p3109_edition).__name__} "
+                            f"{self.p3109_edition!r}")
         if self.p3109_edition is not None and self.p3109_edition not in P3109_EDITIONS:
             raise ValueError(f"p3109_edition must be one of {P3109_EDITIONS} or None, got {self.p3109_edition!r}")
         if not self.signed and self.negative_zero:

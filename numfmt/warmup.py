@@ -119,8 +119,8 @@ def warmup(verbs=DEFAULT_VERBS, *, progress: Callable[[str], object] | None = No
 
     Parameters
     ----------
-    verbs : iterable of str
-        Names of `VERBS` (`"encode"`, `"decode"`, `"quantize"`, `"block"`, `"arith"`, `"matmul"`,
+    verbs : str or iterable of str
+        A name, or names, of `VERBS` (`"encode"`, `"decode"`, `"quantize"`, `"block"`, `"arith"`, `"matmul"`,
         `"compare"`, `"explain"`).
     progress : callable, optional
         Called with each call's name before it runs.
@@ -131,12 +131,19 @@ def warmup(verbs=DEFAULT_VERBS, *, progress: Callable[[str], object] | None = No
     >>> warmup(["explain"])
     1
     """
-    verbs = list(verbs)
+    if isinstance(verbs, str):
+        verbs = [verbs]
+    try:
+        verbs = list(verbs)
+    except TypeError:
+        raise TypeError(f"verbs must be a verb name or an iterable of them, not {type(verbs).__name__}") from None
     for v in verbs:
+        if not isinstance(v, str):
+            raise TypeError(f"verbs must hold verb names (str), got {type(v).__name__} {v!r}")
         if v not in VERBS:
             from .choices import check_choice  # lazy: only for the error message
 
-            check_choice("verb", v, tuple(VERBS))
+            check_choice("verbs", v, tuple(VERBS))
     names = [k for v in verbs for k in VERBS[v]]
     with np.errstate(all="ignore"):
         for name in names:

@@ -53,6 +53,20 @@ def test_unknown_distribution():
         inputs.sample("e4m3", 10, "uniform")
     with pytest.raises(ValueError, match="dist"):
         inputs.block_sample("mxfp4", 10, "spread")
+    with pytest.raises(ValueError, match="did you mean 'gaussian_absmax'"):
+        inputs.sample("e4m3", 10, "gaussian_absmx")
+
+
+@pytest.mark.parametrize("dist", inputs.DISTRIBUTIONS)
+def test_sample_sizes(dist):
+    assert inputs.sample("e4m3", 0, dist).shape == (0,)
+    assert inputs.sample("e4m3", 0, dist).dtype == np.float32
+    if dist in inputs.BLOCK_DISTRIBUTIONS:
+        assert inputs.block_sample("mxfp8", 0, dist).shape == (0,)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        inputs.sample("e4m3", -1, dist)
+    with pytest.raises(TypeError, match="n must be an int"):
+        inputs.sample("e4m3", 2.5, dist)
 
 
 @pytest.mark.parametrize("kw", [{}, {"rounding": "toward_zero"}, {"rounding": "stochastic", "random": 3, "rbits": 8},
@@ -89,6 +103,28 @@ def test_check_block_passes_and_catches(name):
         check.check_block_encode(x, ba, name)
     with pytest.raises(check.BenchMismatch, match="block decode"):
         check.check_block_decode(ba, y)
+
+
+def test_check_block_encode_names_the_global_index():
+    x = inputs.block_sample("mxfp4", 4096, "gaussian_absmax")
+    ba = numfmt.encode(x, "mxfp4")
+    ba.codes[2050] ^= 1  # inside the middle stretch of a 64-element sample
+    with pytest.raises(check.BenchMismatch, match="element codes: element 2050 "):
+        check.check_block_encode(x, ba, "mxfp4", size=64)
+    ba = numfmt.encode(x, "mxfp4")
+    ba.scales[65] ^= 1  # block 65: elements 2080..2111
+    with pytest.raises(check.BenchMismatch, match="scale codes: block 65 "):
+        check.check_block_encode(x, ba, "mxfp4", size=128)
+
+
+@pytest.mark.parametrize("kw", [{"rounding": "stochastic"}, {"rounding": "sr"}, {"random": 3}, {"rbits": 8}])
+def test_check_block_encode_refuses_stochastic(kw):
+    x = inputs.block_sample("mxfp4", 64, "gaussian_absmax")
+    ba = numfmt.encode(x, "mxfp4")
+    with pytest.raises(ValueError, match="deterministic roundings only"):
+        check.check_block_encode(x, ba, "mxfp4", **kw)
+    tz = numfmt.encode(x, "mxfp4", rounding="toward_zero")
+    assert check.check_block_encode(x, tz, "mxfp4", rounding="toward_zero") == 64
 
 
 def test_rows_every_distribution_checked():

@@ -308,3 +308,15 @@ def test_binary32_numpy():
     x64 = float64_sample(n=1 << 16, seed=10)
     got = numfmt.encode(x64, "binary32", compat=PROFILE)
     assert not _report(x64, got, ref_codes(x64, "binary32"))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: numfmt.encode([1.0], "e4m3", compat="ml_dtypes"),
+    lambda: numfmt.quantize([1.0], "e4m3", compat="ml_dtypes"),
+    lambda: numfmt.encode(np.ones(32, np.float32), "mxfp4", recipe="torchao"),
+], ids=["encode", "quantize", "block_encode"])
+def test_unknown_installed_version_warning_points_at_caller(monkeypatch, call):
+    monkeypatch.setattr(C, "_installed_version", lambda dist: "9.1.0")
+    with pytest.warns(C.CompatVersionWarning) as rec:
+        call()
+    assert {w.filename for w in rec if issubclass(w.category, C.CompatVersionWarning)} == {__file__}

@@ -377,6 +377,19 @@ def test_layout_errors():
         block.BlockFormat(name="bad", element="e2m1", scale="e8m0", block_size=32, layout="gguf_mxfp")
 
 
+def test_from_bytes_shape_argument():
+    ba = numfmt.encode(np.ones((2, 32), np.float32), "mxfp8")
+    raw = ba.to_bytes()
+    back = BlockArray.from_bytes(raw, "mxfp8", (np.int64(2), 32))
+    assert back.codes.shape == (2, 32) and np.array_equal(back.codes, ba.codes)
+    assert BlockArray.from_bytes(raw, "mxfp8", 64).codes.shape == (64,)
+    for bad in [(2.7, 32), (2, 32.0), (True, 64), 64.0, None]:
+        with pytest.raises(TypeError, match="shape"):
+            BlockArray.from_bytes(raw, "mxfp8", bad)
+    with pytest.raises(ValueError, match="shape"):
+        BlockArray.from_bytes(raw, "mxfp8", (-2, 32))
+
+
 def test_gguf_recipe_errors():
     x = np.ones(64, np.float32)
     with pytest.raises(ValueError, match="rounding"):

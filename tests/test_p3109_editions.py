@@ -134,6 +134,10 @@ def test_edition_errors():
         numfmt.get_format("binary8p3se@v3")
     with pytest.raises(ValueError, match="p3109_edition"):
         numfmt.FloatFormat(name="x", exponent_bits=4, mantissa_bits=3, bias=7, p3109_edition="v3")
+    with pytest.raises(TypeError, match="p3109_edition"):
+        numfmt.FloatFormat(name="x", exponent_bits=4, mantissa_bits=3, bias=7, p3109_edition=3)
+    with pytest.raises(TypeError, match="edition"):
+        numfmt.p3109_format(8, 3, edition=3)
 
 
 # ----------------------------------------------------------------------------- stochastic modes

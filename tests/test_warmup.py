@@ -33,6 +33,16 @@ def test_warmup_bad_verb():
         warmup(["decod"])
 
 
+def test_warmup_verbs_argument():
+    assert warmup("explain") == warmup(["explain"]) == len(VERBS["explain"])
+    with pytest.raises(ValueError, match=r"verbs='explai'.*did you mean 'explain'"):
+        warmup("explai")
+    with pytest.raises(TypeError, match="verbs"):
+        warmup(5)
+    with pytest.raises(TypeError, match="verbs"):
+        warmup([5])
+
+
 def test_cli_warmup_where_and_errors(capsys):
     assert main(["warmup", "--where"]) == 0
     assert capsys.readouterr().out.strip() == cache_dir()

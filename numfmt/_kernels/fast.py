@@ -4,12 +4,12 @@ Each loop is registered (bottom of this module; `numfmt._kernels.variants`) with
 inputs, formats, modes and saturations it covers, and proved equal to the exact loop
 on them in tests/test_variants.py:
 
-* `encode.f32.rne` / `encode.f32.dir` (`encode_f32_rne` / `encode_f32_dir`):
+* `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`):
   nearest-even through the FPU (below), and nearest-away and the directed modes as a
   +-1 correction of it;
-* `encode.f32.top` (`encode_f32_top`): nearest-even by integer rounding of the bit pattern, for
+* `encode.f32.top` (`_top_loop`): nearest-even by integer rounding of the bit pattern, for
   formats whose codes are float32's top bits (bfloat16, TF32);
-* `encode.f32.det` (`encode_f32_det`): every deterministic mode (nearest_toward_zero too) in branch-free int32
+* `encode.f32.det` (`_det_loop`): every deterministic mode (nearest_toward_zero too) in branch-free int32
   (formats the FPU trick does not fit, e.g. bfloat16);
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
@@ -46,15 +46,14 @@ from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
 
-__all__ = ["eligible", "int_eligible", "top_eligible", "encode_f32_top", "Codes", "constants", "constants_any",
-           "encode_f32_rne", "encode_f32_dir",
-           "encode_f32_det", "encode_f32_sr", "encode_f32_int", "encode_f32_int_sr"]
+__all__ = ["eligible", "int_eligible", "top_eligible", "Codes", "constants_any", "codes_py",
+           "encode_f32_sr", "encode_f32_int", "encode_f32_int_sr"]
 
 
 def eligible(p, magic: bool = False) -> bool:
     """Whether a format's params allow the float32 fast loops.
 
-    The integer loops (`encode_f32_det`/`_sr`) need a signed float format with
+    The integer loops (`encode.f32.det`/`.sr`) need a signed float format with
     zero and subnormals whose lowest binade is inside float32's normal range
     (EMIN >= -126). The FPU loop (`magic=True`) also needs its magic number
     2**(Eq + 23 - M) to stay finite for every binade up to ECAP.
@@ -73,28 +72,6 @@ def eligible(p, magic: bool = False) -> bool:
 
 
 _I32 = np.int32
-
-
-@jit
-def _biased32(c):
-    """The first twelve `Codes` as int32, EMIN and ECAP biased like float32 exponent fields."""
-    return (
-        _I32(c.m), _I32(c.emin + 127), _I32(c.ecap + 127), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
-        _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n),
-    )
-
-
-@jit
-def constants(p, sat):
-    """The format fields the nearest-even loop needs, then the codes for overflow
-    (+/-), infinities (+/-) and NaNs (+/-) under this saturation mode, as int32."""
-    return _biased32(constants_any(p, P.NEAREST_EVEN, sat))
-
-
-@jit
-def encode_f32_rne(xb, out, p, sat):
-    """Encode float32 bit patterns `xb` (int32 view) with nearest-even into `out`."""
-    _rne_loop(xb, out, *constants(p, sat))
 
 
 @jit
@@ -165,28 +142,14 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
-@jit
-def encode_f32_dir(xb, out, p, mode, sat):
-    """nearest_away / toward_zero / toward_positive / toward_negative through `_dir_loop`."""
-    c = _biased32(constants_any(p, mode, sat))
-    _dir_loop(xb, out, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], mode)
-
-
 def top_eligible(p) -> bool:
     """Whether a format's codes are the top bits of float32's (bfloat16, TF32): `eligible`, EMIN = -126
     and max = float32's largest exponent field, so a magnitude code is |x|'s bits shifted right."""
     return eligible(p) and p.EMIN == -126 and p.MAXMAG == (255 << p.M) - 1
 
 
-@jit
-def encode_f32_top(xb, out, p, sat):
-    """Encode float32 bit patterns `xb` with nearest-even into a format of `top_eligible`."""
-    c = _biased32(constants_any(p, P.NEAREST_EVEN, sat))
-    _top_loop(xb, out, _I32(23) - c[0], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11])
-
-
 def _top_call(xb, out, p, sat):
-    """`encode_f32_top` with the constants computed in Python (`codes_py`)."""
+    """`_top_loop` with the constants computed in Python (`codes_py`)."""
     c = _b32(codes_py(p, P.NEAREST_EVEN, sat))
     _top_loop(xb, out, _I32(23 - c[0]), *c[3:])
 
@@ -218,17 +181,8 @@ def _top_loop(xb, out, k, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, 
 _I64 = np.int64
 
 
-@jit
-def encode_f32_det(xb, out, p, mode, sat):
-    """float32 -> small float for the deterministic modes into `out`."""
-    c = constants_any(p, mode, sat)
-    _det_loop(xb, out, _I32(c.m), _I32(c.emin), _I32(c.ecap), _I32(c.maxmag), _I32(c.signbit), _I32(c.negzero),
-              _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.inf_p), _I32(c.inf_n), _I32(c.nan_p), _I32(c.nan_n), _I32(mode),
-              _I32(c.tz_p), _I32(c.tz_n))
-
-
 def _det_call(xb, out, p, mode, sat):
-    """`encode_f32_det` with the constants computed in Python (`codes_py`)."""
+    """`_det_loop` with the constants computed in Python (`codes_py`)."""
     c = _i32(codes_py(p, mode, sat))
     _det_loop(xb, out, *c[:12], _I32(mode), c[12], c[13])
 
@@ -523,7 +477,7 @@ def codes_py(p, mode, sat) -> Codes:
 
 
 def _b32(c: Codes) -> tuple:
-    """`_biased32` in Python: the first twelve codes as int32, EMIN and ECAP biased like float32 fields."""
+    """The first twelve codes as int32, EMIN and ECAP biased like float32 fields."""
     return (_I32(c.m), _I32(c.emin + 127), _I32(c.ecap + 127), *(_I32(v) for v in c[3:12]))
 
 

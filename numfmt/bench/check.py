@@ -18,6 +18,7 @@ import numpy as np
 
 from ..codec import decode, decode_dtype
 from ..plan import make_plan
+from ..policy import is_stochastic, parse_rounding
 from ..presets import get_format
 
 __all__ = ["SAMPLE", "BenchMismatch", "check_encode", "check_decode", "check_block_encode", "check_block_decode"]
@@ -36,8 +37,8 @@ def _stretches(n: int, size: int) -> list[tuple[int, int]]:
     return sorted({(0, size), (mid, mid + size)})
 
 
-def _fail(what, i, got, want):
-    raise BenchMismatch(f"bench: {what}: element {i} gave {got!r}, the exact path {want!r}")
+def _fail(what, i, got, want, unit: str = "element"):
+    raise BenchMismatch(f"bench: {what}: {unit} {i} gave {got!r}, the exact path {want!r}")
 
 
 def check_encode(x, codes, fmt, *, rounding="nearest_even", nan="max", random=None, rbits=None,
@@ -117,7 +118,10 @@ def check_block_encode(x, ba, fmt, *, size: int = SAMPLE, **options) -> int:
     """Compare the BlockArray `ba` of a flat float32 `x` with the general block path on a sample.
 
     The sample's tensor scale is the one `ba` used (given to the general path), so a
-    two-level format's stretches are checked against the same second level.
+    two-level format's stretches are checked against the same second level. A failure names
+    the element (or block) by its index in `x`. Deterministic roundings only: the stretches are
+    re-encoded on their own, so a stochastic rounding would draw other random bits than the
+    call that made `ba`; `rounding` stochastic, `random` or `rbits` is a ValueError.
 
     Examples
     --------
@@ -129,6 +133,12 @@ def check_block_encode(x, ba, fmt, *, size: int = SAMPLE, **options) -> int:
     """
     from ..block import encode as block_encode  # lazy: the block package is only needed for block rows
 
+    for kw in ("random", "rbits"):
+        if options.get(kw) is not None:
+            raise ValueError(f"check_block_encode checks deterministic roundings only; got {kw}={options[kw]!r}")
+    rounding = options.get("rounding", "nearest_even")
+    if is_stochastic(parse_rounding(rounding)[1]):
+        raise ValueError(f"check_block_encode checks deterministic roundings only; got rounding={rounding!r}")
     bs = ba.format.block_size
     done = 0
     for lo, hi in _rows(x.size, bs, size):
@@ -139,12 +149,13 @@ def check_block_encode(x, ba, fmt, *, size: int = SAMPLE, **options) -> int:
             fast = block_encode(x[lo:hi], fmt, **kw)
             want = block_encode(x[lo:hi].astype(np.float64), fmt, **kw)
         blo, bhi = lo // bs, -(-hi // bs)
-        for what, got, exp in (("element codes", ba.codes[lo:hi], want.codes), ("scale codes", ba.scales[blo:bhi],
-                                                                                want.scales),
-                               ("element codes (float32 call)", fast.codes, want.codes)):
+        for what, got, exp, start, unit in (
+                ("element codes", ba.codes[lo:hi], want.codes, lo, "element"),
+                ("scale codes", ba.scales[blo:bhi], want.scales, blo, "block"),
+                ("element codes (float32 call)", fast.codes, want.codes, lo, "element")):
             bad = np.flatnonzero(got != exp)
             if bad.size:
-                _fail(f"block encode {fmt} {what}", int(bad[0]), got[bad[0]], exp[bad[0]])
+                _fail(f"block encode {fmt} {what}", start + int(bad[0]), got[bad[0]], exp[bad[0]], unit)
         done += hi - lo
     return done
 

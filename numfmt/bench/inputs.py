@@ -16,8 +16,11 @@ scales vary as they do across a tensor.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
+from ..choices import check_choice
 from ..presets import get_format
 from .timing import spread
 
@@ -30,6 +33,19 @@ _F32MAX = float(np.finfo(np.float32).max)
 
 def _signs(rng, n: int) -> np.ndarray:
     return rng.integers(0, 2, n, dtype=np.int8) * np.int8(2) - np.int8(1)
+
+
+def _count(n) -> int:
+    """`n` as a non-negative int (TypeError / ValueError naming `n`)."""
+    if isinstance(n, bool):
+        raise TypeError(f"n must be an int, got bool {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}") from None
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    return n
 
 
 def _loguniform(rng, n: int, lo: float, hi: float) -> np.ndarray:
@@ -49,18 +65,19 @@ def sample(fmt, n: int, dist: str, seed: int = 0) -> np.ndarray:
     >>> x.dtype.name, float(np.abs(x).max())
     ('float32', 6.0)
     """
+    n = _count(n)
+    dist = check_choice("dist", dist, DISTRIBUTIONS)
     f = get_format(fmt)
     rng = np.random.default_rng(seed)
     top = min(float(f.max), _F32MAX)
     if dist == "gaussian_absmax":
         g = rng.standard_normal(n)
-        g *= top / np.abs(g).max()
+        if n:
+            g *= top / np.abs(g).max()
         return np.clip(g, -top, top).astype(np.float32)
     if dist == "loguniform_inside":
         return (_loguniform(rng, n, float(f.smallest_subnormal), top) * _signs(rng, n)).astype(np.float32)
-    if dist == "spread":
-        return spread(f, n, seed)
-    raise ValueError(f"dist must be one of {DISTRIBUTIONS}, got {dist!r}")
+    return spread(f, n, seed)
 
 
 def block_sample(fmt, n: int, dist: str, seed: int = 0) -> np.ndarray:
@@ -78,6 +95,8 @@ def block_sample(fmt, n: int, dist: str, seed: int = 0) -> np.ndarray:
     """
     from ..block import get_block_format  # lazy: the block package is only needed for block rows
 
+    n = _count(n)
+    dist = check_choice("dist", dist, BLOCK_DISTRIBUTIONS)
     f = get_block_format(fmt)
     bs = f.block_size
     nb = -(-n // bs)
@@ -85,11 +104,9 @@ def block_sample(fmt, n: int, dist: str, seed: int = 0) -> np.ndarray:
     if dist == "gaussian_absmax":
         v = rng.standard_normal((nb, bs))
         v /= np.maximum(np.abs(v).max(axis=1, keepdims=True), 1e-300)
-    elif dist == "loguniform_inside":
+    else:  # loguniform_inside
         ef = f.element
         v = _loguniform(rng, nb * bs, float(ef.smallest_subnormal), float(ef.max)).reshape(nb, bs)
         v *= _signs(rng, nb * bs).reshape(nb, bs) / float(ef.max)
-    else:
-        raise ValueError(f"dist must be one of {BLOCK_DISTRIBUTIONS}, got {dist!r}")
     v *= np.exp2(rng.uniform(-16, 16, (nb, 1)))
     return v.reshape(-1)[:n].astype(np.float32)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..packing import pack
 from .formats import get_block_format
+from .layout import check_shape
 from .layout import from_bytes as read_layout
 from .layout import to_bytes as write_layout
 
@@ -136,7 +137,7 @@ class BlockArray:
         raw : bytes or uint8 array
             The serialized bytes (any array shape: read in C order).
         fmt : str or BlockFormat
-        shape : tuple of int
+        shape : int or tuple of int
             Shape of the encoded array (GGUF: the tensor's numpy shape).
         axis : int
             The blocked axis (GGUF layouts: the last).
@@ -150,10 +151,9 @@ class BlockArray:
         True
         """
         f = get_block_format(fmt)
-        if isinstance(shape, (int, np.integer)):
-            shape = (int(shape),)
-        norm_axis(axis, len(tuple(shape)))
-        codes, scales, ax = read_layout(raw, f, tuple(shape), axis)
+        shape = check_shape(shape)
+        norm_axis(axis, len(shape))
+        codes, scales, ax = read_layout(raw, f, shape, axis)
         return cls(codes, scales, f, axis=ax)
 
     def __repr__(self) -> str:

@@ -17,6 +17,8 @@ layouts need `axis` = the last axis and a last-axis length that is a multiple of
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..packing import pack, packed_size, unpack
@@ -76,6 +78,29 @@ def to_bytes(ba) -> np.ndarray:
     return np.concatenate([_le_bytes(sc), el])
 
 
+def check_shape(shape) -> tuple[int, ...]:
+    """`shape` (an int or a sequence of ints) as a tuple of non-negative ints; TypeError / ValueError
+    naming `shape` otherwise (a float is refused, never truncated)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        items = tuple(shape)
+    except TypeError:
+        raise TypeError(f"shape must be an int or a tuple of ints, got {type(shape).__name__} {shape!r}") from None
+    out = []
+    for s in items:
+        if isinstance(s, bool):
+            raise TypeError(f"shape must hold ints, got {s!r} in {shape!r}")
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"shape must hold ints, got {type(s).__name__} {s!r} in {shape!r}") from None
+    shape = tuple(out)
+    if not shape or any(s < 0 for s in shape):
+        raise ValueError(f"shape must be a non-empty tuple of non-negative ints, got {shape}")
+    return shape
+
+
 def from_bytes(raw, f, shape, axis: int):
     """(codes, scales, axis) of the serialized bytes `raw` of block format `f` and array `shape`."""
     if isinstance(raw, (bytes, bytearray, memoryview)):
@@ -85,9 +110,7 @@ def from_bytes(raw, f, shape, axis: int):
         if buf.dtype != np.uint8:
             raise TypeError(f"raw must be bytes or a uint8 array, got dtype {buf.dtype}")
         buf = buf.reshape(-1)
-    shape = tuple(int(s) for s in shape)
-    if not shape or any(s < 0 for s in shape):
-        raise ValueError(f"shape must be a non-empty tuple of non-negative ints, got {shape}")
+    shape = check_shape(shape)
     ax = axis % len(shape)
     if f.layout in GGUF_BLOCKS:
         per, nsc, bs = GGUF_BLOCKS[f.layout]
