@@ -95,6 +95,12 @@ def input_tiny(rule, dtype: np.dtype) -> float:
     """The smallest normal magnitude of the input under the `daz` rule (0.0 for integer inputs)."""
     if isinstance(rule, FloatFormat):
         return float(rule.smallest_normal)
+    if dtype.kind == "V":  # ml_dtypes floats (bfloat16, float8_*): the normals of their format
+        try:
+            f = get_format(dtype.name)
+        except (ValueError, TypeError, KeyError):
+            return 0.0
+        return float(f.smallest_normal) if isinstance(f, FloatFormat) else 0.0
     if dtype.kind != "f":
         return 0.0
     return float(np.finfo(dtype).tiny)
