@@ -16,7 +16,7 @@ from ..accum_models import (
     accumulation_presets,
     in_format_arg,
 )
-from ..accumulate import matmul
+from ..accumulate import as_model, matmul
 from ..codec import quantize
 from ..compare import compare
 from ..interop import as_numpy
@@ -225,10 +225,16 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
         raise ValueError(f"actual has shape {act.shape}, expected {(Af.shape[0], Bf.shape[1])}")
     if act.dtype.kind != "f":
         raise TypeError(f"actual must hold float values, got dtype {act.dtype}")
-    cf = np.zeros(act.shape) if c is None else np.broadcast_to(np.asarray(as_numpy(c, "c"), np.float64), act.shape)
-    cands = matmul_candidates(Af, Bf, out_dtype=act.dtype) if candidates is None else list(candidates)
-    if not cands:
-        raise ValueError("candidates is empty")
+    if c is None:
+        cf = np.zeros(act.shape)
+    else:
+        c_arr = np.asarray(as_numpy(c, "c"), np.float64)
+        try:
+            cf = np.broadcast_to(c_arr, act.shape)
+        except ValueError:
+            raise ValueError(f"c has shape {c_arr.shape}, which does not broadcast to the output's "
+                             f"{act.shape}") from None
+    cands = matmul_candidates(Af, Bf, out_dtype=act.dtype) if candidates is None else _check_models(candidates)
     M, N = act.shape
     stages = []
     for s in (SAMPLE, 4 * SAMPLE):
@@ -238,12 +244,14 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
             stages.append((ri, ci))
     total = act.size
 
+    failed: set = set()
     outs: dict = {}  # order -> full output of a model run on everything (kept for the residual classes)
 
     def score(model, stage, order=None):
         if stage is None:
             got = _run(model, Af, Bf, cf)
-            if got is None:
+            if got is None:  # runs on the sample, raises on the whole input
+                failed.add(order)
                 return None, total
             if order is not None and got.size <= KEEP:
                 outs[order] = got
@@ -268,15 +276,20 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
                     break
             if ok or first is None:
                 full = m if first is None else score(model, None, order)[0]
-                confirmed[order] = full
-                if full == total:
-                    break
+                if full is not None:
+                    confirmed[order] = full
+                    if full == total:
+                        break
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     results = []
     for k, (_frac, neg, model, m, size) in enumerate(scored[:max_results]):
         order = -neg
-        if order not in confirmed and k < TOP_CONFIRM:
-            confirmed[order] = score(model, None, order)[0]
+        if order not in confirmed and order not in failed and k < TOP_CONFIRM:
+            full = score(model, None, order)[0]
+            if full is not None:
+                confirmed[order] = full
+        if order in failed:
+            continue
         if order in confirmed:
             m, size = confirmed[order], total
         results.append((m / size, order in confirmed, order, model, m, size))
@@ -290,6 +303,21 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
         out.append(Identification(fraction=frac, matched=m, total=size, description=describe_model(model), rule=model,
                                   kind="matmul", confirmed=conf, residual=residual, applier=_applier(model)))
     return tuple(out)
+
+
+def _check_models(candidates) -> list:
+    """`candidates` as a list of models (`numfmt.accumulate.as_model` spellings); errors name `candidates`."""
+    if isinstance(candidates, str) or not hasattr(candidates, "__iter__"):
+        raise TypeError(f"candidates must be a list of accumulation models, got {type(candidates).__name__}")
+    out = []
+    for i, m in enumerate(candidates):
+        try:
+            out.append(as_model(m))
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"candidates[{i}]: {e}") from None
+    if not out:
+        raise ValueError("candidates is empty")
+    return out
 
 
 def _residual(got: np.ndarray, act: np.ndarray) -> dict:
