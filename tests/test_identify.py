@@ -350,3 +350,23 @@ def test_bfloat16_inputs():
     assert {"daz": True} in [{k: v for k, v in c.items() if k == "daz"} for c in conversion_candidates("binary16", x)]
     best = numfmt.identify(x, dump, "binary16")[0]
     assert best.fraction == 1.0 and np.array_equal(best.apply(x), dump)
+
+
+def test_matmul_space_is_what_the_docs_say():
+    from pathlib import Path
+
+    from numfmt.identify import _matmul as mm  # reason: the docstring names its private pieces
+
+    A = np.ones((2, 4), np.float64)  # held by e4m3 and every wider input format
+    for dt, out in ((np.float32, "fp32"), (np.float16, "fp16")):
+        ms = matmul_candidates(A, A.T, out_dtype=dt)
+        chunked = [m for m in ms if isinstance(m, numfmt.Chunked) and isinstance(m.inner, numfmt.Sequential)]
+        assert chunked and {m.outer.acc_format for m in chunked} == {out}
+        rest = set(matmul_candidates(A, A.T, out_dtype=dt, fused_grid=False))
+        grid = [m for m in ms if m not in rest]
+        assert grid and {m.in_format for m in grid} == {"e4m3"}
+        assert all(m in ms for m in mm.instruction_candidates(A, A.T, out_dtype=dt))
+    assert 'Sequential(out, r)' in mm.matmul_candidates.__doc__ and "first\n       of `IN_FORMATS`" in \
+        mm.matmul_candidates.__doc__
+    page = (Path(__file__).parent.parent / "docs" / "find-the-rule.md").read_text()
+    assert "`instruction_candidates`" in page and "instruction-level model appended" not in page

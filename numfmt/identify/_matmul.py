@@ -100,12 +100,13 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     2. `Exact(out, rounding)` and `Sequential(acc, rounding)` for each accumulator format of
        `ACC_FORMATS` and each deterministic rounding (`Pairwise` models are slow to evaluate and
        left to `candidates=`);
-    3. `Chunked(inner, Sequential("fp32", r), every)` for each preset or Sequential inner model,
-       each rounding r of `OUTER_ROUNDINGS` for the outer sum and each chunk length of `CHUNKS`
-       shorter than K;
+    3. `Chunked(inner, Sequential(out, r), every)` for each preset or Sequential inner model, with
+       `out` the output format ("fp32", or "fp16" for a float16 `out_dtype`), each rounding r of
+       `OUTER_ROUNDINGS` for the outer sum and each chunk length of `CHUNKS` shorter than K;
     4. (`fused_grid`) `FusedBlock` over block length (2..64 terms), fraction bits kept after
        alignment (`extra_bits` -12..3), block rounding (toward_zero, nearest_even), normalised
-       products and the addend's placement (aligned, late).
+       products and the addend's placement (aligned, late), for one input format only: the first
+       of `IN_FORMATS` that holds A and B exactly.
 
     Other models are added by passing `candidates=matmul_candidates(A, B) + [more...]` to
     `identify_matmul`.
