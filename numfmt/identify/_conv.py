@@ -7,22 +7,24 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..compare import compare
 from ..choices import check_choice
+from ..compare import compare
+from ..compare._classify import INTERMEDIATES
 from ..compat import PROFILES, covered_formats
 from ..formats import FloatFormat
 from ..frontend import encode
 from ..interop import as_numpy
 from ..presets import get_format
-from ..steps import input_tiny
+from ..steps import input_subnormal_mask, input_tiny
 from ._result import Identification
 
-__all__ = ["ROUNDINGS", "DEFAULT_VIAS", "RULE_KEYS", "check_candidates", "float_input", "conversion_candidates", "describe", "dump_codes", "search"]
+__all__ = ["ROUNDINGS", "DEFAULT_VIAS", "RULE_KEYS", "check_candidates", "check_max_results", "float_input",
+           "unsigned_view", "conversion_candidates", "describe", "dump_codes", "search"]
 
 ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd",
              "nearest_toward_zero")  # (the deterministic modes; ties broken to even, away, toward zero)
 SATURATIONS = ("none", "finite", "propagate")
-DEFAULT_VIAS = ("bfloat16", "binary16", "tf32", "binary32")
+DEFAULT_VIAS = INTERMEDIATES  # (the intermediate formats compare's double-rounding class tries)
 SAMPLE = 4096  # random elements of the search sample (plus up to as many the plain rule gets wrong)
 CONFIRM = 12  # candidates confirmed on every element at most (the best of the sample first)
 RULE_KEYS = ("rounding", "saturation", "nan", "via", "daz", "ftz", "compat")  # the encode keywords a rule sets
@@ -49,27 +51,27 @@ def float_input(dt: np.dtype) -> bool:
     return dt.kind == "f" or (dt.kind == "V" and input_tiny(True, dt) > 0)
 
 
+def unsigned_view(arr: np.ndarray) -> np.ndarray:
+    """A signed-integer array (`tensor.view(torch.int8)`) viewed as the unsigned integers of the same
+    width (the codes it holds); any other array as it is."""
+    return arr.view(arr.dtype.str.replace("i", "u")) if arr.dtype.kind == "i" else arr
+
+
+def check_max_results(max_results) -> None:
+    """ValueError unless `max_results` is a positive int."""
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise ValueError(f"max_results must be a positive int, got {max_results!r}")
+
+
 def dump_codes(actual, f, name: str = "actual") -> np.ndarray:
     """`actual` as unsigned codes of `f`: int8/int16/int32/int64 dumps (`tensor.view(torch.int8)`) are
     reinterpreted as the unsigned integers of the same width, then checked to lie in the format's range."""
-    arr = np.asarray(as_numpy(actual, name))
-    if arr.dtype.kind == "i":
-        arr = arr.view(arr.dtype.newbyteorder("=").str.replace("i", "u"))
+    arr = unsigned_view(np.asarray(as_numpy(actual, name)))
     if arr.dtype.kind not in "u":
         raise TypeError(f"{name} must hold integer codes, got dtype {arr.dtype}")
     if arr.size and int(arr.max()) >= (1 << f.bits):
         raise ValueError(f"{name} contains {int(arr.max()):#x}, outside 0..{(1 << f.bits) - 1:#x} of {f.name}")
     return arr
-
-
-def _has_input_subnormals(xa: np.ndarray) -> bool:
-    if xa.dtype.kind == "f" and xa.dtype.type not in (np.float16, np.float32, np.float64):
-        return False
-    tiny = input_tiny(True, xa.dtype)
-    if tiny == 0.0:
-        return False
-    a = np.abs(xa.astype(np.float64))
-    return bool(((a > 0) & (a < tiny)).any())
 
 
 def conversion_candidates(fmt, x=None, *, vias=DEFAULT_VIAS):
@@ -107,7 +109,7 @@ def conversion_candidates(fmt, x=None, *, vias=DEFAULT_VIAS):
     via = [None] + [v for v in vias if get_format(v).precision > precision and get_format(v) != f
                     and (get_format(v).name != "binary32" or wide)]
     dims.append(("via", tuple(via)))
-    if xa is None or _has_input_subnormals(xa):
+    if xa is None or input_subnormal_mask(xa).any():
         dims.append(("daz", (False, True)))
     if isinstance(f, FloatFormat) and f.subnormals and f.mantissa_bits > 0:
         dims.append(("ftz", (False, True)))

@@ -22,7 +22,7 @@ from ..compare import compare
 from ..interop import as_numpy
 from ..mma import mma_instructions, mma_model
 from ..presets import get_format
-from ._conv import ROUNDINGS
+from ._conv import ROUNDINGS, check_max_results
 from ._result import Identification
 
 __all__ = ["ACC_FORMATS", "CHUNKS", "OUTER_ROUNDINGS", "matmul_candidates", "instruction_candidates",
@@ -215,8 +215,7 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
     >>> best.fraction, bool((best.apply(A, B) == D).all())
     (1.0, True)
     """
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise ValueError(f"max_results must be a positive int, got {max_results!r}")
+    check_max_results(max_results)
     Af = np.asarray(as_numpy(A, "A"), np.float64)
     Bf = np.asarray(as_numpy(B, "B"), np.float64)
     act = np.asarray(as_numpy(actual, "actual"))
