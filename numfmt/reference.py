@@ -592,14 +592,16 @@ def flush_input(x, rule):
     """
     if rule is True:
         name = _INPUT_TYPES.get(type(x).__name__)
-        if name is None:  # Fraction, int: no subnormals
+        if name is None and type(x).__module__.startswith("ml_dtypes"):  # bfloat16, float8_*: their format
+            name = type(x).__name__
+        if name is None or _is_int(_fmt(name)):  # Fraction, int: no subnormals
             return x
         f = _fmt(name)
     else:
         f = _fmt(rule)
         if _is_int(f):
             raise ValueError(f"daz= names a float format; {f.name} is not one")
-    kind, neg, a = _as_exact(x)
+    kind, neg, a = _as_exact(float(x) if type(x).__module__.startswith("ml_dtypes") else x)  # (exact in float)
     if kind == "finite" and a < _tiny(f):
         return -0.0 if neg else 0.0
     return x

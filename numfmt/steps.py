@@ -36,7 +36,8 @@ from .formats import FloatFormat
 from .policy import is_stochastic, parse_rounding
 from .presets import get_format
 
-__all__ = ["Steps", "check_steps", "flush_inputs", "flush_outputs", "input_tiny", "zero_codes"]
+__all__ = ["Steps", "check_steps", "flush_inputs", "flush_outputs", "input_subnormal_mask", "input_tiny",
+           "subnormal_code_mask", "zero_codes"]
 
 
 class Steps:
@@ -95,9 +96,28 @@ def input_tiny(rule, dtype: np.dtype) -> float:
     """The smallest normal magnitude of the input under the `daz` rule (0.0 for integer inputs)."""
     if isinstance(rule, FloatFormat):
         return float(rule.smallest_normal)
+    if dtype.kind == "V":  # ml_dtypes floats (bfloat16, float8_*): the normals of their format
+        try:
+            f = get_format(dtype.name)
+        except (ValueError, TypeError, KeyError):
+            return 0.0
+        return float(f.smallest_normal) if isinstance(f, FloatFormat) else 0.0
     if dtype.kind != "f":
         return 0.0
     return float(np.finfo(dtype).tiny)
+
+
+def input_subnormal_mask(x) -> np.ndarray:
+    """Whether each x is a nonzero subnormal of its own float dtype (numpy float16/32/64, or an
+    ml_dtypes float such as bfloat16); all False for other dtypes."""
+    xa = np.asarray(x)
+    if xa.dtype.kind == "f" and xa.dtype.type not in (np.float16, np.float32, np.float64):
+        return np.zeros(xa.shape, bool)
+    tiny = input_tiny(True, xa.dtype)
+    if tiny == 0.0:
+        return np.zeros(xa.shape, bool)
+    a = np.abs(xa.astype(np.float64))
+    return (a > 0) & (a < tiny)
 
 
 def flush_inputs(xa: np.ndarray, rule, dtype: np.dtype) -> np.ndarray:
@@ -120,13 +140,19 @@ def zero_codes(f: FloatFormat) -> tuple[int, int]:
     return 0, neg
 
 
+def subnormal_code_mask(c: np.ndarray, f) -> np.ndarray:
+    """Whether each code of `c` is a nonzero subnormal of format `f` (all False unless `f` is a float
+    format with subnormals)."""
+    if not isinstance(f, FloatFormat) or not f.subnormals or f.mantissa_bits == 0:
+        return np.zeros(np.shape(c), bool)
+    mag = c & np.asarray(f.all_ones, c.dtype)
+    return (mag != 0) & (mag < np.asarray(1 << f.mantissa_bits, c.dtype))
+
+
 def flush_outputs(codes: np.ndarray, f: FloatFormat) -> None:
     """Replace (in place) every subnormal code of float format `f` with the zero of its sign."""
-    if not f.subnormals or f.mantissa_bits == 0:
-        return
     c = codes
-    mag = c & np.asarray(f.all_ones, c.dtype)
-    sub = (mag != 0) & (mag < np.asarray(1 << f.mantissa_bits, c.dtype))
+    sub = subnormal_code_mask(c, f)
     if not sub.any():
         return
     pos, neg = zero_codes(f)

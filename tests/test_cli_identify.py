@@ -129,3 +129,32 @@ def test_explain_several_values(capsys):
     assert out.count("explain ") == 2 and "464.0" in out and "480.0" in out
     assert main(["explain", "e4m3", "464", "480", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_check_gemm_with_no_finite_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    A, B = np.full((2, 4), 60000.0, np.float16), np.full((4, 2), 60000.0, np.float16)
+    np.save("A.npy", A)
+    np.save("B.npy", B)
+    np.save("D.npy", numfmt.matmul(A, B, model=numfmt.Sequential("fp16")))  # every element +inf
+    assert main(["check-gemm", "--a", "A.npy", "--b", "B.npy", "--output", "D.npy", "--model", "sequential:fp16"]) == 0
+    assert "no finite value" in capsys.readouterr().out
+
+
+def test_identify_signed_block_dump_and_bfloat16_input(files, capsys):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    ba = numfmt.encode(files, "mxfp8_e4m3")
+    np.savez("bs.npz", scales=ba.scales.view(np.int8), codes=ba.codes.view(np.int8))
+    assert main(["identify", "--format", "mxfp8_e4m3", "--input", "x.npy", "--output", "bs.npz"]) == 0
+    assert "1.     100%" in capsys.readouterr().out
+    xb = files.astype(ml_dtypes.bfloat16)
+    xb.tofile("xb.raw")
+    numfmt.encode(xb, "e4m3", rounding="toward_positive").tofile("yb.raw")
+    assert main(["identify", "--format", "e4m3", "--input", "xb.raw", "--dtype", "bfloat16", "--output", "yb.raw",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["rule"] == {"rounding": "toward_positive"}
+    argv = ["check", "--format", "e4m3", "--input", "xb.raw", "--input-dtype", "bfloat16", "--output", "yb.raw",
+            "--identify", "--json"]
+    assert main(argv) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert d["identification"][0]["rule"] == {"rounding": "toward_positive"}

@@ -313,3 +313,27 @@ def test_compare_streams_across_chunks():
 def test_compare_masks_when_all_equal():
     r = numfmt.compare(actual=np.zeros(10, np.uint8), expected=np.zeros(10, np.uint8), fmt="e4m3")
     assert not r.mask().any() and r.indices().size == 0
+
+
+@pytest.mark.parametrize("fmt", ["e4m3", "e5m2", "e2m1", "binary16", "bfloat16", "float8_e4m3fnuz", "e8m0", "int8"])
+def test_one_subnormal_test_for_compare_ftz_and_identify(fmt):
+    from numfmt.compare import _classify
+    from numfmt.identify import DEFAULT_VIAS
+    from numfmt.steps import flush_outputs, input_subnormal_mask, subnormal_code_mask
+
+    assert DEFAULT_VIAS is _classify.INTERMEDIATES
+    f = numfmt.get_format(fmt)
+    codes = np.arange(1 << f.bits, dtype=np.uint32).astype(f.code_dtype)
+    mask = subnormal_code_mask(codes, f)
+    assert np.array_equal(_classify.subnormal_mask(codes, f), mask & getattr(f, "has_zero", True))
+    if mask.any():
+        flushed = codes.copy()
+        flush_outputs(flushed, f)
+        assert np.array_equal(flushed != codes, mask)
+        vals = numfmt.decode(codes, f)
+        assert not np.any(subnormal_code_mask(flushed, f))
+        if fmt == "bfloat16":
+            ml_dtypes = pytest.importorskip("ml_dtypes")
+            assert np.array_equal(input_subnormal_mask(vals.astype(ml_dtypes.bfloat16)), mask)
+        if fmt == "binary16":
+            assert np.array_equal(input_subnormal_mask(vals.astype(np.float16)), mask)

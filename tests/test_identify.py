@@ -272,3 +272,101 @@ def test_ties_toward_zero_is_found_first_and_told_apart_from_even_and_away(fmt):
     assert best.rule == {"rounding": "nearest_toward_zero"}, best
     assert all(r.fraction < 1.0 for r in res[1:] if r.rule.get("rounding") in ("nearest_even", "nearest_away")
                and len(r.rule) == 1)
+
+
+# ------------------------------------------------------------------ review fixes
+_X32 = np.random.default_rng(5).standard_normal((2, 64)).astype(np.float32)
+_AB = np.ones((2, 3)), np.ones((3, 2))
+
+
+@pytest.mark.parametrize("call,err,match", [
+    (lambda: numfmt.identify([1.0], [0x38], "e4m3", candidates=[{"bogus": 1}]), ValueError, r"candidates\[0\]"),
+    (lambda: numfmt.identify([1.0], [0x38], "e4m3", candidates=[{"rounding": "toward_zero"}, {"via_": "tf32"}]),
+     ValueError, r"candidates\[1\].*did you mean 'via'"),
+    (lambda: numfmt.identify([1.0], [0x38], "e4m3", candidates=["nearest_even"]), TypeError, r"candidates\[0\]"),
+    (lambda: numfmt.identify([1.0], [0x38], "e4m3", candidates="nearest_even"), TypeError, "candidates"),
+    (lambda: numfmt.identify_matmul(*_AB, np.ones((2, 2)), candidates=["x"]), ValueError, r"candidates\[0\]"),
+    (lambda: numfmt.identify_matmul(*_AB, np.ones((2, 2)), candidates=[]), ValueError, "candidates"),
+    (lambda: numfmt.identify_matmul(*_AB, np.ones((2, 2)), c=np.ones((3, 3))), ValueError, "c has shape"),
+    (lambda: numfmt.identify(_X32, (np.zeros((2, 1), np.uint8), np.zeros((2, 64), np.uint8)), "mxfp4"),
+     ValueError, "scales have shape"),
+    (lambda: numfmt.identify(_X32, numfmt.encode(_X32, "mxfp4"), "mxfp4", candidates=[]), ValueError, "candidates"),
+    (lambda: numfmt.identify(_X32, numfmt.encode(_X32, "mxfp4"), "mxfp4", candidates=[{"scale_ruel": "ceil"}]),
+     ValueError, r"candidates\[0\].*did you mean 'scale_rule'"),
+    (lambda: apply_block_rule(_X32, numfmt.block.get_block_format("nvfp4"), {"scale_offset": 1}), ValueError,
+     "scale_offset"),
+])
+def test_bad_arguments_name_the_argument(call, err, match):
+    with pytest.raises(err, match=match):
+        call()
+
+
+def test_candidates_that_raise_only_on_the_whole_input_are_left_out():
+    x = np.random.default_rng(2).standard_normal(20000).astype(np.float32)
+    sample = np.random.default_rng(0).choice(x.size, 4096, replace=False)  # (the search's sample, seed=0)
+    x[np.setdiff1d(np.arange(x.size), sample)[0]] = np.nan  # nan="raise" ({}) passes the sample, raises on all
+    res = numfmt.identify(x, numfmt.encode(x, "e2m1", nan="zero"), "e2m1", candidates=[{}, {"nan": "zero"}])
+    assert [r.rule for r in res] == [{"nan": "zero"}] and res[0].fraction == 1.0
+
+
+def test_block_and_matmul_candidates_that_raise_only_on_the_whole_input_are_left_out(monkeypatch):
+    from numfmt.identify import _block as blk  # reason: patch the encoder the block search runs
+    from numfmt.identify import _matmul as mm  # reason: patch the matmul the GEMM search runs
+
+    def picky(real, rows):
+        def run(x, *args, **kw):
+            if np.shape(x)[0] > rows and kw.get("rounding", getattr(kw.get("model"), "rounding", "")) == "toward_zero":
+                raise ValueError("raises on the whole input only")
+            return real(x, *args, **kw)
+        return run
+
+    xb = np.random.default_rng(3).standard_normal((200, 64)).astype(np.float32)
+    dump = numfmt.encode(xb, "mxfp8_e4m3")
+    monkeypatch.setattr(blk, "block_encode", picky(blk.block_encode, 64))
+    res = numfmt.identify(xb, dump, "mxfp8_e4m3", candidates=[{"rounding": "toward_zero"}, {}])
+    assert [r.rule for r in res] == [{}] and res[0].fraction == 1.0
+    rng = np.random.default_rng(4)
+    A = numfmt.quantize(rng.standard_normal((40, 16)), "fp16")
+    B = numfmt.quantize(rng.standard_normal((16, 40)), "fp16")
+    D = numfmt.matmul(A, B, model=numfmt.Sequential("fp32"))
+    monkeypatch.setattr(mm, "matmul", picky(mm.matmul, 16))
+    res = numfmt.identify_matmul(A, B, D, candidates=[numfmt.Sequential("fp32", "toward_zero"),
+                                                      numfmt.Sequential("fp32")])
+    assert [r.rule for r in res] == [numfmt.Sequential("fp32")] and res[0].fraction == 1.0
+
+
+def test_signed_block_dumps_are_unsigned_codes():
+    ba = numfmt.encode(_X32, "mxfp8_e4m3")
+    best = numfmt.identify(_X32, (ba.scales.view(np.int8), ba.codes.view(np.int8)), "mxfp8_e4m3")[0]
+    assert best.fraction == 1.0
+    assert np.array_equal(best.apply(_X32).codes, ba.codes)
+
+
+def test_bfloat16_inputs():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = (np.random.default_rng(4).standard_normal(500) * 100).astype(ml_dtypes.bfloat16)
+    x[:3] = np.array([1e-39, -2e-39, 3e-39], ml_dtypes.bfloat16)  # bfloat16 subnormals
+    dump = numfmt.encode(x, "binary16", daz=True, rounding="toward_zero")
+    assert {"daz": True} in [{k: v for k, v in c.items() if k == "daz"} for c in conversion_candidates("binary16", x)]
+    best = numfmt.identify(x, dump, "binary16")[0]
+    assert best.fraction == 1.0 and np.array_equal(best.apply(x), dump)
+
+
+def test_matmul_space_is_what_the_docs_say():
+    from pathlib import Path
+
+    from numfmt.identify import _matmul as mm  # reason: the docstring names its private pieces
+
+    A = np.ones((2, 4), np.float64)  # held by e4m3 and every wider input format
+    for dt, out in ((np.float32, "fp32"), (np.float16, "fp16")):
+        ms = matmul_candidates(A, A.T, out_dtype=dt)
+        chunked = [m for m in ms if isinstance(m, numfmt.Chunked) and isinstance(m.inner, numfmt.Sequential)]
+        assert chunked and {m.outer.acc_format for m in chunked} == {out}
+        rest = set(matmul_candidates(A, A.T, out_dtype=dt, fused_grid=False))
+        grid = [m for m in ms if m not in rest]
+        assert grid and {m.in_format for m in grid} == {"e4m3"}
+        assert all(m in ms for m in mm.instruction_candidates(A, A.T, out_dtype=dt))
+    assert 'Sequential(out, r)' in mm.matmul_candidates.__doc__ and "first\n       of `IN_FORMATS`" in \
+        mm.matmul_candidates.__doc__
+    page = (Path(__file__).parent.parent / "docs" / "find-the-rule.md").read_text()
+    assert "`instruction_candidates`" in page and "instruction-level model appended" not in page

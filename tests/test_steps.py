@@ -13,7 +13,8 @@ from numfmt.steps_doc import CASES, steps_table
 
 FORMATS = ("e4m3", "e5m2", "float8_e4m3fnuz", "e2m1", "e3m2", "bfloat16", "binary16", "binary8p3se")
 VIAS = (None, "bfloat16", "binary16", "tf32", "e5m2", "binary32")
-ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd")
+ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "toward_positive", "toward_negative", "to_odd",
+             "nearest_toward_zero")
 
 
 def _x(text, dtype):
@@ -131,3 +132,13 @@ def test_cli_flags(capsys):
     assert "ftz: 0x02 is subnormal" in capsys.readouterr().out
     assert main(["encode", "e4m3", "1", "--via", "bfloat17"]) == 2
     assert "did you mean" in capsys.readouterr().err
+
+
+def test_daz_flushes_ml_dtypes_bfloat16_inputs():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = np.array([1e-39, -1e-39, 2e-38, 1.0], ml_dtypes.bfloat16)  # 1e-39: subnormal in bfloat16
+    got = numfmt.encode(x, "binary32", daz=True)
+    assert got.tolist() == numfmt.encode(x.astype(np.float32), "binary32", daz=True).tolist()
+    assert got.tolist()[:2] == [0, 0x80000000]
+    assert [float(ref.flush_input(v, True)) for v in x] == [0.0, -0.0, float(x[2]), 1.0]
+    assert np.signbit(ref.flush_input(x[1], True))

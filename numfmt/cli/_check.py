@@ -13,6 +13,7 @@ from ..compare._acc import Acc
 from ..engine import prepare, run_encode
 from ..explain import explain
 from ..identify import identify
+from ..identify._conv import unsigned_view
 from ..packing import unpack
 from ..plan import make_plan
 from ..policy import is_stochastic
@@ -94,8 +95,7 @@ def _cmd_check(args) -> int:
         y = load_array(args.output, role="output", dtype=out_dt, key=args.output_key)
         if y.dtype.kind not in "iu":
             raise UsageError(f"output {args.output!r} must hold integer codes, got dtype {y.dtype}")
-        if y.dtype.kind == "i":  # int8/int16 dumps (tensor.view(torch.int8)): the unsigned codes of that width
-            y = y.view(y.dtype.str.replace("i", "u"))
+        y = unsigned_view(y)  # int8/int16 dumps (tensor.view(torch.int8)): the unsigned codes of that width
         if y.size != n:
             raise UsageError(f"mismatched lengths: input has {n} elements, output has {y.size} codes")
     chunk = args.chunk_size

@@ -135,5 +135,8 @@ def cmd_check_gemm(args) -> int:
         print(f"check-gemm {A.shape[0]}x{A.shape[1]}x{B.shape[1]} against {args.model}")
         print(r)
         for name, s in errs.items():
-            print(f"  relative error {name.replace('_', ' ')}: max {s['max']:.3g}, mean {s['mean']:.3g}")
+            if s["max"] is None:
+                print(f"  relative error {name.replace('_', ' ')}: no finite value")
+            else:
+                print(f"  relative error {name.replace('_', ' ')}: max {s['max']:.3g}, mean {s['mean']:.3g}")
     return 0 if r.ok else 1

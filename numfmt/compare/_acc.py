@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..steps import input_subnormal_mask
 from ._classify import (
     FIN,
     INF,
@@ -18,7 +19,6 @@ from ._classify import (
     code_info,
     double_rounding_mask,
     fval,
-    input_subnormal_mask,
     max_ord,
     subnormal_mask,
     tie_mask,

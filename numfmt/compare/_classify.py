@@ -6,6 +6,7 @@ import numpy as np
 
 from ..codec import decode, quantize
 from ..formats import FloatFormat, IntFormat
+from ..steps import subnormal_code_mask
 
 FIN, ZERO, INF, NAN, _BAD = 0, 1, 2, 3, 4
 
@@ -126,21 +127,11 @@ def double_rounding_mask(x: np.ndarray, f) -> np.ndarray:
     return out & ~tie_mask(x64, f)
 
 
-def input_subnormal_mask(x: np.ndarray) -> np.ndarray:
-    """Whether each x is a nonzero subnormal of its own float dtype."""
-    xf = np.asarray(x)
-    if xf.dtype.kind != "f" or xf.dtype.type not in (np.float16, np.float32, np.float64):
-        return np.zeros(xf.shape, bool)
-    a = np.abs(xf)
-    return (a > 0) & (a < np.finfo(xf.dtype).tiny)
-
-
 def subnormal_mask(c: np.ndarray, f) -> np.ndarray:
-    """Whether each code is a nonzero subnormal of float format `f`."""
-    if not isinstance(f, FloatFormat) or not f.subnormals or not f.has_zero:
+    """Whether each code is a nonzero subnormal of float format `f` (one with a zero)."""
+    if isinstance(f, FloatFormat) and not f.has_zero:
         return np.zeros(c.shape, bool)
-    mag = c & f.all_ones
-    return (mag != 0) & (mag < (1 << f.mantissa_bits))
+    return subnormal_code_mask(np.asarray(c), f)
 
 
 # the bins of the ulp report: 1, 2, 3-4, 5-8, 9-64, 65-65536, more (each toward or away from zero)

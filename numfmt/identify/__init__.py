@@ -24,7 +24,7 @@ from __future__ import annotations
 from ..block import is_block_format
 from ._block import apply_block_rule, block_candidates
 from ._block import search as block_search
-from ._conv import DEFAULT_VIAS, conversion_candidates, dump_codes
+from ._conv import DEFAULT_VIAS, check_max_results, conversion_candidates, dump_codes
 from ._conv import search as element_search
 from ._matmul import identify_matmul, matmul_candidates
 from ._result import Identification
@@ -70,8 +70,7 @@ def identify(x, actual, fmt, *, candidates=None, max_results: int = 5):
     >>> bool((best.apply(x) == dump).all())
     True
     """
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise ValueError(f"max_results must be a positive int, got {max_results!r}")
+    check_max_results(max_results)
     if is_block_format(fmt):
         return block_search(x, actual, fmt, candidates=candidates, max_results=max_results)
     return element_search(x, actual, fmt, candidates=candidates, max_results=max_results)

@@ -11,11 +11,12 @@ from ..block import encode as block_encode
 from ..codec import encode as element_encode
 from ..compare import compare
 from ..interop import as_numpy
-from ._conv import ROUNDINGS, describe
+from ._conv import ROUNDINGS, check_candidates, describe, dump_codes
 from ._result import Identification
 
 __all__ = ["block_candidates", "search", "apply_block_rule"]
 
+BLOCK_RULE_KEYS = ("rounding", "scale_rule", "recipe", "scale_offset", "nonfinite", "scale_rounding")
 SAMPLE_ROWS = 64  # rows (all blocks of a row along the last axis) of the search sample
 CONFIRM = 12
 
@@ -61,6 +62,9 @@ def apply_block_rule(x, bf, rule: dict) -> BlockArray:
     """The BlockArray a block rule gives for `x` (blocks along the last axis)."""
     rule = dict(rule)
     k = rule.pop("scale_offset", 0)
+    if k and bf.scale.name != "float8_e8m0fnu":
+        raise ValueError(f"scale_offset needs power-of-two (float8_e8m0fnu) scales; {bf.name} has "
+                         f"{bf.scale.name} scales")
     ba = block_encode(x, bf, **rule)
     if not k:
         return ba
@@ -80,8 +84,14 @@ def apply_block_rule(x, bf, rule: dict) -> BlockArray:
 def _as_block_dump(actual, bf, shape):
     if isinstance(actual, BlockArray):
         return actual.scales, actual.codes
-    if isinstance(actual, tuple) and len(actual) == 2:
-        return np.asarray(actual[0]), np.asarray(actual[1])
+    if isinstance(actual, tuple) and len(actual) == 2:  # (int8 dumps read as unsigned codes)
+        scales = dump_codes(actual[0], bf.scale, "actual scales")
+        codes = dump_codes(actual[1], bf.element, "actual codes")
+        want = (*shape[:-1], -(-shape[-1] // bf.block_size)) if len(shape) else None
+        if codes.shape == tuple(shape) and scales.shape != want:
+            raise ValueError(f"actual scales have shape {scales.shape}, expected {want} (one per block of "
+                             f"{bf.block_size} along the last axis of x)")
+        return scales, codes
     raise TypeError("for a block format, actual must be a BlockArray or a pair (scales, codes)")
 
 
@@ -107,13 +117,22 @@ def search(x, actual, fmt, *, candidates=None, max_results=5):
     scales, codes = _as_block_dump(actual, bf, xa.shape)
     if codes.shape != xa.shape:
         raise ValueError(f"actual codes have shape {codes.shape} but x has shape {xa.shape}")
-    cands = block_candidates(bf) if candidates is None else [dict(c) for c in candidates]
+    cands = block_candidates(bf) if candidates is None else check_candidates(candidates, BLOCK_RULE_KEYS,
+                                                                             "block encode")
     x2, s2, c2 = xa.reshape(-1, xa.shape[-1]), scales.reshape(-1, scales.shape[-1]), codes.reshape(-1, xa.shape[-1])
     rows = x2.shape[0]
     pick = np.arange(rows) if rows <= SAMPLE_ROWS else np.linspace(0, rows - 1, SAMPLE_ROWS).astype(np.int64)
     xs, ss, cs = x2[pick], s2[pick], c2[pick]
     n, ns = codes.size, cs.size
-    scored, confirmed = [], {}
+    scored, confirmed, failed = [], {}, set()
+
+    def confirm(order, rule):
+        ba = _run(x2, bf, rule)
+        if ba is None:  # runs on the sample, raises on the whole input
+            failed.add(order)
+        else:
+            confirmed[order] = int(_matches(ba, s2, c2, bf).sum())
+
     for order, rule in enumerate(cands):
         ba = _run(xs, bf, rule)
         if ba is None:
@@ -121,15 +140,17 @@ def search(x, actual, fmt, *, candidates=None, max_results=5):
         m = int(_matches(ba, ss, cs, bf).sum())
         scored.append((m, -order, rule))
         if m == ns and len(confirmed) < CONFIRM:
-            confirmed[order] = int(_matches(_run(x2, bf, rule), s2, c2, bf).sum())
-            if confirmed[order] == n:
+            confirm(order, rule)
+            if confirmed.get(order) == n:
                 break
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     results = []
     for m, neg, rule in scored[: max_results * 3]:
         order = -neg
-        if order not in confirmed and len(confirmed) < CONFIRM + max_results:
-            confirmed[order] = int(_matches(_run(x2, bf, rule), s2, c2, bf).sum())
+        if order not in confirmed and order not in failed and len(confirmed) < CONFIRM + max_results:
+            confirm(order, rule)
+        if order in failed:
+            continue
         results.append((confirmed.get(order, m), order in confirmed, order, rule))
     results.sort(key=lambda t: (t[0] / (n if t[1] else ns), t[1], -t[2]), reverse=True)
     out = []

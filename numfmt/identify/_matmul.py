@@ -16,13 +16,13 @@ from ..accum_models import (
     accumulation_presets,
     in_format_arg,
 )
-from ..accumulate import matmul
+from ..accumulate import as_model, matmul
 from ..codec import quantize
 from ..compare import compare
 from ..interop import as_numpy
 from ..mma import mma_instructions, mma_model
 from ..presets import get_format
-from ._conv import ROUNDINGS
+from ._conv import ROUNDINGS, check_max_results
 from ._result import Identification
 
 __all__ = ["ACC_FORMATS", "CHUNKS", "OUTER_ROUNDINGS", "matmul_candidates", "instruction_candidates",
@@ -100,12 +100,13 @@ def matmul_candidates(A, B, *, out_dtype=np.float32, fused_grid: bool = True):
     2. `Exact(out, rounding)` and `Sequential(acc, rounding)` for each accumulator format of
        `ACC_FORMATS` and each deterministic rounding (`Pairwise` models are slow to evaluate and
        left to `candidates=`);
-    3. `Chunked(inner, Sequential("fp32", r), every)` for each preset or Sequential inner model,
-       each rounding r of `OUTER_ROUNDINGS` for the outer sum and each chunk length of `CHUNKS`
-       shorter than K;
+    3. `Chunked(inner, Sequential(out, r), every)` for each preset or Sequential inner model, with
+       `out` the output format ("fp32", or "fp16" for a float16 `out_dtype`), each rounding r of
+       `OUTER_ROUNDINGS` for the outer sum and each chunk length of `CHUNKS` shorter than K;
     4. (`fused_grid`) `FusedBlock` over block length (2..64 terms), fraction bits kept after
        alignment (`extra_bits` -12..3), block rounding (toward_zero, nearest_even), normalised
-       products and the addend's placement (aligned, late).
+       products and the addend's placement (aligned, late), for one input format only: the first
+       of `IN_FORMATS` that holds A and B exactly.
 
     Other models are added by passing `candidates=matmul_candidates(A, B) + [more...]` to
     `identify_matmul`.
@@ -214,8 +215,7 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
     >>> best.fraction, bool((best.apply(A, B) == D).all())
     (1.0, True)
     """
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise ValueError(f"max_results must be a positive int, got {max_results!r}")
+    check_max_results(max_results)
     Af = np.asarray(as_numpy(A, "A"), np.float64)
     Bf = np.asarray(as_numpy(B, "B"), np.float64)
     act = np.asarray(as_numpy(actual, "actual"))
@@ -225,10 +225,16 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
         raise ValueError(f"actual has shape {act.shape}, expected {(Af.shape[0], Bf.shape[1])}")
     if act.dtype.kind != "f":
         raise TypeError(f"actual must hold float values, got dtype {act.dtype}")
-    cf = np.zeros(act.shape) if c is None else np.broadcast_to(np.asarray(as_numpy(c, "c"), np.float64), act.shape)
-    cands = matmul_candidates(Af, Bf, out_dtype=act.dtype) if candidates is None else list(candidates)
-    if not cands:
-        raise ValueError("candidates is empty")
+    if c is None:
+        cf = np.zeros(act.shape)
+    else:
+        c_arr = np.asarray(as_numpy(c, "c"), np.float64)
+        try:
+            cf = np.broadcast_to(c_arr, act.shape)
+        except ValueError:
+            raise ValueError(f"c has shape {c_arr.shape}, which does not broadcast to the output's "
+                             f"{act.shape}") from None
+    cands = matmul_candidates(Af, Bf, out_dtype=act.dtype) if candidates is None else _check_models(candidates)
     M, N = act.shape
     stages = []
     for s in (SAMPLE, 4 * SAMPLE):
@@ -238,12 +244,14 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
             stages.append((ri, ci))
     total = act.size
 
+    failed: set = set()
     outs: dict = {}  # order -> full output of a model run on everything (kept for the residual classes)
 
     def score(model, stage, order=None):
         if stage is None:
             got = _run(model, Af, Bf, cf)
-            if got is None:
+            if got is None:  # runs on the sample, raises on the whole input
+                failed.add(order)
                 return None, total
             if order is not None and got.size <= KEEP:
                 outs[order] = got
@@ -268,15 +276,20 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
                     break
             if ok or first is None:
                 full = m if first is None else score(model, None, order)[0]
-                confirmed[order] = full
-                if full == total:
-                    break
+                if full is not None:
+                    confirmed[order] = full
+                    if full == total:
+                        break
     scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     results = []
     for k, (_frac, neg, model, m, size) in enumerate(scored[:max_results]):
         order = -neg
-        if order not in confirmed and k < TOP_CONFIRM:
-            confirmed[order] = score(model, None, order)[0]
+        if order not in confirmed and order not in failed and k < TOP_CONFIRM:
+            full = score(model, None, order)[0]
+            if full is not None:
+                confirmed[order] = full
+        if order in failed:
+            continue
         if order in confirmed:
             m, size = confirmed[order], total
         results.append((m / size, order in confirmed, order, model, m, size))
@@ -290,6 +303,21 @@ def identify_matmul(A, B, actual, *, c=None, candidates=None, max_results: int =
         out.append(Identification(fraction=frac, matched=m, total=size, description=describe_model(model), rule=model,
                                   kind="matmul", confirmed=conf, residual=residual, applier=_applier(model)))
     return tuple(out)
+
+
+def _check_models(candidates) -> list:
+    """`candidates` as a list of models (`numfmt.accumulate.as_model` spellings); errors name `candidates`."""
+    if isinstance(candidates, str) or not hasattr(candidates, "__iter__"):
+        raise TypeError(f"candidates must be a list of accumulation models, got {type(candidates).__name__}")
+    out = []
+    for i, m in enumerate(candidates):
+        try:
+            out.append(as_model(m))
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"candidates[{i}]: {e}") from None
+    if not out:
+        raise ValueError("candidates is empty")
+    return out
 
 
 def _residual(got: np.ndarray, act: np.ndarray) -> dict:
