@@ -103,6 +103,13 @@ def _special(acls, am, arow, bcls, bm, brow, K, cv):
                 ninf = True
             else:
                 pinf = True
+    return special_result(nan, pinf, ninf, cv)
+
+
+@jit
+def special_result(nan, pinf, ninf, cv):
+    """(is_special, value) once the products' NaN / +inf / -inf flags are known: the addend `cv`
+    joins them, then any NaN or +inf with -inf gives NaN, else the infinity."""
     if np.isnan(cv):
         nan = True
     elif np.isinf(cv):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from .accumulate import C_INF, C_NAN, C_NZERO, C_PZERO
+from .accumulate import C_INF, C_NAN, C_NZERO, C_PZERO, special_result
 from .bits import clz64
 from .encode import decompose
 from .jit import jit
@@ -55,6 +55,22 @@ def _shift(mag, sh):
 
 
 @jit
+def _with_addend_rounded(acc, csig, cexp, cneg, base, p, mode, ovf_inf, plus_zero):
+    """The block's window sum `acc` (units of 2**base) plus the addend's significand `csig` at
+    `cexp` (truncated into the window), rounded; `plus_zero` turns a -0.0 result into +0.0."""
+    if csig != 0:
+        v = _shift(csig, cexp - base)
+        acc += -v if cneg else v
+    if acc == 0:
+        return 0.0
+    neg = acc < 0
+    cv = _round_value(neg, -acc if neg else acc, base, p, mode, ovf_inf)
+    if plus_zero:
+        cv += 0.0  # -0.0 (a negative sum rounded to zero) becomes +0.0
+    return cv
+
+
+@jit
 def _block_special(acls, am, arow, bcls, bm, brow, k0, k1, scaled, scls, sam, srow_a, sbcls, sbm, srow_b,
                    scale_block, cv):
     """(is_special, value) of one block: the NaN/infinity rule over its products and c."""
@@ -82,20 +98,7 @@ def _block_special(acls, am, arow, bcls, bm, brow, k0, k1, scaled, scls, sam, sr
                 ninf = True
             else:
                 pinf = True
-    if np.isnan(cv):
-        nan = True
-    elif np.isinf(cv):
-        if cv > 0:
-            pinf = True
-        else:
-            ninf = True
-    if nan or (pinf and ninf):
-        return True, np.nan
-    if pinf:
-        return True, np.inf
-    if ninf:
-        return True, -np.inf
-    return False, 0.0
+    return special_result(nan, pinf, ninf, cv)
 
 
 @jit
@@ -179,16 +182,7 @@ def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a,
                     r = min(r0 - ebuf[i], 63)
                     v = (mag << Lsh) >> r
                     acc += (v ^ sg) - sg
-                if csig != 0:
-                    v = _shift(csig, cexp - base)
-                    acc += -v if cneg else v
-                if acc == 0:
-                    cv = 0.0
-                else:
-                    neg = acc < 0
-                    cv = _round_value(neg, -acc if neg else acc, base, p, mode, ovf_inf)
-                    if plus_zero:
-                        cv += 0.0
+                cv = _with_addend_rounded(acc, csig, cexp, cneg, base, p, mode, ovf_inf, plus_zero)
                 continue
             # one pass: each term (a product, or a group's exact sum) times its scales, its exponent
             ng = 0
@@ -221,16 +215,7 @@ def mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, ia, ib, c, out, flags_a,
                 neg = pm < 0
                 v = _shift(-pm if neg else pm, glsb[gi] - base)
                 acc += -v if neg else v
-            if csig != 0:
-                v = _shift(csig, cexp - base)
-                acc += -v if cneg else v
-            if acc == 0:
-                cv = 0.0
-            else:
-                neg = acc < 0
-                cv = _round_value(neg, -acc if neg else acc, base, p, mode, ovf_inf)
-                if plus_zero:
-                    cv += 0.0  # -0.0 (a negative sum rounded to zero) becomes +0.0
+            cv = _with_addend_rounded(acc, csig, cexp, cneg, base, p, mode, ovf_inf, plus_zero)
         out[t] = cv
 
 
