@@ -393,7 +393,16 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
         eq, sig, s = _f32_parts(ax, m, emin)
         smax = max(smax, s)
         s = _I32(min(s, _I32(_SR_SMAX)))
-        t = _sr_carry(r, s, nb, delta, am1, bm, gamma, cm)
+        d = _I32(s - nb)
+        k = _I32(d - delta)
+        kp = _I32(k & _I32(31))
+        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
+        # k < 0: R >> (-k - (alpha - 1)) as a logical shift of the 32 bits
+        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
+        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
+        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
+        al = left if k >= _I32(0) else right
+        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
         out[i] = _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p, dtz)
     return amax, smax
 
@@ -410,24 +419,6 @@ def _f32_parts(ax, m, emin):
     eq = _I32(max(_I32(eb - _I32(127)), emin))  # no cap: codes past max keep their grid
     s = _I32(_I32(eq - m) - _I32(max(eb, _I32(1)) - _I32(150)))
     return eq, sig, s
-
-
-@jit
-def _sr_carry(r, s, nb, delta, am1, bm, gamma, cm):
-    """The carry operand `t` of the stochastic loops: the random field `r` aligned to the `s`
-    discarded bits (`nb` random bits, the rule's `delta`/`am1`/`bm`/`gamma`/`cm` constants), so that
-    `(2*sig + t) >> (s + 1)` is the rounded significand."""
-    one = _I32(1)
-    d = _I32(s - nb)
-    k = _I32(d - delta)
-    kp = _I32(k & _I32(31))
-    left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
-    # k < 0: R >> (-k - (alpha - 1)) as a logical shift of the 32 bits
-    lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
-    half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
-    right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
-    al = left if k >= _I32(0) else right
-    return _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
 
 
 @jit
@@ -648,7 +639,15 @@ def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_
         s = _I32(_I32(150) - max(eb, one))
         smax = max(smax, s)
         s = _I32(min(s, _I32(_SR_SMAX)))
-        t = _sr_carry(r, s, nb, delta, am1, bm, gamma, cm)
+        d = _I32(s - nb)
+        k = _I32(d - delta)
+        kp = _I32(k & _I32(31))
+        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
+        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
+        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
+        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
+        al = left if k >= _I32(0) else right
+        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
         n = _I32(_I32(_I32(sig << one) + t) >> _I32(_I32(s + one) & _I32(31)))
         trunc = _I32(-_I32(_I32(n << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
