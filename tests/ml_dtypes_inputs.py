@@ -107,3 +107,19 @@ def input_sets(name: str) -> dict[str, np.ndarray]:
         x32, x64 = int_inputs()
         return {"f32": x32, "f64": x64}
     return {"f32": stratified_float32(name), "f64": float64_sample(), "i64": integer_sample()}
+
+
+def ref_dtype(name: str) -> np.dtype:
+    """The numpy dtype whose ``astype`` numfmt reproduces for ``name`` (ml_dtypes, or numpy's own)."""
+    import ml_dtypes  # reason: the oracle is needed only by the tests and the recording tool that compare with it
+
+    if name.startswith(("binary", "int", "uint")) and not hasattr(ml_dtypes, name):
+        return np.dtype({"binary16": "float16", "binary32": "float32"}.get(name, name))
+    return np.dtype(getattr(ml_dtypes, name))
+
+
+def ref_codes(x: np.ndarray, name: str) -> np.ndarray:
+    """ml_dtypes/numpy codes of ``x`` for format ``name``."""
+    f = numfmt.get_format(name)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return x.astype(ref_dtype(name)).view(f.code_dtype)

@@ -18,7 +18,17 @@ import warnings
 
 import numpy as np
 import pytest
-from ml_dtypes_inputs import FLOATS, INTS, float64_sample, input_sets, int_inputs, integer_sample, stratified_float32
+from ml_dtypes_inputs import (
+    FLOATS,
+    INTS,
+    float64_sample,
+    input_sets,
+    int_inputs,
+    integer_sample,
+    ref_codes,
+    ref_dtype,
+    stratified_float32,
+)
 
 import numfmt
 from numfmt import compat as C
@@ -33,20 +43,6 @@ PROFILE = "ml_dtypes" if INSTALLED == NEWEST else f"ml_dtypes=={INSTALLED}"
 oracle = pytest.mark.skipif(INSTALLED not in VERSIONS,
                             reason=f"ml_dtypes {ml_dtypes.__version__}: no numfmt profile for this version")
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "compat" / "ml_dtypes_0.6.npz"
-
-
-def ref_dtype(name: str) -> np.dtype:
-    """The numpy dtype whose ``astype`` numfmt reproduces for ``name``."""
-    if name.startswith(("binary", "int", "uint")) and not hasattr(ml_dtypes, name):
-        return np.dtype({"binary16": "float16", "binary32": "float32"}.get(name, name))
-    return np.dtype(getattr(ml_dtypes, name))
-
-
-def ref_codes(x: np.ndarray, name: str) -> np.ndarray:
-    """ml_dtypes/numpy codes of ``x`` for format ``name``."""
-    f = numfmt.get_format(name)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return x.astype(ref_dtype(name)).view(f.code_dtype)
 
 
 def _report(x, got, want):

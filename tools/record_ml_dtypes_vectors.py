@@ -21,25 +21,9 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from ml_dtypes_inputs import FLOATS, INTS, input_sets  # noqa: E402
-
-import numfmt  # noqa: E402
+from ml_dtypes_inputs import FLOATS, INTS, input_sets, ref_codes  # noqa: E402
 
 KEEP = 1024  # differing inputs stored per type and input set
-
-
-def ref_dtype(name: str) -> np.dtype:
-    import ml_dtypes  # reason: the oracle is only needed when recording
-
-    if name.startswith(("binary", "int", "uint")) and not hasattr(ml_dtypes, name):
-        return np.dtype({"binary16": "float16", "binary32": "float32"}.get(name, name))
-    return np.dtype(getattr(ml_dtypes, name))
-
-
-def ref_codes(x: np.ndarray, name: str) -> np.ndarray:
-    f = numfmt.get_format(name)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return x.astype(ref_dtype(name)).view(f.code_dtype)
 
 
 def codes(out: pathlib.Path) -> None:
