@@ -78,6 +78,11 @@ def nan_check(xa: np.ndarray, fmt) -> None:
     """Refuse NaN inputs for a format without NaN under `nan="raise"`."""
     if xa.dtype.kind != "f":
         return
+    if xa.dtype in (np.float32, np.float64) and xa.flags.c_contiguous and xa.size:
+        from ._kernels.scan import has_nan  # lazy: numba loads on the first kernel call
+
+        if not has_nan(xa):
+            return
     mask = np.isnan(xa)
     if mask.any():
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), xa.shape)) if xa.ndim else ()

@@ -54,3 +54,33 @@ def test_seed_key_is_the_splitmix64_finaliser(seed):
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % (1 << 64)
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % (1 << 64)
     assert streams.seed_key(seed) == (z ^ (z >> 31)) & ((1 << 63) - 1)
+
+
+@pytest.mark.parametrize("dtype, itype", [(np.float32, np.int32), (np.float64, np.int64)])
+def test_has_nan_is_isnan_any(dtype, itype):
+    """The bit-pattern scan finds exactly the NaNs (either sign, any payload, any position) and
+    nothing else (infinities, the largest finite value, -0)."""
+    from numfmt._kernels.scan import has_nan
+
+    info = np.finfo(dtype)
+    base = np.array([0.0, -0.0, np.inf, -np.inf, info.max, -info.max, info.smallest_subnormal, 1.0] * 9, dtype)
+    assert not has_nan(base)
+    bits = base.view(itype)
+    inf_bits = np.array(np.inf, dtype).view(itype)
+    for pos in (0, 37, base.size - 1):
+        for pattern in (inf_bits + 1, inf_bits | (inf_bits >> 1), -1, np.iinfo(itype).min | (inf_bits + 1)):
+            b = bits.copy()
+            b[pos] = pattern
+            x = b.view(dtype)
+            assert has_nan(x) == bool(np.isnan(x).any()) is True
+
+
+def test_nan_raise_reports_the_first_nan():
+    """encode/quantize into a format without NaN: the error names the count and the first index; the
+    output array is untouched."""
+    x = np.ones((3, 5), np.float32)
+    x[1, 2] = x[2, 0] = np.nan
+    out = np.full(x.shape, 7, np.uint8)
+    with pytest.raises(ValueError, match=r"2 NaN value\(s\) \(first at index \(1, 2\)\)"):
+        numfmt.encode(x, "e2m1", out=out)
+    assert (out == 7).all()
