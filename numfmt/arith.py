@@ -40,9 +40,9 @@ import numpy as np
 from ._kernels import variants
 from ._kernels.params import kernel_params
 from .block.formats import is_block_format
-from .codec import decode, decode_dtype
+from .codec import decode, decode_dtype, threads_arg
 from .deprecation import moved_name
-from .engine import CHUNK, check_out, deliver, unshared
+from .engine import CHUNK, check_out, chunks, deliver, unshared
 from .formats import FloatFormat, IntFormat
 from .interop import as_numpy
 from .lazy import is_dask, lazy_call
@@ -147,39 +147,48 @@ def _setup(operands, names, fmt, rounding, saturation, nan, random, rbits, f32_o
     return f, plan, shape, flat, steps, (rkind, rarr, key, nbits), K, f32
 
 
-def _chunked(loop, ops, shape, code_dtype, rnd) -> tuple:
+def _chunked(loop, ops, shape, code_dtype, rnd, threads: int = 1) -> tuple:
     """(codes, count of NaN results without a code) of `loop(parts, dst, rnd, offset)` run over the
     operands `ops` (broadcast to `shape`) a chunk of `CHUNK` elements at a time, in C order.
 
     Each chunk of each operand is converted to float64 (exact) into a buffer of the chunk's size,
     so the general loops need no float64 copy of the whole input: beyond the codes, the working
-    memory is a few chunk buffers. Random bits are those of the whole call (an explicit array is
-    sliced, a seeded stream keyed by the flat index `offset`).
+    memory is a few chunk buffers per thread. Random bits are those of the whole call (an explicit
+    array is sliced, a seeded stream keyed by the flat index `offset`), so `threads` (each running
+    its own range of flat indices) never changes a result.
     """
     rk, ra, key, nb = rnd
     codes = np.empty(shape, code_dtype)
     dst = codes.reshape(-1)
-    bufs = [np.empty(min(CHUNK, dst.size), np.float64) for _ in ops]
-    bad = 0
-    pos = 0
-    with np.errstate(invalid="ignore"):  # (casting a signalling NaN warns)
-        it = np.nditer(list(ops), flags=["external_loop", "buffered", "zerosize_ok", "refs_ok"],
-                       op_flags=[["readonly"]] * len(ops), op_dtypes=[np.float64] * len(ops),
-                       buffersize=CHUNK, order="C", casting="safe")
-        with it:
-            while not it.finished:
-                parts = it.value if len(ops) > 1 else (it.value,)
-                n = parts[0].size
-                for buf, part in zip(bufs, parts):
-                    buf[:n] = part
-                r = ra[pos:pos + n] if rk == 1 else ra
-                bad += loop([buf[:n] for buf in bufs], dst[pos:pos + n], (rk, r, key, nb), pos)
-                pos += n
-                it.iternext()
-    return codes, bad
+    bads = []
+
+    def work(lo, hi):
+        bufs = [np.empty(min(CHUNK, hi - lo), np.float64) for _ in ops]
+        bad = 0
+        pos = lo
+        with np.errstate(invalid="ignore"):  # (casting a signalling NaN warns)
+            it = np.nditer(list(ops), flags=["external_loop", "buffered", "zerosize_ok", "refs_ok", "ranged"],
+                           op_flags=[["readonly"]] * len(ops), op_dtypes=[np.float64] * len(ops),
+                           buffersize=CHUNK, order="C", casting="safe", itershape=shape)
+            with it:
+                it.iterrange = (lo, hi)
+                while not it.finished:
+                    parts = it.value if len(ops) > 1 else (it.value,)
+                    n = parts[0].size
+                    for buf, part in zip(bufs, parts):
+                        buf[:n] = part
+                    r = ra[pos:pos + n] if rk == 1 else ra
+                    bad += loop([buf[:n] for buf in bufs], dst[pos:pos + n], (rk, r, key, nb), pos)
+                    pos += n
+                    it.iternext()
+        bads.append(bad)  # (list.append is atomic)
+
+    if dst.size:
+        chunks(dst.size, threads)(work)
+    return codes, sum(bads)
 
 
-def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
+def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None, threads: int = 1):
     """Codes or values of add/mul/fma of float32 operands through `_kernels.arith_f32`.
 
     The loop writes straight into `dest` (the caller's `out=`) when it is contiguous
@@ -194,8 +203,15 @@ def _f32_finish(kind, flat, steps, f, plan, shape, want_codes, dest=None):
     k = {"add": 0, "mul": 1, "fma": 2}[kind]
     c, sc = (flat[2], steps[2]) if k == 2 else (flat[0], 0)
     v = variants.select("arith", k, np.dtype(np.float32), plan.params, plan.mode, plan.sat)
-    bad = v.kernel(k, flat[0], steps[0], flat[1], steps[1], c, sc, out, want_codes,
-                   plan.params, kernel_params(f), plan.mode, plan.sat)
+    bads = []
+
+    def work(lo, hi):  # (a step-0 operand is one broadcast value)
+        bads.append(v.kernel(k, flat[0][lo:hi] if steps[0] else flat[0], steps[0],
+                             flat[1][lo:hi] if steps[1] else flat[1], steps[1], c[lo:hi] if sc else c, sc,
+                             out[lo:hi], want_codes, plan.params, kernel_params(f), plan.mode, plan.sat))
+
+    chunks(size, threads)(work)
+    bad = sum(bads)
     if bad:
         _finish(out, bad, f, plan, shape, True, kind)  # raises
     return deliver(out.reshape(shape), dest)
@@ -233,7 +249,7 @@ def _in_dtype(dtype, codes, fmt, out, run):
 _OPS64 = {"add": 0, "mul": 1, "div": 2, "fma": 3, "sqrt": 4}
 
 
-def _run64(kind, flat, f, plan, shape, rnd, K, want_codes, dest=None):
+def _run64(kind, flat, f, plan, shape, rnd, K, want_codes, dest=None, threads: int = 1):
     """binary64 results through `_kernels.arith64` (uint64 codes with the sign on top)."""
     from ._kernels.arith64 import arith64_loop  # lazy: numba loads on the first kernel call
 
@@ -243,13 +259,13 @@ def _run64(kind, flat, f, plan, shape, rnd, K, want_codes, dest=None):
                      offset)
         return 0
 
-    codes, _ = _chunked(loop, flat, shape, f.code_dtype, rnd)
+    codes, _ = _chunked(loop, flat, shape, f.code_dtype, rnd, threads)
     if want_codes:
         return deliver(codes, dest)
     return deliver(codes.view(np.float64), dest)  # (binary64 values are their codes' bits: decode's result)
 
 
-def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, out):
+def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, out, threads=1):
     from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), prec_bits, f32 = _setup(
@@ -257,9 +273,9 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
         codes=codes,
     )
     if f32:
-        return _f32_finish(kind, flat, steps, f, plan, shape, codes, out)
+        return _f32_finish(kind, flat, steps, f, plan, shape, codes, out, threads)
     if f.bits == 64:
-        return _run64(kind, flat, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
+        return _run64(kind, flat, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out, threads)
     p, mode, sat = plan.params, plan.mode, plan.sat
     if kind == "add":
         def loop(ops, dst, r, offset):
@@ -270,13 +286,13 @@ def _binary(kind, a, b, fmt, rounding, saturation, nan, random, rbits, codes, ou
     else:
         def loop(ops, dst, r, offset):
             return K.div_loop(ops[0], 1, ops[1], 1, dst, p, mode, sat, *r, prec_bits, offset)
-    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb))
+    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb), threads)
     return _finish(res, bad, f, plan, shape, codes, kind, out)
 
 
 @_lazy_for_dask
 def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, threads=None, out=None):
     """`a + b` rounded once into `fmt`.
 
     Parameters
@@ -293,6 +309,10 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
         Return codes of `fmt` instead of values.
     dtype : numpy dtype, optional
         Float dtype of the values; it must hold every value of `fmt` exactly.
+    threads : int, optional
+        Worker threads (default 1; clamped to the number of CPUs). Each thread takes
+        whole ranges of result elements (random bits are keyed by the element's index),
+        so the result never depends on it. Arrays below 2**20 elements use one thread.
     out : ndarray, optional
         Destination of the result (the broadcast shape; the values dtype, or the
         format's code dtype with `codes=True`). Nothing is written on an error.
@@ -314,12 +334,12 @@ def add(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     -0.0
     """
     return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("add", a, b, fmt, rounding, saturation, nan,
-                                                                random, rbits, codes, o))
+                                                                random, rbits, codes, o, threads_arg(threads)))
 
 
 @_lazy_for_dask
 def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, threads=None, out=None):
     """`a - b` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     Examples
@@ -330,12 +350,12 @@ def sub(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     """
     nb = np.negative(as_float_input(b, "b"))
     return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("add", a, nb, fmt, rounding, saturation, nan,
-                                                                random, rbits, codes, o))
+                                                                random, rbits, codes, o, threads_arg(threads)))
 
 
 @_lazy_for_dask
 def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, threads=None, out=None):
     """`a * b` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     Examples
@@ -345,12 +365,12 @@ def mul(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     [20.0, 0.0]
     """
     return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("mul", a, b, fmt, rounding, saturation, nan,
-                                                                random, rbits, codes, o))
+                                                                random, rbits, codes, o, threads_arg(threads)))
 
 
 @_lazy_for_dask
 def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, threads=None, out=None):
     """`a / b` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     x / +-0 is +-inf in IEEE-style formats (then the format's overflow rules
@@ -365,12 +385,12 @@ def div(a, b, fmt, *, rounding: str = "nearest_even", saturation: str = "none", 
     np.uint8(128)
     """
     return _in_dtype(dtype, codes, fmt, out, lambda o: _binary("div", a, b, fmt, rounding, saturation, nan,
-                                                                random, rbits, codes, o))
+                                                                random, rbits, codes, o, threads_arg(threads)))
 
 
 @_lazy_for_dask
 def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-        random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
+        random=None, rbits: int | None = None, codes: bool = False, dtype=None, threads=None, out=None):
     """`a * b + c` computed exactly and rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     Examples
@@ -383,10 +403,10 @@ def fma(a, b, c, fmt, *, rounding: str = "nearest_even", saturation: str = "none
     0.00048828125
     """
     return _in_dtype(dtype, codes, fmt, out, lambda o: _fma(a, b, c, fmt, rounding, saturation, nan, random,
-                                                            rbits, codes, o))
+                                                            rbits, codes, o, threads_arg(threads)))
 
 
-def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
+def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out, threads=1):
     from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, flat, steps, (rk, ra, key, nb), _, f32 = _setup(
@@ -394,21 +414,21 @@ def _fma(a, b, c, fmt, rounding, saturation, nan, random, rbits, codes, out):
         codes=codes,
     )
     if f32:
-        return _f32_finish("fma", flat, steps, f, plan, shape, codes, out)
+        return _f32_finish("fma", flat, steps, f, plan, shape, codes, out, threads)
     if f.bits == 64:
-        return _run64("fma", flat, f, plan, shape, (rk, ra, key, nb), 60, codes, out)
+        return _run64("fma", flat, f, plan, shape, (rk, ra, key, nb), 60, codes, out, threads)
     p, mode, sat = plan.params, plan.mode, plan.sat
 
     def loop(ops, dst, r, offset):
         return K.fma_loop(ops[0], 1, ops[1], 1, ops[2], 1, dst, p, mode, sat, *r, offset)
 
-    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb))
+    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb), threads)
     return _finish(res, bad, f, plan, shape, codes, "fma", out)
 
 
 @_lazy_for_dask
 def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", nan: str = "raise",
-         random=None, rbits: int | None = None, codes: bool = False, dtype=None, out=None):
+         random=None, rbits: int | None = None, codes: bool = False, dtype=None, threads=None, out=None):
     """Square root of `a` rounded once into `fmt` (keywords of [`add`][numfmt.add]).
 
     sqrt(-0) is -0 (0 in formats with one zero); a negative input gives NaN.
@@ -422,23 +442,23 @@ def sqrt(a, fmt, *, rounding: str = "nearest_even", saturation: str = "none", na
     [1.5, 0.0]
     """
     return _in_dtype(dtype, codes, fmt, out, lambda o: _sqrt(a, fmt, rounding, saturation, nan, random, rbits,
-                                                             codes, o))
+                                                             codes, o, threads_arg(threads)))
 
 
-def _sqrt(a, fmt, rounding, saturation, nan, random, rbits, codes, out):
+def _sqrt(a, fmt, rounding, saturation, nan, random, rbits, codes, out, threads=1):
     from ._kernels import arith as K  # lazy: numba loads on the first kernel call
 
     f, plan, shape, flat, _, (rk, ra, key, nb), prec_bits, _ = _setup(
         (a,), ("a",), fmt, rounding, saturation, nan, random, rbits, out=out, codes=codes
     )
     if f.bits == 64:
-        return _run64("sqrt", flat, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out)
+        return _run64("sqrt", flat, f, plan, shape, (rk, ra, key, nb), prec_bits, codes, out, threads)
     p, mode, sat = plan.params, plan.mode, plan.sat
 
     def loop(ops, dst, r, offset):
         return K.sqrt_loop(ops[0], dst, p, mode, sat, *r, prec_bits, offset)
 
-    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb))
+    res, bad = _chunked(loop, flat, shape, f.code_dtype, (rk, ra, key, nb), threads)
     return _finish(res, bad, f, plan, shape, codes, "sqrt", out)
 
 

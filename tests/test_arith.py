@@ -611,3 +611,41 @@ def test_out_bad_input_writes_nothing():
         numfmt.add(a, a, "e4m3", codes=True, out=np.empty(2, np.float32))
     with pytest.raises(TypeError, match="numpy array"):
         numfmt.add(a, a, "e4m3", out=[0.0, 0.0])
+
+
+_BIG = (1 << 20) + 12345  # (threads apply from 2**20 elements)
+
+
+@pytest.mark.parametrize("fmt", ["e4m3", "bfloat16", "e2m1", "binary64"])
+@pytest.mark.parametrize("path", ["float32", "float64", "broadcast"])
+def test_threads_never_change_a_result(fmt, path):
+    """add/sub/mul/div/fma/sqrt with threads=2 and 3 give one thread's codes: the float32 loops, the
+    general (float64, chunk-converted) loops, broadcast operands, stochastic rounding keyed by index,
+    and a NaN result under nan='raise' (same error) included."""
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal(_BIG) * 4).astype(np.float32 if path == "float32" else np.float64)
+    b = rng.standard_normal(_BIG if path != "broadcast" else 1).astype(np.float32)
+    kw = {"nan": "zero"} if fmt == "e2m1" else {}
+    calls = [
+        lambda t: numfmt.add(a, b, fmt, codes=True, threads=t, **kw),
+        lambda t: numfmt.sub(a, b, fmt, codes=True, rounding="toward_zero", threads=t, **kw),
+        lambda t: numfmt.mul(a, b, fmt, codes=True, threads=t, **kw),
+        lambda t: numfmt.fma(a, b, a, fmt, codes=True, rounding="stochastic", random=11, rbits=4, threads=t, **kw),
+    ]
+    if path != "float32":  # (the general loops only: div and sqrt)
+        calls += [lambda t: numfmt.div(a[: 1 << 20], b[: 1 << 20], fmt, codes=True, threads=t, **kw),
+                  lambda t: numfmt.sqrt(a[: 1 << 20], fmt, codes=True, threads=t, **kw)]
+    for call in calls:
+        one = call(1)
+        for t in (2, 3):
+            np.testing.assert_array_equal(call(t), one)
+    if fmt == "e2m1":
+        a[-5] = np.nan
+        with pytest.raises(ValueError, match="1 result"):
+            numfmt.add(a, b, fmt, threads=2)
+
+
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_threads_bad_value(bad, exc):
+    with pytest.raises(exc, match="threads"):
+        numfmt.add(1.0, 2.0, "e4m3", threads=bad)

@@ -44,6 +44,8 @@ GOALS = (
     Goal("MX / NVFP4 encode (gaussian_absmax)", tuple(f"{b} encode" for b in _BLOCK), _BLOCK, None, 0.8,
          ("gaussian_absmax",)),
     Goal("MX / NVFP4 decode, `out=`", tuple(f"{b} decode out=" for b in _BLOCK), _BLOCK, None, 1.0),
+    Goal("`threads=2` over one thread: stochastic rounding, arithmetic",
+         ("threads=2 encode", "threads=2 add codes", "threads=2 fma codes"), None, None, 1.7),
     Goal("instruction models vs MMA-Sim (same run)", ("mma_model",), None, None, 30.0),
 )
 

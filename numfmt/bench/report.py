@@ -20,6 +20,7 @@ from .identify import identify_rows
 from .inputs import BLOCK_DISTRIBUTIONS, DISTRIBUTIONS
 from .matmul import bench_matmul
 from .mma import bench_mma
+from .threads import thread_rows
 
 
 def extra_rows(n: int, repeat: int) -> list[dict]:
@@ -36,6 +37,7 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
         out.append({"op": "mmasim WGMMA same matmul", "format": "float8_e4m3fn", "mode": "MAC/s", "dist": "-",
                     "rate": m["mmasim_mac_per_s"], "ratio": float("nan")})
     out += identify_rows(min(n, 1 << 20))
+    out += thread_rows(n, repeat)
     for r in bench_mma(repeat=min(repeat, 3)):  # ratio: numfmt's rate over MMA-Sim's, same run
         out.append({"op": f"mma_model {r['case']}", "format": "instruction", "mode": "MAC/s", "dist": "-",
                     "rate": r["numfmt_mac_per_s"], "ratio": r.get("speedup", float("nan"))})
