@@ -70,6 +70,7 @@ CASES = {
     "decode.int": {"dtypes": (np.float32, np.float64)},
     "decode.f32": {"dtypes": (np.float32,)},
     "decode.via_f32": {"dtypes": (np.float16, np.float64)},
+    "decode.table8": {"dtypes": (np.float32, np.float64)},
     "arith.f32.lanes": {"kinds": (0, 1), "modes": (0,)},
     "arith.f32.image": {"kinds": (0, 1, 2), "modes": DET},
 }

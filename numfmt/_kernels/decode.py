@@ -11,6 +11,7 @@ target float is also "subnormal"::
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -169,6 +170,30 @@ def decode_any(codes, out, p, fast):
         v.kernel(codes, out, p, fast)
 
 
+@jit
+def decode_table(codes, out, table):
+    """`out[i] = table[codes[i]]`: uint8 codes looked up in a 256-entry table."""
+    for i in range(codes.size):
+        out[i] = table[codes[i]]
+
+
+@functools.lru_cache(maxsize=64)
+def _table(p, dtype: np.dtype) -> np.ndarray:
+    """The values of every code of an 8-bit-or-narrower format as `decode_loop` writes them into
+    `dtype` (codes past the format's width, which callers refuse, read as NaN)."""
+    table = np.full(256, np.nan, dtype)
+    decode_loop(np.arange(1 << p.BITS, dtype=np.uint8), table[: 1 << p.BITS], p)
+    table.setflags(write=False)
+    return table
+
+
+def _via_table(codes, out, p, fast):
+    if codes.dtype != np.uint8:  # pragma: no cover - formats of <= 8 bits have uint8 codes
+        decode_loop(codes, out, p)
+        return
+    decode_table(codes, out, _table(p, out.dtype))
+
+
 def _via_f32(codes, out, p, fast):
     """Decode into float32 (exact for these formats), then widen or narrow into `out`."""
     tmp = np.empty(out.shape, np.float32)
@@ -201,4 +226,11 @@ register(
     lambda dt, p, fast: dt == _F16 or (fast is not None and dt in (_F32, _F64)),
     "float16 values of any format (the float32 decode, then a cast), and float64 values of the "
     "formats of decode.int and decode.f32 (exact in float32)",
+)
+register(
+    "decode.table8", "decode",
+    _via_table,
+    lambda dt, p, fast: p.BITS <= 8 and dt in (_F32, _F64),
+    "the other formats of <= 8 bits (E8M0, formats without subnormals or zero, ...): a 256-entry table "
+    "written by decode_loop; float32 or float64 values",
 )
