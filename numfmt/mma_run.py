@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.variants import select
 from .accum_models import Chunked, FusedBlock, float_format_arg, in_format_arg, rounding_mode_arg
 from .codec import decode
+from .engine import chunks
 from .interop import real_array
 from .plan import funnel_params
 
-__all__ = ["run_instruction", "scale_values", "c_format_of"]
+__all__ = ["run_instruction", "scale_values", "c_format_of", "split_dots"]
 
 
 def c_format_of(model: FusedBlock):
@@ -65,12 +67,17 @@ def scale_values(s, fmt, name: str, shape: tuple[int, int]) -> np.ndarray:
     return a
 
 
-def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.ndarray:
+def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, threads: int = 1,
+                    grid: bool = False) -> np.ndarray:
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t] (float64 results).
 
     X (R, K) and Y (S, K) hold values of the input formats, c values of the addend
     format; `sa` (R, K / scale_block) and `sb` (S, K / scale_block) the scale values
-    when the model has a `scale_format`.
+    when the model has a `scale_format`. The dot products are split over `threads`
+    threads (each its own run of t; the results do not depend on it). The kernel is
+    `mma_dots`, or its registered variant where one applies; with `grid` (ia, ib the
+    row-major grid of every row of X with every row of Y, as `matmul` makes them) the
+    variant of op `"mma_grid"` where one applies.
     """
     from ._kernels import mma as KM  # numba loads on first use, not at import
 
@@ -104,14 +111,18 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.
         scls = sbcls = np.zeros(1, np.int8)
         man_s = 0
     out = np.empty(T, np.float64)
+    ia = np.ascontiguousarray(ia, np.int64)
+    ib = np.ascontiguousarray(ib, np.int64)
+    c = np.ascontiguousarray(c, np.float64)
+    flags_a = np.ascontiguousarray(flags_a)
+    flags_b = np.ascontiguousarray(flags_b)
     if model.addend == "two_stage":
         outf = float_format_arg(model.out_format, "out_format")
-        KM.two_stage_dots(am, aE, acls, bm, bE, bcls, K, np.ascontiguousarray(ia, np.int64),
-                          np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,
-                          np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
-                          fa.mantissa_bits + fb.mantissa_bits, model.terms, model.lanes, model.fraction_bits,
-                          model.sum_bits, model.drop_small_c, c_format_of(model).emin, outf.emax + 1,
-                          funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        head = (am, aE, acls, bm, bE, bcls, K)
+        tail = (flags_a, flags_b, fa.mantissa_bits + fb.mantissa_bits, model.terms, model.lanes,
+                model.fraction_bits, model.sum_bits, model.drop_small_c, c_format_of(model).emin, outf.emax + 1,
+                funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        split_dots(KM.two_stage_dots, head, ia, ib, c, out, tail, threads)
         return out
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     if G > 1:  # elements as integers in units of the format's smallest subnormal (exact group sums)
@@ -119,16 +130,55 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.
         bfix = bm << (bE - fb.emin).clip(0, 62)
     else:
         afix = bfix = np.zeros(1, np.int64)
-    KM.mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, np.ascontiguousarray(ia, np.int64),
-                np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,
-                np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
-                fa.mantissa_bits + fb.mantissa_bits, fa.emin + fb.emin,
-                scaled, sam, saE, scls, sbm, sbE, sbcls, nsb, model.scale_block, man_s,
-                model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
-                float_format_arg(model.out_format, "out_format").emin,
-                funnel_params(rf), rounding_mode_arg(model.rounding, "rounding"), model.overflow == "inf",
-                model.plus_zero)
+    man_ab = fa.mantissa_bits + fb.mantissa_bits
+    p = funnel_params(rf)
+    mode = rounding_mode_arg(model.rounding, "rounding")
+    fix_bits = (fa.mantissa_bits + 1 + max(fa.emax - fa.emin, 0) + fb.mantissa_bits + 1
+                + max(fb.emax - fb.emin, 0) + G.bit_length())
+    fast = select("mma", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms, scaled,
+                  model.scale_block, p, mode)
+    kernel = KM.mma_dots
+    if fast is not None:  # the variant reads int32 significand planes
+        kernel = fast.kernel
+        am = am.astype(np.int32)
+        bm = bm.astype(np.int32)
+    head = (am, aE, acls, bm, bE, bcls, afix, bfix, K)
+    chain = (model.scale_block, man_s, model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
+             float_format_arg(model.out_format, "out_format").emin, p, mode, model.overflow == "inf",
+             model.plus_zero)
+    tail = (flags_a, flags_b, man_ab, fa.emin + fb.emin, scaled, sam, saE, scls, sbm, sbE, sbcls, nsb) + chain
+    gfast = select("mma_grid", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms,
+                   scaled, model.scale_block, p, mode) if grid and fast is not None else None
+    if gfast is None:
+        split_dots(kernel, head, ia, ib, c, out, tail, threads)
+        return out
+    # the whole grid, vectorized over the columns: B's planes as (K, S), its scales as (nsb, S)
+    R, S = X.shape[0], Y.shape[0]
+
+    def cols(v, width):
+        return np.ascontiguousarray(v.reshape(S, width).T).ravel()
+
+    skip = (flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)).ravel()
+    redo = np.empty(R * S, np.bool_)
+    ghead = (am, aE, cols(bm, K), cols(bE, K), afix, bfix if G == 1 else cols(bfix, K), K, S, c, out, skip, redo,
+             man_ab, fa.emin + fb.emin, scaled, sam, saE, cols(sbm, nsb) if scaled else sbm,
+             cols(sbE, nsb) if scaled else sbE, nsb) + chain
+    chunks(R, threads, min_n=2)(lambda lo, hi: gfast.kernel(*ghead, lo, hi))
+    t = np.flatnonzero(redo)
+    if t.size:  # NaN or infinity in the chain: the per-output kernel, which has the special-value rule
+        part = np.empty(t.size, np.float64)
+        kernel(*head, ia[t], ib[t], c[t], part, *tail)
+        out[t] = part
     return out
+
+
+def split_dots(kernel, head: tuple, ia, ib, c, out, tail: tuple, threads: int) -> None:
+    """`kernel(*head, ia, ib, c, out, *tail)` (a dot-product kernel, one result per t) run over
+    pieces of t on `threads` threads; the results do not depend on `threads`."""
+    def work(lo, hi):
+        kernel(*head, ia[lo:hi], ib[lo:hi], c[lo:hi], out[lo:hi], *tail)
+
+    chunks(ia.size, threads, min_n=64)(work)
 
 
 def scaled_model(model):

@@ -2,7 +2,8 @@
 
 Each goal names the benchmark rows it covers (operation, formats, mode) and the ratio to
 `np.copyto` every one of them must reach on every input distribution it was measured on; the
-mma rows compare numfmt's instruction models with MMA-Sim's in the same run.
+mma rows compare numfmt's instruction models with MMA-Sim's in the same run, and the
+mma_threads rows numfmt's threads=2 with its threads=1.
 """
 
 from __future__ import annotations
@@ -45,13 +46,14 @@ GOALS = (
          ("gaussian_absmax",)),
     Goal("MX / NVFP4 decode, `out=`", tuple(f"{b} decode out=" for b in _BLOCK), _BLOCK, None, 1.0),
     Goal("instruction models vs MMA-Sim (same run)", ("mma_model",), None, None, 30.0),
+    Goal("instruction models, threads=2 over threads=1 (same run)", ("mma_threads",), None, None, 1.7),
 )
 
 
 def _matches(g: Goal, r: dict) -> bool:
     op = r.get("op", "")
-    if g.ops == ("mma_model",):
-        return op.startswith("mma_model ")
+    if g.ops in (("mma_model",), ("mma_threads",)):
+        return op.startswith(g.ops[0] + " ")
     return (op in g.ops and (g.formats is None or r.get("format") in g.formats)
             and (g.modes is None or r.get("mode") in g.modes) and (g.dists is None or r.get("dist") in g.dists))
 

@@ -42,6 +42,10 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
         if r.get("mmasim_mac_per_s"):
             out.append({"op": f"mmasim {r['case']}", "format": "instruction", "mode": "MAC/s", "dist": "-",
                         "rate": r["mmasim_mac_per_s"], "ratio": 1.0})
+        if r.get("threads2_speedup"):  # ratio: threads=2 over threads=1, same run
+            out.append({"op": f"mma_threads {r['case']}", "format": "instruction", "mode": "threads=2/1",
+                        "dist": "-", "rate": r["numfmt_mac_per_s"] * r["threads2_speedup"],
+                        "ratio": r["threads2_speedup"]})
     return out
 
 
