@@ -156,15 +156,16 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     R, S = X.shape[0], Y.shape[0]
 
     def cols(v, width):
-        return np.ascontiguousarray(v.reshape(S, width).T).ravel()
+        return np.ascontiguousarray(v.reshape(S, width).T)
 
-    skip = (flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)).ravel()
-    redo = np.empty(R * S, np.bool_)
-    ghead = (am, aE, cols(bm, K), cols(bE, K), afix, bfix if G == 1 else cols(bfix, K), K, S, c, out, skip, redo,
-             man_ab, fa.emin + fb.emin, scaled, sam, saE, cols(sbm, nsb) if scaled else sbm,
-             cols(sbE, nsb) if scaled else sbE, nsb) + chain
+    skip = flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)
+    redo = np.empty((R, S), np.bool_)
+    one = np.zeros((1, 1), np.int64)
+    ghead = (am, aE, cols(bm, K), cols(bE, K), afix, one if G == 1 else cols(bfix, K), K, S, c.reshape(R, S),
+             out.reshape(R, S), skip, redo, man_ab, fa.emin + fb.emin, scaled, sam, saE,
+             cols(sbm, nsb) if scaled else one, cols(sbE, nsb) if scaled else one, nsb) + chain
     chunks(R, threads, min_n=2)(lambda lo, hi: gfast.kernel(*ghead, lo, hi))
-    t = np.flatnonzero(redo)
+    t = np.flatnonzero(redo.ravel())
     if t.size:  # NaN or infinity in the chain: the per-output kernel, which has the special-value rule
         part = np.empty(t.size, np.float64)
         kernel(*head, ia[t], ib[t], c[t], part, *tail)

@@ -559,9 +559,10 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
     """`mma_dots_fast` over the whole grid rows i0..i1 of A times the S columns of B, each inner loop
     running over the S columns (contiguous, so the compiler vectorizes it).
 
-    A planes `am` (int32), `aE`, `afix` and its scales `sam`/`saE` are row-major (K, resp. nsb, per
-    row); B planes `bm` (int32), `bE`, `bfix` are (K, S) and its scales `sbm`/`sbE` (nsb, S), all
-    flattened; `c`, `out`, `skip` and `redo` are (rows, S) flattened. Outputs with `skip` set (a row
+    A planes `am` (int32), `aE`, `afix` and its scales `sam`/`saE` are flat row-major (K, resp. nsb,
+    per row); B planes `bm` (int32), `bE`, `bfix` are 2-D (K, S) and its scales `sbm`/`sbE` (nsb, S);
+    `c`, `out`, `skip` and `redo` are 2-D (rows, S) (2-D indexing keeps the inner loops free of
+    negative-index handling, which would turn their loads into gathers). Outputs with `skip` set (a row
     or column holding a NaN or an infinity, a non-finite addend) are left to the caller, and so are
     those whose chain meets a non-finite block result: `redo` marks both.
     """
@@ -579,23 +580,24 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
     csig = np.empty(S, np.int64)
     cexp = np.empty(S, np.int64)
     cneg = np.empty(S, np.bool_)
-    cv = np.empty(S, np.float64)
+    zneg = np.empty(S, np.bool_)
+    fbk = np.empty(S, np.bool_)
     dead = np.empty(S, np.bool_)
-    smb = np.ones(nsub * S, np.int64)
-    esb = np.zeros(nsub * S, np.int64)
+    smb = np.ones((nsub, S), np.int64)
+    esb = np.zeros((nsub, S), np.int64)
     gs = np.empty(S, np.int64)
     gor = np.empty(S, np.int64)
-    gb = np.empty(ng * S, np.int64) if G > 1 else np.empty(1, np.int64)
-    ge = np.empty(ng * S, np.int64) if G > 1 else np.empty(1, np.int64)
+    gb = np.empty((ng if G > 1 else 1, S), np.int64)
+    ge = np.empty((ng if G > 1 else 1, S), np.int64)
     for i in range(i0, i1):
         arow = i * K
         for j in range(S):
-            cval = c[i * S + j]
-            cv[j] = cval
-            dead[j] = skip[i * S + j]
+            cval = c[i, j]
+            dead[j] = skip[i, j]
             csig[j] = 0
             cexp[j] = 0
             cneg[j] = False
+            zneg[j] = cval == 0.0 and np.signbit(cval)
             if cval != 0.0 and np.isfinite(cval):
                 _cc, ng_, sg_, ex_ = decompose(cval)
                 cneg[j] = ng_
@@ -620,9 +622,9 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                     sa_m = np.int64(sam[i * nsb + jb])
                     sa_e = saE[i * nsb + jb]
                     for j in range(S):
-                        smv = sa_m * sbm[jb * S + j]
-                        smb[q * S + j] = smv
-                        esb[q * S + j] = sa_e + sbE[jb * S + j] if smv != 0 else _NOSCALE_E
+                        smv = sa_m * sbm[jb, j]
+                        smb[q, j] = smv
+                        esb[q, j] = sa_e + sbE[jb, j] if smv != 0 else _NOSCALE_E
                 if G == 1:
                     for k in range(s0, s1):
                         if am[arow + k] == 0:
@@ -630,10 +632,10 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                         ea = aE[arow + k]
                         if scaled:
                             for j in range(S):
-                                Mx[j] = max(Mx[j], ea + bE[k * S + j] + esb[q * S + j])
+                                Mx[j] = max(Mx[j], ea + bE[k, j] + esb[q, j])
                         else:
                             for j in range(S):
-                                Mx[j] = max(Mx[j], ea + bE[k * S + j])
+                                Mx[j] = max(Mx[j], ea + bE[k, j])
                 else:
                     for g0 in range(s0, s1, G):
                         for j in range(S):
@@ -644,13 +646,13 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                             if fa == 0:
                                 continue
                             for j in range(S):
-                                pm = fa * bfix[k * S + j]
+                                pm = fa * bfix[k, j]
                                 gs[j] += pm
                                 gor[j] |= pm
                         for j in range(S):
-                            eg = esb[q * S + j] + emin_ab if gor[j] != 0 else _NOSCALE_E
-                            gb[gi * S + j] = gs[j] * smb[q * S + j]
-                            ge[gi * S + j] = eg
+                            eg = esb[q, j] + emin_ab if gor[j] != 0 else _NOSCALE_E
+                            gb[gi, j] = gs[j] * smb[q, j]
+                            ge[gi, j] = eg
                             Mx[j] = max(Mx[j], eg)
                         gi += 1
                 q += 1
@@ -666,66 +668,85 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                         ea = aE[arow + k]
                         if scaled:
                             for j in range(S):
-                                pm = pa * bm[k * S + j] * smb[q * S + j]
+                                pm = pa * bm[k, j] * smb[q, j]
                                 sg = pm >> 63
                                 mag = (pm ^ sg) - sg
-                                v = (mag << Lsh) >> min(r_off + Mx[j] - ea - bE[k * S + j] - esb[q * S + j], 63)
+                                v = (mag << Lsh) >> min(r_off + Mx[j] - ea - bE[k, j] - esb[q, j], 63)
                                 acc[j] += (v ^ sg) - sg
                         else:
                             ro = r_off - ea
                             for j in range(S):
-                                pm = pa * bm[k * S + j]
+                                pm = pa * bm[k, j]
                                 sg = pm >> 63
                                 mag = (pm ^ sg) - sg
-                                v = (mag << Lsh) >> min(ro + Mx[j] - bE[k * S + j], 63)
+                                v = (mag << Lsh) >> min(ro + Mx[j] - bE[k, j], 63)
                                 acc[j] += (v ^ sg) - sg
                 q += 1
             if G > 1:
                 for g in range(gi):
                     for j in range(S):
-                        pm = gb[g * S + j]
+                        pm = gb[g, j]
                         sg = pm >> 63
                         mag = (pm ^ sg) - sg
-                        v = (mag << Lsh) >> min(r_off + Mx[j] - ge[g * S + j], 63)
+                        v = (mag << Lsh) >> min(r_off + Mx[j] - ge[g, j], 63)
                         acc[j] += (v ^ sg) - sg
-            # each output's block result, rounded, becomes its next c
+            # each output's block result, rounded, becomes its next c: in line (a loop the compiler
+            # vectorizes) where its leading bit lies in the normal binades, else through round_pack
+            nfb = 0
             for j in range(S):
-                if dead[j]:
-                    continue
                 base = Mx[j] - F
-                a = acc[j]
-                if csig[j] != 0:
-                    cs = _shift(csig[j], cexp[j] - base)
-                    a += -cs if cneg[j] else cs
-                if a == 0:
-                    cv[j] = 0.0
-                    csig[j] = 0
-                    continue
-                ok, sig, ex = _inline_round(a, base, keep, emin, etop_max, rne)
+                d = cexp[j] - base
+                cs = (csig[j] << min(max(d, 0), 62)) >> min(max(-d, 0), 63)
+                a = acc[j] + (-cs if cneg[j] else cs)
                 neg = a < 0
-                cneg[j] = neg
+                mag = -a if neg else a
+                n = 64 - clz64(mag)
+                sh = max(n - keep, 0)
+                q = mag >> sh
+                if rne:
+                    rem = mag - (q << sh)
+                    half = (np.int64(1) << sh) >> 1
+                    if sh > 0 and (rem > half or (rem == half and (q & 1) == 1)):
+                        q += 1
+                top = base + n - 1
+                ok = mag == 0 or (top >= emin and top <= etop_max and n <= 62)
+                fbk[j] = not ok
+                nfb += 0 if ok else 1
+                acc[j] = a
                 if ok:
-                    csig[j] = sig
-                    cexp[j] = ex
-                    r = math.ldexp(np.float64(sig), ex)
-                    cv[j] = -r if neg else r
-                    continue
-                r = _round_value(neg, sig, base, p, mode, ovf_inf)
-                if plus_zero:
-                    r += 0.0
-                cv[j] = r
-                if not np.isfinite(r):
-                    dead[j] = True
-                elif r != 0.0:
-                    _cc, ng_, sg_, ex_ = decompose(r)
-                    cneg[j] = ng_
-                    csig[j] = sg_
-                    cexp[j] = ex_
-                else:
-                    csig[j] = 0
+                    csig[j] = q
+                    cexp[j] = base + sh
+                    cneg[j] = neg
+                    zneg[j] = False
+            if nfb:
+                for j in range(S):
+                    if not fbk[j] or dead[j]:
+                        continue
+                    a = acc[j]
+                    neg = a < 0
+                    r = _round_value(neg, -a if neg else a, Mx[j] - F, p, mode, ovf_inf)
+                    if plus_zero:
+                        r += 0.0
+                    if not np.isfinite(r):
+                        dead[j] = True
+                    elif r != 0.0:
+                        _cc, ng_, sg_, ex_ = decompose(r)
+                        cneg[j] = ng_
+                        csig[j] = sg_
+                        cexp[j] = ex_
+                        zneg[j] = False
+                    else:
+                        csig[j] = 0
+                        zneg[j] = np.signbit(r)
         for j in range(S):
-            out[i * S + j] = cv[j]
-            redo[i * S + j] = dead[j]
+            if csig[j] == 0:
+                r = -0.0 if zneg[j] else 0.0
+            else:
+                r = math.ldexp(np.float64(csig[j]), cexp[j])
+                if cneg[j]:
+                    r = -r
+            out[i, j] = r
+            redo[i, j] = dead[j]
 
 
 register(
