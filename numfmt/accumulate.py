@@ -135,10 +135,22 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
         if np.isnan(x).any() and fmt.code_of_nan is None:
             raise ValueError(f"{name} holds a NaN, which {fmt.name} cannot represent")
         xf = x[fin]
+    if xf.size and _within_float32(fmt):
+        x32 = xf.astype(np.float32)
+        if np.array_equal(x32, xf):  # every value of fmt is a float32: check the float32 copy (fast loops)
+            q = np.asarray(quantize(x32, fmt, rounding="nearest_even", saturation="none", nan="zero"))
+            _refuse_inexact(xf, q != x32, fmt, name, lambda v: repr(float(v)))
+            return x
     if xf.size:
         q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
         _refuse_inexact(xf, q != xf, fmt, name, lambda v: repr(float(v)))
     return x
+
+
+def _within_float32(fmt) -> bool:
+    """Whether every finite value of the float format `fmt` is a float32."""
+    return (getattr(fmt, "mantissa_bits", 99) <= 23 and getattr(fmt, "emax", 999) <= 127
+            and getattr(fmt, "emin", -999) - fmt.mantissa_bits >= -149)
 
 
 def _split(x: np.ndarray, fmt, ftz: bool = False):

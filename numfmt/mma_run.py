@@ -161,6 +161,10 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     skip = flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)
     redo = np.empty((R, S), np.bool_)
     one = np.zeros((1, 1), np.int64)
+    if G > 1 and max(f.mantissa_bits + 1 + max(f.emax - f.emin, 0) for f in (fa, fb)) <= 30:
+        # the fixed-point elements within int32 (their products are formed in int64)
+        afix = afix.astype(np.int32)
+        bfix = bfix.astype(np.int32)
     ghead = (am, aE, cols(bm, K), cols(bE, K), afix, one if G == 1 else cols(bfix, K), K, S, c.reshape(R, S),
              out.reshape(R, S), skip, redo, man_ab, fa.emin + fb.emin, scaled, sam, saE,
              cols(sbm, nsb) if scaled else one, cols(sbE, nsb) if scaled else one, nsb) + chain

@@ -642,7 +642,7 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                             gs[j] = 0
                             gor[j] = 0
                         for k in range(g0, min(g0 + G, s1)):
-                            fa = afix[arow + k]
+                            fa = np.int64(afix[arow + k])
                             if fa == 0:
                                 continue
                             for j in range(S):
@@ -666,7 +666,15 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                         if pa == 0:
                             continue
                         ea = aE[arow + k]
-                        if scaled:
+                        if scaled and man_s == 0:  # scale significands 1 (or 0: the exponent of a zero
+                            # scale saturates the shift, so the product need not be multiplied by it)
+                            for j in range(S):
+                                pm = pa * bm[k, j]
+                                sg = pm >> 63
+                                mag = (pm ^ sg) - sg
+                                v = (mag << Lsh) >> min(r_off + Mx[j] - ea - bE[k, j] - esb[q, j], 63)
+                                acc[j] += (v ^ sg) - sg
+                        elif scaled:
                             for j in range(S):
                                 pm = pa * bm[k, j] * smb[q, j]
                                 sg = pm >> 63
