@@ -33,6 +33,7 @@ from .mma_run import (
     block_operand,
     c_format_of,
     epilogue_alpha,
+    is_block_of,
     prepare_scales,
     run_fma64,
     run_ftz_pairs,
@@ -138,6 +139,8 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
     if xf.size and _within_float32(fmt):
         x32 = xf.astype(np.float32)
         if np.array_equal(x32, xf):  # every value of fmt is a float32: check the float32 copy (fast loops)
+            if fmt.name == "binary32":
+                return x
             q = np.asarray(quantize(x32, fmt, rounding="nearest_even", saturation="none", nan="zero"))
             _refuse_inexact(xf, q != x32, fmt, name, lambda v: repr(float(v)))
             return x
@@ -442,6 +445,8 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
         c = C
     model = as_model(model)
     nthreads = threads_arg(threads)
+    a_block = is_block_of(A, _in_formats(model)[0])  # values decoded from codes of the input format
+    b_block = is_block_of(B, _in_formats(model)[1])
     A, a_scales, ts_a = block_operand(A, a_scales, "A", "a_scales", 1, model)
     B, b_scales, ts_b = block_operand(B, b_scales, "B", "b_scales", 0, model)
     alpha = epilogue_alpha(ts_a, ts_b)
@@ -488,9 +493,11 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
             acc = np.ascontiguousarray(_piece(Craw[i0:i1, j0:j1], cdt, fc, "c", round_inputs, one_pass)).ravel()
             sc = None if scales is None else (scales[0][i0:i1], scales[1][j0:j1])
             for k0, k1 in ks:
-                X = np.ascontiguousarray(_piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
+                X = np.ascontiguousarray(Araw[i0:i1, k0:k1] if a_block else
+                                         _piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
                 if Yk is None or not keep_b:
-                    Yk = np.ascontiguousarray(_piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass).T)
+                    Yk = np.ascontiguousarray((Braw[k0:k1, j0:j1] if b_block else
+                                               _piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass)).T)
                 acc = _run(model, X, Yk, ia, ib, acc, scales=sc, threads=nthreads, grid=True)
             vals[i0:i1, j0:j1] = acc.reshape(m, n)
     vals = vals.ravel()

@@ -17,7 +17,7 @@ from .engine import chunks
 from .interop import real_array
 from .plan import funnel_params
 
-__all__ = ["run_instruction", "scale_values", "c_format_of", "split_dots"]
+__all__ = ["run_instruction", "scale_values", "c_format_of", "split_dots", "is_block_of"]
 
 
 def c_format_of(model: FusedBlock):
@@ -226,6 +226,14 @@ def prepare_scales(model, sa, sb, K: int, rows_a: tuple, rows_b: tuple, names=("
     if b_by_columns:
         return sa, np.ascontiguousarray(scale_values(sb, sf, names[1], (nb, *rows_b)).T)
     return sa, scale_values(sb, sf, names[1], (*rows_b, nb))
+
+
+def is_block_of(x, fmt) -> bool:
+    """Whether `x` is a `BlockArray` whose elements are codes of the format `fmt` (so that its
+    decoded elements need no representability check)."""
+    codes = getattr(x, "codes", None)
+    element = getattr(getattr(x, "format", None), "element", None)
+    return codes is not None and codes.dtype == np.uint8 and getattr(element, "name", None) == fmt.name
 
 
 def block_operand(x, scales, name: str, scale_name: str, k_axis: int, model):

@@ -17,11 +17,11 @@ __all__ = ["CASES", "bench_mma"]
 #: (label, arch, MMA-Sim class, instruction, element format or block format, M, N, K)
 CASES = (
     ("wgmma e4m3 Hopper", "Hopper", "WGMMA", "m64n8k32.f32.e4m3.e4m3", "e4m3", 256, 256, 256),
-    ("tcgen05 f8f6f4 e2m1 Blackwell", "Blackwell", "TCGen05MMA", "m64n8k32.kind::f8f6f4.f32.e2m1.e2m1", "e2m1",
+    ("tcgen05 e2m1 Blackwell", "Blackwell", "TCGen05MMA", "m64n8k32.kind::f8f6f4.f32.e2m1.e2m1", "e2m1",
      256, 256, 256),
-    ("tcgen05 mxf4nvf4 nvfp4 Blackwell", "Blackwell", "TCGen05MMABlockScale",
+    ("tcgen05 nvfp4 Blackwell", "Blackwell", "TCGen05MMABlockScale",
      "m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3", "nvfp4", 256, 256, 256),
-    ("tcgen05 mxf8f6f4 mxfp8 Blackwell", "Blackwell", "TCGen05MMABlockScale",
+    ("tcgen05 mxfp8 Blackwell", "Blackwell", "TCGen05MMABlockScale",
      "m128n8k32.kind::mxf8f6f4.block32.f32.e4m3.e4m3.ue8m0", "mxfp8_e4m3", 256, 256, 256),
 )
 
