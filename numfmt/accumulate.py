@@ -27,7 +27,7 @@ from .accum_models import (
 from .choices import did_you_mean
 from .codec import decode_dtype, quantize, threads_arg
 from .deprecation import deprecated, moved_name
-from .engine import check_out, deliver
+from .engine import check_out, chunks, deliver
 from .interop import as_numpy, real_array
 from .mma_run import (
     block_operand,
@@ -238,9 +238,10 @@ def _k_perm(model, K: int):
     return np.asarray(ko, np.int64)  # longer than K: K is zero-padded to len(k_order) (see _run)
 
 
-def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid=False):
+def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid=False, ycache=None):
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results (the kernels split t over
-    `threads` threads; `grid`: ia, ib are the row-major grid of every row of X with every row of Y).
+    `threads` threads; `grid`: ia, ib are the row-major grid of every row of X with every row of Y;
+    `ycache`: a dict an instruction model keeps Y's split planes in, for calls with the same Y).
 
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
@@ -275,7 +276,8 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid
                     threads=threads)
 
     if isinstance(model, FusedBlock) and model.instruction_datapath:
-        return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)), threads=threads, grid=grid)
+        return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)), threads=threads, grid=grid,
+                               ycache=ycache)
     if isinstance(model, Pairwise) and model.terms is not None:
         return run_ftz_pairs(model, X, Y, ia, ib, c)
     if isinstance(model, Sequential) and max(f.mantissa_bits for f in _in_formats(model)) > 25:
@@ -483,9 +485,17 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
     cols = _spans(N, step)
     ks = _spans(K, max(K, 1) if scales is not None else _k_step(model, K))
     keep_b = len(cols) == 1 and len(ks) == 1  # B is one piece: checked and split once
+    rows = _spans(M, step)
     Yk = None
+    if keep_b:
+        Yk = np.ascontiguousarray((Braw if b_block else _piece(Braw, bdt, fb, "B", round_inputs, one_pass)).T)
+        if nthreads > 1:  # the threads take row tiles (each checks and splits its rows of A)
+            rows = _spans(M, max(1, -(-M // (4 * nthreads))))
+    ycache: dict | None = {} if keep_b else None  # B's split planes, kept for the row tiles
     vals = np.empty((M, N))
-    for i0, i1 in _spans(M, step):
+    tile_threads = 1 if keep_b else nthreads  # threads over row tiles, else inside each kernel call
+
+    def tile(i0, i1):
         for j0, j1 in cols:
             m, n = i1 - i0, j1 - j0
             ia = np.repeat(np.arange(m, dtype=np.int64), n)
@@ -495,11 +505,18 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
             for k0, k1 in ks:
                 X = np.ascontiguousarray(Araw[i0:i1, k0:k1] if a_block else
                                          _piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
-                if Yk is None or not keep_b:
-                    Yk = np.ascontiguousarray((Braw[k0:k1, j0:j1] if b_block else
-                                               _piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass)).T)
-                acc = _run(model, X, Yk, ia, ib, acc, scales=sc, threads=nthreads, grid=True)
+                Y = Yk if keep_b else np.ascontiguousarray(
+                    (Braw[k0:k1, j0:j1] if b_block else
+                     _piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass)).T)
+                acc = _run(model, X, Y, ia, ib, acc, scales=sc, threads=tile_threads, grid=True, ycache=ycache)
             vals[i0:i1, j0:j1] = acc.reshape(m, n)
+
+    if keep_b and nthreads > 1 and len(rows) > 1:
+        tile(0, 0)  # no rows: fills ycache with B's planes before the threads read it
+        chunks(len(rows), nthreads, min_n=2)(lambda lo, hi: [tile(*r) for r in rows[lo:hi]])
+    else:
+        for r in rows:
+            tile(*r)
     vals = vals.ravel()
     if alpha is not None:  # the epilogue: one float32 multiply by the tensor scales' product
         vals = (vals.astype(np.float32) * alpha).astype(np.float64)

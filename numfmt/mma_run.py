@@ -68,7 +68,7 @@ def scale_values(s, fmt, name: str, shape: tuple[int, int]) -> np.ndarray:
 
 
 def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, threads: int = 1,
-                    grid: bool = False) -> np.ndarray:
+                    grid: bool = False, ycache: dict | None = None) -> np.ndarray:
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t] (float64 results).
 
     X (R, K) and Y (S, K) hold values of the input formats, c values of the addend
@@ -77,7 +77,8 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     threads (each its own run of t; the results do not depend on it). The kernel is
     `mma_dots`, or its registered variant where one applies; with `grid` (ia, ib the
     row-major grid of every row of X with every row of Y, as `matmul` makes them) the
-    variant of op `"mma_grid"` where one applies.
+    variant of op `"mma_grid"` where one applies. `ycache` (a dict, empty at first) keeps the
+    split planes of Y and `sb` for the next calls with the same Y (matmul's row tiles).
     """
     from ._kernels import mma as KM  # numba loads on first use, not at import
 
@@ -91,31 +92,23 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
             raise ValueError(f"group_size={G} with {fa.name} x {fb.name} inputs: the exact group sum needs "
                              f"{span + G.bit_length()} bits; the limit is 54")
     rf = model.result_format()
-    am, aE, acls = _split(X, fa.mantissa_bits, fa.emin)
-    bm, bE, bcls = _split(Y, fb.mantissa_bits, fb.emin)
-    flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
-    flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
     scaled = model.scale_format is not None
-    if scaled:
-        sf = float_format_arg(model.scale_format, "scale_format")
-        nsb = sa.shape[1]
-        sam, saE, scls = _split(sa, sf.mantissa_bits, sf.emin)
-        sbm, sbE, sbcls = _split(sb, sf.mantissa_bits, sf.emin)
-        if nsb:
-            flags_a = flags_a | ~np.isfinite(sa).all(axis=1)
-            flags_b = flags_b | ~np.isfinite(sb).all(axis=1)
-        man_s = 2 * sf.mantissa_bits
+    sf = float_format_arg(model.scale_format, "scale_format") if scaled else None
+    nsb = sa.shape[1] if scaled else 0
+    man_s = 2 * sf.mantissa_bits if scaled else 0
+    am, aE, acls, flags_a, sam, saE, scls = _planes(X, sa, fa, sf)
+    key = (Y.__array_interface__["data"][0], Y.shape, None if sb is None else sb.__array_interface__["data"][0])
+    if ycache is not None and ycache.get("key") == key:
+        bm, bE, bcls, flags_b, sbm, sbE, sbcls = ycache["planes"]
     else:
-        nsb = 0
-        sam = saE = sbm = sbE = np.zeros(1, np.int64)
-        scls = sbcls = np.zeros(1, np.int8)
-        man_s = 0
+        bm, bE, bcls, flags_b, sbm, sbE, sbcls = _planes(Y, sb, fb, sf)
+        if ycache is not None:
+            ycache.clear()
+            ycache.update(key=key, planes=(bm, bE, bcls, flags_b, sbm, sbE, sbcls))
     out = np.empty(T, np.float64)
     ia = np.ascontiguousarray(ia, np.int64)
     ib = np.ascontiguousarray(ib, np.int64)
     c = np.ascontiguousarray(c, np.float64)
-    flags_a = np.ascontiguousarray(flags_a)
-    flags_b = np.ascontiguousarray(flags_b)
     if model.addend == "two_stage":
         outf = float_format_arg(model.out_format, "out_format")
         head = (am, aE, acls, bm, bE, bcls, K)
@@ -127,7 +120,9 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     if G > 1:  # elements as integers in units of the format's smallest subnormal (exact group sums)
         afix = am << (aE - fa.emin).clip(0, 62)
-        bfix = bm << (bE - fb.emin).clip(0, 62)
+        bfix = ycache["bfix"] if ycache and "bfix" in ycache else bm << (bE - fb.emin).clip(0, 62)
+        if ycache is not None:
+            ycache["bfix"] = bfix
     else:
         afix = bfix = np.zeros(1, np.int64)
     man_ab = fa.mantissa_bits + fb.mantissa_bits
@@ -141,7 +136,9 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     if fast is not None:  # the variant reads int32 significand planes
         kernel = fast.kernel
         am = am.astype(np.int32)
-        bm = bm.astype(np.int32)
+        if ycache is not None and "bm32" not in ycache:
+            ycache["bm32"] = bm.astype(np.int32)
+        bm = ycache["bm32"] if ycache is not None else bm.astype(np.int32)
     head = (am, aE, acls, bm, bE, bcls, afix, bfix, K)
     chain = (model.scale_block, man_s, model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
              float_format_arg(model.out_format, "out_format").emin, p, mode, model.overflow == "inf",
@@ -155,8 +152,12 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     # the whole grid, vectorized over the columns: B's planes as (K, S), its scales as (nsb, S)
     R, S = X.shape[0], Y.shape[0]
 
-    def cols(v, width):
-        return np.ascontiguousarray(v.reshape(S, width).T)
+    def cols(v, width, name):
+        if ycache is None:
+            return np.ascontiguousarray(v.reshape(S, width).T)
+        if name not in ycache:
+            ycache[name] = np.ascontiguousarray(v.reshape(S, width).T)
+        return ycache[name]
 
     skip = flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)
     redo = np.empty((R, S), np.bool_)
@@ -165,9 +166,9 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
         # the fixed-point elements within int32 (their products are formed in int64)
         afix = afix.astype(np.int32)
         bfix = bfix.astype(np.int32)
-    ghead = (am, aE, cols(bm, K), cols(bE, K), afix, one if G == 1 else cols(bfix, K), K, S, c.reshape(R, S),
-             out.reshape(R, S), skip, redo, man_ab, fa.emin + fb.emin, scaled, sam, saE,
-             cols(sbm, nsb) if scaled else one, cols(sbE, nsb) if scaled else one, nsb) + chain
+    ghead = (am, aE, cols(bm, K, "bmT"), cols(bE, K, "bET"), afix, one if G == 1 else cols(bfix, K, "bfixT"), K,
+             S, c.reshape(R, S), out.reshape(R, S), skip, redo, man_ab, fa.emin + fb.emin, scaled, sam, saE,
+             cols(sbm, nsb, "sbmT") if scaled else one, cols(sbE, nsb, "sbET") if scaled else one, nsb) + chain
     chunks(R, threads, min_n=2)(lambda lo, hi: gfast.kernel(*ghead, lo, hi))
     t = np.flatnonzero(redo.ravel())
     if t.size:  # NaN or infinity in the chain: the per-output kernel, which has the special-value rule
@@ -175,6 +176,22 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
         kernel(*head, ia[t], ib[t], c[t], part, *tail)
         out[t] = part
     return out
+
+
+def _planes(V, s, f, sf):
+    """The split planes of one operand (rows of V, values of `f`) and of its scales `s` (values
+    of `sf`, or None): (m, E, cls, row flags, scale m, scale E, scale cls); a row is flagged when
+    it holds a NaN or an infinity, or its scales a NaN."""
+    K = V.shape[1]
+    m, E, cls = _split(V, f.mantissa_bits, f.emin)
+    flags = ~np.isfinite(V).all(axis=1) if K else np.zeros(V.shape[0], bool)
+    if sf is None:
+        return m, E, cls, np.ascontiguousarray(flags), np.zeros(1, np.int64), np.zeros(1, np.int64), \
+            np.zeros(1, np.int8)
+    sm, sE, scls = _split(s, sf.mantissa_bits, sf.emin)
+    if s.shape[1]:
+        flags = flags | ~np.isfinite(s).all(axis=1)
+    return m, E, cls, np.ascontiguousarray(flags), sm, sE, scls
 
 
 def split_dots(kernel, head: tuple, ia, ib, c, out, tail: tuple, threads: int) -> None:
