@@ -8,6 +8,8 @@ block scales reach it from `matmul(..., a_scales=, b_scales=)`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._kernels.variants import select
@@ -119,8 +121,8 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
         return out
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     if G > 1:  # elements as integers in units of the format's smallest subnormal (exact group sums)
-        afix = am << (aE - fa.emin).clip(0, 62)
-        bfix = ycache["bfix"] if ycache and "bfix" in ycache else bm << (bE - fb.emin).clip(0, 62)
+        afix = am << np.maximum(aE - fa.emin, 0)  # (at most 62: the span check above)
+        bfix = ycache["bfix"] if ycache and "bfix" in ycache else bm << np.maximum(bE - fb.emin, 0)
         if ycache is not None:
             ycache["bfix"] = bfix
     else:
@@ -288,9 +290,13 @@ def block_operand(x, scales, name: str, scale_name: str, k_axis: int, model):
     return vals, s, x.tensor_scale
 
 
+@functools.lru_cache(maxsize=64)
 def _decode_table(fmt) -> np.ndarray:
-    """float64 value of every code of an 8-bit (or narrower) format, indexed by code."""
-    return np.asarray(decode(np.arange(1 << fmt.bits, dtype=np.uint8), fmt), np.float64)
+    """float64 value of every code of an 8-bit (or narrower) format, indexed by code (read-only,
+    kept per format)."""
+    t = np.asarray(decode(np.arange(1 << fmt.bits, dtype=np.uint8), fmt), np.float64)
+    t.flags.writeable = False
+    return t
 
 
 def epilogue_alpha(ts_a, ts_b):
