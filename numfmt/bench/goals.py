@@ -93,4 +93,9 @@ def goals_markdown(doc: dict) -> str:
             continue
         lines.append(f"| {g.label} | >= {g.goal:.1f}x | {r['low']:.2f} to {r['high']:.2f}x | {r['slowest']} | "
                      f"{'met' if r['met'] else '**not met**'} |")
+    mma = doc.get("meta", {}).get("mma_rows")
+    if mma:  # the matrix-instruction rows of a separate run
+        load = mma.get("loadavg_at_end")
+        lines.append(f"\nThe matrix-instruction rows (`mma_model`, `mma_threads`) come from `{mma['command']}`"
+                     + (f" (load average {load[0]} at its end)" if load else "") + ".")
     return "\n".join(lines)

@@ -52,7 +52,7 @@ def mma_rows(repeat: int) -> list[dict]:
         if r.get("threads2_speedup"):  # ratio: threads=2 over threads=1, same run
             out.append({"op": f"mma_threads {r['case']}", "format": "instruction", "mode": "threads=2/1",
                         "dist": "-", "rate": r["numfmt_mac_per_s"] * r["threads2_speedup"],
-                        "ratio": r["threads2_speedup"]})
+                        "ratio": r["threads2_speedup"], "serial_cpu": r.get("threads2_serial_cpu")})
     return out
 
 
