@@ -439,3 +439,21 @@ def test_bad_threads(threads, exc):
         numfmt.matmul(np.ones((2, 32)), np.ones((32, 2)), model=m, threads=threads)
     with pytest.raises(exc, match="threads"):
         numfmt.dot(np.ones(32), np.ones(32), model=m, threads=threads)
+
+
+def test_threads_same_bits_tiled_b():
+    """A K long enough that B is cut into column tiles (threads inside each kernel call instead of
+    over row tiles): the same bits for every threads value."""
+    rng = np.random.default_rng(7)
+    model = numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3")
+    A = np.asarray(numfmt.quantize(rng.standard_normal((20, 4096)), "e4m3"), np.float64)
+    B = np.asarray(numfmt.quantize(rng.standard_normal((4096, 40)), "e4m3"), np.float64)
+    want = numfmt.matmul(A, B, model=model)
+    got = numfmt.matmul(A, B, model=model, threads=2)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    with_scales = numfmt.mma_model("Blackwell", "m128n8k32.kind::mxf8f6f4.block32.f32.e4m3.e4m3.ue8m0")
+    sa = 2.0 ** rng.integers(-3, 4, (20, 128))
+    sb = 2.0 ** rng.integers(-3, 4, (128, 40))
+    want = numfmt.matmul(A, B, model=with_scales, a_scales=sa, b_scales=sb)
+    got = numfmt.matmul(A, B, model=with_scales, a_scales=sa, b_scales=sb, threads=2)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
