@@ -135,13 +135,25 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     fast = select("mma", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms, scaled,
                   model.scale_block, p, mode)
     kernel = KM.mma_dots
+    bm64 = bm
     if fast is not None:  # the variant reads int32 significand planes
+
+        def narrow_b():
+            if ycache is None:
+                return bm64.astype(np.int32)
+            if "bm32" not in ycache:
+                ycache["bm32"] = bm64.astype(np.int32)
+            return ycache["bm32"]
+
         kernel = fast.kernel
         am = am.astype(np.int32)
-        if ycache is not None and "bm32" not in ycache:
-            ycache["bm32"] = bm.astype(np.int32)
-        bm = ycache["bm32"] if ycache is not None else bm.astype(np.int32)
-    head = (am, aE, acls, bm, bE, bcls, afix, bfix, K)
+    else:
+        def narrow_b():
+            return bm64
+
+    def head():  # the per-output kernel's leading arguments
+        return (am, aE, acls, narrow_b(), bE, bcls, afix, bfix, K)
+
     chain = (model.scale_block, man_s, model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
              float_format_arg(model.out_format, "out_format").emin, p, mode, model.overflow == "inf",
              model.plus_zero)
@@ -149,7 +161,7 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     gfast = select("mma_grid", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms,
                    scaled, model.scale_block, p, mode) if grid and fast is not None else None
     if gfast is None:
-        split_dots(kernel, head, ia, ib, c, out, tail, threads)
+        split_dots(kernel, head(), ia, ib, c, out, tail, threads)
         return out
     # the whole grid, vectorized over the columns: B's planes as (K, S), its scales as (nsb, S)
     R, S = X.shape[0], Y.shape[0]
@@ -164,18 +176,23 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     skip = flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)
     redo = np.empty((R, S), np.bool_)
     one = np.zeros((1, 1), np.int64)
+    gafix, gbfix = afix, bfix
     if G > 1 and max(f.mantissa_bits + 1 + max(f.emax - f.emin, 0) for f in (fa, fb)) <= 30:
         # the fixed-point elements within int32 (their products are formed in int64)
-        afix = afix.astype(np.int32)
-        bfix = bfix.astype(np.int32)
-    ghead = (am, aE, cols(bm, K, "bmT"), cols(bE, K, "bET"), afix, one if G == 1 else cols(bfix, K, "bfixT"), K,
-             S, c.reshape(R, S), out.reshape(R, S), skip, redo, man_ab, fa.emin + fb.emin, scaled, sam, saE,
-             cols(sbm, nsb, "sbmT") if scaled else one, cols(sbE, nsb, "sbET") if scaled else one, nsb) + chain
+        gafix = afix.astype(np.int32)
+        gbfix = bfix.astype(np.int32)
+    if G == 1:  # the grid kernel reads the significand and exponent planes, or the group planes
+        bmT, bET, bfixT = cols(narrow_b(), K, "bmT"), cols(bE, K, "bET"), one
+    else:
+        bmT, bET, bfixT = np.zeros((1, 1), np.int32), one, cols(gbfix, K, "bfixT")
+    ghead = (am, aE, bmT, bET, gafix, bfixT, K, S, c.reshape(R, S), out.reshape(R, S), skip, redo, man_ab,
+             fa.emin + fb.emin, scaled, sam, saE, cols(sbm, nsb, "sbmT") if scaled else one,
+             cols(sbE, nsb, "sbET") if scaled else one, nsb) + chain
     chunks(R, threads, min_n=2)(lambda lo, hi: gfast.kernel(*ghead, lo, hi))
     t = np.flatnonzero(redo.ravel())
     if t.size:  # NaN or infinity in the chain: the per-output kernel, which has the special-value rule
         part = np.empty(t.size, np.float64)
-        kernel(*head, ia[t], ib[t], c[t], part, *tail)
+        kernel(*head(), ia[t], ib[t], c[t], part, *tail)
         out[t] = part
     return out
 
