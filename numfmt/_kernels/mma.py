@@ -625,17 +625,24 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                         smv = sa_m * sbm[jb, j]
                         smb[q, j] = smv
                         esb[q, j] = sa_e + sbE[jb, j] if smv != 0 else _NOSCALE_E
-                if G == 1:
+                if G == 1 and scaled:  # the largest Ea + Eb of the scale block, then its scale exponent
+                    for j in range(S):
+                        gs[j] = _NOSCALE_E
                     for k in range(s0, s1):
                         if am[arow + k] == 0:
                             continue
                         ea = aE[arow + k]
-                        if scaled:
-                            for j in range(S):
-                                Mx[j] = max(Mx[j], ea + bE[k, j] + esb[q, j])
-                        else:
-                            for j in range(S):
-                                Mx[j] = max(Mx[j], ea + bE[k, j])
+                        for j in range(S):
+                            gs[j] = max(gs[j], ea + bE[k, j])
+                    for j in range(S):
+                        Mx[j] = max(Mx[j], gs[j] + esb[q, j])
+                elif G == 1:
+                    for k in range(s0, s1):
+                        if am[arow + k] == 0:
+                            continue
+                        ea = aE[arow + k]
+                        for j in range(S):
+                            Mx[j] = max(Mx[j], ea + bE[k, j])
                 else:
                     for g0 in range(s0, s1, G):
                         for j in range(S):
@@ -660,6 +667,9 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
             q = 0
             for s0 in range(k0, k1, sub):
                 s1 = min(s0 + sub, k1)
+                if G == 1 and scaled:  # the shift of a product at Ea + Eb: min(gor - Ea - Eb, 63)
+                    for j in range(S):
+                        gor[j] = r_off + Mx[j] - esb[q, j]
                 if G == 1:
                     for k in range(s0, s1):
                         pa = np.int64(am[arow + k])
@@ -672,14 +682,14 @@ def mma_grid_fast(am, aE, bm, bE, afix, bfix, K, S, c, out, skip, redo, man_ab, 
                                 pm = pa * bm[k, j]
                                 sg = pm >> 63
                                 mag = (pm ^ sg) - sg
-                                v = (mag << Lsh) >> min(r_off + Mx[j] - ea - bE[k, j] - esb[q, j], 63)
+                                v = (mag << Lsh) >> min(gor[j] - ea - bE[k, j], 63)
                                 acc[j] += (v ^ sg) - sg
                         elif scaled:
                             for j in range(S):
                                 pm = pa * bm[k, j] * smb[q, j]
                                 sg = pm >> 63
                                 mag = (pm ^ sg) - sg
-                                v = (mag << Lsh) >> min(r_off + Mx[j] - ea - bE[k, j] - esb[q, j], 63)
+                                v = (mag << Lsh) >> min(gor[j] - ea - bE[k, j], 63)
                                 acc[j] += (v ^ sg) - sg
                         else:
                             ro = r_off - ea
