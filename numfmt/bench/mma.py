@@ -88,8 +88,9 @@ def _mmasim_call(cls_name: str, arch: str, ins: str, A, B, fmt: str):
 
 
 def bench_mma(*, repeat: int = 3, seed: int = 0, threads: int = 1, cases=CASES) -> list[dict]:
-    """Time each case of `CASES` under numfmt's instruction model and, when `mmasim` is installed,
-    under MMA-Sim's (one torch thread), on the same operands, in the same run.
+    """Time each case of `cases` (default `CASES`; same tuples) under numfmt's instruction model
+    and, when `mmasim` is installed, under MMA-Sim's (one torch thread), on the same operands, in
+    the same run.
 
     Returns one dict per case: `numfmt_s` (`threads` threads, median of `repeat` runs),
     `numfmt_mac_per_s`, `mmasim_s` (one run), `mmasim_mac_per_s`, `speedup` (numfmt's rate over
