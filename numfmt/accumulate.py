@@ -25,19 +25,21 @@ from .accum_models import (
     rounding_mode_arg,
 )
 from .choices import did_you_mean
-from .codec import decode_dtype, quantize
+from .codec import decode_dtype, quantize, threads_arg
 from .deprecation import deprecated, moved_name
-from .engine import check_out, deliver
+from .engine import check_out, chunks, deliver
 from .interop import as_numpy, real_array
 from .mma_run import (
     block_operand,
     c_format_of,
     epilogue_alpha,
+    is_block_of,
     prepare_scales,
     run_fma64,
     run_ftz_pairs,
     run_instruction,
     scaled_model,
+    split_dots,
 )
 from .plan import funnel_params
 
@@ -134,10 +136,24 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
         if np.isnan(x).any() and fmt.code_of_nan is None:
             raise ValueError(f"{name} holds a NaN, which {fmt.name} cannot represent")
         xf = x[fin]
+    if xf.size and _within_float32(fmt):
+        x32 = xf.astype(np.float32)
+        if np.array_equal(x32, xf):  # every value of fmt is a float32: check the float32 copy (fast loops)
+            if fmt.name == "binary32":
+                return x
+            q = np.asarray(quantize(x32, fmt, rounding="nearest_even", saturation="none", nan="zero"))
+            _refuse_inexact(xf, q != x32, fmt, name, lambda v: repr(float(v)))
+            return x
     if xf.size:
         q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
         _refuse_inexact(xf, q != xf, fmt, name, lambda v: repr(float(v)))
     return x
+
+
+def _within_float32(fmt) -> bool:
+    """Whether every finite value of the float format `fmt` is a float32."""
+    return (getattr(fmt, "mantissa_bits", 99) <= 23 and getattr(fmt, "emax", 999) <= 127
+            and getattr(fmt, "emin", -999) - fmt.mantissa_bits >= -149)
 
 
 def _split(x: np.ndarray, fmt, ftz: bool = False):
@@ -222,8 +238,10 @@ def _k_perm(model, K: int):
     return np.asarray(ko, np.int64)  # longer than K: K is zero-padded to len(k_order) (see _run)
 
 
-def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
-    """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
+def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid=False, ycache=None):
+    """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results (the kernels split t over
+    `threads` threads; `grid`: ia, ib are the row-major grid of every row of X with every row of Y;
+    `ycache`: a dict an instruction model keeps Y's split planes in, for calls with the same Y).
 
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
     c (T,) already in the accumulator format.
@@ -244,7 +262,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
                 q = n // scaled_model(model.inner).scale_block
                 sc = (scales[0][:, j * q:(j + 1) * q], scales[1][:, j * q:(j + 1) * q])
             partial[:, j] = _run(model.inner, X[:, j * n:(j + 1) * n], Y[:, j * n:(j + 1) * n], ia, ib, zero,
-                                 scales=sc)
+                                 scales=sc, threads=threads, grid=grid)
         fa, fb = _in_formats(model.outer)
         try:
             _check_values(partial, fa, "partial sums", None)
@@ -254,10 +272,12 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
                 f"in_format ({e})"
             ) from None
         ones = np.ones((1, nc), np.float64)
-        return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c)
+        return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c,
+                    threads=threads)
 
     if isinstance(model, FusedBlock) and model.instruction_datapath:
-        return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)))
+        return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)), threads=threads, grid=grid,
+                               ycache=ycache)
     if isinstance(model, Pairwise) and model.terms is not None:
         return run_ftz_pairs(model, X, Y, ia, ib, c)
     if isinstance(model, Sequential) and max(f.mantissa_bits for f in _in_formats(model)) > 25:
@@ -284,14 +304,15 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
         pf = acc if model.product_format is None else float_format_arg(model.product_format, "product_format")
         av = np.ascontiguousarray(X, np.float64).ravel()
         bv = np.ascontiguousarray(Y, np.float64).ravel()
-        args = (am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab)
+        head = (am, aE, acls, av, bm, bE, bcls, bv, K)
         mode_p = rounding_mode_arg(model.product_rounding, "product_rounding")
         mode_a = rounding_mode_arg(model.rounding, "rounding")
         if isinstance(model, Sequential):
-            K_.sequential_dots(*args, model.product_format is None, funnel_params(pf), mode_p,
-                               funnel_params(acc), mode_a)
+            split_dots(K_.sequential_dots, head, ia, ib, c, out, (man_ab, model.product_format is None,
+                       funnel_params(pf), mode_p, funnel_params(acc), mode_a), threads)
         else:
-            K_.pairwise_dots(*args, funnel_params(pf), mode_p, funnel_params(acc), mode_a)
+            split_dots(K_.pairwise_dots, head, ia, ib, c, out, (man_ab, funnel_params(pf), mode_p,
+                       funnel_params(acc), mode_a), threads)
         return out
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
@@ -299,14 +320,16 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
     if isinstance(model, Exact) and model.terms is not None and K > model.terms:
         L = model.terms  # a chain of exact blocks, each result the next block's c
         for k0 in range(0, K, L):
-            c = _run(dataclasses.replace(model, terms=None), X[:, k0:k0 + L], Y[:, k0:k0 + L], ia, ib, c)
+            c = _run(dataclasses.replace(model, terms=None), X[:, k0:k0 + L], Y[:, k0:k0 + L], ia, ib, c,
+                     threads=threads)
         return c
     if isinstance(model, Exact):
         lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
         hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
         L = (hi - lo) // 32 + 4
-        K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
-                      funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        split_dots(K_.exact_dots, (am, aE, acls, bm, bE, bcls, K), ia, ib, c, out,
+                   (flags_a, flags_b, man_ab, lo, L, funnel_params(outf),
+                    rounding_mode_arg(model.rounding, "rounding")), threads)
         if model.plus_zero:  # every product and c a zero: +0; exact cancellation and underflow keep their sign
             zero = out == 0
             if zero.any():
@@ -321,11 +344,11 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None):
         raise ValueError(f"FusedBlock with out_format={outf.name!r} and result_bits={model.result_bits} "
                          f"cannot round its blocks: {e}") from None
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
-    K_.fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, model.terms,
-                  model.fraction_bits, model.sticky, model.normalized_products, min_exp, outf.emin,
-                  model.addend == "late", funnel_params(rf), rounding_mode_arg(model.rounding, "rounding"),
-                  funnel_params(outf), rounding_mode_arg(model.late_rounding, "late_rounding"),
-                  model.overflow == "inf")
+    split_dots(K_.fused_dots, (am, aE, acls, bm, bE, bcls, K), ia, ib, c, out,
+               (flags_a, flags_b, man_ab, model.terms, model.fraction_bits, model.sticky,
+                model.normalized_products, min_exp, outf.emin, model.addend == "late", funnel_params(rf),
+                rounding_mode_arg(model.rounding, "rounding"), funnel_params(outf),
+                rounding_mode_arg(model.late_rounding, "late_rounding"), model.overflow == "inf"), threads)
     return out
 
 
@@ -359,7 +382,7 @@ def _result(vals: np.ndarray, shape, dt, out):
 
 
 def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str | None = None,
-           dtype=None, out=None) -> np.ndarray:
+           dtype=None, threads: int | None = None, out=None) -> np.ndarray:
     """`D = c + A @ B` evaluated under `model`, one dot product per element.
 
     Parameters
@@ -397,6 +420,9 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
     dtype : numpy dtype, optional
         Float dtype of the result; it must hold every value of the accumulator
         format exactly.
+    threads : int, optional
+        Worker threads (default 1) the dot products are split over (pieces of
+        rows of D); the results are the same for every value.
     out : numpy.ndarray, optional
         Destination of the result (shape (M, N), the result's dtype); checked before anything runs.
 
@@ -420,6 +446,9 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
         deprecated("matmul(A, B, C): the positional addend is deprecated; pass c=C as dot does")
         c = C
     model = as_model(model)
+    nthreads = threads_arg(threads)
+    a_block = is_block_of(A, _in_formats(model)[0])  # values decoded from codes of the input format
+    b_block = is_block_of(B, _in_formats(model)[1])
     A, a_scales, ts_a = block_operand(A, a_scales, "A", "a_scales", 1, model)
     B, b_scales, ts_b = block_operand(B, b_scales, "B", "b_scales", 0, model)
     alpha = epilogue_alpha(ts_a, ts_b)
@@ -456,9 +485,17 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
     cols = _spans(N, step)
     ks = _spans(K, max(K, 1) if scales is not None else _k_step(model, K))
     keep_b = len(cols) == 1 and len(ks) == 1  # B is one piece: checked and split once
+    rows = _spans(M, step)
     Yk = None
+    if keep_b:
+        Yk = np.ascontiguousarray((Braw if b_block else _piece(Braw, bdt, fb, "B", round_inputs, one_pass)).T)
+        if nthreads > 1:  # the threads take row tiles (each checks and splits its rows of A)
+            rows = _spans(M, max(1, -(-M // (4 * nthreads))))
+    ycache: dict | None = {} if keep_b else None  # B's split planes, kept for the row tiles
     vals = np.empty((M, N))
-    for i0, i1 in _spans(M, step):
+    tile_threads = 1 if keep_b else nthreads  # threads over row tiles, else inside each kernel call
+
+    def tile(i0, i1):
         for j0, j1 in cols:
             m, n = i1 - i0, j1 - j0
             ia = np.repeat(np.arange(m, dtype=np.int64), n)
@@ -466,11 +503,20 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
             acc = np.ascontiguousarray(_piece(Craw[i0:i1, j0:j1], cdt, fc, "c", round_inputs, one_pass)).ravel()
             sc = None if scales is None else (scales[0][i0:i1], scales[1][j0:j1])
             for k0, k1 in ks:
-                X = np.ascontiguousarray(_piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
-                if Yk is None or not keep_b:
-                    Yk = np.ascontiguousarray(_piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass).T)
-                acc = _run(model, X, Yk, ia, ib, acc, scales=sc)
+                X = np.ascontiguousarray(Araw[i0:i1, k0:k1] if a_block else
+                                         _piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
+                Y = Yk if keep_b else np.ascontiguousarray(
+                    (Braw[k0:k1, j0:j1] if b_block else
+                     _piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass)).T)
+                acc = _run(model, X, Y, ia, ib, acc, scales=sc, threads=tile_threads, grid=True, ycache=ycache)
             vals[i0:i1, j0:j1] = acc.reshape(m, n)
+
+    if keep_b and nthreads > 1 and len(rows) > 1:
+        tile(0, 0)  # no rows: fills ycache with B's planes before the threads read it
+        chunks(len(rows), nthreads, min_n=2)(lambda lo, hi: [tile(*r) for r in rows[lo:hi]])
+    else:
+        for r in rows:
+            tile(*r)
     vals = vals.ravel()
     if alpha is not None:  # the epilogue: one float32 multiply by the tensor scales' product
         vals = (vals.astype(np.float32) * alpha).astype(np.float64)
@@ -478,7 +524,7 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
 
 
 def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str | None = None, dtype=None,
-        out=None):
+        threads: int | None = None, out=None):
     """`d = c + sum_k a[..., k] * b[..., k]` under `model` (batched over leading axes).
 
     Parameters
@@ -495,6 +541,9 @@ def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str 
         Round the inputs first (see [`matmul`][numfmt.matmul]).
     dtype : numpy dtype, optional
         Float dtype of the result (see [`matmul`][numfmt.matmul]).
+    threads : int, optional
+        Worker threads (default 1) the dot products are split over; the results
+        are the same for every value.
     out : numpy.ndarray, optional
         Destination of the result (the batch shape, the result's dtype); not for vectors (0-d result).
 
@@ -511,6 +560,7 @@ def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str 
     True
     """
     model = as_model(model)
+    nthreads = threads_arg(threads)
     araw, adt = _raw(a, "a")
     braw, bdt = _raw(b, "b")
     if araw.ndim == 0 or braw.ndim == 0:
@@ -555,7 +605,7 @@ def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str 
         for k0, k1 in ks:
             x = np.ascontiguousarray(_piece(araw[t0:t1, k0:k1], adt, fa, "a", round_inputs, one_pass))
             y = np.ascontiguousarray(_piece(braw[t0:t1, k0:k1], bdt, fb, "b", round_inputs, one_pass))
-            acc = _run(model, x, y, idx, idx, acc, scales=sc)
+            acc = _run(model, x, y, idx, idx, acc, scales=sc, threads=nthreads)
         vals[t0:t1] = acc
     return _result(vals, batch, dt, out)
 

@@ -186,16 +186,16 @@ def _run_all(threads: int, tasks: list) -> None:
         raise errors[0]
 
 
-def chunks(n: int, threads: int):
+def chunks(n: int, threads: int, min_n: int = 1 << 20):
     """Run `work(lo, hi)` over [0, n) in chunks, on `threads` threads (kernels release the GIL).
 
-    `threads` is clamped to `MAX_THREADS`. The results do not depend on the chunking (random bits
-    are keyed by the global index).
+    `threads` is clamped to `MAX_THREADS`; an `n` below `min_n` runs in one call on the calling
+    thread. The results do not depend on the chunking (random bits are keyed by the global index).
     """
     threads = clamp_threads(threads)
 
     def run(work):
-        if threads <= 1 or n < (1 << 20):
+        if threads <= 1 or n < min_n:
             work(0, n)
             return
         # `threads` runners take chunks from one queue: at most `threads` at once, however large the pool

@@ -8,14 +8,18 @@ block scales reach it from `matmul(..., a_scales=, b_scales=)`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from ._kernels.variants import select
 from .accum_models import Chunked, FusedBlock, float_format_arg, in_format_arg, rounding_mode_arg
 from .codec import decode
+from .engine import chunks
 from .interop import real_array
 from .plan import funnel_params
 
-__all__ = ["run_instruction", "scale_values", "c_format_of"]
+__all__ = ["run_instruction", "scale_values", "c_format_of", "split_dots", "is_block_of"]
 
 
 def c_format_of(model: FusedBlock):
@@ -65,12 +69,18 @@ def scale_values(s, fmt, name: str, shape: tuple[int, int]) -> np.ndarray:
     return a
 
 
-def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.ndarray:
+def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, threads: int = 1,
+                    grid: bool = False, ycache: dict | None = None) -> np.ndarray:
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t] (float64 results).
 
     X (R, K) and Y (S, K) hold values of the input formats, c values of the addend
     format; `sa` (R, K / scale_block) and `sb` (S, K / scale_block) the scale values
-    when the model has a `scale_format`.
+    when the model has a `scale_format`. The dot products are split over `threads`
+    threads (each its own run of t; the results do not depend on it). The kernel is
+    `mma_dots`, or its registered variant where one applies; with `grid` (ia, ib the
+    row-major grid of every row of X with every row of Y, as `matmul` makes them) the
+    variant of op `"mma_grid"` where one applies. `ycache` (a dict, empty at first) keeps the
+    split planes of Y and `sb` for the next calls with the same Y (matmul's row tiles).
     """
     from ._kernels import mma as KM  # numba loads on first use, not at import
 
@@ -84,51 +94,132 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.
             raise ValueError(f"group_size={G} with {fa.name} x {fb.name} inputs: the exact group sum needs "
                              f"{span + G.bit_length()} bits; the limit is 54")
     rf = model.result_format()
-    am, aE, acls = _split(X, fa.mantissa_bits, fa.emin)
-    bm, bE, bcls = _split(Y, fb.mantissa_bits, fb.emin)
-    flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
-    flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
     scaled = model.scale_format is not None
-    if scaled:
-        sf = float_format_arg(model.scale_format, "scale_format")
-        nsb = sa.shape[1]
-        sam, saE, scls = _split(sa, sf.mantissa_bits, sf.emin)
-        sbm, sbE, sbcls = _split(sb, sf.mantissa_bits, sf.emin)
-        if nsb:
-            flags_a = flags_a | ~np.isfinite(sa).all(axis=1)
-            flags_b = flags_b | ~np.isfinite(sb).all(axis=1)
-        man_s = 2 * sf.mantissa_bits
+    sf = float_format_arg(model.scale_format, "scale_format") if scaled else None
+    nsb = sa.shape[1] if scaled else 0
+    man_s = 2 * sf.mantissa_bits if scaled else 0
+    am, aE, acls, flags_a, sam, saE, scls = _planes(X, sa, fa, sf)
+    key = (Y.__array_interface__["data"][0], Y.shape, None if sb is None else sb.__array_interface__["data"][0])
+    if ycache is not None and ycache.get("key") == key:
+        bm, bE, bcls, flags_b, sbm, sbE, sbcls = ycache["planes"]
     else:
-        nsb = 0
-        sam = saE = sbm = sbE = np.zeros(1, np.int64)
-        scls = sbcls = np.zeros(1, np.int8)
-        man_s = 0
+        bm, bE, bcls, flags_b, sbm, sbE, sbcls = _planes(Y, sb, fb, sf)
+        if ycache is not None:
+            ycache.clear()
+            ycache.update(key=key, planes=(bm, bE, bcls, flags_b, sbm, sbE, sbcls))
     out = np.empty(T, np.float64)
+    ia = np.ascontiguousarray(ia, np.int64)
+    ib = np.ascontiguousarray(ib, np.int64)
+    c = np.ascontiguousarray(c, np.float64)
     if model.addend == "two_stage":
         outf = float_format_arg(model.out_format, "out_format")
-        KM.two_stage_dots(am, aE, acls, bm, bE, bcls, K, np.ascontiguousarray(ia, np.int64),
-                          np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,
-                          np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
-                          fa.mantissa_bits + fb.mantissa_bits, model.terms, model.lanes, model.fraction_bits,
-                          model.sum_bits, model.drop_small_c, c_format_of(model).emin, outf.emax + 1,
-                          funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        head = (am, aE, acls, bm, bE, bcls, K)
+        tail = (flags_a, flags_b, fa.mantissa_bits + fb.mantissa_bits, model.terms, model.lanes,
+                model.fraction_bits, model.sum_bits, model.drop_small_c, c_format_of(model).emin, outf.emax + 1,
+                funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
+        split_dots(KM.two_stage_dots, head, ia, ib, c, out, tail, threads)
         return out
     min_exp = -(1 << 35) if model.min_exp is None else model.min_exp
     if G > 1:  # elements as integers in units of the format's smallest subnormal (exact group sums)
-        afix = am << (aE - fa.emin).clip(0, 62)
-        bfix = bm << (bE - fb.emin).clip(0, 62)
+        afix = am << np.maximum(aE - fa.emin, 0)  # (at most 62: the span check above)
+        bfix = ycache["bfix"] if ycache and "bfix" in ycache else bm << np.maximum(bE - fb.emin, 0)
+        if ycache is not None:
+            ycache["bfix"] = bfix
     else:
         afix = bfix = np.zeros(1, np.int64)
-    KM.mma_dots(am, aE, acls, bm, bE, bcls, afix, bfix, K, np.ascontiguousarray(ia, np.int64),
-                np.ascontiguousarray(ib, np.int64), np.ascontiguousarray(c, np.float64), out,
-                np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
-                fa.mantissa_bits + fb.mantissa_bits, fa.emin + fb.emin,
-                scaled, sam, saE, scls, sbm, sbE, sbcls, nsb, model.scale_block, man_s,
-                model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
-                float_format_arg(model.out_format, "out_format").emin,
-                funnel_params(rf), rounding_mode_arg(model.rounding, "rounding"), model.overflow == "inf",
-                model.plus_zero)
+    man_ab = fa.mantissa_bits + fb.mantissa_bits
+    p = funnel_params(rf)
+    mode = rounding_mode_arg(model.rounding, "rounding")
+    fix_bits = (fa.mantissa_bits + 1 + max(fa.emax - fa.emin, 0) + fb.mantissa_bits + 1
+                + max(fb.emax - fb.emin, 0) + G.bit_length())
+    fast = select("mma", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms, scaled,
+                  model.scale_block, p, mode)
+    kernel = KM.mma_dots
+    bm64 = bm
+    if fast is not None:  # the variant reads int32 significand planes
+
+        def narrow_b():
+            if ycache is None:
+                return bm64.astype(np.int32)
+            if "bm32" not in ycache:
+                ycache["bm32"] = bm64.astype(np.int32)
+            return ycache["bm32"]
+
+        kernel = fast.kernel
+        am = am.astype(np.int32)
+    else:
+        def narrow_b():
+            return bm64
+
+    def head():  # the per-output kernel's leading arguments
+        return (am, aE, acls, narrow_b(), bE, bcls, afix, bfix, K)
+
+    chain = (model.scale_block, man_s, model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
+             float_format_arg(model.out_format, "out_format").emin, p, mode, model.overflow == "inf",
+             model.plus_zero)
+    tail = (flags_a, flags_b, man_ab, fa.emin + fb.emin, scaled, sam, saE, scls, sbm, sbE, sbcls, nsb) + chain
+    gfast = select("mma_grid", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms,
+                   scaled, model.scale_block, p, mode) if grid and fast is not None else None
+    if gfast is None:
+        split_dots(kernel, head(), ia, ib, c, out, tail, threads)
+        return out
+    # the whole grid, vectorized over the columns: B's planes as (K, S), its scales as (nsb, S)
+    R, S = X.shape[0], Y.shape[0]
+
+    def cols(v, width, name):
+        if ycache is None:
+            return np.ascontiguousarray(v.reshape(S, width).T)
+        if name not in ycache:
+            ycache[name] = np.ascontiguousarray(v.reshape(S, width).T)
+        return ycache[name]
+
+    skip = flags_a[:, None] | flags_b[None, :] | ~np.isfinite(c).reshape(R, S)
+    redo = np.empty((R, S), np.bool_)
+    one = np.zeros((1, 1), np.int64)
+    gafix, gbfix = afix, bfix
+    if G > 1 and max(f.mantissa_bits + 1 + max(f.emax - f.emin, 0) for f in (fa, fb)) <= 30:
+        # the fixed-point elements within int32 (their products are formed in int64)
+        gafix = afix.astype(np.int32)
+        gbfix = bfix.astype(np.int32)
+    if G == 1:  # the grid kernel reads the significand and exponent planes, or the group planes
+        bmT, bET, bfixT = cols(narrow_b(), K, "bmT"), cols(bE, K, "bET"), one
+    else:
+        bmT, bET, bfixT = np.zeros((1, 1), np.int32), one, cols(gbfix, K, "bfixT")
+    ghead = (am, aE, bmT, bET, gafix, bfixT, K, S, c.reshape(R, S), out.reshape(R, S), skip, redo, man_ab,
+             fa.emin + fb.emin, scaled, sam, saE, cols(sbm, nsb, "sbmT") if scaled else one,
+             cols(sbE, nsb, "sbET") if scaled else one, nsb) + chain
+    chunks(R, threads, min_n=2)(lambda lo, hi: gfast.kernel(*ghead, lo, hi))
+    t = np.flatnonzero(redo.ravel())
+    if t.size:  # NaN or infinity in the chain: the per-output kernel, which has the special-value rule
+        part = np.empty(t.size, np.float64)
+        kernel(*head(), ia[t], ib[t], c[t], part, *tail)
+        out[t] = part
     return out
+
+
+def _planes(V, s, f, sf):
+    """The split planes of one operand (rows of V, values of `f`) and of its scales `s` (values
+    of `sf`, or None): (m, E, cls, row flags, scale m, scale E, scale cls); a row is flagged when
+    it holds a NaN or an infinity, or its scales a NaN."""
+    K = V.shape[1]
+    m, E, cls = _split(V, f.mantissa_bits, f.emin)
+    flags = ~np.isfinite(V).all(axis=1) if K else np.zeros(V.shape[0], bool)
+    if sf is None:
+        return m, E, cls, np.ascontiguousarray(flags), np.zeros(1, np.int64), np.zeros(1, np.int64), \
+            np.zeros(1, np.int8)
+    sm, sE, scls = _split(s, sf.mantissa_bits, sf.emin)
+    if s.shape[1]:
+        flags = flags | ~np.isfinite(s).all(axis=1)
+    return m, E, cls, np.ascontiguousarray(flags), sm, sE, scls
+
+
+def split_dots(kernel, head: tuple, ia, ib, c, out, tail: tuple, threads: int) -> None:
+    """`kernel(*head, ia, ib, c, out, *tail)` (a dot-product kernel, one result per t) run over
+    pieces of t on `threads` threads; the results do not depend on `threads`."""
+    def work(lo, hi):
+        kernel(*head, ia[lo:hi], ib[lo:hi], c[lo:hi], out[lo:hi], *tail)
+
+    chunks(ia.size, threads, min_n=64)(work)
 
 
 def scaled_model(model):
@@ -173,6 +264,14 @@ def prepare_scales(model, sa, sb, K: int, rows_a: tuple, rows_b: tuple, names=("
     return sa, scale_values(sb, sf, names[1], (*rows_b, nb))
 
 
+def is_block_of(x, fmt) -> bool:
+    """Whether `x` is a `BlockArray` whose elements are codes of the format `fmt` (so that its
+    decoded elements need no representability check)."""
+    codes = getattr(x, "codes", None)
+    element = getattr(getattr(x, "format", None), "element", None)
+    return codes is not None and codes.dtype == np.uint8 and getattr(element, "name", None) == fmt.name
+
+
 def block_operand(x, scales, name: str, scale_name: str, k_axis: int, model):
     """(element values, scale values, tensor scale or None) of a `BlockArray` operand blocked along K;
     `(x, scales, None)` for anything else.
@@ -208,9 +307,13 @@ def block_operand(x, scales, name: str, scale_name: str, k_axis: int, model):
     return vals, s, x.tensor_scale
 
 
+@functools.lru_cache(maxsize=64)
 def _decode_table(fmt) -> np.ndarray:
-    """float64 value of every code of an 8-bit (or narrower) format, indexed by code."""
-    return np.asarray(decode(np.arange(1 << fmt.bits, dtype=np.uint8), fmt), np.float64)
+    """float64 value of every code of an 8-bit (or narrower) format, indexed by code (read-only,
+    kept per format)."""
+    t = np.asarray(decode(np.arange(1 << fmt.bits, dtype=np.uint8), fmt), np.float64)
+    t.flags.writeable = False
+    return t
 
 
 def epilogue_alpha(ts_a, ts_b):

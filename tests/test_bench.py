@@ -182,3 +182,20 @@ def test_every_speed_goal_covers_rows_of_the_committed_run():
                      {"op": "decode out=", "format": "int4", "mode": "-", "dist": "spread", "ratio": 2.0}]}
     dec = next(r for r in goal_rows(fake) if r["goal"].label.startswith("decode"))
     assert (dec["low"], dec["high"], dec["met"]) == (0.99, 2.0, False)
+
+
+def test_bench_mma_rows_same_bits_as_mmasim():
+    """Every case of numfmt.bench.mma.CASES, shrunk: numfmt's and MMA-Sim's results are the same
+    bits (the bench times the same instruction on the same operands), and the threads ratio and
+    the serial CPU share are reported."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mmasim")
+    from numfmt.bench.mma import CASES, bench_mma
+
+    small = [(*c[:5], 8, 16, 128) for c in CASES]
+    rows = bench_mma(repeat=1, cases=small)
+    assert [r["case"] for r in rows] == [c[0] for c in CASES]
+    for r in rows:
+        assert r["same_bits"], r["case"]
+        assert r["speedup"] > 0 and r["numfmt_mac_per_s"] > 0
+        assert r["threads2_speedup"] > 0 and 0 <= r["threads2_serial_cpu"] <= 1.5

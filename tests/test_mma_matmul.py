@@ -376,3 +376,84 @@ def test_non_real_scales_name_the_argument(bad, exc):
     m1 = numfmt.mma_model("RTX Blackwell", "m16n8k32.kind::mxf8f6f4.block32.f32.e4m3.e4m3.f32.ue8m0")
     with pytest.raises(TypeError, match="b_scales"):
         numfmt.dot(np.zeros(32), np.zeros(32), model=m1, a_scales=[1.0], b_scales="x")
+
+
+_THREAD_MODELS = [
+    ("Hopper", "m64n8k32.f32.e4m3.e4m3", "e4m3"),
+    ("Blackwell", "m64n8k32.kind::f8f6f4.f32.e2m1.e2m1", "e2m1"),
+    ("Blackwell", "m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3", "nvfp4"),
+    ("Blackwell", "m128n8k32.kind::mxf8f6f4.block32.f32.e4m3.e4m3.ue8m0", "mxfp8_e4m3"),
+    ("CDNA3", "f32_32x32x16_fp8_fp8", "float8_e4m3fnuz"),
+]
+
+
+@pytest.mark.parametrize("arch,ins,fmt", _THREAD_MODELS)
+def test_threads_give_the_same_bits(arch, ins, fmt):
+    """matmul and dot with an instruction model: identical results for threads = 1, 2, 3 (NaN rows,
+    infinite addends and overflowing chains included: the grid kernel's redone outputs)."""
+    rng = np.random.default_rng(5)
+    model = numfmt.mma_model(arch, ins)
+    M, N, K = 70, 33, 128
+    x = rng.standard_normal((M, K)) * 2.0 ** rng.integers(-8, 9, (M, K))
+    w = rng.standard_normal((K, N)) * 2.0 ** rng.integers(-8, 9, (K, N))
+    if fmt in ("nvfp4", "mxfp8_e4m3"):
+        A, B = numfmt.encode(x.astype(np.float32), fmt, axis=1), numfmt.encode(w.astype(np.float32), fmt, axis=0)
+    else:
+        A = np.asarray(numfmt.quantize(x, fmt, saturation="finite"), np.float64)
+        B = np.asarray(numfmt.quantize(w, fmt, saturation="finite"), np.float64)
+        f = numfmt.get_format(fmt)
+        if f.code_of_nan is not None:
+            A[3, 5] = np.nan
+        if f.code_of_inf is not None:
+            B[7, 2] = -np.inf
+    c = np.zeros((M, N), np.float32)
+    c[1, :4] = [np.inf, -np.inf, np.nan, 3e38]
+    want = numfmt.matmul(A, B, c=c, model=model)
+    for threads in (2, 3):
+        got = numfmt.matmul(A, B, c=c, model=model, threads=threads)
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    if fmt in ("nvfp4", "mxfp8_e4m3"):
+        return
+    d1 = numfmt.dot(A[:, None, :], B.T[None, :, :], c=c, model=model)
+    assert np.array_equal(d1.view(np.uint32), want.view(np.uint32))
+    d2 = numfmt.dot(A[:, None, :], B.T[None, :, :], c=c, model=model, threads=2)
+    assert np.array_equal(d2.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("model", ["h100/e4m3", numfmt.Chunked(numfmt.accumulation_model("h100", "e4m3"),
+                                                               numfmt.Sequential("fp32"), every=64)])
+def test_threads_same_bits_other_models(model):
+    rng = np.random.default_rng(6)
+    A = np.asarray(numfmt.quantize(rng.standard_normal((90, 256)), "e4m3"), np.float64)
+    B = np.asarray(numfmt.quantize(rng.standard_normal((256, 40)), "e4m3"), np.float64)
+    want = numfmt.matmul(A, B, model=model)
+    got = numfmt.matmul(A, B, model=model, threads=2)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("threads,exc", [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError),
+                                         (True, TypeError)])
+def test_bad_threads(threads, exc):
+    m = numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3")
+    with pytest.raises(exc, match="threads"):
+        numfmt.matmul(np.ones((2, 32)), np.ones((32, 2)), model=m, threads=threads)
+    with pytest.raises(exc, match="threads"):
+        numfmt.dot(np.ones(32), np.ones(32), model=m, threads=threads)
+
+
+def test_threads_same_bits_tiled_b():
+    """A K long enough that B is cut into column tiles (threads inside each kernel call instead of
+    over row tiles): the same bits for every threads value."""
+    rng = np.random.default_rng(7)
+    model = numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3")
+    A = np.asarray(numfmt.quantize(rng.standard_normal((20, 4096)), "e4m3"), np.float64)
+    B = np.asarray(numfmt.quantize(rng.standard_normal((4096, 40)), "e4m3"), np.float64)
+    want = numfmt.matmul(A, B, model=model)
+    got = numfmt.matmul(A, B, model=model, threads=2)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    with_scales = numfmt.mma_model("Blackwell", "m128n8k32.kind::mxf8f6f4.block32.f32.e4m3.e4m3.ue8m0")
+    sa = 2.0 ** rng.integers(-3, 4, (20, 128))
+    sb = 2.0 ** rng.integers(-3, 4, (128, 40))
+    want = numfmt.matmul(A, B, model=with_scales, a_scales=sa, b_scales=sb)
+    got = numfmt.matmul(A, B, model=with_scales, a_scales=sa, b_scales=sb, threads=2)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from mma_inputs import cases as mma_cases
 from test_arith_f32 import operands
 
 import numfmt
@@ -34,13 +35,14 @@ from numfmt import engine
 from numfmt._kernels import arith as A
 from numfmt._kernels import decode as D
 from numfmt._kernels import encode as E
+from numfmt._kernels import mma as KM  # noqa: F401  (registers the matrix-instruction variants)
 from numfmt._kernels import variants as V
 from numfmt._kernels.arith_f32 import f32_arith  # noqa: F401  (registers the arithmetic variants)
 from numfmt._kernels.params import kernel_params
 from numfmt.plan import make_plan
 from numfmt.policy import ROUNDINGS
 
-OPS = ("encode", "decode", "arith")
+OPS = ("encode", "decode", "arith", "mma", "mma_grid")
 FORMATS = [
     "float8_e4m3fn", "float8_e5m2", "float8_e4m3", "float8_e4m3fnuz", "float8_e5m2fnuz", "float6_e3m2fn",
     "float6_e2m3fn", "float4_e2m1fn", "bfloat16", "binary16", "tf32", "binary8p3se", "binary8p4sf",
@@ -73,6 +75,8 @@ CASES = {
     "decode.table8": {"dtypes": (np.float32, np.float64)},
     "arith.f32.lanes": {"kinds": (0, 1), "modes": (0,)},
     "arith.f32.image": {"kinds": (0, 1, 2), "modes": DET},
+    "mma.fused.int": {"families": "every instruction family it applies to", "via": "dot"},
+    "mma.grid.int": {"families": "every instruction family it applies to", "via": "matmul"},
 }
 
 
@@ -293,3 +297,96 @@ def test_codes_py_equals_constants_any():
                 for mode in (*DET, *STOCH):
                     assert tuple(F.codes_py(plan.params, mode, plan.sat)) == tuple(
                         int(v) for v in F.constants_any(plan.params, mode, plan.sat)), (f.name, mode, sat)
+
+
+# ---------------------------------------------------------------- matrix instructions
+def _mma_families():
+    """(family, shape, model) of every instruction family whose model runs `mma_dots` (a FusedBlock
+    with the instruction datapath, not the two-stage one), at its first and its deepest shape."""
+    from numfmt.mma import mma_family
+
+    out = []
+    for arch, ins in numfmt.mma_instructions():
+        fam, _ = mma_family(arch, ins)
+        m = numfmt.mma_model(arch, ins)
+        if not (isinstance(m, numfmt.FusedBlock) and m.instruction_datapath and m.addend != "two_stage"):
+            continue
+        deepest = max(fam.shapes, key=fam.k_of)
+        for shape in dict.fromkeys((fam.shapes[0], deepest)):
+            out.append((fam, shape, numfmt.mma_model(arch, fam.instruction(shape))))
+    return out
+
+
+MMA_FAMILIES = _mma_families()
+
+
+class _without_mma_variants:
+    """Dispatch without the matrix-instruction variants (the exact kernel `mma_dots`) inside the block."""
+
+    def __enter__(self):
+        self.saved = {k: v for k, v in V._REGISTRY.items() if v.op in ("mma", "mma_grid")}
+        for k in self.saved:
+            del V._REGISTRY[k]
+
+    def __exit__(self, *exc):
+        V._REGISTRY.update(self.saved)
+
+
+def _same_bits(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return (x.view(np.uint64) == y.view(np.uint64)) | (np.isnan(x) & np.isnan(y))
+
+
+def test_mma_variants_apply_to_the_instruction_models():
+    """The fast kernels cover the bench's FP8, FP4 and block-scaled instructions, so the proofs
+    below are not vacuous."""
+    by_key = {(f.arch, f.types): m for f, _s, m in MMA_FAMILIES}
+    for key in [("Hopper", "f32.e4m3.e4m3"), ("Blackwell", "kind::f8f6f4.f32.e2m1.e2m1"),
+                ("Blackwell", "kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3"),
+                ("Blackwell", "kind::mxf8f6f4.block32.f32.e4m3.e4m3.ue8m0")]:
+        assert _mma_variant_for(by_key[key], "mma") == "mma.fused.int", key
+        assert _mma_variant_for(by_key[key], "mma_grid") == "mma.grid.int", key
+
+
+def _mma_variant_for(m, op):
+    """The name of the variant of `op` that dispatch picks for the instruction model `m` (as
+    `numfmt.mma_run.run_instruction` asks), or None."""
+    from numfmt.plan import funnel_params
+    from numfmt.policy import ROUNDINGS as R
+
+    fa, fb = (numfmt.get_format(f) for f in m.in_format)
+    man_s = 0 if m.scale_format is None else 2 * numfmt.get_format(m.scale_format).mantissa_bits
+    G = m.group_size
+    fix_bits = (fa.mantissa_bits + 1 + max(fa.emax - fa.emin, 0) + fb.mantissa_bits + 1
+                + max(fb.emax - fb.emin, 0) + G.bit_length())
+    v = V.select(op, fa.mantissa_bits + fb.mantissa_bits, man_s, m.fraction_bits, G, fix_bits, m.min_exp,
+                 m.terms, m.scale_format is not None, m.scale_block, funnel_params(m.result_format()),
+                 R[m.rounding])
+    return None if v is None else v.name
+
+
+@pytest.mark.parametrize("fam,shape,model", [pytest.param(*x, id=f"{x[0].arch}-{x[0].instruction(x[1])}")
+                                             for x in MMA_FAMILIES])
+def test_mma_variants_equal_mma_dots(fam, shape, model):
+    """dot (mma.fused.int) and matmul (mma.grid.int, its NaN/infinity outputs redone by
+    mma.fused.int) give mma_dots' bits on every kind of adversarial input, chains of 2
+    instructions, random addends and scales (the exact kernel's rounding is round_pack)."""
+    K = fam.k_of(shape)
+    rng = np.random.default_rng(sum(map(ord, fam.arch + fam.types + shape)))
+    a, b, c, sa, sb = mma_cases(rng, fam, K, 2, 140)
+    kw = {} if sa is None else {"a_scales": sa[1], "b_scales": sb[1]}
+    fast = numfmt.dot(a, b, c=c, model=model, **kw)
+    with _without_mma_variants():
+        ref = numfmt.dot(a, b, c=c, model=model, **kw)
+    same = _same_bits(fast, ref)
+    assert same.all(), (int((~same).sum()), a[~same][0].tolist(), b[~same][0].tolist(), c[~same][0])
+    # matmul: rows of a as A, rows of b as columns of B, the addends on the grid
+    M, N = 20, 24
+    A, B = a[:M], b[M:M + N].T
+    C = c[:M * N].reshape(M, N) if c.size >= M * N else np.resize(c, (M, N))
+    kw = {} if sa is None else {"a_scales": sa[1][:M], "b_scales": sb[1][M:M + N].T}
+    fast = numfmt.matmul(A, B, c=C, model=model, **kw)
+    with _without_mma_variants():
+        ref = numfmt.matmul(A, B, c=C, model=model, **kw)
+    same = _same_bits(fast, ref)
+    assert same.all(), int((~same).sum())

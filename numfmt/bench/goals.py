@@ -2,7 +2,8 @@
 
 Each goal names the benchmark rows it covers (operation, formats, mode) and the ratio to
 `np.copyto` every one of them must reach on every input distribution it was measured on; the
-mma rows compare numfmt's instruction models with MMA-Sim's in the same run.
+mma rows compare numfmt's instruction models with MMA-Sim's in the same run, and the
+mma_threads rows numfmt's threads=2 with its threads=1.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ GOALS = (
     Goal("`threads=2` over one thread: stochastic rounding, arithmetic",
          ("threads=2 encode", "threads=2 add codes", "threads=2 fma codes"), None, None, 1.7),
     Goal("instruction models vs MMA-Sim (same run)", ("mma_model",), None, None, 30.0),
+    Goal("instruction models, threads=2 over threads=1 (same run)", ("mma_threads",), None, None, 1.7),
 )
 
 
 def _matches(g: Goal, r: dict) -> bool:
     op = r.get("op", "")
-    if g.ops == ("mma_model",):
-        return op.startswith("mma_model ")
+    if g.ops in (("mma_model",), ("mma_threads",)):
+        return op.startswith(g.ops[0] + " ")
     return (op in g.ops and (g.formats is None or r.get("format") in g.formats)
             and (g.modes is None or r.get("mode") in g.modes) and (g.dists is None or r.get("dist") in g.dists))
 
@@ -93,4 +95,9 @@ def goals_markdown(doc: dict) -> str:
             continue
         lines.append(f"| {g.label} | >= {g.goal:.1f}x | {r['low']:.2f} to {r['high']:.2f}x | {r['slowest']} | "
                      f"{'met' if r['met'] else '**not met**'} |")
+    mma = doc.get("meta", {}).get("mma_rows")
+    if mma:  # the matrix-instruction rows of a separate run
+        load = mma.get("loadavg_at_end")
+        lines.append(f"\nThe matrix-instruction rows (`mma_model`, `mma_threads`) come from `{mma['command']}`"
+                     + (f" (load average {load[0]} at its end)" if load else "") + ".")
     return "\n".join(lines)

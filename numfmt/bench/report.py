@@ -38,12 +38,23 @@ def extra_rows(n: int, repeat: int) -> list[dict]:
                     "rate": m["mmasim_mac_per_s"], "ratio": float("nan")})
     out += identify_rows(min(n, 1 << 20))
     out += thread_rows(n, repeat)
+    return out + mma_rows(repeat)
+
+
+def mma_rows(repeat: int) -> list[dict]:
+    """The matrix-instruction rows: numfmt's rate with its speedup over MMA-Sim's (same run, same
+    operands), MMA-Sim's rate, and numfmt's threads=2 over threads=1."""
+    out: list[dict] = []
     for r in bench_mma(repeat=min(repeat, 3)):  # ratio: numfmt's rate over MMA-Sim's, same run
         out.append({"op": f"mma_model {r['case']}", "format": "instruction", "mode": "MAC/s", "dist": "-",
                     "rate": r["numfmt_mac_per_s"], "ratio": r.get("speedup", float("nan"))})
         if r.get("mmasim_mac_per_s"):
             out.append({"op": f"mmasim {r['case']}", "format": "instruction", "mode": "MAC/s", "dist": "-",
                         "rate": r["mmasim_mac_per_s"], "ratio": 1.0})
+        if r.get("threads2_speedup"):  # ratio: threads=2 over threads=1, same run
+            out.append({"op": f"mma_threads {r['case']}", "format": "instruction", "mode": "threads=2/1",
+                        "dist": "-", "rate": r["numfmt_mac_per_s"] * r["threads2_speedup"],
+                        "ratio": r["threads2_speedup"], "serial_cpu": r.get("threads2_serial_cpu")})
     return out
 
 
@@ -125,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--block-formats", default=",".join(BLOCK_FORMATS), help="comma-separated block formats")
     ap.add_argument("--json", action="store_true", help="print JSON: {'meta': {...}, 'rows': [...]}")
     ap.add_argument("--core-only", action="store_true", help="skip the block, arithmetic and matmul rows")
+    ap.add_argument("--mma-only", action="store_true",
+                    help="only the matrix-instruction rows (numfmt vs MMA-Sim, threads=2 vs 1)")
     ap.add_argument("--no-check", action="store_true", help="skip comparing each row with the exact path")
     ap.add_argument("--cold", action="store_true",
                     help="instead: each verb's first call in a fresh process, with an empty and a warm numba cache")
@@ -154,8 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         dists = _names(args.dists, DISTRIBUTIONS, "distribution")
         bfmts = [s for s in args.block_formats.split(",") if s]
         fmts = [s for s in args.formats.split(",") if s]
-        rs = rows(args.n, args.repeat, fmts, args.threads, dists, not args.no_check)
-        if not args.core_only:
+        if args.mma_only:
+            rs = mma_rows(args.repeat)
+        else:
+            rs = rows(args.n, args.repeat, fmts, args.threads, dists, not args.no_check)
+        if not args.core_only and not args.mma_only:
             rs += block_dist_rows(args.n, args.repeat, bfmts, [d for d in dists if d in BLOCK_DISTRIBUTIONS],
                                   not args.no_check)
             rs += extra_rows(args.n, args.repeat)
