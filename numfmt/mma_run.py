@@ -65,12 +65,14 @@ def scale_values(s, fmt, name: str, shape: tuple[int, int]) -> np.ndarray:
     return a
 
 
-def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.ndarray:
+def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, k_off: int = 0) -> np.ndarray:
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t] (float64 results).
 
     X (R, K) and Y (S, K) hold values of the input formats, c values of the addend
     format; `sa` (R, K / scale_block) and `sb` (S, K / scale_block) the scale values
-    when the model has a `scale_format`.
+    when the model has a `scale_format`. `k_off` > 0: X and Y are the elements from
+    `k_off` (a multiple of `terms`) of a longer K and c the result of the blocks before them
+    (a value of the result format, whose exponent is clamped at the result format's emin).
     """
     from ._kernels import mma as KM  # numba loads on first use, not at import
 
@@ -124,7 +126,8 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None) -> np.
                 np.ascontiguousarray(flags_a), np.ascontiguousarray(flags_b),
                 fa.mantissa_bits + fb.mantissa_bits, fa.emin + fb.emin,
                 scaled, sam, saE, scls, sbm, sbE, sbcls, nsb, model.scale_block, man_s,
-                model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
+                model.terms, G, model.fraction_bits, min_exp,
+                (c_format_of(model) if k_off == 0 else float_format_arg(model.out_format, "out_format")).emin,
                 float_format_arg(model.out_format, "out_format").emin,
                 funnel_params(rf), rounding_mode_arg(model.rounding, "rounding"), model.overflow == "inf",
                 model.plus_zero)
@@ -222,15 +225,17 @@ def epilogue_alpha(ts_a, ts_b):
     return np.float32(one if ts_a is None else ts_a) * np.float32(one if ts_b is None else ts_b)
 
 
-def run_ftz_pairs(model, X, Y, ia, ib, c) -> np.ndarray:
+def run_ftz_pairs(model, X, Y, ia, ib, c, k_off: int = 0) -> np.ndarray:
     """A `Pairwise` model with `terms` (groups of 2 or 4 products) in binary32 arithmetic (IEEE
-    round to nearest even, numpy float32), optionally flushing subnormals (float64 results)."""
+    round to nearest even, numpy float32), optionally flushing subnormals (float64 results).
+
+    `k_off`: X and Y are the elements from `k_off` (a multiple of `terms` and of
+    `instruction_k`) of a longer K, c the result of the elements before them."""
     fa, fb = in_format_arg(model.in_format)
     P = model.terms
     K = X.shape[1]
     if K % P:
         raise ValueError(f"K = {K} is not a multiple of the model's group of {P} products")
-    Ki = model.instruction_k or max(K, 1)
     ftz = model.flush_subnormals
     tiny = np.float32(2.0**-126)
     zero = np.float32(0.0)
@@ -249,7 +254,8 @@ def run_ftz_pairs(model, X, Y, ia, ib, c) -> np.ndarray:
         prods = flush(Xa[ia] * Ya[ib], True)
         acc = c.astype(np.float32)
         for k0 in range(0, K, P):
-            if k0 % Ki == 0:
+            k = k_off + k0  # the accumulator enters an instruction (the first one only without instruction_k)
+            if (k % model.instruction_k == 0) if model.instruction_k else k == 0:
                 acc = flush(acc, False)
             s = flush(prods[:, k0] + prods[:, k0 + 1], True)
             if P == 4:
