@@ -261,7 +261,9 @@ def run_ftz_pairs(model, X, Y, ia, ib, c, k_off: int = 0) -> np.ndarray:
             if P == 4:
                 s = flush(s + flush(prods[:, k0 + 2] + prods[:, k0 + 3], True), True)
             acc = flush(acc + s, True)
-    return acc.astype(np.float64)
+    # NaN as np.nan, as the other kernels give it: the sign numpy's float32 loops leave on a NaN
+    # depends on the array's length and layout (vector or scalar loop), so on how K and the rows were cut
+    return np.where(np.isnan(acc), np.nan, acc.astype(np.float64))
 
 
 def run_fma64(X, Y, ia, ib, c) -> np.ndarray:
