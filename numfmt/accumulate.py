@@ -251,20 +251,30 @@ def _k_perm(model, K: int):
 
 def _chunk_partials(model: Chunked, X, Y, ia, ib, scales=None) -> np.ndarray:
     """(T, ceil(K / every)) partial sums of a Chunked model (each chunk's inner dot product from 0),
-    checked to be values of the outer model's input format."""
+    checked to be values of the outer model's input format.
+
+    The whole chunks are the rows of one call of the inner model (row r of X, chunk j is row
+    r * nc + j of X reshaped to (R * nc, every)); a last, shorter chunk is a call of its own."""
     T = ia.size
     K = X.shape[1]
     n = model.every
     nc = max(-(-K // n), 1)
+    full = K // n
     partial = np.empty((T, nc), np.float64)
-    zero = np.zeros(T, np.float64)
-    for j in range(nc):
+    q = None if scales is None else n // scaled_model(model.inner).scale_block  # scales per chunk
+    if full:
+        j = np.arange(full, dtype=np.int64)
         sc = None
         if scales is not None:  # prepare_scales checked that `every` is a multiple of the scale block
-            q = n // scaled_model(model.inner).scale_block
-            sc = (scales[0][:, j * q:(j + 1) * q], scales[1][:, j * q:(j + 1) * q])
-        partial[:, j] = _run(model.inner, X[:, j * n:(j + 1) * n], Y[:, j * n:(j + 1) * n], ia, ib, zero,
-                             scales=sc)
+            sc = tuple(np.ascontiguousarray(s[:, :full * q]).reshape(-1, q) for s in scales)
+        vals = _run(model.inner, np.ascontiguousarray(X[:, :full * n]).reshape(-1, n),
+                    np.ascontiguousarray(Y[:, :full * n]).reshape(-1, n), (ia[:, None] * full + j).ravel(),
+                    (ib[:, None] * full + j).ravel(), np.zeros(T * full, np.float64), scales=sc)
+        partial[:, :full] = vals.reshape(T, full)
+    if full < nc:  # the last chunk (K not a multiple of every; K = 0: one empty chunk)
+        sc = None if scales is None else (scales[0][:, full * q:], scales[1][:, full * q:])
+        partial[:, full] = _run(model.inner, X[:, full * n:], Y[:, full * n:], ia, ib, np.zeros(T, np.float64),
+                                scales=sc)
     fa = _in_formats(model.outer)[0]
     try:
         _check_values(partial, fa, "partial sums", None)
