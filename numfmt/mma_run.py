@@ -231,6 +231,8 @@ def run_ftz_pairs(model, X, Y, ia, ib, c, k_off: int = 0) -> np.ndarray:
 
     `k_off`: X and Y are the elements from `k_off` (a multiple of `terms` and of
     `instruction_k`) of a longer K, c the result of the elements before them."""
+    from ._kernels import accumulate as K_  # numba loads on first use, not at import
+
     fa, fb = in_format_arg(model.in_format)
     P = model.terms
     K = X.shape[1]
@@ -252,15 +254,15 @@ def run_ftz_pairs(model, X, Y, ia, ib, c, k_off: int = 0) -> np.ndarray:
         Ya = np.where(np.abs(Ya) < np.float32(2.0**fb.emin), zero, Ya).astype(np.float32)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         prods = flush(Xa[ia] * Ya[ib], True)
-        acc = c.astype(np.float32)
-        for k0 in range(0, K, P):
-            k = k_off + k0  # the accumulator enters an instruction (the first one only without instruction_k)
-            if (k % model.instruction_k == 0) if model.instruction_k else k == 0:
-                acc = flush(acc, False)
-            s = flush(prods[:, k0] + prods[:, k0 + 1], True)
-            if P == 4:
-                s = flush(s + flush(prods[:, k0 + 2] + prods[:, k0 + 3], True), True)
-            acc = flush(acc + s, True)
+        # the groups' sums (they do not depend on the accumulator): row g of `sums` is group g's
+        sums = flush(prods[:, 0::P] + prods[:, 1::P], True)
+        if P == 4:
+            sums = flush(sums + flush(prods[:, 2::P] + prods[:, 3::P], True), True)
+        sums = np.ascontiguousarray(sums.T, np.float32)
+        k = k_off + P * np.arange(K // P)  # the accumulator enters an instruction (without instruction_k: once)
+        enter = (k % model.instruction_k == 0) if model.instruction_k else k == 0
+        acc = np.empty(ia.size, np.float32)
+        K_.ftz_pair_chain(sums, np.ascontiguousarray(c, np.float32), enter, ftz, acc)
     # NaN as np.nan, as the other kernels give it: the sign numpy's float32 loops leave on a NaN
     # depends on the array's length and layout (vector or scalar loop), so on how K and the rows were cut
     return np.where(np.isnan(acc), np.nan, acc.astype(np.float64))

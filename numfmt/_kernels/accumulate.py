@@ -33,7 +33,7 @@ from .round import round_pack
 
 __all__ = [
     "ZERO_E", "split_inputs", "fused_dots", "sequential_dots", "pairwise_dots", "exact_dots",
-    "special_flags", "pairwise_parts", "pairwise_finish", "exact_parts", "exact_finish",
+    "special_flags", "pairwise_parts", "pairwise_finish", "exact_parts", "exact_finish", "ftz_pair_chain",
     "sum2_round",
 ]
 
@@ -632,3 +632,28 @@ def exact_finish(c, bufs, zsign, out, lo, L, p, mode):
         else:
             all_neg = False
         out[t] = _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
+
+
+@jit
+def _ftz32(v, keep_sign):
+    """A binary32 value flushed to zero when below the smallest normal (keeping its sign or +0)."""
+    if abs(v) < np.float32(2.0**-126):
+        return v * np.float32(0.0) if keep_sign else np.float32(0.0)
+    return v
+
+
+@jit
+def ftz_pair_chain(sums, acc, enter, ftz, out):
+    """out[t] = the binary32 chain acc[t] + sums[0, t] + sums[1, t] + ..., each sum rounded to
+    nearest even in binary32 (IEEE, as numpy's float32 addition) and, with `ftz`, flushed to a
+    signed zero when subnormal; where enter[g] (the accumulator enters an instruction) it is
+    first flushed to +0 when subnormal."""
+    for t in range(out.size):
+        a = acc[t]
+        for g in range(sums.shape[0]):
+            if ftz and enter[g]:
+                a = _ftz32(a, False)
+            a = a + sums[g, t]
+            if ftz:
+                a = _ftz32(a, True)
+        out[t] = a
