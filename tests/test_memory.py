@@ -287,7 +287,8 @@ def test_block_scaled_pieces_equal_one_pass(ins):
     fa, fb = (numfmt.get_format(f) for f in m.in_format)
     sf = numfmt.get_format(m.scale_format)
     K, T = 6 * m.terms, 3
-    va, vb, vs = (np.asarray(numfmt.decode(np.arange(1 << f.bits, dtype=np.uint8), f), np.float64) for f in (fa, fb, sf))
+    va, vb, vs = (np.asarray(numfmt.decode(np.arange(1 << f.bits, dtype=np.uint8), f), np.float64)
+                  for f in (fa, fb, sf))
     vs = vs[np.isfinite(vs) & (vs > 0) & (vs < 2**10) & (vs > 2**-10)]
     for special in (False, True):
         a = va[RNG.integers(0, va.size, (T, K))]
