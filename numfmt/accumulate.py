@@ -286,6 +286,17 @@ def _chunk_partials(model: Chunked, X, Y, ia, ib, scales=None) -> np.ndarray:
     return partial
 
 
+def _exact_window(model: Exact, K: int) -> tuple[int, int]:
+    """(lo, L) of the Kulisch accumulator of an exact dot product of K terms: `lo` below the last
+    bit of every product and of the rounded result's guard bits, L 32-bit digits (in int64 limbs)
+    above it covering the sum of K products and c."""
+    fa, fb = _in_formats(model)
+    outf = float_format_arg(model.out_format, "out_format")
+    lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
+    hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
+    return lo, (hi - lo) // 32 + 4
+
+
 def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, k_off=0, flags=None):
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results.
 
@@ -353,9 +364,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, k_off=0, flags=
             c = _run(dataclasses.replace(model, terms=None), X[:, k0:k0 + L], Y[:, k0:k0 + L], ia, ib, c)
         return c
     if isinstance(model, Exact):
-        lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
-        hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
-        L = (hi - lo) // 32 + 4
+        lo, L = _exact_window(model, K)
         K_.exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L,
                       funnel_params(outf), rounding_mode_arg(model.rounding, "rounding"))
         if model.plus_zero:  # every product and c a zero: +0; exact cancellation and underflow keep their sign
@@ -404,18 +413,13 @@ class _KStream:
         if not multi:
             return
         T = c.size
+        exact = isinstance(model, Exact) and model.terms is None
         if isinstance(model, Chunked):
             self.outer = _KStream(model.outer, c, -(-K // model.every), True)
-        elif isinstance(model, (FusedBlock, Exact)) and not (isinstance(model, FusedBlock)
-                                                             and model.instruction_datapath):
-            if not (isinstance(model, Exact) and model.terms is not None):
-                self.flags = tuple(np.zeros(T, bool) for _ in range(3))
-        if isinstance(model, Exact) and model.terms is None:
-            fa, fb = _in_formats(model)
-            outf = float_format_arg(model.out_format, "out_format")
-            lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
-            hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
-            L = (hi - lo) // 32 + 4
+        elif exact or (isinstance(model, FusedBlock) and not model.instruction_datapath):
+            self.flags = tuple(np.zeros(T, bool) for _ in range(3))  # the rows' NaN, +inf, -inf products
+        if exact:
+            lo, L = _exact_window(model, K)
             self.state = (lo, L, np.zeros((T, L), np.int64), np.ones((T, 2), bool), np.zeros(T, bool))
 
     def feed(self, X, Y, ia, ib, scales, k_off: int) -> None:
