@@ -253,7 +253,7 @@ def test_dot_pieces_equal_one_pass(m, K, T, chunk, seed, special):
     Pairwise combines the trees of power-of-two pieces, Exact carries its Kulisch accumulators,
     Chunked feeds each piece's partial sums to its outer model, a FusedBlock applies the NaN /
     infinity rule of the whole row): the bits of one pass for every model, K not a multiple of
-    the piece, zeros, infinities, NaN (also in c) and overflow included."""
+    the piece or below an instruction's K, zeros, infinities, NaN (also in c) and overflow included."""
     rng = np.random.default_rng(seed)
     K = _cut(m, K)
     codes = rng.integers(0, 256 if special else 120, (2, T, K), dtype=np.uint8)
