@@ -9,6 +9,7 @@ returns, bit for bit. Models and presets live in `numfmt.accum_models`.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -183,26 +184,52 @@ def _piece(raw: np.ndarray, dt, fmt, name: str, round_inputs, one_pass) -> np.nd
         raise  # pragma: no cover - one_pass() raises: the piece's elements are among its elements
 
 
-def _k_step(model, K: int) -> int:
-    """Elements of K per piece of a long dot product: K (one pass) unless the model is a chain whose
-    only state between steps is its running result, a value of the addend's format, so that the
-    result of a piece is exactly the next piece's addend c:
+def _k_unit(model):
+    """(unit, pow2): K of a long dot product may be cut at multiples of `unit` times m (m a power
+    of two when `pow2`) and evaluated a piece at a time (`_KStream`) with the bits of one pass;
+    None when it may not (a FusedBlock whose `k_order` permutes K).
 
-    - `Sequential`: s = c, then s = round(s + a_k b_k) for each k (`sequential_dots`; binary64
-      inputs: a chain of `fma`), the accumulator format being the format of c: any split of K;
-    - `Exact` with `terms` = L: blocks of L, each exact sum rounded once and fed to the next block
-      as c (`_run`): a split at multiples of L.
-
-    Other models (a pairwise tree, fused blocks and instructions, whose special values are decided
-    over the whole row, `Chunked`) evaluate K in one pass.
+    - `Sequential` (a chain of rounded steps from c), `Exact` (one rounding of the exact sum, the
+      Kulisch accumulator carried between pieces; with `terms` = L a chain of exact blocks):
+      any cut (multiples of L);
+    - `FusedBlock` and instruction models: a chain of blocks, each result the next block's c:
+      multiples of `terms` (and of the scale block);
+    - `Pairwise`: the tree of a power-of-two piece aligned to its size is a subtree of the
+      whole row's tree (see `_pair_tree` in numfmt._kernels.accumulate); with `terms`
+      (groups of binary32 pairs) a chain: multiples of `terms` and `instruction_k`;
+    - `Chunked`: the inner model starts from 0 every `every` elements; the partial sums are
+      the outer model's products, fed to it a piece at a time: multiples of `every` times the
+      outer model's unit.
     """
-    if K <= CHUNK:
-        return max(K, 1)
     if isinstance(model, Sequential):
-        return CHUNK
-    if isinstance(model, Exact) and model.terms is not None:
-        return max(1, CHUNK // model.terms) * model.terms
-    return K
+        return 1, False
+    if isinstance(model, Exact):
+        return (model.terms or 1), False
+    if isinstance(model, Pairwise):
+        if model.terms is None:
+            return 1, True
+        return math.lcm(model.terms, model.instruction_k or 1), False
+    if isinstance(model, FusedBlock):
+        if model.k_order != "sequential":
+            return None
+        if model.scale_format is not None:
+            return math.lcm(model.terms, model.scale_block), False
+        return model.terms, False
+    o = _k_unit(model.outer)
+    return None if o is None else (model.every * o[0], o[1])
+
+
+def _k_step(model, K: int) -> int:
+    """Elements of K per piece of a long dot product (about CHUNK; K when it is no longer, or when
+    the model cannot be cut: `_k_unit`)."""
+    u = None if K <= CHUNK else _k_unit(model)
+    if u is None:
+        return max(K, 1)
+    unit, pow2 = u
+    m = max(1, CHUNK // unit)
+    if pow2:
+        m = 1 << (m.bit_length() - 1)
+    return unit * m
 
 
 def _spans(n: int, step: int) -> list[tuple[int, int]]:
@@ -238,13 +265,66 @@ def _k_perm(model, K: int):
     return np.asarray(ko, np.int64)  # longer than K: K is zero-padded to len(k_order) (see _run)
 
 
-def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid=False, ycache=None):
+def _chunk_partials(model: Chunked, X, Y, ia, ib, scales=None, threads=1) -> np.ndarray:
+    """(T, ceil(K / every)) partial sums of a Chunked model (each chunk's inner dot product from 0),
+    checked to be values of the outer model's input format.
+
+    The whole chunks are the rows of one call of the inner model (row r of X, chunk j is row
+    r * nc + j of X reshaped to (R * nc, every)); a last, shorter chunk is a call of its own."""
+    T = ia.size
+    K = X.shape[1]
+    n = model.every
+    nc = max(-(-K // n), 1)
+    full = K // n
+    partial = np.empty((T, nc), np.float64)
+    q = None if scales is None else n // scaled_model(model.inner).scale_block  # scales per chunk
+    if full:
+        j = np.arange(full, dtype=np.int64)
+        sc = None
+        if scales is not None:  # prepare_scales checked that `every` is a multiple of the scale block
+            sc = tuple(np.ascontiguousarray(s[:, :full * q]).reshape(-1, q) for s in scales)
+        vals = _run(model.inner, np.ascontiguousarray(X[:, :full * n]).reshape(-1, n),
+                    np.ascontiguousarray(Y[:, :full * n]).reshape(-1, n), (ia[:, None] * full + j).ravel(),
+                    (ib[:, None] * full + j).ravel(), np.zeros(T * full, np.float64), scales=sc,
+                    threads=threads)
+        partial[:, :full] = vals.reshape(T, full)
+    if full < nc:  # the last chunk (K not a multiple of every; K = 0: one empty chunk)
+        sc = None if scales is None else (scales[0][:, full * q:], scales[1][:, full * q:])
+        partial[:, full] = _run(model.inner, X[:, full * n:], Y[:, full * n:], ia, ib, np.zeros(T, np.float64),
+                                scales=sc, threads=threads)
+    fa = _in_formats(model.outer)[0]
+    try:
+        _check_values(partial, fa, "partial sums", None)
+    except ValueError as e:
+        raise ValueError(
+            f"inconsistent Chunked model: the inner model's results do not fit the outer model's "
+            f"in_format ({e})"
+        ) from None
+    return partial
+
+
+def _exact_window(model: Exact, K: int) -> tuple[int, int]:
+    """(lo, L) of the Kulisch accumulator of an exact dot product of K terms: `lo` below the last
+    bit of every product and of the rounded result's guard bits, L 32-bit digits (in int64 limbs)
+    above it covering the sum of K products and c."""
+    fa, fb = _in_formats(model)
+    outf = float_format_arg(model.out_format, "out_format")
+    lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
+    hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
+    return lo, (hi - lo) // 32 + 4
+
+
+def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, k_off=0, flags=None, threads=1, grid=False,
+         ycache=None):
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t]; float64 results (the kernels split t over
     `threads` threads; `grid`: ia, ib are the row-major grid of every row of X with every row of Y;
     `ycache`: a dict an instruction model keeps Y's split planes in, for calls with the same Y).
 
     X (R, K), Y (S, K) float64 already checked/rounded into the input formats;
-    c (T,) already in the accumulator format.
+    c (T,) already in the accumulator format. A piece of a longer K (`_KStream`): `k_off`
+    is the index of its first element, c the result of the pieces before it, and a FusedBlock
+    without instruction fields ORs its rows' product flags into `flags` (nan, pinf, ninf) instead
+    of deciding a special value over the piece.
     """
     from ._kernels import accumulate as K_  # lazy: numba loads on the first kernel call
 
@@ -252,34 +332,15 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid
     K = X.shape[1]
     out = np.empty(T, np.float64)
     if isinstance(model, Chunked):
-        n = model.every
-        nc = max(-(-K // n), 1)
-        partial = np.empty((T, nc), np.float64)
-        zero = np.zeros(T, np.float64)
-        for j in range(nc):
-            sc = None
-            if scales is not None:  # prepare_scales checked that `every` is a multiple of the scale block
-                q = n // scaled_model(model.inner).scale_block
-                sc = (scales[0][:, j * q:(j + 1) * q], scales[1][:, j * q:(j + 1) * q])
-            partial[:, j] = _run(model.inner, X[:, j * n:(j + 1) * n], Y[:, j * n:(j + 1) * n], ia, ib, zero,
-                                 scales=sc, threads=threads, grid=grid)
-        fa, fb = _in_formats(model.outer)
-        try:
-            _check_values(partial, fa, "partial sums", None)
-        except ValueError as e:
-            raise ValueError(
-                f"inconsistent Chunked model: the inner model's results do not fit the outer model's "
-                f"in_format ({e})"
-            ) from None
-        ones = np.ones((1, nc), np.float64)
-        return _run(model.outer, partial, ones, np.arange(T, dtype=np.int64), np.zeros(T, np.int64), c,
-                    threads=threads)
+        partial = _chunk_partials(model, X, Y, ia, ib, scales, threads)
+        return _run(model.outer, partial, np.ones((1, partial.shape[1]), np.float64), np.arange(T, dtype=np.int64),
+                    np.zeros(T, np.int64), c, threads=threads)
 
     if isinstance(model, FusedBlock) and model.instruction_datapath:
         return run_instruction(model, X, Y, ia, ib, c, *(scales or (None, None)), threads=threads, grid=grid,
-                               ycache=ycache)
+                               ycache=ycache, k_off=k_off)
     if isinstance(model, Pairwise) and model.terms is not None:
-        return run_ftz_pairs(model, X, Y, ia, ib, c)
+        return run_ftz_pairs(model, X, Y, ia, ib, c, k_off=k_off)
     if isinstance(model, Sequential) and max(f.mantissa_bits for f in _in_formats(model)) > 25:
         return run_fma64(X, Y, ia, ib, c)
     fa, fb = in_format_arg(model.in_format)
@@ -316,6 +377,8 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid
         return out
     flags_a = ~np.isfinite(X).all(axis=1) if K else np.zeros(X.shape[0], bool)
     flags_b = ~np.isfinite(Y).all(axis=1) if K else np.zeros(Y.shape[0], bool)
+    if flags is not None:
+        K_.special_flags(acls, am, bcls, bm, K, ia, ib, flags_a, flags_b, *flags)
     outf = float_format_arg(model.out_format, "out_format")
     if isinstance(model, Exact) and model.terms is not None and K > model.terms:
         L = model.terms  # a chain of exact blocks, each result the next block's c
@@ -324,9 +387,7 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid
                      threads=threads)
         return c
     if isinstance(model, Exact):
-        lo = min(fa.emin - fa.mantissa_bits + fb.emin - fb.mantissa_bits, outf.emin - outf.mantissa_bits - 53)
-        hi = max(fa.emax + fb.emax + 2, outf.emax + 1) + int(K + 1).bit_length() + 2
-        L = (hi - lo) // 32 + 4
+        lo, L = _exact_window(model, K)
         split_dots(K_.exact_dots, (am, aE, acls, bm, bE, bcls, K), ia, ib, c, out,
                    (flags_a, flags_b, man_ab, lo, L, funnel_params(outf),
                     rounding_mode_arg(model.rounding, "rounding")), threads)
@@ -350,6 +411,133 @@ def _run(model, X, Y, ia, ib, c, round_inputs=None, scales=None, threads=1, grid
                 rounding_mode_arg(model.rounding, "rounding"), funnel_params(outf),
                 rounding_mode_arg(model.late_rounding, "late_rounding"), model.overflow == "inf"), threads)
     return out
+
+
+class _KStream:
+    """One model evaluated over K a piece at a time (`feed` each piece in order, then `result`),
+    giving the bits of one pass (`_k_unit` says where K may be cut):
+
+    - chains (Sequential, Exact with terms, instructions, FusedBlock, Pairwise with terms): the
+      running result is the next piece's c; a FusedBlock without instruction fields decides
+      NaN and infinities over the whole row, so the rows' product flags are gathered and the
+      rule applied at the end (`special_result`);
+    - Pairwise: the tree of each piece, then the tree over the pieces and + c;
+    - Exact: the Kulisch accumulators of the rows carried from piece to piece, rounded once;
+    - Chunked: each piece's partial sums fed to a stream of the outer model.
+
+    `multi` False: one piece (the whole of K), evaluated by `_run` as it is.
+    """
+
+    def __init__(self, model, c: np.ndarray, K: int, multi: bool, threads: int = 1, grid: bool = False,
+                 ycache: dict | None = None):
+        self.model, self.c, self.K, self.multi = model, c, K, multi
+        self.threads, self.grid, self.ycache = threads, grid, ycache
+        self.acc = c
+        self.parts: list = []
+        self.flags = None
+        self.state = None
+        if not multi:
+            return
+        T = c.size
+        exact = isinstance(model, Exact) and model.terms is None
+        if isinstance(model, Chunked):
+            self.outer = _KStream(model.outer, c, -(-K // model.every), True, threads)
+        elif exact or (isinstance(model, FusedBlock) and not model.instruction_datapath):
+            self.flags = tuple(np.zeros(T, bool) for _ in range(3))  # the rows' NaN, +inf, -inf products
+        if exact:
+            lo, L = _exact_window(model, K)
+            self.state = (lo, L, np.zeros((T, L), np.int64), np.ones((T, 2), bool), np.zeros(T, bool))
+
+    def feed(self, X, Y, ia, ib, scales, k_off: int) -> None:
+        m = self.model
+        if not self.multi:
+            self.acc = _run(m, X, Y, ia, ib, self.c, scales=scales, threads=self.threads, grid=self.grid,
+                            ycache=self.ycache)
+            return
+        if isinstance(m, Chunked):
+            part = _chunk_partials(m, X, Y, ia, ib, scales, self.threads)
+            T = ia.size
+            self.outer.feed(part, np.ones((1, part.shape[1]), np.float64), np.arange(T, dtype=np.int64),
+                            np.zeros(T, np.int64), None, k_off // m.every)
+            return
+        if isinstance(m, Pairwise) and m.terms is None:
+            self.parts.append(self._pairwise_part(X, Y, ia, ib))
+            return
+        if self.state is not None:
+            self._exact_part(X, Y, ia, ib)
+            return
+        self.acc = _run(m, X, Y, ia, ib, self.acc, scales=scales, k_off=k_off, flags=self.flags,
+                        threads=self.threads, grid=self.grid)
+
+    def result(self) -> np.ndarray:
+        from ._kernels import accumulate as K_  # lazy: numba loads on the first kernel call
+
+        m = self.model
+        if not self.multi:
+            return self.acc
+        if isinstance(m, Chunked):
+            return self.outer.result()
+        if isinstance(m, Pairwise) and m.terms is None:
+            acc = float_format_arg(m.acc_format, "acc_format")
+            out = np.empty(self.c.size, np.float64)
+            K_.pairwise_finish(np.ascontiguousarray(np.stack(self.parts, axis=1)), self.c, out, funnel_params(acc),
+                               rounding_mode_arg(m.rounding, "rounding"))
+            return out
+        out = self.acc
+        if self.state is not None:
+            lo, L, bufs, zsign, nonzero = self.state
+            outf = float_format_arg(m.out_format, "out_format")
+            out = np.empty(self.c.size, np.float64)
+            K_.exact_finish(self.c, bufs, zsign, out, lo, L, funnel_params(outf),
+                            rounding_mode_arg(m.rounding, "rounding"))
+            if m.plus_zero:  # every product and c a zero: +0 (as _run)
+                out[(out == 0) & ~nonzero & (self.c == 0)] = 0.0
+        if self.flags is not None:  # the NaN / infinity rule of the whole row and c (`special_result`)
+            c = self.c
+            nan = self.flags[0] | np.isnan(c)
+            pinf = self.flags[1] | (c == np.inf)
+            ninf = self.flags[2] | (c == -np.inf)
+            sp = nan | pinf | ninf
+            if sp.any():
+                out = out.copy()
+                out[sp] = np.where((nan | (pinf & ninf))[sp], np.nan, np.where(pinf[sp], np.inf, -np.inf))
+        return out
+
+    def _pairwise_part(self, X, Y, ia, ib) -> np.ndarray:
+        from ._kernels import accumulate as K_  # lazy: numba loads on the first kernel call
+
+        m = self.model
+        fa, fb = _in_formats(m)
+        am, aE, acls = _split(X, fa)
+        bm, bE, bcls = _split(Y, fb)
+        acc = float_format_arg(m.acc_format, "acc_format")
+        pf = acc if m.product_format is None else float_format_arg(m.product_format, "product_format")
+        out = np.empty(ia.size, np.float64)
+        K_.pairwise_parts(am, aE, acls, np.ascontiguousarray(X, np.float64).ravel(), bm, bE, bcls,
+                          np.ascontiguousarray(Y, np.float64).ravel(), X.shape[1],
+                          np.ascontiguousarray(ia, np.int64), np.ascontiguousarray(ib, np.int64), out,
+                          fa.mantissa_bits + fb.mantissa_bits, funnel_params(pf),
+                          rounding_mode_arg(m.product_rounding, "product_rounding"), funnel_params(acc),
+                          rounding_mode_arg(m.rounding, "rounding"))
+        return out
+
+    def _exact_part(self, X, Y, ia, ib) -> None:
+        from ._kernels import accumulate as K_  # lazy: numba loads on the first kernel call
+
+        fa, fb = _in_formats(self.model)
+        am, aE, acls = _split(X, fa)
+        bm, bE, bcls = _split(Y, fb)
+        ia = np.ascontiguousarray(ia, np.int64)
+        ib = np.ascontiguousarray(ib, np.int64)
+        K = X.shape[1]
+        lo, _L, bufs, zsign, nonzero = self.state
+        K_.exact_parts(am, aE, acls, bm, bE, bcls, K, ia, ib, fa.mantissa_bits + fb.mantissa_bits, lo, bufs, zsign)
+        flags_a = ~np.isfinite(X).all(axis=1)
+        flags_b = ~np.isfinite(Y).all(axis=1)
+        K_.special_flags(acls, am, bcls, bm, K, ia, ib, flags_a, flags_b, *self.flags)
+        if self.model.plus_zero:
+            with np.errstate(invalid="ignore", over="ignore"):
+                nonzero |= ((X[ia] * Y[ib]) != 0).any(axis=1)
 
 
 def _prepare(model, X, Y, c, round_inputs, names=("A", "B", "c")):
@@ -480,10 +668,11 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
         one_pass()  # the values are checked first
         raise
     # Each element of D depends on its row of A and column of B only: tiles of rows of A and columns
-    # of B of about CHUNK elements each, and pieces of K where the model is a chain (`_k_step`).
+    # of B of about CHUNK elements each, and pieces of K (`_k_step`, `_KStream`).
     step = max(1, CHUNK // max(K, 1))
     cols = _spans(N, step)
-    ks = _spans(K, max(K, 1) if scales is not None else _k_step(model, K))
+    ks = _spans(K, _k_step(model, K))
+    sb = None if scales is None else scaled_model(model).scale_block
     keep_b = len(cols) == 1 and len(ks) == 1  # B is one piece: checked and split once
     rows = _spans(M, step)
     Yk = None
@@ -501,15 +690,17 @@ def matmul(A, B, C=None, *, model, c=None, a_scales=None, b_scales=None, round_i
             ia = np.repeat(np.arange(m, dtype=np.int64), n)
             ib = np.tile(np.arange(n, dtype=np.int64), m)
             acc = np.ascontiguousarray(_piece(Craw[i0:i1, j0:j1], cdt, fc, "c", round_inputs, one_pass)).ravel()
-            sc = None if scales is None else (scales[0][i0:i1], scales[1][j0:j1])
+            st = _KStream(model, acc, K, len(ks) > 1, threads=tile_threads, grid=True, ycache=ycache)
             for k0, k1 in ks:
                 X = np.ascontiguousarray(Araw[i0:i1, k0:k1] if a_block else
                                          _piece(Araw[i0:i1, k0:k1], adt, fa, "A", round_inputs, one_pass))
                 Y = Yk if keep_b else np.ascontiguousarray(
                     (Braw[k0:k1, j0:j1] if b_block else
                      _piece(Braw[k0:k1, j0:j1], bdt, fb, "B", round_inputs, one_pass)).T)
-                acc = _run(model, X, Y, ia, ib, acc, scales=sc, threads=tile_threads, grid=True, ycache=ycache)
-            vals[i0:i1, j0:j1] = acc.reshape(m, n)
+                sc = None if scales is None else (scales[0][i0:i1, k0 // sb:k1 // sb],
+                                                  scales[1][j0:j1, k0 // sb:k1 // sb])
+                st.feed(X, Y, ia, ib, sc, k0)
+            vals[i0:i1, j0:j1] = st.result().reshape(m, n)
 
     if keep_b and nthreads > 1 and len(rows) > 1:
         tile(0, 0)  # no rows: fills ycache with B's planes before the threads read it
@@ -594,19 +785,20 @@ def dot(a, b, *, model, c=None, a_scales=None, b_scales=None, round_inputs: str 
     except ValueError:
         one_pass()  # the values are checked first
         raise
-    # rows of about CHUNK elements; pieces of K where the model is a chain (`_k_step`), each piece's
-    # result the next piece's c
-    ks = _spans(K, max(K, 1) if scales is not None else _k_step(model, K))
+    # rows of about CHUNK elements; pieces of K (`_k_step`) evaluated one after the other (`_KStream`)
+    ks = _spans(K, _k_step(model, K))
+    sb = None if scales is None else scaled_model(model).scale_block
     vals = np.empty(T)
     for t0, t1 in _spans(T, max(1, CHUNK // max(K, 1))):
         idx = np.arange(t1 - t0, dtype=np.int64)
         acc = np.ascontiguousarray(_piece(craw[t0:t1], cdt, fc, "c", round_inputs, one_pass))
-        sc = None if scales is None else (scales[0][t0:t1], scales[1][t0:t1])
+        st = _KStream(model, acc, K, len(ks) > 1, threads=nthreads)
         for k0, k1 in ks:
             x = np.ascontiguousarray(_piece(araw[t0:t1, k0:k1], adt, fa, "a", round_inputs, one_pass))
             y = np.ascontiguousarray(_piece(braw[t0:t1, k0:k1], bdt, fb, "b", round_inputs, one_pass))
-            acc = _run(model, x, y, idx, idx, acc, scales=sc, threads=nthreads)
-        vals[t0:t1] = acc
+            sc = None if scales is None else (scales[0][t0:t1, k0 // sb:k1 // sb], scales[1][t0:t1, k0 // sb:k1 // sb])
+            st.feed(x, y, idx, idx, sc, k0)
+        vals[t0:t1] = st.result()
     return _result(vals, batch, dt, out)
 
 

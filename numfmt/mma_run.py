@@ -70,7 +70,7 @@ def scale_values(s, fmt, name: str, shape: tuple[int, int]) -> np.ndarray:
 
 
 def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, threads: int = 1,
-                    grid: bool = False, ycache: dict | None = None) -> np.ndarray:
+                    grid: bool = False, ycache: dict | None = None, k_off: int = 0) -> np.ndarray:
     """Evaluate `model` on rows X[ia[t]] . Y[ib[t]] + c[t] (float64 results).
 
     X (R, K) and Y (S, K) hold values of the input formats, c values of the addend
@@ -81,6 +81,9 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     row-major grid of every row of X with every row of Y, as `matmul` makes them) the
     variant of op `"mma_grid"` where one applies. `ycache` (a dict, empty at first) keeps the
     split planes of Y and `sb` for the next calls with the same Y (matmul's row tiles).
+    `k_off` > 0: X and Y are the elements from `k_off` (a multiple of `terms`) of a longer K and
+    c the result of the blocks before them (a value of the result format, whose exponent is
+    clamped at the result format's emin).
     """
     from ._kernels import mma as KM  # numba loads on first use, not at import
 
@@ -154,9 +157,10 @@ def run_instruction(model: FusedBlock, X, Y, ia, ib, c, sa=None, sb=None, thread
     def head():  # the per-output kernel's leading arguments
         return (am, aE, acls, narrow_b(), bE, bcls, afix, bfix, K)
 
-    chain = (model.scale_block, man_s, model.terms, G, model.fraction_bits, min_exp, c_format_of(model).emin,
-             float_format_arg(model.out_format, "out_format").emin, p, mode, model.overflow == "inf",
-             model.plus_zero)
+    out_emin = float_format_arg(model.out_format, "out_format").emin
+    c_emin = c_format_of(model).emin if k_off == 0 else out_emin  # (a later piece's c is a result)
+    chain = (model.scale_block, man_s, model.terms, G, model.fraction_bits, min_exp, c_emin, out_emin, p, mode,
+             model.overflow == "inf", model.plus_zero)
     tail = (flags_a, flags_b, man_ab, fa.emin + fb.emin, scaled, sam, saE, scls, sbm, sbE, sbcls, nsb) + chain
     gfast = select("mma_grid", man_ab, man_s, model.fraction_bits, G, fix_bits, model.min_exp, model.terms,
                    scaled, model.scale_block, p, mode) if grid and fast is not None else None
@@ -325,15 +329,19 @@ def epilogue_alpha(ts_a, ts_b):
     return np.float32(one if ts_a is None else ts_a) * np.float32(one if ts_b is None else ts_b)
 
 
-def run_ftz_pairs(model, X, Y, ia, ib, c) -> np.ndarray:
+def run_ftz_pairs(model, X, Y, ia, ib, c, k_off: int = 0) -> np.ndarray:
     """A `Pairwise` model with `terms` (groups of 2 or 4 products) in binary32 arithmetic (IEEE
-    round to nearest even, numpy float32), optionally flushing subnormals (float64 results)."""
+    round to nearest even, numpy float32), optionally flushing subnormals (float64 results).
+
+    `k_off`: X and Y are the elements from `k_off` (a multiple of `terms` and of
+    `instruction_k`) of a longer K, c the result of the elements before them."""
+    from ._kernels import accumulate as K_  # numba loads on first use, not at import
+
     fa, fb = in_format_arg(model.in_format)
     P = model.terms
     K = X.shape[1]
     if K % P:
         raise ValueError(f"K = {K} is not a multiple of the model's group of {P} products")
-    Ki = model.instruction_k or max(K, 1)
     ftz = model.flush_subnormals
     tiny = np.float32(2.0**-126)
     zero = np.float32(0.0)
@@ -350,15 +358,18 @@ def run_ftz_pairs(model, X, Y, ia, ib, c) -> np.ndarray:
         Ya = np.where(np.abs(Ya) < np.float32(2.0**fb.emin), zero, Ya).astype(np.float32)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         prods = flush(Xa[ia] * Ya[ib], True)
-        acc = c.astype(np.float32)
-        for k0 in range(0, K, P):
-            if k0 % Ki == 0:
-                acc = flush(acc, False)
-            s = flush(prods[:, k0] + prods[:, k0 + 1], True)
-            if P == 4:
-                s = flush(s + flush(prods[:, k0 + 2] + prods[:, k0 + 3], True), True)
-            acc = flush(acc + s, True)
-    return acc.astype(np.float64)
+        # the groups' sums (they do not depend on the accumulator): row g of `sums` is group g's
+        sums = flush(prods[:, 0::P] + prods[:, 1::P], True)
+        if P == 4:
+            sums = flush(sums + flush(prods[:, 2::P] + prods[:, 3::P], True), True)
+        sums = np.ascontiguousarray(sums.T, np.float32)
+        k = k_off + P * np.arange(K // P)  # the accumulator enters an instruction (without instruction_k: once)
+        enter = (k % model.instruction_k == 0) if model.instruction_k else k == 0
+        acc = np.empty(ia.size, np.float32)
+        K_.ftz_pair_chain(sums, np.ascontiguousarray(c, np.float32), enter, ftz, acc)
+    # NaN as np.nan, as the other kernels give it: the sign numpy's float32 loops leave on a NaN
+    # depends on the array's length and layout (vector or scalar loop), so on how K and the rows were cut
+    return np.where(np.isnan(acc), np.nan, acc.astype(np.float64))
 
 
 def run_fma64(X, Y, ia, ib, c) -> np.ndarray:

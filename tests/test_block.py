@@ -530,6 +530,19 @@ def test_block_array_tensor_scale_refused(ts):
         numfmt.BlockArray(ba.codes, ba.scales, "nvfp4", tensor_scale=ts)
 
 
+def test_block_array_tensor_scale_inf_accepted():
+    """+inf is a tensor scale: encode with recipe="torchao" gives it to a tensor holding an
+    infinity (torchao's per_tensor_scale = amax / (448 * 6)), and a BlockArray rebuilt from that
+    array's parts (e.g. read back from a file) decodes as the encoded one."""
+    x = XN.copy()
+    x.flat[3] = -np.inf
+    ba = numfmt.encode(x, "nvfp4", recipe="torchao")
+    assert ba.tensor_scale == np.inf and type(ba.tensor_scale) is np.float32
+    again = numfmt.BlockArray(ba.codes, ba.scales, "nvfp4", axis=ba.axis, tensor_scale=np.inf)
+    assert again.tensor_scale == np.inf and type(again.tensor_scale) is np.float32
+    assert numfmt.decode(again).tobytes() == numfmt.decode(ba).tobytes()
+
+
 @pytest.mark.parametrize("amax", [-1.0, -1e-30, -np.inf])
 def test_encode_tensor_amax_refused(amax):
     """A negative amax made a negative tensor scale (NaN and inf are what data holding them gives)."""

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from files import load_module
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numfmt
@@ -148,11 +148,15 @@ _BOUND = 1.5  # extra bytes beyond the output, per byte of input
 
 
 @pytest.mark.parametrize("case", ["div", "add_int8", "sqrt", "add_binary64", "encode_mxfp8_axis0",
-                                  "quantize_mxfp8_axis0", "compare_block", "encode", "dot", "matmul"])
+                                  "quantize_mxfp8_axis0", "compare_block", "encode", "dot", "matmul",
+                                  "dot_pairwise", "dot_fused", "dot_chunked", "dot_chunked_fp16", "dot_exact",
+                                  "dot_mma", "dot_mma_cdna2", "dot_mma_cdna3"])
 def test_peak_memory_per_element(case):
     """tools/memory.py in a fresh process on 2M elements: at most 1.5x the input beyond the output
     (div, the general arithmetic path, was 2.1x; MX quantize along axis 0 1.5x; dot and matmul with a
-    Sequential model 6.3x), compare_block at most 16 bytes per element (was 80)."""
+    Sequential model 6.3x; one long dot product under a Pairwise, FusedBlock, Exact, Chunked or
+    instruction model 3.2x to 8.2x, evaluated in one pass over K), compare_block at most 16 bytes
+    per element (was 80)."""
     mem = load_module(ROOT / "tools" / "memory.py", "numfmt_tools_memory")
     r = mem.run_child(case, 2_000_000)
     if case.startswith("compare"):  # all codes differ: at most 16 bytes per element (the chunk's working set)
@@ -188,6 +192,7 @@ def test_compare_block_chunks_equal_one_pass(monkeypatch):
 
 
 # ------------------------------------------------------------------ dot / matmul: pieces == one pass
+_HOPPER = numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3")
 _DOT_MODELS = [
     Sequential("fp32", in_format="e4m3"),                                   # fused steps
     Sequential("fp16", "toward_negative", product_format="fp16", product_rounding="toward_zero",
@@ -196,19 +201,33 @@ _DOT_MODELS = [
     Sequential("binary64", "toward_negative"),                              # chain of binary64 fma
     Exact("fp16", "nearest_even", in_format="e4m3", terms=3),               # chain of exact blocks
     Exact("fp32", "toward_zero", in_format="e4m3", terms=8),
-    Pairwise("fp16", in_format="e4m3"),                                     # one pass (a tree)
-    FusedBlock(in_format="e4m3", terms=4),                                  # one pass
+    Exact("fp16", "toward_negative", in_format="e5m2"),                     # Kulisch accumulators carried
+    Exact("fp32", in_format="e4m3", plus_zero=True),
+    Pairwise("fp16", in_format="e4m3"),                                     # trees of power-of-two pieces
+    Pairwise("bf16", "toward_negative", product_format="bf16", in_format="e5m2"),
+    Pairwise("fp32", in_format="fp16", terms=2, flush_subnormals=True),    # binary32 pairs, one instruction
+    FusedBlock(in_format="e4m3", terms=4),                                  # chains of blocks
+    FusedBlock(in_format="e5m2", terms=4, out_format="fp16", addend="late", sticky=True),
+    numfmt.accumulation_model("h100", "e5m2"),
     Chunked(FusedBlock(in_format="e4m3", terms=4), Sequential("fp32"), every=8),
-    numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3"),
+    Chunked(FusedBlock(in_format="e5m2", terms=4), Pairwise("fp32"), every=4),
+    Chunked(Sequential("fp16", in_format="e5m2"), FusedBlock(in_format="fp16", terms=4, out_format="fp16"), every=3),
+    numfmt.accumulation_model("h100", "e4m3", out_format="fp16"),          # Chunked, k_order inside chunks
+    _HOPPER,                                                                # instruction chains (K < 32 too)
+    numfmt.mma_model("Volta", "m8n8k4.f32.f16.f16.f16"),                    # c binary16, d binary32
+    numfmt.mma_model("CDNA1", "f32_32x32x8f16"),                            # exact blocks, +0
+    numfmt.mma_model("CDNA2", "f32_32x32x8f16"),                            # binary32 pairs, FTZ
+    numfmt.mma_model("CDNA3", "f32_32x32x16_fp8_fp8"),                      # two-stage blocks
 ]
-_E4M3 = np.asarray(numfmt.decode(np.arange(256, dtype=np.uint8), "e4m3"), np.float64)
-
-
-def _values(model, codes):
+def _values(model, codes, which=0):
+    """Input values of `model` (operand `which`) from 8-bit codes: the values of its input format
+    when that is 8 bits wide, else e5m2 values (NaN and infinities)."""
     if isinstance(model, Sequential) and model.acc_format == "binary64":
         return np.ldexp(codes.astype(np.float64) - 128, (codes % 7).astype(int) - 3)
-    v = _E4M3[codes]
-    return np.where(np.isnan(v), 0.0, v) if isinstance(model, FusedBlock) and model.instruction_datapath else v
+    f = accumulate._in_formats(model)[which]
+    f = f if f.bits <= 8 else numfmt.get_format("e5m2")
+    table = np.asarray(numfmt.decode(np.arange(1 << f.bits, dtype=np.uint8), f), np.float64)
+    return table[codes.astype(np.int64) % table.size]
 
 
 def _both(chunk, f):
@@ -220,33 +239,114 @@ def _both(chunk, f):
     _same(got, want)
 
 
-@given(m=st.sampled_from(_DOT_MODELS), K=st.integers(0, 70), T=st.integers(1, 4),
-       chunk=st.integers(1, 40), seed=st.integers(0, 2**32 - 1), special=st.booleans())
+def _cut(m, K):
+    """K rounded down to what `m` takes (groups of binary32 pairs)."""
+    return K - K % m.terms if isinstance(m, Pairwise) and m.terms else K
+
+
+@pytest.mark.parametrize("m", _DOT_MODELS, ids=lambda m: type(m).__name__)
+@settings(max_examples=30)
+@given(K=st.integers(0, 90), T=st.integers(1, 4), chunk=st.integers(1, 40), seed=st.integers(0, 2**32 - 1),
+       special=st.booleans())
 def test_dot_pieces_equal_one_pass(m, K, T, chunk, seed, special):
-    """dot in pieces of rows and (Sequential, Exact with terms) of K, each piece's result the next
-    piece's c: the bits of one pass, zeros, infinities, NaN and overflow included."""
+    """dot in pieces of rows and of K (`_KStream`: chains carry their result as the next piece's c,
+    Pairwise combines the trees of power-of-two pieces, Exact carries its Kulisch accumulators,
+    Chunked feeds each piece's partial sums to its outer model, a FusedBlock applies the NaN /
+    infinity rule of the whole row): the bits of one pass for every model, K not a multiple of
+    the piece or below an instruction's K, zeros, infinities, NaN (also in c) and overflow included."""
     rng = np.random.default_rng(seed)
-    K -= K % 32 if isinstance(m, FusedBlock) and m.instruction_datapath and K > 32 else 0
+    K = _cut(m, K)
     codes = rng.integers(0, 256 if special else 120, (2, T, K), dtype=np.uint8)
     codes[:, :, ::3] &= 0x87  # small values and zeros next to large ones
-    a, b = _values(m, codes[0]), _values(m, codes[1])
+    a, b = _values(m, codes[0]), _values(m, codes[1], 1)
     c = rng.integers(-64, 64, T) * 0.25  # a value of every accumulator format here
-    if isinstance(m, FusedBlock) and m.instruction_datapath and K % 32:
-        return
+    if special and seed % 3 == 0:
+        c[0] = (np.inf, -np.inf, np.nan)[seed % 9 // 3]
     _both(chunk, lambda: numfmt.dot(a, b, c=c, model=m))
     _both(chunk, lambda: numfmt.dot(a[0], b[0], model=m))
 
 
-@given(m=st.sampled_from(_DOT_MODELS), M=st.integers(0, 6), N=st.integers(0, 6), K=st.sampled_from([0, 1, 5, 32, 64]),
+@pytest.mark.parametrize("m", _DOT_MODELS, ids=lambda m: type(m).__name__)
+@settings(max_examples=15)
+@given(M=st.integers(0, 6), N=st.integers(0, 6), K=st.sampled_from([0, 1, 5, 32, 64, 70]),
        chunk=st.integers(1, 200), seed=st.integers(0, 2**32 - 1))
 def test_matmul_tiles_equal_one_pass(m, M, N, K, chunk, seed):
-    """matmul in tiles of rows of A and columns of B (and pieces of K for chains): one pass's bits."""
-    if isinstance(m, FusedBlock) and m.instruction_datapath and K % 32:
-        K = 32
+    """matmul in tiles of rows of A and columns of B and pieces of K: one pass's bits."""
+    K = _cut(m, K)
     rng = np.random.default_rng(seed)
     A = _values(m, rng.integers(0, 256, (M, K), dtype=np.uint8))
-    B = _values(m, rng.integers(0, 256, (K, N), dtype=np.uint8))
+    B = _values(m, rng.integers(0, 256, (K, N), dtype=np.uint8), 1)
     _both(chunk, lambda: numfmt.matmul(A, B, model=m))
+
+
+@pytest.mark.parametrize("ins", ["m128n8k32.kind::mxf8f6f4.block32.f32.e5m2.e4m3.ue8m0",
+                                 "m128n8k64.kind::mxf4nvf4.block16.f32.e2m1.e2m1.ue4m3"])
+def test_block_scaled_pieces_equal_one_pass(ins):
+    """Block-scaled instructions: pieces of K at whole instructions, each piece with its scales."""
+    m = numfmt.mma_model("Blackwell", ins)
+    fa, fb = (numfmt.get_format(f) for f in m.in_format)
+    sf = numfmt.get_format(m.scale_format)
+    K, T = 6 * m.terms, 3
+    va, vb, vs = (np.asarray(numfmt.decode(np.arange(1 << f.bits, dtype=np.uint8), f), np.float64)
+                  for f in (fa, fb, sf))
+    vs = vs[np.isfinite(vs) & (vs > 0) & (vs < 2**10) & (vs > 2**-10)]
+    for special in (False, True):
+        a = va[RNG.integers(0, va.size, (T, K))]
+        b = vb[RNG.integers(0, vb.size, (T, K))]
+        sa, sb = (vs[RNG.integers(0, vs.size, (T, K // m.scale_block))] for _ in range(2))
+        if special:
+            a[0, 5 * m.terms + 1] = np.nan if fa.code_of_nan is not None else a[0, 0]
+            if fa.code_of_inf is not None:
+                a[1, 2] = a[2, 3 * m.terms] = np.inf
+            if fb.code_of_inf is not None:
+                b[1, 3 * m.terms] = -np.inf
+        A, B = a[0:1], b[0:1].T
+        for chunk in (m.terms, 2 * m.terms, 3 * m.terms):
+            _both(chunk, lambda: numfmt.dot(a, b, a_scales=sa, b_scales=sb, model=m))
+            _both(chunk, lambda: numfmt.matmul(A, B, a_scales=sa[0:1], b_scales=sb[0:1].T, model=m))
+
+
+def test_fused_block_special_rule_over_the_whole_row(monkeypatch):
+    """A FusedBlock decides NaN and infinities over the whole row: an overflow to +inf in the
+    first piece and a -inf product in the second give -inf (as one pass), not NaN."""
+    m = FusedBlock(in_format="e5m2", terms=4, out_format="fp16")
+    a = np.array([57344.0] * 4 + [np.inf, 1.0, 1.0, 1.0])
+    b = np.array([57344.0] * 4 + [-1.0, 1.0, 1.0, 1.0])
+    for chunk in (1 << 40, 4):
+        monkeypatch.setattr(accumulate, "CHUNK", chunk)
+        assert numfmt.dot(a[:4], b[:4], model=m) == np.inf  # the overflow alone
+        assert numfmt.dot(a, b, model=m) == -np.inf
+        assert np.isnan(numfmt.dot(a, b, c=np.inf, model=m))
+
+
+def test_instruction_pieces_clamp_c_as_one_pass():
+    """An instruction whose c is binary16 and d binary32 (Volta): only the first block clamps c's
+    exponent at binary16's emin; a piece after the first takes the previous result as a binary32 c."""
+    m = numfmt.mma_model("Volta", "m8n8k4.f32.f16.f16.f16")
+    rng = np.random.default_rng(7)
+    a, b = (np.asarray(numfmt.quantize(rng.standard_normal((400, 16)) * 2.0 ** rng.integers(-14, -4, (400, 16)),
+                                       "fp16"), np.float64) for _ in range(2))
+    for chunk in (m.terms, 2 * m.terms):
+        _both(chunk, lambda: numfmt.dot(a, b, model=m))
+
+
+@pytest.mark.parametrize("K", [1, 2, 3, 5, 7, 8, 13, 16, 31, 33, 64, 100])
+def test_pairwise_pieces_follow_the_tree(monkeypatch, K):
+    """Pairwise in pieces against its definition written out with `numfmt.add`: products rounded
+    to bfloat16, then adjacent pairs level by level (an odd last element passes up), then + c."""
+    m = Pairwise("bf16", in_format="bf16")
+    rng = np.random.default_rng(K)
+    a = np.asarray(numfmt.quantize(rng.standard_normal(K) * 2.0 ** rng.integers(-8, 8, K), "bfloat16"), np.float64)
+    b = np.asarray(numfmt.quantize(rng.standard_normal(K), "bfloat16"), np.float64)
+    level = list(np.asarray(numfmt.mul(a, b, "bfloat16"), np.float64))
+    while len(level) > 1:
+        pairs = [float(numfmt.add(level[i], level[i + 1], "bfloat16")) for i in range(0, len(level) - 1, 2)]
+        level = pairs + level[len(pairs) * 2:]
+    want = float(numfmt.add(level[0], 0.375, "bfloat16"))
+    for chunk in (1 << 40, 1, 2, 3, 4, 6, 8, 16):
+        monkeypatch.setattr(accumulate, "CHUNK", chunk)
+        assert K <= chunk or accumulate._k_step(m, K) & (accumulate._k_step(m, K) - 1) == 0  # a power of two
+        assert numfmt.dot(a, b, c=0.375, model=m).item() == want, chunk
 
 
 def test_pieces_raise_the_one_pass_error(monkeypatch):

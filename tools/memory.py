@@ -92,6 +92,11 @@ def _case(name, n):
         ba = numfmt.encode(_floats(n).reshape(-1, 1024), "mxfp8_e4m3")
         sm = numfmt.encode(_floats(8192).reshape(-1, 1024), "mxfp8_e4m3")
         return (lambda: numfmt.decode(sm)), (lambda: numfmt.decode(ba)), ba.codes.nbytes + ba.scales.nbytes
+    if name in DOT_MODELS:  # one long dot product (K = n) under each kind of accumulation model
+        model, fmt = _dot_model(name)
+        a, b = (numfmt.quantize(_floats(n, s), fmt, saturation="finite") for s in (1, 2))
+        return ((lambda: numfmt.dot(a[:4096], b[:4096], model=model)),
+                (lambda: numfmt.dot(a, b, model=model)), a.nbytes + b.nbytes)
     if name in ("dot", "matmul", "dot_pairwise"):
         from numfmt.accum_models import Pairwise, Sequential
         m = int(np.sqrt(n))  # matmul: A (m, m) @ B (m, k), k small: n = m * m inputs
@@ -134,10 +139,30 @@ def _case(name, n):
     raise SystemExit(f"unknown case {name!r}")
 
 
+def _dot_model(name):
+    """(model, input format) of the case `name` of `DOT_MODELS`."""
+    import numfmt
+    from numfmt.accum_models import Chunked, Exact, Sequential
+
+    h100 = numfmt.accumulation_model("h100", "e4m3")
+    return {
+        "dot_fused": (h100, "e4m3"),
+        "dot_chunked": (Chunked(h100, Sequential("fp32"), every=128), "e4m3"),
+        "dot_chunked_fp16": (numfmt.accumulation_model("h100", "e4m3", out_format="fp16"), "e4m3"),
+        "dot_exact": (Exact("fp32", in_format="e4m3"), "e4m3"),
+        "dot_mma": (numfmt.mma_model("Hopper", "m64n8k32.f32.e4m3.e4m3"), "e4m3"),
+        "dot_mma_cdna2": (numfmt.mma_model("CDNA2", "f32_32x32x8f16"), "fp16"),
+        "dot_mma_cdna3": (numfmt.mma_model("CDNA3", "f32_32x32x16_fp8_fp8"), "e4m3"),
+    }[name]
+
+
+DOT_MODELS = ("dot_fused", "dot_chunked", "dot_chunked_fp16", "dot_exact", "dot_mma", "dot_mma_cdna2",
+              "dot_mma_cdna3")
+
 CASES = ["encode", "encode_int8", "decode", "quantize", "add", "sub", "mul", "div", "div_scalar", "add_int8",
          "div_int8", "mul_bf16", "add_binary64", "fma", "sqrt", "encode_mxfp8", "encode_mxfp4", "encode_nvfp4",
          "quantize_mxfp8", "encode_mxfp8_axis0", "quantize_mxfp8_axis0", "decode_mxfp8", "dot",
-         "dot_pairwise", "matmul",
+         "dot_pairwise", *DOT_MODELS, "matmul",
          "compare", "compare_block", "dask_encode", "dask_encode_sr", "dask_astype"]
 
 

@@ -33,6 +33,7 @@ from .round import round_pack
 
 __all__ = [
     "ZERO_E", "split_inputs", "fused_dots", "sequential_dots", "pairwise_dots", "exact_dots",
+    "special_flags", "pairwise_parts", "pairwise_finish", "exact_parts", "exact_finish", "ftz_pair_chain",
     "sum2_round",
 ]
 
@@ -82,12 +83,8 @@ def split_inputs(x, man, emin, ftz, m, E, cls):
 
 
 @jit
-def _special(acls, am, arow, bcls, bm, brow, K, cv):
-    """IEEE/Khattak rule for a dot product with a NaN or an infinity.
-
-    Any NaN (or inf * 0) gives NaN; +inf together with -inf gives NaN; else the
-    infinity. Returns (is_special, value).
-    """
+def _special_flags(acls, am, arow, bcls, bm, brow, K):
+    """(nan, pinf, ninf) of the K products of one row: a NaN (or inf * 0), a +inf, a -inf product."""
     nan = False
     pinf = False
     ninf = False
@@ -103,7 +100,31 @@ def _special(acls, am, arow, bcls, bm, brow, K, cv):
                 ninf = True
             else:
                 pinf = True
+    return nan, pinf, ninf
+
+
+@jit
+def _special(acls, am, arow, bcls, bm, brow, K, cv):
+    """IEEE/Khattak rule for a dot product with a NaN or an infinity.
+
+    Any NaN (or inf * 0) gives NaN; +inf together with -inf gives NaN; else the
+    infinity. Returns (is_special, value).
+    """
+    nan, pinf, ninf = _special_flags(acls, am, arow, bcls, bm, brow, K)
     return special_result(nan, pinf, ninf, cv)
+
+
+@jit
+def special_flags(acls, am, bcls, bm, K, ia, ib, flags_a, flags_b, nan, pinf, ninf):
+    """OR each output t's product flags (`_special_flags` of row ia[t] of A with row ib[t] of B^T)
+    into nan[t], pinf[t], ninf[t]: a dot product evaluated a piece of K at a time gathers the
+    flags of the whole row, as one pass decides its special value over the whole row."""
+    for t in range(ia.size):
+        if flags_a[ia[t]] or flags_b[ib[t]]:
+            n, p, q = _special_flags(acls, am, ia[t] * K, bcls, bm, ib[t] * K, K)
+            nan[t] |= n
+            pinf[t] |= p
+            ninf[t] |= q
 
 
 @jit
@@ -379,37 +400,74 @@ def _add_values(x, y, p, mode):
 
 
 @jit
+def _pair_products(am, aE, acls, av, bm, bE, bcls, bv, K, arow, brow, man_ab, p_prod, mode_prod, buf):
+    """buf[:K] = the products of one row rounded into `p_prod` (IEEE products for NaN/inf)."""
+    for k in range(K):
+        ca = acls[arow + k]
+        cb = bcls[brow + k]
+        if ca >= C_INF or cb >= C_INF:
+            buf[k] = av[arow + k] * bv[brow + k]
+            continue
+        ma = am[arow + k]
+        mb = bm[brow + k]
+        buf[k] = _product_value(ma * mb, aE[arow + k] + bE[brow + k] - man_ab,
+                                _is_negzero_product(ca, cb, ma, mb), p_prod, mode_prod)
+
+
+@jit
+def _pair_tree(buf, n, p_acc, mode_acc):
+    """The balanced tree of adjacent pairs over buf[:n] (n >= 1), level by level, an odd last
+    element passing up unchanged; buf is overwritten. Node i of level j sums elements
+    [i 2**j, min((i + 1) 2**j, n)): a piece of 2**j elements starting at a multiple of 2**j is a
+    subtree, so pieces of K of a power-of-two size combine by this same tree (`pairwise_finish`)."""
+    while n > 1:
+        h = n // 2
+        for i in range(h):
+            buf[i] = _add_values(buf[2 * i], buf[2 * i + 1], p_acc, mode_acc)
+        if n % 2 == 1:
+            buf[h] = buf[n - 1]
+            h += 1
+        n = h
+    return buf[0]
+
+
+@jit
 def pairwise_dots(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, c, out, man_ab, p_prod, mode_prod,
                   p_acc, mode_acc):
     """Products rounded into `p_prod`, summed by a balanced tree of adjacent
     pairs (level by level, an odd last element passes up), then + c."""
     buf = np.empty(max(K, 1), np.float64)
     for t in range(out.size):
-        arow = ia[t] * K
-        brow = ib[t] * K
-        for k in range(K):
-            ca = acls[arow + k]
-            cb = bcls[brow + k]
-            if ca >= C_INF or cb >= C_INF:
-                buf[k] = av[arow + k] * bv[brow + k]
-                continue
-            ma = am[arow + k]
-            mb = bm[brow + k]
-            buf[k] = _product_value(ma * mb, aE[arow + k] + bE[brow + k] - man_ab,
-                                    _is_negzero_product(ca, cb, ma, mb), p_prod, mode_prod)
-        n = K
-        while n > 1:
-            h = n // 2
-            for i in range(h):
-                buf[i] = _add_values(buf[2 * i], buf[2 * i + 1], p_acc, mode_acc)
-            if n % 2 == 1:
-                buf[h] = buf[n - 1]
-                h += 1
-            n = h
         if K == 0:
             out[t] = c[t]
-        else:
-            out[t] = _add_values(buf[0], c[t], p_acc, mode_acc)
+            continue
+        _pair_products(am, aE, acls, av, bm, bE, bcls, bv, K, ia[t] * K, ib[t] * K, man_ab, p_prod, mode_prod,
+                       buf)
+        out[t] = _add_values(_pair_tree(buf, K, p_acc, mode_acc), c[t], p_acc, mode_acc)
+
+
+@jit
+def pairwise_parts(am, aE, acls, av, bm, bE, bcls, bv, K, ia, ib, out, man_ab, p_prod, mode_prod, p_acc,
+                   mode_acc):
+    """out[t] = the pairwise tree of row ia[t] of A with row ib[t] of B^T (K >= 1), without c:
+    one piece of a long dot product (`pairwise_finish` combines the pieces)."""
+    buf = np.empty(max(K, 1), np.float64)
+    for t in range(out.size):
+        _pair_products(am, aE, acls, av, bm, bE, bcls, bv, K, ia[t] * K, ib[t] * K, man_ab, p_prod, mode_prod,
+                       buf)
+        out[t] = _pair_tree(buf, K, p_acc, mode_acc)
+
+
+@jit
+def pairwise_finish(parts, c, out, p_acc, mode_acc):
+    """out[t] = the pairwise tree over parts[t, :] (the trees of aligned power-of-two pieces of K,
+    the last one possibly shorter), then + c[t]: the tree of the whole row."""
+    n = parts.shape[1]
+    buf = np.empty(max(n, 1), np.float64)
+    for t in range(out.size):
+        for i in range(n):
+            buf[i] = parts[t, i]
+        out[t] = _add_values(_pair_tree(buf, n, p_acc, mode_acc), c[t], p_acc, mode_acc)
 
 
 # --------------------------------------------------------------------- exact
@@ -515,3 +573,87 @@ def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
         else:
             all_neg = False
         out[t] = _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
+
+
+@jit
+def exact_parts(am, aE, acls, bm, bE, bcls, K, ia, ib, man_ab, lo, bufs, zsign):
+    """Add the products of row ia[t] of A with row ib[t] of B^T into the Kulisch accumulator
+    bufs[t] (as `exact_dots`): one piece of a long exact dot product. zsign[t, 0] stays true while
+    every product is a -0, zsign[t, 1] while every one is a +0. NaN and infinite elements are
+    skipped: the row's special value is decided over the whole row (`special_flags`)."""
+    for t in range(ia.size):
+        arow = ia[t] * K
+        brow = ib[t] * K
+        buf = bufs[t]
+        all_neg = zsign[t, 0]
+        all_pos = zsign[t, 1]
+        for k in range(K):
+            ca = acls[arow + k]
+            cb = bcls[brow + k]
+            if ca >= C_INF or cb >= C_INF:
+                all_neg = False
+                all_pos = False
+                continue
+            ma = am[arow + k]
+            mb = bm[brow + k]
+            pm = ma * mb
+            if pm == 0:
+                if _is_negzero_product(ca, cb, ma, mb):
+                    all_pos = False
+                else:
+                    all_neg = False
+                continue
+            all_neg = False
+            all_pos = False
+            neg = pm < 0
+            _kulisch_add(buf, aE[arow + k] + bE[brow + k] - man_ab - lo, neg, -pm if neg else pm)
+        zsign[t, 0] = all_neg
+        zsign[t, 1] = all_pos
+
+
+@jit
+def exact_finish(c, bufs, zsign, out, lo, L, p, mode):
+    """out[t] = round(c[t] + the exact sum in bufs[t]) with one rounding (`exact_parts` filled it)."""
+    for t in range(out.size):
+        buf = bufs[t]
+        all_neg = zsign[t, 0]
+        all_pos = zsign[t, 1]
+        cv = c[t]
+        if not np.isfinite(cv):  # a special row (the caller applies the rule of the whole row)
+            out[t] = cv
+            continue
+        if cv != 0.0:
+            all_neg = False
+            all_pos = False
+            cn, cs, ce = _f64_term(cv)
+            _kulisch_add(buf, ce - lo, cn, cs)
+        elif np.signbit(cv):
+            all_pos = False
+        else:
+            all_neg = False
+        out[t] = _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
+
+
+@jit
+def _ftz32(v, keep_sign):
+    """A binary32 value flushed to zero when below the smallest normal (keeping its sign or +0)."""
+    if abs(v) < np.float32(2.0**-126):
+        return v * np.float32(0.0) if keep_sign else np.float32(0.0)
+    return v
+
+
+@jit
+def ftz_pair_chain(sums, acc, enter, ftz, out):
+    """out[t] = the binary32 chain acc[t] + sums[0, t] + sums[1, t] + ..., each sum rounded to
+    nearest even in binary32 (IEEE, as numpy's float32 addition) and, with `ftz`, flushed to a
+    signed zero when subnormal; where enter[g] (the accumulator enters an instruction) it is
+    first flushed to +0 when subnormal."""
+    for t in range(out.size):
+        a = acc[t]
+        for g in range(sums.shape[0]):
+            if ftz and enter[g]:
+                a = _ftz32(a, False)
+            a = a + sums[g, t]
+            if ftz:
+                a = _ftz32(a, True)
+        out[t] = a

@@ -25,7 +25,11 @@ class BlockArray:
         The blocked axis (non-negative).
     tensor_scale : numpy.float32 or None
         Second-level decode scale (values are multiplied by it): non-negative and
-        exact in float32 (NaN or a value beyond float32 such as 1e40 is a ValueError).
+        exact in float32 (NaN, a negative value or a finite value beyond float32 such
+        as 1e40 is a ValueError naming tensor_scale). +inf is accepted: it is what
+        `numfmt.encode(x, "nvfp4", recipe="torchao")` gives a tensor holding an
+        infinity (torchao's `per_tensor_scale = amax / (448 * 6)`), so such an
+        array can be rebuilt from its parts.
     scale_rule, recipe : str
         How the array was encoded (informational).
 
