@@ -134,7 +134,7 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
         if np.isnan(x).any() and fmt.code_of_nan is None:
             raise ValueError(f"{name} holds a NaN, which {fmt.name} cannot represent")
         xf = x[fin]
-    if xf.size:
+    if xf.size and (xf.any() or not getattr(fmt, "has_zero", True)):  # (all zeros, c=0: exact with a zero code)
         q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
         _refuse_inexact(xf, q != xf, fmt, name, lambda v: repr(float(v)))
     return x
