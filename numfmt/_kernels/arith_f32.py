@@ -201,34 +201,16 @@ def _value(vb, rne, emin_b, m, m_rna, m_up, m_dn, m_odd, maxbits, nz, ovf_p, dov
     return i64_as_f64(nan_v if ax > _INF else out)
 
 
-def _image_loop(step, kind, rne, name):
-    """The loop of the float64-image path for `step` (`_code` or `_value`), one operation
-    (`kind` 0 add, 1 mul, 2 fma) and `rne`.
+def _image_run(values, kind, rne, name):
+    """The chunk loop of the float64-image path for one case: `values` (`_value`, else `_code`),
+    the operation `kind` (0 add, 1 mul, 2 fma) and `rne`. Returns the count of NaN results without
+    a code (`nanflag`: the format has no NaN code).
 
-    Each (step, operation, `rne`) case is its own jitted function: the operation and `rne` are
-    constants inside it, so LLVM drops the unused mode logic and vectorises, and a call compiles
-    only the case it runs.
+    Each case is its own jitted function closing over constants only (numba prunes the other
+    cases' branches, and its cache keys stay the same in every process): the operation and `rne`
+    are constants inside the element loop, so LLVM drops the unused mode logic and vectorises,
+    and a call compiles only the case it runs.
     """
-    if kind == 0:
-        def loop(a, b, c, out, rtn, k):
-            for i in range(out.size):
-                out[i] = step(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), rne, *k)
-    elif kind == 1:
-        def loop(a, b, c, out, rtn, k):
-            for i in range(out.size):
-                out[i] = step(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), rne, *k)
-    else:
-        def loop(a, b, c, out, rtn, k):
-            for i in range(out.size):
-                out[i] = step(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), rne, *k)
-
-    loop.__name__ = loop.__qualname__ = name  # (one numba cache entry per case)
-    return jit(loop)
-
-
-def _image_driver(loop, kind, name):
-    """The chunk loop of the float64-image path around one `_image_loop` case; returns the count
-    of NaN results without a code (`nanflag`: the format has no NaN code)."""
     def run(a, sa, b, sb, c, sc, out, nanflag, rtn, k, fa, fb, fc, step):
         n = out.size
         bad = 0
@@ -236,23 +218,33 @@ def _image_driver(loop, kind, name):
             hi = min(lo + step, n)
             x = _operand(a, sa, lo, hi, fa)
             y = _operand(b, sb, lo, hi, fb)
-            z = _operand(c, sc, lo, hi, fc) if kind == 2 else x
+            if kind == 2:
+                z = _operand(c, sc, lo, hi, fc)
+            else:
+                z = x
             o = out[lo:hi]
-            loop(x, y, z, o, rtn, k)
+            for i in range(hi - lo):
+                if kind == 0:
+                    vb = _ro53(np.float64(x[i]), np.float64(y[i]), rtn)
+                elif kind == 1:
+                    vb = f64_as_i64(np.float64(x[i]) * np.float64(y[i]))
+                else:
+                    vb = _ro53(np.float64(x[i]) * np.float64(y[i]), np.float64(z[i]), rtn)
+                if values:
+                    o[i] = _value(vb, rne, *k)
+                else:
+                    o[i] = _code(vb, rne, *k)
             if nanflag:
                 bad += _count_nan(kind, x, y, z)
         return bad
 
-    run.__name__ = run.__qualname__ = name
+    run.__name__ = run.__qualname__ = name  # (one numba cache entry per case)
     return jit(run)
 
 
-_IMAGE = {}
-for _k in (0, 1, 2):
-    for _r in (False, True):
-        for _s, _w in ((_code, True), (_value, False)):
-            _nm = f"{'codes' if _w else 'values'}_{('add', 'mul', 'fma')[_k]}{'_rne' if _r else ''}"
-            _IMAGE[_w, _k, _r] = _image_driver(_image_loop(_s, _k, _r, f"_image_{_nm}"), _k, f"_run_{_nm}")
+_IMAGE = {(w, k, r): _image_run(not w, k, r, f"_image_{'codes' if w else 'values'}_{('add', 'mul', 'fma')[k]}"
+                                                f"{'_rne' if r else ''}")
+          for w in (False, True) for k in (0, 1, 2) for r in (False, True)}
 
 
 @jit
@@ -427,44 +419,37 @@ def _add32(x, y):
     return round_to_odd(f32_as_i32(s), err), ovf
 
 
-def _lane_loop(op, want_codes, name):
-    """One chunk of the float32-lane loop for one operation (`op`: `_add32` or `_mul32`) and
-    output kind; returns whether any lane needs the exact redo.
+def _lanes_run(want_codes, kind, name):
+    """The chunk loop of the float32-lane path for one operation (`kind` 0 add, 1 mul) and output
+    kind: writes the start of every chunk with a lane that needs the exact redo into `flagged` and
+    returns their count (the caller redoes them).
 
-    (Each case is its own jitted function, as in `_image_loop`: the operation and `want_codes`
-    are constants inside it, so it vectorises, and a call compiles only its own case.)
+    (Each case is its own jitted function closing over constants only, as in `_image_run`: the
+    operation and `want_codes` are constants inside the element loop, so it vectorises, and a
+    call compiles only its own case.)
     """
-    if want_codes:
-        def loop(a, b, out, nanflag, k):
-            flag = _I32(0)
-            for i in range(out.size):
-                xb, f = op(a[i], b[i])
-                c = _rne32(xb, True, *k)
-                flag = max(flag, _I32(f | (nanflag & (c < _I32(0)))))
-                out[i] = c
-            return flag
-    else:
-        def loop(a, b, out, nanflag, k):
-            flag = _I32(0)
-            for i in range(out.size):
-                xb, f = op(a[i], b[i])
-                flag = max(flag, _I32(f | (nanflag & ((xb & _M32) > _INF32))))
-                out[i] = i32_as_f32(_rne32(xb, False, *k))
-            return flag
-
-    loop.__name__ = loop.__qualname__ = name
-    return jit(loop)
-
-
-def _lane_driver(loop, name):
-    """The chunk loop of the float32-lane path around one `_lane_loop` case: writes the start of
-    every chunk with a flagged lane into `flagged` and returns their count (the caller redoes them)."""
     def run(a, sa, b, sb, out, nanflag, k, fa, fb, flagged, step):
         n = out.size
         nf = 0
         for lo in range(0, n, step):
             hi = min(lo + step, n)
-            if loop(_operand(a, sa, lo, hi, fa), _operand(b, sb, lo, hi, fb), out[lo:hi], nanflag, k):
+            x = _operand(a, sa, lo, hi, fa)
+            y = _operand(b, sb, lo, hi, fb)
+            o = out[lo:hi]
+            flag = _I32(0)
+            for i in range(hi - lo):
+                if kind == 0:
+                    xb, f = _add32(x[i], y[i])
+                else:
+                    xb, f = _mul32(x[i], y[i])
+                if want_codes:
+                    c = _rne32(xb, True, *k)
+                    flag = max(flag, _I32(f | (nanflag & (c < _I32(0)))))
+                    o[i] = c
+                else:
+                    flag = max(flag, _I32(f | (nanflag & ((xb & _M32) > _INF32))))
+                    o[i] = i32_as_f32(_rne32(xb, False, *k))
+            if flag:
                 flagged[nf] = lo
                 nf += 1
         return nf
@@ -501,11 +486,8 @@ def _redo(kind, want_codes, a, b, out, nanflag, p, pd, mode, sat):
     return bad
 
 
-_LANES = {}
-for _w in (False, True):
-    for _k, _op in ((0, _add32), (1, _mul32)):
-        _nm = f"{'codes' if _w else 'values'}_{('add', 'mul')[_k]}"
-        _LANES[_w, _k] = _lane_driver(_lane_loop(_op, _w, f"_lanes_{_nm}"), f"_run_lanes_{_nm}")
+_LANES = {(w, k): _lanes_run(w, k, f"_lanes_{'codes' if w else 'values'}_{('add', 'mul')[k]}")
+          for w in (False, True) for k in (0, 1)}
 
 
 # ---------------------------------------------------------------- the registered arithmetic variants
