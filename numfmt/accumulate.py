@@ -135,8 +135,15 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
             raise ValueError(f"{name} holds a NaN, which {fmt.name} cannot represent")
         xf = x[fin]
     if xf.size and (xf.any() or not getattr(fmt, "has_zero", True)):  # (all zeros, c=0: exact with a zero code)
-        q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
-        _refuse_inexact(xf, q != xf, fmt, name, lambda v: repr(float(v)))
+        if fmt.bits <= 8:  # a finite value is exact iff it is one of the format's (no kernel to compile)
+            from .block.values import all_values  # lazy: the block package loads on block calls
+
+            vals = all_values(fmt)
+            inexact = ~np.isin(xf, vals[np.isfinite(vals)])
+        else:
+            q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
+            inexact = q != xf
+        _refuse_inexact(xf, inexact, fmt, name, lambda v: repr(float(v)))
     return x
 
 

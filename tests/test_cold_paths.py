@@ -15,7 +15,6 @@ import pytest
 
 import numfmt
 from numfmt._kernels import encode as E
-from numfmt._kernels.params import kernel_params
 from numfmt.block.values import all_values
 from numfmt.codec import decode
 from numfmt.formats import IntFormat
@@ -130,3 +129,24 @@ def test_fused_dots_special_rows():
     rest[2] = False
     rest[4, 1] = rest[5, 3] = rest[0, 0] = False
     assert np.array_equal(got[rest], finite[rest])
+
+
+@pytest.mark.parametrize("inputs", ["e4m3", "e5m2"])
+def test_dot_input_check_by_value_table_equals_quantize(inputs):
+    """An 8-bit input format's exactness check (membership in its finite values) refuses exactly
+    the values that quantize does not return unchanged."""
+    model = numfmt.accumulation_model("h100", inputs)
+    f = numfmt.get_format("float8_e4m3fn" if inputs == "e4m3" else "float8_e5m2")
+    v = all_values(f)
+    v = v[np.isfinite(v)]
+    cand = np.concatenate([v, (v[1:] + v[:-1]) / 2, v * (1 + 2.0**-20), [-0.0, f.max * 2, 2.0**-30, 1e300]])
+    for x in cand[::3]:
+        with np.errstate(all="ignore"):
+            exact = float(numfmt.quantize(x, f, saturation="none", nan="zero")) == x
+        try:
+            numfmt.dot(np.array([x]), np.array([1.0]), model=model)
+            refused = False
+        except ValueError as e:
+            assert "not exactly representable" in str(e)
+            refused = True
+        assert refused == (not exact), x
