@@ -11,6 +11,7 @@ target float is also "subnormal"::
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -96,22 +97,28 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     The loop constants and the choice of loop are worked out here, in Python, so that a call
     compiles only the one loop it runs.
     """
+    plain, args = _f32_args(p, np.float32(scale), int(spec_mag))
+    if plain:
+        _decode_plain_f32(codes, out, *args)  # no specials
+    else:
+        _decode_special_f32(codes, out, *args)
+
+
+@functools.cache
+def _f32_args(p, scale, spec_mag):
+    """(no specials, arguments after `codes, out`) of the loop `decode_loop_f32` runs; cached."""
     m = p.M
     sb = _i32(p.SIGNBIT)
     sh = np.int32(23 - m)
     emin = p.EMIN
     how = 0 if emin == -126 else (1 if emin - m >= -126 else 2)
     adj = _i32((126 + emin) << 23) if how == 1 else np.int32(0)
-    sscale = np.float32(2.0 ** (emin - m)) if how == 1 else np.float32(scale)
-    scale = np.float32(scale)
+    sscale = np.float32(2.0 ** (emin - m)) if how == 1 else scale
     if spec_mag > p.MASK and not (p.NAN == p.SIGNBIT and sb != 0) and p.INF < 0:
-        _decode_plain_f32(codes, out, sb, sh, scale, np.int32(m), adj, sscale, np.int32(how))  # no specials
-        return
-    spec = _i32(spec_mag)
+        return True, (sb, sh, scale, np.int32(m), adj, sscale, np.int32(how))
     zero_nan = sb if (p.NAN == p.SIGNBIT and sb != 0) else np.int32(-1)
     inf_mag = _i32(p.INF & ~p.SIGNBIT) if p.INF >= 0 else np.int32(-1)
-    _decode_special_f32(codes, out, sb, sh, scale, np.int32(m), adj, sscale, np.int32(how), spec, zero_nan,
-                        inf_mag)
+    return False, (sb, sh, scale, np.int32(m), adj, sscale, np.int32(how), _i32(spec_mag), zero_nan, inf_mag)
 
 
 @jit
