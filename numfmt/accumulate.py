@@ -137,17 +137,20 @@ def _check_values(x: np.ndarray, fmt, name: str, round_inputs) -> np.ndarray:
         if np.isnan(x).any() and fmt.code_of_nan is None:
             raise ValueError(f"{name} holds a NaN, which {fmt.name} cannot represent")
         xf = x[fin]
-    if xf.size and _within_float32(fmt):
-        x32 = xf.astype(np.float32)
-        if np.array_equal(x32, xf):  # every value of fmt is a float32: check the float32 copy (fast loops)
+    if xf.size and (xf.any() or not getattr(fmt, "has_zero", True)):  # (all zeros, c=0: exact with a zero code)
+        if fmt.bits <= 8:  # a finite value is exact iff it is one of the format's (no kernel to compile)
+            from .block.values import all_values  # lazy: the block package loads on block calls
+
+            vals = all_values(fmt)
+            inexact = ~np.isin(xf, vals[np.isfinite(vals)])
+        elif _within_float32(fmt) and np.array_equal(x32 := xf.astype(np.float32), xf):  # float32 loops
             if fmt.name == "binary32":
                 return x
-            q = np.asarray(quantize(x32, fmt, rounding="nearest_even", saturation="none", nan="zero"))
-            _refuse_inexact(xf, q != x32, fmt, name, lambda v: repr(float(v)))
-            return x
-    if xf.size:
-        q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
-        _refuse_inexact(xf, q != xf, fmt, name, lambda v: repr(float(v)))
+            inexact = np.asarray(quantize(x32, fmt, rounding="nearest_even", saturation="none", nan="zero")) != x32
+        else:
+            q = np.asarray(quantize(xf, fmt, rounding="nearest_even", saturation="none", nan="zero"), np.float64)
+            inexact = q != xf
+        _refuse_inexact(xf, inexact, fmt, name, lambda v: repr(float(v)))
     return x
 
 

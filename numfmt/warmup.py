@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .presets import get_format
+
 __all__ = ["CALLS", "VERBS", "DEFAULT_VERBS", "COMMON_FORMATS", "warmup", "cache_dir"]
 
 COMMON_FORMATS = ("float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn", "bfloat16",
@@ -35,10 +37,16 @@ def _x(n: int = 256, dtype=np.float32) -> np.ndarray:
 
 def _codes(fmt) -> np.ndarray:
     """Codes of `fmt` made without a kernel (a decode call compiles only the decode)."""
-    from .presets import get_format  # (kept beside its only use)
-
     f = get_format(fmt)
     return (np.arange(256) % (1 << min(f.bits, 8))).astype(f.code_dtype)
+
+
+def _values(fmt, shape) -> np.ndarray:
+    """Finite values of `fmt` made without a kernel (a dot call compiles only the dot)."""
+    from .block.values import all_values  # lazy: the block package loads on block calls
+
+    v = all_values(get_format(fmt))
+    return np.resize(v[np.isfinite(v)][::3], shape)
 
 
 def _block_codes(fmt):
@@ -80,7 +88,7 @@ def _calls() -> dict[str, Callable[[], object]]:
             calls[f"{op} {f}"] = lambda op=op, f=f: getattr(numfmt, op)(_x(), _x(), f, saturation="finite")
         calls[f"fma {f}"] = lambda f=f: numfmt.fma(_x(), _x(), _x(), f, saturation="finite")
     model = lambda: numfmt.accumulation_model("h100", "e4m3")  # noqa: E731
-    vals = lambda shape: np.asarray(numfmt.quantize(_x(int(np.prod(shape))).reshape(shape), "e4m3"))  # noqa: E731
+    vals = lambda shape: _values("e4m3", shape)  # noqa: E731
     calls["dot h100 e4m3"] = lambda: numfmt.dot(vals((64,)), vals((64,)), model=model())
     calls["matmul h100 e4m3"] = lambda: numfmt.matmul(vals((8, 64)), vals((64, 8)), model=model())
     calls["compare float8_e4m3fn"] = lambda: numfmt.compare(

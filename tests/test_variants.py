@@ -245,7 +245,8 @@ def _arith_check(name, f, plan, mode, kind, a, b, c):
     n = a.size
     dummy = np.zeros(1, np.uint32)
     want = np.empty(n, np.int64)
-    wide = [np.asarray(t, np.float64) for t in (a, b, c)]
+    with np.errstate(invalid="ignore"):  # (a signalling NaN operand warns when cast)
+        wide = [np.asarray(t, np.float64) for t in (a, b, c)]
     if kind == 2:
         A.fma_loop(wide[0], 1, wide[1], 1, wide[2], 1, want, plan.params, mode, plan.sat, 0, dummy, 0, 8)
     else:

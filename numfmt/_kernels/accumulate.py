@@ -171,11 +171,12 @@ def _pack(neg, sig, exp, p, mode, ovf_inf):
     inputs of <= 25 fraction bits), so the magnitude code stays below 2**63;
     `beyond` guards it anyway.
     """
+    zero = np.int64(0)  # (no random bits; an int64, not a literal 0: the funnel's common signature)
     if ovf_inf and exp + 63 - clz64(sig) >= p.ECAP:
-        return signed_value(neg, round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
+        return signed_value(neg, round_pack(P.INFINITE, neg, sig, exp, p, mode, P.SAT_NONE, zero, zero), p)
     if is_magnitude(p):
         sig, exp = beyond(P.FINITE, sig, exp, p.ECAP)
-    return signed_value(neg, round_pack(P.FINITE, neg, sig, exp, p, mode, P.SAT_NONE, 0, 0), p)
+    return signed_value(neg, round_pack(P.FINITE, neg, sig, exp, p, mode, P.SAT_NONE, zero, zero), p)
 
 
 @jit
@@ -293,34 +294,83 @@ def _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, use_c, man_ab, F, stick
     return _pack(neg, -acc if neg else acc, base - (1 if sticky else 0), p, mode, ovf_inf)
 
 
-@jit
 def fused_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, terms, F,
                sticky, normp, min_exp, c_emin, late, p_blk, mode_blk, p_out, mode_late, ovf_inf):
     """out[t] = fused-block chain of row ia[t] of A with row ib[t] of B^T, addend c[t].
 
     `am`/`aE`/`acls` hold A flattened row-major (row stride K); same for B^T.
+
+    Outputs whose row of A or B^T holds a NaN or an infinity, or whose addend is not finite, are
+    special (IEEE/Khattak rule, `_special`): the chain skips them and `_special_rows` fills them
+    afterwards, compiled only when there is one. The chain is `_fused_late` (each block rounded on
+    its own, then added to the running sum: `late`) or `_fused_early` (the running sum is each
+    block's addend); a call compiles only the one it runs.
     """
+    ia = np.ascontiguousarray(ia, np.int64)
+    ib = np.ascontiguousarray(ib, np.int64)
+    skip = flags_a[ia] | flags_b[ib] | ~np.isfinite(c)
+    run = _fused_late if late else _fused_early
+    run(am, aE, bm, bE, K, ia, ib, c, out, skip, man_ab, terms, F, sticky, normp, min_exp, c_emin,
+        p_blk, mode_blk, p_out, mode_late, ovf_inf)
+    if skip.any():
+        t = np.flatnonzero(skip)
+        ok = _special_rows(t, K, ia, ib, c, out, acls, am, bcls, bm)
+        assert ok, "a row flagged non-finite gave no special result"  # (a NaN or inf term always does)
+
+
+@jit
+def _special_rows(ts, K, ia, ib, c, out, acls, am, bcls, bm):
+    """out[t] = `_special`'s value for each t of `ts`; False if one of them is not special."""
+    ok = True
+    for t in ts:
+        sp, val = _special(acls, am, ia[t] * K, bcls, bm, ib[t] * K, K, c[t])
+        ok = ok and sp
+        out[t] = val
+    return ok
+
+
+@jit
+def _fused_early(am, aE, bm, bE, K, ia, ib, c, out, skip, man_ab, terms, F, sticky, normp, min_exp, c_emin,
+                 p_blk, mode_blk, p_out, mode_late, ovf_inf):
+    """`fused_dots` with the running sum as each block's addend (`p_out`, `mode_late` unused)."""
     for t in range(out.size):
-        arow, brow, cv, sp, val = _dot_start(t, K, ia, ib, c, flags_a, flags_b, acls, am, bcls, bm)
-        if sp:
-            out[t] = val
+        if skip[t]:
             continue
+        arow = ia[t] * K
+        brow = ib[t] * K
+        cv = c[t]
         for k0 in range(0, max(K, 1), terms):
             k1 = min(k0 + terms, K)
             if not np.isfinite(cv):
                 break  # an overflow earlier in the chain stays
-            if late:
-                s = _fused_block(am, aE, arow, bm, bE, brow, k0, k1, 0.0, False, man_ab, F, sticky,
-                                 normp, min_exp, c_emin, p_blk, mode_blk, ovf_inf)
-                if np.isfinite(s):
-                    n1, s1, e1 = _f64_term(s)
-                    n2, s2, e2 = _f64_term(cv)
-                    cv = sum2_round(n1, s1, e1, n2, s2, e2, p_out, mode_late, ovf_inf)
-                else:
-                    cv = s
+            cv = _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, True, man_ab, F, sticky,
+                              normp, min_exp, c_emin, p_blk, mode_blk, ovf_inf)
+        out[t] = cv
+
+
+@jit
+def _fused_late(am, aE, bm, bE, K, ia, ib, c, out, skip, man_ab, terms, F, sticky, normp, min_exp, c_emin,
+                p_blk, mode_blk, p_out, mode_late, ovf_inf):
+    """`fused_dots` with each block rounded without the addend, then added to the running sum
+    (rounded into `p_out` with `mode_late`)."""
+    for t in range(out.size):
+        if skip[t]:
+            continue
+        arow = ia[t] * K
+        brow = ib[t] * K
+        cv = c[t]
+        for k0 in range(0, max(K, 1), terms):
+            k1 = min(k0 + terms, K)
+            if not np.isfinite(cv):
+                break  # an overflow earlier in the chain stays
+            s = _fused_block(am, aE, arow, bm, bE, brow, k0, k1, 0.0, False, man_ab, F, sticky,
+                             normp, min_exp, c_emin, p_blk, mode_blk, ovf_inf)
+            if np.isfinite(s):
+                n1, s1, e1 = _f64_term(s)
+                n2, s2, e2 = _f64_term(cv)
+                cv = sum2_round(n1, s1, e1, n2, s2, e2, p_out, mode_late, ovf_inf)
             else:
-                cv = _fused_block(am, aE, arow, bm, bE, brow, k0, k1, cv, True, man_ab, F, sticky,
-                                  normp, min_exp, c_emin, p_blk, mode_blk, ovf_inf)
+                cv = s
         out[t] = cv
 
 

@@ -52,7 +52,7 @@ from . import arith as _exact
 from . import params as P
 from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .decode import decode_value
-from .fast import constants_any
+from .fast import codes_py
 from .jit import jit
 from .lanes import magic_round, magic_round64, overflow_select64, pack_code, pack_code64, round_to_odd, round_to_odd64
 from .round import round_pack
@@ -201,136 +201,50 @@ def _value(vb, rne, emin_b, m, m_rna, m_up, m_dn, m_odd, maxbits, nz, ovf_p, dov
     return i64_as_f64(nan_v if ax > _INF else out)
 
 
-def _image_loop(step, name):
-    """The chunk loop of the float64-image path for `step` (`_code` or `_value`).
+def _image_run(values, kind, rne, name):
+    """The chunk loop of the float64-image path for one case: `values` (`_value`, else `_code`),
+    the operation `kind` (0 add, 1 mul, 2 fma) and `rne`. Returns the count of NaN results without
+    a code (`nanflag`: the format has no NaN code).
 
-    Each (operation, `rne`) case is its own loop: the operation and `rne` are constants
-    inside it, so LLVM drops the unused mode logic and vectorises.
+    Each case is its own jitted function closing over constants only (numba prunes the other
+    cases' branches, and its cache keys stay the same in every process): the operation and `rne`
+    are constants inside the element loop, so LLVM drops the unused mode logic and vectorises,
+    and a call compiles only the case it runs.
     """
-    def loop(kind, rne, a, b, c, out, rtn, k):
+    def run(a, sa, b, sb, c, sc, out, nanflag, rtn, k, fa, fb, fc, step):
         n = out.size
-        if kind == 0 and rne:
-            for i in range(n):
-                out[i] = step(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), True, *k)
-        elif kind == 0:
-            for i in range(n):
-                out[i] = step(_ro53(np.float64(a[i]), np.float64(b[i]), rtn), False, *k)
-        elif kind == 1 and rne:
-            for i in range(n):
-                out[i] = step(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), True, *k)
-        elif kind == 1:
-            for i in range(n):
-                out[i] = step(f64_as_i64(np.float64(a[i]) * np.float64(b[i])), False, *k)
-        elif rne:
-            for i in range(n):
-                out[i] = step(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), True, *k)
-        else:
-            for i in range(n):
-                out[i] = step(_ro53(np.float64(a[i]) * np.float64(b[i]), np.float64(c[i]), rtn), False, *k)
+        bad = 0
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            x = _operand(a, sa, lo, hi, fa)
+            y = _operand(b, sb, lo, hi, fb)
+            if kind == 2:
+                z = _operand(c, sc, lo, hi, fc)
+            else:
+                z = x
+            o = out[lo:hi]
+            for i in range(hi - lo):
+                if kind == 0:
+                    vb = _ro53(np.float64(x[i]), np.float64(y[i]), rtn)
+                elif kind == 1:
+                    vb = f64_as_i64(np.float64(x[i]) * np.float64(y[i]))
+                else:
+                    vb = _ro53(np.float64(x[i]) * np.float64(y[i]), np.float64(z[i]), rtn)
+                if values:
+                    o[i] = _value(vb, rne, *k)
+                else:
+                    o[i] = _code(vb, rne, *k)
+            if nanflag:
+                bad += _count_nan(kind, x, y, z)
+        return bad
 
-    loop.__name__ = loop.__qualname__ = name  # (one numba cache entry per step)
-    return jit(loop)
-
-
-_codes_loop = _image_loop(_code, "_codes_loop")
-_values_loop = _image_loop(_value, "_values_loop")
-
-
-@jit
-def _operand(x, step, lo, hi, buf):
-    """x[lo:hi], or a chunk filled with the scalar x[0] (step 0)."""
-    if step == 1:
-        return x[lo:hi]
-    return buf[: hi - lo]
+    run.__name__ = run.__qualname__ = name  # (one numba cache entry per case)
+    return jit(run)
 
 
-@jit
-def _f64_bits(v):
-    return f64_as_i64(np.float64(v))
-
-
-@jit
-def _f32_bits(v):
-    return f32_as_i32(np.float32(v))
-
-
-@jit
-def _consts32(want_codes, p, pd, sat):
-    """Constants of `_rne32` (int32) for codes or values."""
-    cs = constants_any(p, P.NEAREST_EVEN, sat)
-    m, emin, ecap, maxmag, signbit = cs.m, cs.emin, cs.ecap, cs.maxmag, cs.signbit
-    ovf_p, ovf_n, inf_p, inf_n, nan_p = cs.ovf_p, cs.ovf_n, cs.inf_p, cs.inf_n, cs.nan_p
-    nz = _I32(-1) if cs.negzero != 0 else _I32(0)
-    if not want_codes:
-        ovf_p, ovf_n = _f32_bits(decode_value(ovf_p, pd)), _f32_bits(decode_value(ovf_n, pd))
-        inf_p, inf_n = _f32_bits(decode_value(inf_p, pd)), _f32_bits(decode_value(inf_n, pd))
-        nan_p = _f32_bits(np.nan) if nan_p < 0 else _f32_bits(decode_value(nan_p, pd))
-        maxmag = _f32_bits(decode_value(maxmag, pd))
-        signbit = _I32(-0x80000000)
-    return (_I32(emin + 127), _I32(min(ecap + 127, 254)), _I32(254 - (23 - m)), _I32(m),
-            _I32(maxmag), _I32(signbit), nz, _I32(ovf_p), _I32(ovf_p ^ ovf_n), _I32(inf_p), _I32(inf_p ^ inf_n),
-            _I32(nan_p))
-
-
-@jit
-def f32_arith(kind, a, sa, b, sb, c, sc, out, want_codes, lanes32, p, pd, mode, sat):
-    """`a + b` (kind 0), `a * b` (1) or `a * b + c` (2) of float32 operands into `out`.
-
-    `sa`/`sb`/`sc`: 1, or 0 for a one-element operand that broadcasts.
-    `out` (flat) receives codes (`want_codes`, any integer dtype) or values
-    (float32 or float64: the values of `pd`, the format's own params; `p` may
-    carry `nan=` policy codes). `lanes32`: nearest-even add/mul through the
-    float32-lane loops (`eligible_rne32`). Returns the number of NaN results
-    the format has no code for (`nan="raise"`; their codes/values are then 0).
-    """
-    n = out.size
-    if n == 0:
-        return 0
-    cs = constants_any(p, mode, sat)
-    m, emin, maxmag, signbit = cs.m, cs.emin, cs.maxmag, cs.signbit
-    ovf_p, ovf_n, inf_p, inf_n, nan_p, tz_p, tz_n = cs.ovf_p, cs.ovf_n, cs.inf_p, cs.inf_n, cs.nan_p, cs.tz_p, cs.tz_n
-    nz = _I64(-1) if cs.negzero != 0 else _I64(0)
-    m_rna = _I64(-1) if mode == P.NEAREST_AWAY else _I64(0)
-    m_up = _I64(-1) if mode == P.TOWARD_POSITIVE else _I64(0)
-    m_dn = _I64(-1) if mode == P.TOWARD_NEGATIVE else _I64(0)
-    m_odd = _I64(-1) if mode == P.TO_ODD else _I64(0)
-    rne = mode == P.NEAREST_EVEN
-    rtn = mode == P.TOWARD_NEGATIVE
-    emin_b = emin + 1023
-    if want_codes:
-        k = (emin_b, m, m_rna, m_up, m_dn, m_odd, maxmag, signbit, nz,
-             ovf_p, ovf_p ^ ovf_n, tz_p, tz_p ^ tz_n, inf_p, inf_p ^ inf_n, nan_p)
-    else:
-        vp, vn = _f64_bits(decode_value(ovf_p, pd)), _f64_bits(decode_value(ovf_n, pd))
-        tp, tn = _f64_bits(decode_value(tz_p, pd)), _f64_bits(decode_value(tz_n, pd))
-        ip, ineg = _f64_bits(decode_value(inf_p, pd)), _f64_bits(decode_value(inf_n, pd))
-        nan_v = _f64_bits(np.nan if nan_p < 0 else decode_value(nan_p, pd))
-        kv = (emin_b, m, m_rna, m_up, m_dn, m_odd, _f64_bits(decode_value(maxmag, pd)), nz,
-              vp, vp ^ vn, tp, tp ^ tn, ip, ip ^ ineg, nan_v)
-    k32 = _consts32(want_codes, p, pd, sat)
-    nanflag = nan_p < 0
-    step = min(n, _CHUNK)
-    fa = np.full(step, a[0]) if sa == 0 else a[:0]
-    fb = np.full(step, b[0]) if sb == 0 else b[:0]
-    fc = np.full(step, c[0]) if (sc == 0 and kind == 2) else c[:0]
-    bad = 0
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        x = _operand(a, sa, lo, hi, fa)
-        y = _operand(b, sb, lo, hi, fb)
-        z = _operand(c, sc, lo, hi, fc) if kind == 2 else c
-        o = out[lo:hi]
-        if lanes32:
-            if _loop32(kind, want_codes, x, y, o, nanflag, k32):
-                bad += _redo(kind, want_codes, x, y, o, nanflag, p, pd, mode, sat)
-            continue
-        if want_codes:
-            _codes_loop(kind, rne, x, y, z, o, rtn, k)
-        else:
-            _values_loop(kind, rne, x, y, z, o, rtn, kv)
-        if nanflag:
-            bad += _count_nan(kind, x, y, z)
-    return bad
+_IMAGE = {(w, k, r): _image_run(not w, k, r, f"_image_{'codes' if w else 'values'}_{('add', 'mul', 'fma')[k]}"
+                                                f"{'_rne' if r else ''}")
+          for w in (False, True) for k in (0, 1, 2) for r in (False, True)}
 
 
 @jit
@@ -348,6 +262,107 @@ def _count_nan(kind, a, b, c):
             r = u * v + np.float64(c[i])
         bad += np.isnan(r)
     return bad
+
+
+@jit
+def _operand(x, step, lo, hi, buf):
+    """x[lo:hi], or a chunk filled with the scalar x[0] (step 0)."""
+    if step == 1:
+        return x[lo:hi]
+    return buf[: hi - lo]
+
+
+def _f64_bits(v) -> np.int64:
+    return np.float64(v).view(np.int64)
+
+
+def _f32_bits(v) -> np.int32:
+    return np.float32(v).view(np.int32)
+
+
+def _value_of(code, pd) -> float:
+    """`decode.decode_value` run as Python (a constant of a loop; compiles nothing)."""
+    return float(decode_value.py_func(code, pd))
+
+
+def _consts32(want_codes, p, pd, sat):
+    """Constants of `_rne32` (int32) for codes or values, computed in Python (`fast.codes_py`)."""
+    cs = codes_py(p, P.NEAREST_EVEN, sat)
+    m, emin, ecap, maxmag, signbit = cs.m, cs.emin, cs.ecap, cs.maxmag, cs.signbit
+    ovf_p, ovf_n, inf_p, inf_n, nan_p = cs.ovf_p, cs.ovf_n, cs.inf_p, cs.inf_n, cs.nan_p
+    nz = -1 if cs.negzero != 0 else 0
+    if not want_codes:
+        ovf_p, ovf_n = _f32_bits(_value_of(ovf_p, pd)), _f32_bits(_value_of(ovf_n, pd))
+        inf_p, inf_n = _f32_bits(_value_of(inf_p, pd)), _f32_bits(_value_of(inf_n, pd))
+        nan_p = _f32_bits(np.nan) if nan_p < 0 else _f32_bits(_value_of(nan_p, pd))
+        maxmag = _f32_bits(_value_of(maxmag, pd))
+        signbit = -0x80000000
+    return tuple(np.int64(int(v)).astype(np.int32) for v in (
+        emin + 127, min(ecap + 127, 254), 254 - (23 - m), m, maxmag, signbit, nz, ovf_p, int(ovf_p) ^ int(ovf_n),
+        inf_p, int(inf_p) ^ int(inf_n), nan_p))
+
+
+def _chunk_operand(x, step, lo, hi):
+    """x[lo:hi], or the scalar x[0] repeated (step 0), in Python."""
+    return x[lo:hi] if step == 1 else np.full(hi - lo, x[0], x.dtype)
+
+
+def f32_arith(kind, a, sa, b, sb, c, sc, out, want_codes, lanes32, p, pd, mode, sat):
+    """`a + b` (kind 0), `a * b` (1) or `a * b + c` (2) of float32 operands into `out`.
+
+    `sa`/`sb`/`sc`: 1, or 0 for a one-element operand that broadcasts.
+    `out` (flat) receives codes (`want_codes`, any integer dtype) or values
+    (float32 or float64: the values of `pd`, the format's own params; `p` may
+    carry `nan=` policy codes). `lanes32`: nearest-even add/mul through the
+    float32-lane loops (`eligible_rne32`). Returns the number of NaN results
+    the format has no code for (`nan="raise"`; their codes/values are then 0).
+
+    The loop constants are computed here in Python (`fast.codes_py`) and only the loop of the
+    call's operation, mode and output kind is compiled; the exact redo of flagged float32 lanes
+    (`_redo`, which compiles `round_pack`) runs after the loop, only when a lane was flagged.
+    """
+    n = out.size
+    if n == 0:
+        return 0
+    cs = codes_py(p, mode, sat)
+    nanflag = bool(cs.nan_p < 0)
+    step = min(n, _CHUNK)
+    fa = np.full(step, a[0], a.dtype) if sa == 0 else a[:0]
+    fb = np.full(step, b[0], b.dtype) if sb == 0 else b[:0]
+    if lanes32:
+        k32 = _consts32(want_codes, p, pd, sat)
+        flagged = np.empty(-(-n // step), np.int64)
+        nf = _LANES[bool(want_codes), kind](a, sa, b, sb, out, nanflag, k32, fa, fb, flagged, step)
+        bad = 0
+        for lo in flagged[:nf].tolist():
+            hi = min(lo + step, n)
+            bad += _redo(kind, want_codes, _chunk_operand(a, sa, lo, hi), _chunk_operand(b, sb, lo, hi),
+                         out[lo:hi], nanflag, p, pd, mode, sat)
+        return bad
+    fc = np.full(step, c[0], c.dtype) if (sc == 0 and kind == 2) else c[:0]
+    m, emin, maxmag, signbit = cs.m, cs.emin, cs.maxmag, cs.signbit
+    ovf_p, ovf_n, inf_p, inf_n, nan_p, tz_p, tz_n = cs.ovf_p, cs.ovf_n, cs.inf_p, cs.inf_n, cs.nan_p, cs.tz_p, cs.tz_n
+    nz = -1 if cs.negzero != 0 else 0
+    m_rna = -1 if mode == P.NEAREST_AWAY else 0
+    m_up = -1 if mode == P.TOWARD_POSITIVE else 0
+    m_dn = -1 if mode == P.TOWARD_NEGATIVE else 0
+    m_odd = -1 if mode == P.TO_ODD else 0
+    rne = mode == P.NEAREST_EVEN
+    rtn = mode == P.TOWARD_NEGATIVE
+    emin_b = emin + 1023
+    if want_codes:
+        k = (emin_b, m, m_rna, m_up, m_dn, m_odd, maxmag, signbit, nz,
+             ovf_p, ovf_p ^ ovf_n, tz_p, tz_p ^ tz_n, inf_p, inf_p ^ inf_n, nan_p)
+    else:
+        vp, vn = _f64_bits(_value_of(ovf_p, pd)), _f64_bits(_value_of(ovf_n, pd))
+        tp, tn = _f64_bits(_value_of(tz_p, pd)), _f64_bits(_value_of(tz_n, pd))
+        ip, ineg = _f64_bits(_value_of(inf_p, pd)), _f64_bits(_value_of(inf_n, pd))
+        nan_v = _f64_bits(np.nan if nan_p < 0 else _value_of(nan_p, pd))
+        k = (emin_b, m, m_rna, m_up, m_dn, m_odd, _f64_bits(_value_of(maxmag, pd)), nz,
+             vp, vp ^ vn, tp, tp ^ tn, ip, ip ^ ineg, nan_v)
+    k = tuple(_I64(int(v)) for v in k)
+    return _IMAGE[bool(want_codes), kind, bool(rne)](a, sa, b, sb, c, sc, out, nanflag, bool(rtn), k, fa, fb,
+                                                         fc, step)
 
 
 # ---------------------------------------------------------------- nearest-even in float32 lanes
@@ -404,37 +419,43 @@ def _add32(x, y):
     return round_to_odd(f32_as_i32(s), err), ovf
 
 
-@jit
-def _loop32(kind, want_codes, a, b, out, nanflag, k):
-    """One chunk of the float32-lane loop; returns whether any lane needs the exact redo.
+def _lanes_run(want_codes, kind, name):
+    """The chunk loop of the float32-lane path for one operation (`kind` 0 add, 1 mul) and output
+    kind: writes the start of every chunk with a lane that needs the exact redo into `flagged` and
+    returns their count (the caller redoes them).
 
-    (The four cases are written out, as in `_image_loop`: the operation and `want_codes` are
-    constants inside each loop, so it vectorises.)
+    (Each case is its own jitted function closing over constants only, as in `_image_run`: the
+    operation and `want_codes` are constants inside the element loop, so it vectorises, and a
+    call compiles only its own case.)
     """
-    flag = _I32(0)
-    if kind == 0 and want_codes:
-        for i in range(out.size):
-            xb, f = _add32(a[i], b[i])
-            c = _rne32(xb, True, *k)
-            flag = max(flag, _I32(f | (nanflag & (c < _I32(0)))))
-            out[i] = c
-    elif kind == 0:
-        for i in range(out.size):
-            xb, f = _add32(a[i], b[i])
-            flag = max(flag, _I32(f | (nanflag & ((xb & _M32) > _INF32))))
-            out[i] = i32_as_f32(_rne32(xb, False, *k))
-    elif want_codes:
-        for i in range(out.size):
-            xb, f = _mul32(a[i], b[i])
-            c = _rne32(xb, True, *k)
-            flag = max(flag, _I32(f | (nanflag & (c < _I32(0)))))
-            out[i] = c
-    else:
-        for i in range(out.size):
-            xb, f = _mul32(a[i], b[i])
-            flag = max(flag, _I32(f | (nanflag & ((xb & _M32) > _INF32))))
-            out[i] = i32_as_f32(_rne32(xb, False, *k))
-    return flag
+    def run(a, sa, b, sb, out, nanflag, k, fa, fb, flagged, step):
+        n = out.size
+        nf = 0
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            x = _operand(a, sa, lo, hi, fa)
+            y = _operand(b, sb, lo, hi, fb)
+            o = out[lo:hi]
+            flag = _I32(0)
+            for i in range(hi - lo):
+                if kind == 0:
+                    xb, f = _add32(x[i], y[i])
+                else:
+                    xb, f = _mul32(x[i], y[i])
+                if want_codes:
+                    c = _rne32(xb, True, *k)
+                    flag = max(flag, _I32(f | (nanflag & (c < _I32(0)))))
+                    o[i] = c
+                else:
+                    flag = max(flag, _I32(f | (nanflag & ((xb & _M32) > _INF32))))
+                    o[i] = i32_as_f32(_rne32(xb, False, *k))
+            if flag:
+                flagged[nf] = lo
+                nf += 1
+        return nf
+
+    run.__name__ = run.__qualname__ = name
+    return jit(run)
 
 
 @jit
@@ -463,6 +484,10 @@ def _redo(kind, want_codes, a, b, out, nanflag, p, pd, mode, sat):
         else:
             out[i] = decode_value(c, pd)
     return bad
+
+
+_LANES = {(w, k): _lanes_run(w, k, f"_lanes_{'codes' if w else 'values'}_{('add', 'mul')[k]}")
+          for w in (False, True) for k in (0, 1)}
 
 
 # ---------------------------------------------------------------- the registered arithmetic variants

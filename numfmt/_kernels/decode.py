@@ -20,12 +20,14 @@ from .bits import f32_as_i32, i32_as_f32
 from .jit import jit
 from .variants import register, select
 
-__all__ = ["decode_value", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check", "decode_any"]
+__all__ = ["decode_value", "decode_values_py", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check",
+           "decode_any"]
 
 
 @jit
 def decode_value(code, p):
-    """Exact value of `code` as float64 (caller guarantees exactness)."""
+    """Exact value of `code` as float64 (caller guarantees exactness). Also runs as Python
+    (`decode_value.py_func`, for loop constants computed outside numba)."""
     code = np.int64(code)
     if code == p.NAN or code == p.NNAN:
         return np.nan
@@ -33,7 +35,7 @@ def decode_value(code, p):
         v = code
         if p.TWOS != 0 and code > p.MASK >> 1:
             v = code - p.MASK - 1
-        return math.ldexp(np.float64(v), p.EMIN - p.M)
+        return math.ldexp(np.float64(v), int(p.EMIN - p.M))
     if code == p.INF:
         return np.inf
     if code == p.NINF:
@@ -47,12 +49,19 @@ def decode_value(code, p):
     e = mag >> m
     t = mag & ((np.int64(1) << m) - 1)
     if p.HASZERO == 0:
-        v = math.ldexp(np.float64(t + (np.int64(1) << m)), p.EMIN + e - m)
+        v = math.ldexp(np.float64(t + (np.int64(1) << m)), int(p.EMIN + e - m))
     elif e == 0:
-        v = 0.0 if p.FTZ != 0 else math.ldexp(np.float64(t), p.EMIN - m)
+        v = 0.0 if p.FTZ != 0 else math.ldexp(np.float64(t), int(p.EMIN - m))
     else:
-        v = math.ldexp(np.float64(t + (np.int64(1) << m)), p.EMIN - 1 + e - m)
+        v = math.ldexp(np.float64(t + (np.int64(1) << m)), int(p.EMIN - 1 + e - m))
     return -v if neg else v
+
+
+def decode_values_py(codes, p) -> np.ndarray:
+    """float64 value of each of a few `codes` by `decode_value` run as Python: the value tables of
+    small formats (`numfmt.block.values`) without compiling a decode loop."""
+    f = decode_value.py_func
+    return np.array([f(int(c), p) for c in codes], np.float64)
 
 
 @jit
@@ -62,7 +71,11 @@ def decode_loop(codes, out, p):
         out[i] = decode_value(codes[i], p)
 
 
-@jit
+def _i32(v) -> np.int32:
+    """`v` as an int32 with numba's wrap-around (2**31 -> -2**31), in Python."""
+    return np.int64(v).astype(np.int32)
+
+
 def decode_loop_f32(codes, out, p, scale, spec_mag):
     """Fast decode of a standard float format (zero, subnormals, <= 8 exponent bits,
     <= 23 trailing bits) into float32.
@@ -80,22 +93,32 @@ def decode_loop_f32(codes, out, p, scale, spec_mag):
     format with bias 127 needs neither (its codes are float32's own bit fields).
     Formats whose subnormals are float32 subnormals with another bias take the
     multiply (`how` 2).
+
+    The loop constants and the choice of loop are worked out here, in Python, so that a call
+    compiles only the one loop it runs.
     """
+    plain, args = _f32_args(p, np.float32(scale), int(spec_mag))
+    if plain:
+        _decode_plain_f32(codes, out, *args)  # no specials
+    else:
+        _decode_special_f32(codes, out, *args)
+
+
+@functools.cache
+def _f32_args(p, scale, spec_mag):
+    """(no specials, arguments after `codes, out`) of the loop `decode_loop_f32` runs; cached."""
     m = p.M
-    sb = np.int32(p.SIGNBIT)
+    sb = _i32(p.SIGNBIT)
     sh = np.int32(23 - m)
     emin = p.EMIN
     how = 0 if emin == -126 else (1 if emin - m >= -126 else 2)
-    adj = np.int32((126 + emin) << 23) if how == 1 else np.int32(0)
+    adj = _i32((126 + emin) << 23) if how == 1 else np.int32(0)
     sscale = np.float32(2.0 ** (emin - m)) if how == 1 else scale
     if spec_mag > p.MASK and not (p.NAN == p.SIGNBIT and sb != 0) and p.INF < 0:
-        _decode_plain_f32(codes, out, sb, sh, scale, np.int32(m), adj, sscale, np.int32(how))  # no specials
-        return
-    spec = np.int32(spec_mag)
+        return True, (sb, sh, scale, np.int32(m), adj, sscale, np.int32(how))
     zero_nan = sb if (p.NAN == p.SIGNBIT and sb != 0) else np.int32(-1)
-    inf_mag = np.int32(p.INF & ~p.SIGNBIT) if p.INF >= 0 else np.int32(-1)
-    _decode_special_f32(codes, out, sb, sh, scale, np.int32(m), adj, sscale, np.int32(how), spec, zero_nan,
-                        inf_mag)
+    inf_mag = _i32(p.INF & ~p.SIGNBIT) if p.INF >= 0 else np.int32(-1)
+    return False, (sb, sh, scale, np.int32(m), adj, sscale, np.int32(how), _i32(spec_mag), zero_nan, inf_mag)
 
 
 @jit

@@ -66,18 +66,43 @@ def encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     return bad
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def _float32_image(x):
+    """`x` (float64) as float32 when every element is exactly a float32 (NaNs of either sign
+    included), else None. The first elements are tried first, so other inputs cost little."""
+    head = x[:64]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.array_equal(head.astype(np.float32), head, equal_nan=True):
+            return None
+        x32 = x.astype(np.float32)
+        return x32 if np.array_equal(x32, x, equal_nan=True) else None
+
+
 def encode_flat(x, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """Encode flat `x` into flat `out` with the first registered variant that covers the call.
 
     `offset` is the flat index of `x[0]` in the whole array (random bits are
     keyed by it); `rarr` is aligned with `x` when `rkind == 1`. Without a
     variant (integer inputs, float64, formats no variant covers) the exact loops
-    run. Returns the exact loops' count of NaNs without a code (written as 0), or 0
-    after a variant (callers check such NaN inputs beforehand).
+    run; float64 values that are all exactly float32 (values of a small format, as the
+    exactness checks of `compare` and `accumulate` pass) take the float32 variant, which gives
+    the same codes for the same values, and the exact float64 loop is not compiled. Returns
+    the exact loops' count of NaNs without a code (written as 0), or 0 after a variant
+    (callers check such NaN inputs beforehand).
     """
     if x.dtype.kind in "iu":
         return encode_int_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     v = select("encode", x.dtype, p, mode, sat)
+    if v is None and x.dtype == _F64:
+        v = select("encode", _F32, p, mode, sat)
+        x32 = _float32_image(x) if v is not None else None
+        if x32 is None:
+            v = None
+        else:
+            x = x32
     if v is None:
         return encode_loop(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)
     v.kernel(x, out, p, mode, sat, rkind, rarr, key, nbits, offset)

@@ -34,6 +34,7 @@ branch-free so the loop vectorises.
 from __future__ import annotations
 
 import functools
+import types
 from typing import NamedTuple
 
 import numpy as np
@@ -262,18 +263,31 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """
     words, src = _sr_fields(rkind, rarr, nbits)
     short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M
-    (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
-                                               _i32(codes_py(p, mode, sat)))
+    flagged = np.empty(-(-xb.size // _SR_STEP), np.int64)
+    nf = (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
+                                                    _i32(codes_py(p, mode, sat)), flagged)
+    if nf:  # the funnel pass, compiled only when a chunk needs it
+        shw = _I32(0) if rkind == 1 else _I32((1 << field_bits.py_func(nbits)) - nbits)
+        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        for lo in flagged[:nf].tolist():
+            hi = min(lo + _SR_STEP, xb.size)
+            if rkind == 1:
+                rb = src[lo:hi]
+            else:  # (the chunk's random words again)
+                par = fill_words(words, key, offset + lo, hi - lo, nbits)
+                rb = src[par:par + hi - lo]
+            _sr_fix(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn)
 
 
 def _sr_driver(short):
     """The chunk loop of `encode_f32_sr` around one of the two stochastic loops."""
-    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
+    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c, flagged):
         lw = field_bits(nbits)
         shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
         maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
         m, emin, maxmag, signbit = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit)
         negzero, ovf_p, ovf_n, tz_p, tz_n = _I32(c.negzero), _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
+        nf = 0
         for lo in range(0, xb.size, _SR_STEP):
             hi = min(lo + _SR_STEP, xb.size)
             x, o = xb[lo:hi], out[lo:hi]
@@ -288,8 +302,10 @@ def _sr_driver(short):
             else:
                 amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                       nbits, shw, maskn)
-            if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
-                _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+            if amax >= _I32(0x7F800000) or smax > _SR_SMAX:  # (`_sr_fix` after the loop, by the caller)
+                flagged[nf] = lo
+                nf += 1
+        return nf
 
     run.__name__ = run.__qualname__ = "_sr_run_short" if short else "_sr_run_long"  # (one cache entry each)
     return jit(run)
@@ -462,11 +478,21 @@ def constants_any(p, mode, sat):
 
 
 @functools.cache
+def _overflow_code_py():
+    """`round.overflow_code` as a Python function whose jitted callees are called as Python too
+    (calling a dispatcher from Python would compile it)."""
+    f = overflow_code.py_func
+    g = {k: getattr(v, "py_func", v) if hasattr(v, "py_func") and callable(v) else v
+         for k, v in f.__globals__.items()}
+    return types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+
+
+@functools.cache
 def codes_py(p, mode, sat) -> Codes:
     """`constants_any` computed in Python (`round.overflow_code` run as Python): a fast loop called
     with these compiles neither `constants_any` nor `overflow_code`, about half of its first call's
     compile time. The same function of the same params as `constants_any` (tests compare them)."""
-    oc = overflow_code.py_func
+    oc = _overflow_code_py()
     return Codes(
         int(p.M), int(p.EMIN), int(p.ECAP), int(p.MAXMAG), int(p.SIGNBIT), int(p.NEGZERO),
         int(oc(False, False, p, mode, sat)), int(oc(True, False, p, mode, sat)),

@@ -212,17 +212,20 @@ def round_pack(cls, neg, sig, exp, p, mode, sat, rbits, nbits):
             return np.int64(0)  # no zero (E8M0): saturation clamps it to the smallest value, as a negative
         return _zero(neg, p)
     unsigned_neg = neg and p.SIGNED == 0
-    if cls == P.INFINITE:
+    # `is_inf` (a runtime bool, not a literal True/False) in every call below: numba compiles
+    # `overflow_code` and `_unsigned_negative` once each instead of once per literal argument
+    is_inf = cls == P.INFINITE
+    if is_inf:
         if unsigned_neg:
-            return _unsigned_negative(True, p, mode, sat)
-        return overflow_code(neg, True, p, mode, sat)
+            return _unsigned_negative(is_inf, p, mode, sat)
+        return overflow_code(neg, is_inf, p, mode, sat, is_inf)  # (away: an infinity is not a truncation)
     mag, away = round_magnitude(neg, sig, exp, p, mode, rbits, nbits)
     if p.HASZERO == 0:
         mag = max(mag, np.int64(0))
     elif mag == 0:
         return _zero(neg, p)
     if unsigned_neg:
-        return _unsigned_negative(False, p, mode, sat)
+        return _unsigned_negative(is_inf, p, mode, sat)
     if mag > (p.MAXMAG_NEG if neg else p.MAXMAG):
-        return overflow_code(neg, False, p, mode, sat, away != 0)
+        return overflow_code(neg, is_inf, p, mode, sat, away != 0)
     return _sign(neg, mag, p)

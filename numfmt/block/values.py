@@ -19,6 +19,10 @@ def all_values(fmt) -> np.ndarray:
     codes = np.arange(1 << fmt.bits, dtype=np.int64)
     if isinstance(fmt, IntFormat) and fmt.symmetric:
         codes[1 << (fmt.bits - 1)] = 0
+    if fmt.bits <= 8:  # (256 codes at most: as Python, compiling no decode loop for a table)
+        from .._kernels.decode import decode_values_py  # lazy: loads numba, which block calls load anyway
+
+        return decode_values_py(codes, kernel_params(fmt))
     with np.errstate(invalid="ignore"):  # the core decode may produce signalling NaN payloads
         return np.asarray(decode(codes, fmt, dtype=np.float64))
 
