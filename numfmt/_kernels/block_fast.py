@@ -272,6 +272,27 @@ def _sub_elems_of(xf, codes, base, nbk, BS, mult, keep, use_keep, m, emin_b, max
 
 
 @jit
+def _sub_elems16(xf, codes, base, nbk, mult, keep, use_keep, m, emin_b, maxmag, signbit):
+    """`_sub_elems` for blocks of 16: two blocks per iteration (a constant trip count of 32,
+    each half with its own loop-invariant multiplier). A loop over one block of 16 is left
+    scalar by LLVM (measured 4x slower); over two it vectorises as the blocks of 32 do."""
+    for b in range(0, nbk - 1, 2):
+        s0 = mult[np.uint64(b)]
+        s1 = mult[np.uint64(b + 1)]
+        k0 = _I32(keep[np.uint64(b)]) if use_keep else _I32(-1)
+        k1 = _I32(keep[np.uint64(b + 1)]) if use_keep else _I32(-1)
+        o = np.uint64(base + b * 16)
+        for j in range(32):
+            i = o + np.uint64(j)
+            c = _elem_code(xf[i], s0 if j < 16 else s1, m, emin_b, maxmag, signbit)
+            codes[i] = _I32(c & (k0 if j < 16 else k1))
+    if nbk % 2:
+        b = nbk - 1
+        _block_codes(xf, codes, base + b * 16, base + b * 16 + 16, mult[b], _I32(keep[b]) if use_keep else _I32(-1),
+                     m, emin_b, maxmag, signbit)
+
+
+@jit
 def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, maxmag, signbit):
     """Element codes of the `nbk` contiguous blocks of `bs` (16 or 32) elements from
     `base`: x times its block's multiplier, rounded; `keep[b]` masks a block's codes
@@ -281,7 +302,7 @@ def _sub_elems(xf, codes, base, nbk, bs, mult, keep, use_keep, m, emin_b, maxmag
     if bs == 32:
         _sub_elems_of(xf, codes, base, nbk, 32, mult, keep, use_keep, m, emin_b, maxmag, signbit)
     else:
-        _sub_elems_of(xf, codes, base, nbk, 16, mult, keep, use_keep, m, emin_b, maxmag, signbit)
+        _sub_elems16(xf, codes, base, nbk, mult, keep, use_keep, m, emin_b, maxmag, signbit)
 
 
 @jit
