@@ -158,22 +158,26 @@ def _sub_buffers():
 def _sub_amax(xs, nbk, bs, t1, am):
     """am[b] = largest |x| pattern of the full block b (bs = 16 or 32) of xs, b < nbk.
 
-    Two flat levels: a max over 4 consecutive patterns (an interleaved load
-    group, which LLVM vectorises), then over 8 (bs 32) or 4 (bs 16) of those.
-    A per-block loop of constant length is unrolled and left scalar instead."""
-    for j in range(nbk * (bs >> 2)):
-        o = 4 * j
-        t1[j] = max(max(_I32(xs[o] & _ABS), _I32(xs[o + 1] & _ABS)),
-                    max(_I32(xs[o + 2] & _ABS), _I32(xs[o + 3] & _ABS)))
+    bs 32: two flat levels, a max over 4 consecutive patterns (an interleaved load group,
+    which LLVM vectorises), then over 8 of those (a per-block loop of 32 is left scalar:
+    3x slower). bs 16: a per-block loop of 16, which LLVM vectorises as a horizontal
+    reduction (measured 30% faster than the two levels, close to a plain max over x)."""
     if bs == 32:
+        for j in range(nbk * 8):
+            o = 4 * j
+            t1[j] = max(max(_I32(xs[o] & _ABS), _I32(xs[o + 1] & _ABS)),
+                        max(_I32(xs[o + 2] & _ABS), _I32(xs[o + 3] & _ABS)))
         for j in range(nbk):
             o = 8 * j
             am[j] = max(max(max(t1[o], t1[o + 1]), max(t1[o + 2], t1[o + 3])),
                         max(max(t1[o + 4], t1[o + 5]), max(t1[o + 6], t1[o + 7])))
     else:
-        for j in range(nbk):
-            o = 4 * j
-            am[j] = max(max(t1[o], t1[o + 1]), max(t1[o + 2], t1[o + 3]))
+        for b in range(nbk):
+            o = np.uint64(b * 16)
+            a = _I32(0)
+            for j in range(16):
+                a = max(a, _I32(xs[o + np.uint64(j)] & _ABS))
+            am[b] = a
 
 
 # --------------------------------------------------------------------------- power-of-two scale rules
@@ -457,18 +461,22 @@ def block_amax(xf, n, nb, bs, am):
     comes from here, so x is read twice in all (here, then the element pass) and
     the element pass needs no block maxima of its own."""
     total, subs = _block_count(xf, n, nb, bs)
+    top = _I32(0)
     if subs:
-        t1 = np.empty(SUB * 8, np.int32)
+        t1, loc = np.empty(SUB * 8, np.int32), np.empty(SUB, np.int32)
         for g0 in range(0, total, SUB):
             nbk = min(SUB, total - g0)
-            _sub_amax(xf[g0 * bs: (g0 + nbk) * bs], nbk, bs, t1, am[g0: g0 + nbk])
-    else:
-        for g in range(total):
-            lo, hi = _block_span(g, n, nb, bs)
-            am[g] = _amax_bits(xf, lo, hi)
-    top = _I32(0)
+            _sub_amax(xf[g0 * bs: (g0 + nbk) * bs], nbk, bs, t1, loc)
+            for b in range(nbk):
+                a = loc[b]
+                am[g0 + b] = a
+                top = max(top, a)
+        return top
     for g in range(total):
-        top = max(top, am[g])
+        lo, hi = _block_span(g, n, nb, bs)
+        a = _amax_bits(xf, lo, hi)
+        am[g] = a
+        top = max(top, a)
     return top
 
 
