@@ -620,8 +620,11 @@ def _decode_sub16(codes, out, g0, g1, sv, ea, ooff):
         d = np.uint64((g0 + b) * 16 - ooff)
         for j in range(32):
             out[d + np.uint64(j)] = _elem_value(codes[o + np.uint64(j)], *ea) * (s0 if j < 16 else s1)
-    if nbk % 2:
-        _decode_sub(codes, out, g1 - 1, g1, 16, sv[nbk - 1:], ea, ooff)
+    if nbk % 2:  # (a loop of runtime length: no second specialisation of `_decode_sub` to compile)
+        s = sv[nbk - 1]
+        o = (g1 - 1) * 16
+        for j in range(o, o + 16):
+            out[j - ooff] = _elem_value(codes[j], *ea) * s
 
 
 @intrinsic
