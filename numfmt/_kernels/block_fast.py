@@ -16,10 +16,12 @@ blocks (the sub-chunk of x stays in L1/L2 between the phases):
    rounding on the pattern of a normal result, one float add for a subnormal
    one), all int32.
 
-The two-level NVFP4 recipes need the tensor amax before any scale: `block_amax`
-first stores every block maximum (the tensor amax is their maximum), then the
-fused loop takes its maxima from there: x is read twice, with no separate
-amax pass.
+The two-level NVFP4 recipes need the tensor amax before any scale: a first pass
+(`abs_max_bits`, a plain vectorised max over x) finds it, then the fused loop
+runs as for one-level scaling: x is read twice. (Storing the block maxima in
+the first pass for the second to reuse measured no faster: the block-maximum
+loop is slower than a plain max, and the fused loop's own maxima read x from
+cache, prefetched.)
 
 For MX, `x * 2**-e` is exact in float32 for every result >= 2**-126, and a
 smaller product rounds to zero under nearest-even in every element format
@@ -75,7 +77,7 @@ from .lanes import magic_round
 from .variants import register
 
 __all__ = ["SUB", "MX_RULES", "BlockCall", "pow2_exp", "pow2_exps", "e8m0_exp", "mx_encode_f32", "nv_encode_f32",
-           "block_amax", "scale_code_value_f32", "mx_decode_f32", "nv_decode_f32"]
+           "abs_max_bits", "scale_code_value_f32", "mx_decode_f32", "nv_decode_f32"]
 
 _I32 = np.int32
 _ABS = np.int32(0x7FFFFFFF)
@@ -454,43 +456,23 @@ def _nv_scales(am, a0, nbk, g0, recipe, mult, s_dec, num, pts, emx, smin, smax, 
 
 
 @jit
-def block_amax(xf, n, nb, bs, am):
-    """am[g] = largest |x| float32 pattern of every block g of the flat (rows, n)
-    patterns `xf`; returns the largest of them (the tensor's |x| maximum as a
-    pattern: > 0x7F800000 when there is a NaN). The two-level recipes' tensor amax
-    comes from here, so x is read twice in all (here, then the element pass) and
-    the element pass needs no block maxima of its own."""
-    total, subs = _block_count(xf, n, nb, bs)
+def abs_max_bits(xf):
+    """Largest |x| float32 pattern of the patterns `xf` (> 0x7F800000 when there is a NaN):
+    the two-level recipes' tensor amax."""
     top = _I32(0)
-    if subs:
-        t1, loc = np.empty(SUB * 8, np.int32), np.empty(SUB, np.int32)
-        for g0 in range(0, total, SUB):
-            nbk = min(SUB, total - g0)
-            _sub_amax(xf[g0 * bs: (g0 + nbk) * bs], nbk, bs, t1, loc)
-            for b in range(nbk):
-                a = loc[b]
-                am[g0 + b] = a
-                top = max(top, a)
-        return top
-    for g in range(total):
-        lo, hi = _block_span(g, n, nb, bs)
-        a = _amax_bits(xf, lo, hi)
-        am[g] = a
-        top = max(top, a)
+    for i in range(xf.size):
+        top = max(top, _I32(xf[i] & _ABS))
     return top
 
 
 @jit
 def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow, scale_vals, emx, smin, smax,
-                  sa, use_sa, am_all, have_am, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, scales,
-                  codes):
+                  sa, use_sa, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, scales, codes):
     """NVFP4-style encode of the float32 patterns `xf` (flat (rows, n)): scale codes
     into `scales`, element codes (nearest-even, saturating) into `codes`.
 
     The scale codes come from the rounding table (`stab` ...), or by arithmetic
-    when `use_sa` (`sa`: see `_scale_code_value`). With `have_am` the
-    block maxima are taken from `am_all` (`block_amax`), else computed per
-    sub-chunk. Returns -1 when a block maximum is NaN or a product x * multiplier
+    when `use_sa` (`sa`: see `_scale_code_value`). Returns -1 when a block maximum is NaN or a product x * multiplier
     could be NaN (nothing meaningful is written; the caller takes the general
     path), else 0."""
     one = np.float32(1.0)
@@ -504,16 +486,12 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
         t1, am, kp, em = _sub_buffers()
         for g0 in range(0, total, SUB):
             nbk, base = _sub_span(g0, total, bs)
-            if have_am != 0:
-                src, a0 = am_all, g0
-            else:
-                _sub_amax(xf[base: base + nbk * bs], nbk, bs, t1, am)
-                src, a0 = am, 0
+            _sub_amax(xf[base: base + nbk * bs], nbk, bs, t1, am)
             if use_sa != 0:
-                bad = _nv_scales(src, a0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, True, sa, ta,
+                bad = _nv_scales(am, 0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, True, sa, ta,
                                  scales, em)
             else:
-                bad = _nv_scales(src, a0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, False, sa, ta,
+                bad = _nv_scales(am, 0, nbk, g0, recipe, mult, s_dec, num, dpts, emx, smin, smax, False, sa, ta,
                                  scales, em)
             if bad != _I32(0):
                 return -1
@@ -523,7 +501,7 @@ def nv_encode_f32(xf, n, nb, bs, recipe, s_enc, pts, stab, sk, sbase, stop, slow
     e1 = np.empty(1, np.float32)
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
-        a1[0] = am_all[g] if have_am != 0 else _amax_bits(xf, lo, hi)
+        a1[0] = _amax_bits(xf, lo, hi)
         if _nv_scales(a1, 0, 1, g, recipe, mult, s_dec, num, dpts, emx, smin, smax, False, sa, ta, scales,
                       e1) != _I32(0):
             return -1
