@@ -630,13 +630,12 @@ def _store8_nt(typingctx, src, j, dst, k):
 
 
 @intrinsic
-def _sfence(typingctx):
-    """x86 `sfence`: the non-temporal stores before it are visible to other cores before any
-    store after it (as `memcpy` ends its non-temporal loops)."""
+def _store_fence(typingctx):
+    """A sequentially consistent fence (LLVM `fence seq_cst`; x86 `mfence`, which also orders
+    non-temporal stores): the streamed values are visible to other cores before anything the
+    caller stores next (as `memcpy` ends its non-temporal loops). Portable, unlike `sfence`."""
     def codegen(context, builder, sig, args):
-        fn = cgutils.get_or_insert_function(builder.module, llir.FunctionType(llir.VoidType(), []),
-                                            "llvm.x86.sse.sfence")
-        builder.call(fn, [])
+        builder.fence("seq_cst")
         return context.get_dummy_value()
 
     return types.void(), codegen
@@ -696,7 +695,7 @@ def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table,
             if stream:
                 _stream_copy(scr, out, g0 * bs, (g1 - g0) * bs)
         if stream:
-            _sfence()
+            _store_fence()
         return
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
