@@ -574,104 +574,23 @@ def _e8m0_f32(c):
 
 
 @jit
-def _decode_sub(codes, out, g0, g1, BS, sv, ea, ooff):
+def _decode_sub(codes, out, g0, g1, BS, sv, ea):
     """Blocks g0..g1-1 of `BS` elements (a constant at every call, as in `_sub_elems_of`)
-    by arithmetic, block b times its float32 scale sv[b - g0]; element i goes to
-    out[i - ooff]."""
+    by arithmetic, block b times its float32 scale sv[b - g0]."""
     for b in range(g1 - g0):
         s = sv[b]
         o = np.uint64((g0 + b) * BS)
-        d = np.uint64((g0 + b) * BS - ooff)
         for j in range(BS):
-            out[d + np.uint64(j)] = _elem_value(codes[o + np.uint64(j)], *ea) * s
-
-
-@jit
-def _decode_sub16(codes, out, g0, g1, sv, ea, ooff):
-    """`_decode_sub` for blocks of 16, two per iteration (see `_sub_elems16`: one block of 16
-    per loop is left scalar)."""
-    nbk = g1 - g0
-    for b in range(0, nbk - 1, 2):
-        s0 = sv[np.uint64(b)]
-        s1 = sv[np.uint64(b + 1)]
-        o = np.uint64((g0 + b) * 16)
-        d = np.uint64((g0 + b) * 16 - ooff)
-        for j in range(32):
-            out[d + np.uint64(j)] = _elem_value(codes[o + np.uint64(j)], *ea) * (s0 if j < 16 else s1)
-    if nbk % 2:  # (a loop of runtime length: no second specialisation of `_decode_sub` to compile)
-        s = sv[nbk - 1]
-        o = (g1 - 1) * 16
-        for j in range(o, o + 16):
-            out[j - ooff] = _elem_value(codes[j], *ea) * s
-
-
-@intrinsic
-def _store8_nt(typingctx, src, j, dst, k):
-    """dst[k:k + 8] = src[j:j + 8] (float32) by one non-temporal 32-byte store (x86
-    `vmovntps`), which writes the line without reading it first and around the caches;
-    &dst[k] must be 32-byte aligned (`_stream_copy` guarantees it)."""
-    if not (isinstance(src, types.Array) and isinstance(dst, types.Array) and src.dtype == types.float32
-            and dst.dtype == types.float32 and isinstance(j, types.Integer) and isinstance(k, types.Integer)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        sty, _, dty, _ = sig.args
-        sa = context.make_array(sty)(context, builder, args[0])
-        da = context.make_array(dty)(context, builder, args[2])
-        sp = cgutils.get_item_pointer(context, builder, sty, sa, [args[1]], wraparound=False)
-        dp = cgutils.get_item_pointer(context, builder, dty, da, [args[3]], wraparound=False)
-        vt = llir.VectorType(llir.FloatType(), 8)
-        v = builder.load(builder.bitcast(sp, vt.as_pointer()), align=4)
-        st = builder.store(v, builder.bitcast(dp, vt.as_pointer()), align=32)
-        st.set_metadata("nontemporal", builder.module.add_metadata([llir.Constant(llir.IntType(32), 1)]))
-        return context.get_dummy_value()
-
-    return types.void(src, j, dst, k), codegen
-
-
-@intrinsic
-def _store_fence(typingctx):
-    """A sequentially consistent fence (LLVM `fence seq_cst`; x86 `mfence`, which also orders
-    non-temporal stores): the streamed values are visible to other cores before anything the
-    caller stores next (as `memcpy` ends its non-temporal loops). Portable, unlike `sfence`."""
-    def codegen(context, builder, sig, args):
-        builder.fence("seq_cst")
-        return context.get_dummy_value()
-
-    return types.void(), codegen
-
-
-@jit
-def _stream_copy(src, out, o, cnt):
-    """out[o:o + cnt] = src[:cnt]: plain stores up to the first 32-byte aligned element of out,
-    then `_store8_nt` per 8 elements, then plain stores."""
-    head = min(cnt, ((32 - (out.ctypes.data + o * 4) % 32) % 32) // 4)
-    for j in range(head):
-        out[o + j] = src[j]
-    j = head
-    while j + 8 <= cnt:
-        _store8_nt(src, j, out, o + j)
-        j += 8
-    for t in range(j, cnt):
-        out[o + t] = src[t]
-
-
-STREAM_MIN = 1 << 20
-"""Decoded outputs of at least this many float32 values (4 MiB) are written with non-temporal
-stores: an output that large leaves the caches anyway, and the stores skip reading every line
-before writing it (measured: the decode loops 1.5-2x faster on a memory-bound machine)."""
+            i = o + np.uint64(j)
+            out[i] = _elem_value(codes[i], *ea) * s
 
 
 @jit
 def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table, out):
-    """Shared driver: mode 0 E8M0 scales, 1 `fl(scale_vals[s] * ts)`. The hot loops of a large
-    float32 output decode a sub-chunk into a scratch buffer in L1 and stream it out
-    (`_stream_copy`)."""
+    """Shared driver: mode 0 E8M0 scales, 1 `fl(scale_vals[s] * ts)`."""
     total = _block_count(codes, n, nb, bs)[0]
     mag_mask = ea[2]
     sv = np.empty(SUB, np.float32)
-    stream = out.size >= STREAM_MIN
-    scr = np.empty(SUB * 32 if stream else 1, np.float32)
     if n % bs == 0:
         for g0 in range(0, total, SUB):
             g1 = min(g0 + SUB, total)
@@ -686,16 +605,10 @@ def _decode_all(codes, scales, n, nb, bs, mode, scale_vals, ts, ea, spec, table,
                 for b in range(g1 - g0):
                     lo = (g0 + b) * bs
                     _decode_block(codes, out, lo, lo + bs, sv[b], ea, table, use_table)
-                continue
-            dst, ooff = (scr, g0 * bs) if stream else (out, 0)
-            if bs == 32:  # the hot loops (a call per block costs more than the block)
-                _decode_sub(codes, dst, g0, g1, 32, sv, ea, ooff)
+            elif bs == 32:  # the hot loops (a call per block costs more than the block)
+                _decode_sub(codes, out, g0, g1, 32, sv, ea)
             else:
-                _decode_sub16(codes, dst, g0, g1, sv, ea, ooff)
-            if stream:
-                _stream_copy(scr, out, g0 * bs, (g1 - g0) * bs)
-        if stream:
-            _store_fence()
+                _decode_sub(codes, out, g0, g1, 16, sv, ea)
         return
     for g in range(total):
         lo, hi = _block_span(g, n, nb, bs)
