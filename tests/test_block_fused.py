@@ -1,7 +1,7 @@
 """Pieces of the fused float32 block loops (numfmt/_kernels/block_fast.py) against independent references.
 
 The loops as a whole are proven against the general block path per registered variant
-in tests/test_variants_block.py; here: the block maxima, the NVFP4 arithmetic scale code
+in tests/test_variants_block.py; here: the tensor amax, the NVFP4 arithmetic scale code
 and value, and the power-of-two scale rules.
 """
 
@@ -14,17 +14,14 @@ from numfmt import block
 from numfmt._kernels import block_fast as KF
 
 
-def test_block_amax_is_the_tensor_amax():
+def test_abs_max_bits_is_the_tensor_amax():
     rng = np.random.default_rng(6)
-    for n, bs in ((96, 16), (100, 16), (64, 32), (70, 32), (45, 9)):
-        x = (rng.standard_normal((3, n)) * 2.0 ** rng.integers(-140, 120, (3, n))).astype(np.float32)
-        nb = -(-n // bs)
-        am = np.empty(3 * nb, np.int32)
-        top = KF.block_amax(x.view(np.int32).reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), am)
-        pad = np.zeros((3, nb * bs), np.float32)
-        pad[:, :n] = np.abs(x)
-        assert np.array_equal(am.view(np.float32), pad.reshape(3, nb, bs).max(axis=-1).reshape(-1))
+    for n in (1, 45, 96, 1000):
+        x = (rng.standard_normal(n) * 2.0 ** rng.integers(-140, 120, n)).astype(np.float32)
+        top = KF.abs_max_bits(x.view(np.int32))
         assert np.int32(top).view(np.float32) == np.abs(x).max()
+        x[n // 2] = -np.nan
+        assert KF.abs_max_bits(x.view(np.int32)) > 0x7F800000
 
 
 @pytest.mark.parametrize("scale", ["ue4m3", "e4m3", "e5m2", "e3m4"])

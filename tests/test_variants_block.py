@@ -86,6 +86,17 @@ def _bad_tensor(bad):
     return x
 
 
+def _big(name, seed=8):
+    """A BlockArray of 257 rows of 4096 (more than one slab of `numfmt.block.slabs`, decoded in one
+    call): random codes (specials included) and scales."""
+    f = block.get_block_format(name)
+    rng = np.random.default_rng(seed)
+    rows = 257
+    codes = rng.integers(0, 1 << f.element.bits, (rows, 4096))
+    scales = rng.integers(0, 1 << f.scale.bits, (rows, 4096 // f.block_size))
+    return block.BlockArray(codes, scales, f, tensor_scale=0.375 if f.tensor_scale else None)
+
+
 def _all_codes(name, n):
     """Every element code (specials, subnormals, -0) with every scale code, short last block."""
     f = block.get_block_format(name)
@@ -138,8 +149,10 @@ BLOCK_CASES = {
         *(dec(_all_codes(name, n)) for name in [*MX, "mxint8"] for n in (96, 100, 16, 5)),
         dec(numfmt.encode(np.random.default_rng(5).standard_normal((4, 6, 64)).astype(np.float32), "mxfp4",
                           axis=1)),
+        dec(_big("mxfp4")),
+        dec(_big("mxfp8_e4m3")),
     ],
-    "block_decode.nv_f32": [dec(_all_codes("nvfp4", n)) for n in (96, 100, 16, 5)],
+    "block_decode.nv_f32": [*(dec(_all_codes("nvfp4", n)) for n in (96, 100, 16, 5)), dec(_big("nvfp4"))],
 }
 
 
@@ -251,6 +264,18 @@ def test_block_variants_decline_outside_their_cover():
     with _select() as chosen:
         numfmt.decode(ba, dtype=np.float64)
     assert set(chosen) == {None}
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "nvfp4"])
+def test_large_decode_into_offset_out(name):
+    """A large decode into `out=` views starting at every float offset of a 32-byte line."""
+    ba = _big(name, seed=9)
+    ref = _table_decode(ba)
+    buf = np.empty(ba.codes.size + 8, np.float32)
+    for k in range(8):
+        out = buf[k:k + ba.codes.size].reshape(ba.codes.shape)
+        assert numfmt.decode(ba, out=out) is out
+        _same_f32(out, ref)
 
 
 _f32s = st.floats(width=32, allow_nan=False, allow_infinity=True)

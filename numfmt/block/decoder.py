@@ -55,7 +55,10 @@ def decode(ba: BlockArray, *, dtype=np.float32, out=None) -> np.ndarray:
         np.may_share_memory(out, ba.scales)) else out
     cm, sm, rm = (np.moveaxis(a, ax, -1) for a in (ba.codes, ba.scales, res))
     others, n = cm.shape[:-1], cm.shape[-1]
-    for index, _, _ in slabs(others, n):  # (a slab at a time: no copy of the whole array)
+    whole = cm.flags.c_contiguous and sm.flags.c_contiguous and rm.flags.c_contiguous
+    # (blocks along the last contiguous axis: one call on the whole array, no copies; else a slab at a
+    # time: no copy of the whole array)
+    for index, _, _ in [((), 0, 0)] if whole else slabs(others, n):
         c2 = as_rows(np.ascontiguousarray(cm[index]))
         s2 = as_rows(np.ascontiguousarray(sm[index]))
         dst = rm[index]

@@ -42,8 +42,9 @@ def encode_elems(v2, shifts, bs, ef, mode, sat, rkind, rarr, nbits, nan_code=Non
 
 
 def elem_rne_args(ef):
-    """int32 arguments of the fused loops' element rounding (nearest-even, saturating),
-    or None when the format does not allow them (the caller takes the general path)."""
+    """int32 arguments of the fused loops' element rounding (nearest-even, saturating to +-max,
+    formats with -0), or None when the format does not allow them (the caller takes the general
+    path)."""
     from .._kernels import fast as F  # lazy: numba loads on the first kernel call
 
     if not isinstance(ef, FloatFormat):
@@ -54,6 +55,10 @@ def elem_rne_args(ef):
         return None
     c = F.codes_py(p, NEAREST_EVEN, SAT_FINITE)  # (computed in Python: nothing to compile)
     if (c.ovf_p, c.ovf_n) != (c.inf_p, c.inf_n):  # an infinite product must saturate like an overflow
+        return None
+    # the loops' element code (`_kernels/block_fast.py:_elem_code`) ORs the sign into a magnitude clamped
+    # to the largest finite one: the format must have -0 and saturate to +-max
+    if not c.negzero or (c.ovf_p, c.ovf_n) != (c.maxmag, c.maxmag | c.signbit):
         return None
     # EMIN and ECAP biased like float32 exponent fields
     return tuple(np.int32(v) for v in (c.m, c.emin + 127, c.ecap + 127, c.maxmag, c.signbit, c.negzero,

@@ -21,7 +21,7 @@ from .formats import (
 )
 from .gguf import encode_gguf
 from .inputs import as_float, as_rows
-from .mx import encode_pow2
+from .mx import encode_pow2, fast_pow2
 from .nvfp4 import encode_amax
 from .p3109 import encode_p3109
 from .slabs import slabs
@@ -130,6 +130,10 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
         scales = np.moveaxis(scales2.reshape(mshape[:-1] + (scales2.shape[1],)), -1, ax)
         return BlockArray._trusted(np.ascontiguousarray(codes), np.ascontiguousarray(scales), f, ax, ts, rule,
                                    recipe)
+    if rule != "max_abs_finite" and xa.size:
+        fast = _fast_whole(xa, ax, f, rule, impl, nonfinite, mode)
+        if fast is not None:
+            return BlockArray._trusted(*fast, f, ax, None, rule, recipe)
     if rule == "max_abs_finite":
         def run(x2, r):
             return encode_p3109(x2, f, scale_rounding or "toward_positive", mode, rkind, r, nbits)
@@ -138,6 +142,21 @@ def encode(x, fmt, *, axis: int = -1, scale_rule: str | None = None, rounding: s
             return encode_pow2(x2, f, rule, impl, nonfinite, mode, rkind, r, nbits)
     codes, scales = _by_slabs(run, xa, ax, f, rarr, rkind == 1)
     return BlockArray._trusted(codes, scales, f, ax, None, rule, recipe)
+
+
+def _fast_whole(xa, ax, f, rule, impl, nonfinite, mode):
+    """(codes, scales) of the power-of-two rules by the fused float32 variant in one call, written
+    straight into the result arrays, when the blocked axis is x's last contiguous one (the rows need
+    no copy); None otherwise (the caller goes by slabs)."""
+    moved = np.moveaxis(xa, ax, -1)
+    if xa.dtype != np.float32 or not moved.flags.c_contiguous:
+        return None
+    n = moved.shape[-1]
+    codes = np.empty(moved.shape, f.element.code_dtype)
+    scales = np.empty(moved.shape[:-1] + (-(-n // f.block_size),), f.scale.code_dtype)
+    if fast_pow2(as_rows(moved), f, rule, impl, nonfinite, mode, out=(as_rows(codes), as_rows(scales))) is None:
+        return None
+    return np.ascontiguousarray(np.moveaxis(codes, -1, ax)), np.ascontiguousarray(np.moveaxis(scales, -1, ax))
 
 
 def _by_slabs(run, xa, ax, f, rarr, per_element: bool):

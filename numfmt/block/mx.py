@@ -17,7 +17,7 @@ def encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     rows, n = x2.shape
     nb = -(-n // bs)
     if x2.size:
-        fast = _fast_mx(x2, f, rule, recipe, nonfinite, mode)
+        fast = fast_pow2(x2, f, rule, recipe, nonfinite, mode)
         if fast is not None:
             return fast
     torchao = recipe in ("torchao", "torchao_main")
@@ -65,8 +65,10 @@ def encode_pow2(x2, f, rule, recipe, nonfinite, mode, rkind, rarr, nbits):
     return codes, scodes.astype(sf.code_dtype)
 
 
-def _fast_mx(x2, f, rule, recipe, nonfinite, mode):
-    """The registered fused float32 variant (scales and element codes in one pass); None: none applies."""
+def fast_pow2(x2, f, rule, recipe, nonfinite, mode, out=None):
+    """(codes, scales) of the (rows, n) array `x2` by the registered fused float32 variant (scales
+    and element codes in one pass), written into `out` = (codes, scales) when given (C-contiguous
+    (rows, n) and (rows, nb) arrays of the format's code dtypes); None when no variant applies."""
     from .._kernels import block_fast as KF  # lazy: numba loads on the first kernel call
 
     ef = f.element
@@ -79,14 +81,13 @@ def _fast_mx(x2, f, rule, recipe, nonfinite, mode):
     rows, n = x2.shape
     bs = f.block_size
     nb = -(-n // bs)
-    codes = np.empty(rows * n, ef.code_dtype)
-    scales = np.empty(rows * nb, np.uint8)
+    codes, scales = (np.empty((rows, n), ef.code_dtype), np.empty((rows, nb), np.uint8)) if out is None else out
     ridx = KF.MX_RULES.index(rule)
     inv = np.float32(1.0) / np.float32(ef.max)
     emax, mb = np.int32(elem_emax(ef)), np.int32(elem_mbits(ef))
     v.kernel(x2.view(np.int32).reshape(-1), np.int64(n), np.int64(nb), np.int64(bs), np.int64(ridx),
-             emax, mb, inv, *args, scales, codes)
-    return codes.reshape(rows, n), scales.reshape(rows, nb)
+             emax, mb, inv, *args, scales.reshape(-1), codes.reshape(-1))
+    return codes, scales
 
 
 def _torchao_main_elements(x2, scodes, f, rule, mode, rkind, rarr, nbits):

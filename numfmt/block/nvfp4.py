@@ -175,14 +175,12 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode):
     xf = x2.view(np.int32).reshape(-1)
     one = _f32(1.0)
     emx, smx = _f32(ef.max), _f32(sf.max)
-    am_all, have_am = np.zeros(1, np.int32), 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if two_level and given_ts is None:
             if tensor_amax is not None:
                 g = _f32(tensor_amax)
-            else:  # the block maxima first: the tensor amax is their maximum (no extra pass over x)
-                am_all, have_am = np.empty(rows * nb, np.int32), 1
-                g = np.int32(KF.block_amax(xf, np.int64(n), np.int64(nb), np.int64(bs), am_all)).view(np.float32)
+            else:  # a first pass over x (a NaN gives a NaN amax)
+                g = np.int32(KF.abs_max_bits(xf)).view(np.float32)
             if not np.isfinite(g):
                 return None
         if recipe == "te":
@@ -203,7 +201,7 @@ def _fast_nv(x2, f, recipe, two_level, given_ts, tensor_amax, mode):
     svals = np.asarray(scale_values(sf), np.float32)
     rc = v.kernel(xf, np.int64(n), np.int64(nb), np.int64(bs), np.int64(rid),
                   _f32(s_enc), _f32(pts), *rounding_table(sf), svals, emx, _f32(sf.smallest_normal), smx,
-                  sa, np.int64(use_sa), am_all, np.int64(have_am), *args, scales, codes)
+                  sa, np.int64(use_sa), *args, scales, codes)
     if rc < 0:
         return None
     return codes.reshape(rows, n), scales.reshape(rows, nb), ts
