@@ -24,7 +24,7 @@ from ._classify import (
     tie_mask,
     ulp_bins,
 )
-from ._result import CompareResult, Mismatch
+from ._result import CLASSES, CompareResult, Mismatch
 
 
 class Acc:
@@ -172,7 +172,8 @@ class Acc:
         return CompareResult(
             format=self.f, shape=tuple(self.shape) if self.shape is not None else (self.compared,),
             compared=self.compared, equal=self.equal, different=self.compared - self.equal,
-            classes=dict(self.classes), ulp_histogram=dict(self.hist), max_ulp=self.max_ulp,
+            classes={c: self.classes[c] for c in CLASSES if c in self.classes},
+            ulp_histogram=dict(self.hist), max_ulp=self.max_ulp,
             ulp_bins=dict(sorted(self.bins.items(), key=lambda kv: bin_order(kv[0]))),
             examples=tuple(exs), label=self.label, masks=dict(self.masks),
         )

@@ -131,7 +131,8 @@ class CompareResult:
             return head + " -- all codes match"
         lines = [head, "  mismatch classes:"]
         rows = []
-        for cls, n in sorted(self.classes.items(), key=lambda kv: -kv[1]):
+        order = list(CLASSES)  # (equal counts in the classes' fixed order: no dependence on chunking)
+        for cls, n in sorted(self.classes.items(), key=lambda kv: (-kv[1], order.index(kv[0]))):
             if cls == "ulps" and self.ulp_bins:
                 for label, c in self.ulp_bins.items():
                     rows.append({"class": _bin_text(label), "count": c})
