@@ -237,6 +237,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
 
 _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
+_SR_TINY_N = 27  # up to this N, more discarded bits are folded into a sticky bit (`_sticky_shift`)
 
 
 def _sr_fields(rkind, rarr, nbits):
@@ -288,7 +289,7 @@ def _sr_driver(short):
             else:
                 amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                       nbits, shw, maskn)
-            if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
+            if amax >= _I32(0x7F800000) or (smax > _SR_SMAX and nbits > _SR_TINY_N):
                 _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
 
     run.__name__ = run.__qualname__ = "_sr_run_short" if short else "_sr_run_long"  # (one cache entry each)
@@ -297,15 +298,48 @@ def _sr_driver(short):
 
 @jit
 def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
-    """Scalar pass: infinities, NaNs and tiny values through the funnel."""
-    for i in range(xb.size):
-        ax = xb[i] & 0x7FFFFFFF
-        eb = ax >> 23
-        s = max(eb - 127, p.EMIN) - p.M - (max(eb, 1) - 150)
-        if ax >= 0x7F800000 or s > _SR_SMAX:
-            r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
-            cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
-            out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+    """Scalar pass: infinities, NaNs and (N > 27) tiny values through the funnel.
+
+    The elements are found block by block: a vectorised test of 64 elements, then the scalar
+    funnel only in a block that has one (a scalar scan of every element cost more than the
+    vectorised loop)."""
+    emin, m = _I32(p.EMIN), _I32(p.M)
+    smax = _I32(_SR_SMAX) if nbits > _SR_TINY_N else _I32(0x7FFFFFFF)
+    for b0 in range(0, xb.size, 64):
+        b1 = min(b0 + 64, xb.size)
+        hit = _I32(0)
+        for i in range(b0, b1):
+            hit |= _sr_needs_fix(xb[i], emin, m, smax)
+        if hit == 0:
+            continue
+        for i in range(b0, b1):
+            if _sr_needs_fix(xb[i], emin, m, smax) != 0:
+                r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
+                cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
+                out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+
+
+@jit
+def _sr_needs_fix(b, emin, m, smax):
+    """1 where the vectorised loops cannot hold the float32 bits `b`: an infinity or NaN, or more than
+    `smax` discarded bits, else 0."""
+    ax = _I32(b & _I32(0x7FFFFFFF))
+    eb = _I32(ax >> _I32(23))
+    s = _I32(_I32(max(_I32(eb - _I32(127)), emin) - m) - _I32(max(eb, _I32(1)) - _I32(150)))
+    return _I32(_I32(ax >= _I32(0x7F800000)) | _I32(s > smax))
+
+
+@jit
+def _sticky_shift(sig, s, jmask):
+    """(sig, s) with the discarded-bit count `s` lowered to at most 29: the bits shifted out of `sig`
+    are OR-ed into its last bit (sticky). Every stochastic rule reads the discarded bits only
+    at and above bit d - 1 = s - N - 1 and whether any bit below is set, so with
+    N <= 27 (d - 1 >= 1 after the shift) the rounded result is unchanged; the kept
+    value is 0 either way (s >= 24 > the 24-bit significand). `jmask` 0 keeps `sig` (N > 27: the
+    funnel redoes those elements)."""
+    j = _I32(_I32(min(max(_I32(s - _I32(_SR_SMAX)), _I32(0)), _I32(31))) & jmask)
+    low = _I32(_I32(_I32(_I32(1) << j) - _I32(1)) & sig)
+    return _I32(_I32(sig >> j) | _I32(low != _I32(0))), _I32(min(s, _I32(_SR_SMAX)))
 
 
 # The stochastic loops. With s the number of discarded bits (clamped at 29), N
@@ -353,17 +387,15 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
     cs = _I32(_I32(emin - m) + _I32(150))  # below 2**EMIN, s = cs - max(eb, 1)
     nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
-    smax = _I32(0)
     for i in range(xb.size):
         r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
         normal = ax >= nmin
         eb = _I32(ax >> _I32(23))
         sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        ss = _I32(cs - max(eb, one))
-        smax = max(smax, ss)
+        sig, ss = _sticky_shift(sig, _I32(cs - max(eb, one)), _I32(-1))  # (N <= 22 here)
         v = ax if normal else sig
-        s = sn if normal else _I32(min(ss, _I32(_SR_SMAX)))
+        s = sn if normal else ss
         d = _I32(s - nb)
         dm = _I32(d & _I32(31))
         t = _I32(_I32(_I32(r << dm) + _I32(_I32(_I32(one << dm) >> one) & bm)) - _I32(_I32(r & cm) & -_I32(d > 0)))
@@ -371,7 +403,7 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
         trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
         mag = _I32(core - (cn if normal else _I32(0)))
         out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
-    return amax, smax
+    return amax, _I32(0)
 
 
 @jit
@@ -385,6 +417,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     gamma = _I32(0) if mode == P.STOCHASTIC_C else one
     cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
     nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    jmask = _I32(-1) if nbits <= _SR_TINY_N else _I32(0)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
@@ -392,7 +425,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
         amax = max(amax, ax)
         eq, sig, s = _f32_parts(ax, m, emin)
         smax = max(smax, s)
-        s = _I32(min(s, _I32(_SR_SMAX)))
+        sig, s = _sticky_shift(sig, s, jmask)
         d = _I32(s - nb)
         k = _I32(d - delta)
         kp = _I32(k & _I32(31))
@@ -601,14 +634,29 @@ def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
     """One chunk of `encode_f32_int_sr`: the vectorised loop, then the funnel where it cannot hold."""
     amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
                               _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
-    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
-        for i in range(x.size):
-            ax = _I32(x[i] & _I32(0x7FFFFFFF))
-            yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
-            if ax >= _I32(0x7F800000) or _I32(150) - max(_I32(yb >> _I32(23)), _I32(1)) > _SR_SMAX:
-                r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
-                cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
-                o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+    if amax >= _I32(0x7F800000) or (smax > _SR_SMAX and nbits > _SR_TINY_N):
+        lim = _I32(_SR_SMAX) if nbits > _SR_TINY_N else _I32(0x7FFFFFFF)
+        for b0 in range(0, x.size, 64):  # (a vectorised test per block, as in `_sr_fix`)
+            b1 = min(b0 + 64, x.size)
+            hit = _I32(0)
+            for i in range(b0, b1):
+                hit |= _int_sr_needs_fix(x[i], inv, lim)
+            if hit == 0:
+                continue
+            for i in range(b0, b1):
+                if _int_sr_needs_fix(x[i], inv, lim) != 0:
+                    r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
+                    cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
+                    o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+
+
+@jit
+def _int_sr_needs_fix(b, inv, lim):
+    """1 where `_int_sr_loop` cannot hold the float32 bits `b`: an infinity or NaN, or more than `lim`
+    discarded bits below the integer point, else 0."""
+    ax = _I32(b & _I32(0x7FFFFFFF))
+    yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
+    return _I32(_I32(ax >= _I32(0x7F800000)) | _I32(_I32(_I32(150) - max(_I32(yb >> _I32(23)), _I32(1))) > lim))
 
 
 @jit
@@ -628,6 +676,7 @@ def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_
     dov = _I32(ovf_p ^ ovf_n)
     dtz = _I32(tz_p ^ tz_n)
     uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
+    jmask = _I32(-1) if nbits <= _SR_TINY_N else _I32(0)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
@@ -638,7 +687,7 @@ def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_
         sig = _I32(_I32(yb & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
         s = _I32(_I32(150) - max(eb, one))
         smax = max(smax, s)
-        s = _I32(min(s, _I32(_SR_SMAX)))
+        sig, s = _sticky_shift(sig, s, jmask)
         d = _I32(s - nb)
         k = _I32(d - delta)
         kp = _I32(k & _I32(31))
