@@ -5,7 +5,7 @@ inputs, formats, modes and saturations it covers, and proved equal to the exact 
 on them in tests/test_variants.py:
 
 * `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`):
-  nearest-even through the FPU (below), and nearest-away and the directed modes as a
+  nearest-even through the FPU (below), and nearest-away, the directed modes and to_odd as a
   +-1 correction of it;
 * `encode.f32.top` (`_top_loop`): nearest-even by integer rounding of the bit pattern, for
   formats whose codes are float32's top bits (bfloat16, TF32);
@@ -41,7 +41,7 @@ import numpy as np
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
 from .jit import jit
-from .lanes import directed_step, magic_round, overflow_select, pack_code
+from .lanes import directed_masks, directed_step, magic_round, overflow_select, pack_code
 from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
@@ -112,22 +112,33 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 
 
 @jit
-def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
-    """nearest_away and the three directed modes through the FPU (formats that allow `magic`).
+def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode,
+              tz_p, tz_n):
+    """nearest_away, the three directed modes and to_odd through the FPU (formats that allow `magic`).
 
     The magic add gives the nearest-even neighbour `r` (exact on the grid);
     comparing `r` with |x| says whether it rounded up or down, so each mode
-    is a +-1 correction of the code::
+    is a +-1 correction of the code (`directed_step`)::
 
         toward_zero       mag - (r > |x|)
         toward_positive   mag + (r < |x|) for x > 0, as toward_zero for x < 0 (mirrored)
         nearest_away      mag + 1 where |x| - r is exactly half an ulp (a tie rounded down)
+        to_odd            (mag - (r > |x|)) | inexact
 
-    The half ulp is magic * 2**-24, exact even when it is a float32 subnormal.
+    The half ulp is magic * 2**-24, exact even when it is a float32 subnormal. Past max, a
+    result above the truncated code (or exact) takes the overflow code, else the truncated
+    one (`overflow_select`, as `_det_loop`). Above the capped binade the magic grid is
+    coarser than the format's, so there to_odd reads the truncated code's parity and
+    inexactness from the bits of |x|. The mode enters as loop-invariant masks, so the loop
+    has no branch.
     """
-    nz = _I32(-1) if negzero != 0 else _I32(0)
-    dov = _I32(ovf_p ^ ovf_n)
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    dm = directed_masks(mode)
     two_m24 = np.float32(2.0**-24)
+    big_b = _I32(_I32(min(_I32(cap_b + _I32(1)), _I32(255))) << _I32(23))  # |x| past the capped binade
+    oddm = _I32(-1) if mode == P.TO_ODD else _I32(0)
+    sh = _I32(_I32(23) - m)
+    lowm = _I32(_I32(_I32(1) << _I32(sh & _I32(31))) - _I32(1))
     amax = _I32(0)
     for i in range(xb.size):
         b = xb[i]
@@ -135,11 +146,22 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         negm = _I32(b >> _I32(31))
         mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
         r = t - mf  # exact: the nearest-even grid value
-        mag = directed_step(mag, _I32(r > xf), _I32(r < xf), _I32((xf - r) == mf * two_m24), negm, mode)
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+        up, down = _I32(r > xf), _I32(r < xf)
+        trunc = _I32(mag - up)
+        mag = directed_step(mag, up, down, _I32((xf - r) == mf * two_m24), negm, dm)
+        away = _I32(-_I32(_I32(mag != trunc) | _I32(_I32(up | down) == _I32(0))))
+        odd_inexact = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
+        away = _I32(_I32(odd_inexact - _I32(1)) if (ax >= big_b) & (oddm != _I32(0)) else away)
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(away, negm, ovf_p, dov, tz_p, dtz))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
+
+
+def _dir_call(xb, out, p, mode, sat):
+    """`_dir_loop` with the constants computed in Python (`codes_py`)."""
+    c = codes_py(p, mode, sat)
+    _dir_loop(xb, out, *_b32(c), _I32(mode), _I32(c.tz_p), _I32(c.tz_n))
 
 
 def top_eligible(p) -> bool:
@@ -584,6 +606,7 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
     mb = f32_as_i32(magic)
     amax = _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
+    dm = directed_masks(mode)
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
@@ -593,7 +616,7 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
         t = y + magic
         n = _I32(f32_as_i32(t) - mb)
         r = t - magic  # exact: the nearest-even integer
-        n = directed_step(n, _I32(r > y), _I32(r < y), _I32((y - r) == half), negm, mode)
+        n = directed_step(n, _I32(r > y), _I32(r < y), _I32((y - r) == half), negm, dm)
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
         v = _I32(_I32(n ^ negm) - negm)  # the signed integer
         v = _I32(v & _I32(~_I32(negm & _I32(-_I32(maxneg < _I32(0))))))  # unsigned: negatives are 0
@@ -750,11 +773,11 @@ register(
 )
 register(
     "encode.f32.dir", "encode",
-    lambda x, out, p, mode, sat, *_: _dir_loop(x.view(np.int32), out, *_b32(codes_py(p, mode, sat)), _I32(mode)),
-    lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
+    lambda x, out, p, mode, sat, *_: _dir_call(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TO_ODD
                               and eligible(p, magic=True)),
     "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
-    "toward_negative; every saturation",
+    "toward_negative, to_odd; every saturation",
 )
 register(
     "encode.f32.top", "encode",
