@@ -41,7 +41,7 @@ import numpy as np
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
 from .jit import jit
-from .lanes import directed_masks, directed_step, magic_round, overflow_select, pack_code
+from .lanes import directed_masks, directed_step, directed_step_masked, magic_round, overflow_select, pack_code
 from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
@@ -118,7 +118,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 
     The magic add gives the nearest-even neighbour `r` (exact on the grid);
     comparing `r` with |x| says whether it rounded up or down, so each mode
-    is a +-1 correction of the code (`directed_step`)::
+    is a +-1 correction of the code (`directed_step_masked`)::
 
         toward_zero       mag - (r > |x|)
         toward_positive   mag + (r < |x|) for x > 0, as toward_zero for x < 0 (mirrored)
@@ -148,7 +148,7 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         r = t - mf  # exact: the nearest-even grid value
         up, down = _I32(r > xf), _I32(r < xf)
         trunc = _I32(mag - up)
-        mag = directed_step(mag, up, down, _I32((xf - r) == mf * two_m24), negm, dm)
+        mag = directed_step_masked(mag, up, down, _I32((xf - r) == mf * two_m24), negm, dm)
         away = _I32(-_I32(_I32(mag != trunc) | _I32(_I32(up | down) == _I32(0))))
         odd_inexact = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
         away = _I32(_I32(odd_inexact - _I32(1)) if (ax >= big_b) & (oddm != _I32(0)) else away)
@@ -606,7 +606,6 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
     mb = f32_as_i32(magic)
     amax = _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
-    dm = directed_masks(mode)
     for i in range(xb.size):
         b = xb[i]
         ax = _I32(b & _I32(0x7FFFFFFF))
@@ -616,7 +615,7 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
         t = y + magic
         n = _I32(f32_as_i32(t) - mb)
         r = t - magic  # exact: the nearest-even integer
-        n = directed_step(n, _I32(r > y), _I32(r < y), _I32((y - r) == half), negm, dm)
+        n = directed_step(n, _I32(r > y), _I32(r < y), _I32((y - r) == half), negm, mode)
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
         v = _I32(_I32(n ^ negm) - negm)  # the signed integer
         v = _I32(v & _I32(~_I32(negm & _I32(-_I32(maxneg < _I32(0))))))  # unsigned: negatives are 0

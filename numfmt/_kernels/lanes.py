@@ -18,7 +18,7 @@ from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .jit import jit
 
 __all__ = [
-    "magic_round", "pack_code", "overflow_select", "round_to_odd", "directed_masks", "directed_step",
+    "magic_round", "pack_code", "overflow_select", "round_to_odd", "directed_masks", "directed_step", "directed_step_masked",
     "magic_round64", "pack_code64", "overflow_select64", "round_to_odd64",
 ]
 
@@ -78,7 +78,7 @@ magic_round64, pack_code64, overflow_select64, round_to_odd64 = _lane_steps(np.i
 
 @jit
 def directed_masks(mode):
-    """The loop constants of `directed_step` for a rounding mode: 1 or 0 for (up for positives, up for
+    """The loop constants of `directed_step_masked` for a rounding mode: 1 or 0 for (up for positives, up for
     negatives, down for positives, down for negatives, ties away, odd last bit)."""
     one, zero = np.int32(1), np.int32(0)
     up_p = one if mode == P.TOWARD_POSITIVE else zero
@@ -90,12 +90,32 @@ def directed_masks(mode):
 
 
 @jit
-def directed_step(n, up, down, tie_down, negm, dm):
+def directed_step(n, up, down, tie_down, negm, mode):
     """The code of a directed or nearest-away mode from `n`, the nearest-even one (int32 lanes).
 
     `up`/`down` (0 or 1): the nearest-even step rounded |x| up / down; `tie_down`: |x| was a
-    tie rounded down; `negm` all ones for negative x; `dm` the mode's `directed_masks`.
-    Branch-free, so one vectorised loop serves every mode::
+    tie rounded down; `negm` all ones for negative x. to_odd takes the odd neighbour when
+    inexact; nearest_even keeps `n`. (The mode as a branch: `directed_step_masked` is its
+    branch-free form.)
+    """
+    pos = np.int32(~negm & np.int32(1))
+    neg1 = np.int32(negm & np.int32(1))
+    if mode == P.TOWARD_ZERO:
+        return np.int32(n - up)
+    if mode == P.TOWARD_POSITIVE:
+        return np.int32(n + np.int32(down & pos) - np.int32(up & neg1))
+    if mode == P.TOWARD_NEGATIVE:
+        return np.int32(n + np.int32(down & neg1) - np.int32(up & pos))
+    if mode == P.NEAREST_AWAY:
+        return np.int32(n + tie_down)
+    if mode == P.TO_ODD:
+        return np.int32(np.int32(n - up) | np.int32(up | down))
+    return n
+
+
+@jit
+def directed_step_masked(n, up, down, tie_down, negm, dm):
+    """`directed_step` with the mode as the loop constants `dm` (`directed_masks`), branch-free::
 
         toward_zero       n - up
         toward_positive   n + down (x > 0), n - up (x < 0); toward_negative mirrored
