@@ -654,8 +654,13 @@ def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c)
 @jit
 def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
     """One chunk of `encode_f32_int_sr`: the vectorised loop, then the funnel where it cannot hold."""
-    amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
-                              _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= _INT_SR_SMALL_N and mode != P.STOCHASTIC_C:
+        amax = _int_sr_small(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                             _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+        smax = _I32(0)
+    else:
+        amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                                  _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
     if amax >= _I32(0x7F800000) or (smax > _SR_SMAX and nbits > _SR_TINY_N):
         lim = _I32(_SR_SMAX) if nbits > _SR_TINY_N else _I32(0x7FFFFFFF)
         for b0 in range(0, x.size, 64):  # (a vectorised test per block, as in `_sr_fix`)
@@ -679,6 +684,46 @@ def _int_sr_needs_fix(b, inv, lim):
     ax = _I32(b & _I32(0x7FFFFFFF))
     yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
     return _I32(_I32(ax >= _I32(0x7F800000)) | _I32(_I32(_I32(150) - max(_I32(yb >> _I32(23)), _I32(1))) > lim))
+
+
+_INT_SR_SMALL_N = 8  # N' = N (+1 for B) up to which _int_sr_small holds |y| * 2**N' (|y| <= 2**22) in int32
+
+
+@jit
+def _int_sr_small(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """`_int_sr_loop` for stochastic_a with N <= 8 and stochastic_b with N <= 7: the rule of
+    `_sr_long` with the integer point as the rounding position is, for these modes,
+
+        A: n = (floor(|y| * 2**N) + R) >> N
+        B: n = (floor(|y| * 2**(N+1)) + 2R + 1) >> (N + 1)
+
+    and |y| * 2**N' is exact in float32 (a power-of-two scale) and below 2**30, so its floor
+    is one float -> int32 conversion: no per-element shift count. Returns the running max of
+    |x|'s bits (infinities and NaNs are redone by the chunk's funnel pass)."""
+    one = _I32(1)
+    b = mode == P.STOCHASTIC_B
+    nq = _I32(nbits + 1) if b else _I32(nbits)
+    rs = one if b else _I32(0)  # B: R' = 2R + 1
+    scale = np.float32(2.0 ** (nbits + 1)) if b else np.float32(2.0**nbits)
+    cap = np.float32(2.0**22)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
+    amax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        z = min(i32_as_f32(ax) * inv, cap) * scale  # exact
+        f = _I32(z)  # floor (z >= 0)
+        n = _I32(_I32(f + _I32(_I32(r << rs) | rs)) >> nq)
+        trunc = _I32(-_I32(np.float32(_I32(n << nq)) < z))  # kept bits only, and inexact (n << nq exact)
+        lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
+        v = _I32(_I32(n ^ negm) - negm)
+        v = _I32(v & _I32(~_I32(negm & uns)))
+        code = _I32(v & mask)
+        ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
+        out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
+    return amax
 
 
 @jit
