@@ -14,7 +14,8 @@ on them in tests/test_variants.py:
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
 * `encode.f32.int` (`encode_f32_int`): integer formats through the FPU;
-* `encode.f32.int_sr` (`encode_f32_int_sr`): integer formats, stochastic modes (the carry loop).
+* `encode.f32.int_sr` (`encode_f32_int_sr`): integer formats, stochastic modes (integer part by a
+  float -> int conversion, the step by `_sr_away`).
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
@@ -281,16 +282,20 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     values so small that more than 29 bits are discarded) are redone through
     `round_pack`. Only the loop the call needs is compiled: `_sr_short` when every
     shift of R is to the left (N, +1 for B, <= 23 - M, the fewest discarded bits),
-    else `_sr_long`.
+    else `_sr_wide` when every binade's scale 2**(M - E) is a float32 normal
+    (EMIN >= M - 127), else `_sr_long`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
-    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M
-    (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
-                                               _i32(codes_py(p, mode, sat)))
+    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
+        run = _sr_run_short
+    else:
+        run = _sr_run_wide if p.EMIN >= p.M - 127 else _sr_run_long
+    run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
 
 
-def _sr_driver(short):
-    """The chunk loop of `encode_f32_sr` around one of the two stochastic loops."""
+def _sr_driver(kind):
+    """The chunk loop of `encode_f32_sr` around one of the stochastic loops (`kind`: short, wide, long)."""
+    short, wide = kind == "short", kind == "wide"
     def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
         lw = field_bits(nbits)
         shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
@@ -308,13 +313,16 @@ def _sr_driver(short):
             if short:
                 amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                        nbits, shw, maskn)
+            elif wide:
+                amax, smax = _sr_wide(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                      nbits, shw, maskn)
             else:
                 amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                       nbits, shw, maskn)
             if amax >= _I32(0x7F800000) or (smax > _SR_SMAX and nbits > _SR_TINY_N):
                 _sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
 
-    run.__name__ = run.__qualname__ = "_sr_run_short" if short else "_sr_run_long"  # (one cache entry each)
+    run.__name__ = run.__qualname__ = "_sr_run_" + kind  # (one cache entry each)
     return jit(run)
 
 
@@ -462,8 +470,44 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     return amax, smax
 
 
-_sr_run_short = _sr_driver(True)
-_sr_run_long = _sr_driver(False)
+@jit
+def _sr_wide(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """The stochastic loop for any N <= 32 without per-element shift counts (EMIN >= M - 127).
+
+    |x| times 2**(M - E) (E = max(binade, EMIN); the scale is built from its exponent bits,
+    exact) lies below 2**(M+1): its integer part n0 (a float -> int32 conversion) is the
+    truncated significand, the magnitude code is ((E - EMIN) << M) + n0 (n0 >= 2**M holds
+    the leading bit of a normal), and `_sr_away` decides the step from the exact fraction.
+    Values too small for float32's range after scaling (below 2**-126) become 0 or lose
+    bits, which decides alike: their w = fraction * 2**N < 1/2 is below every threshold.
+    Returns the running max of |x|'s bits (infinities and NaNs: the funnel pass) and 0.
+    """
+    c1 = 1.0 if mode == P.STOCHASTIC_A else 0.5
+    cmode = mode == P.STOCHASTIC_C
+    scale = np.float64(1 << nbits)  # (outside the loop: a power in it would not vectorise)
+    sb = _I32(_I32(_I32(m + _I32(127)) + _I32(127)) << _I32(23))  # bits of 2**(M - E) = sb - (E + 127 << 23)
+    ebmin = _I32(emin + _I32(127))
+    co = _I32(ebmin << _I32(m & _I32(31)))
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    amax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        a = min(ax, _I32(0x7F7FFFFF))  # (infinities and NaNs: redone by the funnel)
+        eb = _I32(max(_I32(a >> _I32(23)), ebmin))  # biased E
+        y = i32_as_f32(a) * i32_as_f32(_I32(sb - _I32(eb << _I32(23))))  # exact
+        n0 = _I32(y)  # floor (y >= 0)
+        fr = y - np.float32(n0)  # exact
+        away = _sr_away(fr, r, maskn, scale, c1, cmode)
+        mag = _I32(_I32(_I32(_I32(eb << _I32(m & _I32(31))) - co) + n0) + away)
+        trunc = _I32(-_I32(_I32(fr != np.float32(0)) & _I32(away ^ _I32(1))))  # kept bits only, and inexact
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+    return amax, _I32(0)
+
+
+_sr_run_short = _sr_driver("short")
+_sr_run_wide = _sr_driver("wide")
+_sr_run_long = _sr_driver("long")
 
 
 @jit
@@ -627,8 +671,9 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
 def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> integer codes with stochastic rounding (the formats of `encode_f32_int`).
 
-    Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_loop`; infinities, NaNs
-    and values so small that more than 29 bits are discarded are redone through `round_pack`.
+    Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_small` (stochastic_a with
+    N <= 8, stochastic_b with N <= 7) or `_int_sr_wide`; infinities and NaNs are redone through
+    `round_pack`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
     _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
@@ -657,33 +702,22 @@ def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
     if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= _INT_SR_SMALL_N and mode != P.STOCHASTIC_C:
         amax = _int_sr_small(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
                              _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
-        smax = _I32(0)
     else:
-        amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
-                                  _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
-    if amax >= _I32(0x7F800000) or (smax > _SR_SMAX and nbits > _SR_TINY_N):
-        lim = _I32(_SR_SMAX) if nbits > _SR_TINY_N else _I32(0x7FFFFFFF)
+        amax = _int_sr_wide(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                            _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+    if amax >= _I32(0x7F800000):
         for b0 in range(0, x.size, 64):  # (a vectorised test per block, as in `_sr_fix`)
             b1 = min(b0 + 64, x.size)
             hit = _I32(0)
             for i in range(b0, b1):
-                hit |= _int_sr_needs_fix(x[i], inv, lim)
-            if hit == 0:
+                hit = max(hit, _I32(x[i] & _I32(0x7FFFFFFF)))
+            if hit < _I32(0x7F800000):
                 continue
             for i in range(b0, b1):
-                if _int_sr_needs_fix(x[i], inv, lim) != 0:
+                if _I32(x[i] & _I32(0x7FFFFFFF)) >= _I32(0x7F800000):
                     r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
                     cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
                     o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
-
-
-@jit
-def _int_sr_needs_fix(b, inv, lim):
-    """1 where `_int_sr_loop` cannot hold the float32 bits `b`: an infinity or NaN, or more than `lim`
-    discarded bits below the integer point, else 0."""
-    ax = _I32(b & _I32(0x7FFFFFFF))
-    yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
-    return _I32(_I32(ax >= _I32(0x7F800000)) | _I32(_I32(_I32(150) - max(_I32(yb >> _I32(23)), _I32(1))) > lim))
 
 
 _INT_SR_SMALL_N = 8  # N' = N (+1 for B) up to which _int_sr_small holds |y| * 2**N' (|y| <= 2**22) in int32
@@ -691,7 +725,7 @@ _INT_SR_SMALL_N = 8  # N' = N (+1 for B) up to which _int_sr_small holds |y| * 2
 
 @jit
 def _int_sr_small(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
-    """`_int_sr_loop` for stochastic_a with N <= 8 and stochastic_b with N <= 7: the rule of
+    """`_int_sr_wide` for stochastic_a with N <= 8 and stochastic_b with N <= 7: the rule of
     `_sr_long` with the integer point as the rounding position is, for these modes,
 
         A: n = (floor(|y| * 2**N) + R) >> N
@@ -727,52 +761,57 @@ def _int_sr_small(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz
 
 
 @jit
-def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
-    """|x| * 2**-k (exact; clamped at 2**22, past every range) has 150 - e discarded bits below
-    the integer point (e its float32 exponent field); the carry sum of `_sr_long` rounds it with
-    R, then the sign and the range as in `_int_loop`. Returns the running max of |x|'s bits and
-    of the discarded-bit count (the chunk's funnel pass needs them)."""
-    one = _I32(1)
-    nb = _I32(nbits)
-    delta = one if mode == P.STOCHASTIC_B else _I32(0)
-    am1 = _I32(0) if mode == P.STOCHASTIC_A else one
-    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
-    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
-    cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
+def _sr_away(fr, r, maskn, scale, c1, cmode):
+    """Whether stochastic rounding goes away from zero, from the fraction `fr` (float32, 0 <= fr < 1,
+    in units of the target quantum) and R (`r`, N bits in int32 lanes); `scale` = 2.0**N.
+
+    With w = fr * 2**N and Rc = 2**N - 1 - R, each rule of P3109 4.7.4 is a comparison
+    of w with Rc + 1/2 (B, C) or Rc + 1 (A), exact in float64 (w has 24 significant
+    bits, Rc < 2**32)::
+
+        A: floor(w) + R >= 2**N               <=>  w >= Rc + 1
+        B: floor(2w) + 2R + 1 >= 2**(N+1)     <=>  w >= Rc + 1/2
+        C: round w, ties by R's parity        <=>  w > Rc + 1/2, or w = Rc + 1/2 and Rc odd
+    """
+    rc = _I32(_I32(~r) & maskn)
+    rf = np.float64(rc) + (4294967296.0 if rc < _I32(0) else 0.0)  # (N = 32: Rc as unsigned)
+    w = np.float64(fr) * scale
+    th = rf + c1
+    tie = _I32(rc & _I32(1)) if cmode else _I32(1)
+    return _I32(_I32(w > th) | _I32(_I32(w == th) & tie))
+
+
+@jit
+def _int_sr_wide(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """The integer stochastic loop, every mode and N <= 32: |y| = |x| * 2**-k (exact, clamped at
+    2**22, past every range) splits into its integer part n0 (a float -> int32 conversion) and
+    the exact fraction fr = |y| - n0, and `_sr_away` decides the step; then the sign and the
+    range as in `_int_loop`. Returns the running max of |x|'s bits (infinities and NaNs: the
+    chunk's funnel pass)."""
+    c1 = 1.0 if mode == P.STOCHASTIC_A else 0.5
+    cmode = mode == P.STOCHASTIC_C
+    scale = np.float64(1 << nbits)  # (outside the loop: a power in it would not vectorise)
     cap = np.float32(2.0**22)
     dov = _I32(ovf_p ^ ovf_n)
     dtz = _I32(tz_p ^ tz_n)
     uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
-    jmask = _I32(-1) if nbits <= _SR_TINY_N else _I32(0)
     amax = _I32(0)
-    smax = _I32(0)
     for i in range(xb.size):
         r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
-        yb = f32_as_i32(min(i32_as_f32(ax) * inv, cap))
-        eb = _I32(yb >> _I32(23))
-        sig = _I32(_I32(yb & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        s = _I32(_I32(150) - max(eb, one))
-        smax = max(smax, s)
-        sig, s = _sticky_shift(sig, s, jmask)
-        d = _I32(s - nb)
-        k = _I32(d - delta)
-        kp = _I32(k & _I32(31))
-        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
-        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
-        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
-        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
-        al = left if k >= _I32(0) else right
-        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
-        n = _I32(_I32(_I32(sig << one) + t) >> _I32(_I32(s + one) & _I32(31)))
-        trunc = _I32(-_I32(_I32(n << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
+        y = min(i32_as_f32(ax) * inv, cap)
+        n0 = _I32(y)  # floor (y >= 0)
+        fr = y - np.float32(n0)  # exact
+        away = _sr_away(fr, r, maskn, scale, c1, cmode)
+        n = _I32(n0 + away)
+        trunc = _I32(-_I32(_I32(fr != np.float32(0)) & _I32(away ^ _I32(1))))  # kept bits only, and inexact
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
         v = _I32(_I32(n ^ negm) - negm)
         v = _I32(v & _I32(~_I32(negm & uns)))
         code = _I32(v & mask)
         ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
         out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
-    return amax, smax
+    return amax
 
 
 # ---------------------------------------------------------------- the registered encode variants

@@ -18,7 +18,8 @@ from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .jit import jit
 
 __all__ = [
-    "magic_round", "pack_code", "overflow_select", "round_to_odd", "directed_masks", "directed_step", "directed_step_masked",
+    "magic_round", "pack_code", "overflow_select", "round_to_odd",
+    "directed_masks", "directed_step", "directed_step_masked",
     "magic_round64", "pack_code64", "overflow_select64", "round_to_odd64",
 ]
 
