@@ -4,7 +4,7 @@ Each loop is registered (bottom of this module; `numfmt._kernels.variants`) with
 inputs, formats, modes and saturations it covers, and proved equal to the exact loop
 on them in tests/test_variants.py:
 
-* `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`):
+* `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`, `_odd_loop`):
   nearest-even through the FPU (below), and nearest-away, the directed modes and to_odd as a
   +-1 correction of it;
 * `encode.f32.top` (`_top_loop`): nearest-even by integer rounding of the bit pattern, for
@@ -42,7 +42,7 @@ import numpy as np
 from . import params as P
 from .bits import f32_as_i32, i32_as_f32
 from .jit import jit
-from .lanes import directed_masks, directed_step, directed_step_masked, magic_round, overflow_select, pack_code
+from .lanes import directed_step, magic_round, overflow_select, pack_code
 from .round import decompose, overflow_code, round_pack
 from .streams import field_bits, fill_words
 from .variants import register
@@ -113,31 +113,51 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
 
 
 @jit
-def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode,
-              tz_p, tz_n):
-    """nearest_away, the three directed modes and to_odd through the FPU (formats that allow `magic`).
+def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
+    """nearest_away and the three directed modes through the FPU (formats that allow `magic`).
 
     The magic add gives the nearest-even neighbour `r` (exact on the grid);
     comparing `r` with |x| says whether it rounded up or down, so each mode
-    is a +-1 correction of the code (`directed_step_masked`)::
+    is a +-1 correction of the code::
 
         toward_zero       mag - (r > |x|)
         toward_positive   mag + (r < |x|) for x > 0, as toward_zero for x < 0 (mirrored)
         nearest_away      mag + 1 where |x| - r is exactly half an ulp (a tie rounded down)
-        to_odd            (mag - (r > |x|)) | inexact
 
-    The half ulp is magic * 2**-24, exact even when it is a float32 subnormal. Past max, a
-    result above the truncated code (or exact) takes the overflow code, else the truncated
-    one (`overflow_select`, as `_det_loop`). Above the capped binade the magic grid is
-    coarser than the format's, so there to_odd reads the truncated code's parity and
-    inexactness from the bits of |x|. The mode enters as loop-invariant masks, so the loop
-    has no branch.
+    The half ulp is magic * 2**-24, exact even when it is a float32 subnormal.
+    """
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    two_m24 = np.float32(2.0**-24)
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        negm = _I32(b >> _I32(31))
+        mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
+        r = t - mf  # exact: the nearest-even grid value
+        mag = directed_step(mag, _I32(r > xf), _I32(r < xf), _I32((xf - r) == mf * two_m24), negm, mode)
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+        amax = max(amax, ax)
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
+
+
+@jit
+def _odd_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, tz_p,
+              tz_n):
+    """to_odd through the FPU (formats that allow `magic`), as `_dir_loop`: the truncated code is the
+    nearest-even one less (r > |x|), and an inexact result takes its odd neighbour::
+
+        code = (mag - (r > |x|)) | (r != |x|)
+
+    Past max, a result above the truncated code (or exact) takes the overflow code, else the
+    truncated one (`overflow_select`, as `_det_loop`). Above the capped binade the magic grid
+    is coarser than the format's, so there the truncated code's parity and inexactness come
+    from the bits of |x|.
     """
     nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
-    dm = directed_masks(mode)
-    two_m24 = np.float32(2.0**-24)
     big_b = _I32(_I32(min(_I32(cap_b + _I32(1)), _I32(255))) << _I32(23))  # |x| past the capped binade
-    oddm = _I32(-1) if mode == P.TO_ODD else _I32(0)
     sh = _I32(_I32(23) - m)
     lowm = _I32(_I32(_I32(1) << _I32(sh & _I32(31))) - _I32(1))
     amax = _I32(0)
@@ -147,22 +167,27 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         negm = _I32(b >> _I32(31))
         mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
         r = t - mf  # exact: the nearest-even grid value
-        up, down = _I32(r > xf), _I32(r < xf)
+        up = _I32(r > xf)
+        inexact = _I32(r != xf)
         trunc = _I32(mag - up)
-        mag = directed_step_masked(mag, up, down, _I32((xf - r) == mf * two_m24), negm, dm)
-        away = _I32(-_I32(_I32(mag != trunc) | _I32(_I32(up | down) == _I32(0))))
-        odd_inexact = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
-        away = _I32(_I32(odd_inexact - _I32(1)) if (ax >= big_b) & (oddm != _I32(0)) else away)
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(away, negm, ovf_p, dov, tz_p, dtz))
+        mag = _I32(trunc | inexact)
+        odd_in = _I32(trunc & inexact)  # 1: an odd truncated code kept (rounded toward zero), else away or exact
+        odd_big = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
+        odd_in = odd_big if ax >= big_b else odd_in
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag,
+                           overflow_select(_I32(odd_in - _I32(1)), negm, ovf_p, dov, tz_p, dtz))
         amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
 def _dir_call(xb, out, p, mode, sat):
-    """`_dir_loop` with the constants computed in Python (`codes_py`)."""
+    """`_dir_loop`, or `_odd_loop` for to_odd, with the constants computed in Python (`codes_py`)."""
     c = codes_py(p, mode, sat)
-    _dir_loop(xb, out, *_b32(c), _I32(mode), _I32(c.tz_p), _I32(c.tz_n))
+    if mode == P.TO_ODD:
+        _odd_loop(xb, out, *_b32(c), _I32(c.tz_p), _I32(c.tz_n))
+    else:
+        _dir_loop(xb, out, *_b32(c), _I32(mode))
 
 
 def top_eligible(p) -> bool:

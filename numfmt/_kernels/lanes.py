@@ -18,8 +18,7 @@ from .bits import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64
 from .jit import jit
 
 __all__ = [
-    "magic_round", "pack_code", "overflow_select", "round_to_odd",
-    "directed_masks", "directed_step", "directed_step_masked",
+    "magic_round", "pack_code", "overflow_select", "round_to_odd", "directed_step",
     "magic_round64", "pack_code64", "overflow_select64", "round_to_odd64",
 ]
 
@@ -78,26 +77,12 @@ magic_round64, pack_code64, overflow_select64, round_to_odd64 = _lane_steps(np.i
 
 
 @jit
-def directed_masks(mode):
-    """The loop constants of `directed_step_masked` for a rounding mode: 1 or 0 for (up for positives, up for
-    negatives, down for positives, down for negatives, ties away, odd last bit)."""
-    one, zero = np.int32(1), np.int32(0)
-    up_p = one if mode == P.TOWARD_POSITIVE else zero
-    up_n = one if mode == P.TOWARD_NEGATIVE else zero
-    tz = mode == P.TOWARD_ZERO or mode == P.TO_ODD
-    dn_p = one if tz or mode == P.TOWARD_NEGATIVE else zero
-    dn_n = one if tz or mode == P.TOWARD_POSITIVE else zero
-    return up_p, up_n, dn_p, dn_n, one if mode == P.NEAREST_AWAY else zero, one if mode == P.TO_ODD else zero
-
-
-@jit
 def directed_step(n, up, down, tie_down, negm, mode):
     """The code of a directed or nearest-away mode from `n`, the nearest-even one (int32 lanes).
 
     `up`/`down` (0 or 1): the nearest-even step rounded |x| up / down; `tie_down`: |x| was a
     tie rounded down; `negm` all ones for negative x. to_odd takes the odd neighbour when
-    inexact; nearest_even keeps `n`. (The mode as a branch: `directed_step_masked` is its
-    branch-free form.)
+    inexact; nearest_even keeps `n`.
     """
     pos = np.int32(~negm & np.int32(1))
     neg1 = np.int32(negm & np.int32(1))
@@ -112,20 +97,3 @@ def directed_step(n, up, down, tie_down, negm, mode):
     if mode == P.TO_ODD:
         return np.int32(np.int32(n - up) | np.int32(up | down))
     return n
-
-
-@jit
-def directed_step_masked(n, up, down, tie_down, negm, dm):
-    """`directed_step` with the mode as the loop constants `dm` (`directed_masks`), branch-free::
-
-        toward_zero       n - up
-        toward_positive   n + down (x > 0), n - up (x < 0); toward_negative mirrored
-        nearest_away      n + tie_down
-        to_odd            (n - up) | (up | down): the truncated code, odd when inexact
-    """
-    up_p, up_n, dn_p, dn_n, na, odd = dm
-    pos = np.int32(~negm & np.int32(1))
-    neg1 = np.int32(negm & np.int32(1))
-    inc = np.int32(np.int32(down & np.int32(np.int32(up_p & pos) | np.int32(up_n & neg1))) + np.int32(tie_down & na))
-    dec = np.int32(up & np.int32(np.int32(dn_p & pos) | np.int32(dn_n & neg1)))
-    return np.int32(np.int32(np.int32(n + inc) - dec) | np.int32(np.int32(up | down) & odd))
