@@ -312,15 +312,16 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """
     words, src = _sr_fields(rkind, rarr, nbits)
     if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
-        run = _sr_run_short
+        run = _sr_run_shortf if p.EMIN >= -97 else _sr_run_short
     else:
         run = _sr_run_wide if p.EMIN >= p.M - 127 else _sr_run_long
     run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
 
 
 def _sr_driver(kind):
-    """The chunk loop of `encode_f32_sr` around one of the stochastic loops (`kind`: short, wide, long)."""
-    short, wide = kind == "short", kind == "wide"
+    """The chunk loop of `encode_f32_sr` around one of the stochastic loops (`kind`: shortf, short, wide,
+    long)."""
+    shortf, short, wide = kind == "shortf", kind == "short", kind == "wide"
     def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
         lw = field_bits(nbits)
         shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
@@ -335,7 +336,10 @@ def _sr_driver(kind):
             else:
                 par = fill_words(words, key, offset + lo, hi - lo, nbits)
                 rb = src[par:par + hi - lo]
-            if short:
+            if shortf:
+                amax, smax = _sr_short_f(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                         nbits, shw, maskn)
+            elif short:
                 amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                        nbits, shw, maskn)
             elif wide:
@@ -462,6 +466,46 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
 
 
 @jit
+def _sr_short_f(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """`_sr_short` with the same discarded-bit count for every value below 2**EMIN (EMIN >= -97).
+
+    There v = |x| * 2**(30 - EMIN) (exact, below 2**30) holds |x| / quantum with s = 30 - M
+    fraction bits: its floor by one float -> int32 conversion, OR-ed with 1 when that
+    dropped bits (the sticky bit, as `_sticky_shift`: every rule reads the fraction only
+    down to N + 1 places and whether any bit below is set, and 30 - M >= N + 2 here).
+    Both kinds of lane then shift by one of two loop constants.
+    """
+    one = _I32(1)
+    nb = _I32(nbits)
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)  # B, C: + half of R's last place
+    cm = one if mode == P.STOCHASTIC_C else _I32(0)  # C: - (R & 1) when d > 0
+    sn = _I32(_I32(23) - m)  # discarded bits at and above 2**EMIN
+    sl = _I32(_I32(30) - m)  # below
+    scale = i32_as_f32(_I32(_I32(_I32(157) - emin) << _I32(23)))  # 2**(30 - EMIN)
+    cap = np.float32(2.0**30)
+    nmin = _I32(_I32(emin + _I32(127)) << _I32(23))  # float32 bits of 2**EMIN
+    cn = _I32(_I32(emin + _I32(126)) << _I32(m & _I32(31)))  # code offset of the bit pattern
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    amax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        normal = ax >= nmin
+        y = min(i32_as_f32(ax) * scale, cap)  # (normal lanes: not used)
+        vi = _I32(y)
+        v = ax if normal else _I32(vi | _I32(np.float32(vi) != y))
+        s = sn if normal else sl
+        d = _I32(s - nb)
+        dm = _I32(d & _I32(31))
+        t = _I32(_I32(_I32(r << dm) + _I32(_I32(_I32(one << dm) >> one) & bm)) - _I32(_I32(r & cm) & -_I32(d > 0)))
+        core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
+        trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
+        mag = _I32(core - (cn if normal else _I32(0)))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+    return amax, _I32(0)
+
+
+@jit
 def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
     """The stochastic loop for any N <= 32 (R may be shifted either way; R is uint32 bits)."""
     one = _I32(1)
@@ -530,6 +574,7 @@ def _sr_wide(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     return amax, _I32(0)
 
 
+_sr_run_shortf = _sr_driver("shortf")
 _sr_run_short = _sr_driver("short")
 _sr_run_wide = _sr_driver("wide")
 _sr_run_long = _sr_driver("long")
