@@ -303,12 +303,12 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
 
     Chunk by chunk: the random bits (the explicit array's slice, or the seeded
     stream's words, read as W-bit fields and shifted to N bits in the loop), then
-    a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
-    values so small that more than 29 bits are discarded) are redone through
-    `round_pack`. Only the loop the call needs is compiled: `_sr_short` when every
-    shift of R is to the left (N, +1 for B, <= 23 - M, the fewest discarded bits),
-    else `_sr_wide` when every binade's scale 2**(M - E) is a float32 normal
-    (EMIN >= M - 127), else `_sr_long`.
+    a vectorised loop. Elements that loop cannot hold (infinities, NaNs and, in
+    `_sr_long` with N > 27, values with more than 29 discarded bits) are redone through
+    `round_pack`. Only the loop the call needs is compiled: when every shift of R is
+    to the left (N, +1 for B, <= 23 - M, the fewest discarded bits) `_sr_short_f`
+    (EMIN >= -97) or `_sr_short`; otherwise `_sr_wide` when every binade's scale
+    2**(M - E) is a float32 normal (EMIN >= M - 127), else `_sr_long`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
     if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
