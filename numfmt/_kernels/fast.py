@@ -742,52 +742,59 @@ def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> integer codes with stochastic rounding (the formats of `encode_f32_int`).
 
     Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_small` (stochastic_a with
-    N <= 8, stochastic_b with N <= 7) or `_int_sr_wide`; infinities and NaNs are redone through
-    `round_pack`.
+    N <= 8, stochastic_b with N <= 7) or `_int_sr_wide` (only the one the call needs is
+    compiled); infinities and NaNs are redone through `round_pack`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
-    _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
+    small = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= _INT_SR_SMALL_N and mode != P.STOCHASTIC_C
+    (_int_sr_run_small if small else _int_sr_run_wide)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
+                                                       _i32(codes_py(p, mode, sat)))
+
+
+def _int_sr_driver(small):
+    """The chunk loop of `encode_f32_int_sr` around `_int_sr_small` or `_int_sr_wide`."""
+    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
+        inv = np.float32(2.0 ** (p.M - p.EMIN))
+        lw = field_bits(nbits)
+        shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        for lo in range(0, xb.size, _SR_STEP):
+            hi = min(lo + _SR_STEP, xb.size)
+            x, o = xb[lo:hi], out[lo:hi]
+            if rkind == 1:
+                rb = src[lo:hi]
+            else:
+                par = fill_words(words, key, offset + lo, hi - lo, nbits)
+                rb = src[par:par + hi - lo]
+            if small:
+                amax = _int_sr_small(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                                     _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+            else:
+                amax = _int_sr_wide(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                                    _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+            if amax >= _I32(0x7F800000):
+                _int_sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+
+    run.__name__ = run.__qualname__ = "_int_sr_run_small" if small else "_int_sr_run_wide"  # (one cache entry each)
+    return jit(run)
 
 
 @jit
-def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
-    """The chunk loop of `encode_f32_int_sr`."""
-    inv = np.float32(2.0 ** (p.M - p.EMIN))
-    lw = field_bits(nbits)
-    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
-    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
-    for lo in range(0, xb.size, _SR_STEP):
-        hi = min(lo + _SR_STEP, xb.size)
-        if rkind == 1:
-            rb = src[lo:hi]
-        else:
-            par = fill_words(words, key, offset + lo, hi - lo, nbits)
-            rb = src[par:par + hi - lo]
-        _int_sr_chunk(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn, c, inv)
-
-
-@jit
-def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
-    """One chunk of `encode_f32_int_sr`: the vectorised loop, then the funnel where it cannot hold."""
-    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= _INT_SR_SMALL_N and mode != P.STOCHASTIC_C:
-        amax = _int_sr_small(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
-                             _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
-    else:
-        amax = _int_sr_wide(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
-                            _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
-    if amax >= _I32(0x7F800000):
-        for b0 in range(0, x.size, 64):  # (a vectorised test per block, as in `_sr_fix`)
-            b1 = min(b0 + 64, x.size)
-            hit = _I32(0)
-            for i in range(b0, b1):
-                hit = max(hit, _I32(x[i] & _I32(0x7FFFFFFF)))
-            if hit < _I32(0x7F800000):
-                continue
-            for i in range(b0, b1):
-                if _I32(x[i] & _I32(0x7FFFFFFF)) >= _I32(0x7F800000):
-                    r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
-                    cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
-                    o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+def _int_sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn):
+    """Scalar pass of `encode_f32_int_sr`: infinities and NaNs through the funnel (found by a vectorised
+    test per 64-element block, as in `_sr_fix`)."""
+    for b0 in range(0, x.size, 64):
+        b1 = min(b0 + 64, x.size)
+        hit = _I32(0)
+        for i in range(b0, b1):
+            hit = max(hit, _I32(x[i] & _I32(0x7FFFFFFF)))
+        if hit < _I32(0x7F800000):
+            continue
+        for i in range(b0, b1):
+            if _I32(x[i] & _I32(0x7FFFFFFF)) >= _I32(0x7F800000):
+                r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
+                cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
+                o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
 
 
 _INT_SR_SMALL_N = 8  # N' = N (+1 for B) up to which _int_sr_small holds |y| * 2**N' (|y| <= 2**22) in int32
@@ -882,6 +889,10 @@ def _int_sr_wide(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_
         ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
         out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
     return amax
+
+
+_int_sr_run_small = _int_sr_driver(True)
+_int_sr_run_wide = _int_sr_driver(False)
 
 
 # ---------------------------------------------------------------- the registered encode variants
