@@ -4,8 +4,8 @@ Each loop is registered (bottom of this module; `numfmt._kernels.variants`) with
 inputs, formats, modes and saturations it covers, and proved equal to the exact loop
 on them in tests/test_variants.py:
 
-* `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`):
-  nearest-even through the FPU (below), and nearest-away and the directed modes as a
+* `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`, `_odd_loop`):
+  nearest-even through the FPU (below), and nearest-away, the directed modes and to_odd as a
   +-1 correction of it;
 * `encode.f32.top` (`_top_loop`): nearest-even by integer rounding of the bit pattern, for
   formats whose codes are float32's top bits (bfloat16, TF32);
@@ -14,7 +14,8 @@ on them in tests/test_variants.py:
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
 * `encode.f32.int` (`encode_f32_int`): integer formats through the FPU;
-* `encode.f32.int_sr` (`encode_f32_int_sr`): integer formats, stochastic modes (the carry loop).
+* `encode.f32.int_sr` (`encode_f32_int_sr`): integer formats, stochastic modes (integer part by a
+  float -> int conversion, the step by `_sr_away`).
 
 The FPU does the rounding: adding a power of two whose ulp equals the target
 quantum makes the float32 adder round |x| to the target grid (ties to even),
@@ -143,6 +144,53 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
+@jit
+def _odd_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, tz_p,
+              tz_n):
+    """to_odd through the FPU (formats that allow `magic`), as `_dir_loop`: the truncated code is the
+    nearest-even one less (r > |x|), and an inexact result takes its odd neighbour::
+
+        code = (mag - (r > |x|)) | (r != |x|)
+
+    Past max, a result above the truncated code (or exact) takes the overflow code, else the
+    truncated one (`overflow_select`, as `_det_loop`). Above the capped binade the magic grid
+    is coarser than the format's, so there the truncated code's parity and inexactness come
+    from the bits of |x|.
+    """
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    big_b = _I32(_I32(min(_I32(cap_b + _I32(1)), _I32(255))) << _I32(23))  # |x| past the capped binade
+    sh = _I32(_I32(23) - m)
+    lowm = _I32(_I32(_I32(1) << _I32(sh & _I32(31))) - _I32(1))
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        negm = _I32(b >> _I32(31))
+        mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
+        r = t - mf  # exact: the nearest-even grid value
+        up = _I32(r > xf)
+        inexact = _I32(r != xf)
+        trunc = _I32(mag - up)
+        mag = _I32(trunc | inexact)
+        odd_in = _I32(trunc & inexact)  # 1: an odd truncated code kept (rounded toward zero), else away or exact
+        odd_big = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
+        odd_in = odd_big if ax >= big_b else odd_in
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag,
+                           overflow_select(_I32(odd_in - _I32(1)), negm, ovf_p, dov, tz_p, dtz))
+        amax = max(amax, ax)
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
+
+
+def _dir_call(xb, out, p, mode, sat):
+    """`_dir_loop`, or `_odd_loop` for to_odd, with the constants computed in Python (`codes_py`)."""
+    c = codes_py(p, mode, sat)
+    if mode == P.TO_ODD:
+        _odd_loop(xb, out, *_b32(c), _I32(c.tz_p), _I32(c.tz_n))
+    else:
+        _dir_loop(xb, out, *_b32(c), _I32(mode))
+
+
 def top_eligible(p) -> bool:
     """Whether a format's codes are the top bits of float32's (bfloat16, TF32): `eligible`, EMIN = -126
     and max = float32's largest exponent field, so a magnitude code is |x|'s bits shifted right."""
@@ -238,6 +286,7 @@ def _det_loop(xb, out, m, emin, ecap, maxmag, signbit, negzero, ovf_p, ovf_n, in
 
 _SR_STEP = 4096  # elements per chunk (x, codes and random words stay in L1/L2)
 _SR_SMAX = 29  # the int32 loops hold 2*sig + aligned R for discarded-bit counts s <= 29
+_SR_TINY_N = 27  # up to this N, more discarded bits are folded into a sticky bit (`_sticky_shift`)
 
 
 def _sr_fields(rkind, rarr, nbits):
@@ -255,17 +304,20 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
 
     Chunk by chunk: the random bits (the explicit array's slice, or the seeded
     stream's words, read as W-bit fields and shifted to N bits in the loop), then
-    a vectorised int32 loop. Elements that loop cannot hold (infinities, NaNs and
-    values so small that more than 29 bits are discarded) are redone through
-    `round_pack`. Only the loop the call needs is compiled: `_sr_short` when every
-    shift of R is to the left (N, +1 for B, <= 23 - M, the fewest discarded bits),
-    else `_sr_long`.
+    a vectorised loop. Elements that loop cannot hold (infinities, NaNs and, in
+    `_sr_long` with N > 27, values with more than 29 discarded bits) are redone through
+    `round_pack`. Only the loop the call needs is compiled: when every shift of R is
+    to the left (N, +1 for B, <= 23 - M, the fewest discarded bits) `_sr_short_f`
+    (EMIN >= -97) or `_sr_short`; otherwise `_sr_wide` when every binade's scale
+    2**(M - E) is a float32 normal (EMIN >= M - 127), else `_sr_long`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
-    short = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M
+    if nbits + (1 if mode == P.STOCHASTIC_B else 0) <= 23 - p.M:
+        run = _sr_run_shortf if p.EMIN >= -97 else _sr_run_short
+    else:
+        run = _sr_run_wide if p.EMIN >= p.M - 127 else _sr_run_long
     flagged = np.empty(-(-xb.size // _SR_STEP), np.int64)
-    nf = (_sr_run_short if short else _sr_run_long)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
-                                                    _i32(codes_py(p, mode, sat)), flagged)
+    nf = run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)), flagged)
     if nf:  # the funnel pass, compiled only when a chunk needs it
         shw = _I32(0) if rkind == 1 else _I32((1 << field_bits.py_func(nbits)) - nbits)
         maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
@@ -279,8 +331,11 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
             _sr_fix(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn)
 
 
-def _sr_driver(short):
-    """The chunk loop of `encode_f32_sr` around one of the two stochastic loops."""
+def _sr_driver(kind):
+    """The chunk loop of `encode_f32_sr` around one of the stochastic loops (`kind`: shortf, short, wide,
+    long); returns how many chunks it wrote into `flagged` (their first index) for the funnel pass."""
+    shortf, short, wide = kind == "shortf", kind == "short", kind == "wide"
+
     def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c, flagged):
         lw = field_bits(nbits)
         shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
@@ -296,32 +351,71 @@ def _sr_driver(short):
             else:
                 par = fill_words(words, key, offset + lo, hi - lo, nbits)
                 rb = src[par:par + hi - lo]
-            if short:
+            if shortf:
+                amax, smax = _sr_short_f(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                         nbits, shw, maskn)
+            elif short:
                 amax, smax = _sr_short(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                        nbits, shw, maskn)
+            elif wide:
+                amax, smax = _sr_wide(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
+                                      nbits, shw, maskn)
             else:
                 amax, smax = _sr_long(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                       nbits, shw, maskn)
-            if amax >= _I32(0x7F800000) or smax > _SR_SMAX:  # (`_sr_fix` after the loop, by the caller)
+            if amax >= _I32(0x7F800000) or (smax > _SR_SMAX and nbits > _SR_TINY_N):  # (`_sr_fix`, by the caller)
                 flagged[nf] = lo
                 nf += 1
         return nf
 
-    run.__name__ = run.__qualname__ = "_sr_run_short" if short else "_sr_run_long"  # (one cache entry each)
+    run.__name__ = run.__qualname__ = "_sr_run_" + kind  # (one cache entry each)
     return jit(run)
 
 
 @jit
 def _sr_fix(xb, rb, out, p, mode, sat, nbits, shw, maskn):
-    """Scalar pass: infinities, NaNs and tiny values through the funnel."""
-    for i in range(xb.size):
-        ax = xb[i] & 0x7FFFFFFF
-        eb = ax >> 23
-        s = max(eb - 127, p.EMIN) - p.M - (max(eb, 1) - 150)
-        if ax >= 0x7F800000 or s > _SR_SMAX:
-            r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
-            cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
-            out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+    """Scalar pass: infinities, NaNs and (N > 27) tiny values through the funnel.
+
+    The elements are found block by block: a vectorised test of 64 elements, then the scalar
+    funnel only in a block that has one (a scalar scan of every element cost more than the
+    vectorised loop)."""
+    emin, m = _I32(p.EMIN), _I32(p.M)
+    smax = _I32(_SR_SMAX) if nbits > _SR_TINY_N else _I32(0x7FFFFFFF)
+    for b0 in range(0, xb.size, 64):
+        b1 = min(b0 + 64, xb.size)
+        hit = _I32(0)
+        for i in range(b0, b1):
+            hit |= _sr_needs_fix(xb[i], emin, m, smax)
+        if hit == 0:
+            continue
+        for i in range(b0, b1):
+            if _sr_needs_fix(xb[i], emin, m, smax) != 0:
+                r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
+                cls, neg, sig, exp = decompose(i32_as_f32(_I32(xb[i])))
+                out[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
+
+
+@jit
+def _sr_needs_fix(b, emin, m, smax):
+    """1 where the vectorised loops cannot hold the float32 bits `b`: an infinity or NaN, or more than
+    `smax` discarded bits, else 0."""
+    ax = _I32(b & _I32(0x7FFFFFFF))
+    eb = _I32(ax >> _I32(23))
+    s = _I32(_I32(max(_I32(eb - _I32(127)), emin) - m) - _I32(max(eb, _I32(1)) - _I32(150)))
+    return _I32(_I32(ax >= _I32(0x7F800000)) | _I32(s > smax))
+
+
+@jit
+def _sticky_shift(sig, s, jmask):
+    """(sig, s) with the discarded-bit count `s` lowered to at most 29: the bits shifted out of `sig`
+    are OR-ed into its last bit (sticky). Every stochastic rule reads the discarded bits only
+    at and above bit d - 1 = s - N - 1 and whether any bit below is set, so with
+    N <= 27 (d - 1 >= 1 after the shift) the rounded result is unchanged; the kept
+    value is 0 either way (s >= 24 > the 24-bit significand). `jmask` 0 keeps `sig` (N > 27: the
+    funnel redoes those elements)."""
+    j = _I32(_I32(min(max(_I32(s - _I32(_SR_SMAX)), _I32(0)), _I32(31))) & jmask)
+    low = _I32(_I32(_I32(_I32(1) << j) - _I32(1)) & sig)
+    return _I32(_I32(sig >> j) | _I32(low != _I32(0))), _I32(min(s, _I32(_SR_SMAX)))
 
 
 # The stochastic loops. With s the number of discarded bits (clamped at 29), N
@@ -369,17 +463,15 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
     cs = _I32(_I32(emin - m) + _I32(150))  # below 2**EMIN, s = cs - max(eb, 1)
     nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
     amax = _I32(0)
-    smax = _I32(0)
     for i in range(xb.size):
         r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
         normal = ax >= nmin
         eb = _I32(ax >> _I32(23))
         sig = _I32(_I32(ax & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        ss = _I32(cs - max(eb, one))
-        smax = max(smax, ss)
+        sig, ss = _sticky_shift(sig, _I32(cs - max(eb, one)), _I32(-1))  # (N <= 22 here)
         v = ax if normal else sig
-        s = sn if normal else _I32(min(ss, _I32(_SR_SMAX)))
+        s = sn if normal else ss
         d = _I32(s - nb)
         dm = _I32(d & _I32(31))
         t = _I32(_I32(_I32(r << dm) + _I32(_I32(_I32(one << dm) >> one) & bm)) - _I32(_I32(r & cm) & -_I32(d > 0)))
@@ -387,7 +479,47 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
         trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
         mag = _I32(core - (cn if normal else _I32(0)))
         out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
-    return amax, smax
+    return amax, _I32(0)
+
+
+@jit
+def _sr_short_f(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """`_sr_short` with the same discarded-bit count for every value below 2**EMIN (EMIN >= -97).
+
+    There v = |x| * 2**(30 - EMIN) (exact, below 2**30) holds |x| / quantum with s = 30 - M
+    fraction bits: its floor by one float -> int32 conversion, OR-ed with 1 when that
+    dropped bits (the sticky bit, as `_sticky_shift`: every rule reads the fraction only
+    down to N + 1 places and whether any bit below is set, and 30 - M >= N + 2 here).
+    Both kinds of lane then shift by one of two loop constants.
+    """
+    one = _I32(1)
+    nb = _I32(nbits)
+    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)  # B, C: + half of R's last place
+    cm = one if mode == P.STOCHASTIC_C else _I32(0)  # C: - (R & 1) when d > 0
+    sn = _I32(_I32(23) - m)  # discarded bits at and above 2**EMIN
+    sl = _I32(_I32(30) - m)  # below
+    scale = i32_as_f32(_I32(_I32(_I32(157) - emin) << _I32(23)))  # 2**(30 - EMIN)
+    cap = np.float32(2.0**30)
+    nmin = _I32(_I32(emin + _I32(127)) << _I32(23))  # float32 bits of 2**EMIN
+    cn = _I32(_I32(emin + _I32(126)) << _I32(m & _I32(31)))  # code offset of the bit pattern
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    amax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        normal = ax >= nmin
+        y = min(i32_as_f32(ax) * scale, cap)  # (normal lanes: not used)
+        vi = _I32(y)
+        v = ax if normal else _I32(vi | _I32(np.float32(vi) != y))
+        s = sn if normal else sl
+        d = _I32(s - nb)
+        dm = _I32(d & _I32(31))
+        t = _I32(_I32(_I32(r << dm) + _I32(_I32(_I32(one << dm) >> one) & bm)) - _I32(_I32(r & cm) & -_I32(d > 0)))
+        core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
+        trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
+        mag = _I32(core - (cn if normal else _I32(0)))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+    return amax, _I32(0)
 
 
 @jit
@@ -401,6 +533,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     gamma = _I32(0) if mode == P.STOCHASTIC_C else one
     cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
     nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    jmask = _I32(-1) if nbits <= _SR_TINY_N else _I32(0)
     amax = _I32(0)
     smax = _I32(0)
     for i in range(xb.size):
@@ -408,7 +541,7 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
         amax = max(amax, ax)
         eq, sig, s = _f32_parts(ax, m, emin)
         smax = max(smax, s)
-        s = _I32(min(s, _I32(_SR_SMAX)))
+        sig, s = _sticky_shift(sig, s, jmask)
         d = _I32(s - nb)
         k = _I32(d - delta)
         kp = _I32(k & _I32(31))
@@ -423,8 +556,45 @@ def _sr_long(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
     return amax, smax
 
 
-_sr_run_short = _sr_driver(True)
-_sr_run_long = _sr_driver(False)
+@jit
+def _sr_wide(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """The stochastic loop for any N <= 32 without per-element shift counts (EMIN >= M - 127).
+
+    |x| times 2**(M - E) (E = max(binade, EMIN); the scale is built from its exponent bits,
+    exact) lies below 2**(M+1): its integer part n0 (a float -> int32 conversion) is the
+    truncated significand, the magnitude code is ((E - EMIN) << M) + n0 (n0 >= 2**M holds
+    the leading bit of a normal), and `_sr_away` decides the step from the exact fraction.
+    Values too small for float32's range after scaling (below 2**-126) become 0 or lose
+    bits, which decides alike: their w = fraction * 2**N < 1/2 is below every threshold.
+    Returns the running max of |x|'s bits (infinities and NaNs: the funnel pass) and 0.
+    """
+    c1 = 1.0 if mode == P.STOCHASTIC_A else 0.5
+    cmode = mode == P.STOCHASTIC_C
+    scale = np.float64(1 << nbits)  # (outside the loop: a power in it would not vectorise)
+    sb = _I32(_I32(_I32(m + _I32(127)) + _I32(127)) << _I32(23))  # bits of 2**(M - E) = sb - (E + 127 << 23)
+    ebmin = _I32(emin + _I32(127))
+    co = _I32(ebmin << _I32(m & _I32(31)))
+    nz, dov, dtz = _sign_masks(negzero, ovf_p, ovf_n, tz_p, tz_n)
+    amax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        a = min(ax, _I32(0x7F7FFFFF))  # (infinities and NaNs: redone by the funnel)
+        eb = _I32(max(_I32(a >> _I32(23)), ebmin))  # biased E
+        y = i32_as_f32(a) * i32_as_f32(_I32(sb - _I32(eb << _I32(23))))  # exact
+        n0 = _I32(y)  # floor (y >= 0)
+        fr = y - np.float32(n0)  # exact
+        away = _sr_away(fr, r, maskn, scale, c1, cmode)
+        mag = _I32(_I32(_I32(_I32(eb << _I32(m & _I32(31))) - co) + n0) + away)
+        trunc = _I32(-_I32(_I32(fr != np.float32(0)) & _I32(away ^ _I32(1))))  # kept bits only, and inexact
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+    return amax, _I32(0)
+
+
+_sr_run_shortf = _sr_driver("shortf")
+_sr_run_short = _sr_driver("short")
+_sr_run_wide = _sr_driver("wide")
+_sr_run_long = _sr_driver("long")
 
 
 @jit
@@ -598,91 +768,158 @@ def _int_loop(xb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, mode):
 def encode_f32_int_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     """float32 -> integer codes with stochastic rounding (the formats of `encode_f32_int`).
 
-    Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_loop`; infinities, NaNs
-    and values so small that more than 29 bits are discarded are redone through `round_pack`.
+    Chunk by chunk as `encode_f32_sr`: the random fields, then `_int_sr_small` (stochastic_a with
+    N <= 8, stochastic_b with N <= 7) or `_int_sr_wide` (only the one the call needs is
+    compiled); infinities and NaNs are redone through `round_pack`.
     """
     words, src = _sr_fields(rkind, rarr, nbits)
-    _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)))
+    small = nbits + (1 if mode == P.STOCHASTIC_B else 0) <= _INT_SR_SMALL_N and mode != P.STOCHASTIC_C
+    (_int_sr_run_small if small else _int_sr_run_wide)(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset,
+                                                       _i32(codes_py(p, mode, sat)))
+
+
+def _int_sr_driver(small):
+    """The chunk loop of `encode_f32_int_sr` around `_int_sr_small` or `_int_sr_wide`."""
+    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
+        inv = np.float32(2.0 ** (p.M - p.EMIN))
+        lw = field_bits(nbits)
+        shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
+        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        for lo in range(0, xb.size, _SR_STEP):
+            hi = min(lo + _SR_STEP, xb.size)
+            x, o = xb[lo:hi], out[lo:hi]
+            if rkind == 1:
+                rb = src[lo:hi]
+            else:
+                par = fill_words(words, key, offset + lo, hi - lo, nbits)
+                rb = src[par:par + hi - lo]
+            if small:
+                amax = _int_sr_small(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                                     _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+            else:
+                amax = _int_sr_wide(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
+                                    _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
+            if amax >= _I32(0x7F800000):
+                _int_sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn)
+
+    run.__name__ = run.__qualname__ = "_int_sr_run_small" if small else "_int_sr_run_wide"  # (one cache entry each)
+    return jit(run)
 
 
 @jit
-def _int_sr_run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
-    """The chunk loop of `encode_f32_int_sr`."""
-    inv = np.float32(2.0 ** (p.M - p.EMIN))
-    lw = field_bits(nbits)
-    shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
-    maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
-    for lo in range(0, xb.size, _SR_STEP):
-        hi = min(lo + _SR_STEP, xb.size)
-        if rkind == 1:
-            rb = src[lo:hi]
-        else:
-            par = fill_words(words, key, offset + lo, hi - lo, nbits)
-            rb = src[par:par + hi - lo]
-        _int_sr_chunk(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn, c, inv)
-
-
-@jit
-def _int_sr_chunk(x, rb, o, p, mode, sat, nbits, shw, maskn, c, inv):
-    """One chunk of `encode_f32_int_sr`: the vectorised loop, then the funnel where it cannot hold."""
-    amax, smax = _int_sr_loop(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
-                              _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
-    if amax >= _I32(0x7F800000) or smax > _SR_SMAX:
-        for i in range(x.size):
-            ax = _I32(x[i] & _I32(0x7FFFFFFF))
-            yb = f32_as_i32(min(i32_as_f32(ax) * inv, np.float32(2.0**22)))
-            if ax >= _I32(0x7F800000) or _I32(150) - max(_I32(yb >> _I32(23)), _I32(1)) > _SR_SMAX:
+def _int_sr_fix(x, rb, o, p, mode, sat, nbits, shw, maskn):
+    """Scalar pass of `encode_f32_int_sr`: infinities and NaNs through the funnel (found by a vectorised
+    test per 64-element block, as in `_sr_fix`)."""
+    for b0 in range(0, x.size, 64):
+        b1 = min(b0 + 64, x.size)
+        hit = _I32(0)
+        for i in range(b0, b1):
+            hit = max(hit, _I32(x[i] & _I32(0x7FFFFFFF)))
+        if hit < _I32(0x7F800000):
+            continue
+        for i in range(b0, b1):
+            if _I32(x[i] & _I32(0x7FFFFFFF)) >= _I32(0x7F800000):
                 r = np.int64(_I32(_I32(_I32(rb[i]) >> shw) & maskn)) & np.int64(0xFFFFFFFF)
                 cls, neg, sig, exp = decompose(i32_as_f32(_I32(x[i])))
                 o[i] = round_pack(cls, neg, sig, exp, p, mode, sat, r, nbits)
 
 
+_INT_SR_SMALL_N = 8  # N' = N (+1 for B) up to which _int_sr_small holds |y| * 2**N' (|y| <= 2**22) in int32
+
+
 @jit
-def _int_sr_loop(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
-    """|x| * 2**-k (exact; clamped at 2**22, past every range) has 150 - e discarded bits below
-    the integer point (e its float32 exponent field); the carry sum of `_sr_long` rounds it with
-    R, then the sign and the range as in `_int_loop`. Returns the running max of |x|'s bits and
-    of the discarded-bit count (the chunk's funnel pass needs them)."""
+def _int_sr_small(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """`_int_sr_wide` for stochastic_a with N <= 8 and stochastic_b with N <= 7: the rule of
+    `_sr_long` with the integer point as the rounding position is, for these modes,
+
+        A: n = (floor(|y| * 2**N) + R) >> N
+        B: n = (floor(|y| * 2**(N+1)) + 2R + 1) >> (N + 1)
+
+    and |y| * 2**N' is exact in float32 (a power-of-two scale) and below 2**30, so its floor
+    is one float -> int32 conversion: no per-element shift count. Returns the running max of
+    |x|'s bits (infinities and NaNs are redone by the chunk's funnel pass)."""
     one = _I32(1)
-    nb = _I32(nbits)
-    delta = one if mode == P.STOCHASTIC_B else _I32(0)
-    am1 = _I32(0) if mode == P.STOCHASTIC_A else one
-    bm = _I32(0) if mode == P.STOCHASTIC_A else _I32(-1)
-    gamma = _I32(0) if mode == P.STOCHASTIC_C else one
-    cm = _I32(-1) if mode == P.STOCHASTIC_C else _I32(0)
+    b = mode == P.STOCHASTIC_B
+    nq = _I32(nbits + 1) if b else _I32(nbits)
+    rs = one if b else _I32(0)  # B: R' = 2R + 1
+    scale = np.float32(2.0 ** (nbits + 1)) if b else np.float32(2.0**nbits)
     cap = np.float32(2.0**22)
     dov = _I32(ovf_p ^ ovf_n)
     dtz = _I32(tz_p ^ tz_n)
     uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
     amax = _I32(0)
-    smax = _I32(0)
     for i in range(xb.size):
         r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
         amax = max(amax, ax)
-        yb = f32_as_i32(min(i32_as_f32(ax) * inv, cap))
-        eb = _I32(yb >> _I32(23))
-        sig = _I32(_I32(yb & _I32(0x7FFFFF)) | _I32(_I32(eb != _I32(0)) << _I32(23)))
-        s = _I32(_I32(150) - max(eb, one))
-        smax = max(smax, s)
-        s = _I32(min(s, _I32(_SR_SMAX)))
-        d = _I32(s - nb)
-        k = _I32(d - delta)
-        kp = _I32(k & _I32(31))
-        left = _I32(_I32(r << _I32(_I32(kp + am1) & _I32(31))) | _I32(_I32(one << kp) & bm))
-        lp = _I32(_I32(_I32(-k) - am1) & _I32(31))
-        half = _I32(_I32(r >> one) & _I32(0x7FFFFFFF))
-        right = _I32(half >> _I32(_I32(lp - one) & _I32(31))) if lp >= one else r
-        al = left if k >= _I32(0) else right
-        t = _I32(_I32(al << gamma) - _I32(_I32(r & _I32(cm & _I32(-_I32(d >= _I32(0))))) & one))
-        n = _I32(_I32(_I32(sig << one) + t) >> _I32(_I32(s + one) & _I32(31)))
-        trunc = _I32(-_I32(_I32(n << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
+        z = min(i32_as_f32(ax) * inv, cap) * scale  # exact
+        f = _I32(z)  # floor (z >= 0)
+        n = _I32(_I32(f + _I32(_I32(r << rs) | rs)) >> nq)
+        trunc = _I32(-_I32(np.float32(_I32(n << nq)) < z))  # kept bits only, and inexact (n << nq exact)
         lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
         v = _I32(_I32(n ^ negm) - negm)
         v = _I32(v & _I32(~_I32(negm & uns)))
         code = _I32(v & mask)
         ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
         out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
-    return amax, smax
+    return amax
+
+
+@jit
+def _sr_away(fr, r, maskn, scale, c1, cmode):
+    """Whether stochastic rounding goes away from zero, from the fraction `fr` (float32, 0 <= fr < 1,
+    in units of the target quantum) and R (`r`, N bits in int32 lanes); `scale` = 2.0**N.
+
+    With w = fr * 2**N and Rc = 2**N - 1 - R, each rule of P3109 4.7.4 is a comparison
+    of w with Rc + 1/2 (B, C) or Rc + 1 (A), exact in float64 (w has 24 significant
+    bits, Rc < 2**32)::
+
+        A: floor(w) + R >= 2**N               <=>  w >= Rc + 1
+        B: floor(2w) + 2R + 1 >= 2**(N+1)     <=>  w >= Rc + 1/2
+        C: round w, ties by R's parity        <=>  w > Rc + 1/2, or w = Rc + 1/2 and Rc odd
+    """
+    rc = _I32(_I32(~r) & maskn)
+    rf = np.float64(rc) + (4294967296.0 if rc < _I32(0) else 0.0)  # (N = 32: Rc as unsigned)
+    w = np.float64(fr) * scale
+    th = rf + c1
+    tie = _I32(rc & _I32(1)) if cmode else _I32(1)
+    return _I32(_I32(w > th) | _I32(_I32(w == th) & tie))
+
+
+@jit
+def _int_sr_wide(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_n, mode, nbits, shw, maskn):
+    """The integer stochastic loop, every mode and N <= 32: |y| = |x| * 2**-k (exact, clamped at
+    2**22, past every range) splits into its integer part n0 (a float -> int32 conversion) and
+    the exact fraction fr = |y| - n0, and `_sr_away` decides the step; then the sign and the
+    range as in `_int_loop`. Returns the running max of |x|'s bits (infinities and NaNs: the
+    chunk's funnel pass)."""
+    c1 = 1.0 if mode == P.STOCHASTIC_A else 0.5
+    cmode = mode == P.STOCHASTIC_C
+    scale = np.float64(1 << nbits)  # (outside the loop: a power in it would not vectorise)
+    cap = np.float32(2.0**22)
+    dov = _I32(ovf_p ^ ovf_n)
+    dtz = _I32(tz_p ^ tz_n)
+    uns = _I32(-_I32(maxneg < _I32(0)))  # all ones: an unsigned format (negatives give 0)
+    amax = _I32(0)
+    for i in range(xb.size):
+        r, ax, negm = _sr_lane(xb[i], rb[i], shw, maskn)
+        amax = max(amax, ax)
+        y = min(i32_as_f32(ax) * inv, cap)
+        n0 = _I32(y)  # floor (y >= 0)
+        fr = y - np.float32(n0)  # exact
+        away = _sr_away(fr, r, maskn, scale, c1, cmode)
+        n = _I32(n0 + away)
+        trunc = _I32(-_I32(_I32(fr != np.float32(0)) & _I32(away ^ _I32(1))))  # kept bits only, and inexact
+        lim = maxpos ^ _I32(_I32(maxpos ^ maxneg) & negm)
+        v = _I32(_I32(n ^ negm) - negm)
+        v = _I32(v & _I32(~_I32(negm & uns)))
+        code = _I32(v & mask)
+        ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
+        out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
+    return amax
+
+
+_int_sr_run_small = _int_sr_driver(True)
+_int_sr_run_wide = _int_sr_driver(False)
 
 
 # ---------------------------------------------------------------- the registered encode variants
@@ -727,11 +964,11 @@ register(
 )
 register(
     "encode.f32.dir", "encode",
-    lambda x, out, p, mode, sat, *_: _dir_loop(x.view(np.int32), out, *_b32(codes_py(p, mode, sat)), _I32(mode)),
-    lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TOWARD_NEGATIVE
+    lambda x, out, p, mode, sat, *_: _dir_call(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: (dt == _FLOAT32 and P.NEAREST_AWAY <= mode <= P.TO_ODD
                               and eligible(p, magic=True)),
     "float32 input; the formats of encode.f32.rne; nearest_away, toward_zero, toward_positive, "
-    "toward_negative; every saturation",
+    "toward_negative, to_odd; every saturation",
 )
 register(
     "encode.f32.top", "encode",
