@@ -66,7 +66,7 @@ CASES = {
     "encode.f32.int_sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "encode.f32.rne": {"inputs": "classes+exhaustive", "modes": (0,)},
     "encode.f32.dir": {"inputs": "classes+exhaustive", "modes": (1, 2, 3, 4, 5)},
-    "encode.f32.top": {"inputs": "classes+exhaustive", "modes": (0,)},
+    "encode.f32.top": {"inputs": "classes+exhaustive", "modes": (*DET, RNZ)},
     "encode.f32.det": {"inputs": "classes+exhaustive", "modes": (*DET, RNZ)},
     "encode.f32.sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "decode.int": {"dtypes": (np.float32, np.float64)},

@@ -197,19 +197,55 @@ def top_eligible(p) -> bool:
     return eligible(p) and p.EMIN == -126 and p.MAXMAG == (255 << p.M) - 1
 
 
-def _top_call(xb, out, p, sat):
-    """`_top_loop` with the constants computed in Python (`codes_py`)."""
-    c = _b32(codes_py(p, P.NEAREST_EVEN, sat))
-    _top_loop(xb, out, _I32(23 - c[0]), *c[3:])
+def _top_call(xb, out, p, mode, sat):
+    """`_top_loop` with the constants of `mode` computed in Python (`codes_py`): what is added to
+    |x|'s bits before the shift, for positive and for negative x (half an ulp less one and the kept
+    last bit for nearest-even; half for nearest-away, less one for nearest-toward-zero; an ulp less
+    one away from zero for the directed modes that round away; nothing toward zero and for to_odd,
+    which ORs in the inexact bit instead)."""
+    c = _b32(codes_py(p, mode, sat))
+    k = 23 - int(c[0])
+    half, ulp1 = 1 << (k - 1), (1 << k) - 1
+    add = {P.NEAREST_EVEN: (half - 1, half - 1), P.NEAREST_AWAY: (half, half),
+           P.NEAREST_TOWARD_ZERO: (half - 1, half - 1), P.TOWARD_ZERO: (0, 0), P.TOWARD_POSITIVE: (ulp1, 0),
+           P.TOWARD_NEGATIVE: (0, ulp1), P.TO_ODD: (0, 0)}[mode]
+    if mode == P.NEAREST_EVEN:
+        _top_rne_loop(xb, out, _I32(k), *c[3:])
+        return
+    _top_loop(xb, out, _I32(k), _I32(add[0]), _I32(add[1]), _I32(0), _I32(mode == P.TO_ODD), *c[3:])
 
 
 @jit
-def _top_loop(xb, out, k, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
-    """Nearest-even on the bit pattern: add half an ulp less one plus the kept last bit, drop `k`
-    bits (the classic float32 -> bfloat16 rounding; the carry runs into the exponent field, and
-    past the largest finite into the infinity's magnitude, which `pack_code` turns into the
-    overflow code). Subnormals need nothing else: the format shares float32's exponent range.
+def _top_loop(xb, out, k, add_p, add_n, lsb, odd, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p,
+              nan_n):
+    """Rounding on the bit pattern: add `add_p` (`add_n` for negative x) plus, for nearest-even
+    (`lsb` 1), the kept last bit, then drop `k` bits (the classic float32 -> bfloat16 rounding; the
+    carry runs into the exponent field, and past the largest finite into the infinity's magnitude,
+    which `pack_code` turns into the mode's overflow code); to_odd (`odd` 1) ORs in whether a
+    dropped bit was set. Subnormals need nothing else: the format shares float32's exponent range.
     Infinities and NaNs are rewritten by a scalar pass (as in `_rne_loop`)."""
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    dadd = _I32(add_p ^ add_n)
+    km = _I32(k & _I32(31))
+    low = _I32(_I32(_I32(1) << km) - _I32(1))
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        a = min(ax, _I32(0x7F800000))  # (NaN patterns would carry past int32; redone below)
+        negm = _I32(b >> _I32(31))
+        t = _I32(_I32(a + _I32(add_p ^ _I32(dadd & negm))) + _I32(_I32(a >> km) & lsb))
+        mag = _I32(_I32(t >> km) | _I32(_I32(_I32(a & low) != _I32(0)) & odd))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
+
+
+@jit
+def _top_rne_loop(xb, out, k, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
+    """`_top_loop` for nearest-even alone (measured 5% faster: no sign-dependent addend, no odd bit)."""
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
     km = _I32(k & _I32(31))
@@ -972,10 +1008,11 @@ register(
 )
 register(
     "encode.f32.top", "encode",
-    lambda x, out, p, mode, sat, *_: _top_call(x.view(np.int32), out, p, sat),
-    lambda dt, p, mode, sat: dt == _FLOAT32 and mode == P.NEAREST_EVEN and top_eligible(p),
-    "float32 input; formats whose codes are float32's top bits (top_eligible: bfloat16, tf32); nearest_even; "
-    "every saturation",
+    lambda x, out, p, mode, sat, *_: _top_call(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: (dt == _FLOAT32 and (_deterministic(mode) or mode == P.NEAREST_TOWARD_ZERO)
+                              and top_eligible(p)),
+    "float32 input; formats whose codes are float32's top bits (top_eligible: bfloat16, tf32); the six "
+    "deterministic modes and nearest_toward_zero; every saturation",
 )
 register(
     "encode.f32.det", "encode",
