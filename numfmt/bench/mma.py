@@ -96,7 +96,8 @@ def bench_mma(*, repeat: int = 3, seed: int = 0, threads: int = 1, cases=CASES) 
     `numfmt_mac_per_s`, `mmasim_s` (one run), `mmasim_mac_per_s`, `speedup` (numfmt's rate over
     MMA-Sim's), `same_bits`, and, on a machine with 2 cores or more, `threads2_speedup`: the
     time at threads=1 over the time at threads=2 (median of `repeat` runs each), and
-    `threads2_serial_cpu`: at threads=2, the calling thread's CPU time over the process's (the
+    `threads2_serial_cpu` (both on operands of 4 M rows): at threads=2, the calling thread's CPU
+    time over the process's (the
     part that does not run on the worker threads; with cores to spare, Amdahl's law bounds the
     speedup by 1 / (s + (1 - s) / 2)).
     """
@@ -110,12 +111,13 @@ def bench_mma(*, repeat: int = 3, seed: int = 0, threads: int = 1, cases=CASES) 
         t = _median(lambda: matmul(A, B, model=model, threads=threads), repeat)
         row = {"case": label, "instruction": ins, "M": M, "N": N, "K": K, "numfmt_s": t,
                "numfmt_mac_per_s": M * N * K / t}
-        if (os.cpu_count() or 1) >= 2:
-            t1 = _median(lambda: matmul(A, B, model=model, threads=1), repeat)
-            t2 = _median(lambda: matmul(A, B, model=model, threads=2), repeat)
+        if (os.cpu_count() or 1) >= 2:  # (on 4 M rows: a 256^3 problem is ~15 ms, too short to split well)
+            A4, B4 = _operands(fmt, 4 * M, N, K, rng)
+            t1 = _median(lambda: matmul(A4, B4, model=model, threads=1), repeat)
+            t2 = _median(lambda: matmul(A4, B4, model=model, threads=2), repeat)
             row["threads2_speedup"] = t1 / t2
             p0, c0 = time.process_time(), time.thread_time()
-            matmul(A, B, model=model, threads=2)
+            matmul(A4, B4, model=model, threads=2)
             row["threads2_serial_cpu"] = (time.thread_time() - c0) / max(time.process_time() - p0, 1e-9)
         sim = _mmasim_call(cls_name, arch, ins, A, B, fmt)
         if sim is not None:
