@@ -62,6 +62,7 @@ SATS = ("none", "finite", "propagate")
 F32 = np.dtype(np.float32)
 
 CASES = {
+    "encode.f32.half": {"inputs": "classes+exhaustive", "modes": (0, 2, 3, 4)},
     "encode.f32.int": {"inputs": "classes+exhaustive", "modes": DET},
     "encode.f32.int_sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
     "encode.f32.rne": {"inputs": "classes+exhaustive", "modes": (0,)},
@@ -69,6 +70,7 @@ CASES = {
     "encode.f32.top": {"inputs": "classes+exhaustive", "modes": (*DET, RNZ)},
     "encode.f32.det": {"inputs": "classes+exhaustive", "modes": (*DET, RNZ)},
     "encode.f32.sr": {"inputs": "classes", "modes": STOCH, "nbits": (1, 8, 16, 23, 32)},
+    "decode.half": {"dtypes": (np.float32,)},
     "decode.int": {"dtypes": (np.float32, np.float64)},
     "decode.f32": {"dtypes": (np.float32,)},
     "decode.via_f32": {"dtypes": (np.float16, np.float64)},

@@ -6,14 +6,19 @@ loops vectorisable.
 
 from __future__ import annotations
 
+import functools
+import platform
+
 import numpy as np
+from llvmlite import ir as llvm_ir
 from numba import types
 from numba.cpython.unsafe.numbers import leading_zeros
 from numba.extending import intrinsic
 
 from .jit import jit
 
-__all__ = ["f32_as_i32", "i32_as_f32", "f64_as_i64", "i64_as_f64", "clz64", "bit_length", "shift_right_jam"]
+__all__ = ["f32_as_i32", "i32_as_f32", "f64_as_i64", "i64_as_f64", "f32_to_f16_bits", "f16_bits_to_f32", "has_f16c",
+           "clz64", "bit_length", "shift_right_jam"]
 
 
 def _bitcast(src, dst):
@@ -34,6 +39,45 @@ f32_as_i32 = _bitcast(types.float32, types.int32)
 i32_as_f32 = _bitcast(types.int32, types.float32)
 f64_as_i64 = _bitcast(types.float64, types.int64)
 i64_as_f64 = _bitcast(types.int64, types.float64)
+
+
+@intrinsic
+def f32_to_f16_bits(typingctx, x):
+    """The IEEE binary16 bits (int32, 0..0xFFFF) of the float32 `x` rounded to nearest-even: LLVM's
+    `fptrunc` to half, one F16C `vcvtps2ph` per 8 lanes on x86 (overflow gives +-inf, subnormals
+    are exact, a NaN keeps its sign and top payload bits)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        h = builder.fptrunc(args[0], llvm_ir.HalfType())
+        return builder.zext(builder.bitcast(h, llvm_ir.IntType(16)), llvm_ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def f16_bits_to_f32(typingctx, c):
+    """The float32 value of the binary16 bits in the low 16 bits of the integer `c` (exact): LLVM's
+    `fpext` from half, F16C `vcvtph2ps` on x86."""
+    if not isinstance(c, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        h = builder.bitcast(builder.trunc(args[0], llvm_ir.IntType(16)), llvm_ir.HalfType())
+        return builder.fpext(h, llvm_ir.FloatType())
+
+    return types.float32(c), codegen
+
+
+@functools.cache
+def has_f16c() -> bool:
+    """Whether the binary16 conversions above are single instructions here (x86 F16C, or a 64-bit
+    ARM CPU); elsewhere LLVM would call a runtime helper numba does not link."""
+    import llvmlite.binding as llvm  # (numba has loaded it)
+
+    features = llvm.get_host_cpu_features()
+    return bool(features.get("f16c", False)) or platform.machine().lower() in ("aarch64", "arm64")
 
 
 @jit

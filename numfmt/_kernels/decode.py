@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-from .bits import f32_as_i32, i32_as_f32
+from .bits import f16_bits_to_f32, f32_as_i32, has_f16c, i32_as_f32
 from .jit import jit
+from .params import is_binary16
 from .variants import register, select
 
 __all__ = ["decode_value", "decode_values_py", "decode_loop", "decode_loop_f32", "decode_loop_int", "max_code_check",
@@ -217,6 +218,16 @@ def _via_table(codes, out, p, fast):
     decode_table(codes, out, _table(p, out.dtype))
 
 
+@jit
+def decode_half(codes, out):
+    """binary16 codes into float32 by the CPU's conversion (`f16_bits_to_f32`: F16C `vcvtph2ps`),
+    exact; NaN codes give the one quiet NaN the other loops write."""
+    for i in range(codes.size):
+        c = np.int32(codes[i])
+        w = f32_as_i32(f16_bits_to_f32(c))
+        out[i] = i32_as_f32(np.int32(0x7FC00000) if np.int32(c & np.int32(0x7FFF)) > np.int32(0x7C00) else w)
+
+
 def _via_f32(codes, out, p, fast):
     """Decode into float32 (exact for these formats), then widen or narrow into `out`."""
     tmp = np.empty(out.shape, np.float32)
@@ -229,6 +240,12 @@ def _via_f32(codes, out, p, fast):
 # Proofs: tests/test_variants.py (every code of every covered format).
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
+register(
+    "decode.half", "decode",
+    lambda codes, out, p, fast: decode_half(codes, out),
+    lambda dt, p, fast: dt == _F32 and is_binary16(p) and has_f16c(),
+    "IEEE binary16 codes (is_binary16) on CPUs with a binary16 conversion instruction; float32 values",
+)
 register(
     "decode.int", "decode",
     lambda codes, out, p, fast: decode_loop_int(codes, out, p, out.dtype.type(fast[0])),

@@ -7,10 +7,12 @@ on them in tests/test_variants.py:
 * `encode.f32.rne` / `encode.f32.dir` (`_rne_loop` / `_dir_loop`, `_odd_loop`):
   nearest-even through the FPU (below), and nearest-away, the directed modes and to_odd as a
   +-1 correction of it;
-* `encode.f32.top` (`_top_loop`): nearest-even by integer rounding of the bit pattern, for
-  formats whose codes are float32's top bits (bfloat16, TF32);
+* `encode.f32.half` (`_half_loop`, `_half_dir_loop`): IEEE binary16 by the CPU's conversion
+  instruction (F16C `vcvtps2ph`), nearest-even, and the directed modes as a +-1 correction of it;
+* `encode.f32.top` (`_top_rne_loop`, `_top_loop`): the deterministic modes by integer rounding of the
+  bit pattern, for formats whose codes are float32's top bits (bfloat16, TF32);
 * `encode.f32.det` (`_det_loop`): every deterministic mode (nearest_toward_zero too) in branch-free int32
-  (formats the FPU trick does not fit, e.g. bfloat16);
+  (formats the other loops do not fit);
 * `encode.f32.sr` (`encode_f32_sr`): the stochastic modes, an int32 carry loop fed by
   chunked random words;
 * `encode.f32.int` (`encode_f32_int`): integer formats through the FPU;
@@ -41,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import params as P
-from .bits import f32_as_i32, i32_as_f32
+from .bits import f16_bits_to_f32, f32_as_i32, f32_to_f16_bits, has_f16c, i32_as_f32
 from .jit import jit
 from .lanes import directed_step, magic_round, overflow_select, pack_code
 from .round import decompose, overflow_code, round_pack
@@ -189,6 +191,60 @@ def _dir_call(xb, out, p, mode, sat):
         _odd_loop(xb, out, *_b32(c), _I32(c.tz_p), _I32(c.tz_n))
     else:
         _dir_loop(xb, out, *_b32(c), _I32(mode))
+
+
+def half_eligible(p) -> bool:
+    """Whether a format is IEEE binary16 (sign, zero, subnormals, max 65504, infinities) and the CPU
+    converts to it in one instruction (`bits.has_f16c`); its NaN codes may be any."""
+    return eligible(p) and P.is_binary16(p) and has_f16c()
+
+
+def _half_call(xb, out, p, mode, sat):
+    """`_half_loop` (nearest-even) or `_half_dir_loop` with the constants computed in Python."""
+    c = _b32(codes_py(p, mode, sat))
+    if mode == P.NEAREST_EVEN:
+        _half_loop(xb, out, *c[6:])
+    else:
+        _half_dir_loop(xb, out, *c[3:], _I32(mode))
+
+
+@jit
+def _half_dir_loop(xb, out, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
+    """toward_zero, toward_positive and toward_negative into binary16 as a +-1 correction of
+    the CPU's nearest-even conversion (as `_dir_loop` corrects the magic add): its value, widened
+    back exactly (+inf past 65504), is above or below |x|, or equal."""
+    nz = _I32(-1) if negzero != 0 else _I32(0)
+    dov = _I32(ovf_p ^ ovf_n)
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        ax = _I32(b & _I32(0x7FFFFFFF))
+        amax = max(amax, ax)
+        xf = i32_as_f32(ax)
+        n = _I32(f32_to_f16_bits(xf))
+        r = f16_bits_to_f32(n)
+        negm = _I32(b >> _I32(31))
+        mag = directed_step(n, _I32(r > xf), _I32(r < xf), _I32(0), negm, mode)
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
+
+
+@jit
+def _half_loop(xb, out, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n):
+    """Nearest-even into binary16 by the CPU's conversion (`f32_to_f16_bits`: F16C `vcvtps2ph`);
+    a finite input it rounds to +-inf takes the saturation's overflow code instead, and infinities
+    and NaNs are rewritten by a scalar pass (as in `_rne_loop`)."""
+    dov = _I32(ovf_p ^ ovf_n)
+    amax = _I32(0)
+    for i in range(xb.size):
+        b = xb[i]
+        amax = max(amax, _I32(b & _I32(0x7FFFFFFF)))
+        h = f32_to_f16_bits(i32_as_f32(b))
+        negm = _I32(b >> _I32(31))
+        out[i] = _I32(ovf_p ^ _I32(dov & negm)) if _I32(h & _I32(0x7FFF)) == _I32(0x7C00) else h
+    if amax >= _I32(0x7F800000):
+        _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
 def top_eligible(p) -> bool:
@@ -966,6 +1022,9 @@ _int_sr_run_wide = _int_sr_driver(False)
 _FLOAT32 = np.dtype(np.float32)
 
 
+_HALF_MODES = (P.NEAREST_EVEN, P.TOWARD_ZERO, P.TOWARD_POSITIVE, P.TOWARD_NEGATIVE)  # (to_odd: `_odd_loop`)
+
+
 def _deterministic(mode) -> bool:
     """The six deterministic modes the integer and `.det` loops share (not nearest_toward_zero)."""
     return mode <= P.TO_ODD
@@ -976,6 +1035,13 @@ def _stochastic(mode) -> bool:
     return P.STOCHASTIC_A <= mode <= P.STOCHASTIC_C
 
 
+register(
+    "encode.f32.half", "encode",
+    lambda x, out, p, mode, sat, *_: _half_call(x.view(np.int32), out, p, mode, sat),
+    lambda dt, p, mode, sat: dt == _FLOAT32 and mode in _HALF_MODES and half_eligible(p),
+    "float32 input; IEEE binary16 (half_eligible: on CPUs with a binary16 conversion instruction); "
+    "nearest_even, toward_zero, toward_positive, toward_negative; every saturation",
+)
 register(
     "encode.f32.int", "encode",
     lambda x, out, p, mode, sat, *_: encode_f32_int(x.view(np.int32), out, p, mode, sat),

@@ -144,3 +144,10 @@ def pack_int_params(f) -> KernelParams:
         HASNAN=0,
     )
 
+
+def is_binary16(p: KernelParams) -> bool:
+    """Whether `p` is IEEE binary16's encoding (sign bit 15, zero, subnormals, max 0x7BFF, +-inf at
+    0x7C00/0xFC00; its NaN codes may be a policy's): the CPU's binary16 conversions apply."""
+    return (p.KIND == 0 and p.SIGNED == 1 and p.HASZERO == 1 and p.FTZ == 0 and p.EVEN_N == 0 and p.M == 10
+            and p.EMIN == -14 and p.MAXMAG == 0x7BFF and p.SIGNBIT == 0x8000 and p.INF == 0x7C00
+            and p.NINF == 0xFC00 and p.NEGZERO == 1)
