@@ -16,23 +16,16 @@ __all__ = ["has_nan"]
 
 
 @jit
-def _max_mag32(xb):
-    m = np.int32(0)
+def _max_mag(xb, mask):
+    """The largest `xb[i] & mask` (bit patterns of one width, `mask` clearing the sign)."""
+    m = mask ^ mask  # (zero of the mask's type: int32 lanes stay int32)
     for i in range(xb.size):
-        m = max(m, np.int32(xb[i] & np.int32(0x7FFFFFFF)))
-    return m
-
-
-@jit
-def _max_mag64(xb):
-    m = np.int64(0)
-    for i in range(xb.size):
-        m = max(m, np.int64(xb[i] & np.int64(0x7FFFFFFFFFFFFFFF)))
+        m = max(m, xb[i] & mask)
     return m
 
 
 def has_nan(x: np.ndarray) -> bool:
     """Whether the C-contiguous float32 or float64 array `x` holds a NaN."""
     if x.dtype == np.float32:
-        return bool(_max_mag32(x.reshape(-1).view(np.int32)) > 0x7F800000)
-    return bool(_max_mag64(x.reshape(-1).view(np.int64)) > 0x7FF0000000000000)
+        return bool(_max_mag(x.reshape(-1).view(np.int32), np.int32(0x7FFFFFFF)) > 0x7F800000)
+    return bool(_max_mag(x.reshape(-1).view(np.int64), np.int64(0x7FFFFFFFFFFFFFFF)) > 0x7FF0000000000000)
