@@ -585,6 +585,50 @@ def _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos):
 
 
 @jit
+def _exact_row(am, aE, acls, bm, bE, bcls, arow, brow, K, man_ab, lo, buf, all_neg, all_pos):
+    """Add the products of row `arow` of A with row `brow` of B^T into the Kulisch accumulator `buf`;
+    returns whether every product so far is a -0, and whether every one is a +0. NaN and infinite
+    elements are skipped (their rows' special value is decided elsewhere)."""
+    for k in range(K):
+        ca = acls[arow + k]
+        cb = bcls[brow + k]
+        if ca >= C_INF or cb >= C_INF:
+            all_neg = False
+            all_pos = False
+            continue
+        ma = am[arow + k]
+        mb = bm[brow + k]
+        pm = ma * mb
+        if pm == 0:
+            if _is_negzero_product(ca, cb, ma, mb):
+                all_pos = False
+            else:
+                all_neg = False
+            continue
+        all_neg = False
+        all_pos = False
+        neg = pm < 0
+        _kulisch_add(buf, aE[arow + k] + bE[brow + k] - man_ab - lo, neg, -pm if neg else pm)
+    return all_neg, all_pos
+
+
+@jit
+def _exact_close(buf, cv, L, lo, p, mode, all_neg, all_pos):
+    """round(cv + the exact sum in `buf`) with one rounding; an exact zero takes the sign rule of the
+    terms (every one -0: -0; every one +0: +0; else the mode's)."""
+    if cv != 0.0:
+        all_neg = False
+        all_pos = False
+        cn, cs, ce = _f64_term(cv)
+        _kulisch_add(buf, ce - lo, cn, cs)
+    elif np.signbit(cv):
+        all_pos = False
+    else:
+        all_neg = False
+    return _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
+
+
+@jit
 def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, man_ab, lo, L, p, mode):
     """out[t] = round(c[t] + sum_k a_k*b_k) with one rounding (Kulisch accumulator).
 
@@ -597,32 +641,8 @@ def exact_dots(am, aE, acls, bm, bE, bcls, K, ia, ib, c, out, flags_a, flags_b, 
             out[t] = val
             continue
         buf[:] = 0
-        all_neg = True  # every term is a -0 (so far)
-        all_pos = True  # every term is a +0
-        for k in range(K):
-            ma = am[arow + k]
-            mb = bm[brow + k]
-            pm = ma * mb
-            if pm == 0:
-                if _is_negzero_product(acls[arow + k], bcls[brow + k], ma, mb):
-                    all_pos = False
-                else:
-                    all_neg = False
-                continue
-            all_neg = False
-            all_pos = False
-            neg = pm < 0
-            _kulisch_add(buf, aE[arow + k] + bE[brow + k] - man_ab - lo, neg, -pm if neg else pm)
-        if cv != 0.0:
-            all_neg = False
-            all_pos = False
-            cn, cs, ce = _f64_term(cv)
-            _kulisch_add(buf, ce - lo, cn, cs)
-        elif np.signbit(cv):
-            all_pos = False
-        else:
-            all_neg = False
-        out[t] = _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
+        all_neg, all_pos = _exact_row(am, aE, acls, bm, bE, bcls, arow, brow, K, man_ab, lo, buf, True, True)
+        out[t] = _exact_close(buf, cv, L, lo, p, mode, all_neg, all_pos)
 
 
 @jit
@@ -632,56 +652,19 @@ def exact_parts(am, aE, acls, bm, bE, bcls, K, ia, ib, man_ab, lo, bufs, zsign):
     every product is a -0, zsign[t, 1] while every one is a +0. NaN and infinite elements are
     skipped: the row's special value is decided over the whole row (`special_flags`)."""
     for t in range(ia.size):
-        arow = ia[t] * K
-        brow = ib[t] * K
-        buf = bufs[t]
-        all_neg = zsign[t, 0]
-        all_pos = zsign[t, 1]
-        for k in range(K):
-            ca = acls[arow + k]
-            cb = bcls[brow + k]
-            if ca >= C_INF or cb >= C_INF:
-                all_neg = False
-                all_pos = False
-                continue
-            ma = am[arow + k]
-            mb = bm[brow + k]
-            pm = ma * mb
-            if pm == 0:
-                if _is_negzero_product(ca, cb, ma, mb):
-                    all_pos = False
-                else:
-                    all_neg = False
-                continue
-            all_neg = False
-            all_pos = False
-            neg = pm < 0
-            _kulisch_add(buf, aE[arow + k] + bE[brow + k] - man_ab - lo, neg, -pm if neg else pm)
-        zsign[t, 0] = all_neg
-        zsign[t, 1] = all_pos
+        zsign[t, 0], zsign[t, 1] = _exact_row(am, aE, acls, bm, bE, bcls, ia[t] * K, ib[t] * K, K, man_ab, lo,
+                                              bufs[t], zsign[t, 0], zsign[t, 1])
 
 
 @jit
 def exact_finish(c, bufs, zsign, out, lo, L, p, mode):
     """out[t] = round(c[t] + the exact sum in bufs[t]) with one rounding (`exact_parts` filled it)."""
     for t in range(out.size):
-        buf = bufs[t]
-        all_neg = zsign[t, 0]
-        all_pos = zsign[t, 1]
         cv = c[t]
         if not np.isfinite(cv):  # a special row (the caller applies the rule of the whole row)
             out[t] = cv
             continue
-        if cv != 0.0:
-            all_neg = False
-            all_pos = False
-            cn, cs, ce = _f64_term(cv)
-            _kulisch_add(buf, ce - lo, cn, cs)
-        elif np.signbit(cv):
-            all_pos = False
-        else:
-            all_neg = False
-        out[t] = _kulisch_round(buf, L, lo, p, mode, all_neg, all_pos)
+        out[t] = _exact_close(bufs[t], cv, L, lo, p, mode, zsign[t, 0], zsign[t, 1])
 
 
 @jit
