@@ -409,7 +409,7 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     else:
         run = _sr_run_wide if p.EMIN >= p.M - 127 else _sr_run_long
     flagged = np.empty(-(-xb.size // _SR_STEP), np.int64)
-    nf = run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)), flagged)
+    nf = run(xb, out, mode, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)), flagged)
     if nf:  # the funnel pass, compiled only when a chunk needs it
         shw = _I32(0) if rkind == 1 else _I32((1 << field_bits.py_func(nbits)) - nbits)
         maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
@@ -428,7 +428,7 @@ def _sr_driver(kind):
     long); returns how many chunks it wrote into `flagged` (their first index) for the funnel pass."""
     shortf, short, wide = kind == "shortf", kind == "short", kind == "wide"
 
-    def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c, flagged):
+    def run(xb, out, mode, rkind, src, words, key, nbits, offset, c, flagged):
         lw = field_bits(nbits)
         shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
         maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
@@ -570,7 +570,7 @@ def _sr_short(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p
         core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
         trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
         mag = _I32(core - (cn if normal else _I32(0)))
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(_I32(~trunc), negm, ovf_p, dov, tz_p, dtz))
     return amax, _I32(0)
 
 
@@ -610,7 +610,7 @@ def _sr_short_f(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz
         core = _I32(_I32(v + t) >> _I32(s & _I32(31)))
         trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < v))  # kept bits only, and inexact
         mag = _I32(core - (cn if normal else _I32(0)))
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(_I32(~trunc), negm, ovf_p, dov, tz_p, dtz))
     return amax, _I32(0)
 
 
@@ -679,7 +679,7 @@ def _sr_wide(xb, rb, out, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p,
         away = _sr_away(fr, r, maskn, scale, c1, cmode)
         mag = _I32(_I32(_I32(_I32(eb << _I32(m & _I32(31))) - co) + n0) + away)
         trunc = _I32(-_I32(_I32(fr != np.float32(0)) & _I32(away ^ _I32(1))))  # kept bits only, and inexact
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+        out[i] = pack_code(mag, negm, nz, signbit, maxmag, overflow_select(_I32(~trunc), negm, ovf_p, dov, tz_p, dtz))
     return amax, _I32(0)
 
 
@@ -705,7 +705,7 @@ def _sr_pack(sig, t, s, eq, negm, m, emin, maxmag, signbit, nz, ovf_p, dov, tz_p
     core = _I32(_I32(_I32(sig << _I32(1)) + t) >> _I32(_I32(s + _I32(1)) & _I32(31)))
     trunc = _I32(-_I32(_I32(core << _I32(s & _I32(31))) < sig))  # kept bits only, and inexact
     mag = _I32(_I32(_I32(eq - emin) << _I32(m & _I32(31))) + core)
-    return pack_code(mag, negm, nz, signbit, maxmag, overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz))
+    return pack_code(mag, negm, nz, signbit, maxmag, overflow_select(_I32(~trunc), negm, ovf_p, dov, tz_p, dtz))
 
 
 class Codes(NamedTuple):
@@ -951,7 +951,7 @@ def _int_sr_small(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz
         v = _I32(_I32(n ^ negm) - negm)
         v = _I32(v & _I32(~_I32(negm & uns)))
         code = _I32(v & mask)
-        ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
+        ovf = overflow_select(_I32(~trunc), negm, ovf_p, dov, tz_p, dtz)
         out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
     return amax
 
@@ -1005,7 +1005,7 @@ def _int_sr_wide(xb, rb, out, inv, maxpos, maxneg, mask, ovf_p, ovf_n, tz_p, tz_
         v = _I32(_I32(n ^ negm) - negm)
         v = _I32(v & _I32(~_I32(negm & uns)))
         code = _I32(v & mask)
-        ovf = overflow_select(~trunc, negm, ovf_p, dov, tz_p, dtz)
+        ovf = overflow_select(_I32(~trunc), negm, ovf_p, dov, tz_p, dtz)
         out[i] = ovf if (n > lim) & (lim >= _I32(0)) else code
     return amax
 
