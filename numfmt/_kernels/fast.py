@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import params as P
-from .bits import f16_bits_to_f32, f32_as_i32, f32_to_f16_bits, has_f16c, i32_as_f32
+from .bits import f16_bits_to_f32, f32_as_i32, f32_to_f16_bits, has_f16c, i32_as_f32, prefetch
 from .jit import jit
 from .lanes import directed_step, magic_round, overflow_select, pack_code
 from .round import decompose, overflow_code, round_pack
@@ -115,6 +115,20 @@ def _rne_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
 
+_PF_BLOCK = 512  # elements per block of the prefetching loops
+_PF_AHEAD = 4096  # elements ahead they prefetch (16 KiB of float32)
+
+
+@jit
+def _prefetch_ahead(xb, lo, last):
+    """Prefetch the cache lines of xb[lo + _PF_AHEAD : lo + _PF_AHEAD + _PF_BLOCK] (clamped to `last`):
+    measured on 10M float32, the directed and to_odd loops ran at 0.72-0.84 and 1.9-2.2 ns per
+    element without it (their reads following their arithmetic), 0.51 and 0.54-0.59 with it; the
+    nearest-even loop measured no gain and has none."""
+    for k in range(0, _PF_BLOCK, 16):
+        prefetch(xb, min(np.uint64(lo + _PF_AHEAD + k), last))
+
+
 @jit
 def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n, nan_p, nan_n, mode):
     """nearest_away and the three directed modes through the FPU (formats that allow `magic`).
@@ -133,15 +147,20 @@ def _dir_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     dov = _I32(ovf_p ^ ovf_n)
     two_m24 = np.float32(2.0**-24)
     amax = _I32(0)
-    for i in range(xb.size):
-        b = xb[i]
-        ax = _I32(b & _I32(0x7FFFFFFF))
-        negm = _I32(b >> _I32(31))
-        mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
-        r = t - mf  # exact: the nearest-even grid value
-        mag = directed_step(mag, _I32(r > xf), _I32(r < xf), _I32((xf - r) == mf * two_m24), negm, mode)
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
-        amax = max(amax, ax)
+    last = np.uint64(max(xb.size - 1, 0))
+    for lo in range(0, xb.size, _PF_BLOCK):  # (blocks, each prefetching the lines _PF_AHEAD elements on)
+        _prefetch_ahead(xb, lo, last)
+        o = np.uint64(lo)
+        for j in range(np.uint64(min(_PF_BLOCK, xb.size - lo))):
+            i = o + j
+            b = xb[i]
+            ax = _I32(b & _I32(0x7FFFFFFF))
+            negm = _I32(b >> _I32(31))
+            mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
+            r = t - mf  # exact: the nearest-even grid value
+            mag = directed_step(mag, _I32(r > xf), _I32(r < xf), _I32((xf - r) == mf * two_m24), negm, mode)
+            out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+            amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
@@ -164,22 +183,27 @@ def _odd_loop(xb, out, m, emin_b, cap_b, maxmag, signbit, negzero, ovf_p, ovf_n,
     sh = _I32(_I32(23) - m)
     lowm = _I32(_I32(_I32(1) << _I32(sh & _I32(31))) - _I32(1))
     amax = _I32(0)
-    for i in range(xb.size):
-        b = xb[i]
-        ax = _I32(b & _I32(0x7FFFFFFF))
-        negm = _I32(b >> _I32(31))
-        mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
-        r = t - mf  # exact: the nearest-even grid value
-        up = _I32(r > xf)
-        inexact = _I32(r != xf)
-        trunc = _I32(mag - up)
-        mag = _I32(trunc | inexact)
-        odd_in = _I32(trunc & inexact)  # 1: an odd truncated code kept (rounded toward zero), else away or exact
-        odd_big = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
-        odd_in = odd_big if ax >= big_b else odd_in
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag,
-                           overflow_select(_I32(odd_in - _I32(1)), negm, ovf_p, dov, tz_p, dtz))
-        amax = max(amax, ax)
+    last = np.uint64(max(xb.size - 1, 0))
+    for lo in range(0, xb.size, _PF_BLOCK):  # (as `_dir_loop`)
+        _prefetch_ahead(xb, lo, last)
+        o = np.uint64(lo)
+        for j in range(np.uint64(min(_PF_BLOCK, xb.size - lo))):
+            i = o + j
+            b = xb[i]
+            ax = _I32(b & _I32(0x7FFFFFFF))
+            negm = _I32(b >> _I32(31))
+            mag, xf, mf, t = magic_round(ax, m, emin_b, cap_b)
+            r = t - mf  # exact: the nearest-even grid value
+            up = _I32(r > xf)
+            inexact = _I32(r != xf)
+            trunc = _I32(mag - up)
+            mag = _I32(trunc | inexact)
+            odd_in = _I32(trunc & inexact)  # 1: an odd truncated code kept (rounded toward zero), else away/exact
+            odd_big = _I32(_I32(_I32(ax >> _I32(sh & _I32(31))) & _I32(1)) & _I32(_I32(ax & lowm) != _I32(0)))
+            odd_in = odd_big if ax >= big_b else odd_in
+            out[i] = pack_code(mag, negm, nz, signbit, maxmag,
+                               overflow_select(_I32(odd_in - _I32(1)), negm, ovf_p, dov, tz_p, dtz))
+            amax = max(amax, ax)
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
