@@ -240,16 +240,21 @@ def _half_dir_loop(xb, out, maxmag, signbit, negzero, ovf_p, ovf_n, inf_p, inf_n
     nz = _I32(-1) if negzero != 0 else _I32(0)
     dov = _I32(ovf_p ^ ovf_n)
     amax = _I32(0)
-    for i in range(xb.size):
-        b = xb[i]
-        ax = _I32(b & _I32(0x7FFFFFFF))
-        amax = max(amax, ax)
-        xf = i32_as_f32(ax)
-        n = _I32(f32_to_f16_bits(xf))
-        r = f16_bits_to_f32(n)
-        negm = _I32(b >> _I32(31))
-        mag = directed_step(n, _I32(r > xf), _I32(r < xf), _I32(0), negm, mode)
-        out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
+    last = np.uint64(max(xb.size - 1, 0))
+    for lo in range(0, xb.size, _PF_BLOCK):  # (as `_dir_loop`)
+        _prefetch_ahead(xb, lo, last)
+        o = np.uint64(lo)
+        for j in range(np.uint64(min(_PF_BLOCK, xb.size - lo))):
+            i = o + j
+            b = xb[i]
+            ax = _I32(b & _I32(0x7FFFFFFF))
+            amax = max(amax, ax)
+            xf = i32_as_f32(ax)
+            n = _I32(f32_to_f16_bits(xf))
+            r = f16_bits_to_f32(n)
+            negm = _I32(b >> _I32(31))
+            mag = directed_step(n, _I32(r > xf), _I32(r < xf), _I32(0), negm, mode)
+            out[i] = pack_code(mag, negm, nz, signbit, maxmag, _I32(ovf_p ^ _I32(dov & negm)))
     if amax >= _I32(0x7F800000):
         _fix_specials(xb, out, inf_p, inf_n, nan_p, nan_n)
 
