@@ -440,16 +440,29 @@ def encode_f32_sr(xb, out, p, mode, sat, rkind, rarr, key, nbits, offset):
     flagged = np.empty(-(-xb.size // _SR_STEP), np.int64)
     nf = run(xb, out, mode, rkind, src, words, key, nbits, offset, _i32(codes_py(p, mode, sat)), flagged)
     if nf:  # the funnel pass, compiled only when a chunk needs it
-        shw = _I32(0) if rkind == 1 else _I32((1 << field_bits.py_func(nbits)) - nbits)
-        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        shw, maskn = _field_masks.py_func(rkind, nbits)
         for lo in flagged[:nf].tolist():
             hi = min(lo + _SR_STEP, xb.size)
-            if rkind == 1:
-                rb = src[lo:hi]
-            else:  # (the chunk's random words again)
-                par = fill_words(words, key, offset + lo, hi - lo, nbits)
-                rb = src[par:par + hi - lo]
+            rb = _chunk_fields.py_func(src, words, key, offset, lo, hi, nbits, rkind)  # (the chunk's words again)
             _sr_fix(xb[lo:hi], rb, out[lo:hi], p, mode, sat, nbits, shw, maskn)
+
+
+@jit
+def _field_masks(rkind, nbits):
+    """(shw, maskn) of the stochastic loops: R = (field >> shw) & maskn takes N bits from a W-bit field
+    of the seeded stream (its top N), or from an explicit array's value (shw 0)."""
+    shw = _I32(0) if rkind == 1 else _I32((1 << field_bits(nbits)) - nbits)
+    return shw, _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+
+
+@jit
+def _chunk_fields(src, words, key, offset, lo, hi, nbits, rkind):
+    """The random fields of elements lo..hi: the explicit array's slice, or the seeded stream's words
+    for them (filled into `words`, viewed as fields by `src`)."""
+    if rkind == 1:
+        return src[lo:hi]
+    par = fill_words(words, key, offset + lo, hi - lo, nbits)
+    return src[par:par + hi - lo]
 
 
 @jit
@@ -467,9 +480,7 @@ def _sr_driver(kind):
     shortf, short, wide = kind == "shortf", kind == "short", kind == "wide"
 
     def run(xb, out, mode, rkind, src, words, key, nbits, offset, c, flagged):
-        lw = field_bits(nbits)
-        shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
-        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        shw, maskn = _field_masks(rkind, nbits)
         m, emin, maxmag, signbit = _I32(c.m), _I32(c.emin), _I32(c.maxmag), _I32(c.signbit)
         negzero, ovf_p, ovf_n, tz_p, tz_n = _I32(c.negzero), _I32(c.ovf_p), _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n)
         nf = 0
@@ -477,11 +488,7 @@ def _sr_driver(kind):
             hi = min(lo + _SR_STEP, xb.size)
             _prefetch_next(xb, hi)
             x, o = xb[lo:hi], out[lo:hi]
-            if rkind == 1:
-                rb = src[lo:hi]
-            else:
-                par = fill_words(words, key, offset + lo, hi - lo, nbits)
-                rb = src[par:par + hi - lo]
+            rb = _chunk_fields(src, words, key, offset, lo, hi, nbits, rkind)
             if shortf:
                 amax, smax = _sr_short_f(x, rb, o, m, emin, maxmag, signbit, negzero, ovf_p, ovf_n, tz_p, tz_n, mode,
                                          nbits, shw, maskn)
@@ -913,18 +920,12 @@ def _int_sr_driver(small):
     """The chunk loop of `encode_f32_int_sr` around `_int_sr_small` or `_int_sr_wide`."""
     def run(xb, out, p, mode, sat, rkind, src, words, key, nbits, offset, c):
         inv = np.float32(2.0 ** (p.M - p.EMIN))
-        lw = field_bits(nbits)
-        shw = _I32(0) if rkind == 1 else _I32((1 << lw) - nbits)
-        maskn = _I32(-1) if nbits == 32 else _I32((1 << nbits) - 1)
+        shw, maskn = _field_masks(rkind, nbits)
         for lo in range(0, xb.size, _SR_STEP):
             hi = min(lo + _SR_STEP, xb.size)
             _prefetch_next(xb, hi)
             x, o = xb[lo:hi], out[lo:hi]
-            if rkind == 1:
-                rb = src[lo:hi]
-            else:
-                par = fill_words(words, key, offset + lo, hi - lo, nbits)
-                rb = src[par:par + hi - lo]
+            rb = _chunk_fields(src, words, key, offset, lo, hi, nbits, rkind)
             if small:
                 amax = _int_sr_small(x, rb, o, inv, _I32(p.MAXMAG), _I32(p.MAXMAG_NEG), _I32(p.MASK), _I32(c.ovf_p),
                                      _I32(c.ovf_n), _I32(c.tz_p), _I32(c.tz_n), mode, nbits, shw, maskn)
