@@ -203,10 +203,11 @@ def decode_table(codes, out, table):
 
 @functools.lru_cache(maxsize=64)
 def _table(p, dtype: np.dtype) -> np.ndarray:
-    """The values of every code of an 8-bit-or-narrower format as `decode_loop` writes them into
-    `dtype` (codes past the format's width, which callers refuse, read as NaN)."""
+    """The values of every code of an 8-bit-or-narrower format (`decode_values_py`: the rule of
+    `decode_loop`, run as Python, so no loop is compiled for it) in `dtype` (codes past the format's
+    width, which callers refuse, read as NaN)."""
     table = np.full(256, np.nan, dtype)
-    decode_loop(np.arange(1 << p.BITS, dtype=np.uint8), table[: 1 << p.BITS], p)
+    table[: 1 << p.BITS] = decode_values_py(range(1 << p.BITS), p)  # (exact: `dtype` holds every value)
     table.setflags(write=False)
     return table
 
