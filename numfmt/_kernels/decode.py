@@ -273,5 +273,5 @@ register(
     _via_table,
     lambda dt, p, fast: p.BITS <= 8 and dt in (_F32, _F64),
     "the other formats of <= 8 bits (E8M0, formats without subnormals or zero, ...): a 256-entry table "
-    "written by decode_loop; float32 or float64 values",
+    "of the values decode_loop gives (decode_values_py); float32 or float64 values",
 )
